@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class JemhConfig(AppConfig):
+    """Core: Instance (the tenant), encryption helpers, PII-safe logging, the `jemh` command."""
+
+    name = "jemh"
+    verbose_name = "Core"

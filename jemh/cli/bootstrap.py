@@ -1,0 +1,33 @@
+"""Create the first admin user when none exists, printing a one-time password."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from typing import Any, TextIO
+
+HELP = "create an admin user if none exists (prints its one-time password)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--email", default="admin@localhost")
+
+
+def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    if users.objects.filter(is_superuser=True).exists():
+        out.write("An admin user already exists; nothing to do.\n")
+        return 0
+    password = secrets.token_urlsafe(12)
+    users.objects.create_superuser(options["username"], options["email"], password)
+    out.write(
+        "\n" + "=" * 64 + "\n"
+        f"  Admin user created: {options['username']}\n"
+        f"  One-time password:  {password}\n"
+        "  Log in at http://127.0.0.1:8000/admin/ and change it (it is shown only once).\n"
+        + "=" * 64 + "\n\n"
+    )
+    return 0

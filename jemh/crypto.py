@@ -1,0 +1,164 @@
+"""Encryption at rest, built on ``cryptography``.
+
+Short values (model fields) use MultiFernet: the first key of JEMH_ENCRYPTION_KEYS encrypts, every key
+decrypts, so keys can be rotated. Blobs (raw mail, attachments) use a streaming format so a large
+message never has to sit in memory twice: AES-256-GCM in 64 KiB chunks, each chunk's nonce and
+associated data bound to its position and to whether it is the last one (so truncation, reordering or
+splicing is detected). The blob key is derived from a Fernet key with HKDF, and the blob header names
+which key (by a short key id), so rotation works for blobs too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+BLOB_MAGIC = b"JEMHBLOB1"
+CHUNK_SIZE = 64 * 1024
+_HEADER = struct.Struct(">9s8s8s")  # magic, key id, nonce prefix
+_LENGTH = struct.Struct(">I")
+
+
+class DecryptionError(Exception):
+    """Data could not be decrypted with any configured key, or was tampered with."""
+
+
+def _configured_keys() -> tuple[str, ...]:
+    from django.conf import settings
+
+    return tuple(settings.JEMH_ENCRYPTION_KEYS)
+
+
+@lru_cache(maxsize=8)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+@lru_cache(maxsize=32)
+def _blob_key(key: str) -> tuple[bytes, bytes]:
+    raw = Fernet(key.encode())._signing_key + Fernet(key.encode())._encryption_key
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"jemh-blob-v1").derive(raw)
+    key_id = hmac.new(raw, b"jemh-key-id", hashlib.sha256).digest()[:8]
+    return key_id, derived
+
+
+def encrypt_text(value: str) -> str:
+    return _fernet(_configured_keys()).encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def decrypt_text(token: str) -> str:
+    try:
+        return _fernet(_configured_keys()).decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, ValueError, UnicodeError) as exc:
+        raise DecryptionError(
+            "cannot decrypt a stored value: is the key that wrote it still in JEMH_ENCRYPTION_KEYS?"
+        ) from exc
+
+
+def rotate_text(token: str) -> str:
+    """Re-encrypt a token under the first (current) key."""
+    return _fernet(_configured_keys()).rotate(token.encode("ascii")).decode("ascii")
+
+
+def keyed_hash(value: str, purpose: str = "lookup") -> str:
+    """A stable keyed hash (blind index) for finding encrypted values without decrypting them."""
+    from django.conf import settings
+
+    key = hashlib.sha256(f"{purpose}:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, value.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _nonce(prefix: bytes, counter: int) -> bytes:
+    return prefix + struct.pack(">I", counter)
+
+
+def _aad(header: bytes, counter: int, last: bool) -> bytes:
+    return header + struct.pack(">I?", counter, last)
+
+
+def encrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
+    """Yield the encrypted form of everything read from ``source``."""
+    key_id, key = _blob_key((keys or _configured_keys())[0])
+    aes = AESGCM(key)
+    header = _HEADER.pack(BLOB_MAGIC, key_id, os.urandom(8))
+    prefix = header[-8:]
+    yield header
+    counter = 0
+    chunk = source.read(CHUNK_SIZE)
+    while True:
+        following = source.read(CHUNK_SIZE) if chunk else b""
+        last = not following
+        sealed = aes.encrypt(_nonce(prefix, counter), chunk, _aad(header, counter, last))
+        yield _LENGTH.pack(len(sealed)) + sealed
+        if last:
+            return
+        counter += 1
+        chunk = following
+
+
+def decrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
+    """Yield the plaintext of a blob written by :func:`encrypt_stream`; raise DecryptionError if damaged."""
+    header = _read_exactly(source, _HEADER.size)
+    if len(header) != _HEADER.size or not header.startswith(BLOB_MAGIC):
+        raise DecryptionError("not an encrypted blob (bad header)")
+    _, key_id, prefix = _HEADER.unpack(header)
+    candidates = dict(_blob_key(k) for k in (keys or _configured_keys()))
+    if key_id not in candidates:
+        raise DecryptionError("the blob was encrypted with a key that is not in JEMH_ENCRYPTION_KEYS")
+    aes = AESGCM(candidates[key_id])
+    counter = 0
+    length_bytes = _read_exactly(source, _LENGTH.size)
+    while True:
+        if len(length_bytes) != _LENGTH.size:
+            raise DecryptionError("the blob is truncated")
+        (length,) = _LENGTH.unpack(length_bytes)
+        if length > CHUNK_SIZE + 16:
+            raise DecryptionError("the blob is damaged (chunk too long)")
+        sealed = _read_exactly(source, length)
+        if len(sealed) != length:
+            raise DecryptionError("the blob is truncated")
+        length_bytes = _read_exactly(source, _LENGTH.size)
+        last = not length_bytes
+        try:
+            yield aes.decrypt(_nonce(prefix, counter), sealed, _aad(header, counter, last))
+        except InvalidTag as exc:
+            raise DecryptionError("the blob is damaged or was tampered with") from exc
+        if last:
+            return
+        counter += 1
+
+
+def _read_exactly(source: BinaryIO, size: int) -> bytes:
+    """Read ``size`` bytes, looping over short reads; fewer only at end of stream."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        piece = source.read(remaining)
+        if not piece:
+            break
+        parts.append(piece)
+        remaining -= len(piece)
+    return b"".join(parts)
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    import io
+
+    return b"".join(encrypt_stream(io.BytesIO(data)))
+
+
+def decrypt_bytes(data: bytes) -> bytes:
+    import io
+
+    return b"".join(decrypt_stream(io.BytesIO(data)))

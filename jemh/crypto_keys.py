@@ -1,0 +1,43 @@
+"""Where encryption keys come from: JEMH_ENCRYPTION_KEYS, or a key file generated once under var/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+
+from jemh import config
+
+KEY_HELP = (
+    "a comma-separated list of Fernet keys (32 url-safe base64-encoded bytes each; the first encrypts, "
+    "all decrypt). Make one with: python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'"
+)
+
+
+def validate_keys(keys: list[str], variable: str) -> list[str]:
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except Exception as exc:
+            raise config.fail(variable, f"key number {position} is not a valid Fernet key", KEY_HELP) from exc
+    return keys
+
+
+def load_encryption_keys(env: environ.Env, production: bool, var_dir: Path) -> list[str]:
+    keys = [k.strip() for k in env.list("JEMH_ENCRYPTION_KEYS", default=[]) if k.strip()]
+    if keys:
+        return validate_keys(keys, "JEMH_ENCRYPTION_KEYS")
+    if production:
+        raise config.fail("JEMH_ENCRYPTION_KEYS", "is not set while JEMH_PRODUCTION=true", KEY_HELP)
+    path = var_dir / "encryption.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode() + "\n")
+        path.chmod(0o600)
+        config.warn(
+            f"generated a new encryption key in {path}. Everything encrypted at rest depends on it: "
+            "back it up, and in production set JEMH_ENCRYPTION_KEYS instead."
+        )
+    return validate_keys([path.read_text().strip()], str(path))

@@ -1,0 +1,3 @@
+"""Issue events (Jira webhooks, local tracker signals), notification mappings, templates, rendering, threading
+headers, sending.
+"""

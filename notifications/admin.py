@@ -1,0 +1,3 @@
+"""Admin of notifications: Issue events (Jira webhooks, local tracker signals), notification mappings, templates,
+rendering, threading headers, sending.
+"""

@@ -1,0 +1,3 @@
+"""Admin of profiles: Profile, ProjectMapping (+ rules, inheritance from the default mapping), catch addresses,
+filters, directives/aliases, attachment exclusions; JSON export/import.
+"""

@@ -1,0 +1,141 @@
+"""Test-suite wiring: real servers on loopback, started once per session and only when asked for.
+
+The database is PostgreSQL by default (a throwaway cluster started here); run with JEMH_TEST_DB=sqlite
+to use SQLite instead. A server that cannot start fails the tests that need it: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services.base import ServiceUnavailable
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright + live_server in one process
+
+SHARED = Path(os.environ.get("JEMH_SHARED_DIR", Path(__file__).resolve().parent.parent.parent / "shared"))
+TEST_DB = os.environ.get("JEMH_TEST_DB", "postgres").lower()
+if TEST_DB not in {"postgres", "sqlite"}:
+    raise pytest.UsageError(f"JEMH_TEST_DB={TEST_DB!r}: expected 'postgres' or 'sqlite'")
+
+
+def _service(start, *args):  # type: ignore[no-untyped-def]
+    try:
+        return start(*args)
+    except ServiceUnavailable as exc:
+        pytest.fail(f"a real server the tests need could not start: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def services_root() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="jemh-test-"))
+    root.chmod(0o755)  # servers run as their own users (postgres, nobody, swift) and must traverse it
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(services_root: Path):  # type: ignore[no-untyped-def]
+    from tests.services.postgres import start_postgres
+
+    server = _service(start_postgres, services_root / "postgres")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
+    """Point Django at the throwaway PostgreSQL cluster (default) before the test database is made."""
+    if TEST_DB != "postgres":
+        return
+    import environ
+    from django.conf import settings
+    from django.db import connections
+
+    server = request.getfixturevalue("postgres")
+    config = environ.Env.db_url_config(server.url)
+    config.update({"CONN_MAX_AGE": 0, "TEST": {"NAME": "jemh_test"}})
+    settings.DATABASES["default"] = config
+    from asgiref.local import Local
+
+    connections.close_all()
+    connections.__dict__.pop("settings", None)  # a cached_property: recomputed from _settings
+    connections._settings = None  # type: ignore[attr-defined]
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def redis_server(services_root: Path):  # type: ignore[no-untyped-def]
+    from tests.services.redis import start_redis
+
+    server = _service(start_redis, services_root / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot(services_root: Path):  # type: ignore[no-untyped-def]
+    from tests.services.dovecot import start_dovecot
+
+    server = _service(start_dovecot, services_root / "dovecot")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def swift(services_root: Path):  # type: ignore[no-untyped-def]
+    from tests.services.swift import start_swift
+
+    server = _service(start_swift, services_root / "swift")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():  # type: ignore[no-untyped-def]
+    from tests.services.smtp import start_smtp
+
+    sink = start_smtp()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture()
+def smtp(smtp_sink):  # type: ignore[no-untyped-def]
+    """The SMTP sink, emptied for this test."""
+    smtp_sink.clear()
+    smtp_sink.refuse = False
+    yield smtp_sink
+    smtp_sink.refuse = False
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    from tests.services.chromium import start_chromium
+
+    browser, playwright = _service(start_chromium)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture()
+def page(chromium):  # type: ignore[no-untyped-def]
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture()
+def shared_dir() -> Path:
+    """../shared (reference corpora); tests that need it are skipped, with the reason, when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip(f"optional reference material {SHARED} is absent (set JEMH_SHARED_DIR)")
+    return SHARED

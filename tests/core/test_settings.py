@@ -1,0 +1,81 @@
+"""Start-up configuration: embedded defaults work, and a wrong setting stops start-up with a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PASSTHROUGH = ("PATH", "HOME", "LANG", "PYTHONPATH")
+
+
+def manage(tmp_path: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k in PASSTHROUGH}
+    env.update({"JEMH_VAR_DIR": str(tmp_path / "var"), **variables})
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def production(**extra: str) -> dict[str, str]:
+    return {
+        "JEMH_PRODUCTION": "true",
+        "SECRET_KEY": "x" * 20 + Fernet.generate_key().decode() + "y" * 20,
+        "JEMH_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "mail.example.com",
+        "DATABASE_URL": "postgres://jemh:pw@127.0.0.1:5432/jemh",
+        **extra,
+    }
+
+
+def test_embedded_defaults_need_no_configuration(tmp_path: Path) -> None:
+    result = manage(tmp_path, "check")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "encryption.key").exists()
+    assert "WARNING: generated a new encryption key" in result.stderr
+    assert (tmp_path / "var" / "outbox").is_dir()
+    again = manage(tmp_path, "check")
+    assert "generated a new encryption key" not in again.stderr  # generated once
+
+
+@pytest.mark.parametrize(
+    ("variables", "named", "expected"),
+    [
+        ({"DATABASE_URL": "mysql://u:p@h/db"}, "DATABASE_URL", "postgres://"),
+        ({"DATABASE_URL": "postgres://u:p@h:5432"}, "DATABASE_URL", "database name"),
+        ({"CELERY_BROKER_URL": "amqp://guest@localhost//"}, "CELERY_BROKER_URL", "redis://"),
+        ({"REDIS_URL": "redis://:6379/0"}, "REDIS_URL", "host"),
+        ({"EMAIL_URL": "smtp://"}, "EMAIL_URL", "host"),
+        ({"EMAIL_URL": "imap://mail"}, "EMAIL_URL", "smtp://"),
+        ({"JEMH_ENCRYPTION_KEYS": "not-a-key"}, "JEMH_ENCRYPTION_KEYS", "Fernet"),
+        ({"JEMH_S3_BUCKET": "b", "JEMH_S3_ENDPOINT_URL": "ftp://x"}, "JEMH_S3_ENDPOINT_URL", "http"),
+        ({"JEMH_PRODUCTION": "maybe"}, "JEMH_PRODUCTION", "true or false"),
+    ],
+)
+def test_wrong_setting_names_the_variable(tmp_path: Path, variables: dict[str, str], named: str,
+                                          expected: str) -> None:
+    result = manage(tmp_path, "check", **variables)
+    assert result.returncode != 0
+    assert named in result.stderr and expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["JEMH_ENCRYPTION_KEYS", "SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_mode_requires_keys(tmp_path: Path, missing: str) -> None:
+    variables = production()
+    del variables[missing]
+    result = manage(tmp_path, "check", **variables)
+    assert result.returncode != 0
+    assert missing in result.stderr and "JEMH_PRODUCTION" in result.stderr
+    assert not (tmp_path / "var" / "encryption.key").exists()
+
+
+def test_check_deploy_with_production_variables_is_clean(tmp_path: Path) -> None:
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING",
+                    **production(SECURE_HSTS_PRELOAD="true"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

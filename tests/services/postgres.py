@@ -1,0 +1,63 @@
+"""A throwaway PostgreSQL cluster (initdb + pg_ctl), on a free loopback port."""
+
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.services.base import ServiceUnavailable, chown, free_port
+
+
+def _bindir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if not candidates:
+        raise ServiceUnavailable("PostgreSQL is not installed; install the Debian package 'postgresql'")
+    return Path(candidates[0]).parent
+
+
+@dataclass
+class Postgres:
+    root: Path
+    port: int
+    bindir: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, argv: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+    def start(self) -> None:
+        data = self.root / "data"
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "sock").mkdir(exist_ok=True)
+        chown(self.root, "postgres", "postgres")
+        run = lambda argv: subprocess.run(  # noqa: E731
+            self._as_postgres(argv), cwd="/", capture_output=True, text=True, timeout=120
+        )
+        result = run([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+        if result.returncode:
+            raise ServiceUnavailable(f"initdb failed: {result.stderr.strip()}")
+        options = (f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        result = run([str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "server.log"),
+                      "-w", "-t", "60", "-o", options, "start"])
+        if result.returncode:
+            log = (self.root / "server.log").read_text(errors="replace")[-2000:]
+            raise ServiceUnavailable(f"PostgreSQL did not start: {result.stderr.strip()}\n{log}")
+
+    def stop(self) -> None:
+        subprocess.run(self._as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"),
+                                          "-m", "immediate", "-w", "stop"]),
+                       cwd="/", capture_output=True, timeout=60)
+
+
+def start_postgres(root: Path) -> Postgres:
+    server = Postgres(root=root, port=free_port(), bindir=_bindir())
+    server.start()
+    return server

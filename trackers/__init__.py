@@ -1,0 +1,1 @@
+"""The Tracker interface; the built-in local tracker (Project, Issue, Comment, Attachment); the Jira REST backend."""

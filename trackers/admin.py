@@ -1,0 +1,3 @@
+"""Admin of trackers: The Tracker interface; the built-in local tracker (Project, Issue, Comment, Attachment); the
+Jira REST backend.
+"""

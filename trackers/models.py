@@ -1,0 +1,3 @@
+"""Models of trackers: The Tracker interface; the built-in local tracker (Project, Issue, Comment, Attachment); the
+Jira REST backend.
+"""
