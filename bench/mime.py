@@ -1,0 +1,113 @@
+"""Benchmark of inbound.mime against a bare stdlib parse, on the corpora and on hostile messages.
+
+Run: .venv/bin/python bench/mime.py   (prints a table, writes bench/results/mime.json)
+"""
+
+from __future__ import annotations
+
+import email
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from email import policy
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inbound.mime import parse  # noqa: E402
+from tests.mime import samples  # noqa: E402
+from tests.mime.corpus import message_files  # noqa: E402
+
+SHARED = Path(os.environ.get("JEMH_SHARED_DIR", ROOT.parent / "shared"))
+MB = 1024 * 1024
+
+
+def stdlib_parse(raw: bytes) -> None:
+    try:
+        message = email.message_from_bytes(raw, policy=policy.default)
+        body = message.get_body()
+        if body is not None:
+            body.get_content()
+        for attachment in message.iter_attachments():
+            attachment.get_content()
+    except Exception:
+        return
+
+
+def ours(raw: bytes) -> None:
+    parse(raw)  # parse() classifies and extracts the reply too
+
+
+def throughput(func: Callable[[bytes], None], messages: list[bytes], rounds: int = 3) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for raw in messages:
+            func(raw)
+        best = min(best, time.perf_counter() - started)
+    return len(messages) / best
+
+
+def cost(func: Callable[[bytes], None], raw: bytes) -> dict[str, float]:
+    gc.collect()
+    started = time.perf_counter()
+    func(raw)
+    elapsed = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    try:
+        func(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return {"seconds": round(elapsed, 4), "peak_mb": round(peak / MB, 2)}
+
+
+def main() -> int:
+    files = message_files(SHARED / "corpora")
+    messages = [p.read_bytes() for p in files]
+    results: dict[str, Any] = {"corpus_messages": len(messages)}
+    floor = throughput(stdlib_parse, messages)
+    mine = throughput(ours, messages)
+    results["throughput"] = {"stdlib_msgs_per_s": round(floor), "ours_msgs_per_s": round(mine),
+                             "ratio": round(mine / floor, 3), "target_ratio": 0.4}
+    hostile = {
+        "3000 nested parts": samples.nested_parts(3000),
+        "3000 sibling parts": samples.many_parts(3000),
+        "200 KB encoded-word Subject": samples.big_subject(200_000),
+        "4 MB header section": samples.huge_headers(4_000_000),
+    }
+    results["hostile"] = {}
+    for name, raw in hostile.items():
+        results["hostile"][name] = {"ours": cost(ours, raw), "stdlib": cost(stdlib_parse, raw),
+                                    "target": {"seconds": 0.05, "peak_mb": 20}}
+    size = 25 * MB
+    raw = samples.big_attachment(size)
+    big = cost(ours, raw)
+    results["attachment_25mb"] = {**big, "peak_ratio_to_size": round(big["peak_mb"] * MB / size, 2), "target": 4}
+
+    print(f"corpus: {len(messages)} messages")
+    print(f"{'throughput':32} {'stdlib':>12} {'ours':>12} {'ratio':>8}")
+    t = results["throughput"]
+    print(f"{'messages/second':32} {t['stdlib_msgs_per_s']:>12} {t['ours_msgs_per_s']:>12} {t['ratio']:>8}")
+    print(f"\n{'hostile message':32} {'ours s':>9} {'ours MB':>9} {'stdlib s':>9} {'stdlib MB':>10}")
+    for name, row in results["hostile"].items():
+        print(f"{name:32} {row['ours']['seconds']:>9} {row['ours']['peak_mb']:>9} "
+              f"{row['stdlib']['seconds']:>9} {row['stdlib']['peak_mb']:>10}")
+    a = results["attachment_25mb"]
+    print(f"\n25 MB attachment: {a['seconds']} s, peak {a['peak_mb']} MB = {a['peak_ratio_to_size']}x its size")
+    out = ROOT / "bench" / "results" / "mime.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,313 @@
+"""Header sections: splitting, unfolding, RFC 2047 words, RFC 2231 parameters, addresses, ids and dates.
+
+Everything here is capped (see ``limits``) and tolerant: malformed input gives empty results, not errors.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from datetime import UTC, datetime
+from email.utils import getaddresses, parsedate_to_datetime
+from urllib.parse import unquote_to_bytes
+
+from inbound.mime.charsets import decode_text
+from inbound.mime.limits import (
+    MAX_ADDRESSES,
+    MAX_ENCODED_WORDS,
+    MAX_HEADER_BLOCK,
+    MAX_HEADER_VALUE,
+    MAX_HEADERS,
+    MAX_REFERENCES,
+)
+from inbound.mime.model import Address
+
+_FIELD_NAME = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+_WORD_GAP = re.compile(r"^[ \t\r\n]+$")
+_MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
+
+
+class HeaderSection:
+    """The parsed header fields of one entity, in order, with names as written."""
+
+    __slots__ = ("fields", "truncated")
+
+    def __init__(self, fields: list[tuple[str, str]], truncated: bool) -> None:
+        self.fields = fields
+        self.truncated = truncated
+
+    def get(self, name: str, default: str = "") -> str:
+        wanted = name.lower()
+        for key, value in self.fields:
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.fields if key.lower() == wanted]
+
+    def __contains__(self, name: str) -> bool:
+        wanted = name.lower()
+        return any(key.lower() == wanted for key, _ in self.fields)
+
+
+def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int, bool]:
+    """Read the header section of the entity at ``raw[start:end]``.
+
+    Returns the headers, the offset where the body starts, and whether no header at all was found.
+    A leading mbox ``From `` line is skipped; a line that is not a header ends the section.
+    """
+    limit = min(end, start + MAX_HEADER_BLOCK)
+    fields: list[tuple[str, str]] = []
+    truncated = False
+    pos = start
+    name: str | None = None
+    value_parts: list[bytes] = []
+    value_len = 0
+
+    def flush() -> None:
+        nonlocal truncated
+        if name is None:
+            return
+        if len(fields) >= MAX_HEADERS:
+            truncated = True
+            return
+        value = b"".join(value_parts)
+        fields.append((name, _header_text(value)))
+
+    first = True
+    while pos < end:
+        nl = data.find(b"\n", pos, end)
+        line_end = end if nl < 0 else nl
+        next_pos = end if nl < 0 else nl + 1
+        line = data[pos:line_end] if line_end - pos <= MAX_HEADER_VALUE else data[pos : pos + MAX_HEADER_VALUE]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line.strip(b" \t"):
+            flush()
+            return HeaderSection(fields, truncated), next_pos, first and not fields
+        if pos >= limit:
+            truncated = True
+            flush()
+            name = None
+            # skip the rest of an oversized header section without decoding it
+            return HeaderSection(fields, True), _after_blank_line(data, pos, end), False
+        if line[:1] in (b" ", b"\t") and name is not None:
+            if value_len < MAX_HEADER_VALUE:
+                value_parts.append(line)
+                value_len += len(line)
+            else:
+                truncated = True
+        else:
+            match = _FIELD_NAME.match(line)
+            if match is None:
+                if first and data.startswith(b"From ", pos):  # mbox separator line
+                    pos = next_pos
+                    first = False
+                    continue
+                if line.startswith(b">From "):
+                    pos = next_pos
+                    continue
+                # not a header: the body starts here (the blank separator line is missing)
+                flush()
+                return HeaderSection(fields, truncated), pos, first and not fields
+            flush()
+            name = line[: match.end() - 1].rstrip(b" \t").decode("ascii", "replace")
+            rest = line[match.end() :]
+            value_parts = [rest]
+            value_len = len(rest)
+        first = False
+        pos = next_pos
+    flush()
+    return HeaderSection(fields, truncated), end, first and not fields
+
+
+def _after_blank_line(data: bytes, pos: int, end: int) -> int:
+    """The offset just after the next empty line (LF or CRLF endings), or ``end``."""
+    found = [i + n for i, n in ((data.find(b"\n\n", pos, end), 2), (data.find(b"\n\r\n", pos, end), 3)) if i >= 0]
+    return min(found) if found else end
+
+
+def _header_text(value: bytes) -> str:
+    """Raw header bytes (with folding) to an unfolded string; 8-bit bytes as UTF-8 or detected."""
+    if len(value) > MAX_HEADER_VALUE:
+        value = value[:MAX_HEADER_VALUE]
+    text = value.decode("ascii") if value.isascii() else decode_text(value, None)
+    return text.replace("\r", "").replace("\n", "").strip()
+
+
+def _decode_word(charset: str, encoding: str, payload: str) -> bytes:
+    if encoding in "bB":
+        payload = payload.rstrip("=")
+        payload += "=" * (-len(payload) % 4)
+        try:
+            return binascii.a2b_base64(payload.encode("ascii", "ignore"))
+        except (binascii.Error, ValueError):
+            return b""
+    raw = payload.replace("_", " ").encode("ascii", "replace")
+    try:
+        return binascii.a2b_qp(raw)
+    except (binascii.Error, ValueError):
+        return raw
+
+
+def decode_words(value: str, limit: int = MAX_HEADER_VALUE) -> str:
+    """Decode RFC 2047 encoded words; adjacent words of one charset are joined before decoding."""
+    if len(value) > limit:
+        value = value[:limit]
+    if "=?" not in value:
+        return value
+    out: list[str] = []
+    pending: list[bytes] = []
+    pending_charset = ""
+    pos = 0
+
+    def flush_pending() -> None:
+        nonlocal pending, pending_charset
+        if pending:
+            out.append(decode_text(b"".join(pending), pending_charset or "utf-8"))
+        pending, pending_charset = [], ""
+
+    for count, match in enumerate(_ENCODED_WORD.finditer(value), start=1):
+        gap = value[pos : match.start()]
+        if gap and not (pending and _WORD_GAP.match(gap)):
+            flush_pending()
+            out.append(gap)
+        if count > MAX_ENCODED_WORDS:
+            flush_pending()
+            pos = match.start()
+            break
+        charset = match.group(1).split("*", 1)[0]  # RFC 2231 language suffix
+        if pending and charset.lower() != pending_charset.lower():
+            flush_pending()
+        pending_charset = charset
+        pending.append(_decode_word(charset, match.group(2), match.group(3)))
+        pos = match.end()
+    else:
+        flush_pending()
+        out.append(value[pos:])
+        return "".join(out)
+    flush_pending()
+    return "".join(out)
+
+
+def _split_params(value: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    escaped = False
+    for char in value:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\" and quoted:
+            current.append(char)
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+            current.append(char)
+        elif char == ";" and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])
+    elif value.startswith('"'):
+        value = value[1:]
+    return value
+
+
+def parse_parameterised(value: str) -> tuple[str, dict[str, str]]:
+    """``Content-Type``/``Content-Disposition``: the lower-cased main value and decoded parameters.
+
+    RFC 2231 continuations (``name*0*=``) and charsets (``name*=utf-8''...``) are joined and decoded;
+    RFC 2047 words inside quoted values (as Outlook writes them) are decoded too.
+    """
+    value = value[:MAX_HEADER_VALUE]
+    pieces = _split_params(value)
+    main = pieces[0].strip().lower()
+    plain: dict[str, str] = {}
+    sections: dict[str, dict[int, tuple[str, bool]]] = {}
+    for piece in pieces[1:200]:
+        if "=" not in piece:
+            continue
+        key, _, raw = piece.partition("=")
+        key = key.strip().lower()
+        if not key:
+            continue
+        match = re.fullmatch(r"([^*]+)\*(?:(\d{1,3})\*?)?", key)
+        if match:
+            base, index = match.group(1), int(match.group(2) or 0)
+            sections.setdefault(base, {})[index] = (raw.strip(), key.endswith("*"))
+        elif key not in plain:
+            plain[key] = decode_words(_unquote(raw))
+    for base, parts in sections.items():
+        charset = ""
+        chunks: list[bytes] = []
+        for index in sorted(parts):
+            raw, extended = parts[index]
+            if extended:
+                raw = _unquote(raw)
+                if index == 0 and raw.count("'") >= 2:
+                    charset, _, raw = raw.split("'", 2)
+                chunks.append(unquote_to_bytes(raw))
+            else:
+                chunks.append(_unquote(raw).encode("utf-8"))
+        plain[base] = decode_text(b"".join(chunks), charset or "utf-8")
+    return main, plain
+
+
+def parse_addresses(value: str) -> tuple[Address, ...]:
+    """An address-list header to addresses, names from display names or RFC 822 comments."""
+    if not value:
+        return ()
+    value = value[:MAX_HEADER_VALUE]
+    try:
+        pairs = getaddresses([value])
+    except Exception:
+        return ()
+    result: list[Address] = []
+    for name, email in pairs[:MAX_ADDRESSES]:
+        email = email.strip()
+        if not email:
+            continue
+        name = decode_words(name).strip().strip('"').strip()
+        if name == email:
+            name = ""
+        result.append(Address(name=name, email=email))
+    return tuple(result)
+
+
+def parse_message_ids(value: str, limit: int = MAX_REFERENCES) -> tuple[str, ...]:
+    """Message ids without angle brackets; a bare id (no brackets at all) is kept as written."""
+    if not value:
+        return ()
+    found = _MSGID.findall(value[:MAX_HEADER_VALUE])
+    if found:
+        return tuple(found[:limit])
+    bare = value.strip().split()
+    return tuple(bare[:limit])
+
+
+def parse_date(value: str) -> datetime | None:
+    """An RFC 5322 date to an aware datetime (UTC when the zone is unknown); None when unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value[:200])
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed

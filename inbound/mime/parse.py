@@ -1,0 +1,140 @@
+"""``parse(raw) -> ParsedMessage``: the one entry point from bytes to an understood message."""
+
+from __future__ import annotations
+
+from inbound.mime.bodies import Contents, collect
+from inbound.mime.classify import classify
+from inbound.mime.headers import (
+    HeaderSection,
+    decode_words,
+    parse_addresses,
+    parse_date,
+    parse_message_ids,
+)
+from inbound.mime.html import html_to_text, sanitize_html
+from inbound.mime.limits import MAX_TEXT
+from inbound.mime.model import Address, ClassifierConfig, ParsedMessage
+from inbound.mime.reply import extract_reply
+from inbound.mime.structure import build_tree
+from inbound.mime.subject import normalize_subject
+
+MAX_KEPT_HEADERS = 200
+MAX_KEPT_HEADER_VALUE = 2000
+ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "X-Delivered-To")
+
+
+def parse(raw: bytes, *, config: ClassifierConfig | None = None) -> ParsedMessage:
+    """Understand one raw message. Never raises for malformed input; ``error`` says what went wrong."""
+    config = config or ClassifierConfig()
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    elif not isinstance(raw, bytes):
+        try:
+            raw = bytes(raw)
+        except (TypeError, ValueError):
+            return ParsedMessage(error="input is not bytes")
+    try:
+        message = _parse(raw, config)
+    except RecursionError:
+        return ParsedMessage(error="message structure too deep")
+    except Exception as exc:
+        return ParsedMessage(error=f"unparseable message: {type(exc).__name__}")
+    try:
+        return message.replace(classification=classify(message, config))
+    except Exception as exc:
+        return message.replace(error=_join(message.error, f"classification failed: {type(exc).__name__}"))
+
+
+def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
+    root, notes = build_tree(raw)
+    headers = root.headers
+    if not headers.fields:
+        notes.insert(0, "no header section")
+    contents = collect(root)
+    notes.extend(contents.notes)
+    subject = decode_words(headers.get("Subject")).strip()
+    body_text, body_html = _bodies(contents, config)
+    from_ = _first(parse_addresses(headers.get("From")))
+    return ParsedMessage(
+        error="; ".join(notes)[:300] or None,
+        message_id=_first_id(headers.get("Message-ID") or headers.get("Message-Id")),
+        subject=subject,
+        normalized_subject=_safe_normalize(subject),
+        from_=from_,
+        sender=_first(parse_addresses(headers.get("Sender"))),
+        to=parse_addresses(", ".join(headers.get_all("To"))),
+        cc=parse_addresses(", ".join(headers.get_all("Cc"))),
+        reply_to=parse_addresses(headers.get("Reply-To")),
+        date=parse_date(headers.get("Date")),
+        in_reply_to=_first_id(headers.get("In-Reply-To")),
+        references=parse_message_ids(headers.get("References")),
+        body_text=body_text,
+        body_html=body_html,
+        reply_text=_safe_reply(body_text, body_html, subject),
+        attachments=tuple(contents.attachments),
+        headers=_kept_headers(headers),
+        delivered_to=_envelope(headers),
+        return_path=_return_path(headers),
+        content_type=root.content_type,
+        report_type=root.params.get("report-type", "").lower() if root.content_type == "multipart/report" else "",
+        reports=tuple(contents.reports),
+        enclosed_headers=tuple(_kept_headers(p.children[0].headers) for p in contents.enclosed if p.children),
+    )
+
+
+def _bodies(contents: Contents, config: ClassifierConfig) -> tuple[str, str]:
+    html = "\n".join(h for h in contents.htmls if h.strip())
+    text = "\n\n".join(t.strip("\n") for t in contents.texts if t.strip())
+    if not text and html:
+        text = html_to_text(html)
+    return text[:MAX_TEXT], sanitize_html(html, allow_remote_images=config.allow_remote_images)
+
+
+def _first(addresses: tuple[Address, ...]) -> Address | None:
+    return addresses[0] if addresses else None
+
+
+def _first_id(value: str) -> str:
+    ids = parse_message_ids(value, limit=1)
+    return ids[0] if ids else ""
+
+
+def _return_path(headers: HeaderSection) -> str | None:
+    if "Return-Path" not in headers:
+        return None
+    value = headers.get("Return-Path").strip()
+    if value.startswith("<"):
+        value = value[1 : value.find(">")] if ">" in value else value[1:]
+    return value.strip()
+
+
+def _envelope(headers: HeaderSection) -> tuple[str, ...]:
+    seen: list[str] = []
+    for name in ENVELOPE_HEADERS:
+        for value in headers.get_all(name):
+            for address in parse_addresses(value):
+                if address.email.lower() not in (s.lower() for s in seen):
+                    seen.append(address.email)
+    return tuple(seen)
+
+
+def _kept_headers(headers: HeaderSection) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value[:MAX_KEPT_HEADER_VALUE]) for name, value in headers.fields[:MAX_KEPT_HEADERS])
+
+
+def _safe_reply(body_text: str, body_html: str, subject: str) -> str:
+    try:  # the subject tells a forward ("FW: ...") from a reply, so forwarded content is kept
+        return extract_reply(body_text, body_html, subject=subject)
+    except Exception:
+        return body_text.strip()
+
+
+def _safe_normalize(subject: str) -> str:
+    try:
+        return normalize_subject(subject)
+    except Exception:
+        return subject.strip()
+
+
+def _join(first: str | None, second: str) -> str:
+    return f"{first}; {second}" if first else second

@@ -1,0 +1,190 @@
+"""The MIME tree, found by scanning boundaries over the raw bytes with caps on depth and part count.
+
+No part body is copied while the tree is built: parts are offsets into the buffer they came from.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+
+from inbound.mime.headers import HeaderSection, parse_parameterised, split_entity
+from inbound.mime.limits import MAX_DEPTH, MAX_PARTS
+
+_GUESS_BOUNDARY = re.compile(rb"^--([^\s]{1,200}?)[ \t]*\r?$", re.MULTILINE)
+_ENCAPSULATED = frozenset({"message/rfc822", "message/global"})
+_B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+@dataclass(slots=True, eq=False)
+class Part:
+    """One MIME entity: its headers, type, and the span of its body in ``data``."""
+
+    data: bytes
+    headers: HeaderSection
+    content_type: str
+    params: dict[str, str]
+    disposition: str
+    disposition_params: dict[str, str]
+    transfer_encoding: str
+    start: int
+    end: int
+    depth: int
+    children: list[Part] = field(default_factory=list)
+
+    @property
+    def filename(self) -> str:
+        return self.disposition_params.get("filename") or self.params.get("name") or ""
+
+    @property
+    def content_id(self) -> str:
+        value = self.headers.get("Content-ID").strip()
+        return value[1:-1].strip() if value.startswith("<") and value.endswith(">") else value
+
+    @property
+    def charset(self) -> str | None:
+        return self.params.get("charset")
+
+    def raw_body(self) -> memoryview:
+        return memoryview(self.data)[self.start : self.end]
+
+    def payload(self) -> bytes:
+        """The body with its Content-Transfer-Encoding undone (tolerant of damage)."""
+        return decode_transfer(self.raw_body(), self.transfer_encoding)
+
+
+@dataclass(slots=True)
+class _Walk:
+    count: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def build_tree(raw: bytes) -> tuple[Part, list[str]]:
+    """Parse ``raw`` into a tree of parts; the notes say what was capped or repaired."""
+    walk = _Walk()
+    root = _entity(raw, 0, len(raw), 0, "text/plain", walk)
+    return root, walk.notes
+
+
+def _entity(data: bytes, start: int, end: int, depth: int, default_type: str, walk: _Walk) -> Part:
+    walk.count += 1
+    headers, body_start, _ = split_entity(data, start, end)
+    if headers.truncated:
+        walk.note("header section truncated")
+    ctype, params = parse_parameterised(headers.get("Content-Type"))
+    if "/" not in ctype or " " in ctype:
+        ctype, params = (default_type, {}) if not ctype else ("text/plain", params)
+    disposition, disposition_params = parse_parameterised(headers.get("Content-Disposition"))
+    encoding = headers.get("Content-Transfer-Encoding").strip().lower()
+    part = Part(data, headers, ctype, params, disposition, disposition_params, encoding, body_start, end, depth)
+    if ctype.startswith("multipart/"):
+        _split_multipart(part, walk)
+    elif ctype in _ENCAPSULATED:
+        _enclose(part, walk)
+    return part
+
+
+def _split_multipart(part: Part, walk: _Walk) -> None:
+    if part.depth >= MAX_DEPTH:
+        walk.note(f"MIME nesting deeper than {MAX_DEPTH} not decoded")
+        return
+    data, start, end = part.data, part.start, part.end
+    boundary = part.params.get("boundary", "").encode("utf-8", "replace")
+    if not boundary:
+        guess = _GUESS_BOUNDARY.search(data, start, min(end, start + 65536))
+        if guess is None:
+            walk.note("multipart without boundary read as text")
+            part.content_type, part.params = "text/plain", {}
+            return
+        boundary = guess.group(1)
+        walk.note("missing boundary guessed")
+    delimiter = b"--" + boundary
+    spans: list[tuple[int, int]] = []
+    content_start: int | None = None
+    closed = False
+    idx = data.find(delimiter, start, end)
+    while idx >= 0:
+        after = idx + len(delimiter)
+        following = data[after : after + 1]
+        if following and following not in b"\r\n\t -":  # a longer boundary sharing this prefix
+            idx = data.find(delimiter, after, end)
+            continue
+        if idx == start or data[idx - 1] == 0x0A:
+            line_end = data.find(b"\n", after, end)
+            line_end = end if line_end < 0 else line_end
+            is_close = data.startswith(b"--", after)
+            tail = data[after + (2 if is_close else 0) : min(line_end, after + 256)]
+            if not tail.strip():
+                if content_start is not None:
+                    spans.append((content_start, _trim_eol(data, content_start, idx)))
+                if is_close:
+                    closed = True
+                    break
+                content_start = min(line_end + 1, end)
+        idx = data.find(delimiter, after, end)
+    if content_start is None:
+        walk.note("multipart without parts read as text")
+        part.content_type, part.params = "text/plain", {}
+        return
+    if not closed:
+        spans.append((content_start, end))
+        walk.note("missing final boundary")
+    default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
+    for child_start, child_end in spans:
+        if walk.count >= MAX_PARTS:
+            walk.note(f"more than {MAX_PARTS} MIME parts; the rest not decoded")
+            break
+        part.children.append(_entity(part.data, child_start, child_end, part.depth + 1, default, walk))
+
+
+def _trim_eol(data: bytes, start: int, idx: int) -> int:
+    """The end of a part's content: the line break before the delimiter belongs to the delimiter."""
+    if idx > start and data[idx - 1] == 0x0A:
+        idx -= 1
+        if idx > start and data[idx - 1] == 0x0D:
+            idx -= 1
+    return idx
+
+
+def _enclose(part: Part, walk: _Walk) -> None:
+    if part.depth >= MAX_DEPTH:
+        walk.note(f"MIME nesting deeper than {MAX_DEPTH} not decoded")
+        return
+    if walk.count >= MAX_PARTS:
+        walk.note(f"more than {MAX_PARTS} MIME parts; the rest not decoded")
+        return
+    data, start, end = part.data, part.start, part.end
+    if part.transfer_encoding in {"base64", "quoted-printable"}:
+        data = part.payload()
+        start, end = 0, len(data)
+    part.children.append(_entity(data, start, end, part.depth + 1, "text/plain", walk))
+
+
+def decode_transfer(body: memoryview | bytes, encoding: str) -> bytes:
+    """Undo a Content-Transfer-Encoding; damaged input decodes as far as it goes, never raises."""
+    if encoding == "base64":
+        try:
+            return binascii.a2b_base64(body)
+        except (binascii.Error, ValueError):
+            cleaned = bytes(b for b in bytes(body) if b in _B64_ALPHABET)
+            cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+            try:
+                return binascii.a2b_base64(cleaned)
+            except (binascii.Error, ValueError):
+                return b""
+    if encoding == "quoted-printable":
+        try:
+            return binascii.a2b_qp(body)
+        except (binascii.Error, ValueError):
+            return bytes(body)
+    if encoding in {"x-uuencode", "uuencode", "x-uue", "uue"}:
+        from inbound.mime.uuencode import decode_uu_block
+
+        decoded = decode_uu_block(bytes(body))
+        return decoded if decoded is not None else bytes(body)
+    return bytes(body)

@@ -1,0 +1,72 @@
+"""Messages built for tests and the benchmark: hostile shapes, TNEF blobs, a large attachment."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+
+def big_subject(size: int = 200_000) -> bytes:
+    """A Subject of thousands of RFC 2047 encoded words, folded, about ``size`` bytes long."""
+    word = "=?utf-8?q?caf=C3=A9_bar?="
+    count = size // (len(word) + 3)
+    subject = "\r\n ".join([word] * count)
+    return (f"From: a@example.com\r\nTo: b@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n").encode()
+
+
+def nested_parts(count: int = 3000) -> bytes:
+    """A message of ``count`` multipart entities nested inside each other."""
+    head = [b"From: a@example.com\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"]
+    tail: list[bytes] = []
+    for level in range(count):
+        head.append(f"Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n".encode())
+        tail.append(f"\r\n--b{level}--\r\n".encode())
+    head.append(b"Content-Type: text/plain\r\n\r\ndeep text")
+    return b"".join(head) + b"".join(reversed(tail))
+
+
+def many_parts(count: int = 3000) -> bytes:
+    """A message of ``count`` sibling parts."""
+    parts = [
+        f"--sib\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"f{i}.txt\"\r\n\r\n"
+        f"part {i}\r\n".encode()
+        for i in range(count)
+    ]
+    return (
+        b"From: a@example.com\r\nSubject: many\r\nContent-Type: multipart/mixed; boundary=sib\r\n\r\n"
+        + b"".join(parts)
+        + b"--sib--\r\n"
+    )
+
+
+def huge_headers(size: int = 4_000_000) -> bytes:
+    """A header section of ``size`` bytes of junk fields before a tiny body."""
+    line = b"X-Junk: " + b"j" * 60 + b"\r\n"
+    return b"From: a@example.com\r\nSubject: headers\r\n" + line * (size // len(line)) + b"\r\nbody\r\n"
+
+
+def big_attachment(size: int = 25 * 1024 * 1024) -> bytes:
+    """A message with one base64 attachment of ``size`` bytes."""
+    payload = base64.encodebytes(bytes(range(256)) * (size // 256))
+    return (
+        b"From: a@example.com\r\nSubject: big\r\nContent-Type: multipart/mixed; boundary=xx\r\n\r\n"
+        b"--xx\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--xx\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename=big.bin\r\n\r\n" + payload + b"--xx--\r\n"
+    )
+
+
+def _tnef_attribute(level: int, name: int, kind: int, data: bytes) -> bytes:
+    checksum = sum(data) & 0xFFFF
+    return struct.pack("<BHHI", level, name, kind, len(data)) + data + struct.pack("<H", checksum)
+
+
+def tnef_blob(files: dict[str, bytes], body: bytes = b"Body from TNEF") -> bytes:
+    """A minimal TNEF stream (as Outlook writes in winmail.dat) with a body and attachments."""
+    out = [struct.pack("<IH", 0x223E9F78, 1), _tnef_attribute(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))]
+    out.append(_tnef_attribute(1, 0x800C, 0x0002, body))
+    for name, data in files.items():
+        out.append(_tnef_attribute(2, 0x9002, 0x0006, b"\x00" * 14))
+        out.append(_tnef_attribute(2, 0x8010, 0x0001, name.encode() + b"\x00"))
+        out.append(_tnef_attribute(2, 0x800F, 0x0006, data))
+    return b"".join(out)
