@@ -1,3 +1,172 @@
-"""Models of trackers: The Tracker interface; the built-in local tracker (Project, Issue, Comment, Attachment); the
-Jira REST backend.
+"""The built-in local tracker: projects, issues, comments, attachments and the Message-IDs of issues.
+
+Change issues through :mod:`trackers.local.services` (the admin and the Tracker API both do), so every
+change emits a :data:`trackers.signals.issue_event`. Email-only people's addresses and names are
+encrypted at rest, with a keyed hash beside the address for look-ups.
 """
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from jemh.fields import EncryptedJSONField, EncryptedTextField
+from jemh.models import Instance
+from trackers.workflow import IssueType, Priority, Resolution, Status
+
+PROJECT_KEY_RE = r"^[A-Z][A-Z0-9_]{0,9}$"
+
+
+class Project(models.Model):
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="tracker_projects")
+    key = models.CharField(
+        max_length=10, validators=[RegexValidator(PROJECT_KEY_RE, "A capital letter, then up to 9 capital "
+                                                  "letters, digits or underscores (e.g. ABC).")],
+        help_text="Prefix of issue keys (ABC → ABC-1). Cannot be changed once issues exist.",
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    default_issue_type = models.CharField(max_length=32, choices=IssueType.choices, default=IssueType.TASK)
+    default_priority = models.CharField(max_length=32, choices=Priority.choices, default=Priority.MEDIUM)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instance", "key"]
+        constraints = [models.UniqueConstraint(fields=["instance", "key"], name="trackers_project_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} - {self.name}"
+
+
+class IssueCounter(models.Model):
+    """The last issue number of a project, in its own row so editing the project never races with it."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="counter")
+    last_number = models.PositiveBigIntegerField(default=0)
+
+
+class Issue(models.Model):
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="tracker_issues")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="issues")
+    number = models.PositiveBigIntegerField(editable=False)
+    key = models.CharField(max_length=32, editable=False)
+    summary = models.CharField(max_length=255)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    issue_type = models.CharField(max_length=32, choices=IssueType.choices, default=IssueType.TASK)
+    priority = models.CharField(max_length=32, choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=32, choices=Resolution.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="reported_issues")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_issues")
+    labels = models.JSONField(default=list, blank=True)
+    watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="watched_issues")
+    email_sender_address = EncryptedTextField(
+        blank=True, default="", verbose_name="Email Sender Address",
+        help_text="The reporter's address when they have no account (email-only user).")
+    email_sender_address_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    email_sender_name = EncryptedTextField(blank=True, default="", verbose_name="Email Sender Name")
+    email_participants = EncryptedJSONField(
+        default=list, blank=True, verbose_name="Email Participants",
+        help_text="Addresses of email-only participants.")
+    custom_fields = models.JSONField(default=dict, blank=True,
+                                     help_text="Other custom fields, name → value (e.g. a foreign ticket number).")
+    source_message_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False,
+                                                       help_text="Inbound audit id the issue was created from.")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "key"], name="trackers_issue_key_unique"),
+            models.UniqueConstraint(fields=["project", "number"], name="trackers_issue_number_unique"),
+            models.UniqueConstraint(fields=["instance", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="trackers_issue_idempotency_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.summary}"
+
+
+class Comment(models.Model):
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    author_email = EncryptedTextField(blank=True, default="", help_text="Email-only author's address.")
+    author_email_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    author_name = EncryptedTextField(blank=True, default="")
+    body = models.TextField(help_text="Markdown.")
+    source_message_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="trackers_comment_idempotency_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.issue.key}"
+
+
+class Attachment(models.Model):
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="attachments")
+    blob_name = models.CharField(max_length=500, editable=False, help_text="Name in the encrypting blob storage.")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "idempotency_key", "sha256"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="trackers_attachment_idempotency_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class MessageIdKind(models.TextChoices):
+    INBOUND = "inbound", "Inbound mail"
+    OUTBOUND = "outbound", "Our notification"
+
+
+class IssueMessageId(models.Model):
+    """A Message-ID that belongs to an issue: mail it was made from, or a notification we sent about it."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="message_ids")
+    message_id_hash = models.CharField(max_length=64, db_index=True)
+    message_id = EncryptedTextField()
+    kind = models.CharField(max_length=16, choices=MessageIdKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "issue Message-ID"
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "message_id_hash"], name="trackers_issue_message_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} Message-ID of {self.issue.key}"

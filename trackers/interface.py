@@ -1,0 +1,333 @@
+"""The Tracker interface: everything the pipeline and the notifications may ask of an issue tracker.
+
+Callers get a Tracker from :func:`trackers.registry.get_tracker` and talk to it only through the
+methods of :class:`Tracker` and the immutable dataclasses below; they never learn whether the tracker
+is the built-in one or Jira.
+
+Conventions
+- Issue keys look like ``ABC-123``; they are matched case-insensitively.
+- Users with an account are identified by ``account_id`` (the username in the local tracker, the
+  accountId in Jira Cloud). People without an account are "email-only": their address lives in the
+  issue's Email Sender Address / Email Sender Name / Email Participants fields.
+- Every create operation accepts ``idempotency_key`` (e.g. ``"inbound:123"``). Calling it again with the
+  same key returns what the first call created instead of creating a second one, so a worker that
+  crashes at any point and runs again never doubles an issue, comment or attachment.
+- Errors are :mod:`trackers.errors` exceptions; ``TemporaryTrackerError`` is the retryable one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO, Final, Protocol, runtime_checkable
+
+
+class _Unset:
+    """Marker for "leave this field as it is" where ``None`` means "clear it"."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = _Unset()
+
+
+def normalize_message_id(message_id: str) -> str:
+    """``<abc@host>``, `` abc@host `` and ``<abc@host>`` are the same Message-ID: return ``<abc@host>``."""
+    value = message_id.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    return f"<{value}>"
+
+
+@dataclass(frozen=True)
+class TrackerUser:
+    """A person with an account in the tracker."""
+
+    account_id: str
+    email: str
+    display_name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does a change: a user with an account, an email-only person, or neither (the system)."""
+
+    account_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def user(cls, account_id: str) -> Actor:
+        return cls(account_id=account_id)
+
+    @classmethod
+    def email_only(cls, address: str, name: str | None = None) -> Actor:
+        return cls(email=address, name=name)
+
+
+@dataclass(frozen=True)
+class TrackerProject:
+    key: str
+    name: str
+    lead: TrackerUser | None
+    default_issue_type: str
+    default_priority: str
+    issue_types: tuple[str, ...]
+    priorities: tuple[str, ...]
+    statuses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrackerIssue:
+    key: str
+    project_key: str
+    summary: str
+    description: str
+    issue_type: str
+    priority: str
+    status: str
+    resolution: str  # "" while unresolved
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    reporter: TrackerUser | None
+    assignee: TrackerUser | None
+    labels: tuple[str, ...]
+    watchers: tuple[TrackerUser, ...]
+    email_sender_address: str  # email-only reporter ("" when the reporter has an account)
+    email_sender_name: str
+    email_participants: tuple[str, ...]  # email-only participants' addresses
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+@dataclass(frozen=True)
+class TrackerComment:
+    id: str
+    issue_key: str
+    body: str  # Markdown
+    author: TrackerUser | None
+    author_email: str  # email-only author ("" when the author has an account)
+    author_name: str
+    created_at: datetime
+    source_message_id: int | None  # the inbound audit id it was made from, if any
+
+
+@dataclass(frozen=True)
+class TrackerAttachment:
+    id: str
+    issue_key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    comment_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A move the workflow allows from an issue's current status."""
+
+    id: str
+    name: str
+    to_status: str
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    project_key: str
+    summary: str
+    description: str = ""  # Markdown
+    issue_type: str | None = None  # None: the project's default
+    priority: str | None = None  # None: the project's default
+    reporter: str | None = None  # account id; None for an email-only sender
+    assignee: str | None = None  # account id
+    labels: tuple[str, ...] = ()
+    watchers: tuple[str, ...] = ()  # account ids
+    email_sender_address: str = ""
+    email_sender_name: str = ""
+    email_participants: tuple[str, ...] = ()
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    source_message_id: int | None = None  # inbound audit id
+    message_ids: tuple[str, ...] = ()  # Message-IDs recorded (kind inbound) with the issue, atomically
+
+
+@dataclass(frozen=True)
+class NewComment:
+    body: str  # Markdown
+    author: str | None = None  # account id; None for an email-only author (give author_email)
+    author_email: str = ""
+    author_name: str = ""
+    source_message_id: int | None = None
+    message_ids: tuple[str, ...] = ()  # recorded (kind inbound) with the comment, atomically
+
+
+@dataclass(frozen=True)
+class IssueUpdate:
+    """Changes to an issue; a field left at its default is not touched."""
+
+    summary: str | None = None
+    description: str | None = None
+    issue_type: str | None = None
+    priority: str | None = None
+    assignee: str | _Unset | None = UNSET  # account id, None to unassign
+    labels: tuple[str, ...] | None = None  # replaces all labels
+    add_labels: tuple[str, ...] = ()
+    remove_labels: tuple[str, ...] = ()
+    add_watchers: tuple[str, ...] = ()  # account ids
+    remove_watchers: tuple[str, ...] = ()
+    email_sender_address: str | None = None
+    email_sender_name: str | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentUpload:
+    """A file to attach: give ``data`` or a readable, seekable binary ``file``.
+
+    ``sha256`` is computed when not given; when given it is checked against the content.
+    """
+
+    filename: str
+    content_type: str = "application/octet-stream"
+    data: bytes | None = None
+    file: BinaryIO | None = None
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.file is None):
+            raise ValueError("AttachmentUpload needs exactly one of data= or file=")
+        if not self.filename.strip():
+            raise ValueError("AttachmentUpload needs a file name")
+
+    def content_sha256(self) -> str:
+        """The SHA-256 of the content (hex); reads a file through and rewinds it."""
+        if self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        assert self.file is not None
+        digest = hashlib.sha256()
+        start = self.file.tell()
+        for chunk in iter(lambda: self.file.read(1024 * 1024), b""):  # type: ignore[union-attr]
+            digest.update(chunk)
+        self.file.seek(start)
+        return digest.hexdigest()
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """What the pipeline and the notifications may ask of a tracker. See the module docstring."""
+
+    # -- projects and users -------------------------------------------------------------------------
+    def get_project(self, project_key: str) -> TrackerProject:
+        """The project; ProjectNotFound if there is none with that key."""
+        ...
+
+    def find_user_by_email(self, email: str) -> TrackerUser | None:
+        """The active user with this address (case-insensitive), or None: the sender is email-only."""
+        ...
+
+    def get_user(self, account_id: str) -> TrackerUser | None:
+        ...
+
+    # -- finding issues -----------------------------------------------------------------------------
+    def find_issue(self, key: str) -> TrackerIssue | None:
+        ...
+
+    def get_issue(self, key: str) -> TrackerIssue:
+        """The issue; IssueNotFound if there is none."""
+        ...
+
+    def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
+        """The issue a Message-ID belongs to (recorded with record_message_id or on create); the first
+        id in the given order that matches wins (pass In-Reply-To first, then References newest first)."""
+        ...
+
+    def find_issue_by_foreign_key(self, field_name: str, value: str,
+                                  project_key: str | None = None) -> TrackerIssue | None:
+        """The most recently created issue whose custom field ``field_name`` equals ``value``."""
+        ...
+
+    # -- creating -----------------------------------------------------------------------------------
+    def create_issue(self, new: NewIssue, *, idempotency_key: str | None = None,
+                     actor: Actor | None = None) -> TrackerIssue:
+        ...
+
+    def add_comment(self, issue_key: str, comment: NewComment, *,
+                    idempotency_key: str | None = None) -> TrackerComment:
+        ...
+
+    def list_comments(self, issue_key: str) -> list[TrackerComment]:
+        """Oldest first."""
+        ...
+
+    def add_attachments(self, issue_key: str, uploads: Iterable[AttachmentUpload], *,
+                        comment_id: str | None = None, idempotency_key: str | None = None,
+                        actor: Actor | None = None) -> list[TrackerAttachment]:
+        """Attach every upload (no dedupe: that is the caller's job, see attachment_hashes) and return
+        what was attached, in order. With an idempotency key, an upload whose content was already
+        attached under that key is returned as it is instead of being stored again."""
+        ...
+
+    def list_attachments(self, issue_key: str) -> list[TrackerAttachment]:
+        ...
+
+    def attachment_hashes(self, issue_key: str) -> frozenset[str]:
+        """SHA-256 (hex) of every attachment the issue has."""
+        ...
+
+    def read_attachment(self, issue_key: str, attachment_id: str) -> bytes:
+        ...
+
+    def record_message_id(self, issue_key: str, message_id: str, *, kind: str = "outbound") -> None:
+        """Remember that a Message-ID belongs to an issue (``inbound`` or ``outbound``); idempotent."""
+        ...
+
+    # -- changing -----------------------------------------------------------------------------------
+    def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
+        ...
+
+    def list_transitions(self, issue_key: str) -> list[Transition]:
+        ...
+
+    def transition_issue(self, issue_key: str, to_status: str, *, resolution: str | None = None,
+                         actor: Actor | None = None) -> TrackerIssue:
+        """Move the issue to ``to_status`` (a status name, or a transition name); InvalidTransition if
+        the workflow has no such move from the current status."""
+        ...
+
+    def get_participants(self, issue_key: str) -> tuple[str, ...]:
+        ...
+
+    def add_participants(self, issue_key: str, addresses: Iterable[str], *,
+                         actor: Actor | None = None) -> tuple[str, ...]:
+        """Add email-only participants (case-insensitive dedupe); returns the whole list."""
+        ...
+
+    def set_participants(self, issue_key: str, addresses: Iterable[str], *,
+                         actor: Actor | None = None) -> tuple[str, ...]:
+        ...
+
+    def get_custom_fields(self, issue_key: str) -> dict[str, Any]:
+        ...
+
+    def update_custom_fields(self, issue_key: str, values: Mapping[str, Any], *,
+                             actor: Actor | None = None) -> TrackerIssue:
+        """Set each field; a value of None removes the field."""
+        ...

@@ -1,0 +1,111 @@
+"""Attachments of local issues: content in the encrypting blob storage, metadata in the database."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import BinaryIO
+
+from django.db import IntegrityError, transaction
+
+from jemh.storage import blob_storage
+from trackers.errors import InvalidFieldValue
+from trackers.interface import AttachmentUpload
+from trackers.local.changes import SYSTEM, ChangeContext, emit
+from trackers.models import Attachment, Comment, Issue
+from trackers.signals import EventKind, FieldChange
+
+log = logging.getLogger(__name__)
+
+
+class _HashingReader:
+    """Reads through a file while counting and hashing what was read."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if offset != 0 or whence != 0 or self.size:
+            raise OSError("a hashing reader can only be rewound before it was read")
+        return self.source.seek(0) if hasattr(self.source, "seek") else 0
+
+
+def _store(issue: Issue, upload: AttachmentUpload) -> tuple[str, int, str]:
+    """Write the content to blob storage; return (blob name, size, sha256)."""
+    import io
+
+    name = f"tracker/{issue.instance_id}/{issue.project.key}/{issue.number}/{uuid.uuid4().hex}"
+    reader = _HashingReader(io.BytesIO(upload.data) if upload.data is not None else upload.file)  # type: ignore[arg-type]
+    stored = blob_storage().save_stream(name, reader)  # type: ignore[arg-type]
+    return stored, reader.size, reader.digest.hexdigest()
+
+
+def add_attachments(issue: Issue, uploads: list[AttachmentUpload], *, comment: Comment | None = None,
+                    idempotency_key: str | None = None, ctx: ChangeContext = SYSTEM) -> list[Attachment]:
+    """Attach each upload; with an idempotency key, content already attached under it is returned as is.
+
+    Emits one ``updated`` event (change ``attachments``) for the newly stored ones.
+    """
+    result: list[Attachment] = []
+    new: list[Attachment] = []
+    for upload in uploads:
+        expected = upload.sha256.lower() if upload.sha256 else upload.content_sha256()
+        if idempotency_key:
+            existing = Attachment.objects.filter(issue=issue, idempotency_key=idempotency_key, sha256=expected).first()
+            if existing is not None:
+                result.append(existing)
+                continue
+        blob, size, digest = _store(issue, upload)
+        if digest != expected:
+            blob_storage().delete(blob)
+            raise InvalidFieldValue(f"attachment {upload.filename!r}: its content does not match the SHA-256 given "
+                                    f"({expected}); pass the content's hash or none")
+        try:
+            with transaction.atomic():
+                attachment = Attachment.objects.create(
+                    instance_id=issue.instance_id, issue=issue, comment=comment, blob_name=blob,
+                    filename=upload.filename.strip()[:255], content_type=upload.content_type[:255] or
+                    "application/octet-stream", size=size, sha256=digest, idempotency_key=idempotency_key)
+        except IntegrityError:
+            blob_storage().delete(blob)
+            if not idempotency_key:
+                raise
+            result.append(Attachment.objects.get(issue=issue, idempotency_key=idempotency_key, sha256=digest))
+            continue
+        except BaseException:
+            blob_storage().delete(blob)
+            raise
+        result.append(attachment)
+        new.append(attachment)
+    if new:
+        with transaction.atomic():
+            emit(issue, EventKind.UPDATED, ctx, comment_id=comment.pk if comment else None,
+                 attachment_ids=tuple(a.pk for a in new),
+                 changes=(FieldChange("attachments", None, [a.filename for a in new]),))
+    return result
+
+
+def read_attachment(attachment: Attachment) -> bytes:
+    return blob_storage().read_bytes(attachment.blob_name)
+
+
+def delete_blobs_on_commit(names: list[str]) -> None:
+    def remove() -> None:
+        storage = blob_storage()
+        for name in names:
+            try:
+                storage.delete(name)
+            except Exception:
+                log.exception("could not delete attachment blob %s; delete it by hand", name)
+
+    if names:
+        transaction.on_commit(remove)

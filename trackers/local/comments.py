@@ -1,0 +1,40 @@
+"""Adding and editing comments on local issues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from trackers.local.changes import SYSTEM, ChangeContext, emit
+from trackers.local.services import email_hash, record_message_id
+from trackers.models import Comment, Issue, MessageIdKind
+from trackers.signals import EventKind, FieldChange
+
+
+def insert_comment(comment: Comment, *, message_ids: Iterable[str] = (), ctx: ChangeContext = SYSTEM) -> Comment:
+    """Save a new (unsaved) comment, touch its issue's update time, and emit ``commented``."""
+    with transaction.atomic():
+        issue: Issue = comment.issue
+        comment.instance_id = issue.instance_id
+        comment.author_email_hash = email_hash(comment.author_email or "")
+        comment.save(force_insert=True)
+        Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
+        for message_id in message_ids:
+            record_message_id(issue, message_id, kind=MessageIdKind.INBOUND)
+        emit(issue, EventKind.COMMENTED, ctx, comment_id=comment.pk)
+    return comment
+
+
+def edit_comment(comment: Comment, body: str, ctx: ChangeContext = SYSTEM) -> Comment:
+    """Change a comment's body; emits ``updated`` with a ``comment`` change when it really changed."""
+    with transaction.atomic():
+        locked = Comment.objects.select_for_update().select_related("issue__project").get(pk=comment.pk)
+        old = locked.body
+        if old == body:
+            return locked
+        locked.body = body
+        locked.save(update_fields=["body", "updated_at"])
+        emit(locked.issue, EventKind.UPDATED, ctx, comment_id=locked.pk, changes=(FieldChange("comment", old, body),))
+    return locked

@@ -1,0 +1,377 @@
+"""LocalTracker: the Tracker interface on the local models, for one Instance."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from jemh.models import Instance
+from trackers import errors
+from trackers.interface import (
+    Actor,
+    AttachmentUpload,
+    IssueUpdate,
+    NewComment,
+    NewIssue,
+    TrackerAttachment,
+    TrackerComment,
+    TrackerIssue,
+    TrackerProject,
+    TrackerUser,
+    Transition,
+    _Unset,
+)
+from trackers.local import attachments as attachment_services
+from trackers.local import comments as comment_services
+from trackers.local import convert, services
+from trackers.local.changes import ChangeContext
+from trackers.models import Attachment, Comment, Issue, IssueMessageId, MessageIdKind, Project
+from trackers.workflow import IssueType, Priority, canonical, transitions_from
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _is_temporary(exc: OperationalError) -> bool:
+    """PostgreSQL's OperationalErrors are connection trouble, deadlocks and serialization failures; SQLite's
+    also cover mistakes in SQL, so only its lock errors count as temporary there."""
+    if connection.vendor != "sqlite":
+        return True
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _translating_errors(method: F) -> F:
+    """Database trouble (down, locked, deadlock, serialization failure) becomes TemporaryTrackerError."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except OperationalError as exc:
+            if not _is_temporary(exc):
+                raise
+            raise errors.TemporaryTrackerError(
+                f"the local tracker's database is unavailable or busy ({type(exc).__name__}); try again later"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+class LocalTracker:
+    """The built-in tracker of one instance. Thread-safe; cheap to create."""
+
+    kind = "local"
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+
+    # -- look-ups -----------------------------------------------------------------------------------
+    def _project(self, key: str) -> Project:
+        project = Project.objects.filter(instance=self.instance, key=key.strip().upper()).first()
+        if project is None:
+            raise errors.ProjectNotFound(f"no project {key!r} in the local tracker of {self.instance}; "
+                                         "create it in the admin or fix the project mapping")
+        return project
+
+    def _issue(self, key: str) -> Issue:
+        issues = Issue.objects.select_related("project", "reporter", "assignee")
+        issue = issues.filter(instance=self.instance, key=key.strip().upper()).first()
+        if issue is None:
+            raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}")
+        return issue
+
+    def _user(self, account_id: str, role: str) -> Any:
+        user = convert.find_user(account_id)
+        if user is None:
+            raise errors.UserNotFound(f"{role}: no user with the account id {account_id!r}")
+        if not user.is_active:
+            raise errors.InvalidFieldValue(f"{role}: the account {account_id!r} is inactive")
+        return user
+
+    def _context(self, actor: Actor | None, source_message_id: int | None = None) -> ChangeContext:
+        if actor is None:
+            return ChangeContext(source_message_id=source_message_id)
+        user_id = self._user(actor.account_id, "actor").pk if actor.account_id else None
+        return ChangeContext(actor_user_id=user_id, actor_email=actor.email or None,
+                             source_message_id=source_message_id)
+
+    # -- projects and users -------------------------------------------------------------------------
+    @_translating_errors
+    def get_project(self, project_key: str) -> TrackerProject:
+        return convert.to_project(self._project(project_key))
+
+    @_translating_errors
+    def find_user_by_email(self, email: str) -> TrackerUser | None:
+        return convert.to_user(convert.find_user_by_email(email))
+
+    @_translating_errors
+    def get_user(self, account_id: str) -> TrackerUser | None:
+        return convert.to_user(convert.find_user(account_id))
+
+    # -- finding issues -----------------------------------------------------------------------------
+    @_translating_errors
+    def find_issue(self, key: str) -> TrackerIssue | None:
+        try:
+            return convert.to_issue(self._issue(key))
+        except errors.IssueNotFound:
+            return None
+
+    @_translating_errors
+    def get_issue(self, key: str) -> TrackerIssue:
+        return convert.to_issue(self._issue(key))
+
+    @_translating_errors
+    def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
+        for message_id in message_ids:
+            if not message_id or not message_id.strip().strip("<>").strip():
+                continue
+            found = (IssueMessageId.objects.filter(instance=self.instance,
+                                                   message_id_hash=services.message_id_hash(message_id))
+                     .select_related("issue__project").order_by("-created_at", "-pk").first())
+            if found is not None:
+                return convert.to_issue(found.issue)
+        return None
+
+    @_translating_errors
+    def find_issue_by_foreign_key(self, field_name: str, value: str,
+                                  project_key: str | None = None) -> TrackerIssue | None:
+        issues = Issue.objects.filter(instance=self.instance)
+        if project_key:
+            issues = issues.filter(project=self._project(project_key))
+        found = (issues.annotate(_foreign=Cast(KeyTextTransform(field_name, "custom_fields"), TextField()))
+                 .filter(_foreign=str(value)).select_related("project").order_by("-created_at", "-pk").first())
+        return convert.to_issue(found) if found else None
+
+    # -- creating -----------------------------------------------------------------------------------
+    def _existing_issue(self, idempotency_key: str | None) -> Issue | None:
+        if not idempotency_key:
+            return None
+        return Issue.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
+
+    @_translating_errors
+    def create_issue(self, new: NewIssue, *, idempotency_key: str | None = None,
+                     actor: Actor | None = None) -> TrackerIssue:
+        existing = self._existing_issue(idempotency_key)
+        if existing is not None:
+            return convert.to_issue(existing)
+        project = self._project(new.project_key)
+        summary = " ".join(new.summary.split())[:255]
+        if not summary:
+            raise errors.InvalidFieldValue("an issue needs a summary; set a default summary in the project mapping")
+        reporter = self._user(new.reporter, "reporter") if new.reporter else None
+        if actor is None:
+            actor = (Actor.user(new.reporter) if new.reporter
+                     else Actor.email_only(new.email_sender_address, new.email_sender_name)
+                     if new.email_sender_address else None)
+        issue = Issue(
+            project=project, summary=summary, description=new.description,
+            issue_type=self._choice(new.issue_type or project.default_issue_type, IssueType, "issue type"),
+            priority=self._choice(new.priority or project.default_priority, Priority, "priority"),
+            reporter=reporter, assignee=self._user(new.assignee, "assignee") if new.assignee else None,
+            labels=list(new.labels), email_sender_address=new.email_sender_address.strip(),
+            email_sender_name=new.email_sender_name.strip(),
+            email_participants=services.clean_addresses(new.email_participants),
+            custom_fields=self._json(dict(new.custom_fields)), source_message_id=new.source_message_id,
+            idempotency_key=idempotency_key or None,
+        )
+        if issue.email_sender_address:
+            services.clean_addresses([issue.email_sender_address])
+        watchers = [self._user(w, "watcher") for w in new.watchers]
+        try:
+            with transaction.atomic():
+                services.insert_issue(issue, watchers=watchers, message_ids=new.message_ids,
+                                      ctx=self._context(actor, new.source_message_id))
+        except IntegrityError:
+            existing = self._existing_issue(idempotency_key)
+            if existing is None:
+                raise
+            return convert.to_issue(existing)
+        return convert.to_issue(Issue.objects.select_related("project", "reporter", "assignee").get(pk=issue.pk))
+
+    @staticmethod
+    def _choice(value: str, choices: Any, what: str) -> str:
+        try:
+            return canonical(value, choices, what)
+        except ValueError as exc:
+            raise errors.InvalidFieldValue(str(exc)) from exc
+
+    @staticmethod
+    def _json(values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+        except (TypeError, ValueError) as exc:
+            raise errors.InvalidFieldValue(f"custom field values must be JSON (text, numbers, lists): {exc}") from exc
+
+    @_translating_errors
+    def add_comment(self, issue_key: str, comment: NewComment, *,
+                    idempotency_key: str | None = None) -> TrackerComment:
+        if idempotency_key:
+            existing = Comment.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return convert.to_comment(existing)
+        issue = self._issue(issue_key)
+        if not comment.body.strip():
+            raise errors.InvalidFieldValue("a comment needs a body")
+        author = self._user(comment.author, "comment author") if comment.author else None
+        if author is None and comment.author_email:
+            services.clean_addresses([comment.author_email])
+        actor = (Actor.user(comment.author) if comment.author
+                 else Actor.email_only(comment.author_email) if comment.author_email else None)
+        row = Comment(issue=issue, author=author, author_email=comment.author_email.strip() if not author else "",
+                      author_name=comment.author_name.strip() if not author else "", body=comment.body,
+                      source_message_id=comment.source_message_id, idempotency_key=idempotency_key or None)
+        try:
+            with transaction.atomic():
+                comment_services.insert_comment(row, message_ids=comment.message_ids,
+                                                ctx=self._context(actor, comment.source_message_id))
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            return convert.to_comment(Comment.objects.get(instance=self.instance, idempotency_key=idempotency_key))
+        return convert.to_comment(row)
+
+    @_translating_errors
+    def list_comments(self, issue_key: str) -> list[TrackerComment]:
+        issue = self._issue(issue_key)
+        return [convert.to_comment(c) for c in issue.comments.select_related("author", "issue")]
+
+    @_translating_errors
+    def add_attachments(self, issue_key: str, uploads: Iterable[AttachmentUpload], *,
+                        comment_id: str | None = None, idempotency_key: str | None = None,
+                        actor: Actor | None = None) -> list[TrackerAttachment]:
+        issue = self._issue(issue_key)
+        comment = None
+        if comment_id is not None:
+            comment = Comment.objects.filter(issue=issue, pk=int(comment_id)).first()
+            if comment is None:
+                raise errors.NotFound(f"{issue.key} has no comment {comment_id}")
+        stored = attachment_services.add_attachments(issue, list(uploads), comment=comment,
+                                                     idempotency_key=idempotency_key, ctx=self._context(actor))
+        return [convert.to_attachment(a) for a in stored]
+
+    @_translating_errors
+    def list_attachments(self, issue_key: str) -> list[TrackerAttachment]:
+        issue = self._issue(issue_key)
+        return [convert.to_attachment(a) for a in issue.attachments.select_related("issue")]
+
+    @_translating_errors
+    def attachment_hashes(self, issue_key: str) -> frozenset[str]:
+        return frozenset(self._issue(issue_key).attachments.values_list("sha256", flat=True))
+
+    @_translating_errors
+    def read_attachment(self, issue_key: str, attachment_id: str) -> bytes:
+        attachment = Attachment.objects.filter(issue=self._issue(issue_key), pk=int(attachment_id)).first()
+        if attachment is None:
+            raise errors.NotFound(f"{issue_key} has no attachment {attachment_id}")
+        return attachment_services.read_attachment(attachment)
+
+    @_translating_errors
+    def record_message_id(self, issue_key: str, message_id: str, *, kind: str = MessageIdKind.OUTBOUND) -> None:
+        services.record_message_id(self._issue(issue_key), message_id, kind=kind)
+
+    # -- changing -----------------------------------------------------------------------------------
+    @_translating_errors
+    def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
+        issue = self._issue(issue_key)
+        values: dict[str, Any] = {}
+        if update.summary is not None:
+            values["summary"] = " ".join(update.summary.split())[:255]
+            if not values["summary"]:
+                raise errors.InvalidFieldValue("the summary cannot be empty")
+        if update.description is not None:
+            values["description"] = update.description
+        if update.issue_type is not None:
+            values["issue_type"] = self._choice(update.issue_type, IssueType, "issue type")
+        if update.priority is not None:
+            values["priority"] = self._choice(update.priority, Priority, "priority")
+        if not isinstance(update.assignee, _Unset):
+            values["assignee"] = self._user(update.assignee, "assignee") if update.assignee else None
+        if update.email_sender_address is not None:
+            if update.email_sender_address.strip():
+                services.clean_addresses([update.email_sender_address])
+            values["email_sender_address"] = update.email_sender_address.strip()
+        if update.email_sender_name is not None:
+            values["email_sender_name"] = update.email_sender_name.strip()
+        add_watchers = [self._user(w, "watcher") for w in update.add_watchers]
+        remove_watchers = [u for u in (convert.find_user(w) for w in update.remove_watchers) if u is not None]
+
+        def mutate(locked: Issue) -> None:
+            for name, value in values.items():
+                setattr(locked, name, value)
+            labels = list(update.labels) if update.labels is not None else list(locked.labels or [])
+            labels += list(update.add_labels)
+            removed = set(services.clean_labels(update.remove_labels))
+            locked.labels = [label for label in services.clean_labels(labels) if label not in removed]
+            if add_watchers:
+                locked.watchers.add(*add_watchers)
+            if remove_watchers:
+                locked.watchers.remove(*remove_watchers)
+
+        return convert.to_issue(services.change_issue(issue, mutate, self._context(actor)))
+
+    @_translating_errors
+    def list_transitions(self, issue_key: str) -> list[Transition]:
+        issue = self._issue(issue_key)
+        return [Transition(id=t.id, name=t.name, to_status=t.target) for t in transitions_from(issue.status)]
+
+    @_translating_errors
+    def transition_issue(self, issue_key: str, to_status: str, *, resolution: str | None = None,
+                         actor: Actor | None = None) -> TrackerIssue:
+        from trackers.workflow import Resolution
+
+        chosen = self._choice(resolution, Resolution, "resolution") if resolution else None
+        issue = self._issue(issue_key)
+        return convert.to_issue(services.transition_issue(issue, to_status, resolution=chosen,
+                                                          ctx=self._context(actor)))
+
+    @_translating_errors
+    def get_participants(self, issue_key: str) -> tuple[str, ...]:
+        return tuple(self._issue(issue_key).email_participants or ())
+
+    @_translating_errors
+    def add_participants(self, issue_key: str, addresses: Iterable[str], *,
+                         actor: Actor | None = None) -> tuple[str, ...]:
+        added = services.clean_addresses(addresses)
+
+        def mutate(locked: Issue) -> None:
+            locked.email_participants = services.clean_addresses([*(locked.email_participants or []), *added])
+
+        return tuple(services.change_issue(self._issue(issue_key), mutate, self._context(actor)).email_participants)
+
+    @_translating_errors
+    def set_participants(self, issue_key: str, addresses: Iterable[str], *,
+                         actor: Actor | None = None) -> tuple[str, ...]:
+        cleaned = services.clean_addresses(addresses)
+
+        def mutate(locked: Issue) -> None:
+            locked.email_participants = cleaned
+
+        return tuple(services.change_issue(self._issue(issue_key), mutate, self._context(actor)).email_participants)
+
+    @_translating_errors
+    def get_custom_fields(self, issue_key: str) -> dict[str, Any]:
+        return dict(self._issue(issue_key).custom_fields or {})
+
+    @_translating_errors
+    def update_custom_fields(self, issue_key: str, values: Mapping[str, Any], *,
+                             actor: Actor | None = None) -> TrackerIssue:
+        cleaned = self._json(dict(values))
+
+        def mutate(locked: Issue) -> None:
+            fields = dict(locked.custom_fields or {})
+            for name, value in cleaned.items():
+                if value is None:
+                    fields.pop(name, None)
+                else:
+                    fields[name] = value
+            locked.custom_fields = fields
+
+        return convert.to_issue(services.change_issue(self._issue(issue_key), mutate, self._context(actor)))

@@ -1,0 +1,97 @@
+"""Issue events of the local tracker, for the notifications.
+
+Every change to a local issue — made through the Tracker API (mail processing) or in the admin — sends
+:data:`issue_event` once the database transaction that made it has committed (never for a change that
+was rolled back). Receivers get ``event``, an :class:`IssueEventData`::
+
+    from trackers.signals import issue_event
+
+    @receiver(issue_event)
+    def on_issue_event(sender, event: IssueEventData, **kwargs): ...
+
+A receiver that raises is logged and does not disturb the others or the change itself (the signal is
+sent with ``send_robust``). The payload may hold personal data (e.g. an email-only participant added);
+store it encrypted. Kinds:
+
+- ``created``: a new issue (``changes`` is empty);
+- ``updated``: fields changed, each as a :class:`FieldChange` (old → new); attachments added appear as
+  a change of ``attachments`` with ``attachment_ids``; a comment edited as a change of ``comment``;
+- ``commented``: a comment was added (``comment_id``);
+- ``resolved``: the status moved into Resolved or Closed from an open status (the changes include
+  ``status``, ``resolution`` and ``resolved_at``); reopening is an ``updated``;
+- ``deleted``: the issue is gone (only the key remains).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from jemh.logging import Pii
+
+log = logging.getLogger(__name__)
+
+issue_event = Signal()  # sent with sender="trackers.local" and event=IssueEventData
+
+
+class EventKind:
+    CREATED = "created"
+    UPDATED = "updated"
+    COMMENTED = "commented"
+    RESOLVED = "resolved"
+    DELETED = "deleted"
+
+    ALL = (CREATED, UPDATED, COMMENTED, RESOLVED, DELETED)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str  # e.g. "status", "assignee", "labels", "email_participants", "custom_fields.Ticket"
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class IssueEventData:
+    instance_id: int
+    kind: str  # one of EventKind.ALL
+    issue_key: str
+    project_key: str
+    occurred_at: datetime
+    issue_id: int | None = None
+    actor_user_id: int | None = None  # the Django user who made the change
+    actor_email: str | None = None  # or the email-only person who did (by mail)
+    comment_id: int | None = None
+    attachment_ids: tuple[int, ...] = ()
+    changes: tuple[FieldChange, ...] = field(default_factory=tuple)
+    via: str = "api"  # "api" (the Tracker interface, i.e. mail processing) or "admin"
+    source_message_id: int | None = None  # the inbound audit id that caused it, if any
+
+    def change(self, name: str) -> FieldChange | None:
+        return next((c for c in self.changes if c.field == name), None)
+
+    @property
+    def changed_fields(self) -> tuple[str, ...]:
+        return tuple(c.field for c in self.changes)
+
+
+SENDER = "trackers.local"
+
+
+def emit_on_commit(event: IssueEventData) -> None:
+    """Send ``event`` once the current transaction commits (at once when there is none)."""
+    transaction.on_commit(lambda: _send(event))
+
+
+def _send(event: IssueEventData) -> None:
+    for receiver, result in issue_event.send_robust(sender=SENDER, event=event):
+        if isinstance(result, Exception):
+            log.error("issue event receiver %r failed on %s of %s: %s", receiver, event.kind, event.issue_key,
+                      type(result).__name__, exc_info=result)
+    log.debug("issue event %s %s by %s", event.kind, event.issue_key,
+              event.actor_user_id or Pii.address(event.actor_email))
