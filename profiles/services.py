@@ -1,0 +1,205 @@
+"""Services of profiles: load a profile as an immutable configuration snapshot for the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from profiles import inheritance
+from profiles.choices import AssociationStrategy, DirectiveProcessor
+from profiles.config import (
+    AssociationConfig,
+    AttachmentExclusionConfig,
+    AttachmentsConfig,
+    CatchAddressConfig,
+    ContentConfig,
+    DirectiveAliasConfig,
+    DirectivesConfig,
+    FieldProcessorConfig,
+    FilterRuleConfig,
+    FiltersConfig,
+    HintConfig,
+    HintsConfig,
+    LoopLimitsConfig,
+    MappingRuleConfig,
+    ProfileConfig,
+    RejectionConfig,
+    ResolvedMapping,
+    WorkflowAdvanceConfig,
+)
+from profiles.hints import DEFAULT_HINTS
+from profiles.models import Profile, ProjectMapping
+from profiles.validators import split_lines
+
+
+class ProfileConfigError(Exception):
+    """The profile cannot be used as configured; the message says what to fix."""
+
+
+_PREFETCH = (
+    "catch_addresses", "hints", "filter_rules", "mappings__rules", "aliases", "field_processors",
+    "attachment_exclusions", "known_fingerprints", "workflow_rules",
+)
+
+
+def load_profile_config(profile_id: int) -> ProfileConfig:
+    """The profile's configuration as an immutable snapshot (mappings with inheritance applied)."""
+    try:
+        profile = Profile.objects.prefetch_related(*_PREFETCH).get(pk=profile_id)
+    except Profile.DoesNotExist:
+        raise ProfileConfigError(f"Profile {profile_id} does not exist (deleted?); choose another profile.") from None
+    return profile_config(profile)
+
+
+def profile_config(profile: Profile) -> ProfileConfig:
+    """Snapshot of a (saved) profile."""
+    mappings = list(profile.mappings.all())
+    defaults = [mapping for mapping in mappings if mapping.is_default]
+    if not defaults:
+        raise ProfileConfigError(f"Profile {profile.name!r} has no default project mapping; add one in the admin.")
+    default = defaults[0]
+    default_values = default.own_values()
+    resolved_default = _resolve(default, default_values)
+    problems = inheritance.missing_requirements(_values_of(resolved_default))
+    if problems:
+        detail = "; ".join(f"{name}: {message}" for name, message in sorted(problems.items()))
+        raise ProfileConfigError(f"The default mapping of profile {profile.name!r} is incomplete ({detail}).")
+    return ProfileConfig(
+        id=profile.pk,
+        name=profile.name,
+        instance_id=profile.instance_id,
+        enabled=profile.enabled,
+        catch_addresses=tuple(CatchAddressConfig(c.address.strip(), c.is_regex) for c in profile.catch_addresses.all()),
+        non_catch_action=profile.non_catch_action,
+        forward_to=tuple(split_lines(profile.forward_to)),
+        reply_address=profile.reply_address.strip(),
+        hints=HintsConfig(
+            send_hints=profile.send_hints,
+            hints=tuple(_hint(h.reason, h.enabled, h.subject, h.text) for h in profile.hints.all()),
+        ),
+        content=ContentConfig(profile.comment_reply_text_only, profile.body_to_markdown),
+        filters=FiltersConfig(
+            own_mail_action=profile.own_mail_action,
+            auto_reply_action=profile.auto_reply_action,
+            bounce_action=profile.bounce_action,
+            bulk_action=profile.bulk_action,
+            spam_action=profile.spam_action,
+            sender_exclusion_action=profile.sender_exclusion_action,
+            flood_limit_per_hour=profile.flood_limit_per_hour,
+            flood_action=profile.flood_action,
+            rules=tuple(
+                FilterRuleConfig(r.kind, r.header_name.strip(), r.pattern, r.action, r.note)
+                for r in profile.filter_rules.all()
+            ),
+        ),
+        default_mapping=resolved_default,
+        mappings=tuple(_resolve(m, default_values) for m in mappings if not m.is_default),
+        directives=DirectivesConfig(
+            on_create=profile.directives_on_create,
+            on_comment=profile.directives_on_comment,
+            processors=tuple(
+                name for name in DirectiveProcessor.values if getattr(profile, f"processor_{name}")
+            ),
+            allow_list=tuple(split_lines(profile.directive_allow_list)),
+            block_list=tuple(split_lines(profile.directive_block_list)),
+            within_sender_rights=profile.directives_within_sender_rights,
+            aliases=tuple(
+                DirectiveAliasConfig(a.kind, a.alias.strip(), a.directive.strip(), a.value.strip())
+                for a in profile.aliases.all()
+            ),
+            field_processors=tuple(
+                FieldProcessorConfig(p.name, p.target, p.pattern, p.directive.strip(), p.strip_match)
+                for p in profile.field_processors.all()
+            ),
+        ),
+        association=AssociationConfig(
+            strategies=tuple(
+                name for name in _association_order(profile.association_order)
+                if getattr(profile, f"associate_by_{name}")
+            ),
+            subject_key_pattern=profile.subject_key_pattern,
+            foreign_key_pattern=profile.foreign_key_pattern,
+            foreign_key_field=profile.foreign_key_field.strip(),
+            use_in_reply_to=profile.use_in_reply_to,
+            use_references=profile.use_references,
+        ),
+        rejection=RejectionConfig(
+            resolved_reject_after_days=profile.resolved_reject_after_days,
+            resolved_action=profile.resolved_action,
+            comment_only_no_match_action=profile.comment_only_no_match_action,
+            participants_only=profile.participants_only,
+        ),
+        limits=LoopLimitsConfig(
+            max_comments_per_issue=profile.max_comments_per_issue,
+            comment_limit_action=profile.comment_limit_action,
+            max_comments_per_issue_per_hour=profile.max_comments_per_issue_per_hour,
+            comment_rate_action=profile.comment_rate_action,
+            max_body_chars=profile.max_body_chars,
+            body_too_large_action=profile.body_too_large_action,
+        ),
+        attachments=AttachmentsConfig(
+            drop_duplicates=profile.drop_duplicate_attachments,
+            keep_inline_images=profile.keep_inline_images,
+            exclusions=tuple(
+                AttachmentExclusionConfig(e.content_type_pattern, e.filename_pattern, e.min_size, e.max_size, e.reason)
+                for e in profile.attachment_exclusions.all()
+            ),
+            known_fingerprints=frozenset(f.sha256.strip().lower() for f in profile.known_fingerprints.all()),
+        ),
+        workflow=tuple(WorkflowAdvanceConfig(w.from_status, w.to_status) for w in profile.workflow_rules.all()),
+    )
+
+
+def _hint(reason: str, enabled: bool, subject: str, text: str) -> HintConfig:
+    default_subject, default_text = DEFAULT_HINTS.get(reason, ("", ""))
+    return HintConfig(reason, enabled, subject.strip() or default_subject, text.strip() or default_text)
+
+
+def _association_order(order: str) -> list[str]:
+    """The configured order, then any strategy it leaves out, in the standard order."""
+    named = [name.strip() for name in order.split(",") if name.strip() in AssociationStrategy.values]
+    return named + [name for name in AssociationStrategy.values if name not in named]
+
+
+def _resolve(mapping: ProjectMapping, default_values: dict[str, object]) -> ResolvedMapping:
+    values, inherited = inheritance.resolve(mapping.own_values(), default_values)
+    rules = tuple(
+        MappingRuleConfig(r.kind, r.header_name.strip(), r.pattern, r.priority, r.pk)
+        for r in sorted(mapping.rules.all(), key=lambda rule: (rule.priority, rule.pk))
+    )
+    return ResolvedMapping(
+        id=mapping.pk, name=mapping.name, is_default=mapping.is_default, rules=rules,
+        inherited=frozenset() if mapping.is_default else inherited, **values,
+    )
+
+
+def _values_of(mapping: ResolvedMapping) -> dict[str, object]:
+    return {name: getattr(mapping, name) for name in inheritance.INHERITABLE_FIELDS}
+
+
+@dataclass(frozen=True)
+class OwnAddresses:
+    """The addresses mail of an instance is caught on: never notify them, never add them as participants."""
+
+    literals: frozenset[str]  # lower case, without sub-address tags
+    patterns: tuple[str, ...]  # regexes, to be matched case-insensitively against a whole address
+
+
+def instance_own_addresses(instance_id: int) -> OwnAddresses:
+    """Every catch address and reply address of the instance's profiles (enabled or not)."""
+    from profiles.models import CatchAddress
+    from profiles.routing import split_subaddress
+
+    literals = {
+        split_subaddress(reply)[0]
+        for reply in Profile.objects.filter(instance_id=instance_id).values_list("reply_address", flat=True)
+        if reply and reply.strip()
+    }
+    patterns = []
+    for address, is_regex in CatchAddress.objects.filter(profile__instance_id=instance_id).values_list(
+        "address", "is_regex"
+    ):
+        if is_regex:
+            patterns.append(address)
+        elif address.strip():
+            literals.add(split_subaddress(address)[0])
+    return OwnAddresses(frozenset(literals), tuple(patterns))
