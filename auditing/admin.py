@@ -1,3 +1,67 @@
-"""Admin of auditing: Inbound/outbound audit records, raw message storage, retention and purge, support flagging
-and the support views, data-subject export/erasure.
-"""
+"""Admin of the inbound audit: read-only, decrypted fields shown as text (mail HTML is never rendered)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from auditing.models import InboundMessage
+from jemh.crypto import keyed_hash
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "instance", "source", "sender", "subject_text", "size", "status", "outcome",
+                    "duplicate_copies", "raw_kept"]
+    list_filter = ["status", "outcome", "instance", "source"]
+    list_select_related = ["instance", "source"]
+    date_hierarchy = "received_at"
+    search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
+    search_help_text = "An e-mail address (sender) or a Message-ID, exactly."
+    fields = ["instance", "source", "received_at", "message_id", "subject_text", "sender", "recipients_text",
+              "size", "raw_blob", "raw_retained_until_processed", "duplicate_copies", "status", "outcome",
+              "report_text", "processed_at", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # retention purges audit rows; erasure has its own tool
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[InboundMessage],
+                           search_term: str) -> tuple[QuerySet[InboundMessage], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(pk=int(term)), False
+        message_id = term.strip("<>")
+        by_sender = queryset.filter(sender_hash=keyed_hash(term, purpose="address"))
+        by_message_id = queryset.filter(message_id_hash=keyed_hash(message_id, purpose="message-id"))
+        return by_sender | by_message_id, False
+
+    @admin.display(description="subject")
+    def subject_text(self, message: InboundMessage) -> str:
+        return message.subject or "(no subject)"
+
+    @admin.display(description="recipients")
+    def recipients_text(self, message: InboundMessage) -> str:
+        lines = [f"{header}: {', '.join(addresses)}" for header, addresses in (message.recipients or {}).items()]
+        return format_html("<pre>{}</pre>", "\n".join(lines) or "-")
+
+    @admin.display(description="report")
+    def report_text(self, message: InboundMessage) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(message.report or {}, indent=2, ensure_ascii=False))
+
+    @admin.display(description="raw kept", boolean=True)
+    def raw_kept(self, message: InboundMessage) -> bool:
+        return bool(message.raw_blob)

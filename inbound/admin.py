@@ -1,3 +1,135 @@
-"""Admin of inbound: Mail sources (IMAP, POP3, Maildir, MTA pipe), retrieval tasks, message understanding (mime/),
-the processing pipeline (pipeline/), test cases.
-"""
+"""Admin of inbound mail sources: configuration, health at a glance, "test connection" and "poll now"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from inbound import health
+from inbound.models import Source
+
+
+class SourceForm(forms.ModelForm):
+    password = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again. Leave blank to keep the current password.",
+    )
+
+    class Meta:
+        model = Source
+        exclude = ["oauth_access_token", "oauth_refresh_token"]
+
+    def clean_password(self) -> str:
+        value = self.cleaned_data.get("password") or ""
+        if not value and self.instance.pk:
+            return Source.objects.filter(pk=self.instance.pk).values_list("password", flat=True).first() or ""
+        return value
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
+    list_display = ["name", "instance", "kind", "enabled", "health_state", "last_success_at", "short_error",
+                    "consecutive_failures", "next_poll", "captured_today"]
+    list_filter = ["kind", "enabled", "instance"]
+    search_fields = ["name", "host", "username"]
+    actions = ["test_connection", "poll_now", "enable_and_reset"]
+    readonly_fields = ["health_state", "last_poll_at", "last_success_at", "last_error_text", "last_error_at",
+                       "consecutive_failures", "failing_since", "next_poll", "captured_today", "disabled_reason",
+                       "uidvalidity", "oauth_token_state", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["instance", "name", "kind", "enabled"]}),
+        ("Server", {"fields": ["host", "port", "security", "auth_method", "username", "password",
+                               "oauth_token_state"]}),
+        ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
+        ("Schedule and limits", {"fields": ["poll_interval", "batch_limit", "max_message_size"]}),
+        ("Health", {"fields": ["health_state", "last_poll_at", "last_success_at", "last_error_text", "last_error_at",
+                               "consecutive_failures", "failing_since", "next_poll", "captured_today",
+                               "disabled_reason", "uidvalidity", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
+        start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        return super().get_queryset(request).select_related("instance").annotate(
+            captured_today_count=Count("messages", filter=Q(messages__received_at__gte=start)))
+
+    @admin.display(description="health")
+    def health_state(self, source: Source) -> str:
+        if not source.enabled:
+            return "disabled"
+        if not source.is_polled:
+            return "delivered by the MTA"
+        if source.consecutive_failures:
+            return f"failing ({source.consecutive_failures} in a row)"
+        return "ok" if source.last_success_at else "not polled yet"
+
+    @admin.display(description="last error")
+    def short_error(self, source: Source) -> str:
+        text = source.last_error or ""
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    @admin.display(description="last error (server's words)")
+    def last_error_text(self, source: Source) -> str:
+        return source.last_error or "-"
+
+    @admin.display(description="next poll")
+    def next_poll(self, source: Source) -> Any:
+        return health.next_poll(source) or "-"
+
+    @admin.display(description="captured today")
+    def captured_today(self, source: Source) -> int:
+        counted = getattr(source, "captured_today_count", None)
+        if counted is None:
+            start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+            counted = source.messages.filter(received_at__gte=start).count()
+        return counted
+
+    @admin.display(description="OAuth token")
+    def oauth_token_state(self, source: Source) -> str:
+        return "set (hidden)" if source.oauth_refresh_token else "not set (OAuth comes in a later release)"
+
+    def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "enabled" in form.changed_data and obj.enabled:
+            health.reset(obj)
+
+    @admin.action(description="Test connection (shows what the server said)")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        from inbound.retrieval import check_connection
+
+        for source in queryset:
+            if not source.is_polled:
+                self.message_user(request, format_html(
+                    "{}: mail is piped in by the MTA; configure it to run <code>python manage.py jemh deliver "
+                    "--source {}</code>.", source.name, source.name), messages.INFO)
+                continue
+            ok, said = check_connection(source)
+            self.message_user(request, f"{source.name}: {said}", messages.SUCCESS if ok else messages.ERROR)
+
+    @admin.action(description="Poll now")
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        from inbound.retrieval import poll
+
+        for source in queryset:
+            result = poll(source.pk, force=True)
+            if result.status == "ok":
+                self.message_user(request, f"{source.name}: {result.captured} captured, {result.duplicates} "
+                                  f"duplicates, {result.rejected_too_large} too large"
+                                  f"{'; more waiting' if result.more_pending else ''}.", messages.SUCCESS)
+            else:
+                level = messages.ERROR if result.status == "failed" else messages.WARNING
+                self.message_user(request, f"{source.name}: {result.status}: {result.detail}", level)
+
+    @admin.action(description="Enable and forget past failures")
+    def enable_and_reset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source in queryset:
+            source.enabled = True
+            source.save(update_fields=["enabled"])
+            health.reset(source)
+        self.message_user(request, f"{queryset.count()} source(s) enabled.", messages.SUCCESS)

@@ -1,3 +1,205 @@
-"""Models of inbound: Mail sources (IMAP, POP3, Maildir, MTA pipe), retrieval tasks, message understanding (mime/),
-the processing pipeline (pipeline/), test cases.
+"""Mail sources (IMAP, POP3, Maildir, MTA pipe) and what retrieval remembers about them.
+
+A ``Source`` holds two kinds of fields: configuration (edited by admins) and runtime state (health,
+back-off, the poll lease, the last seen UIDVALIDITY) written only by the retrieval services. A plain
+``save()`` of an existing source writes configuration only, so an admin saving a form can never undo
+what a running poll recorded (or release its lease).
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from jemh.fields import EncryptedTextField
+
+DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
+
+
+class SourceKind(models.TextChoices):
+    IMAP = "imap", "IMAP"
+    POP3 = "pop3", "POP3"
+    MAILDIR = "maildir", "Maildir"
+    PIPE = "pipe", "MTA pipe (jemh deliver)"
+    GMAIL_OAUTH = "gmail_oauth", "Gmail (OAuth) — not available yet"
+    M365_OAUTH = "m365_oauth", "Microsoft 365 (OAuth) — not available yet"
+
+
+POLLED_KINDS = frozenset({SourceKind.IMAP, SourceKind.POP3, SourceKind.MAILDIR})
+RESERVED_KINDS = frozenset({SourceKind.GMAIL_OAUTH, SourceKind.M365_OAUTH})
+
+
+class AuthMethod(models.TextChoices):
+    PASSWORD = "password", "Password"
+    OAUTH2 = "oauth2", "OAuth 2 (not available yet)"
+
+
+class Security(models.TextChoices):
+    TLS = "tls", "TLS (implicit, e.g. 993/995)"
+    STARTTLS = "starttls", "STARTTLS"
+    NONE = "none", "None (plain text; only on a trusted network)"
+
+
+class ReadStrategy(models.TextChoices):
+    MARK_READ = "mark_read", "Mark as read"
+    MOVE = "move", "Move to a folder"
+    DELETE = "delete", "Delete"
+
+
+DEFAULT_PORTS = {
+    (SourceKind.IMAP, Security.TLS): 993,
+    (SourceKind.IMAP, Security.STARTTLS): 143,
+    (SourceKind.IMAP, Security.NONE): 143,
+    (SourceKind.POP3, Security.TLS): 995,
+    (SourceKind.POP3, Security.STARTTLS): 110,
+    (SourceKind.POP3, Security.NONE): 110,
+}
+
+# Written only by retrieval (health, back-off, lease, mailbox state); never by a plain save().
+RUNTIME_FIELDS = frozenset({
+    "last_poll_at", "last_success_at", "last_error", "last_error_at", "consecutive_failures",
+    "failing_since", "next_poll_at", "disabled_reason", "poll_lease_token", "poll_lease_until",
+    "uidvalidity", "uidvalidity_folder", "oauth_access_token", "oauth_refresh_token",
+    "oauth_token_expires_at",
+})
+
+
+class Source(models.Model):
+    """A place mail is taken from, belonging to one instance."""
+
+    instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(max_length=100, help_text="Unique within the instance; the pipe command uses it.")
+    kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.IMAP)
+    enabled = models.BooleanField(default=True)
+
+    # Connection (IMAP, POP3)
+    host = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(65535)],
+        help_text="Blank: the usual port for the protocol and security (993/143 IMAP, 995/110 POP3).",
+    )
+    security = models.CharField(max_length=16, choices=Security.choices, default=Security.TLS)
+    auth_method = models.CharField(max_length=16, choices=AuthMethod.choices, default=AuthMethod.PASSWORD)
+    username = models.CharField(max_length=255, blank=True)
+    password = EncryptedTextField(blank=True, default="", help_text="Stored encrypted; never shown again.")
+    # Room for OAuth (Gmail, Microsoft 365): filled by the OAuth flow of a later release.
+    oauth_access_token = EncryptedTextField(blank=True, default="")
+    oauth_refresh_token = EncryptedTextField(blank=True, default="")
+    oauth_token_expires_at = models.DateTimeField(null=True, blank=True)
+
+    # What to read and what to do with it afterwards
+    folder = models.CharField(max_length=255, default="INBOX", blank=True, help_text="IMAP folder to read.")
+    read_strategy = models.CharField(
+        max_length=16, choices=ReadStrategy.choices, default=ReadStrategy.MARK_READ,
+        help_text="IMAP and Maildir: what happens to a message once it is captured.",
+    )
+    move_to = models.CharField(max_length=255, blank=True, help_text="Folder for the 'move' strategy.")
+    delete_after_capture = models.BooleanField(
+        default=False, help_text="POP3: delete messages from the server once captured (otherwise kept).",
+    )
+    maildir_path = models.CharField(max_length=500, blank=True, help_text="Maildir: the directory mail is "
+                                    "delivered into (holding new/, cur/ and tmp/).")
+
+    # Scheduling and limits
+    poll_interval = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(10), MaxValueValidator(86400)], help_text="Seconds."
+    )
+    batch_limit = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="At most this many new messages are captured per poll.",
+    )
+    max_message_size = models.PositiveBigIntegerField(
+        default=DEFAULT_MAX_MESSAGE_SIZE, validators=[MinValueValidator(1024)],
+        help_text="Bytes. Larger mail is recorded from its headers and rejected as too large.",
+    )
+
+    # Health and back-off (runtime)
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = EncryptedTextField(blank=True, default="", help_text="The server's own words.")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
+
+    # Never two polls of one source at once: a lease taken with a conditional UPDATE (any database).
+    poll_lease_token = models.CharField(max_length=64, blank=True)
+    poll_lease_until = models.DateTimeField(null=True, blank=True)
+
+    # IMAP: the UIDVALIDITY last seen, and of which folder
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    uidvalidity_folder = models.CharField(max_length=255, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["instance__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["instance", "name"], name="source_name_unique_per_instance")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def effective_port(self) -> int | None:
+        return self.port or DEFAULT_PORTS.get((SourceKind(self.kind), Security(self.security)))
+
+    @property
+    def is_polled(self) -> bool:
+        return self.kind in POLLED_KINDS
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in RUNTIME_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind in RESERVED_KINDS or self.auth_method == AuthMethod.OAUTH2:
+            errors["kind" if self.kind in RESERVED_KINDS else "auth_method"] = (
+                "OAuth mailboxes are not available yet; use IMAP or POP3 with an app password.")
+        if self.kind in (SourceKind.IMAP, SourceKind.POP3):
+            if not self.host:
+                errors["host"] = "The mail server's host name is required."
+            if not self.username:
+                errors["username"] = "The mailbox user name is required."
+            if not self.password:
+                errors["password"] = "The mailbox password is required."
+        if self.kind == SourceKind.IMAP and not self.folder:
+            errors["folder"] = "Name the folder to read (usually INBOX)."
+        if self.kind in (SourceKind.IMAP, SourceKind.MAILDIR) and self.read_strategy == ReadStrategy.MOVE:
+            if not self.move_to:
+                errors["move_to"] = "Name the folder captured mail is moved to."
+            elif self.kind == SourceKind.IMAP and self.move_to == self.folder:
+                errors["move_to"] = "The move-to folder must differ from the folder being read."
+        if self.kind == SourceKind.MAILDIR and not self.maildir_path:
+            errors["maildir_path"] = "The Maildir directory is required."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SourceReceipt(models.Model):
+    """A message a source handed over, by its stable key there (IMAP folder+UIDVALIDITY+UID, POP3 UIDL,
+    Maildir unique name). Kept after the audit row is purged so a message left in the mailbox is never
+    captured twice."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="receipts")
+    key = models.CharField(max_length=255)
+    message = models.ForeignKey("auditing.InboundMessage", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="receipts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="receipt_unique_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.key}"
+
+
+from inbound import signals as _signals  # noqa: E402,F401 - connects the beat-schedule receivers

@@ -1,0 +1,238 @@
+"""Retrieval benchmark: capture throughput against a floor, and the capturing process's peak memory.
+
+    .venv/bin/python bench/retrieval.py [--messages 2000] [--no-hostile]
+
+Starts its own PostgreSQL and Dovecot (tests/services starters), loads N varied real messages from
+../shared/corpora (each given a unique Message-ID) plus a few pathological ones into one mailbox with
+MULTIAPPEND, then, each in a fresh process:
+
+* floor: imapclient fetch (BODY.PEEK[]) in batches + stdlib parse, nothing stored;
+* capture: ``inbound.retrieval.poll`` on PostgreSQL with raw storage on (encrypted blobs on the filesystem).
+
+Reports messages/second for both, the ratio (target: capture >= 75% of the floor) and the capturing
+process's peak RSS (target: < 150 MB). Writes bench/results/retrieval.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("JEMH_SHARED_DIR", ROOT.parent / "shared"))
+RESULTS = ROOT / "bench" / "results" / "retrieval.json"
+USER, PASSWORD = "bench@example.test", "benchpw"
+FLOOR_BATCH = 50
+TARGET_RATIO, TARGET_RSS_MB = 0.75, 150
+_MESSAGE_ID = re.compile(rb"(?im)^message-id:[^\n]*\n(?:[ \t][^\n]*\n)*")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). ru_maxrss is not used: after fork+exec it still reports
+    the parent's peak (the loader holds the whole mailbox in memory)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def corpus_messages() -> list[bytes]:
+    """Files of the shared corpora that look like mail (a header section first)."""
+    found = []
+    for path in sorted((SHARED / "corpora").rglob("*")):
+        if not path.is_file() or path.stat().st_size > 5_000_000:
+            continue
+        data = path.read_bytes()
+        head = data[:4000]
+        if re.match(rb"(?i)(from |[a-z-]+:)", head) and re.search(rb"(?im)^(from|subject|to|date):", head) \
+                and re.search(rb"\r?\n\r?\n", head):
+            found.append(data)
+    if not found:
+        raise SystemExit(f"no mail found under {SHARED / 'corpora'}; set JEMH_SHARED_DIR")
+    return found
+
+
+def hostile_messages() -> list[bytes]:
+    """Pathological mail: huge attachment, one endless line, header flood, deep nesting, over the limit."""
+    head = b"From: x@example.test\r\nTo: support@example.test\r\nSubject: %s\r\n"
+    big_b64 = b"\r\n".join([b"QUJD" * 19] * (20 * 1024 * 1024 // 78))
+    nested = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(1000))
+    return [
+        head % b"20 MB attachment" + b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + big_b64 + b"\r\n--z--\r\n",
+        head % b"one 24 MB line" + b"\r\n" + b"a" * (24 * 1024 * 1024) + b"\r\n",
+        head % b"header flood" + b"X-Flood: y\r\n" * 50_000 + b"\r\nbody\r\n",
+        head % b"deep nesting" + nested + b"end\r\n",
+        head % b"over the limit" + b"\r\n" + (b"o" * 998 + b"\r\n") * (30 * 1024),
+    ]
+
+
+def with_message_id(raw: bytes, number: int) -> bytes:
+    raw = _MESSAGE_ID.sub(b"", raw, count=5)
+    return b"Message-ID: <bench-%d@bench.example.test>\r\n" % number + raw
+
+
+def load_mailbox(dovecot: object, messages: list[bytes]) -> None:
+    from imapclient import IMAPClient
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False, timeout=120)  # type: ignore[attr-defined]
+            client.login(USER, PASSWORD)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    with client:
+        for start in range(0, len(messages), 100):
+            client.multiappend("INBOX", messages[start:start + 100])
+            print(f"  loaded {min(start + 100, len(messages))}/{len(messages)}", end="\r", flush=True)
+    print()
+
+
+def floor(host: str, port: int) -> dict[str, object]:
+    """imapclient fetch in batches + stdlib parse; nothing stored."""
+    from email import message_from_bytes
+
+    from imapclient import IMAPClient
+
+    started = time.perf_counter()
+    count = 0
+    with IMAPClient(host, port=port, ssl=False, timeout=120) as client:
+        client.login(USER, PASSWORD)
+        client.select_folder("INBOX", readonly=True)
+        uids = sorted(client.search("ALL"))
+        for start in range(0, len(uids), FLOOR_BATCH):
+            data = client.fetch(uids[start:start + FLOOR_BATCH], [b"BODY.PEEK[]"])
+            for item in data.values():
+                try:  # compat32, the stdlib's fast default; pathological mail may still break it
+                    message = message_from_bytes(item[b"BODY[]"])
+                    _ = message["subject"], message["from"], message["message-id"]
+                except RecursionError:
+                    pass
+                count += 1
+            del data
+    seconds = time.perf_counter() - started
+    return {"messages": count, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def capture(host: str, port: int) -> dict[str, object]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
+    import django
+
+    django.setup()
+    from auditing.models import InboundMessage
+    from inbound.models import Security, Source, SourceKind
+    from inbound.retrieval import poll
+    from jemh.models import Instance
+
+    instance = Instance.objects.create(name="Bench")
+    source = Source.objects.create(instance=instance, name="bench", kind=SourceKind.IMAP, host=host, port=port,
+                                   security=Security.NONE, username=USER, password=PASSWORD, batch_limit=10000)
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    result = poll(source, force=True)
+    seconds = time.perf_counter() - started
+    if result.status != "ok":
+        raise SystemExit(f"capture failed: {result.detail}")
+    return {"messages": InboundMessage.objects.count(), "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
+            "rss_after_django_setup_mb": rss_before, "rejected_too_large": result.rejected_too_large,
+            "duplicates": result.duplicates}
+
+
+def child(mode: str, env: dict[str, str], host: str, port: int) -> dict[str, object]:
+    done = subprocess.run([sys.executable, __file__, f"--{mode}", host, str(port)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode:
+        raise SystemExit(f"{mode} run failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--no-hostile", action="store_true", help="leave out the pathological messages")
+    parser.add_argument("--floor", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--capture", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.floor or options.capture:
+        mode, (host, port) = ("floor", options.floor) if options.floor else ("capture", options.capture)
+        print(json.dumps((floor if mode == "floor" else capture)(host, int(port))))
+        return
+
+    import psycopg
+
+    from tests.services.dovecot import start_dovecot
+    from tests.services.postgres import start_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="jemh-bench-"))
+    work.chmod(0o755)
+    postgres = dovecot = None
+    try:
+        print("starting PostgreSQL and Dovecot ...")
+        postgres = start_postgres(work / "postgres")
+        dovecot = start_dovecot(work / "dovecot")
+        dovecot.add_user(USER, PASSWORD)
+        with psycopg.connect(postgres.url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE jemh_bench")
+        env = {**os.environ, "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
+               "JEMH_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "jemh.settings", "LOG_LEVEL": "WARNING"}
+        for key in [k for k in env if k.startswith("JEMH_S3_")]:
+            env.pop(key)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], env=env, cwd=ROOT, check=True,
+                       capture_output=True)
+        corpus = corpus_messages()
+        messages = [with_message_id(corpus[i % len(corpus)], i) for i in range(options.messages)]
+        hostile = [] if options.no_hostile else hostile_messages()
+        print(f"loading {len(messages)} messages ({len(corpus)} distinct corpus files) + {len(hostile)} "
+              "pathological ones ...")
+        load_mailbox(dovecot, messages + [with_message_id(m, -i - 1) for i, m in enumerate(hostile)])
+        del messages, corpus, hostile
+        host, port = dovecot.host, dovecot.imap_port
+        print("floor: fetch + stdlib parse ...")
+        floor_run = child("floor", env, host, port)
+        print("capture: poll on PostgreSQL, raw storage on ...")
+        capture_run = child("capture", env, host, port)
+    finally:
+        if dovecot:
+            dovecot.stop()
+        if postgres:
+            postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    floor_rate = floor_run["messages"] / floor_run["seconds"]  # type: ignore[operator]
+    capture_rate = capture_run["messages"] / capture_run["seconds"]  # type: ignore[operator]
+    ratio = capture_rate / floor_rate
+    report = {
+        "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
+        "capture": {**capture_run, "messages_per_second": round(capture_rate, 1)},
+        "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO, "target_peak_rss_mb": TARGET_RSS_MB,
+        "meets_ratio": ratio >= TARGET_RATIO, "meets_memory": capture_run["peak_rss_mb"] < TARGET_RSS_MB,  # type: ignore[operator]
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n{'run':<10}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak RSS MB':>14}")
+    for name, run in (("floor", report["floor"]), ("capture", report["capture"])):
+        print(f"{name:<10}{run['messages']:>10}{run['seconds']:>10.2f}{run['messages_per_second']:>10.1f}"
+              f"{run['peak_rss_mb']:>14.1f}")
+    print(f"\ncapture / floor = {ratio:.0%} (target >= {TARGET_RATIO:.0%}); capture peak RSS "
+          f"{capture_run['peak_rss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB)")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Subcommands of ``python manage.py jemh`` that belong to inbound mail."""

@@ -1,0 +1,50 @@
+"""Celery tasks of inbound mail, and each source's beat schedule (django-celery-beat)."""
+
+from __future__ import annotations
+
+import json
+
+from celery import shared_task
+from django.db import transaction
+
+POLL_TASK = "inbound.poll_source"
+
+
+def schedule_name(source_id: int) -> str:
+    return f"{POLL_TASK}:{source_id}"
+
+
+@shared_task(name=POLL_TASK, ignore_result=True)
+def poll_source(source_id: int, force: bool = False) -> dict[str, object]:
+    """Poll one source (idempotent: a second run finds nothing new, and never runs beside another)."""
+    from inbound.retrieval import poll
+
+    result = poll(source_id, force=force)
+    if result.status == "ok" and result.more_pending:
+        poll_source.apply_async((source_id,), countdown=1)  # the batch limit left mail: carry on soon
+    return result.as_dict()
+
+
+def sync_schedule(source: object) -> None:
+    """Create or update the source's periodic poll (enabled only for an enabled, polled source)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    interval, _ = IntervalSchedule.objects.get_or_create(every=source.poll_interval,  # type: ignore[attr-defined]
+                                                         period=IntervalSchedule.SECONDS)
+    with transaction.atomic():
+        PeriodicTask.objects.update_or_create(
+            name=schedule_name(source.pk),  # type: ignore[attr-defined]
+            defaults={
+                "task": POLL_TASK,
+                "interval": interval,
+                "args": json.dumps([source.pk]),  # type: ignore[attr-defined]
+                "enabled": bool(source.enabled and source.is_polled),  # type: ignore[attr-defined]
+                "description": f"Poll mail source {source}",
+            },
+        )
+
+
+def remove_schedule(source_id: int) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(name=schedule_name(source_id)).delete()

@@ -1,0 +1,138 @@
+"""A subprocess helper for tests that must cross a process boundary (crash injection, the MTA pipe).
+
+    python -m tests.inbound.worker setup KIND --host H --port P --user U --password PW [options]
+    python -m tests.inbound.worker poll SOURCE_ID [--expire-lease] [--chunk N]
+        [--crash-at stored:N|recorded:N] [--how exit|kill]
+    python -m tests.inbound.worker report SOURCE_ID
+
+Each prints one JSON line. ``--crash-at stored:N`` ends the process abruptly right after the N-th raw blob
+was stored (before its audit row is recorded); ``recorded:N`` right after the N-th chunk of audit rows was
+committed (before the mailbox is told). ``--how kill`` uses SIGKILL, ``exit`` os._exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+
+def _die(how: str) -> None:
+    sys.stdout.flush()
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(70)
+
+
+def _install_crash(stage: str, count: int, how: str) -> None:
+    import inbound.capture as capture
+
+    seen = {"stored": 0, "recorded": 0}
+    store, commit = capture._store_raw, capture._commit_chunk
+
+    def crashing_store(*args: Any, **kwargs: Any) -> str:
+        name = store(*args, **kwargs)
+        seen["stored"] += 1
+        if stage == "stored" and seen["stored"] == count:
+            _die(how)
+        return name
+
+    def crashing_commit(*args: Any, **kwargs: Any) -> None:
+        commit(*args, **kwargs)
+        seen["recorded"] += 1
+        if stage == "recorded" and seen["recorded"] == count:
+            _die(how)
+
+    capture._store_raw = crashing_store  # type: ignore[assignment]
+    capture._commit_chunk = crashing_commit  # type: ignore[assignment]
+
+
+def setup(options: argparse.Namespace) -> dict[str, Any]:
+    from inbound.models import Security, Source
+    from jemh.models import Instance
+
+    instance, _ = Instance.objects.get_or_create(name=options.instance,
+                                                 defaults={"store_raw_mail": options.store_raw == "1"})
+    source = Source.objects.create(
+        instance=instance, name=options.name, kind=options.kind, host=options.host or "", port=options.port,
+        security=Security.NONE, username=options.user or "", password=options.password or "",
+        read_strategy=options.strategy, delete_after_capture=options.delete_after, batch_limit=options.batch,
+        maildir_path=options.maildir or "")
+    return {"source_id": source.pk, "name": source.name}
+
+
+def poll(options: argparse.Namespace) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    import inbound.sources.base as base
+    from inbound.retrieval import poll as run_poll
+
+    if options.expire_lease:  # the time a crashed poller's lease needs to run out has passed
+        from inbound.models import Source
+
+        Source.objects.filter(pk=options.source_id).update(poll_lease_until=timezone.now() - timedelta(seconds=1))
+    if options.chunk:
+        base.FETCH_CHUNK_MESSAGES = options.chunk
+    if options.crash_at:
+        stage, _, count = options.crash_at.partition(":")
+        _install_crash(stage, int(count), options.how)
+    return run_poll(options.source_id, force=True).as_dict()
+
+
+def report(options: argparse.Namespace) -> dict[str, Any]:
+    from auditing.models import InboundMessage
+    from inbound.models import SourceReceipt
+    from jemh.storage import blob_storage
+
+    storage = blob_storage()
+    rows = []
+    for message in InboundMessage.objects.filter(source_id=options.source_id).order_by("pk"):
+        digest = hashlib.sha256(storage.read_bytes(message.raw_blob)).hexdigest() if message.raw_blob else None
+        rows.append({"pk": message.pk, "message_id": message.message_id, "sha256": digest,
+                     "status": message.status, "outcome": message.outcome, "copies": message.duplicate_copies})
+    receipts = SourceReceipt.objects.filter(source_id=options.source_id).count()
+    return {"rows": rows, "receipts": receipts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("setup")
+    make.add_argument("kind")
+    make.add_argument("--name", default="crash")
+    make.add_argument("--instance", default="Crash test")
+    make.add_argument("--host")
+    make.add_argument("--port", type=int)
+    make.add_argument("--user")
+    make.add_argument("--password")
+    make.add_argument("--strategy", default="mark_read")
+    make.add_argument("--delete-after", action="store_true")
+    make.add_argument("--batch", type=int, default=100)
+    make.add_argument("--maildir")
+    make.add_argument("--store-raw", default="1")
+    run = sub.add_parser("poll")
+    run.add_argument("source_id", type=int)
+    run.add_argument("--chunk", type=int)
+    run.add_argument("--crash-at")
+    run.add_argument("--expire-lease", action="store_true")
+    run.add_argument("--how", default="exit", choices=["exit", "kill"])
+    show = sub.add_parser("report")
+    show.add_argument("source_id", type=int)
+    options = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
+    import django
+
+    django.setup()
+    result = {"setup": setup, "poll": poll, "report": report}[options.command](options)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
