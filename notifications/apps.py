@@ -1,4 +1,10 @@
+from __future__ import annotations
+
+import logging
+
 from django.apps import AppConfig
+
+log = logging.getLogger(__name__)
 
 
 class NotificationsConfig(AppConfig):
@@ -8,3 +14,10 @@ class NotificationsConfig(AppConfig):
 
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from notifications import tasks  # noqa: F401 - registered at start-up (see InboundConfig.ready)
+        from notifications.intake import on_local_issue_event
+        from trackers.signals import issue_event
+
+        issue_event.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")

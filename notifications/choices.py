@@ -1,0 +1,41 @@
+"""Named choices of the notifications app (stored values are stable)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Issue created"
+    UPDATED = "updated", "Issue updated"
+    COMMENTED = "commented", "Comment added"
+    RESOLVED = "resolved", "Issue resolved"
+    DELETED = "deleted", "Issue deleted"
+
+
+class EventSource(models.TextChoices):
+    LOCAL = "local", "Local tracker"
+    JIRA = "jira", "Jira webhook"
+
+
+class EventStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for its batch window"
+    PROCESSING = "processing", "Being turned into mail"
+    NOTIFIED = "notified", "Notifications queued"
+    DROPPED = "dropped", "Dropped: no mapping wanted it (payload discarded)"
+    IGNORED = "ignored", "Ignored: nobody to notify"
+    FAILED = "failed", "Failed (see reason)"
+
+
+class MailFormat(models.TextChoices):
+    BOTH = "both", "HTML with a text alternative"
+    HTML = "html", "HTML only"
+    TEXT = "text", "Plain text only"
+
+
+class OutboundStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Retrying (server unavailable)"
+    FAILED = "failed", "Failed"

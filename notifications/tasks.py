@@ -1,0 +1,106 @@
+"""Celery tasks of the notifications: thin wrappers that load by id, call a service and record the result.
+
+- ``notifications.flush_issue`` runs at the end of an issue's batch window (one is scheduled per batch, by the
+  event that opens it; the claim in :func:`notifications.batching.flush_issue` makes any extra one a no-op) and
+  sends the batch's mail at once over one SMTP connection, from memory.
+- ``notifications.send`` sends one OutboundMessage, rescheduling itself with back-off while the server is down.
+- ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
+  due for a retry, and sends whose worker died mid-way.
+- ``notifications.purge`` (beat, hourly) deletes events and outbound rows (and stored mail) past retention.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+SWEEP_GRACE = timedelta(seconds=60)
+
+
+def schedule_flush(instance_id: int, issue_key: str, due_at: datetime) -> None:
+    flush_issue_batch.apply_async((instance_id, issue_key), eta=due_at)
+
+
+def queue_send(outbound_id: int, countdown: int | None = None) -> None:
+    send_notification.apply_async((outbound_id,), countdown=countdown)
+
+
+@shared_task(name="notifications.flush_issue", bind=True, max_retries=None)
+def flush_issue_batch(self: Any, instance_id: int, issue_key: str) -> dict[str, Any]:
+    from notifications.batching import flush_issue
+
+    try:
+        result = flush_issue(instance_id, issue_key)
+    except Exception as exc:  # only temporary problems get here (see flush_issue)
+        countdown = min(2 * 4 ** self.request.retries, 900)  # 2 s, 8 s, 32 s, ... 15 min
+        log.warning("flushing notifications of %s postponed %ss: %s", issue_key, countdown, type(exc).__name__)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    send_and_reschedule(result.outbound_ids, result.prepared)
+    return {"events": result.events, "outbound": result.outbound_ids}
+
+
+def send_and_reschedule(outbound_ids: list[int], prepared: dict[int, Any] | None = None) -> None:
+    """Send a flushed batch at once over one connection (``prepared``: the messages still in memory, by id);
+    what must wait for a retry becomes a delayed send task."""
+    from notifications.sending import send_many
+
+    if not outbound_ids:
+        return
+    try:
+        results = send_many(outbound_ids, prepared)
+    except Exception:  # e.g. the database went away mid-way: the send tasks (or the sweeper) finish the job
+        log.exception("sending a batch inline failed; queueing its mails")
+        for outbound_id in outbound_ids:
+            queue_send(outbound_id)
+        return
+    for outbound_id, result in results.items():
+        if result.retry_in is not None:
+            queue_send(outbound_id, countdown=result.retry_in)
+
+
+@shared_task(name="notifications.send", bind=True, max_retries=None)
+def send_notification(self: Any, outbound_id: int) -> dict[str, Any]:
+    from django.db import DatabaseError
+
+    from notifications.sending import send_outbound
+
+    try:
+        result = send_outbound(outbound_id)
+    except DatabaseError as exc:  # the database is busy or away: the row is untouched or re-claimable
+        raise self.retry(exc=exc, countdown=min(2 * 4 ** self.request.retries, 900)) from exc
+    if result.retry_in is not None:
+        queue_send(outbound_id, countdown=result.retry_in)
+    return {"status": result.status, "retry_in": result.retry_in}
+
+
+@shared_task(name="notifications.sweep")
+def sweep() -> dict[str, int]:
+    from notifications.choices import EventStatus, OutboundStatus
+    from notifications.models import IssueEvent, OutboundMessage
+    from notifications.sending import lease_seconds
+
+    now = timezone.now()
+    issues = set(IssueEvent.objects.filter(status=EventStatus.PENDING, due_at__lt=now - SWEEP_GRACE)
+                 .values_list("instance_id", "issue_key"))
+    for instance_id, issue_key in issues:
+        flush_issue_batch.delay(instance_id, issue_key)
+    stuck = Q(status=OutboundStatus.QUEUED, created_at__lt=now - SWEEP_GRACE) | Q(
+        status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE) | Q(
+        status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+    sends = list(OutboundMessage.objects.filter(stuck).values_list("pk", flat=True)[:1000])
+    for outbound_id in sends:
+        queue_send(outbound_id)
+    return {"issues": len(issues), "sends": len(sends)}
+
+
+@shared_task(name="notifications.purge")
+def purge() -> dict[str, int]:
+    from notifications.retention import purge_expired
+
+    return purge_expired()
