@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -27,6 +27,27 @@ class InboundMessageAdmin(admin.ModelAdmin):
               "size", "raw_blob", "raw_retained_until_processed", "duplicate_copies", "status", "outcome",
               "report_text", "processed_at", "created_at", "updated_at"]
     readonly_fields = fields
+    actions = ["make_test_case", "process_again"]
+
+    @admin.action(description="Make a test case from the stored message (for its source's profile)")
+    def make_test_case(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        from auditing.services import test_case_from_message
+
+        for message in queryset.select_related("source"):
+            made, note = test_case_from_message(message)
+            self.message_user(request, note, messages.SUCCESS if made else messages.WARNING)
+
+    @admin.action(description="Process again (failed or errored messages; idempotent)")
+    def process_again(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        from auditing.models import InboundStatus
+        from inbound.pipeline.service import process_inbound
+
+        retried = 0
+        for message in queryset.filter(status__in=[InboundStatus.FAILED, InboundStatus.ERROR]):
+            type(message).objects.filter(pk=message.pk).update(status=InboundStatus.RECEIVED)
+            process_inbound(message.pk)
+            retried += 1
+        self.message_user(request, f"{retried} message(s) processed again; others were left as they are.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -44,7 +44,7 @@ class SourceAdmin(admin.ModelAdmin):
                        "consecutive_failures", "failing_since", "next_poll", "captured_today", "disabled_reason",
                        "uidvalidity", "oauth_token_state", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["instance", "name", "kind", "enabled"]}),
+        (None, {"fields": ["instance", "name", "kind", "enabled", "profile"]}),
         ("Server", {"fields": ["host", "port", "security", "auth_method", "username", "password",
                                "oauth_token_state"]}),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),

@@ -74,6 +74,10 @@ class Source(models.Model):
     name = models.CharField(max_length=100, help_text="Unique within the instance; the pipe command uses it.")
     kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.IMAP)
     enabled = models.BooleanField(default=True)
+    profile = models.ForeignKey(
+        "profiles.Profile", null=True, blank=True, on_delete=models.PROTECT, related_name="sources",
+        help_text="The profile mail from this source is processed with. Blank: the instance's only enabled profile.",
+    )
 
     # Connection (IMAP, POP3)
     host = models.CharField(max_length=255, blank=True)

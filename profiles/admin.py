@@ -234,3 +234,24 @@ class TestCaseAdmin(admin.ModelAdmin):
         if case.last_run_report is None:
             return "Not run yet."
         return format_html("<pre>{}</pre>", json.dumps(case.last_run_report, indent=2, ensure_ascii=False))
+
+    actions = ("dry_run", "real_run")
+
+    @admin.action(description="Run as a dry run (nothing is created; the report says what would happen)")
+    def dry_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
+        self._run(request, queryset, dry_run=True)
+
+    @admin.action(description="Run for real (creates issues and comments in the tracker)")
+    def real_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
+        self._run(request, queryset, dry_run=False)
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[TestCase], *, dry_run: bool) -> None:
+        from inbound.pipeline.testcases import run_test_case
+
+        for case in queryset.select_related("profile"):
+            report = run_test_case(case, dry_run=dry_run)
+            outcome = report.get("outcome") or "error"
+            self.message_user(
+                request, f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
+                messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
+            )

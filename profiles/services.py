@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
 
 from profiles import inheritance
 from profiles.choices import AssociationStrategy, DirectiveProcessor
@@ -48,6 +54,52 @@ def load_profile_config(profile_id: int) -> ProfileConfig:
     except Profile.DoesNotExist:
         raise ProfileConfigError(f"Profile {profile_id} does not exist (deleted?); choose another profile.") from None
     return profile_config(profile)
+
+
+# -- a per-process cache for the processing hot path ----------------------------------------------------------
+# Loading a snapshot takes eleven queries; a worker processing a burst of mail would load the same profile for
+# every message. ``current_profile_config`` reuses a snapshot while it is provably current: the profile row's
+# ``updated_at`` is unchanged (the admin saves the profile whenever its page or an inline is saved, and every
+# import saves it), no model of this app was saved or deleted in this process since, and it is younger than
+# CACHE_SECONDS (which bounds the one blind spot: child rows changed in bulk by another process without saving
+# the profile). ``load_profile_config`` itself never caches.
+
+CACHE_SECONDS = 30.0
+_cache_lock = threading.Lock()
+_config_cache: dict[int, tuple[datetime, float, ProfileConfig]] = {}
+_own_cache: dict[int, tuple[tuple[Any, ...], float, OwnAddresses]] = {}
+
+
+def forget_cached_profiles(**kwargs: Any) -> None:
+    """Drop every cached snapshot and own-address set (connected to saves and deletes of this app's models)."""
+    sender = kwargs.get("sender")
+    if sender is not None and getattr(getattr(sender, "_meta", None), "app_label", "profiles") != "profiles":
+        return
+    with _cache_lock:
+        _config_cache.clear()
+        _own_cache.clear()
+
+
+post_save.connect(forget_cached_profiles, weak=False, dispatch_uid="profiles.services.forget_cached_profiles.save")
+post_delete.connect(forget_cached_profiles, weak=False,
+                    dispatch_uid="profiles.services.forget_cached_profiles.delete")
+
+
+def current_profile_config(profile_id: int, updated_at: datetime | None = None) -> ProfileConfig:
+    """``load_profile_config(profile_id)``, reused from this process's cache while provably current (one small
+    query to check instead of eleven; none when the caller just read the profile's ``updated_at``). Raises
+    ProfileConfigError like ``load_profile_config``."""
+    version = updated_at or Profile.objects.filter(pk=profile_id).values_list("updated_at", flat=True).first()
+    if version is None:
+        return load_profile_config(profile_id)  # raises the "does not exist" error
+    now = time.monotonic()
+    cached = _config_cache.get(profile_id)
+    if cached is not None and cached[0] == version and now - cached[1] < CACHE_SECONDS:
+        return cached[2]
+    config = load_profile_config(profile_id)
+    with _cache_lock:
+        _config_cache[profile_id] = (version, now, config)
+    return config
 
 
 def profile_config(profile: Profile) -> ProfileConfig:
@@ -186,6 +238,27 @@ class OwnAddresses:
 
 def instance_own_addresses(instance_id: int) -> OwnAddresses:
     """Every catch address and reply address of the instance's profiles (enabled or not)."""
+    return _load_own_addresses(instance_id)
+
+
+def current_own_addresses(instance_id: int) -> OwnAddresses:
+    """``instance_own_addresses``, reused from this process's cache while the instance's profiles are unchanged
+    (their number and latest ``updated_at``; one query instead of two), as ``current_profile_config``."""
+    from django.db.models import Count, Max
+
+    version = tuple(Profile.objects.filter(instance_id=instance_id).aggregate(n=Count("pk"),
+                                                                              last=Max("updated_at")).values())
+    now = time.monotonic()
+    cached = _own_cache.get(instance_id)
+    if cached is not None and cached[0] == version and now - cached[1] < CACHE_SECONDS:
+        return cached[2]
+    own = _load_own_addresses(instance_id)
+    with _cache_lock:
+        _own_cache[instance_id] = (version, now, own)
+    return own
+
+
+def _load_own_addresses(instance_id: int) -> OwnAddresses:
     from profiles.models import CatchAddress
     from profiles.routing import split_subaddress
 

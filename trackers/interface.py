@@ -299,6 +299,10 @@ class Tracker(Protocol):
         """Remember that a Message-ID belongs to an issue (``inbound`` or ``outbound``); idempotent."""
         ...
 
+    def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *, kind: str = "outbound") -> None:
+        """record_message_id for several Message-IDs at once (one round trip where the tracker allows)."""
+        ...
+
     # -- changing -----------------------------------------------------------------------------------
     def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
         ...

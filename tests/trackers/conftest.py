@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +12,6 @@ from jemh.models import Instance
 from trackers.local import LocalTracker
 from trackers.models import Project
 from trackers.signals import IssueEventData, issue_event
-
-
-@pytest.fixture(autouse=True)
-def blob_root(settings: Any, tmp_path: Path) -> Path:
-    """Blobs go through the real encrypting storage, onto a folder of this test."""
-    root = tmp_path / "blobs"
-    settings.STORAGES = {**settings.STORAGES, "blobs": {
-        "BACKEND": "jemh.storage.EncryptedStorage",
-        "OPTIONS": {"backend": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                "OPTIONS": {"location": str(root)}}},
-    }}
-    return root
 
 
 @pytest.fixture()

@@ -165,6 +165,19 @@ def test_message_ids_recorded_and_found_in_order(tracker: LocalTracker) -> None:
         tracker.record_message_id(first.key, "<x@y>", kind="sideways")
 
 
+def test_several_message_ids_recorded_at_once(tracker: LocalTracker) -> None:
+    from trackers.models import IssueMessageId
+
+    issue = tracker.create_issue(new_issue())
+    tracker.record_message_id(issue.key, "<known@jemh.example>")
+    tracker.record_message_ids(issue.key, ["<known@jemh.example>", "new-1@jemh.example", "<new-1@jemh.example>",
+                                           "<new-2@jemh.example>"])
+    assert IssueMessageId.objects.filter(issue__key=issue.key).count() == 3
+    assert tracker.find_issue_by_message_ids(["<new-2@jemh.example>"]).key == issue.key
+    with pytest.raises(errors.InvalidFieldValue):
+        tracker.record_message_ids(issue.key, ["<ok@x>", "<>"])
+
+
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue(labels=("a", "b")))
     updated = tracker.update_issue(issue.key, IssueUpdate(

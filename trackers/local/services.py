@@ -157,6 +157,22 @@ def record_message_id(issue: Issue, message_id: str, *, kind: str = MessageIdKin
         return IssueMessageId.objects.get(issue=issue, message_id_hash=digest)
 
 
+def record_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str = MessageIdKind.OUTBOUND) -> None:
+    """record_message_id for several ids at once: one query for those known, one INSERT for the rest."""
+    if kind not in MessageIdKind.values:
+        raise InvalidFieldValue(f"unknown Message-ID kind {kind!r}; expected one of {MessageIdKind.values}")
+    wanted: dict[str, str] = {}
+    for message_id in message_ids:
+        if not message_id.strip().strip("<>").strip():
+            raise InvalidFieldValue("an empty Message-ID cannot be recorded")
+        wanted.setdefault(message_id_hash(message_id), normalize_message_id(message_id))
+    known = set(IssueMessageId.objects.filter(issue=issue, message_id_hash__in=list(wanted))
+                .values_list("message_id_hash", flat=True))
+    IssueMessageId.objects.bulk_create(
+        [IssueMessageId(instance_id=issue.instance_id, issue=issue, message_id_hash=digest, message_id=value, kind=kind)
+         for digest, value in wanted.items() if digest not in known], ignore_conflicts=True)
+
+
 def delete_issue(issue: Issue, ctx: ChangeContext = SYSTEM) -> None:
     """Delete the issue with its comments, attachments (blobs removed after commit) and Message-IDs."""
     from trackers.local.attachments import delete_blobs_on_commit

@@ -72,13 +72,21 @@ class LocalTracker:
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
+        # Projects looked up by this tracker object (one is made per processed message, so this lives as long
+        # as one unit of work: a project changed in the admin is seen by the next message).
+        self._projects: dict[str, Project] = {}
 
     # -- look-ups -----------------------------------------------------------------------------------
     def _project(self, key: str) -> Project:
-        project = Project.objects.filter(instance=self.instance, key=key.strip().upper()).first()
+        wanted = key.strip().upper()
+        if wanted in self._projects:
+            return self._projects[wanted]
+        projects = Project.objects.select_related("lead")  # to_project reads the lead
+        project = projects.filter(instance=self.instance, key=wanted).first()
         if project is None:
             raise errors.ProjectNotFound(f"no project {key!r} in the local tracker of {self.instance}; "
                                          "create it in the admin or fix the project mapping")
+        self._projects[wanted] = project
         return project
 
     def _issue(self, key: str) -> Issue:
@@ -88,18 +96,24 @@ class LocalTracker:
             raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}")
         return issue
 
-    def _user(self, account_id: str, role: str) -> Any:
+    def _user(self, account_id: str, role: str, known: dict[str, Any] | None = None) -> Any:
+        """The active user with ``account_id``; ``known`` memoises look-ups within one call."""
+        if known is not None and account_id in known:
+            return known[account_id]
         user = convert.find_user(account_id)
         if user is None:
             raise errors.UserNotFound(f"{role}: no user with the account id {account_id!r}")
         if not user.is_active:
             raise errors.InvalidFieldValue(f"{role}: the account {account_id!r} is inactive")
+        if known is not None:
+            known[account_id] = user
         return user
 
-    def _context(self, actor: Actor | None, source_message_id: int | None = None) -> ChangeContext:
+    def _context(self, actor: Actor | None, source_message_id: int | None = None,
+                 known: dict[str, Any] | None = None) -> ChangeContext:
         if actor is None:
             return ChangeContext(source_message_id=source_message_id)
-        user_id = self._user(actor.account_id, "actor").pk if actor.account_id else None
+        user_id = self._user(actor.account_id, "actor", known).pk if actor.account_id else None
         return ChangeContext(actor_user_id=user_id, actor_email=actor.email or None,
                              source_message_id=source_message_id)
 
@@ -166,7 +180,8 @@ class LocalTracker:
         summary = " ".join(new.summary.split())[:255]
         if not summary:
             raise errors.InvalidFieldValue("an issue needs a summary; set a default summary in the project mapping")
-        reporter = self._user(new.reporter, "reporter") if new.reporter else None
+        known: dict[str, Any] = {}  # users looked up in this call (reporter, assignee, actor, watchers)
+        reporter = self._user(new.reporter, "reporter", known) if new.reporter else None
         if actor is None:
             actor = (Actor.user(new.reporter) if new.reporter
                      else Actor.email_only(new.email_sender_address, new.email_sender_name)
@@ -175,7 +190,7 @@ class LocalTracker:
             project=project, summary=summary, description=new.description,
             issue_type=self._choice(new.issue_type or project.default_issue_type, IssueType, "issue type"),
             priority=self._choice(new.priority or project.default_priority, Priority, "priority"),
-            reporter=reporter, assignee=self._user(new.assignee, "assignee") if new.assignee else None,
+            reporter=reporter, assignee=self._user(new.assignee, "assignee", known) if new.assignee else None,
             labels=list(new.labels), email_sender_address=new.email_sender_address.strip(),
             email_sender_name=new.email_sender_name.strip(),
             email_participants=services.clean_addresses(new.email_participants),
@@ -184,17 +199,17 @@ class LocalTracker:
         )
         if issue.email_sender_address:
             services.clean_addresses([issue.email_sender_address])
-        watchers = [self._user(w, "watcher") for w in new.watchers]
+        watchers = [self._user(w, "watcher", known) for w in new.watchers]
         try:
             with transaction.atomic():
                 services.insert_issue(issue, watchers=watchers, message_ids=new.message_ids,
-                                      ctx=self._context(actor, new.source_message_id))
+                                      ctx=self._context(actor, new.source_message_id, known))
         except IntegrityError:
             existing = self._existing_issue(idempotency_key)
             if existing is None:
                 raise
             return convert.to_issue(existing)
-        return convert.to_issue(Issue.objects.select_related("project", "reporter", "assignee").get(pk=issue.pk))
+        return convert.to_issue(issue)  # as saved: project, reporter and assignee are already loaded
 
     @staticmethod
     def _choice(value: str, choices: Any, what: str) -> str:
@@ -276,6 +291,11 @@ class LocalTracker:
     @_translating_errors
     def record_message_id(self, issue_key: str, message_id: str, *, kind: str = MessageIdKind.OUTBOUND) -> None:
         services.record_message_id(self._issue(issue_key), message_id, kind=kind)
+
+    @_translating_errors
+    def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *,
+                           kind: str = MessageIdKind.OUTBOUND) -> None:
+        services.record_message_ids(self._issue(issue_key), message_ids, kind=kind)
 
     # -- changing -----------------------------------------------------------------------------------
     @_translating_errors

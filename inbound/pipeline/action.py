@@ -1,0 +1,189 @@
+"""Step 10, action: create the issue or add the comment (with attachments, directives, participants and the
+workflow advance). Every tracker call carries the message's idempotency key, so running a message twice, or
+again after a crash at any point, never makes a second issue or comment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inbound.pipeline.context import Context
+from inbound.pipeline.outcome import Outcome, Verdict, stop
+from trackers.errors import InvalidTransition, TrackerError
+from trackers.interface import Actor, AttachmentUpload, IssueUpdate, NewComment, NewIssue, TrackerProject
+
+SUMMARY_MAX = 255
+# Directives that change who does what: an email-only sender may not set them (never beyond the sender's rights).
+PEOPLE_DIRECTIVES = frozenset({"assignee", "reporter", "watchers", "participants", "project"})
+
+
+def _allowed_directives(ctx: Context) -> dict[str, str]:
+    values = dict(ctx.directives)
+    values.pop("issueKey", None)
+    if ctx.profile.directives.within_sender_rights and ctx.sender_user is None:
+        for name in PEOPLE_DIRECTIVES & values.keys():
+            values.pop(name)
+    return values
+
+
+def _pick(value: str | None, allowed: tuple[str, ...], fallback: str) -> str:
+    if value:
+        for option in allowed:
+            if option.lower() == value.strip().lower():
+                return option
+    return fallback
+
+
+def _labels(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip().replace(" ", "_") for part in (value or "").split(",") if part.strip()))
+
+
+def _actor(ctx: Context) -> Actor:
+    if ctx.sender_user is not None:
+        return Actor.user(ctx.sender_user.account_id)
+    return Actor.email_only(ctx.sender_email, ctx.sender_name or None)
+
+
+def _uploads(ctx: Context) -> list[AttachmentUpload]:
+    uploads = [AttachmentUpload(filename=a.filename, content_type=a.content_type, data=a.payload, sha256=a.sha256)
+               for a in ctx.attachments]
+    uploads += [AttachmentUpload(filename=name, content_type=kind, data=data)
+                for name, kind, data in ctx.extra_attachments]
+    return uploads
+
+
+class Action:
+    name = "action"
+    description = "Creates the issue or adds the comment in the tracker (a dry run only says what it would do)."
+
+    def __call__(self, ctx: Context) -> Verdict:
+        if ctx.issue is not None:
+            return self._comment(ctx)
+        return self._create(ctx)
+
+    # -- a new issue -------------------------------------------------------------------------------------------
+    def _create(self, ctx: Context) -> Verdict:
+        assert ctx.mapping is not None
+        directives = _allowed_directives(ctx) if ctx.profile.directives.on_create else {}
+        project_key = directives.get("project", "").upper() or ctx.mapping.project_key
+        try:
+            project = ctx.tracker.get_project(project_key)
+        except TrackerError:
+            if project_key == ctx.mapping.project_key:
+                raise
+            project = ctx.tracker.get_project(ctx.mapping.project_key)  # a bad project directive: the mapping's
+        summary = (directives.get("summary") or ctx.subject or ctx.mapping.default_summary or "(no subject)")
+        description = ctx.issue_description
+        if ctx.linked_issue_key:
+            note = f"Follow-up of {ctx.linked_issue_key} (resolved too long ago to comment on)."
+            description = f"{note}\n\n{description}"
+        new = NewIssue(
+            project_key=project.key,
+            summary=summary[:SUMMARY_MAX],
+            description=description,
+            issue_type=_pick(directives.get("issueType"), project.issue_types, ctx.mapping.issue_type or
+                             project.default_issue_type),
+            priority=_pick(directives.get("priority"), project.priorities, ctx.mapping.priority or
+                           project.default_priority),
+            reporter=self._reporter(ctx),
+            assignee=self._assignee(ctx, project, directives),
+            labels=_labels(directives.get("labels")),
+            watchers=tuple(dict.fromkeys(ctx.watchers)),
+            email_sender_address="" if ctx.sender_user else ctx.sender_email,
+            email_sender_name="" if ctx.sender_user else ctx.sender_name,
+            email_participants=tuple(dict.fromkeys(ctx.participants)),
+            custom_fields=self._custom_fields(ctx, directives),
+            source_message_id=ctx.inbound_id,
+            message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
+        )
+        if ctx.dry_run:
+            return stop(self.name, Outcome.CREATED, f"would create an issue in {project.key} (dry run)",
+                        dry_run=True, summary=new.summary, issue_type=new.issue_type, priority=new.priority,
+                        labels=list(new.labels), attachments=[a.filename for a in ctx.attachments])
+        issue = ctx.tracker.create_issue(new, idempotency_key=ctx.idempotency_key, actor=_actor(ctx))
+        attached = self._attach(ctx, issue.key, None)
+        ctx.result.update(issue_key=issue.key, attachments=attached)
+        return stop(self.name, Outcome.CREATED, f"created {issue.key}", issue=issue.key, attachments=attached)
+
+    def _reporter(self, ctx: Context) -> str | None:
+        assert ctx.mapping is not None
+        strategy = ctx.mapping.reporter_strategy
+        if strategy == "sender" and ctx.sender_user is not None:
+            return ctx.sender_user.account_id
+        return ctx.mapping.default_reporter or None
+
+    def _assignee(self, ctx: Context, project: TrackerProject, directives: dict[str, str]) -> str | None:
+        assert ctx.mapping is not None
+        wanted = directives.get("assignee")
+        if wanted:
+            user = ctx.tracker.get_user(wanted) or ctx.tracker.find_user_by_email(wanted)
+            if user is not None:
+                return user.account_id
+        strategy = ctx.mapping.assignee_strategy
+        if strategy == "project_lead" and project.lead is not None:
+            return project.lead.account_id
+        if strategy == "fixed_user" and ctx.mapping.assignee:
+            return ctx.mapping.assignee
+        return None
+
+    @staticmethod
+    def _custom_fields(ctx: Context, directives: dict[str, str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {name: value for name, value in directives.items() if name.startswith("customfield_")}
+        association = ctx.profile.association
+        if association.foreign_key_field and association.foreign_key_pattern:
+            value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.body)
+            if value:
+                fields[association.foreign_key_field] = value
+        return fields
+
+    # -- a comment ---------------------------------------------------------------------------------------------
+    def _comment(self, ctx: Context) -> Verdict:
+        issue = ctx.issue
+        assert issue is not None
+        body = ctx.comment_body or ("(attachments only)" if ctx.attachments else "(empty message)")
+        directives = _allowed_directives(ctx) if ctx.profile.directives.on_comment else {}
+        target = ctx.profile.workflow_target(issue.status)
+        if ctx.dry_run:
+            return stop(self.name, Outcome.COMMENTED, f"would comment on {issue.key} (dry run)", dry_run=True,
+                        issue=issue.key, attachments=[a.filename for a in ctx.attachments],
+                        transition=target or "")
+        comment = ctx.tracker.add_comment(issue.key, NewComment(
+            body=body,
+            author=ctx.sender_user.account_id if ctx.sender_user else None,
+            author_email="" if ctx.sender_user else ctx.sender_email,
+            author_name="" if ctx.sender_user else ctx.sender_name,
+            source_message_id=ctx.inbound_id,
+            message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
+        ), idempotency_key=ctx.idempotency_key)
+        actor = _actor(ctx)
+        attached = self._attach(ctx, issue.key, comment.id)
+        missing = [p for p in ctx.participants if p.lower() not in {q.lower() for q in issue.email_participants}]
+        if missing:
+            ctx.tracker.add_participants(issue.key, missing, actor=actor)
+        watching = {user.account_id for user in issue.watchers}
+        priorities = ctx.tracker.get_project(issue.project_key).priorities if directives.get("priority") else ()
+        update = IssueUpdate(
+            priority=_pick(directives.get("priority"), priorities, "") or None,
+            add_labels=_labels(directives.get("labels")),
+            add_watchers=tuple(w for w in dict.fromkeys(ctx.watchers) if w not in watching),
+        )
+        if update.priority or update.add_labels or update.add_watchers:
+            ctx.tracker.update_issue(issue.key, update, actor=actor)
+        moved = ""
+        if target and target.lower() != issue.status.lower():
+            try:
+                ctx.tracker.transition_issue(issue.key, target, actor=actor)
+                moved = f"; moved from {issue.status} to {target}"
+            except InvalidTransition as exc:
+                moved = f"; could not move from {issue.status} to {target}: {exc}"
+        ctx.result.update(issue_key=issue.key, comment_id=comment.id, attachments=attached)
+        return stop(self.name, Outcome.COMMENTED, f"commented on {issue.key}{moved}", issue=issue.key,
+                    comment=comment.id, attachments=attached)
+
+    @staticmethod
+    def _attach(ctx: Context, issue_key: str, comment_id: str | None) -> list[str]:
+        uploads = _uploads(ctx)
+        if not uploads:
+            return []
+        attached = ctx.tracker.add_attachments(issue_key, uploads, comment_id=comment_id,
+                                               idempotency_key=ctx.idempotency_key, actor=_actor(ctx))
+        return [a.filename for a in attached]

@@ -1,0 +1,102 @@
+"""Step 5, association: does this mail comment on an existing issue, and which?
+
+Strategies run in the profile's order (each can be switched off): the ``issueKey`` directive → a foreign key
+found by regex → an issue key in the subject → our own Message-IDs and reply-address tokens → In-Reply-To /
+References against the Message-IDs stored with issues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from inbound.pipeline.context import Context
+from inbound.pipeline.outcome import Verdict, go_on
+from trackers.interface import TrackerIssue
+
+Found = tuple[TrackerIssue, str] | None
+
+
+def _by_directive(ctx: Context) -> Found:
+    key = ctx.directives.get("issueKey", "").strip()
+    if not key:
+        return None
+    issue = ctx.tracker.find_issue(key)
+    return (issue, f"issueKey directive {key}") if issue else None
+
+
+def _by_foreign_key(ctx: Context) -> Found:
+    association = ctx.profile.association
+    if not association.foreign_key_field:
+        return None
+    value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.body)
+    if not value:
+        return None
+    project = ctx.mapping.project_key if ctx.mapping else None
+    issue = ctx.tracker.find_issue_by_foreign_key(association.foreign_key_field, value, project)
+    return (issue, f"foreign key {association.foreign_key_field}={value}") if issue else None
+
+
+def _by_subject_key(ctx: Context) -> Found:
+    for key in ctx.profile.association.subject_issue_keys(ctx.message.subject):
+        issue = ctx.tracker.find_issue(key)
+        if issue is not None:
+            return issue, f"issue key {issue.key} in the subject"
+    return None
+
+
+def _by_own_ids(ctx: Context) -> Found:
+    from notifications.threading import parse_our_message_id, parse_reply_address
+
+    for address in ctx.facts.recipients:
+        token = parse_reply_address(address)
+        if token and token.instance_id == ctx.instance_id:
+            issue = ctx.tracker.find_issue(token.issue_key)
+            if issue is not None:
+                return issue, f"reply address token for {issue.key}"
+    for message_id in (ctx.message.in_reply_to, *reversed(ctx.message.references)):
+        ours = parse_our_message_id(message_id) if message_id else None
+        if ours and ours[0] == ctx.instance_id:
+            issue = ctx.tracker.find_issue(ours[1])
+            if issue is not None:
+                return issue, f"reply to our notification about {issue.key}"
+    return None
+
+
+def _by_thread_headers(ctx: Context) -> Found:
+    association = ctx.profile.association
+    ids: list[str] = []
+    if association.use_in_reply_to and ctx.message.in_reply_to:
+        ids.append(ctx.message.in_reply_to)
+    if association.use_references:
+        ids.extend(reversed(ctx.message.references))
+    if not ids:
+        return None
+    issue = ctx.tracker.find_issue_by_message_ids(ids)
+    return (issue, f"In-Reply-To/References match a message of {issue.key}") if issue else None
+
+
+STRATEGIES: dict[str, Callable[[Context], Found]] = {
+    "directive": _by_directive,
+    "foreign_key": _by_foreign_key,
+    "subject_key": _by_subject_key,
+    "own_message_id": _by_own_ids,
+    "thread_headers": _by_thread_headers,
+}
+
+
+class Association:
+    name = "association"
+    description = "Finds the issue a reply belongs to (directive, foreign key, subject key, our ids, threading)."
+
+    def __call__(self, ctx: Context) -> Verdict:
+        tried = []
+        for strategy in ctx.profile.association.strategies:
+            finder = STRATEGIES.get(strategy)
+            if finder is None:
+                continue
+            tried.append(strategy)
+            found = finder(ctx)
+            if found is not None:
+                ctx.issue, ctx.association = found
+                return go_on(self.name, found[1], issue=found[0].key, strategy=strategy)
+        return go_on(self.name, "no existing issue found: a new issue", tried=tried)

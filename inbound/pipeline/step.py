@@ -1,0 +1,27 @@
+"""The shape of a pipeline step: a name, a one-line description, and one call that returns a verdict."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol
+
+from inbound.pipeline.context import Context
+from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+
+
+class Step(Protocol):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __call__(self, ctx: Context) -> Verdict: ...
+
+
+# Filter actions (profiles.choices.FilterAction / NonCatchAction values) and what they end in.
+ACTION_OUTCOMES = {"drop": Outcome.DROPPED, "leave": Outcome.FILTERED, "forward": Outcome.FORWARDED}
+
+
+def by_action(step: str, action: str, reason: str, **details: object) -> Verdict:
+    """A verdict for a configured action: drop / leave / forward stop processing, allow goes on."""
+    outcome = ACTION_OUTCOMES.get(action)
+    if outcome is None:
+        return go_on(step, f"{reason}; allowed by the profile", **details)
+    return stop(step, outcome, reason, action=action, **details)

@@ -1,0 +1,45 @@
+"""Celery tasks of the pipeline: thin wrappers around the processing service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 3600
+
+
+# ignore_result: the outcome is recorded on the audit row; storing it in the result backend too only costs time
+@shared_task(bind=True, name="inbound.process_message", acks_late=True, max_retries=None, ignore_result=True)
+def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    from inbound.pipeline.service import process_inbound
+
+    outcome = process_inbound(inbound_id)
+    if outcome == "failed":
+        delay = min(RETRY_BASE_SECONDS * 2 ** min(self.request.retries, 10), RETRY_MAX_SECONDS)
+        raise self.retry(countdown=delay)
+    return outcome
+
+
+@shared_task(name="inbound.resume_processing")
+def resume_processing(limit: int = 500) -> int:
+    """Re-queue messages that wait too long: captured but never queued (broker down), claimed by a worker that
+    died, or failed and due again. Scheduled every minute by beat; safe because processing is idempotent."""
+    from django.db.models import Q
+
+    from auditing.models import InboundMessage, InboundStatus
+    from inbound.pipeline.service import STALE_CLAIM
+
+    now = timezone.now()
+    waiting = InboundMessage.objects.filter(
+        Q(status=InboundStatus.RECEIVED, updated_at__lt=now - timedelta(minutes=2))
+        | Q(status=InboundStatus.PROCESSING, updated_at__lt=now - STALE_CLAIM)
+        | Q(status=InboundStatus.FAILED, updated_at__lt=now - timedelta(minutes=15))
+    ).values_list("pk", flat=True)[:limit]
+    count = 0
+    for inbound_id in waiting:
+        process_message.delay(inbound_id)
+        count += 1
+    return count

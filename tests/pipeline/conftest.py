@@ -1,0 +1,108 @@
+"""Fixtures of the pipeline tests: an instance with a local-tracker project, a profile, and helpers that
+record a message the way capture does and process it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from auditing.models import InboundMessage
+from inbound.pipeline.service import process_inbound
+from inbound.pipeline.testcases import record_test_message
+from jemh.models import Instance
+from profiles.models import CatchAddress, Profile, ProjectMapping
+from trackers.local import LocalTracker
+from trackers.models import Project
+
+DEFAULT_MAPPING = {
+    "name": "Default", "is_default": True, "project_key": "SUP", "issue_type": "Task", "priority": "Medium",
+    "default_summary": "(no subject)", "reporter_strategy": "sender", "default_reporter": "helpdesk",
+    "assignee_strategy": "unassigned", "operating_mode": "create_and_comment", "unknown_sender_action": "email_only",
+    "addressee_handling": "participants", "subject_cleanups": "", "body_cleanups": "", "body_delimiters": "",
+}
+
+
+@pytest.fixture(autouse=True)
+def our_domain(settings: Any) -> None:
+    settings.DEFAULT_FROM_EMAIL = "jemh@support.example.com"
+    settings.JEMH_MESSAGE_ID_DOMAIN = "support.example.com"
+
+
+@pytest.fixture()
+def instance(db: None) -> Instance:
+    return Instance.objects.create(name="Acme")
+
+
+@pytest.fixture()
+def agents(db: None) -> dict[str, Any]:
+    model = get_user_model()
+    return {
+        "helpdesk": model.objects.create_user("helpdesk", "helpdesk@support.example.com"),
+        "alice": model.objects.create_user("alice", "alice@example.org"),
+    }
+
+
+@pytest.fixture()
+def projects(instance: Instance, agents: dict[str, Any]) -> dict[str, Project]:
+    return {
+        "SUP": Project.objects.create(instance=instance, key="SUP", name="Support"),
+        "BIL": Project.objects.create(instance=instance, key="BIL", name="Billing"),
+    }
+
+
+@pytest.fixture()
+def profile(instance: Instance, projects: dict[str, Project]) -> Profile:
+    profile = Profile.objects.create(instance=instance, name="Support", reply_address="support@support.example.com",
+                                     forward_to="admin@support.example.com")
+    ProjectMapping.objects.create(profile=profile, **DEFAULT_MAPPING)
+    CatchAddress.objects.create(profile=profile, address="support@support.example.com")
+    return profile
+
+
+@pytest.fixture()
+def tracker(instance: Instance, projects: dict[str, Project]) -> LocalTracker:
+    return LocalTracker(instance)
+
+
+def mail(*, subject: str = "Printer on fire", body: str = "Please help, the printer is on fire.",
+         sender: str = "Carol Customer <carol@customer.example>", to: str = "support@support.example.com",
+         cc: str = "", headers: dict[str, str] | None = None,
+         attachments: list[tuple[str, str, bytes]] | None = None, message_id: str | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    if cc:
+        message["Cc"] = cc
+    message["Message-ID"] = message_id or make_msgid(domain="customer.example")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    for filename, content_type, data in attachments or []:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()
+
+
+@pytest.fixture()
+def deliver(instance: Instance, profile: Profile) -> Callable[..., InboundMessage]:
+    """Record raw mail as captured (audit row + encrypted blob) and process it; returns the audit row."""
+
+    def run(raw: bytes, *, profile_id: int | None = None) -> InboundMessage:
+        message = record_test_message(instance.pk, raw)
+        process_inbound(message.pk, profile_id=profile_id or profile.pk)
+        message.refresh_from_db()
+        return message
+
+    return run
+
+
+def reasons(message: InboundMessage) -> str:
+    return " | ".join(step["reason"] for step in message.report.get("steps", []))
+
+
+# Real Dovecot mailboxes and sources, shared with the inbound tests.
+from tests.inbound.conftest import Mailbox, mailbox, mailbox_pool, make_source  # noqa: E402,F401
