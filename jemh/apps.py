@@ -6,3 +6,6 @@ class JemhConfig(AppConfig):
 
     name = "jemh"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from jemh import tasks  # noqa: F401 - registered at start-up (see InboundConfig.ready)

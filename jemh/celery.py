@@ -12,3 +12,4 @@ app = Celery("jemh")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.worker_hijack_root_logger = False  # keep Django's LOGGING (and its PII filter)
 app.autodiscover_tasks()
+app.autodiscover_tasks(["inbound.pipeline"])  # inbound/pipeline/tasks.py

@@ -151,3 +151,23 @@ X_FRAME_OPTIONS = "DENY"
 if config.boolean(env, "JEMH_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- notifications (issue 6): outbound notification mail -------------------------------------------------------
+# Host part of our Message-IDs (<jemh.{instance}.{ISSUE-KEY}.{random}@HOST>); inbound processing recognises
+# replies to and loops of our mail by it. Default: the domain of DEFAULT_FROM_EMAIL ("jemh.invalid" when it has
+# none, e.g. jemh@localhost). Keep old values in JEMH_MESSAGE_ID_PREVIOUS_DOMAINS when you change it.
+JEMH_MESSAGE_ID_DOMAIN = env.str(
+    "JEMH_MESSAGE_ID_DOMAIN",
+    default=(lambda d: d if "." in d else "jemh.invalid")(DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower()),
+)
+JEMH_MESSAGE_ID_PREVIOUS_DOMAINS = env.list("JEMH_MESSAGE_ID_PREVIOUS_DOMAINS", default=[])
+# Events of one issue arriving within this many seconds are merged into one mail per recipient.
+JEMH_NOTIFICATION_BATCH_WINDOW = config.integer(env, "JEMH_NOTIFICATION_BATCH_WINDOW", 60)
+# Sending: attempts before a notification is marked failed, and the first retry delay (doubling, max 1 h).
+JEMH_NOTIFICATION_MAX_ATTEMPTS = config.integer(env, "JEMH_NOTIFICATION_MAX_ATTEMPTS", 8)
+JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE", 30)
+
+# --- processing (issue 5) ------------------------------------------------------------------------------------------
+# Process captured mail in the capturing process instead of queueing it for a worker (small installations, the MTA
+# pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
+JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)

@@ -114,6 +114,18 @@ def smtp(smtp_sink):  # type: ignore[no-untyped-def]
     smtp_sink.refuse = False
 
 
+@pytest.fixture()
+def smtp_mail(settings, smtp):  # type: ignore[no-untyped-def]
+    """Django's SMTP backend pointed at the aiosmtpd sink (pytest-django forces locmem otherwise)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp.host, smtp.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 10
+    settings.DEFAULT_FROM_EMAIL = "Acme Support <noreply@example.com>"
+    return smtp
+
+
 @pytest.fixture(scope="session")
 def chromium():  # type: ignore[no-untyped-def]
     from tests.services.chromium import start_chromium
@@ -131,6 +143,18 @@ def page(chromium):  # type: ignore[no-untyped-def]
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def blob_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Every test's blobs go through the real encrypting storage onto a folder of its own (never var/)."""
+    root = tmp_path / "blobs"
+    settings.STORAGES = {**settings.STORAGES, "blobs": {
+        "BACKEND": "jemh.storage.EncryptedStorage",
+        "OPTIONS": {"backend": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                "OPTIONS": {"location": str(root)}}},
+    }}
+    return root
 
 
 @pytest.fixture()

@@ -28,27 +28,19 @@ def test_instance_saved_and_read_back_on_configured_database() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_celery_task_round_trip_through_redis(redis_server) -> None:  # type: ignore[no-untyped-def]
+    import redis
     from celery.contrib.testing.worker import start_worker
 
-    from jemh.celery import app
     from jemh.tasks import instance_summary
+    from tests.services.celery import celery_pointed_at
 
     instance = Instance.objects.create(name="Queued")
-    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "broker_transport_options")}
-    app.conf.update(broker_url=redis_server.url, result_backend=redis_server.url,
-                    broker_transport_options={})
-    app.close()  # drop any pool made for another broker
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            result = instance_summary.delay(instance.pk)
-            assert result.get(timeout=20) == {"id": instance.pk, "name": "Queued", "tracker_kind": "local"}
-        import redis
-
-        client = redis.Redis.from_url(redis_server.url)
-        assert any(key.startswith(b"celery-task-meta-") for key in client.keys("*")), "result not in Redis"
-    finally:
-        app.close()
-        app.conf.update(saved)
+    with celery_pointed_at(redis_server.url, redis_server.url) as app, \
+            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        result = instance_summary.delay(instance.pk)
+        assert result.get(timeout=20) == {"id": instance.pk, "name": "Queued", "tracker_kind": "local"}
+    client = redis.Redis.from_url(redis_server.url)
+    assert any(key.startswith(b"celery-task-meta-") for key in client.keys("*")), "result not in Redis"
 
 
 def test_dovecot_login_over_imap_and_pop3(dovecot) -> None:  # type: ignore[no-untyped-def]

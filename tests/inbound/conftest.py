@@ -104,15 +104,10 @@ def mailbox(dovecot: Any, mailbox_pool: list[tuple[str, str]]) -> Mailbox:
 MAILBOXES = 200
 
 
-@pytest.fixture(autouse=True)
-def blobs_in_tmp(settings: Any, tmp_path: Path) -> Path:
-    """Blobs of a test go to its own directory, not to var/."""
-    location = tmp_path / "blobs"
-    settings.STORAGES = {**settings.STORAGES, "blobs": {
-        "BACKEND": "jemh.storage.EncryptedStorage",
-        "OPTIONS": {"backend": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                "OPTIONS": {"location": str(location)}}}}}
-    return location
+@pytest.fixture()
+def blobs_in_tmp(blob_root: Path) -> Path:
+    """Where this test's blobs are (tests/conftest.py points the blob storage at a folder of each test)."""
+    return blob_root
 
 
 def s3_backend(swift: Any, bucket: str) -> dict[str, Any]:

@@ -1,0 +1,10 @@
+"""Settings of the test suite: the project's settings, with the embedded defaults' files in a throwaway folder
+and an in-memory Celery broker (tests that need a real broker point the app at the suite's Redis)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("JEMH_VAR_DIR", tempfile.mkdtemp(prefix="jemh-test-var-"))
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
+from jemh.settings import *  # noqa: F403
