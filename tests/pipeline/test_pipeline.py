@@ -249,3 +249,35 @@ def test_flood_limit_holds_back_a_chatty_sender(deliver, profile) -> None:
     profile.save()
     outcomes = [deliver(mail(subject=f"Message {n}")).outcome for n in range(3)]
     assert outcomes == ["created", "created", "filtered"]
+
+
+def test_mail_without_a_usable_sender_is_left_for_a_human(deliver) -> None:
+    raw = b"To: support@support.example.com\r\nSubject: who am I\r\nMessage-ID: <anon@x.example>\r\n\r\nHello\r\n"
+    message = deliver(raw)
+    assert message.outcome == "filtered"
+    assert "no usable From address" in message.report["reason"]
+
+
+def test_hostile_html_only_mail_becomes_a_safe_issue(deliver, tracker) -> None:
+    html = ("<html><body><p>Printer <b>broken</b></p><script>alert(1)</script>"
+            "<img src=x onerror=alert(2)><a href=\"javascript:alert(3)\">click</a></body></html>")
+    raw = (b"From: carol@customer.example\r\nTo: support@support.example.com\r\nSubject: html only\r\n"
+           b"Message-ID: <html-1@customer.example>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           + html.encode())
+    message = deliver(raw)
+    assert message.outcome == "created", message.report
+    description = tracker.get_issue(message.report["steps"][-1]["details"]["issue"]).description
+    assert "Printer" in description and "broken" in description
+    assert "<script" not in description and "alert(" not in description and "javascript:" not in description
+
+
+def test_message_with_thousands_of_parts_gets_an_outcome(deliver) -> None:
+    from tests.mime.samples import many_parts
+
+    raw = many_parts(3000).replace(b"From: a@example.com\r\n",
+                                   b"From: a@example.com\r\nTo: support@support.example.com\r\n", 1)
+    message = deliver(raw)
+    assert (message.status, message.outcome) == ("processed", "created"), message.report
+    assert "MIME parts" in message.report["parse_notes"]  # the cap is recorded, and processing went on
+    key = message.report["steps"][-1]["details"]["issue"]
+    assert 0 < Issue.objects.get(key=key).attachments.count() <= 500
