@@ -37,35 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.retrieval import USER, PASSWORD, child, corpus_messages, hostile_messages, load_mailbox, with_message_id  # noqa: E402,I001
+from bench.measure import cpu_seconds, peak_rss_mb, percentile  # noqa: E402
+from bench.retrieval import PASSWORD, USER, child, corpus_messages, hostile_messages, load_mailbox, with_message_id  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "inbound.json"
 TARGET_RATIO, TARGET_RSS_MB = 0.60, 150
 FINAL = ("processed", "error")
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))] if ordered else 0.0
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (from /proc/<pid>/stat): independent of other load."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def children_of(pid: int) -> list[int]:

@@ -31,10 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))] if ordered else 0.0
+from bench.measure import cpu_seconds, peak_rss_mb, percentile  # noqa: E402
 
 
 def main() -> int:
@@ -88,15 +85,15 @@ def main() -> int:
         keys_file.write_text(json.dumps(issue_keys))
         processes = {"postgres": lambda: postgres_pids(work / "postgres"), "redis": lambda: redis_pids(redis),
                      **{f"worker{n}": (lambda p=proc: [p.pid]) for n, proc in enumerate(workers)}}
-        cpu_before = {name: cpu_seconds(pids()) for name, pids in processes.items()}
-        self_before = own_cpu_seconds()
+        cpu_before = {name: total_cpu_seconds(pids()) for name, pids in processes.items()}
+        self_before = cpu_seconds("self")
         print(f"recording {args.events} events across {len(issue_keys)} issues (producer process) ...", flush=True)
         producer = subprocess.Popen([sys.executable, __file__, "--produce", str(keys_file), "--events",
                                      str(args.events)], cwd=ROOT, env=env)
         result = run(producer, args.timeout)
-        cpu = {name: round(cpu_seconds(pids()) - cpu_before[name], 1) for name, pids in processes.items()}
+        cpu = {name: round(total_cpu_seconds(pids()) - cpu_before[name], 1) for name, pids in processes.items()}
         cpu["producer"] = result.pop("producer_cpu_s")
-        cpu["bench (sink + polling)"] = round(own_cpu_seconds() - self_before, 1)
+        cpu["bench (sink + polling)"] = round(cpu_seconds("self") - self_before, 1)
         peaks = [peak_rss_mb(p.pid) for p in workers]
         floor = smtp_floor(sink)
         result.update({
@@ -267,25 +264,9 @@ def smtp_floor(sink: object) -> float:
     return len(messages) / (time.monotonic() - start)
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes have used so far (from /proc), with their children that ended
-    (a PostgreSQL backend that exits is counted in the postmaster's)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
-    return total / ticks
-
-
-def own_cpu_seconds() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def total_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds the processes (and their ended children) have used so far."""
+    return sum(cpu_seconds(pid, with_children=True) for pid in pids)
 
 
 def postgres_pids(root: Path) -> list[int]:
@@ -307,16 +288,6 @@ def postgres_pids(root: Path) -> list[int]:
 
 def redis_pids(redis: object) -> list[int]:
     return [proc.pid for proc in redis.processes.items]  # type: ignore[attr-defined]
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0
 
 
 def print_table(result: dict[str, object]) -> None:

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,21 +30,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.measure import peak_rss_mb  # noqa: E402
+
 SHARED = Path(os.environ.get("JEMH_SHARED_DIR", ROOT.parent / "shared"))
 RESULTS = ROOT / "bench" / "results" / "retrieval.json"
 USER, PASSWORD = "bench@example.test", "benchpw"
 FLOOR_BATCH = 50
 TARGET_RATIO, TARGET_RSS_MB = 0.75, 150
 _MESSAGE_ID = re.compile(rb"(?im)^message-id:[^\n]*\n(?:[ \t][^\n]*\n)*")
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM). ru_maxrss is not used: after fork+exec it still reports
-    the parent's peak (the loader holds the whole mailbox in memory)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def corpus_messages() -> list[bytes]:
