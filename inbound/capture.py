@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from auditing.models import InboundMessage, InboundStatus, Outcome
 from inbound.models import Source, SourceReceipt
-from inbound.signals import message_captured
+from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash
 from jemh.logging import Pii
@@ -249,7 +249,7 @@ def _commit_chunk(source: Source, prepared: list[_Prepared], fresh: list[_Prepar
 
 
 def _announce(rows: list[InboundMessage]) -> None:
-    for row in rows:
-        for _receiver, response in message_captured.send_robust(sender=InboundMessage, message=row):
-            if isinstance(response, Exception):
-                log.error("a receiver of message_captured failed for inbound #%s: %r", row.pk, response)
+    for _receiver, response in messages_captured.send_robust(sender=InboundMessage, messages=rows):
+        if isinstance(response, Exception):
+            log.error("a receiver of messages_captured failed for inbound #%s..#%s: %r", rows[0].pk, rows[-1].pk,
+                      response)

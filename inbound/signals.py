@@ -1,8 +1,9 @@
 """Signals of inbound mail.
 
-``message_captured(sender=InboundMessage, message=...)`` is sent once the transaction that recorded a new
-message has committed, for each message that still needs processing (status ``received``). The
-processing pipeline connects to it.
+``messages_captured(sender=InboundMessage, messages=[...])`` is sent once the transaction that recorded new
+messages has committed, with the messages of that transaction that still need processing (status
+``received``): one signal per committed batch, so a receiver can queue them in groups. The processing pipeline
+connects to it.
 
 The receivers below keep each source's Celery beat schedule in step with the source.
 """
@@ -14,7 +15,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
-message_captured = Signal()
+messages_captured = Signal()
 
 SCHEDULE_FIELDS = frozenset({"name", "kind", "enabled", "poll_interval", "instance"})
 

@@ -1,28 +1,33 @@
-"""Connects captured mail to processing: each newly captured message is queued once its capture commits."""
+"""Connects captured mail to processing: the messages of each committed capture are queued in small groups
+(one broker round trip per group instead of per message; small enough that every worker gets some)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.dispatch import receiver
 
-from inbound.signals import message_captured
+from inbound.signals import messages_captured
+
+log = logging.getLogger(__name__)
+GROUP_SIZE = 10
 
 
-@receiver(message_captured, dispatch_uid="inbound.pipeline.queue_captured")
-def queue_captured(sender: Any, message: Any, **kwargs: Any) -> None:
-    from django.conf import settings
-
-    from inbound.pipeline.tasks import process_message
-
+@receiver(messages_captured, dispatch_uid="inbound.pipeline.queue_captured")
+def queue_captured(sender: Any, messages: list[Any], **kwargs: Any) -> None:
+    ids = [message.pk for message in messages]
     if getattr(settings, "JEMH_PROCESS_INLINE", False):
-        from inbound.pipeline.service import process_inbound
+        from inbound.pipeline.tasks import process_group
 
-        process_inbound(message.pk)
+        process_group(ids)
         return
-    try:
-        process_message.delay(message.pk)
-    except Exception:  # broker down: the resume_processing sweep queues it later; nothing is lost
-        import logging
+    from inbound.pipeline.tasks import process_messages
 
-        logging.getLogger(__name__).warning("could not queue inbound #%s; the sweep will retry", message.pk)
+    for start in range(0, len(ids), GROUP_SIZE):
+        group = ids[start:start + GROUP_SIZE]
+        try:
+            process_messages.delay(group)
+        except Exception:  # broker down: the resume_processing sweep queues them later; nothing is lost
+            log.warning("could not queue inbound #%s..#%s; the sweep will retry", group[0], group[-1])

@@ -23,6 +23,21 @@ def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-unt
     return outcome
 
 
+@shared_task(name="inbound.process_messages", acks_late=True, ignore_result=True)
+def process_messages(inbound_ids: list[int]) -> None:
+    """Process a group of captured messages (queued together by capture); a message that fails for a temporary
+    reason is retried on its own with back-off. Safe to run twice: finished messages are skipped."""
+    process_group(inbound_ids)
+
+
+def process_group(inbound_ids: list[int]) -> None:
+    from inbound.pipeline.service import process_inbound
+
+    for inbound_id in inbound_ids:
+        if process_inbound(inbound_id) == "failed":
+            process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
+
+
 @shared_task(name="inbound.resume_processing")
 def resume_processing(limit: int = 500) -> int:
     """Re-queue messages that wait too long: captured but never queued (broker down), claimed by a worker that
@@ -38,8 +53,9 @@ def resume_processing(limit: int = 500) -> int:
         | Q(status=InboundStatus.PROCESSING, updated_at__lt=now - STALE_CLAIM)
         | Q(status=InboundStatus.FAILED, updated_at__lt=now - timedelta(minutes=15))
     ).values_list("pk", flat=True)[:limit]
-    count = 0
-    for inbound_id in waiting:
-        process_message.delay(inbound_id)
-        count += 1
-    return count
+    ids = list(waiting)
+    from inbound.pipeline.receivers import GROUP_SIZE
+
+    for start in range(0, len(ids), GROUP_SIZE):
+        process_messages.delay(ids[start:start + GROUP_SIZE])
+    return len(ids)

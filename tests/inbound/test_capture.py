@@ -9,7 +9,7 @@ import pytest
 from auditing.models import InboundMessage, InboundStatus, Outcome
 from inbound.capture import Incoming, StoreError, capture, capture_batch, capture_oversized
 from inbound.models import Source, SourceKind, SourceReceipt
-from inbound.signals import message_captured
+from inbound.signals import messages_captured
 from jemh.crypto import keyed_hash
 from jemh.storage import blob_storage
 from tests.inbound.conftest import make_message
@@ -100,10 +100,10 @@ def test_oversized_mail_recorded_from_headers_and_rejected(pipe: Source) -> None
 def test_signal_sent_on_commit_only_for_mail_to_process(pipe: Source, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     received: list[int] = []
 
-    def listener(sender: Any, message: InboundMessage, **kwargs: Any) -> None:
-        received.append(message.pk)
+    def listener(sender: Any, messages: list[InboundMessage], **kwargs: Any) -> None:
+        received.extend(message.pk for message in messages)
 
-    message_captured.connect(listener)
+    messages_captured.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             row = capture(pipe, make_message()).message
@@ -114,7 +114,7 @@ def test_signal_sent_on_commit_only_for_mail_to_process(pipe: Source, django_cap
             callback()
         assert received == [row.pk]
     finally:
-        message_captured.disconnect(listener)
+        messages_captured.disconnect(listener)
 
 
 def test_storage_failure_records_nothing(pipe: Source, settings: Any, tmp_path: Any) -> None:
