@@ -47,12 +47,13 @@ def broker_url(env: environ.Env, var_dir: Path) -> tuple[str, dict[str, Any], st
     name = "CELERY_BROKER_URL" if env.str("CELERY_BROKER_URL", default="") else "REDIS_URL"
     if not raw:
         folder = var_dir / "celery"
-        for sub in ("queue", "processed", "results"):
+        for sub in ("queue", "processed", "results", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),  # kombu's default is ./control, in the working directory
             "store_processed": False,
             "polling_interval": 0.1,
         }

@@ -79,3 +79,17 @@ def test_check_deploy_with_production_variables_is_clean(tmp_path: Path) -> None
                     **production(SECURE_HSTS_PRELOAD="true"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_embedded_broker_keeps_all_its_files_under_var(tmp_path: Path) -> None:
+    script = ("from django.conf import settings as s; import json; "
+              "print(json.dumps([s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS]))")
+    result = manage(tmp_path, "shell", "-c", script)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    url, options = json.loads(result.stdout.strip().splitlines()[-1])
+    assert url == "filesystem://"
+    folders = [value for key, value in options.items() if key.endswith("folder") or key.startswith("data_folder")]
+    assert {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"} <= set(options)
+    assert all(str(tmp_path / "var") in folder for folder in folders)
