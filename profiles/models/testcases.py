@@ -6,7 +6,7 @@ import base64
 
 from django.db import models
 
-from jemh.fields import EncryptedTextField
+from jemh.fields import EncryptedJSONField, EncryptedTextField
 
 # Prefix of a raw message stored as base64 because it is not valid UTF-8 (a NUL never starts real mail).
 _BINARY_MARKER = "\x00base64:"
@@ -21,7 +21,8 @@ class TestCase(models.Model):
         help_text="The full message source (headers and body), encrypted at rest.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    last_run_report = models.JSONField(null=True, blank=True, editable=False)
+    # Reports can name people (a bounce's recipients, a sender in a reason): encrypted like inbound reports.
+    last_run_report = EncryptedJSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["profile", "name"]
