@@ -182,24 +182,15 @@ def instance_reply_address(instance_id: int) -> str:
 
 
 def instance_addresses(instance_id: int, patterns: Iterable[str] = ()) -> tuple[Exclusions, str]:
-    """:func:`instance_exclusions` and :func:`instance_reply_address` together, with one query per model."""
-    own: set[str] = set()
+    """:func:`instance_exclusions` and :func:`instance_reply_address` together, from the profiles' own
+    addresses (``profiles.services.current_own_addresses``, cached while the profiles are unchanged)."""
+    from profiles.services import current_own_addresses
+
+    own = current_own_addresses(instance_id)
     regexes: list[re.Pattern[str]] = []
-    try:
-        from profiles.models import CatchAddress, Profile
-    except ImportError:  # the profiles app is not there: nothing of ours to exclude, no reply address
-        return Exclusions(tuple(patterns)), ""
-    profiles = sorted(Profile.objects.filter(instance_id=instance_id).values_list("reply_address", "enabled", "id"),
-                      key=lambda row: (not row[1], row[2]))
-    replies = [reply.strip() for reply, _, _ in profiles if reply and reply.strip()]
-    own.update(_without_tag(normalize(reply)) for reply in replies)
-    for address, is_regex in CatchAddress.objects.filter(profile__instance_id=instance_id).values_list(
-            "address", "is_regex"):
-        if is_regex:
-            try:
-                regexes.append(re.compile(address, re.IGNORECASE))
-            except re.error:
-                continue  # profiles validate their regexes; a broken one excludes nothing
-        elif address.strip():
-            own.add(_without_tag(normalize(address)))
-    return Exclusions(tuple(patterns), frozenset(own), tuple(regexes)), (replies[0] if replies else "")
+    for pattern in own.patterns:
+        try:
+            regexes.append(re.compile(pattern, re.IGNORECASE))
+        except re.error:
+            continue  # profiles validate their regexes; a broken one excludes nothing
+    return Exclusions(tuple(patterns), own.literals, tuple(regexes)), own.reply_address

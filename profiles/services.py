@@ -234,6 +234,7 @@ class OwnAddresses:
 
     literals: frozenset[str]  # lower case, without sub-address tags
     patterns: tuple[str, ...]  # regexes, to be matched case-insensitively against a whole address
+    reply_address: str = ""  # the first enabled profile's reply address (else any profile's), as written
 
 
 def instance_own_addresses(instance_id: int) -> OwnAddresses:
@@ -262,11 +263,10 @@ def _load_own_addresses(instance_id: int) -> OwnAddresses:
     from profiles.models import CatchAddress
     from profiles.routing import split_subaddress
 
-    literals = {
-        split_subaddress(reply)[0]
-        for reply in Profile.objects.filter(instance_id=instance_id).values_list("reply_address", flat=True)
-        if reply and reply.strip()
-    }
+    profiles = sorted(Profile.objects.filter(instance_id=instance_id).values_list("reply_address", "enabled", "id"),
+                      key=lambda row: (not row[1], row[2]))  # enabled first, then oldest
+    replies = [reply.strip() for reply, _, _ in profiles if reply and reply.strip()]
+    literals = {split_subaddress(reply)[0] for reply in replies}
     patterns = []
     for address, is_regex in CatchAddress.objects.filter(profile__instance_id=instance_id).values_list(
         "address", "is_regex"
@@ -275,4 +275,4 @@ def _load_own_addresses(instance_id: int) -> OwnAddresses:
             patterns.append(address)
         elif address.strip():
             literals.add(split_subaddress(address)[0])
-    return OwnAddresses(frozenset(literals), tuple(patterns))
+    return OwnAddresses(frozenset(literals), tuple(patterns), replies[0] if replies else "")

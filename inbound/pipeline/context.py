@@ -65,7 +65,3 @@ class Context:
     @property
     def sender_name(self) -> str:
         return self.message.from_.name if self.message.from_ else ""
-
-    @property
-    def will_comment(self) -> bool:
-        return self.issue is not None
