@@ -92,14 +92,20 @@ def current_profile_config(profile_id: int, updated_at: datetime | None = None) 
     version = updated_at or Profile.objects.filter(pk=profile_id).values_list("updated_at", flat=True).first()
     if version is None:
         return load_profile_config(profile_id)  # raises the "does not exist" error
+    return _cached(_config_cache, profile_id, version, load_profile_config)
+
+
+def _cached(cache: dict[int, tuple[Any, float, Any]], key: int, version: Any, load: Any) -> Any:
+    """``cache[key]``'s value while its version is ``version`` and it is younger than CACHE_SECONDS, else
+    ``load(key)`` (stored for next time)."""
     now = time.monotonic()
-    cached = _config_cache.get(profile_id)
+    cached = cache.get(key)
     if cached is not None and cached[0] == version and now - cached[1] < CACHE_SECONDS:
         return cached[2]
-    config = load_profile_config(profile_id)
+    value = load(key)
     with _cache_lock:
-        _config_cache[profile_id] = (version, now, config)
-    return config
+        cache[key] = (version, now, value)
+    return value
 
 
 def profile_config(profile: Profile) -> ProfileConfig:
@@ -249,14 +255,7 @@ def current_own_addresses(instance_id: int) -> OwnAddresses:
 
     version = tuple(Profile.objects.filter(instance_id=instance_id).aggregate(n=Count("pk"),
                                                                               last=Max("updated_at")).values())
-    now = time.monotonic()
-    cached = _own_cache.get(instance_id)
-    if cached is not None and cached[0] == version and now - cached[1] < CACHE_SECONDS:
-        return cached[2]
-    own = _load_own_addresses(instance_id)
-    with _cache_lock:
-        _own_cache[instance_id] = (version, now, own)
-    return own
+    return _cached(_own_cache, instance_id, version, _load_own_addresses)
 
 
 def _load_own_addresses(instance_id: int) -> OwnAddresses:
