@@ -1,10 +1,6 @@
-"""HTML bodies: sanitised for display (nh3) and turned into readable text when there is no plain part."""
+"""HTML bodies sanitised for display (nh3). Text from HTML is made by ``reply_html.html_to_text``."""
 
 from __future__ import annotations
-
-import re
-from html import unescape
-from html.parser import HTMLParser
 
 import nh3
 
@@ -58,78 +54,3 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> str:
         )
     except Exception:
         return ""
-
-
-_BLOCK = frozenset({
-    "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre",
-    "ul", "ol", "hr", "section", "article", "header", "footer", "dd", "dt", "dl",
-})
-_SKIP = frozenset({"script", "style", "head", "title", "template", "noscript"})
-
-
-class _TextWriter(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self.skip = 0
-        self.pre = 0
-        self.quote = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag == "pre":
-            self.pre += 1
-        elif tag == "blockquote":
-            self.quote += 1
-        if tag in _BLOCK:
-            self.chunks.append("\n")
-        if tag == "li":
-            self.chunks.append("- ")
-        elif tag in {"td", "th"}:
-            self.chunks.append(" ")
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self.chunks.append(f"[{alt}]")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        elif tag == "blockquote":
-            self.quote = max(0, self.quote - 1)
-        if tag in _BLOCK and tag != "br":
-            self.chunks.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.skip:
-            return
-        if not self.pre:
-            data = re.sub(r"\s+", " ", data)
-        if self.quote:
-            data = data.replace("\n", "\n> ")
-            if self.chunks and self.chunks[-1].endswith("\n"):
-                data = "> " + data.lstrip()
-        self.chunks.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text from an HTML body: block structure kept as line breaks, markup dropped."""
-    if not html:
-        return ""
-    writer = _TextWriter()
-    try:
-        writer.feed(html[:MAX_HTML_INPUT])
-        writer.close()
-    except Exception:
-        return unescape(re.sub(r"<[^>]*>", " ", html[:MAX_HTML_INPUT])).strip()
-    text = "".join(writer.chunks)
-    text = re.sub(r"[ \t\u00a0]+\n", "\n", text)
-    text = re.sub(r"\n[ \t]+(?!>)", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip()

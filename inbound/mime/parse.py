@@ -11,10 +11,11 @@ from inbound.mime.headers import (
     parse_date,
     parse_message_ids,
 )
-from inbound.mime.html import html_to_text, sanitize_html
+from inbound.mime.html import sanitize_html
 from inbound.mime.limits import MAX_TEXT
 from inbound.mime.model import Address, ClassifierConfig, ParsedMessage
 from inbound.mime.reply import extract_reply
+from inbound.mime.reply_html import html_to_text
 from inbound.mime.structure import build_tree
 from inbound.mime.subject import normalize_subject
 

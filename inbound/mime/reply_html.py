@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from inbound.mime.limits import MAX_HTML_INPUT
 from inbound.mime.reply_patterns import ATTR_MARK, MARK_TABLE, STRONG_MARK, WEAK_MARK
 
 MAX_HTML = 400_000  # html.parser runs at ~1 MB/s; the new text of a reply is at the top
@@ -63,6 +64,9 @@ class _Converter(HTMLParser):
             self._flush()
         self.current_depth = self.depth
 
+    def stack_has(self, tag: str) -> bool:
+        return any(entry[0] == tag for entry in self.stack)
+
     def _marker(self, mark: str) -> None:
         self._block()
         self.lines.append(mark)
@@ -82,6 +86,8 @@ class _Converter(HTMLParser):
             return
         if tag in _BLOCK:
             self._block()
+        if tag in {"ul", "ol"} and self.lines and self.lines[-1].strip() and not self.stack_has("li"):
+            self._flush(force=True)  # a list is set off from the text before it by a blank line
         element_id = values.get("id", "")
         element_class = values.get("class", "")
         style = values.get("style", "")
@@ -166,12 +172,13 @@ class _Converter(HTMLParser):
         return "\n".join(line.rstrip() for line in self.lines)
 
 
-def html_to_marked_text(html: str) -> str:
-    """Convert HTML to text with ``> `` quoting and structure markers; '' on failure."""
+def html_to_marked_text(html: str, *, limit: int = MAX_HTML) -> str:
+    """Convert HTML to text with ``> `` quoting and structure markers; '' on failure. Only the first ``limit``
+    characters are read (inline data URIs beyond it are dropped first)."""
     if not html:
         return ""
-    if len(html) > MAX_HTML:
-        html = _DATA_URI.sub("", html[: MAX_HTML * 3])[:MAX_HTML]
+    if len(html) > limit:
+        html = _DATA_URI.sub("", html[: limit * 3])[:limit]
     converter = _Converter()
     try:
         converter.feed(html)
@@ -181,6 +188,7 @@ def html_to_marked_text(html: str) -> str:
     return converter.result()
 
 
-def html_to_text(html: str) -> str:
-    """Plain readable text of an HTML body (quoted blocks kept with ``> ``, markers removed)."""
-    return html_to_marked_text(html).translate(MARK_TABLE)
+def html_to_text(html: str, *, limit: int = MAX_HTML_INPUT) -> str:
+    """Plain readable text of an HTML body (quoted blocks kept with ``> ``, markers removed): the body text of
+    HTML-only mail, and the one HTML-to-text conversion of the library."""
+    return html_to_marked_text(html, limit=limit).translate(MARK_TABLE).strip()
