@@ -16,15 +16,12 @@ from inbound.pipeline.service import process_inbound
 from inbound.pipeline.testcases import record_test_message
 from jemh.models import Instance
 from profiles.models import CatchAddress, Profile, ProjectMapping
+from tests.profiles.conftest import DEFAULT_MAPPING as PROFILE_TESTS_MAPPING
 from trackers.local import LocalTracker
 from trackers.models import Project
 
-DEFAULT_MAPPING = {
-    "name": "Default", "is_default": True, "project_key": "SUP", "issue_type": "Task", "priority": "Medium",
-    "default_summary": "(no subject)", "reporter_strategy": "sender", "default_reporter": "helpdesk",
-    "assignee_strategy": "unassigned", "operating_mode": "create_and_comment", "unknown_sender_action": "email_only",
-    "addressee_handling": "participants", "subject_cleanups": "", "body_cleanups": "", "body_delimiters": "",
-}
+# The profile tests' default mapping, without its clean-up patterns (these tests look at whole bodies).
+DEFAULT_MAPPING = {**PROFILE_TESTS_MAPPING, "subject_cleanups": "", "body_cleanups": "", "body_delimiters": ""}
 
 
 @pytest.fixture(autouse=True)
