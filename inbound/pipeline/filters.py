@@ -86,7 +86,7 @@ class Spam(_Classified):
     flag, setting, label = "spam", "spam_action", "marked as spam"
 
 
-class FilterRules(_Classified):
+class FilterRules:
     name = "filter_rules"
     description = "The profile's own rules: header patterns, blocked subjects, sender include/exclude lists."
 
@@ -97,7 +97,7 @@ class FilterRules(_Classified):
         return by_action(self.name, hit.action, hit.reason)
 
 
-class Flood(_Classified):
+class Flood:
     name = "flood"
     description = "A sender sending more than the hourly limit is held back."
 
