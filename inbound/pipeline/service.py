@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,10 +23,12 @@ from inbound.pipeline.context import Context
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
+from jemh.rows import update_rows
 from profiles.config import ProfileConfig
 from profiles.routing import MessageFacts
 from profiles.services import ProfileConfigError, current_profile_config
 from trackers.errors import TemporaryTrackerError, TrackerError
+from trackers.interface import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +47,37 @@ def classifier_config() -> ClassifierConfig:
 
 
 def claim(inbound_id: int) -> InboundMessage | None:
-    """Mark the message as being processed, unless it is finished or another worker holds a fresh claim.
+    """Mark the message as being processed, unless it is finished or another worker holds a fresh claim."""
+    claimed = claim_many([inbound_id])
+    return claimed[0] if claimed else None
 
-    One conditional UPDATE claims (atomic: of two workers racing, the second sees the first's claim and updates
-    nothing); the message is then loaded with its instance, source and the source profile's version."""
+
+def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
+    """Claim the messages that are neither finished nor freshly claimed by another worker; return them (in the
+    given order) loaded with their instance, source and the source profile's version.
+
+    One ``UPDATE ... RETURNING`` claims them all atomically (of two workers racing for a message, the second
+    sees the first's claim and gets nothing back); one query then loads what was claimed."""
+    ids = list(dict.fromkeys(int(pk) for pk in inbound_ids))
+    if not ids:
+        return []
     now = timezone.now()
-    claimed = (InboundMessage.objects.filter(pk=inbound_id)
-               .exclude(status__in=[InboundStatus.PROCESSED, InboundStatus.ERROR])
-               .exclude(status=InboundStatus.PROCESSING, updated_at__gt=now - STALE_CLAIM)
-               .update(status=InboundStatus.PROCESSING, updated_at=now))
+    qn = connection.ops.quote_name
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    stale = connection.ops.adapt_datetimefield_value(now - STALE_CLAIM)
+    sql = (f"UPDATE {qn(InboundMessage._meta.db_table)} SET {qn('status')} = %s, {qn('updated_at')} = %s "
+           f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) AND {qn('status')} NOT IN (%s, %s) "
+           f"AND NOT ({qn('status')} = %s AND {qn('updated_at')} > %s) RETURNING {qn('id')}")
+    params = [InboundStatus.PROCESSING, stamp, *ids, InboundStatus.PROCESSED, InboundStatus.ERROR,
+              InboundStatus.PROCESSING, stale]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        claimed = {row[0] for row in cursor.fetchall()}
     if not claimed:
-        return None
-    return (InboundMessage.objects.select_related("instance", "source")
-            .annotate(source_profile_version=F("source__profile__updated_at")).filter(pk=inbound_id).first())
+        return []
+    loaded = {m.pk: m for m in InboundMessage.objects.select_related("instance", "source")
+              .annotate(source_profile_version=F("source__profile__updated_at")).filter(pk__in=claimed)}
+    return [loaded[pk] for pk in ids if pk in loaded]
 
 
 def profile_for(message: InboundMessage, profile_id: int | None = None) -> ProfileConfig:
@@ -79,9 +100,8 @@ def profile_for(message: InboundMessage, profile_id: int | None = None) -> Profi
 
 
 def build_context(*, instance_id: int, raw: bytes, parsed: ParsedMessage, profile: ProfileConfig,
-                  inbound: InboundMessage | None, dry_run: bool) -> Context:
+                  inbound: InboundMessage | None, dry_run: bool, tracker: Tracker | None = None) -> Context:
     from jemh.models import Instance
-    from trackers.registry import get_tracker
 
     facts = MessageFacts.from_parsed(parsed)
     instance = inbound.instance if inbound is not None else Instance.objects.get(pk=instance_id)
@@ -91,7 +111,7 @@ def build_context(*, instance_id: int, raw: bytes, parsed: ParsedMessage, profil
                              facts.headers)
     return Context(
         instance_id=instance_id, message=parsed, raw=raw, profile=profile,
-        tracker=get_tracker(instance), now=timezone.now(),
+        tracker=tracker or tracker_for(instance), now=timezone.now(),
         inbound_id=inbound.pk if inbound is not None else None, dry_run=dry_run,
         sender_hash=inbound.sender_hash if inbound is not None else "", facts=facts,
     )
@@ -129,55 +149,106 @@ def report_of(profile: ProfileConfig | None, result: RunResult | None, notes: di
 
 def process_inbound(inbound_id: int, *, profile_id: int | None = None) -> str | None:
     """Process one captured message. Returns the outcome, or None when there was nothing to do."""
-    message = claim(inbound_id)
-    if message is None:
-        return None
+    return process_inbound_group([inbound_id], profile_id=profile_id).get(inbound_id)
+
+
+def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None = None) -> dict[int, str]:
+    """Process several captured messages as one unit of work: claimed together, run one by one with a shared
+    tracker (its look-ups serve the whole group), and finished together. Returns the outcome of each message
+    that was claimed (finished or freshly claimed elsewhere: absent).
+
+    Finishing together is safe: every tracker call carries the message's idempotency key, so a message run
+    again after a crash before its finish changes nothing twice. Side effects outside the tracker (a forward,
+    a hint) have no such key, so a message that had one is finished at once."""
+    messages = claim_many(inbound_ids)
+    trackers: dict[int, Tracker] = {}
+    finished: list[InboundMessage] = []
+    outcomes: dict[int, str] = {}
+    try:
+        for message in messages:
+            if message.instance_id not in trackers:
+                trackers[message.instance_id] = tracker_for(message.instance)
+            outcome, report = _process_claimed(message, trackers[message.instance_id], profile_id)
+            _set_outcome(message, outcome, report)
+            outcomes[message.pk] = str(outcome)
+            if "forwarded_to" in report or "hint" in report:
+                _save_finished([message])
+            else:
+                finished.append(message)
+    finally:
+        _save_finished(finished)
+    return outcomes
+
+
+def tracker_for(instance: Any) -> Tracker:
+    from trackers.registry import get_tracker
+
+    return get_tracker(instance)
+
+
+def _process_claimed(message: InboundMessage, tracker: Tracker,
+                     profile_id: int | None) -> tuple[Outcome, dict[str, Any]]:
     previous = message.report if isinstance(message.report, dict) else {}
     attempts = int(previous.get("attempts", 0)) + 1
     profile: ProfileConfig | None = None
     try:
         if not message.raw_blob:
-            return _finish(message, Outcome.ERROR, report_of(None, None, {}, attempts,
-                           "the raw message was not stored, so it cannot be processed"))
+            return Outcome.ERROR, report_of(None, None, {}, attempts,
+                                            "the raw message was not stored, so it cannot be processed")
         from jemh.storage import blob_storage
 
         raw = blob_storage().read_bytes(message.raw_blob)
         profile = profile_for(message, profile_id)
         parsed = parse(raw, config=classifier_config())
         ctx = build_context(instance_id=message.instance_id, raw=raw, parsed=parsed, profile=profile,
-                            inbound=message, dry_run=False)
+                            inbound=message, dry_run=False, tracker=tracker)
         result, notes = run(ctx)
         if parsed.error:
             notes["parse_notes"] = parsed.error
-        return _finish(message, result.outcome, report_of(profile, result, notes, attempts))
+        return result.outcome, report_of(profile, result, notes, attempts)
     except (TemporaryTrackerError, OperationalError, InterfaceError, OSError) as exc:  # worth retrying
         reason = f"temporary problem: {redact(str(exc)) or type(exc).__name__}"
         outcome = Outcome.FAILED if attempts < MAX_ATTEMPTS else Outcome.ERROR
         if outcome == Outcome.ERROR:
             reason += f" (gave up after {attempts} attempts)"
-        return _finish(message, outcome, report_of(profile, None, {}, attempts, reason))
+        return outcome, report_of(profile, None, {}, attempts, reason)
     except (NoProfile, ProfileConfigError, TrackerError) as exc:
-        return _finish(message, Outcome.ERROR, report_of(profile, None, {}, attempts, redact(str(exc))))
+        return Outcome.ERROR, report_of(profile, None, {}, attempts, redact(str(exc)))
     except Exception as exc:  # a bug: record it for a human, never lose the message
-        log.exception("processing inbound #%s failed", inbound_id)
+        log.exception("processing inbound #%s failed", message.pk)
         detail = redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
-        return _finish(message, Outcome.ERROR, report_of(profile, None, {}, attempts, f"unexpected error: {detail}"))
+        return Outcome.ERROR, report_of(profile, None, {}, attempts, f"unexpected error: {detail}")
 
 
-def _finish(message: InboundMessage, outcome: Outcome, report: dict[str, Any]) -> str:
-    status = {Outcome.FAILED: InboundStatus.FAILED, Outcome.ERROR: InboundStatus.ERROR}.get(
+_FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "raw_blob"]
+
+
+def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, Any]) -> None:
+    message.status = {Outcome.FAILED: InboundStatus.FAILED, Outcome.ERROR: InboundStatus.ERROR}.get(
         outcome, InboundStatus.PROCESSED)
-    message.status = status
     message.outcome = str(outcome)
     message.report = report
-    message.processed_at = timezone.now()
-    fields = ["status", "outcome", "report", "processed_at", "updated_at"]
-    if message.raw_retained_until_processed and status != InboundStatus.FAILED and message.raw_blob:
+    message.processed_at = message.updated_at = timezone.now()
+
+
+def _save_finished(messages: list[InboundMessage]) -> None:
+    """Record the outcomes (one UPDATE for all), then remove the raw mail an instance does not keep (after the
+    outcome is safe: a crash in between leaves an orphan blob, never a message without its mail)."""
+    if not messages:
+        return
+    discard = [m.raw_blob for m in messages
+               if m.raw_retained_until_processed and m.status != InboundStatus.FAILED and m.raw_blob]
+    for message in messages:
+        if message.raw_blob in discard:
+            message.raw_blob = ""
+    update_rows(messages, _FINISH_FIELDS)
+    messages.clear()
+    if discard:
         from jemh.storage import blob_storage
 
-        blob_storage().delete(message.raw_blob)  # the instance keeps no raw mail
-        message.raw_blob = ""
-        fields.append("raw_blob")
-    message.save(update_fields=fields)
-    return str(outcome)
-
+        storage = blob_storage()
+        for name in discard:
+            try:
+                storage.delete(name)
+            except OSError:
+                log.warning("could not remove the raw mail %s of a processed message; the purge will retry", name)

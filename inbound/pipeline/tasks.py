@@ -31,10 +31,10 @@ def process_messages(inbound_ids: list[int]) -> None:
 
 
 def process_group(inbound_ids: list[int]) -> None:
-    from inbound.pipeline.service import process_inbound
+    from inbound.pipeline.service import process_inbound_group
 
-    for inbound_id in inbound_ids:
-        if process_inbound(inbound_id) == "failed":
+    for inbound_id, outcome in process_inbound_group(inbound_ids).items():
+        if outcome == "failed":
             process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from trackers.local.changes import SYSTEM, ChangeContext, emit
-from trackers.local.services import email_hash, record_message_id
+from trackers.local.services import email_hash, record_message_ids
 from trackers.models import Comment, Issue, MessageIdKind
 from trackers.signals import EventKind, FieldChange
 
@@ -21,8 +21,7 @@ def insert_comment(comment: Comment, *, message_ids: Iterable[str] = (), ctx: Ch
         comment.author_email_hash = email_hash(comment.author_email or "")
         comment.save(force_insert=True)
         Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now())
-        for message_id in message_ids:
-            record_message_id(issue, message_id, kind=MessageIdKind.INBOUND)
+        record_message_ids(issue, message_ids, kind=MessageIdKind.INBOUND)
         emit(issue, EventKind.COMMENTED, ctx, comment_id=comment.pk)
     return comment
 

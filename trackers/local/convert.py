@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -43,14 +44,17 @@ def to_project(project: Project) -> TrackerProject:
     )
 
 
-def to_issue(issue: Issue) -> TrackerIssue:
+def to_issue(issue: Issue, watchers: Iterable[Any] | None = None) -> TrackerIssue:
+    """The issue as the Tracker interface shows it; ``watchers`` (ordered by pk) when the caller has them."""
+    if watchers is None:
+        watchers = issue.watchers.order_by("pk")
     return TrackerIssue(
         key=issue.key, project_key=issue.project.key, summary=issue.summary, description=issue.description,
         issue_type=str(issue.issue_type), priority=str(issue.priority), status=str(issue.status),
         resolution=str(issue.resolution),
         resolved_at=issue.resolved_at, created_at=issue.created_at, updated_at=issue.updated_at,
         reporter=to_user(issue.reporter), assignee=to_user(issue.assignee), labels=tuple(issue.labels or ()),
-        watchers=tuple(to_user(u) for u in issue.watchers.order_by("pk")),  # type: ignore[misc]
+        watchers=tuple(to_user(u) for u in watchers),  # type: ignore[misc]
         email_sender_address=issue.email_sender_address or "", email_sender_name=issue.email_sender_name or "",
         email_participants=tuple(issue.email_participants or ()), custom_fields=dict(issue.custom_fields or {}),
     )

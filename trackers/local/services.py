@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from jemh.crypto import keyed_hash
@@ -60,15 +59,29 @@ def next_issue_number(project: Project) -> int:
     """Take the project's next issue number. Call inside a transaction: the counter row stays locked until
     it commits, so concurrent workers wait for each other and never get the same number."""
     assert transaction.get_connection().in_atomic_block, "next_issue_number() needs a transaction"
-    updated = IssueCounter.objects.filter(project=project).update(last_number=F("last_number") + 1)
-    if not updated:
+    number = _increment_counter(project)
+    if number is None:
         try:
             with transaction.atomic():
                 IssueCounter.objects.create(project=project, last_number=0)
         except IntegrityError:
             pass  # another worker created it first
-        IssueCounter.objects.filter(project=project).update(last_number=F("last_number") + 1)
-    return IssueCounter.objects.values_list("last_number", flat=True).get(project=project)
+        number = _increment_counter(project)
+    assert number is not None
+    return number
+
+
+def _increment_counter(project: Project) -> int | None:
+    """One ``UPDATE ... RETURNING``: the incremented number, or None when the project has no counter yet."""
+    connection = transaction.get_connection()
+    qn = connection.ops.quote_name
+    meta = IssueCounter._meta
+    column = qn(meta.get_field("last_number").column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {qn(meta.db_table)} SET {column} = {column} + 1 WHERE {qn(meta.pk.column)} = %s "
+                       f"RETURNING {column}", [project.pk])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def insert_issue(issue: Issue, *, watchers: Iterable[Any] = (), message_ids: Iterable[str] = (),
@@ -84,8 +97,7 @@ def insert_issue(issue: Issue, *, watchers: Iterable[Any] = (), message_ids: Ite
         issue.save(force_insert=True)
         if watchers:
             issue.watchers.set(list(watchers))
-        for message_id in message_ids:
-            record_message_id(issue, message_id, kind=MessageIdKind.INBOUND)
+        _insert_message_ids(issue, message_ids, kind=MessageIdKind.INBOUND)
         emit(issue, EventKind.CREATED, ctx)
     return issue
 
@@ -159,6 +171,25 @@ def record_message_id(issue: Issue, message_id: str, *, kind: str = MessageIdKin
 
 def record_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str = MessageIdKind.OUTBOUND) -> None:
     """record_message_id for several ids at once: one query for those known, one INSERT for the rest."""
+    wanted = _wanted_message_ids(message_ids, kind)
+    known = set(IssueMessageId.objects.filter(issue=issue, message_id_hash__in=list(wanted))
+                .values_list("message_id_hash", flat=True))
+    IssueMessageId.objects.bulk_create(
+        [IssueMessageId(instance_id=issue.instance_id, issue=issue, message_id_hash=digest, message_id=value, kind=kind)
+         for digest, value in wanted.items() if digest not in known], ignore_conflicts=True)
+
+
+def _insert_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str) -> None:
+    """The Message-IDs of an issue being created (none can be known yet): one INSERT."""
+    wanted = _wanted_message_ids(message_ids, kind)
+    if wanted:
+        IssueMessageId.objects.bulk_create(
+            [IssueMessageId(instance_id=issue.instance_id, issue=issue, message_id_hash=digest, message_id=value,
+                            kind=kind) for digest, value in wanted.items()])
+
+
+def _wanted_message_ids(message_ids: Iterable[str], kind: str) -> dict[str, str]:
+    """Hash → normalised Message-ID, each once; InvalidFieldValue for an unknown kind or an empty id."""
     if kind not in MessageIdKind.values:
         raise InvalidFieldValue(f"unknown Message-ID kind {kind!r}; expected one of {MessageIdKind.values}")
     wanted: dict[str, str] = {}
@@ -166,11 +197,7 @@ def record_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str = 
         if not message_id.strip().strip("<>").strip():
             raise InvalidFieldValue("an empty Message-ID cannot be recorded")
         wanted.setdefault(message_id_hash(message_id), normalize_message_id(message_id))
-    known = set(IssueMessageId.objects.filter(issue=issue, message_id_hash__in=list(wanted))
-                .values_list("message_id_hash", flat=True))
-    IssueMessageId.objects.bulk_create(
-        [IssueMessageId(instance_id=issue.instance_id, issue=issue, message_id_hash=digest, message_id=value, kind=kind)
-         for digest, value in wanted.items() if digest not in known], ignore_conflicts=True)
+    return wanted
 
 
 def delete_issue(issue: Issue, ctx: ChangeContext = SYSTEM) -> None:

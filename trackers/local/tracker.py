@@ -72,9 +72,12 @@ class LocalTracker:
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
-        # Projects looked up by this tracker object (one is made per processed message, so this lives as long
-        # as one unit of work: a project changed in the admin is seen by the next message).
+        # Projects and users looked up by this tracker object. One is made per unit of work (a processed message,
+        # or a small group of them processed together), so a project or user changed in the admin is seen by the
+        # next unit of work.
         self._projects: dict[str, Project] = {}
+        self._users: dict[str, Any] = {}
+        self._users_by_email: dict[str, Any] = {}
 
     # -- look-ups -----------------------------------------------------------------------------------
     def _project(self, key: str) -> Project:
@@ -96,24 +99,21 @@ class LocalTracker:
             raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}")
         return issue
 
-    def _user(self, account_id: str, role: str, known: dict[str, Any] | None = None) -> Any:
-        """The active user with ``account_id``; ``known`` memoises look-ups within one call."""
-        if known is not None and account_id in known:
-            return known[account_id]
-        user = convert.find_user(account_id)
+    def _user(self, account_id: str, role: str) -> Any:
+        """The active user with ``account_id`` (memoised for this unit of work)."""
+        if account_id not in self._users:
+            self._users[account_id] = convert.find_user(account_id)
+        user = self._users[account_id]
         if user is None:
             raise errors.UserNotFound(f"{role}: no user with the account id {account_id!r}")
         if not user.is_active:
             raise errors.InvalidFieldValue(f"{role}: the account {account_id!r} is inactive")
-        if known is not None:
-            known[account_id] = user
         return user
 
-    def _context(self, actor: Actor | None, source_message_id: int | None = None,
-                 known: dict[str, Any] | None = None) -> ChangeContext:
+    def _context(self, actor: Actor | None, source_message_id: int | None = None) -> ChangeContext:
         if actor is None:
             return ChangeContext(source_message_id=source_message_id)
-        user_id = self._user(actor.account_id, "actor", known).pk if actor.account_id else None
+        user_id = self._user(actor.account_id, "actor").pk if actor.account_id else None
         return ChangeContext(actor_user_id=user_id, actor_email=actor.email or None,
                              source_message_id=source_message_id)
 
@@ -124,7 +124,10 @@ class LocalTracker:
 
     @_translating_errors
     def find_user_by_email(self, email: str) -> TrackerUser | None:
-        return convert.to_user(convert.find_user_by_email(email))
+        wanted = email.strip().casefold()
+        if wanted not in self._users_by_email:
+            self._users_by_email[wanted] = convert.find_user_by_email(email)
+        return convert.to_user(self._users_by_email[wanted])
 
     @_translating_errors
     def get_user(self, account_id: str) -> TrackerUser | None:
@@ -173,15 +176,13 @@ class LocalTracker:
     @_translating_errors
     def create_issue(self, new: NewIssue, *, idempotency_key: str | None = None,
                      actor: Actor | None = None) -> TrackerIssue:
-        existing = self._existing_issue(idempotency_key)
-        if existing is not None:
-            return convert.to_issue(existing)
+        # No look-up first: the idempotency key is unique, so a second run fails to insert and finds the first
+        # run's issue then (the rolled-back transaction takes no issue number).
         project = self._project(new.project_key)
         summary = " ".join(new.summary.split())[:255]
         if not summary:
             raise errors.InvalidFieldValue("an issue needs a summary; set a default summary in the project mapping")
-        known: dict[str, Any] = {}  # users looked up in this call (reporter, assignee, actor, watchers)
-        reporter = self._user(new.reporter, "reporter", known) if new.reporter else None
+        reporter = self._user(new.reporter, "reporter") if new.reporter else None
         if actor is None:
             actor = (Actor.user(new.reporter) if new.reporter
                      else Actor.email_only(new.email_sender_address, new.email_sender_name)
@@ -190,7 +191,7 @@ class LocalTracker:
             project=project, summary=summary, description=new.description,
             issue_type=self._choice(new.issue_type or project.default_issue_type, IssueType, "issue type"),
             priority=self._choice(new.priority or project.default_priority, Priority, "priority"),
-            reporter=reporter, assignee=self._user(new.assignee, "assignee", known) if new.assignee else None,
+            reporter=reporter, assignee=self._user(new.assignee, "assignee") if new.assignee else None,
             labels=list(new.labels), email_sender_address=new.email_sender_address.strip(),
             email_sender_name=new.email_sender_name.strip(),
             email_participants=services.clean_addresses(new.email_participants),
@@ -199,17 +200,18 @@ class LocalTracker:
         )
         if issue.email_sender_address:
             services.clean_addresses([issue.email_sender_address])
-        watchers = [self._user(w, "watcher", known) for w in new.watchers]
+        watchers = list({w.pk: w for w in (self._user(w, "watcher") for w in new.watchers)}.values())
         try:
             with transaction.atomic():
                 services.insert_issue(issue, watchers=watchers, message_ids=new.message_ids,
-                                      ctx=self._context(actor, new.source_message_id, known))
+                                      ctx=self._context(actor, new.source_message_id))
         except IntegrityError:
             existing = self._existing_issue(idempotency_key)
             if existing is None:
                 raise
             return convert.to_issue(existing)
-        return convert.to_issue(issue)  # as saved: project, reporter and assignee are already loaded
+        # as saved: project, reporter, assignee and watchers are already known
+        return convert.to_issue(issue, watchers=sorted(watchers, key=lambda user: user.pk))
 
     @staticmethod
     def _choice(value: str, choices: Any, what: str) -> str:
