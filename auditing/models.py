@@ -76,6 +76,8 @@ class InboundMessage(models.Model):
             models.Index(fields=["instance", "message_id_hash"], name="inbound_instance_msgid"),
             models.Index(fields=["source", "content_hash"], name="inbound_source_content"),
             models.Index(fields=["source", "received_at"], name="inbound_source_received"),
+            models.Index(fields=["instance", "sender_hash", "received_at"], name="inbound_sender_recent"),  # flood
+            models.Index(fields=["status", "updated_at"], name="inbound_status_waiting"),  # the resume sweep
         ]
 
     def __str__(self) -> str:

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import cpu_seconds, peak_rss_mb, percentile  # noqa: E402
+from bench.measure import cpu_seconds, peak_rss_mb, percentile, postgres_pids, total_cpu_seconds  # noqa: E402
 from bench.retrieval import PASSWORD, USER, child, corpus_messages, hostile_messages, load_mailbox, with_message_id  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "inbound.json"
@@ -256,6 +256,7 @@ def main() -> int:
         wait_for_worker(worker, worker_log)
         pool = children_of(worker.pid)
         cpu_before = {pid: cpu_seconds(pid) for pid in pool}
+        postgres_before = total_cpu_seconds(postgres_pids(work / "postgres" / "data"))
         load_before = os.getloadavg()
         print("end to end: poll in its own process, the worker processing as messages are captured ...", flush=True)
         capture = subprocess.Popen([sys.executable, __file__, "--capture-child", str(source_id)], env=env, cwd=ROOT,
@@ -269,6 +270,7 @@ def main() -> int:
         worker_rss = {"main": peak_rss_mb(worker.pid), "pool": [peak_rss_mb(pid) for pid in pool]}
         worker_cpu = round(sum(cpu_seconds(pid) - cpu_before.get(pid, 0.0) for pid in pool), 2)
         load_after = os.getloadavg()
+        postgres_cpu = round(total_cpu_seconds(postgres_pids(work / "postgres" / "data")) - postgres_before, 2)
         result = results(float(capture_run["started"]))
         if done < captured:
             print(f"WARNING: {captured - done} message(s) still without a final outcome after {options.timeout}s; "
@@ -300,6 +302,8 @@ def main() -> int:
         "end_to_end": result, "capture": capture_run, "worker_peak_rss_mb": worker_rss,
         "worker_cpu_seconds": worker_cpu,
         "worker_cpu_ms_per_message": round(1000 * worker_cpu / max(1, result["captured"]), 2),  # type: ignore[call-overload]
+        "postgres_cpu_seconds": postgres_cpu,
+        "postgres_cpu_ms_per_message": round(1000 * postgres_cpu / max(1, result["captured"]), 2),  # type: ignore[call-overload]
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO, "target_peak_rss_mb": TARGET_RSS_MB,
         "meets_ratio": ratio >= TARGET_RATIO, "meets_memory": worst_rss <= TARGET_RSS_MB,
@@ -332,6 +336,7 @@ def print_table(report: dict[str, object]) -> None:
                                  f"{report['capture']['cpu_seconds']} s, peak RSS "  # type: ignore[index]
                                  f"{report['capture']['peak_rss_mb']} MB"),  # type: ignore[index]
         ("worker CPU per message (both processes)", f"{report['worker_cpu_ms_per_message']} ms"),
+        ("PostgreSQL CPU per message (all backends)", f"{report['postgres_cpu_ms_per_message']} ms"),
         ("load average (1 min) before / after", report["load_average_before_after"]),
         ("worker peak RSS MB (pool; main)", f"{rss['pool']}; {rss['main']} (target <= {TARGET_RSS_MB})"),
         ("outcomes", ", ".join(f"{k or '(none)'} {v}" for k, v in sorted(e2e["outcomes"].items()))),

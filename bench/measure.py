@@ -33,3 +33,25 @@ def cpu_seconds(pid: int | str = "self", *, with_children: bool = False) -> floa
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def postgres_pids(data_dir: Path) -> list[int]:
+    """A PostgreSQL cluster's postmaster and its children (backends, checkpointer, ...)."""
+    try:
+        master = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def total_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds the processes (and their ended children) have used so far."""
+    return sum(cpu_seconds(pid, with_children=True) for pid in pids)

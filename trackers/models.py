@@ -167,6 +167,9 @@ class IssueMessageId(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["issue", "message_id_hash"], name="trackers_issue_message_id_unique"),
         ]
+        indexes = [  # association looks Message-IDs up across the instance
+            models.Index(fields=["instance", "message_id_hash"], name="trackers_msgid_lookup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} Message-ID of {self.issue.key}"

@@ -112,11 +112,11 @@ class Users:
     @staticmethod
     def _addressees(ctx: Context) -> list[str]:
         """To/Cc people other than the sender and our own addresses."""
+        from inbound.pipeline.group import own_addresses
         from profiles.patterns import compiled
         from profiles.routing import matches_catch_address, split_subaddress
-        from profiles.services import current_own_addresses
 
-        own = current_own_addresses(ctx.instance_id)
+        own = own_addresses(ctx.group, ctx.instance_id)
         people: list[str] = []
         for address in (*ctx.message.to, *ctx.message.cc):
             email = address.email.lower()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inbound.mime import Attachment, ParsedMessage
 from profiles.config import ProfileConfig, ResolvedMapping
 from profiles.routing import MessageFacts
 from trackers.interface import Tracker, TrackerIssue, TrackerUser
+
+if TYPE_CHECKING:
+    from inbound.pipeline.group import Group
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Context:
     dry_run: bool = False
     sender_hash: str = ""
     facts: MessageFacts = field(default_factory=MessageFacts)
+    group: Group | None = None  # the unit of work this message is processed in, if any
 
     # decided along the way
     mapping: ResolvedMapping | None = None

@@ -20,6 +20,7 @@ from auditing.models import InboundMessage, InboundStatus
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.pipeline.chain import RunResult, run_chain
 from inbound.pipeline.context import Context
+from inbound.pipeline.group import Group
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
@@ -75,9 +76,30 @@ def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
         claimed = {row[0] for row in cursor.fetchall()}
     if not claimed:
         return []
-    loaded = {m.pk: m for m in InboundMessage.objects.select_related("instance", "source")
-              .annotate(source_profile_version=F("source__profile__updated_at")).filter(pk__in=claimed)}
-    return [loaded[pk] for pk in ids if pk in loaded]
+    return _load_claimed([pk for pk in ids if pk in claimed])
+
+
+# What processing never reads of the rows it loads (it reads the raw mail): left out, so they are not decrypted.
+_UNREAD_MESSAGE_FIELDS = ("message_id", "subject", "sender")
+_UNREAD_SOURCE_FIELDS = ("password", "oauth_access_token", "oauth_refresh_token", "last_error")
+
+
+def _load_claimed(ids: list[int]) -> list[InboundMessage]:
+    """The claimed messages with their instance and source, each instance and source loaded once."""
+    from inbound.models import Source
+    from jemh.models import Instance
+
+    messages = {m.pk: m for m in InboundMessage.objects.defer(*_UNREAD_MESSAGE_FIELDS).filter(pk__in=ids)}
+    instances = Instance.objects.in_bulk({m.instance_id for m in messages.values()})
+    sources = {s.pk: s for s in Source.objects.defer(*_UNREAD_SOURCE_FIELDS)
+               .annotate(profile_version=F("profile__updated_at"))
+               .filter(pk__in={m.source_id for m in messages.values() if m.source_id})}
+    for message in messages.values():
+        message.instance = instances[message.instance_id]
+        if message.source_id in sources:
+            message.source = sources[message.source_id]
+            message.source_profile_version = message.source.profile_version  # type: ignore[attr-defined]
+    return [messages[pk] for pk in ids if pk in messages]
 
 
 def profile_for(message: InboundMessage, profile_id: int | None = None) -> ProfileConfig:
@@ -100,7 +122,8 @@ def profile_for(message: InboundMessage, profile_id: int | None = None) -> Profi
 
 
 def build_context(*, instance_id: int, raw: bytes, parsed: ParsedMessage, profile: ProfileConfig,
-                  inbound: InboundMessage | None, dry_run: bool, tracker: Tracker | None = None) -> Context:
+                  inbound: InboundMessage | None, dry_run: bool, tracker: Tracker | None = None,
+                  group: Group | None = None) -> Context:
     from jemh.models import Instance
 
     facts = MessageFacts.from_parsed(parsed)
@@ -113,7 +136,7 @@ def build_context(*, instance_id: int, raw: bytes, parsed: ParsedMessage, profil
         instance_id=instance_id, message=parsed, raw=raw, profile=profile,
         tracker=tracker or tracker_for(instance), now=timezone.now(),
         inbound_id=inbound.pk if inbound is not None else None, dry_run=dry_run,
-        sender_hash=inbound.sender_hash if inbound is not None else "", facts=facts,
+        sender_hash=inbound.sender_hash if inbound is not None else "", facts=facts, group=group,
     )
 
 
@@ -161,6 +184,7 @@ def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None 
     again after a crash before its finish changes nothing twice. Side effects outside the tracker (a forward,
     a hint) have no such key, so a message that had one is finished at once."""
     messages = claim_many(inbound_ids)
+    group = Group(messages)
     trackers: dict[int, Tracker] = {}
     finished: list[InboundMessage] = []
     outcomes: dict[int, str] = {}
@@ -168,7 +192,7 @@ def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None 
         for message in messages:
             if message.instance_id not in trackers:
                 trackers[message.instance_id] = tracker_for(message.instance)
-            outcome, report = _process_claimed(message, trackers[message.instance_id], profile_id)
+            outcome, report = _process_claimed(message, trackers[message.instance_id], group, profile_id)
             _set_outcome(message, outcome, report)
             outcomes[message.pk] = str(outcome)
             if "forwarded_to" in report or "hint" in report:
@@ -186,7 +210,7 @@ def tracker_for(instance: Any) -> Tracker:
     return get_tracker(instance)
 
 
-def _process_claimed(message: InboundMessage, tracker: Tracker,
+def _process_claimed(message: InboundMessage, tracker: Tracker, group: Group,
                      profile_id: int | None) -> tuple[Outcome, dict[str, Any]]:
     previous = message.report if isinstance(message.report, dict) else {}
     attempts = int(previous.get("attempts", 0)) + 1
@@ -201,7 +225,7 @@ def _process_claimed(message: InboundMessage, tracker: Tracker,
         profile = profile_for(message, profile_id)
         parsed = parse(raw, config=classifier_config())
         ctx = build_context(instance_id=message.instance_id, raw=raw, parsed=parsed, profile=profile,
-                            inbound=message, dry_run=False, tracker=tracker)
+                            inbound=message, dry_run=False, tracker=tracker, group=group)
         result, notes = run(ctx)
         if parsed.error:
             notes["parse_notes"] = parsed.error

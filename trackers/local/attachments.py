@@ -57,13 +57,15 @@ def add_attachments(issue: Issue, uploads: list[AttachmentUpload], *, comment: C
     """
     result: list[Attachment] = []
     new: list[Attachment] = []
-    for upload in uploads:
-        expected = upload.sha256.lower() if upload.sha256 else upload.content_sha256()
-        if idempotency_key:
-            existing = Attachment.objects.filter(issue=issue, idempotency_key=idempotency_key, sha256=expected).first()
-            if existing is not None:
-                result.append(existing)
-                continue
+    expected_hashes = [upload.sha256.lower() if upload.sha256 else upload.content_sha256() for upload in uploads]
+    earlier: dict[str, Attachment] = {}
+    if idempotency_key and uploads:  # one query for what an earlier run under this key attached
+        earlier = {a.sha256: a for a in Attachment.objects.filter(issue=issue, idempotency_key=idempotency_key,
+                                                                  sha256__in=set(expected_hashes)).order_by("-pk")}
+    for upload, expected in zip(uploads, expected_hashes, strict=True):
+        if expected in earlier:
+            result.append(earlier[expected])
+            continue
         blob, size, digest = _store(issue, upload)
         if digest != expected:
             blob_storage().delete(blob)

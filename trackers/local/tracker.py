@@ -78,6 +78,9 @@ class LocalTracker:
         self._projects: dict[str, Project] = {}
         self._users: dict[str, Any] = {}
         self._users_by_email: dict[str, Any] = {}
+        # Issues this object created: attaching files to one right after creating it needs no second look-up
+        # (attaching reads only what cannot change: its id, key, number and project).
+        self._created: dict[str, Issue] = {}
 
     # -- look-ups -----------------------------------------------------------------------------------
     def _project(self, key: str) -> Project:
@@ -210,6 +213,7 @@ class LocalTracker:
             if existing is None:
                 raise
             return convert.to_issue(existing)
+        self._created[issue.key] = issue
         # as saved: project, reporter, assignee and watchers are already known
         return convert.to_issue(issue, watchers=sorted(watchers, key=lambda user: user.pk))
 
@@ -264,7 +268,7 @@ class LocalTracker:
     def add_attachments(self, issue_key: str, uploads: Iterable[AttachmentUpload], *,
                         comment_id: str | None = None, idempotency_key: str | None = None,
                         actor: Actor | None = None) -> list[TrackerAttachment]:
-        issue = self._issue(issue_key)
+        issue = self._created.get(issue_key.strip().upper()) or self._issue(issue_key)
         comment = None
         if comment_id is not None:
             comment = Comment.objects.filter(issue=issue, pk=int(comment_id)).first()

@@ -1,0 +1,60 @@
+"""A group of captured messages processed as one unit of work, and what their runs share.
+
+Capture queues mail in small groups; processing them together lets one query answer a question for every
+message of the group instead of one query per message. Answers are computed on first use, for the whole group.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+
+from auditing.models import InboundMessage
+from profiles.services import OwnAddresses, current_own_addresses
+
+FLOOD_WINDOW = timedelta(hours=1)
+
+
+class Group:
+    """The claimed messages of one unit of work (in processing order)."""
+
+    def __init__(self, messages: list[InboundMessage]) -> None:
+        self.messages = messages
+        self._earlier: dict[int, int] | None = None
+        self._own: dict[int, OwnAddresses] = {}
+
+    def earlier_from_sender(self, inbound_id: int, now: datetime) -> int | None:
+        """How many messages of the same instance and sender arrived in the hour before ``now`` and before
+        this one (lower id); None when ``inbound_id`` is not in the group or has no sender."""
+        if self._earlier is None:
+            self._earlier = _count_earlier(self.messages, now)
+        return self._earlier.get(inbound_id)
+
+
+    def own_addresses(self, instance_id: int) -> OwnAddresses:
+        """The instance's own addresses (catch and reply addresses of its profiles), read once per group."""
+        if instance_id not in self._own:
+            self._own[instance_id] = current_own_addresses(instance_id)
+        return self._own[instance_id]
+
+
+def own_addresses(group: Group | None, instance_id: int) -> OwnAddresses:
+    return group.own_addresses(instance_id) if group is not None else current_own_addresses(instance_id)
+
+
+def _count_earlier(messages: list[InboundMessage], now: datetime) -> dict[int, int]:
+    """One aggregate query: for each message with a sender, its sender's earlier messages in the flood window."""
+    counted = [m for m in messages if m.sender_hash]
+    if not counted:
+        return {}
+    since = now - FLOOD_WINDOW
+    counts = {
+        f"m{m.pk}": Count("pk", filter=Q(instance_id=m.instance_id, sender_hash=m.sender_hash, pk__lt=m.pk))
+        for m in counted
+    }
+    totals = InboundMessage.objects.filter(
+        received_at__gte=since, sender_hash__in={m.sender_hash for m in counted},
+        instance_id__in={m.instance_id for m in counted},
+    ).aggregate(**counts)
+    return {m.pk: int(totals[f"m{m.pk}"] or 0) for m in counted}
