@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from auditing.models import InboundMessage
 from profiles.services import OwnAddresses, current_own_addresses
@@ -44,17 +44,19 @@ def own_addresses(group: Group | None, instance_id: int) -> OwnAddresses:
 
 
 def _count_earlier(messages: list[InboundMessage], now: datetime) -> dict[int, int]:
-    """One aggregate query: for each message with a sender, its sender's earlier messages in the flood window."""
+    """For each message with a sender, its sender's earlier messages (lower id) in the flood window: one grouped
+    count of those older than the whole group, plus the few in the group's own id range, counted here."""
     counted = [m for m in messages if m.sender_hash]
     if not counted:
         return {}
-    since = now - FLOOD_WINDOW
-    counts = {
-        f"m{m.pk}": Count("pk", filter=Q(instance_id=m.instance_id, sender_hash=m.sender_hash, pk__lt=m.pk))
-        for m in counted
-    }
-    totals = InboundMessage.objects.filter(
-        received_at__gte=since, sender_hash__in={m.sender_hash for m in counted},
-        instance_id__in={m.instance_id for m in counted},
-    ).aggregate(**counts)
-    return {m.pk: int(totals[f"m{m.pk}"] or 0) for m in counted}
+    first, last = min(m.pk for m in counted), max(m.pk for m in counted)
+    recent = InboundMessage.objects.filter(received_at__gte=now - FLOOD_WINDOW,
+                                           sender_hash__in={m.sender_hash for m in counted},
+                                           instance_id__in={m.instance_id for m in counted})
+    before: dict[tuple[int, str], int] = {
+        (row["instance_id"], row["sender_hash"]): row["n"]
+        for row in recent.filter(pk__lt=first).order_by().values("instance_id", "sender_hash").annotate(n=Count("pk"))}
+    within = list(recent.filter(pk__gte=first, pk__lt=last).values_list("instance_id", "sender_hash", "pk"))
+    return {m.pk: before.get((m.instance_id, m.sender_hash), 0)
+            + sum(1 for i, h, pk in within if (i, h) == (m.instance_id, m.sender_hash) and pk < m.pk)
+            for m in counted}
