@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -71,7 +71,7 @@ def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
            f"AND NOT ({qn('status')} = %s AND {qn('updated_at')} > %s) RETURNING {qn('id')}")
     params = [InboundStatus.PROCESSING, stamp, *ids, InboundStatus.PROCESSED, InboundStatus.ERROR,
               InboundStatus.PROCESSING, stale]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # one statement: atomic on its own
         cursor.execute(sql, params)
         claimed = {row[0] for row in cursor.fetchall()}
     if not claimed:

@@ -15,7 +15,8 @@ from trackers.signals import EventKind, FieldChange
 
 def insert_comment(comment: Comment, *, message_ids: Iterable[str] = (), ctx: ChangeContext = SYSTEM) -> Comment:
     """Save a new (unsaved) comment, touch its issue's update time, and emit ``commented``."""
-    with transaction.atomic():
+    # no savepoint of its own: a failure rolls back the caller's transaction, which the caller (or this) opened
+    with transaction.atomic(savepoint=False):
         issue: Issue = comment.issue
         comment.instance_id = issue.instance_id
         comment.author_email_hash = email_hash(comment.author_email or "")

@@ -87,7 +87,8 @@ def _increment_counter(project: Project) -> int | None:
 def insert_issue(issue: Issue, *, watchers: Iterable[Any] = (), message_ids: Iterable[str] = (),
                  ctx: ChangeContext = SYSTEM) -> Issue:
     """Save a new (unsaved) issue under the next key of its project and emit ``created``."""
-    with transaction.atomic():
+    # no savepoint of its own: a failure rolls back the caller's transaction, which the caller (or this) opened
+    with transaction.atomic(savepoint=False):
         issue.instance_id = issue.project.instance_id
         issue.number = next_issue_number(issue.project)
         issue.key = f"{issue.project.key}-{issue.number}"
