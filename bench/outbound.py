@@ -112,6 +112,11 @@ def main() -> int:
         out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"written {out.relative_to(ROOT)}")
         return 0
+    except BaseException:
+        for n in range(len(workers)):  # what the workers said is gone with the folder: show its end
+            tail = (work / f"worker{n}.log").read_text(errors="replace").splitlines()[-30:]
+            print(f"--- worker{n}.log (end) ---", *tail, sep="\n", file=sys.stderr)
+        raise
     finally:
         for proc in workers:
             proc.terminate()
@@ -195,7 +200,7 @@ def produce(keys_file: Path, events: int) -> int:
 
 
 def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
-    from django.db.models import Max
+    from django.db.models import Count, Max
     from django.utils import timezone
 
     from notifications.choices import EventStatus, OutboundStatus
@@ -217,7 +222,9 @@ def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
             break
         time.sleep(0.2)
     else:
-        raise SystemExit("the workers did not finish in time")
+        stuck = dict(IssueEvent.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+        unsent = dict(OutboundMessage.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+        raise SystemExit(f"the workers did not finish in time (events {stuck}, mails {unsent})")
     events = IssueEvent.objects.exclude(status=EventStatus.DROPPED).count()  # not the issues' own creation
     first = IssueEvent.objects.filter(status=EventStatus.NOTIFIED).order_by("received_at").first()
     last_sent = OutboundMessage.objects.aggregate(last=Max("sent_at"))["last"]

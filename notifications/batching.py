@@ -1,46 +1,39 @@
-"""Turning an issue's due events into one mail per recipient: claim, resolve recipients, render, queue.
+"""Turning due events into one mail per recipient and issue: claim, compose, save, and hand over for sending.
 
-:func:`flush_issue` claims the issue's pending events whose batch window has ended with one conditional
-UPDATE (``pending`` → ``processing`` under a fresh batch token), so two workers — on PostgreSQL, SQLite or any
-broker — never handle the same event. Everything after the claim happens in the same transaction: a crash rolls
-the claim back and the next flush (or the sweeper) does the work again. Each (event, recipient) pair becomes a
-:class:`NotificationDelivery` row with a unique constraint, the final guard against sending anything twice.
+Two ways in, one way through:
+
+- :func:`flush_issue` takes one issue's due events (the task scheduled at the end of a batch window, the sweeper);
+- :func:`flush_due` takes the longest-waiting due events of *any* issues, a chunk at a time (the debounced
+  wake-up of events with no window, see :func:`notifications.tasks.request_flush`), and says whether more are due.
+
+The claim locks the events it reads (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers never
+wait for nor take each other's events) and moves them from ``pending`` to ``processing`` under a fresh batch token
+with a conditional UPDATE, which is the guard on databases without row locks (SQLite). Everything after the claim
+happens in the same transaction: a crash rolls the claim back and the next flush (or the sweeper) does the work
+again. Each (event, recipient) pair becomes a :class:`NotificationDelivery` row with a unique constraint, the final
+guard against sending anything twice. The rows of the whole flush are saved with one INSERT per table.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.utils import parseaddr
-from typing import Any
+from datetime import datetime
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from jemh.crypto import keyed_hash
 from jemh.storage import blob_storage
-from notifications import threading
-from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, NotificationDelivery, NotificationMapping, OutboundMessage
-from notifications.recipients import (
-    Exclusions,
-    IssueView,
-    audience,
-    instance_addresses,
-    issue_view_from_snapshot,
-    issue_view_from_tracker,
-    split_lines,
-)
-from notifications.rendering import RenderedMail, build_context, mentions_recipient, render
-from notifications.sending import MailAttachment, PreparedMail, build_message
+from notifications.choices import EventStatus
+from notifications.composing import FlushContext, IssueOutcome, IssueRef, Mail, compose_issue, remember_message_ids
+from notifications.models import IssueEvent, NotificationDelivery, OutboundMessage
+from notifications.sending import PreparedMail
 
 log = logging.getLogger(__name__)
+CHUNK_EVENTS = 50  # flush_due: the issues of this many longest-waiting due events per flush
 
 
 @dataclass
@@ -48,18 +41,16 @@ class FlushResult:
     events: int = 0
     outbound_ids: list[int] = field(default_factory=list)
     prepared: dict[int, PreparedMail] = field(default_factory=dict)  # the queued messages, still in memory
-
-
-@dataclass
-class _IssueData:
-    view: IssueView | None
-    comments: dict[str, Any]
-    tracker: Any
-    accounts_by_email: dict[str, set[str]]
+    more: bool = False  # flush_due: further due events were left for another flush
 
 
 def _temporary(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseError) or bool(getattr(exc, "retryable", False))
+
+
+def _locking(queryset: QuerySet[IssueEvent]) -> QuerySet[IssueEvent]:
+    """Lock the rows read, skipping rows another flush holds (ignored where there are no row locks)."""
+    return queryset.select_for_update(skip_locked=True, of=("self",))
 
 
 def flush_issue(instance_id: int, issue_key: str, *, now: datetime | None = None) -> FlushResult:
@@ -72,33 +63,80 @@ def flush_issue(instance_id: int, issue_key: str, *, now: datetime | None = None
     claimed events ``failed`` with the reason.
     """
     now = now or timezone.now()
-    token = uuid.uuid4()
-    saved_blobs: list[str] = []
     due = IssueEvent.objects.filter(instance_id=instance_id, issue_key=issue_key, status=EventStatus.PENDING,
                                     due_at__lte=now)
     if not due.exists():  # the common no-op (another flush took the batch): one query, no transaction
         return FlushResult()
+    return _flush(lambda: (list(_locking(due.select_related("instance"))), False))
+
+
+def flush_due(*, now: datetime | None = None, limit: int = CHUNK_EVENTS,
+              on_more: Callable[[], object] | None = None) -> FlushResult:
+    """Notify about the due events of the issues of the ``limit`` longest-waiting due events (each issue's due
+    events together, as far as no other flush holds them); ``more`` tells whether further due events wait.
+
+    ``on_more`` is called as soon as the claim shows that more are due (before composing), e.g. to queue the next
+    flush for another worker: it skips the events this one holds."""
+    now = now or timezone.now()
+    due = IssueEvent.objects.filter(status=EventStatus.PENDING, due_at__lte=now)
+
+    def claimable() -> tuple[list[IssueEvent], bool]:
+        # Lock only what this flush will claim: a row locked and left alone would be skipped by the flushes
+        # running meanwhile and could wait for the sweeper once this one ends.
+        first = list(_locking(due.order_by("due_at", "id")).values_list("instance_id", "issue_key")[:limit])
+        if not first:
+            return [], False
+        keys: dict[int, set[str]] = {}
+        for instance_id, issue_key in first:
+            keys.setdefault(instance_id, set()).add(issue_key)
+        issues = Q()
+        for instance_id, issue_keys in keys.items():
+            issues |= Q(instance_id=instance_id, issue_key__in=sorted(issue_keys))
+        events = list(_locking(due.filter(issues).select_related("instance")))
+        # Anything else due is either free (a successor takes it) or held by a running flush (which handles it).
+        more = len(first) == limit and due.exclude(pk__in=[e.pk for e in events]).exists()
+        if more and on_more is not None:
+            on_more()
+        return events, more
+
+    return _flush(claimable)
+
+
+def _flush(claimable: Callable[[], tuple[list[IssueEvent], bool]]) -> FlushResult:
+    token = uuid.uuid4()
+    saved_blobs: list[str] = []
+    claimed_pks: list[int] = []
     try:
         with transaction.atomic():
-            claimed = due.update(status=EventStatus.PROCESSING, batch_token=token)
-            if not claimed:
+            events, more = claimable()
+            if not events:
                 return FlushResult()
-            events = list(IssueEvent.objects.filter(batch_token=token).select_related("instance")
-                          .order_by("occurred_at", "id"))
+            pks = [e.pk for e in events]
+            claimed = IssueEvent.objects.filter(pk__in=pks, status=EventStatus.PENDING).update(
+                status=EventStatus.PROCESSING, batch_token=token)
+            if claimed < len(events):  # another flush took some meanwhile (no row locks: SQLite)
+                mine = set(IssueEvent.objects.filter(pk__in=pks, batch_token=token).values_list("pk", flat=True))
+                events = [e for e in events if e.pk in mine]
+            claimed_pks = [e.pk for e in events]
+            if not events:
+                return FlushResult(more=more)
+            events.sort(key=lambda e: (e.occurred_at, e.pk))
             prepared = _notify(events, saved_blobs)
-            return FlushResult(len(events), list(prepared), prepared)
+            return FlushResult(len(events), list(prepared), prepared, more)
     except Exception as exc:
         for name in saved_blobs:
             _forget_blob(name)
         if _temporary(exc):
             raise
-        log.exception("notifications for %s failed", issue_key)
-        IssueEvent.objects.filter(instance_id=instance_id, issue_key=issue_key, status=EventStatus.PENDING,
-                                  due_at__lte=now).update(
-            status=EventStatus.FAILED, processed_at=timezone.now(),
-            reason=f"Could not prepare notifications ({type(exc).__name__}: {exc}). Fix the cause (e.g. the "
-                   "mapping's templates) and re-run the event from the admin.")
+        log.exception("notifications of %s event(s) failed", len(claimed_pks))
+        IssueEvent.objects.filter(pk__in=claimed_pks, status=EventStatus.PENDING).update(
+            status=EventStatus.FAILED, processed_at=timezone.now(), reason=_failure_reason(exc))
         return FlushResult()
+
+
+def _failure_reason(exc: BaseException) -> str:
+    return (f"Could not prepare notifications ({type(exc).__name__}: {exc}). Fix the cause (e.g. the mapping's "
+            "templates) and re-run the event from the admin.")
 
 
 def _forget_blob(name: str) -> None:
@@ -108,168 +146,55 @@ def _forget_blob(name: str) -> None:
         log.warning("orphaned outbound blob %s could not be deleted", name)
 
 
-def _issue_data(instance: Any, issue_key: str, events: Sequence[IssueEvent]) -> _IssueData:
-    from trackers.errors import NotFound
-    from trackers.registry import get_tracker
-
-    tracker = get_tracker(instance)
-    issue = tracker.find_issue(issue_key)
-    view: IssueView | None = None
-    comments: dict[str, Any] = {}
-    if issue is not None:
-        lead = None
-        with contextlib.suppress(NotFound):
-            lead = tracker.get_project(issue.project_key).lead
-        view = issue_view_from_tracker(issue, lead)
-        if any((e.payload or {}).get("comment_id") and not (e.payload or {}).get("comment") for e in events):
-            comments = {str(c.id): c for c in tracker.list_comments(issue_key)}
-    else:
-        snapshot = next(((e.payload or {}).get("issue") for e in reversed(events) if (e.payload or {}).get("issue")),
-                        None)
-        if snapshot:
-            view = issue_view_from_snapshot(issue_key, snapshot)
-    accounts: dict[str, set[str]] = {}
-    if view is not None:
-        for person in (view.reporter, view.assignee, view.project_lead, *view.watchers):
-            if person and person.email and person.account_id:
-                accounts.setdefault(person.email.lower(), set()).add(person.account_id)
-    return _IssueData(view, comments, tracker, accounts)
-
-
-def _made_by(event: IssueEvent, address: str, data: _IssueData) -> bool:
-    actor = event.actor or {}
-    if actor.get("email") and actor["email"].strip().lower() == address:
-        return True
-    return bool(actor.get("account_id")) and actor["account_id"] in data.accounts_by_email.get(address, set())
-
-
-def _attachments(mapping: NotificationMapping, data: _IssueData, issue_key: str,
-                 since: datetime | None) -> tuple[list[MailAttachment], list[dict[str, Any]]]:
-    if not mapping.include_attachments or data.view is None or not data.view.exists:
-        return [], []
-    budget = mapping.attachment_max_bytes
-    chosen: list[MailAttachment] = []
-    skipped: list[dict[str, Any]] = []
-    for item in data.tracker.list_attachments(issue_key):
-        if since is not None and item.created_at <= since:
-            continue
-        if item.size > budget:
-            skipped.append({"filename": item.filename, "size": item.size})
-            continue
-        budget -= item.size
-        chosen.append(MailAttachment(item.filename, data.tracker.read_attachment(issue_key, item.id),
-                                     item.content_type or "application/octet-stream"))
-    return chosen, skipped
-
-
-@dataclass
-class _Mail:
-    """One composed notification, not yet saved: its row, the events it covers and the message in memory."""
-
-    outbound: OutboundMessage
-    events: list[IssueEvent]
-    mail: PreparedMail
-
-
 def _notify(events: list[IssueEvent], saved_blobs: list[str]) -> dict[int, PreparedMail]:
-    instance = events[0].instance
-    issue_key = events[0].issue_key
-    data = _issue_data(instance, issue_key, events)
-    mappings = list(NotificationMapping.objects.filter(instance=instance, enabled=True).order_by("id"))
-    taken = set(NotificationDelivery.objects.filter(event__in=events).values_list("event_id", "recipient_hash"))
-    previous_rows = list(OutboundMessage.objects.filter(instance=instance, issue_key=issue_key)
-                         .order_by("created_at", "id").values_list("message_id", "recipient_hash", "created_at"))
-    since = previous_rows[-1][2] if previous_rows else None
-    own, default_reply = instance_addresses(instance.pk)
-    skipped_why: dict[int, Counter[str]] = {e.pk: Counter() for e in events}
-    mails: list[_Mail] = []
-    recipients_of: dict[int, int] = Counter()
-    for mapping in mappings:
-        wanted = [e for e in events if mapping.wants(e.project_key, e.kind)]
-        if not wanted:
-            continue
-        if data.view is None:
-            for e in wanted:
-                skipped_why[e.pk]["the issue no longer exists and the event has no snapshot of its people"] += 1
-            continue
-        exclusions = Exclusions(tuple(split_lines(mapping.exclude_patterns)), own.own_addresses, own.own_regexes)
-        attachments, too_large = _attachments(mapping, data, issue_key, since)
-        reply_address = mapping.reply_address or default_reply
-        renders: dict[tuple[int, ...], RenderedMail] = {}
-        shared = not mentions_recipient(mapping)  # the same events render the same mail for everyone
-        for address in audience(mapping, data.view):
-            why = exclusions.reason(address)
-            if why:
-                for e in wanted:
-                    skipped_why[e.pk][f"excluded ({why})"] += 1
-                continue
-            rh = keyed_hash(address)
-            mine = []
-            for e in wanted:
-                if (e.pk, rh) in taken:
-                    continue
-                if mapping.skip_actor and _made_by(e, address, data):
-                    skipped_why[e.pk]["made the change themselves"] += 1
-                    continue
-                mine.append(e)
-            if not mine:
-                continue
-            taken.update((e.pk, rh) for e in mine)
-            ids = tuple(e.pk for e in mine)
-            rendered = renders.get(ids) if shared else None
-            if rendered is None:
-                context = build_context(
-                    instance=instance, issue=data.view, events=mine, recipient=address, comments=data.comments,
-                    attachments=[{"filename": a.filename} for a in attachments], skipped_attachments=too_large,
-                    can_reply=bool(reply_address))
-                rendered = renders[ids] = render(mapping, context)
-            previous_ids = [m for m, r, _ in previous_rows if r == rh]  # what this recipient already got
-            mails.append(_compose(instance, mapping, issue_key, address, rh, mine, rendered, previous_ids,
-                                  reply_address, attachments, saved_blobs))
-            for e in mine:
-                recipients_of[e.pk] += 1
+    """Compose every claimed issue's mails, save them and the events' outcomes; the messages queued, by row id.
+
+    An issue whose mails cannot be composed for a lasting reason (a broken template) fails alone, with the reason;
+    a temporary problem is raised and rolls the whole flush back."""
+    ctx = FlushContext(events)
+    groups: dict[IssueRef, list[IssueEvent]] = {}
+    for e in events:
+        groups.setdefault((e.instance_id, e.issue_key), []).append(e)
+    outcomes: dict[IssueRef, IssueOutcome] = {}
+    failed: dict[int, str] = {}
+    for ref, issue_events in groups.items():
+        blobs: list[str] = []
+        try:
+            outcomes[ref] = compose_issue(issue_events, ctx, blobs)
+        except Exception as exc:
+            for name in blobs:
+                _forget_blob(name)
+            if _temporary(exc):
+                raise
+            log.exception("notifications for %s failed", ref[1])
+            failed.update({e.pk: _failure_reason(exc) for e in issue_events})
+        saved_blobs.extend(blobs)
+    mails = [m for outcome in outcomes.values() for m in outcome.mails]
     _save(mails)
-    if data.view is not None and data.view.exists and mails:
-        _remember_message_ids(data.tracker, issue_key, [m.outbound.message_id for m in mails])
+    remember_message_ids(ctx, outcomes)
     now = timezone.now()
     for e in events:
-        if recipients_of[e.pk]:
-            e.status, e.reason = EventStatus.NOTIFIED, f"Notification queued for {recipients_of[e.pk]} recipient(s)."
+        outcome = outcomes.get((e.instance_id, e.issue_key))
+        if outcome is None:
+            e.status, e.reason = EventStatus.FAILED, failed[e.pk]
+        elif outcome.recipients_of[e.pk]:
+            e.status = EventStatus.NOTIFIED
+            e.reason = f"Notification queued for {outcome.recipients_of[e.pk]} recipient(s)."
         else:
-            details = ", ".join(f"{n} {why}" for why, n in sorted(skipped_why[e.pk].items()))
+            details = ", ".join(f"{n} {why}" for why, n in sorted(outcome.skipped_why[e.pk].items()))
             e.status = EventStatus.IGNORED
             e.reason = "Nobody to notify" + (f" ({details})." if details else ": the audience is empty.")
         e.processed_at = now
-    outcomes: dict[tuple[str, str], list[int]] = {}
-    for e in events:  # one UPDATE per distinct outcome (usually one or two per batch)
-        outcomes.setdefault((e.status, e.reason), []).append(e.pk)
-    for (status, reason), pks in outcomes.items():
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for e in events:  # one UPDATE per distinct outcome (a few per flush)
+        by_outcome.setdefault((e.status, e.reason), []).append(e.pk)
+    for (status, reason), pks in by_outcome.items():
         IssueEvent.objects.filter(pk__in=pks).update(status=status, reason=reason, processed_at=now)
     return {m.outbound.pk: m.mail for m in mails}
 
 
-def _compose(instance: Any, mapping: NotificationMapping, issue_key: str, address: str, rh: str,
-             events: list[IssueEvent], rendered: RenderedMail, previous_ids: list[str], reply_address: str,
-             attachments: list[MailAttachment], saved_blobs: list[str]) -> _Mail:
-    message_id = threading.new_message_id(instance.pk, issue_key)
-    email = build_message(instance_id=instance.pk, issue_key=issue_key, recipient=address, rendered=rendered,
-                          message_id=message_id, previous_ids=previous_ids, from_address=mapping.from_address,
-                          reply_address=reply_address, attachments=attachments)
-    raw = email.message().as_bytes()
-    now = timezone.now()
-    name = blob_storage().save_bytes(f"outbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
-    saved_blobs.append(name)
-    outbound = OutboundMessage(
-        instance=instance, mapping=mapping, issue_key=issue_key, recipients=[address], recipient_hash=rh,
-        subject=rendered.subject, message_id=message_id, status=OutboundStatus.QUEUED, blob_name=name,
-        keep_blob=instance.store_outbound_mail, created_at=now,
-        expires_at=now + timedelta(days=instance.outbound_retention_days))
-    sender = parseaddr(email.from_email)[1] or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return _Mail(outbound, events, PreparedMail(raw, sender, (address,)))
-
-
-def _save(mails: list[_Mail]) -> None:
-    """The batch's OutboundMessage rows and their (event, recipient) delivery records, in two INSERTs."""
+def _save(mails: list[Mail]) -> None:
+    """The flush's OutboundMessage rows and their (event, recipient) delivery records, in two INSERTs."""
     if not mails:
         return
     rows = [m.outbound for m in mails]
@@ -281,18 +206,3 @@ def _save(mails: list[_Mail]) -> None:
     NotificationDelivery.objects.bulk_create(
         [NotificationDelivery(event=e, outbound=m.outbound, recipient_hash=m.outbound.recipient_hash)
          for m in mails for e in m.events])
-
-
-def _remember_message_ids(tracker: Any, issue_key: str, message_ids: list[str]) -> None:
-    """Record our Message-IDs with the issue: in one call when the tracker offers ``record_message_ids``."""
-    from trackers.errors import TrackerError
-
-    try:
-        many = getattr(tracker, "record_message_ids", None)
-        if many is not None:
-            many(issue_key, message_ids, kind="outbound")
-        else:
-            for message_id in message_ids:
-                tracker.record_message_id(issue_key, message_id, kind="outbound")
-    except TrackerError as exc:  # association still works through the Message-ID's own encoding
-        log.warning("Message-IDs of notifications for %s not recorded with the issue: %s", issue_key, exc)

@@ -2,7 +2,8 @@
 
 ``record_event`` stores the event encrypted and, when no enabled notification mapping wants its project and
 kind, drops the payload at once and keeps only the fact (status ``dropped`` and the reason). Otherwise the
-event joins its issue's open batch, or opens one and schedules a flush for the window's end.
+event joins its issue's open batch, or opens one and schedules a flush for the window's end; with a window of 0 it
+is due at once and a (debounced) wake-up flushes it together with every other due event.
 
 Payload shape (every key optional)::
 
@@ -26,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notifications.choices import EventKind, EventSource, EventStatus
+from notifications.mapping_cache import UnknownInstance, current_mappings
 from notifications.models import IssueEvent, NotificationMapping
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,9 @@ def default_window() -> int:
 
 
 def wanting_mappings(instance_id: int, project_key: str, kind: str) -> list[NotificationMapping]:
-    mappings = NotificationMapping.objects.filter(instance_id=instance_id, enabled=True).select_related(
-        "instance").order_by("id")
-    return [m for m in mappings if m.wants(project_key, kind)]
+    """The enabled mappings of the instance that want ``kind`` events of ``project_key`` (from the per-process
+    snapshot, see :mod:`notifications.mapping_cache`; read only). Raises UnknownInstance."""
+    return current_mappings(instance_id).wanting(project_key, kind)
 
 
 def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: str | None = None,
@@ -52,22 +54,32 @@ def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: st
     """Store one issue event; return it (the existing one when ``external_id`` was seen before).
 
     ``actor`` is ``{"account_id", "email", "name"}`` (any may be missing or None). Raises InvalidEvent for a
-    kind or issue key that makes no sense.
+    kind, issue key or instance that makes no sense.
+
+    An event no mapping wants costs one INSERT (the mappings come from a per-process snapshot). A wanted event
+    costs one INSERT too when its window is 0 (it is due at once; a debounced wake-up flushes every due event,
+    see :func:`notifications.tasks.request_flush`); with a window it joins its issue's open batch or opens one
+    and schedules the batch's flush.
     """
     if kind not in EventKind.values:
         raise InvalidEvent(f"unknown event kind {kind!r}; expected one of {', '.join(EventKind.values)}")
     issue_key = (issue_key or "").strip().upper()
     if "-" not in issue_key:
         raise InvalidEvent(f"{issue_key!r} is not an issue key (expected e.g. ABC-123)")
-    project_key = (project_key or issue_key.rsplit("-", 1)[0]).strip().upper()
+    project_key = _project_of(issue_key, project_key)
     now = timezone.now()
     if external_id:
         existing = IssueEvent.objects.filter(instance_id=instance_id, source=source, external_id=external_id).first()
         if existing:
             return existing
-    mappings = wanting_mappings(instance_id, project_key, kind)
+    try:
+        known = current_mappings(instance_id)
+    except UnknownInstance as exc:
+        raise InvalidEvent(f"{exc}; events belong to an existing instance") from None
+    mappings = known.wanting(project_key, kind)
     event = IssueEvent(instance_id=instance_id, source=source, external_id=external_id or None, kind=kind,
-                       issue_key=issue_key, project_key=project_key, occurred_at=occurred_at or now, received_at=now)
+                       issue_key=issue_key, project_key=project_key, occurred_at=occurred_at or now, received_at=now,
+                       expires_at=now + timedelta(days=known.event_retention_days))
     opens_batch = False
     if not mappings:
         event.status = EventStatus.DROPPED
@@ -79,26 +91,37 @@ def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: st
                      for m in mappings)
         event.actor = _clean_actor(actor)
         event.payload = dict(payload or {})
-        open_batch = _open_batch_due_at(instance_id, issue_key, now)
-        opens_batch = open_batch is None
-        event.due_at = open_batch or now + timedelta(seconds=window)
-    try:
-        with transaction.atomic():
-            from jemh.models import Instance
+        if window <= 0:
+            event.due_at = now
+        else:
+            open_batch = _open_batch_due_at(instance_id, issue_key, now)
+            opens_batch = open_batch is None
+            event.due_at = open_batch or now + timedelta(seconds=window)
+    if external_id:
+        try:
+            with transaction.atomic():  # a savepoint inside the caller's transaction: a duplicate breaks nothing
+                event.save(force_insert=True)
+        except IntegrityError:
+            existing = IssueEvent.objects.filter(instance_id=instance_id, source=source,
+                                                 external_id=external_id).first()
+            if existing is None:
+                raise
+            return existing
+    else:
+        event.save(force_insert=True)
+    if mappings:
+        from notifications.tasks import request_flush, schedule_flush
 
-            event.instance = mappings[0].instance if mappings else Instance.objects.get(pk=instance_id)
-            event.save()
-    except IntegrityError:
-        existing = IssueEvent.objects.filter(instance_id=instance_id, source=source, external_id=external_id).first()
-        if existing is None:
-            raise
-        return existing
-    if opens_batch:  # an event joining an open batch is flushed by the task its opener scheduled
-        from notifications.tasks import schedule_flush
-
-        transaction.on_commit(lambda: schedule_flush(instance_id, issue_key, event.due_at))
+        if event.due_at <= now:
+            transaction.on_commit(request_flush)
+        elif opens_batch:  # an event joining an open batch is flushed by the task its opener scheduled
+            transaction.on_commit(lambda: schedule_flush(instance_id, issue_key, event.due_at))
     log.info("issue event %s %s recorded: %s", kind, issue_key, event.status)
     return event
+
+
+def _project_of(issue_key: str, project_key: str | None) -> str:
+    return (project_key or (issue_key or "").strip().upper().rsplit("-", 1)[0]).strip().upper()
 
 
 JOIN_MARGIN = timedelta(seconds=1)
@@ -163,8 +186,13 @@ def record_local_event(event: Any) -> IssueEvent:
         payload["attachment_ids"] = [str(a) for a in event.attachment_ids]
     if getattr(event, "source_message_id", None) is not None:
         payload["source_message_id"] = event.source_message_id
+    project_key = getattr(event, "project_key", None)
+    try:  # the actor costs a user look-up: only for an event some mapping wants (record_event checks again)
+        wanted = bool(wanting_mappings(event.instance_id, _project_of(event.issue_key, project_key), event.kind))
+    except UnknownInstance:
+        wanted = False
     return record_event(instance_id=event.instance_id, kind=event.kind, issue_key=event.issue_key,
-                        project_key=getattr(event, "project_key", None), actor=_local_actor(event),
+                        project_key=project_key, actor=_local_actor(event) if wanted else None,
                         payload=payload, occurred_at=getattr(event, "occurred_at", None), source=EventSource.LOCAL)
 
 

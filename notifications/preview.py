@@ -21,11 +21,12 @@ _MAIL_ATTRIBUTES["img"] = {"alt", "width", "height"}  # no src: remote images st
 
 def preview_mapping(mapping: NotificationMapping, event: IssueEvent) -> RenderedMail:
     """Render the mapping's templates (as saved) against a stored event and its issue as it is now."""
-    from notifications.batching import _issue_data
+    from notifications.composing import issue_data
+    from trackers.registry import get_tracker
 
     if event.payload is None:
         raise ValueError("This event's payload was dropped (no mapping wanted it); pick another event.")
-    data = _issue_data(event.instance, event.issue_key, [event])
+    data = issue_data(get_tracker(event.instance), event.issue_key, [event])
     if data.view is None:
         raise ValueError(f"The issue {event.issue_key} no longer exists and the event holds no snapshot of it.")
     people = audience(mapping, data.view)

@@ -22,91 +22,24 @@ from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db.models import F, Q
 from django.utils import timezone
 
 from jemh.logging import Pii
 from jemh.storage import blob_storage
-from notifications import threading
 from notifications.choices import OutboundStatus
+from notifications.messages import (  # noqa: F401 - build_message and MailAttachment are used from here too
+    MailAttachment,
+    PreparedMail,
+    StoredEmail,
+    build_message,
+)
 from notifications.models import OutboundMessage
-from notifications.rendering import RenderedMail
 
 log = logging.getLogger(__name__)
-LOOP_SAFETY_HEADERS = {
-    "Auto-Submitted": "auto-generated",
-    "X-Auto-Response-Suppress": "All",
-    "Precedence": "bulk",
-}
-REFERENCES_KEPT = 10  # previous notifications listed in References (after the root)
-
-
-@dataclass(frozen=True)
-class MailAttachment:
-    filename: str
-    content: bytes
-    content_type: str
-
-
-def thread_headers(instance_id: int, issue_key: str, previous: Sequence[str]) -> dict[str, str]:
-    """In-Reply-To and References: the issue's root id first, then the notifications of the issue this recipient
-    already got (oldest first, the last few)."""
-    root = threading.thread_root_id(instance_id, issue_key)
-    chain = [root, *[m for m in previous[-REFERENCES_KEPT:] if m != root]]
-    return {"In-Reply-To": chain[-1], "References": " ".join(chain)}
-
-
-def build_message(*, instance_id: int, issue_key: str, recipient: str, rendered: RenderedMail, message_id: str,
-                  previous_ids: Sequence[str] = (), from_address: str = "", reply_address: str = "",
-                  attachments: Sequence[MailAttachment] = ()) -> EmailMessage:
-    """The Django email for one recipient, with every threading and loop-safety header set."""
-    headers = {
-        "Message-ID": message_id,
-        **thread_headers(instance_id, issue_key, previous_ids),
-        threading.FINGERPRINT_HEADER: threading.fingerprint_for(instance_id),
-        **LOOP_SAFETY_HEADERS,
-    }
-    reply_to = [threading.reply_address_for(reply_address, instance_id, issue_key, recipient)] if reply_address else []
-    sender = from_address or settings.DEFAULT_FROM_EMAIL
-    if rendered.text is not None:
-        message: EmailMessage = EmailMultiAlternatives(rendered.subject, rendered.text, sender, [recipient],
-                                                       headers=headers, reply_to=reply_to)
-        if rendered.html is not None:
-            message.attach_alternative(rendered.html, "text/html")  # type: ignore[attr-defined]
-    else:
-        message = EmailMessage(rendered.subject, rendered.html or "", sender, [recipient], headers=headers,
-                               reply_to=reply_to)
-        message.content_subtype = "html"
-    for item in attachments:
-        message.attach(item.filename, item.content, item.content_type)
-    return message
-
-
-class StoredEmail(EmailMessage):
-    """An already-built message (bytes from storage) handed to a Django email backend unchanged."""
-
-    def __init__(self, raw: bytes, from_email: str, to: list[str]) -> None:
-        super().__init__(from_email=from_email, to=to)
-        self.raw = raw
-
-    def message(self, *, policy: object = None) -> _RawMessage:  # type: ignore[override]
-        return _RawMessage(self.raw)
-
-
-class _RawMessage:
-    """Quacks like the MIME object Django's backends serialise (as_bytes, get_charset)."""
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-
-    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
-        return re.sub(rb"\r?\n", linesep.encode("ascii"), self.raw)
-
-    def get_charset(self) -> None:
-        return None
-
+CRLF = re.compile(rb"\r?\n")
 
 # -- sending ---------------------------------------------------------------------------------------------------
 
@@ -152,15 +85,6 @@ def _claim(outbound_id: int) -> bool:
         status=OutboundStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1))
 
 
-@dataclass(frozen=True)
-class PreparedMail:
-    """A message already in memory (just built by the flush): sent without reading and decrypting its blob."""
-
-    raw: bytes
-    sender: str
-    recipients: tuple[str, ...]
-
-
 _CLAIMED_FIELDS = ("pk", "issue_key", "recipients", "message_id", "attempts", "blob_name", "keep_blob")
 
 
@@ -185,17 +109,22 @@ def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] 
     """Send several queued notifications over one SMTP connection; safe to call any number of times.
 
     ``prepared`` holds messages already in memory (from the flush that built them), by id; the others are read
-    from storage. Rows not claimable (already sent, being sent, gone) are reported and left alone.
+    from storage. Rows not claimable (already sent, being sent, gone) are reported and left alone. Sent rows are
+    recorded a few at a time (:class:`_SentLog`), each with the moment the server accepted it.
     """
     prepared = prepared or {}
     rows = _claim_many(outbound_ids)
     results: dict[int, SendResult] = {}
     mailer = _Mailer()
+    sent = _SentLog()
     try:
         for outbound in rows:
-            results[outbound.pk] = _deliver(outbound, prepared.get(outbound.pk), mailer)
+            results[outbound.pk] = _deliver(outbound, prepared.get(outbound.pk), mailer, sent)
     finally:
-        mailer.close()
+        try:
+            sent.write()
+        finally:
+            mailer.close()
     if len(results) < len(outbound_ids):
         missing = [pk for pk in outbound_ids if pk not in results]
         current = dict(OutboundMessage.objects.filter(pk__in=missing).values_list("pk", "status"))
@@ -205,6 +134,37 @@ def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] 
     return results
 
 
+class _SentLog:
+    """Rows the server accepted, recorded as ``sent`` with one UPDATE per WRITE_EVERY of them (and at the end),
+    instead of one per mail; ``sent_at`` is the moment of that record (milliseconds after the acceptance). A
+    worker dying between a server's acceptance and the record leaves the rows ``sending``: after the lease they
+    are sent again, so WRITE_EVERY bounds how many could arrive twice, as one did before."""
+
+    WRITE_EVERY = 10
+
+    def __init__(self) -> None:
+        self.rows: list[OutboundMessage] = []
+
+    def add(self, outbound: OutboundMessage) -> None:
+        self.rows.append(outbound)
+        if len(self.rows) >= self.WRITE_EVERY:
+            self.write()
+
+    def write(self) -> None:
+        rows, self.rows = self.rows, []
+        for keep in (True, False):
+            chosen = [row for row in rows if row.keep_blob is keep]
+            if not chosen:
+                continue
+            OutboundMessage.objects.filter(pk__in=[row.pk for row in chosen]).update(
+                status=OutboundStatus.SENT, sent_at=timezone.now(), error="", claimed_at=None, next_attempt_at=None,
+                **({} if keep else {"blob_name": ""}))
+            for row in chosen:
+                if not keep:
+                    _delete_blob(row.blob_name)
+                log.info("notification %s for %s sent as %s", row.pk, row.issue_key, Pii.message_id(row.message_id))
+
+
 def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:
     """Send one queued notification; safe to call any number of times (it is sent at most once)."""
     if not _claim(outbound_id):
@@ -212,10 +172,14 @@ def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:
         return SendResult(status=current or "missing", detail="not claimable (already sent, sending or gone)")
     outbound = OutboundMessage.objects.only(*_CLAIMED_FIELDS).get(pk=outbound_id)
     mailer = _Mailer(connection)
+    sent = _SentLog()
     try:
-        return _deliver(outbound, None, mailer)
+        return _deliver(outbound, None, mailer, sent)
     finally:
-        mailer.close()
+        try:
+            sent.write()
+        finally:
+            mailer.close()
 
 
 class _Mailer:
@@ -228,11 +192,17 @@ class _Mailer:
         self.keep_open = isinstance(self.connection, SmtpBackend)
         self.opened = False
 
-    def send(self, message: EmailMessage) -> int:
+    def send(self, raw: bytes, sender: str, recipients: list[str]) -> int:
+        """Send a built message; over the open SMTP session directly when every address is plain ASCII (what
+        Django's backend would do after finding nothing to encode), else through the backend."""
         if self.keep_open and self.connection.connection is None:
             self.opened = bool(self.connection.open()) or self.opened
         try:
-            return int(self.connection.send_messages([message]))
+            session = self.connection.connection if self.keep_open else None
+            if session is not None and sender.isascii() and all(r.isascii() for r in recipients):
+                refused = session.sendmail(sender, recipients, CRLF.sub(b"\r\n", raw))
+                return len(recipients) - len(refused)
+            return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
         except BaseException:
             if self.keep_open:  # the session may be in any state: the next message starts a fresh one
                 with contextlib.suppress(smtplib.SMTPException, OSError):
@@ -245,8 +215,8 @@ class _Mailer:
                 self.connection.close()
 
 
-def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mailer) -> SendResult:
-    """Send a row this worker has claimed and record the outcome."""
+def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mailer, sent: _SentLog) -> SendResult:
+    """Send a row this worker has claimed and record the outcome (a success in ``sent``)."""
     if mail is None:
         try:
             raw = blob_storage().read_bytes(outbound.blob_name)
@@ -257,7 +227,7 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mail
     else:
         raw, sender, recipients = mail.raw, mail.sender, list(mail.recipients)
     try:
-        if not mailer.send(StoredEmail(raw, sender, recipients)):
+        if not mailer.send(raw, sender, recipients):
             raise smtplib.SMTPException("the mail backend reported nothing sent")
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -272,12 +242,7 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mail
         log.warning("notification %s to %s not sent (attempt %s), retrying in %ss: %s", outbound.pk,
                     Pii.address(recipients[0] if recipients else ""), outbound.attempts, delay, type(exc).__name__)
         return SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=error)
-    OutboundMessage.objects.filter(pk=outbound.pk).update(
-        status=OutboundStatus.SENT, sent_at=timezone.now(), error="", claimed_at=None, next_attempt_at=None,
-        blob_name=outbound.blob_name if outbound.keep_blob else "")
-    if not outbound.keep_blob:
-        _delete_blob(outbound.blob_name)
-    log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key, Pii.message_id(outbound.message_id))
+    sent.add(outbound)
     return SendResult(OutboundStatus.SENT)
 
 

@@ -3,6 +3,9 @@
 - ``notifications.flush_issue`` runs at the end of an issue's batch window (one is scheduled per batch, by the
   event that opens it; the claim in :func:`notifications.batching.flush_issue` makes any extra one a no-op) and
   sends the batch's mail at once over one SMTP connection, from memory.
+- ``notifications.flush_due`` flushes the due events of any issues, a chunk at a time, and sends their mail the
+  same way; while more are due it queues a successor first, so every worker can take a chunk. Events with no
+  batch window wake it through :func:`request_flush` (debounced: one task per process and WAKEUP_DELAY at most).
 - ``notifications.send`` sends one OutboundMessage, rescheduling itself with back-off while the server is down.
 - ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
   due for a retry, and sends whose worker died mid-way.
@@ -12,7 +15,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import shared_task
@@ -23,8 +28,32 @@ log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
 
 
+WAKEUP_DELAY = 0.2  # seconds from an event with no window to the flush that takes it, at most (plus the queue)
+WAKEUP_MARGIN = 0.05  # a wake-up due sooner than this may already be running: it does not count
+_wakeup_lock = threading.Lock()
+_next_wakeup = 0.0  # time.time() of the latest wake-up this process queued
+
+
 def schedule_flush(instance_id: int, issue_key: str, due_at: datetime) -> None:
     flush_issue_batch.apply_async((instance_id, issue_key), eta=due_at)
+
+
+def request_flush() -> None:
+    """Make sure a ``flush_due`` runs after now (call it once the due event has been committed).
+
+    A wake-up this process queued for later than a margin from now has not started yet (a task never runs before
+    its ETA), so it will see the event: nothing to queue. Otherwise one is queued with an ETA of WAKEUP_DELAY from
+    now, which covers every event committed here until shortly before then: one task per WAKEUP_DELAY however
+    many events are recorded, instead of one per event. The sweeper stays the safety net for a lost task.
+    """
+    global _next_wakeup
+    now = time.time()
+    with _wakeup_lock:
+        if _next_wakeup - now > WAKEUP_MARGIN:
+            return
+        eta = now + WAKEUP_DELAY
+        flush_due_events.apply_async(eta=datetime.fromtimestamp(eta, UTC))
+        _next_wakeup = eta
 
 
 def queue_send(outbound_id: int, countdown: int | None = None) -> None:
@@ -40,6 +69,20 @@ def flush_issue_batch(self: Any, instance_id: int, issue_key: str) -> dict[str, 
     except Exception as exc:  # only temporary problems get here (see flush_issue)
         countdown = min(2 * 4 ** self.request.retries, 900)  # 2 s, 8 s, 32 s, ... 15 min
         log.warning("flushing notifications of %s postponed %ss: %s", issue_key, countdown, type(exc).__name__)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    send_and_reschedule(result.outbound_ids, result.prepared)
+    return {"events": result.events, "outbound": result.outbound_ids}
+
+
+@shared_task(name="notifications.flush_due", bind=True, max_retries=None, ignore_result=True)
+def flush_due_events(self: Any) -> dict[str, Any]:
+    from notifications.batching import flush_due
+
+    try:
+        result = flush_due(on_more=flush_due_events.delay)  # the next chunk goes to another worker at once
+    except Exception as exc:  # only temporary problems get here (see flush_due)
+        countdown = min(2 * 4 ** self.request.retries, 900)
+        log.warning("flushing due notifications postponed %ss: %s", countdown, type(exc).__name__)
         raise self.retry(exc=exc, countdown=countdown) from exc
     send_and_reschedule(result.outbound_ids, result.prepared)
     return {"events": result.events, "outbound": result.outbound_ids}
