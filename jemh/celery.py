@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
 
@@ -13,3 +14,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.worker_hijack_root_logger = False  # keep Django's LOGGING (and its PII filter)
 app.autodiscover_tasks()
 app.autodiscover_tasks(["inbound.pipeline"])  # inbound/pipeline/tasks.py
+
+
+@signals.task_prerun.connect(dispatch_uid="jemh.celery.close_old_connections.prerun")
+@signals.task_postrun.connect(dispatch_uid="jemh.celery.close_old_connections.postrun")
+def close_old_connections(sender: Any = None, **kwargs: Any) -> None:
+    """Drop database connections that broke or outlived CONN_MAX_AGE, as Django does around each request.
+
+    Celery's Django fix-up reuses a worker's connection across tasks because CELERY_DB_REUSE_MAX is set (a new
+    PostgreSQL backend per task costs more than most tasks); this keeps a broken one from being reused."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # run in the caller's process (and perhaps inside its transaction): not ours to close
+    from django.db import close_old_connections as close
+
+    close()

@@ -171,3 +171,8 @@ JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE
 # Process captured mail in the capturing process instead of queueing it for a worker (small installations, the MTA
 # pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
 JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)
+
+# Celery's Django fix-up closes the database connection before every task unless this is set; reusing it for up to
+# this many tasks (Django still drops it when it is broken or older than CONN_MAX_AGE) spares PostgreSQL a new
+# backend (fork, authentication, catalog caches) per task.
+CELERY_DB_REUSE_MAX = 1000
