@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,13 +94,15 @@ class FlushContext:
             self.previous[(instance_id, issue_key)].append((message_id, rh, created))
         self.addresses = {pk: instance_addresses(pk) for pk in instances}
         self.trackers = {pk: get_tracker(instance) for pk, instance in instances.items()}  # projects cached per flush
+        self.issues: dict[int, dict[str, Any]] = {  # every issue of the flush, with one tracker call per instance
+            instance_id: self.trackers[instance_id].find_issues(keys) for instance_id, keys in by_instance.items()}
 
 
 def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list[str]) -> IssueOutcome:
     """The notifications of one issue's claimed events (stored blobs are listed in ``saved_blobs``)."""
     instance = events[0].instance
     issue_key = events[0].issue_key
-    data = issue_data(ctx.trackers[instance.pk], issue_key, events)
+    data = issue_data(ctx.trackers[instance.pk], issue_key, events, found=ctx.issues[instance.pk])
     previous_rows = ctx.previous[(instance.pk, issue_key)]
     since = previous_rows[-1][2] if previous_rows else None
     own, default_reply = ctx.addresses[instance.pk]
@@ -163,10 +165,12 @@ def remember_message_ids(ctx: FlushContext, outcomes: dict[IssueRef, IssueOutcom
                                   [m.outbound.message_id for m in outcome.mails])
 
 
-def issue_data(tracker: Any, issue_key: str, events: Sequence[IssueEvent]) -> IssueData:
+def issue_data(tracker: Any, issue_key: str, events: Sequence[IssueEvent],
+               found: Mapping[str, Any] | None = None) -> IssueData:
+    """What composing needs of the issue; ``found`` holds issues already looked up (by key), if any."""
     from trackers.errors import NotFound
 
-    issue = tracker.find_issue(issue_key)
+    issue = found.get(issue_key) if found is not None else tracker.find_issue(issue_key)
     view: IssueView | None = None
     comments: dict[str, Any] = {}
     if issue is not None:

@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from jemh.logging import Pii
+from jemh.rows import update_rows
 from jemh.storage import blob_storage
 from notifications.choices import OutboundStatus
 from notifications.messages import (  # noqa: F401 - build_message and MailAttachment are used from here too
@@ -135,34 +136,28 @@ def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] 
 
 
 class _SentLog:
-    """Rows the server accepted, recorded as ``sent`` with one UPDATE per WRITE_EVERY of them (and at the end),
-    instead of one per mail; ``sent_at`` is the moment of that record (milliseconds after the acceptance). A
-    worker dying between a server's acceptance and the record leaves the rows ``sending``: after the lease they
-    are sent again, so WRITE_EVERY bounds how many could arrive twice, as one did before."""
-
-    WRITE_EVERY = 10
-
-    def __init__(self) -> None:
-        self.rows: list[OutboundMessage] = []
+    """Records each row the server accepted as ``sent`` at once, with the moment of acceptance: a worker dying
+    between the server's acceptance and this record leaves the row ``sending``, and after the lease it is sent
+    again, so at most one mail can ever arrive twice. One prepared UPDATE per mail (``jemh.rows.update_rows``)
+    keeps that cheap."""
 
     def add(self, outbound: OutboundMessage) -> None:
-        self.rows.append(outbound)
-        if len(self.rows) >= self.WRITE_EVERY:
-            self.write()
+        outbound.status, outbound.sent_at, outbound.error = OutboundStatus.SENT, timezone.now(), ""
+        outbound.claimed_at = outbound.next_attempt_at = None
+        discard = "" if outbound.keep_blob else outbound.blob_name
+        if discard:
+            outbound.blob_name = ""
+        update_rows([outbound], _SENT_FIELDS)
+        if discard:
+            _delete_blob(discard)
+        log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key,
+                 Pii.message_id(outbound.message_id))
 
     def write(self) -> None:
-        rows, self.rows = self.rows, []
-        for keep in (True, False):
-            chosen = [row for row in rows if row.keep_blob is keep]
-            if not chosen:
-                continue
-            OutboundMessage.objects.filter(pk__in=[row.pk for row in chosen]).update(
-                status=OutboundStatus.SENT, sent_at=timezone.now(), error="", claimed_at=None, next_attempt_at=None,
-                **({} if keep else {"blob_name": ""}))
-            for row in chosen:
-                if not keep:
-                    _delete_blob(row.blob_name)
-                log.info("notification %s for %s sent as %s", row.pk, row.issue_key, Pii.message_id(row.message_id))
+        """Nothing is held back (kept so callers can flush unconditionally)."""
+
+
+_SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "blob_name"]
 
 
 def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:

@@ -250,6 +250,11 @@ class Tracker(Protocol):
     def find_issue(self, key: str) -> TrackerIssue | None:
         ...
 
+    def find_issues(self, keys: Sequence[str]) -> dict[str, TrackerIssue]:
+        """find_issue for several keys at once (one round trip where the tracker allows): the issues found, by the
+        key as given; keys of issues that do not exist are missing."""
+        ...
+
     def get_issue(self, key: str) -> TrackerIssue:
         """The issue; IssueNotFound if there is none."""
         ...

@@ -178,6 +178,28 @@ def test_several_message_ids_recorded_at_once(tracker: LocalTracker) -> None:
         tracker.record_message_ids(issue.key, ["<ok@x>", "<>"])
 
 
+def test_several_issues_found_at_once(tracker: LocalTracker, users: dict[str, Any]) -> None:
+    first = tracker.create_issue(new_issue(summary="First"))
+    second = tracker.create_issue(new_issue(summary="Second"))
+    tracker.update_issue(second.key, IssueUpdate(add_watchers=("bob", "alice")))
+    found = tracker.find_issues([first.key, second.key.lower(), "SUP-999", " "])
+    assert set(found) == {first.key, second.key.lower()}  # by the key as given; missing ones left out
+    assert found[first.key] == tracker.find_issue(first.key)
+    assert found[second.key.lower()] == tracker.find_issue(second.key)
+    assert [w.account_id for w in found[second.key.lower()].watchers] == ["alice", "bob"]
+    assert tracker.find_issues([]) == {}
+
+
+def test_message_ids_are_recorded_only_with_an_existing_issue(tracker: LocalTracker) -> None:
+    issue = tracker.create_issue(new_issue())
+    fresh = LocalTracker(tracker.instance)
+    with pytest.raises(errors.IssueNotFound):
+        fresh.record_message_ids("SUP-999", ["<a@b>"])
+    fresh.find_issues([issue.key])
+    fresh.record_message_ids(issue.key, ["<after-lookup@jemh.example>"])  # the id remembered from the look-up
+    assert fresh.find_issue_by_message_ids(["<after-lookup@jemh.example>"]).key == issue.key
+
+
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue(labels=("a", "b")))
     updated = tracker.update_issue(issue.key, IssueUpdate(

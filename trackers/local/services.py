@@ -171,13 +171,17 @@ def record_message_id(issue: Issue, message_id: str, *, kind: str = MessageIdKin
 
 
 def record_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str = MessageIdKind.OUTBOUND) -> None:
-    """record_message_id for several ids at once: one query for those known, one INSERT for the rest."""
+    """record_message_id for several ids at once."""
+    insert_message_ids(issue.pk, issue.instance_id, message_ids, kind=kind)
+
+
+def insert_message_ids(issue_id: int, instance_id: int, message_ids: Iterable[str], *, kind: str) -> None:
+    """One INSERT for the Message-IDs; those the issue already has are skipped by its unique constraint."""
     wanted = _wanted_message_ids(message_ids, kind)
-    known = set(IssueMessageId.objects.filter(issue=issue, message_id_hash__in=list(wanted))
-                .values_list("message_id_hash", flat=True))
-    IssueMessageId.objects.bulk_create(
-        [IssueMessageId(instance_id=issue.instance_id, issue=issue, message_id_hash=digest, message_id=value, kind=kind)
-         for digest, value in wanted.items() if digest not in known], ignore_conflicts=True)
+    if wanted:
+        IssueMessageId.objects.bulk_create(
+            [IssueMessageId(instance_id=instance_id, issue_id=issue_id, message_id_hash=digest, message_id=value,
+                            kind=kind) for digest, value in wanted.items()], ignore_conflicts=True)
 
 
 def _insert_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str) -> None:

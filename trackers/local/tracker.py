@@ -81,6 +81,8 @@ class LocalTracker:
         # Issues this object created: attaching files to one right after creating it needs no second look-up
         # (attaching reads only what cannot change: its id, key, number and project).
         self._created: dict[str, Issue] = {}
+        # (id, instance id) of issues looked up by key: recording Message-IDs with an issue needs nothing else.
+        self._issue_refs: dict[str, tuple[int, int]] = {}
 
     # -- look-ups -----------------------------------------------------------------------------------
     def _project(self, key: str) -> Project:
@@ -100,7 +102,18 @@ class LocalTracker:
         issue = issues.filter(instance=self.instance, key=key.strip().upper()).first()
         if issue is None:
             raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}")
+        self._issue_refs[issue.key] = (issue.pk, issue.instance_id)
         return issue
+
+    def _issue_ref(self, key: str) -> tuple[int, int]:
+        """(id, instance id) of the issue: remembered from an earlier look-up in this unit of work, else read."""
+        wanted = key.strip().upper()
+        if wanted not in self._issue_refs:
+            ref = Issue.objects.filter(instance=self.instance, key=wanted).values_list("pk", "instance_id").first()
+            if ref is None:
+                raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}")
+            self._issue_refs[wanted] = ref
+        return self._issue_refs[wanted]
 
     def _user(self, account_id: str, role: str) -> Any:
         """The active user with ``account_id`` (memoised for this unit of work)."""
@@ -143,6 +156,18 @@ class LocalTracker:
             return convert.to_issue(self._issue(key))
         except errors.IssueNotFound:
             return None
+
+    @_translating_errors
+    def find_issues(self, keys: Sequence[str]) -> dict[str, TrackerIssue]:
+        wanted = {key.strip().upper(): key for key in keys if key.strip()}
+        found = (Issue.objects.select_related("project", "reporter", "assignee").prefetch_related("watchers")
+                 .filter(instance=self.instance, key__in=list(wanted)))
+        issues: dict[str, TrackerIssue] = {}
+        for issue in found:
+            self._issue_refs[issue.key] = (issue.pk, issue.instance_id)
+            watchers = sorted(issue.watchers.all(), key=lambda user: user.pk)
+            issues[wanted[issue.key]] = convert.to_issue(issue, watchers=watchers)
+        return issues
 
     @_translating_errors
     def get_issue(self, key: str) -> TrackerIssue:
@@ -301,7 +326,8 @@ class LocalTracker:
     @_translating_errors
     def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *,
                            kind: str = MessageIdKind.OUTBOUND) -> None:
-        services.record_message_ids(self._issue(issue_key), message_ids, kind=kind)
+        issue_id, instance_id = self._issue_ref(issue_key)
+        services.insert_message_ids(issue_id, instance_id, message_ids, kind=kind)
 
     # -- changing -----------------------------------------------------------------------------------
     @_translating_errors
