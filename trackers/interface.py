@@ -243,6 +243,11 @@ class Tracker(Protocol):
         """The active user with this address (case-insensitive), or None: the sender is email-only."""
         ...
 
+    def find_users_by_email(self, emails: Sequence[str]) -> dict[str, TrackerUser | None]:
+        """find_user_by_email for several addresses at once (one round trip where the tracker allows), by the
+        address as given."""
+        ...
+
     def get_user(self, account_id: str) -> TrackerUser | None:
         ...
 

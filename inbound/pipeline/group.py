@@ -6,12 +6,18 @@ message of the group instead of one query per message. Answers are computed on f
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count
 
 from auditing.models import InboundMessage
 from profiles.services import OwnAddresses, current_own_addresses
+from trackers.interface import Tracker
+
+log = logging.getLogger(__name__)
 
 FLOOD_WINDOW = timedelta(hours=1)
 
@@ -19,10 +25,26 @@ FLOOD_WINDOW = timedelta(hours=1)
 class Group:
     """The claimed messages of one unit of work (in processing order)."""
 
-    def __init__(self, messages: list[InboundMessage]) -> None:
+    def __init__(self, messages: list[InboundMessage], make_tracker: Callable[[Any], Tracker]) -> None:
         self.messages = messages
+        self._make_tracker = make_tracker
+        self._trackers: dict[int, Tracker] = {}
         self._earlier: dict[int, int] | None = None
         self._own: dict[int, OwnAddresses] = {}
+
+    def tracker(self, instance: Any) -> Tracker:
+        """The instance's tracker for this group (its look-ups serve every message), made on first use; the
+        senders of the group's messages are then looked up at once."""
+        if instance.pk not in self._trackers:
+            tracker = self._trackers[instance.pk] = self._make_tracker(instance)
+            senders = [m.sender for m in self.messages if m.instance_id == instance.pk and m.sender]
+            if len(senders) > 1:
+                try:
+                    tracker.find_users_by_email(senders)
+                except Exception as exc:  # only a head start: each message still looks its sender up
+                    log.warning("could not look up the senders of inbound #%s..: %s", self.messages[0].pk,
+                                type(exc).__name__)
+        return self._trackers[instance.pk]
 
     def earlier_from_sender(self, inbound_id: int, now: datetime) -> int | None:
         """How many messages of the same instance and sender arrived in the hour before ``now`` and before

@@ -1,5 +1,6 @@
-"""Connects captured mail to processing: the messages of each committed capture are queued in small groups
-(one broker round trip per group instead of per message; small enough that every worker gets some)."""
+"""Connects captured mail to processing: the messages of each committed capture are queued in groups (one broker
+round trip, one claim, one write of the outcomes per group instead of per message). A group is at most what one
+capture commits (a source fetches 25 messages at a time), so while a mailbox is drained every worker gets groups."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.dispatch import receiver
 from inbound.signals import messages_captured
 
 log = logging.getLogger(__name__)
-GROUP_SIZE = 10
+GROUP_SIZE = 25  # = inbound.sources.base.FETCH_CHUNK_MESSAGES
 
 
 @receiver(messages_captured, dispatch_uid="inbound.pipeline.queue_captured")

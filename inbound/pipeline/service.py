@@ -80,7 +80,7 @@ def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
 
 
 # What processing never reads of the rows it loads (it reads the raw mail): left out, so they are not decrypted.
-_UNREAD_MESSAGE_FIELDS = ("message_id", "subject", "sender")
+_UNREAD_MESSAGE_FIELDS = ("message_id", "subject")
 _UNREAD_SOURCE_FIELDS = ("password", "oauth_access_token", "oauth_refresh_token", "last_error")
 
 
@@ -184,15 +184,12 @@ def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None 
     again after a crash before its finish changes nothing twice. Side effects outside the tracker (a forward,
     a hint) have no such key, so a message that had one is finished at once."""
     messages = claim_many(inbound_ids)
-    group = Group(messages)
-    trackers: dict[int, Tracker] = {}
+    group = Group(messages, tracker_for)
     finished: list[InboundMessage] = []
     outcomes: dict[int, str] = {}
     try:
         for message in messages:
-            if message.instance_id not in trackers:
-                trackers[message.instance_id] = tracker_for(message.instance)
-            outcome, report = _process_claimed(message, trackers[message.instance_id], group, profile_id)
+            outcome, report = _process_claimed(message, group, profile_id)
             _set_outcome(message, outcome, report)
             outcomes[message.pk] = str(outcome)
             if "forwarded_to" in report or "hint" in report:
@@ -210,8 +207,7 @@ def tracker_for(instance: Any) -> Tracker:
     return get_tracker(instance)
 
 
-def _process_claimed(message: InboundMessage, tracker: Tracker, group: Group,
-                     profile_id: int | None) -> tuple[Outcome, dict[str, Any]]:
+def _process_claimed(message: InboundMessage, group: Group, profile_id: int | None) -> tuple[Outcome, dict[str, Any]]:
     previous = message.report if isinstance(message.report, dict) else {}
     attempts = int(previous.get("attempts", 0)) + 1
     profile: ProfileConfig | None = None
@@ -225,7 +221,7 @@ def _process_claimed(message: InboundMessage, tracker: Tracker, group: Group,
         profile = profile_for(message, profile_id)
         parsed = parse(raw, config=classifier_config())
         ctx = build_context(instance_id=message.instance_id, raw=raw, parsed=parsed, profile=profile,
-                            inbound=message, dry_run=False, tracker=tracker, group=group)
+                            inbound=message, dry_run=False, tracker=group.tracker(message.instance), group=group)
         result, notes = run(ctx)
         if parsed.error:
             notes["parse_notes"] = parsed.error

@@ -85,3 +85,13 @@ def test_a_crash_before_the_outcomes_are_written_creates_nothing_twice(
     assert Issue.objects.count() == 2 and Attachment.objects.count() == 1
     keys = [InboundMessage.objects.get(pk=pk).report["steps"][-1]["details"]["issue"] for pk in ids]
     assert sorted(keys) == sorted(Issue.objects.values_list("key", flat=True))
+
+
+def test_an_instance_whose_tracker_is_unavailable_gets_an_error_outcome(instance: Instance, profile: Profile) -> None:
+    from jemh.models import TrackerKind
+
+    ids = record(instance, mail(subject="One"), mail(subject="Two"))
+    Instance.objects.filter(pk=instance.pk).update(tracker_kind=TrackerKind.JIRA)
+    assert process_inbound_group(ids, profile_id=profile.pk) == {ids[0]: "error", ids[1]: "error"}
+    report = InboundMessage.objects.get(pk=ids[0]).report
+    assert "Jira backend is not available" in report["error"]

@@ -178,6 +178,20 @@ def test_several_message_ids_recorded_at_once(tracker: LocalTracker) -> None:
         tracker.record_message_ids(issue.key, ["<ok@x>", "<>"])
 
 
+def test_several_users_found_by_email_at_once(tracker: LocalTracker, users: dict[str, Any]) -> None:
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("alice2", "alice@example.org")  # a younger account with the same address
+    asked = ["ALICE@example.org", "bob@example.org", "gone@example.org", "nobody@example.org", "bob@example.org"]
+    found = tracker.find_users_by_email(asked)
+    assert set(found) == set(asked)
+    assert found["ALICE@example.org"].account_id == "alice"  # the oldest account, case-insensitively
+    assert found["bob@example.org"].account_id == "bob"
+    assert found["gone@example.org"] is None and found["nobody@example.org"] is None  # inactive, unknown
+    for address in asked:
+        assert found[address] == LocalTracker(tracker.instance).find_user_by_email(address)
+
+
 def test_several_issues_found_at_once(tracker: LocalTracker, users: dict[str, Any]) -> None:
     first = tracker.create_issue(new_issue(summary="First"))
     second = tracker.create_issue(new_issue(summary="Second"))

@@ -31,6 +31,22 @@ def find_user_by_email(email: str) -> AbstractBaseUser | None:
     return (model.objects.filter(**{f"{field}__iexact": address}, is_active=True).order_by("pk").first())
 
 
+def find_users_by_email(emails: Iterable[str]) -> dict[str, AbstractBaseUser]:
+    """find_user_by_email for several plain-ASCII addresses in one query: the users found, by lower-case address."""
+    from django.db.models.functions import Lower
+
+    wanted = {email.strip().lower() for email in emails if email.strip() and email.isascii()}
+    if not wanted:
+        return {}
+    model = get_user_model()
+    field = model.get_email_field_name()
+    found: dict[str, AbstractBaseUser] = {}
+    for user in (model.objects.annotate(_address=Lower(field)).filter(_address__in=wanted, is_active=True)
+                 .order_by("-pk")):
+        found[user._address] = user  # type: ignore[attr-defined]  # the oldest account wins (iterated last)
+    return found
+
+
 def find_user(account_id: str) -> AbstractBaseUser | None:
     model = get_user_model()
     return model.objects.filter(**{model.USERNAME_FIELD: account_id}).first()

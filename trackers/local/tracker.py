@@ -140,10 +140,19 @@ class LocalTracker:
 
     @_translating_errors
     def find_user_by_email(self, email: str) -> TrackerUser | None:
-        wanted = email.strip().casefold()
+        wanted = email.strip().lower()
         if wanted not in self._users_by_email:
             self._users_by_email[wanted] = convert.find_user_by_email(email)
         return convert.to_user(self._users_by_email[wanted])
+
+    @_translating_errors
+    def find_users_by_email(self, emails: Sequence[str]) -> dict[str, TrackerUser | None]:
+        unknown = {e.strip().lower() for e in emails if e.strip() and e.isascii()} - self._users_by_email.keys()
+        if unknown:
+            found = convert.find_users_by_email(unknown)
+            for address in unknown:
+                self._users_by_email[address] = found.get(address)
+        return {email: self.find_user_by_email(email) for email in emails}
 
     @_translating_errors
     def get_user(self, account_id: str) -> TrackerUser | None:
