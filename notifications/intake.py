@@ -112,10 +112,11 @@ def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: st
     if mappings:
         from notifications.tasks import request_flush, schedule_flush
 
+        # robust: with the broker down the event is still recorded, and the sweeper flushes it later
         if event.due_at <= now:
-            transaction.on_commit(request_flush)
+            transaction.on_commit(request_flush, robust=True)
         elif opens_batch:  # an event joining an open batch is flushed by the task its opener scheduled
-            transaction.on_commit(lambda: schedule_flush(instance_id, issue_key, event.due_at))
+            transaction.on_commit(lambda: schedule_flush(instance_id, issue_key, event.due_at), robust=True)
     log.info("issue event %s %s recorded: %s", kind, issue_key, event.status)
     return event
 
