@@ -62,6 +62,22 @@ def test_a_wanted_event_without_window_costs_one_insert_and_wakes_a_flush(mappin
     assert len(wakeups) == 1, "one wake-up covers every event recorded before it is due"
 
 
+def test_a_broker_outage_does_not_undo_or_fail_the_change_that_emitted_the_event(
+        mapping: NotificationMapping, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(tasks, "_next_wakeup", 0.0)
+    monkeypatch.setattr(tasks.flush_due_events, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):  # on commit (at once when there is no transaction)
+        event = record_event(instance_id=mapping.instance.pk, kind="commented", issue_key="ABC-1",
+                             payload={"comment": {"body": "hello"}})
+    assert "Error calling request_flush in on_commit() (Connection refused)" in caplog.text
+    event.refresh_from_db()
+    assert event.status == EventStatus.PENDING  # recorded; the sweeper flushes it once the broker is back
+
+
 def test_wakeups_are_debounced_but_never_missing(monkeypatch: pytest.MonkeyPatch, wakeups: list[Any]) -> None:
     clock = [1000.0]
     monkeypatch.setattr(tasks.time, "time", lambda: clock[0])
