@@ -214,6 +214,19 @@ def test_message_ids_are_recorded_only_with_an_existing_issue(tracker: LocalTrac
     assert fresh.find_issue_by_message_ids(["<after-lookup@jemh.example>"]).key == issue.key
 
 
+@pytest.mark.django_db(transaction=True)  # the deleted issue is noticed when the insert commits
+def test_message_ids_of_an_issue_deleted_since_its_look_up_are_refused(tracker: LocalTracker) -> None:
+    from trackers.local.services import delete_issue
+    from trackers.models import Issue
+
+    issue = tracker.create_issue(new_issue())
+    fresh = LocalTracker(tracker.instance)
+    fresh.find_issues([issue.key])
+    delete_issue(Issue.objects.get(key=issue.key))
+    with pytest.raises(errors.IssueNotFound):
+        fresh.record_message_ids(issue.key, ["<after-delete@jemh.example>"])
+
+
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue(labels=("a", "b")))
     updated = tracker.update_issue(issue.key, IssueUpdate(

@@ -336,7 +336,12 @@ class LocalTracker:
     def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *,
                            kind: str = MessageIdKind.OUTBOUND) -> None:
         issue_id, instance_id = self._issue_ref(issue_key)
-        services.insert_message_ids(issue_id, instance_id, message_ids, kind=kind)
+        try:
+            with transaction.atomic():
+                services.insert_message_ids(issue_id, instance_id, message_ids, kind=kind)
+        except IntegrityError:  # the issue was deleted since it was looked up
+            self._issue_refs.pop(issue_key.strip().upper(), None)
+            raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None
 
     # -- changing -----------------------------------------------------------------------------------
     @_translating_errors
