@@ -47,12 +47,6 @@ def classifier_config() -> ClassifierConfig:
     return ClassifierConfig(own_message_id_domains=tuple(own_message_id_domains()))
 
 
-def claim(inbound_id: int) -> InboundMessage | None:
-    """Mark the message as being processed, unless it is finished or another worker holds a fresh claim."""
-    claimed = claim_many([inbound_id])
-    return claimed[0] if claimed else None
-
-
 def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
     """Claim the messages that are neither finished nor freshly claimed by another worker; return them (in the
     given order) loaded with their instance, source and the source profile's version.
