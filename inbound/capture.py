@@ -31,7 +31,7 @@ from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash
 from jemh.logging import Pii
-from jemh.storage import blob_storage
+from jemh.storage import blob_storage, discard_blobs
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
@@ -136,7 +136,7 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
     try:
         _commit_chunk(source, prepared, fresh, duplicates, revalidating, now)
     except BaseException:
-        _discard(stored)
+        discard_blobs(stored, "unrecorded raw mail")
         raise
     for p, earlier in duplicates:
         p.result = CaptureResult(p.item.key, earlier, new=False, duplicate=True)
@@ -176,7 +176,7 @@ def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[st
         try:
             p.row = InboundMessage(raw_blob=_store_raw(storage, name, p.item.raw))
         except Exception as exc:
-            _discard(stored)
+            discard_blobs(stored, "unrecorded raw mail")
             raise StoreError(f"could not store the raw mail: {exc}") from exc
         stored.append(p.row.raw_blob)
     return stored
@@ -185,15 +185,6 @@ def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[st
 def _store_raw(storage: object, name: str, raw: bytes) -> str:
     """Step 1: the encrypted blob (a separate function so crash tests can stop right after it)."""
     return storage.save_bytes(name, raw)  # type: ignore[attr-defined]
-
-
-def _discard(names: list[str]) -> None:
-    storage = blob_storage()
-    for name in names:
-        try:
-            storage.delete(name)
-        except Exception:
-            log.warning("could not remove an unrecorded blob %s", name)
 
 
 def _row(source: Source, p: _Prepared, now: object) -> InboundMessage:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from django.core.files import File
@@ -12,6 +14,7 @@ from django.utils.module_loading import import_string
 from jemh import crypto
 
 SPOOL_IN_MEMORY = 1024 * 1024  # larger blobs spill to a temporary file
+log = logging.getLogger(__name__)
 
 
 class EncryptedStorage(Storage):
@@ -96,3 +99,16 @@ def blob_storage() -> EncryptedStorage:
     storage = storages["blobs"]
     assert isinstance(storage, EncryptedStorage)
     return storage
+
+
+def discard_blobs(names: Iterable[str], what: str) -> None:
+    """Delete the named blobs (empty names are skipped), best effort: one the storage cannot remove is logged, not
+    raised, and stays behind as an orphan for the purge. ``what`` says what they were, for the log."""
+    storage = blob_storage()
+    for name in names:
+        if not name:
+            continue
+        try:
+            storage.delete(name)
+        except Exception:
+            log.warning("could not remove the %s %s; it stays as an orphan blob", what, name)

@@ -26,7 +26,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from jemh.storage import blob_storage
+from jemh.storage import discard_blobs
 from notifications.choices import EventStatus
 from notifications.composing import FlushContext, IssueOutcome, IssueRef, Mail, compose_issue, remember_message_ids
 from notifications.models import IssueEvent, NotificationDelivery, OutboundMessage
@@ -124,8 +124,7 @@ def _flush(claimable: Callable[[], tuple[list[IssueEvent], bool]]) -> FlushResul
             prepared = _notify(events, saved_blobs)
             return FlushResult(len(events), list(prepared), prepared, more)
     except Exception as exc:
-        for name in saved_blobs:
-            _forget_blob(name)
+        discard_blobs(saved_blobs, "unrecorded outbound message")
         if _temporary(exc):
             raise
         log.exception("notifications of %s event(s) failed", len(claimed_pks))
@@ -137,13 +136,6 @@ def _flush(claimable: Callable[[], tuple[list[IssueEvent], bool]]) -> FlushResul
 def _failure_reason(exc: BaseException) -> str:
     return (f"Could not prepare notifications ({type(exc).__name__}: {exc}). Fix the cause (e.g. the mapping's "
             "templates) and re-run the event from the admin.")
-
-
-def _forget_blob(name: str) -> None:
-    try:
-        blob_storage().delete(name)
-    except Exception:
-        log.warning("orphaned outbound blob %s could not be deleted", name)
 
 
 def _notify(events: list[IssueEvent], saved_blobs: list[str]) -> dict[int, PreparedMail]:
@@ -162,8 +154,7 @@ def _notify(events: list[IssueEvent], saved_blobs: list[str]) -> dict[int, Prepa
         try:
             outcomes[ref] = compose_issue(issue_events, ctx, blobs)
         except Exception as exc:
-            for name in blobs:
-                _forget_blob(name)
+            discard_blobs(blobs, "unrecorded outbound message")
             if _temporary(exc):
                 raise
             log.exception("notifications for %s failed", ref[1])

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from jemh.logging import Pii
 from jemh.rows import update_rows
-from jemh.storage import blob_storage
+from jemh.storage import blob_storage, discard_blobs
 from notifications.choices import OutboundStatus
 from notifications.messages import (  # noqa: F401 - build_message and MailAttachment are used from here too
     MailAttachment,
@@ -110,22 +110,18 @@ def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] 
     """Send several queued notifications over one SMTP connection; safe to call any number of times.
 
     ``prepared`` holds messages already in memory (from the flush that built them), by id; the others are read
-    from storage. Rows not claimable (already sent, being sent, gone) are reported and left alone. Sent rows are
-    recorded a few at a time (:class:`_SentLog`), each with the moment the server accepted it.
+    from storage. Rows not claimable (already sent, being sent, gone) are reported and left alone. Each sent row is
+    recorded at once (:func:`_record_sent`), with the moment the server accepted it.
     """
     prepared = prepared or {}
     rows = _claim_many(outbound_ids)
     results: dict[int, SendResult] = {}
     mailer = _Mailer()
-    sent = _SentLog()
     try:
         for outbound in rows:
-            results[outbound.pk] = _deliver(outbound, prepared.get(outbound.pk), mailer, sent)
+            results[outbound.pk] = _deliver(outbound, prepared.get(outbound.pk), mailer)
     finally:
-        try:
-            sent.write()
-        finally:
-            mailer.close()
+        mailer.close()
     if len(results) < len(outbound_ids):
         missing = [pk for pk in outbound_ids if pk not in results]
         current = dict(OutboundMessage.objects.filter(pk__in=missing).values_list("pk", "status"))
@@ -135,26 +131,19 @@ def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] 
     return results
 
 
-class _SentLog:
-    """Records each row the server accepted as ``sent`` at once, with the moment of acceptance: a worker dying
-    between the server's acceptance and this record leaves the row ``sending``, and after the lease it is sent
-    again, so at most one mail can ever arrive twice. One prepared UPDATE per mail (``jemh.rows.update_rows``)
-    keeps that cheap."""
-
-    def add(self, outbound: OutboundMessage) -> None:
-        outbound.status, outbound.sent_at, outbound.error = OutboundStatus.SENT, timezone.now(), ""
-        outbound.claimed_at = outbound.next_attempt_at = None
-        discard = "" if outbound.keep_blob else outbound.blob_name
-        if discard:
-            outbound.blob_name = ""
-        update_rows([outbound], _SENT_FIELDS)
-        if discard:
-            _delete_blob(discard)
-        log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key,
-                 Pii.message_id(outbound.message_id))
-
-    def write(self) -> None:
-        """Nothing is held back (kept so callers can flush unconditionally)."""
+def _record_sent(outbound: OutboundMessage) -> None:
+    """Record a row the server accepted as ``sent`` at once, with the moment of acceptance: a worker dying between
+    the server's acceptance and this record leaves the row ``sending``, and after the lease it is sent again, so
+    at most one mail can ever arrive twice. One prepared UPDATE (``jemh.rows.update_rows``) keeps that cheap."""
+    outbound.status, outbound.sent_at, outbound.error = OutboundStatus.SENT, timezone.now(), ""
+    outbound.claimed_at = outbound.next_attempt_at = None
+    discard = "" if outbound.keep_blob else outbound.blob_name
+    if discard:
+        outbound.blob_name = ""
+    update_rows([outbound], _SENT_FIELDS)
+    discard_blobs([discard], "stored outbound message")
+    log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key,
+             Pii.message_id(outbound.message_id))
 
 
 _SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "blob_name"]
@@ -167,14 +156,10 @@ def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:
         return SendResult(status=current or "missing", detail="not claimable (already sent, sending or gone)")
     outbound = OutboundMessage.objects.only(*_CLAIMED_FIELDS).get(pk=outbound_id)
     mailer = _Mailer(connection)
-    sent = _SentLog()
     try:
-        return _deliver(outbound, None, mailer, sent)
+        return _deliver(outbound, None, mailer)
     finally:
-        try:
-            sent.write()
-        finally:
-            mailer.close()
+        mailer.close()
 
 
 class _Mailer:
@@ -210,8 +195,8 @@ class _Mailer:
                 self.connection.close()
 
 
-def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mailer, sent: _SentLog) -> SendResult:
-    """Send a row this worker has claimed and record the outcome (a success in ``sent``)."""
+def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mailer) -> SendResult:
+    """Send a row this worker has claimed and record the outcome."""
     if mail is None:
         try:
             raw = blob_storage().read_bytes(outbound.blob_name)
@@ -237,7 +222,7 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mail
         log.warning("notification %s to %s not sent (attempt %s), retrying in %ss: %s", outbound.pk,
                     Pii.address(recipients[0] if recipients else ""), outbound.attempts, delay, type(exc).__name__)
         return SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=error)
-    sent.add(outbound)
+    _record_sent(outbound)
     return SendResult(OutboundStatus.SENT)
 
 
@@ -246,17 +231,9 @@ def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
         status=OutboundStatus.FAILED, error=error, claimed_at=None, next_attempt_at=None,
         blob_name=outbound.blob_name if outbound.keep_blob else "")
     if not outbound.keep_blob:
-        _delete_blob(outbound.blob_name)
+        discard_blobs([outbound.blob_name], "stored outbound message")
     log.error("notification %s for %s failed: %s", outbound.pk, outbound.issue_key, error)
     return SendResult(OutboundStatus.FAILED, detail=error)
-
-
-def _delete_blob(name: str) -> None:
-    if name:
-        try:
-            blob_storage().delete(name)
-        except Exception:  # the purge task retries deletion of anything left behind
-            log.warning("stored outbound message %s could not be deleted", name)
 
 
 def _header(raw: bytes, name: str) -> str:

@@ -25,11 +25,13 @@ from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
 from jemh.rows import update_rows
+from jemh.storage import discard_blobs
 from profiles.config import ProfileConfig
 from profiles.routing import MessageFacts
 from profiles.services import ProfileConfigError, current_profile_config
 from trackers.errors import TemporaryTrackerError, TrackerError
 from trackers.interface import Tracker
+from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ def build_context(*, instance_id: int, raw: bytes, parsed: ParsedMessage, profil
                              facts.headers)
     return Context(
         instance_id=instance_id, message=parsed, raw=raw, profile=profile,
-        tracker=tracker or tracker_for(instance), now=timezone.now(),
+        tracker=tracker or get_tracker(instance), now=timezone.now(),
         inbound_id=inbound.pk if inbound is not None else None, dry_run=dry_run,
         sender_hash=inbound.sender_hash if inbound is not None else "", facts=facts, group=group,
     )
@@ -178,7 +180,7 @@ def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None 
     again after a crash before its finish changes nothing twice. Side effects outside the tracker (a forward,
     a hint) have no such key, so a message that had one is finished at once."""
     messages = claim_many(inbound_ids)
-    group = Group(messages, tracker_for)
+    group = Group(messages, get_tracker)
     finished: list[InboundMessage] = []
     outcomes: dict[int, str] = {}
     try:
@@ -193,12 +195,6 @@ def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None 
     finally:
         _save_finished(finished)
     return outcomes
-
-
-def tracker_for(instance: Any) -> Tracker:
-    from trackers.registry import get_tracker
-
-    return get_tracker(instance)
 
 
 def _process_claimed(message: InboundMessage, group: Group, profile_id: int | None) -> tuple[Outcome, dict[str, Any]]:
@@ -257,12 +253,4 @@ def _save_finished(messages: list[InboundMessage]) -> None:
             message.raw_blob = ""
     update_rows(messages, _FINISH_FIELDS)
     messages.clear()
-    if discard:
-        from jemh.storage import blob_storage
-
-        storage = blob_storage()
-        for name in discard:
-            try:
-                storage.delete(name)
-            except OSError:
-                log.warning("could not remove the raw mail %s of a processed message; the purge will retry", name)
+    discard_blobs(discard, "raw mail of a processed message")

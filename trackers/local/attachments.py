@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
 
-from jemh.storage import blob_storage
+from jemh.storage import blob_storage, discard_blobs
 from trackers.errors import InvalidFieldValue
 from trackers.interface import AttachmentUpload
 from trackers.local.changes import SYSTEM, ChangeContext, emit
@@ -101,13 +101,5 @@ def read_attachment(attachment: Attachment) -> bytes:
 
 
 def delete_blobs_on_commit(names: list[str]) -> None:
-    def remove() -> None:
-        storage = blob_storage()
-        for name in names:
-            try:
-                storage.delete(name)
-            except Exception:
-                log.exception("could not delete attachment blob %s; delete it by hand", name)
-
     if names:
-        transaction.on_commit(remove)
+        transaction.on_commit(lambda: discard_blobs(names, "attachment of a deleted issue"))
