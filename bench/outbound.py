@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import cpu_seconds, peak_rss_mb, percentile  # noqa: E402
+from bench.measure import cpu_seconds, peak_rss_mb, percentile, postgres_pids, total_cpu_seconds  # noqa: E402
 
 
 def main() -> int:
@@ -83,7 +83,7 @@ def main() -> int:
 
         keys_file = work / "issue_keys.json"
         keys_file.write_text(json.dumps(issue_keys))
-        processes = {"postgres": lambda: postgres_pids(work / "postgres"), "redis": lambda: redis_pids(redis),
+        processes = {"postgres": lambda: postgres_pids(work / "postgres" / "data"), "redis": lambda: redis_pids(redis),
                      **{f"worker{n}": (lambda p=proc: [p.pid]) for n, proc in enumerate(workers)}}
         cpu_before = {name: total_cpu_seconds(pids()) for name, pids in processes.items()}
         self_before = cpu_seconds("self")
@@ -269,28 +269,6 @@ def smtp_floor(sink: object) -> float:
                 longest = max(raw.splitlines(), key=len)
                 raise SystemExit(f"the sink refused a stored message; longest line {len(longest)}") from None
     return len(messages) / (time.monotonic() - start)
-
-
-def total_cpu_seconds(pids: list[int]) -> float:
-    """CPU seconds the processes (and their ended children) have used so far."""
-    return sum(cpu_seconds(pid, with_children=True) for pid in pids)
-
-
-def postgres_pids(root: Path) -> list[int]:
-    """The postmaster and its children (the backends, checkpointer, ...)."""
-    try:
-        master = int((root / "data" / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return []
-    pids = [master]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
-                    pids.append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return pids
 
 
 def redis_pids(redis: object) -> list[int]:

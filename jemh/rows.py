@@ -15,7 +15,7 @@ from django.db.models import Model
 
 
 def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
-    """Save ``fields`` of each (already saved) object, in one transaction. Like ``save(update_fields=...)``
+    """Save ``fields`` of each (already saved) object, all or none. Like ``save(update_fields=...)``
     per object, without signals and without ``auto_now`` (set such fields yourself)."""
     if not objects:
         return
@@ -29,5 +29,9 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
     rows = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for field in concrete] + [obj.pk]
             for obj in objects]
+    if len(rows) == 1:  # one statement is atomic on its own
+        with connection.cursor() as cursor:
+            cursor.execute(sql, rows[0])
+        return
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.executemany(sql, rows)

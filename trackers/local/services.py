@@ -98,7 +98,7 @@ def insert_issue(issue: Issue, *, watchers: Iterable[Any] = (), message_ids: Ite
         issue.save(force_insert=True)
         if watchers:
             issue.watchers.set(list(watchers))
-        _insert_message_ids(issue, message_ids, kind=MessageIdKind.INBOUND)
+        insert_message_ids(issue.pk, issue.instance_id, message_ids, kind=MessageIdKind.INBOUND)
         emit(issue, EventKind.CREATED, ctx)
     return issue
 
@@ -182,15 +182,6 @@ def insert_message_ids(issue_id: int, instance_id: int, message_ids: Iterable[st
         IssueMessageId.objects.bulk_create(
             [IssueMessageId(instance_id=instance_id, issue_id=issue_id, message_id_hash=digest, message_id=value,
                             kind=kind) for digest, value in wanted.items()], ignore_conflicts=True)
-
-
-def _insert_message_ids(issue: Issue, message_ids: Iterable[str], *, kind: str) -> None:
-    """The Message-IDs of an issue being created (none can be known yet): one INSERT."""
-    wanted = _wanted_message_ids(message_ids, kind)
-    if wanted:
-        IssueMessageId.objects.bulk_create(
-            [IssueMessageId(instance_id=issue.instance_id, issue=issue, message_id_hash=digest, message_id=value,
-                            kind=kind) for digest, value in wanted.items()])
 
 
 def _wanted_message_ids(message_ids: Iterable[str], kind: str) -> dict[str, str]:
