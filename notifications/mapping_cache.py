@@ -17,18 +17,16 @@ The flush (``notifications.batching``) reads the mappings afresh for every batch
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
+from jemh.process_cache import ProcessCache
 from notifications.models import NotificationMapping
 
 CACHE_SECONDS = 1.0
-_lock = threading.Lock()
-_snapshots: dict[int, tuple[float, InstanceMappings]] = {}
+_snapshots: ProcessCache[int, InstanceMappings] = ProcessCache(CACHE_SECONDS)
 
 
 class UnknownInstance(LookupError):
@@ -49,14 +47,7 @@ class InstanceMappings:
 def current_mappings(instance_id: int) -> InstanceMappings:
     """The instance's snapshot: from this process's cache while younger than CACHE_SECONDS and no mapping or
     instance was saved or deleted here since; else loaded (two small queries). Raises UnknownInstance."""
-    now = time.monotonic()
-    cached = _snapshots.get(instance_id)
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    snapshot = _load(instance_id)
-    with _lock:
-        _snapshots[instance_id] = (now, snapshot)
-    return snapshot
+    return _snapshots.get(instance_id, _load)
 
 
 def _load(instance_id: int) -> InstanceMappings:
@@ -71,8 +62,7 @@ def _load(instance_id: int) -> InstanceMappings:
 
 def forget_cached_mappings(**kwargs: Any) -> None:
     """Drop every snapshot (connected to saves and deletes of mappings and instances)."""
-    with _lock:
-        _snapshots.clear()
+    _snapshots.clear()
 
 
 for _signal in (post_save, post_delete):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
+from jemh.process_cache import ProcessCache
 from profiles import inheritance
 from profiles.choices import AssociationStrategy, DirectiveProcessor
 from profiles.config import (
@@ -65,9 +64,8 @@ def load_profile_config(profile_id: int) -> ProfileConfig:
 # the profile). ``load_profile_config`` itself never caches.
 
 CACHE_SECONDS = 30.0
-_cache_lock = threading.Lock()
-_config_cache: dict[int, tuple[datetime, float, ProfileConfig]] = {}
-_own_cache: dict[int, tuple[tuple[Any, ...], float, OwnAddresses]] = {}
+_config_cache: ProcessCache[int, ProfileConfig] = ProcessCache(CACHE_SECONDS)
+_own_cache: ProcessCache[int, OwnAddresses] = ProcessCache(CACHE_SECONDS)
 
 
 def forget_cached_profiles(**kwargs: Any) -> None:
@@ -75,9 +73,8 @@ def forget_cached_profiles(**kwargs: Any) -> None:
     sender = kwargs.get("sender")
     if sender is not None and getattr(getattr(sender, "_meta", None), "app_label", "profiles") != "profiles":
         return
-    with _cache_lock:
-        _config_cache.clear()
-        _own_cache.clear()
+    _config_cache.clear()
+    _own_cache.clear()
 
 
 post_save.connect(forget_cached_profiles, weak=False, dispatch_uid="profiles.services.forget_cached_profiles.save")
@@ -92,20 +89,7 @@ def current_profile_config(profile_id: int, updated_at: datetime | None = None) 
     version = updated_at or Profile.objects.filter(pk=profile_id).values_list("updated_at", flat=True).first()
     if version is None:
         return load_profile_config(profile_id)  # raises the "does not exist" error
-    return _cached(_config_cache, profile_id, version, load_profile_config)
-
-
-def _cached(cache: dict[int, tuple[Any, float, Any]], key: int, version: Any, load: Any) -> Any:
-    """``cache[key]``'s value while its version is ``version`` and it is younger than CACHE_SECONDS, else
-    ``load(key)`` (stored for next time)."""
-    now = time.monotonic()
-    cached = cache.get(key)
-    if cached is not None and cached[0] == version and now - cached[1] < CACHE_SECONDS:
-        return cached[2]
-    value = load(key)
-    with _cache_lock:
-        cache[key] = (version, now, value)
-    return value
+    return _config_cache.get(profile_id, load_profile_config, version)
 
 
 def profile_config(profile: Profile) -> ProfileConfig:
@@ -255,7 +239,7 @@ def current_own_addresses(instance_id: int) -> OwnAddresses:
 
     version = tuple(Profile.objects.filter(instance_id=instance_id).aggregate(n=Count("pk"),
                                                                               last=Max("updated_at")).values())
-    return _cached(_own_cache, instance_id, version, _load_own_addresses)
+    return _own_cache.get(instance_id, _load_own_addresses, version)
 
 
 def _load_own_addresses(instance_id: int) -> OwnAddresses:

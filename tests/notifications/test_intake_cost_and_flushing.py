@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from jemh import process_cache
 from jemh.models import Instance
 from notifications import mapping_cache, tasks
 from notifications.batching import flush_due
@@ -104,8 +105,8 @@ def test_a_change_made_elsewhere_is_seen_within_the_cache_lifetime(instance: Ins
     bounds how long it goes unseen."""
     assert record_event(instance_id=instance.pk, kind="created", issue_key="ABC-1").status == EventStatus.DROPPED
     NotificationMapping.objects.bulk_create([NotificationMapping(instance=instance, name="Elsewhere")])  # no signal
-    clock = [mapping_cache.time.monotonic()]
-    monkeypatch.setattr(mapping_cache.time, "monotonic", lambda: clock[0])
+    clock = [process_cache.time.monotonic()]
+    monkeypatch.setattr(process_cache.time, "monotonic", lambda: clock[0])
     assert record_event(instance_id=instance.pk, kind="created", issue_key="ABC-2").status == EventStatus.DROPPED
     clock[0] += mapping_cache.CACHE_SECONDS
     assert record_event(instance_id=instance.pk, kind="created", issue_key="ABC-3").status == EventStatus.PENDING
