@@ -16,16 +16,42 @@ from jemh.crypto import keyed_hash
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "instance", "source", "sender", "subject_text", "size", "status", "outcome",
-                    "duplicate_copies", "raw_kept"]
+    list_display = [
+        "received_at",
+        "instance",
+        "source",
+        "sender",
+        "subject_text",
+        "size",
+        "status",
+        "outcome",
+        "duplicate_copies",
+        "raw_kept",
+    ]
     list_filter = ["status", "outcome", "instance", "source"]
     list_select_related = ["instance", "source"]
     date_hierarchy = "received_at"
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An e-mail address (sender) or a Message-ID, exactly."
-    fields = ["instance", "source", "received_at", "message_id", "subject_text", "sender", "recipients_text",
-              "size", "raw_blob", "raw_retained_until_processed", "duplicate_copies", "status", "outcome",
-              "report_text", "processed_at", "created_at", "updated_at"]
+    fields = [
+        "instance",
+        "source",
+        "received_at",
+        "message_id",
+        "subject_text",
+        "sender",
+        "recipients_text",
+        "size",
+        "raw_blob",
+        "raw_retained_until_processed",
+        "duplicate_copies",
+        "status",
+        "outcome",
+        "report_text",
+        "processed_at",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
     actions = ["make_test_case", "process_again"]
 
@@ -58,8 +84,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # retention purges audit rows; erasure has its own tool
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[InboundMessage],
-                           search_term: str) -> tuple[QuerySet[InboundMessage], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[InboundMessage], search_term: str
+    ) -> tuple[QuerySet[InboundMessage], bool]:
         term = search_term.strip()
         if not term:
             return queryset, False

@@ -33,8 +33,9 @@ class Outcome(models.TextChoices):
 
 class InboundMessage(models.Model):
     instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="inbound_messages")
-    source = models.ForeignKey("inbound.Source", null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="messages")
+    source = models.ForeignKey(
+        "inbound.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
     received_at = models.DateTimeField(db_index=True)
 
     message_id = EncryptedTextField(blank=True, default="")
@@ -50,8 +51,9 @@ class InboundMessage(models.Model):
     )
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes, as the source reported them.")
 
-    raw_blob = models.CharField(max_length=500, blank=True,
-                                help_text="Name in the encrypted blob storage; blank when not kept.")
+    raw_blob = models.CharField(
+        max_length=500, blank=True, help_text="Name in the encrypted blob storage; blank when not kept."
+    )
     raw_retained_until_processed = models.BooleanField(
         default=False,
         help_text="The instance does not keep raw mail: the blob exists only until processing ends, "
@@ -61,8 +63,9 @@ class InboundMessage(models.Model):
         default=0, help_text="Further copies with the same Message-ID that arrived later (not processed again)."
     )
 
-    status = models.CharField(max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED,
-                              db_index=True)
+    status = models.CharField(
+        max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED, db_index=True
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     report = EncryptedJSONField(default=dict, blank=True, help_text="Each step's verdict and reason.")
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -72,9 +72,14 @@ def capture_child(source_id: int) -> dict[str, object]:
         raise SystemExit(f"capture failed: {result.detail}")
     status = Path(f"/proc/{os.getpid()}/status").read_text()
     rss = next(int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:"))
-    return {"started": started, "seconds": round(ended - started, 3), "peak_rss_mb": round(rss, 1),
-            "cpu_seconds": cpu_seconds(os.getpid()),
-            "rejected_too_large": result.rejected_too_large, "duplicates": result.duplicates}
+    return {
+        "started": started,
+        "seconds": round(ended - started, 3),
+        "peak_rss_mb": round(rss, 1),
+        "cpu_seconds": cpu_seconds(os.getpid()),
+        "rejected_too_large": result.rejected_too_large,
+        "duplicates": result.duplicates,
+    }
 
 
 # -- the parent: data, worker, waiting, results ---------------------------------------------------------------
@@ -98,15 +103,37 @@ def setup_data(host: str, port: int) -> int:
     Project.objects.create(instance=instance, key="BIL", name="Billing", lead=lead)
     profile = Profile.objects.create(instance=instance, name="Support", reply_address="support@support.example.com")
     ProjectMapping.objects.create(
-        profile=profile, name="Default", is_default=True, project_key="SUP", issue_type="Task", priority="Medium",
-        default_summary="(no subject)", reporter_strategy="sender", default_reporter="helpdesk",
-        assignee_strategy="project_lead", operating_mode="create_and_comment", unknown_sender_action="email_only",
-        addressee_handling="participants", subject_cleanups="", body_cleanups="", body_delimiters="")
+        profile=profile,
+        name="Default",
+        is_default=True,
+        project_key="SUP",
+        issue_type="Task",
+        priority="Medium",
+        default_summary="(no subject)",
+        reporter_strategy="sender",
+        default_reporter="helpdesk",
+        assignee_strategy="project_lead",
+        operating_mode="create_and_comment",
+        unknown_sender_action="email_only",
+        addressee_handling="participants",
+        subject_cleanups="",
+        body_cleanups="",
+        body_delimiters="",
+    )
     billing = ProjectMapping.objects.create(profile=profile, name="Billing", is_default=False, project_key="BIL")
     MappingRule.objects.create(mapping=billing, kind="subject", pattern=r"invoice|payment|billing|refund")
-    source = Source.objects.create(instance=instance, name="bench", kind=SourceKind.IMAP, host=host, port=port,
-                                   security=Security.NONE, username=USER, password=PASSWORD, batch_limit=100000,
-                                   profile=profile)
+    source = Source.objects.create(
+        instance=instance,
+        name="bench",
+        kind=SourceKind.IMAP,
+        host=host,
+        port=port,
+        security=Security.NONE,
+        username=USER,
+        password=PASSWORD,
+        batch_limit=100000,
+        profile=profile,
+    )
     return source.pk
 
 
@@ -114,9 +141,29 @@ def start_worker(env: dict[str, str], log: Path, loglevel: str = "WARNING") -> s
     handle = open(log, "wb")  # noqa: SIM115 - lives as long as the worker
     celery = str(Path(sys.executable).with_name("celery"))
     return subprocess.Popen(
-        [celery, "-A", "jemh", "worker", "--concurrency", "2", "--pool", "prefork", "-n", "bench@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", loglevel],
-        cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            celery,
+            "-A",
+            "jemh",
+            "worker",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "-n",
+            "bench@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            loglevel,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_for_worker(worker: subprocess.Popen[bytes], log: Path) -> None:
@@ -142,8 +189,11 @@ def wait_for_outcomes(capture: subprocess.Popen[str], timeout: float) -> tuple[i
         done = InboundMessage.objects.filter(status__in=FINAL).count()
         capturing = capture.poll() is None
         if time.monotonic() - last_print > 2:
-            print(f"  captured {captured}, with an outcome {done}{' (capture running)' if capturing else ''}",
-                  end="\r", flush=True)
+            print(
+                f"  captured {captured}, with an outcome {done}{' (capture running)' if capturing else ''}",
+                end="\r",
+                flush=True,
+            )
             last_print = time.monotonic()
         if not capturing and done == captured:
             print()
@@ -162,28 +212,42 @@ def results(poll_started: float) -> dict[str, object]:
     messages = InboundMessage.objects.all()
     outcomes = Counter(dict(messages.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")))
     statuses = Counter(dict(messages.values_list("status").annotate(n=Count("id")).values_list("status", "n")))
-    latencies = [(done - created).total_seconds()
-                 for created, done in messages.filter(processed_at__isnull=False).values_list("created_at",
-                                                                                                "processed_at")]
+    latencies = [
+        (done - created).total_seconds()
+        for created, done in messages.filter(processed_at__isnull=False).values_list("created_at", "processed_at")
+    ]
     last = messages.aggregate(last=Max("processed_at"))["last"]
     elapsed = last.timestamp() - poll_started if last else float("nan")
     problems: Counter[str] = Counter()
     for row in messages.filter(outcome__in=["error", "failed"]).only("report"):
         report = row.report if isinstance(row.report, dict) else {}
         problems[str(report.get("error") or report.get("reason") or "(no reason)")[:200]] += 1
-    doubled_issues = Issue.objects.filter(source_message_id__isnull=False).values("source_message_id").annotate(
-        n=Count("id")).filter(n__gt=1).count()
-    doubled_comments = Comment.objects.filter(source_message_id__isnull=False).values("source_message_id").annotate(
-        n=Count("id")).filter(n__gt=1).count()
+    doubled_issues = (
+        Issue.objects.filter(source_message_id__isnull=False)
+        .values("source_message_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    doubled_comments = (
+        Comment.objects.filter(source_message_id__isnull=False)
+        .values("source_message_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
     captured = messages.count()
     return {
-        "captured": captured, "elapsed_s": round(elapsed, 2),
+        "captured": captured,
+        "elapsed_s": round(elapsed, 2),
         "messages_per_second": round(captured / elapsed, 1) if elapsed else 0.0,
         "capture_to_outcome_p50_s": round(statistics.median(latencies), 3) if latencies else None,
         "capture_to_outcome_p95_s": round(percentile(latencies, 95), 3) if latencies else None,
-        "outcomes": dict(outcomes), "statuses": dict(statuses),
+        "outcomes": dict(outcomes),
+        "statuses": dict(statuses),
         "without_outcome": captured - sum(statuses.get(s, 0) for s in FINAL),
-        "issues": Issue.objects.count(), "comments": Comment.objects.count(),
+        "issues": Issue.objects.count(),
+        "comments": Comment.objects.count(),
         "messages_with_more_than_one_issue": doubled_issues,
         "messages_with_more_than_one_comment": doubled_comments,
         "error_reasons": dict(problems.most_common(10)),
@@ -220,9 +284,14 @@ def main() -> int:
         dovecot.add_user(USER, PASSWORD)
         with psycopg.connect(postgres.url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE jemh_bench")
-        env = {**os.environ, "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
-               "REDIS_URL": redis.url, "JEMH_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "jemh.settings",
-               "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
+            "REDIS_URL": redis.url,
+            "JEMH_VAR_DIR": str(work / "var"),
+            "DJANGO_SETTINGS_MODULE": "jemh.settings",
+            "LOG_LEVEL": "WARNING",
+        }
         for key in [k for k in env if k.startswith(("JEMH_S3_", "CELERY_BROKER_URL"))]:
             env.pop(key)
         env.pop("JEMH_PROCESS_INLINE", None)
@@ -237,8 +306,11 @@ def main() -> int:
         corpus = corpus_messages()
         messages = [with_message_id(corpus[i % len(corpus)], i) for i in range(options.messages)]
         hostile = hostile_messages() if options.hostile else []
-        print(f"loading {len(messages)} messages ({len(corpus)} distinct corpus files) + {len(hostile)} "
-              "pathological ones ...", flush=True)
+        print(
+            f"loading {len(messages)} messages ({len(corpus)} distinct corpus files) + {len(hostile)} "
+            "pathological ones ...",
+            flush=True,
+        )
         load_mailbox(dovecot, messages + [with_message_id(m, -i - 1) for i, m in enumerate(hostile)])
         del messages, corpus, hostile
         host, port = dovecot.host, dovecot.imap_port
@@ -259,8 +331,14 @@ def main() -> int:
         postgres_before = total_cpu_seconds(postgres_pids(work / "postgres" / "data"))
         load_before = os.getloadavg()
         print("end to end: poll in its own process, the worker processing as messages are captured ...", flush=True)
-        capture = subprocess.Popen([sys.executable, __file__, "--capture-child", str(source_id)], env=env, cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        capture = subprocess.Popen(
+            [sys.executable, __file__, "--capture-child", str(source_id)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         captured, done = wait_for_outcomes(capture, options.timeout)
         out, err = capture.communicate(timeout=60)
         if capture.returncode:
@@ -273,8 +351,11 @@ def main() -> int:
         postgres_cpu = round(total_cpu_seconds(postgres_pids(work / "postgres" / "data")) - postgres_before, 2)
         result = results(float(capture_run["started"]))
         if done < captured:
-            print(f"WARNING: {captured - done} message(s) still without a final outcome after {options.timeout}s; "
-                  f"see {worker_log}", flush=True)
+            print(
+                f"WARNING: {captured - done} message(s) still without a final outcome after {options.timeout}s; "
+                f"see {worker_log}",
+                flush=True,
+            )
     finally:
         if worker is not None and worker.poll() is None:
             worker.terminate()
@@ -295,22 +376,35 @@ def main() -> int:
     worst_rss = max(worker_rss["pool"] or [0.0])
     report = {
         "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
-        "light_floor": {**light_run, "messages_per_second": round(
-            light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
-        "ratio_to_light_floor": round(result["messages_per_second"] * light_run["seconds"]  # type: ignore[operator]
-                                      / light_run["messages"], 3),
-        "end_to_end": result, "capture": capture_run, "worker_peak_rss_mb": worker_rss,
+        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
+        "ratio_to_light_floor": round(
+            result["messages_per_second"]
+            * light_run["seconds"]  # type: ignore[operator]
+            / light_run["messages"],
+            3,
+        ),
+        "end_to_end": result,
+        "capture": capture_run,
+        "worker_peak_rss_mb": worker_rss,
         "worker_cpu_seconds": worker_cpu,
         "worker_cpu_ms_per_message": round(1000 * worker_cpu / max(1, result["captured"]), 2),  # type: ignore[call-overload]
         "postgres_cpu_seconds": postgres_cpu,
         "postgres_cpu_ms_per_message": round(1000 * postgres_cpu / max(1, result["captured"]), 2),  # type: ignore[call-overload]
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO, "target_peak_rss_mb": TARGET_RSS_MB,
-        "meets_ratio": ratio >= TARGET_RATIO, "meets_memory": worst_rss <= TARGET_RSS_MB,
+        "ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "target_peak_rss_mb": TARGET_RSS_MB,
+        "meets_ratio": ratio >= TARGET_RATIO,
+        "meets_memory": worst_rss <= TARGET_RSS_MB,
         "nothing_lost": result["without_outcome"] == 0,
         "nothing_doubled": result["messages_with_more_than_one_issue"] == 0,
-        "setup": {"workers": "celery prefork --concurrency 2", "broker": "redis", "database": "postgresql",
-                  "tracker": "local", "cpus": os.cpu_count()},
+        "setup": {
+            "workers": "celery prefork --concurrency 2",
+            "broker": "redis",
+            "database": "postgresql",
+            "tracker": "local",
+            "cpus": os.cpu_count(),
+        },
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -324,17 +418,27 @@ def print_table(report: dict[str, object]) -> None:
     floor, e2e, rss = report["floor"], report["end_to_end"], report["worker_peak_rss_mb"]
     assert isinstance(floor, dict) and isinstance(e2e, dict) and isinstance(rss, dict)
     rows = [
-        ("floor (fetch + stdlib parse, 1 process)", f"{floor['messages_per_second']} msg/s "
-                                                    f"({floor['messages']} in {floor['seconds']:.2f} s)"),
-        ("end to end (poll start → last outcome)", f"{e2e['messages_per_second']} msg/s "
-                                                   f"({e2e['captured']} in {e2e['elapsed_s']} s)"),
+        (
+            "floor (fetch + stdlib parse, 1 process)",
+            f"{floor['messages_per_second']} msg/s ({floor['messages']} in {floor['seconds']:.2f} s)",
+        ),
+        (
+            "end to end (poll start → last outcome)",
+            f"{e2e['messages_per_second']} msg/s ({e2e['captured']} in {e2e['elapsed_s']} s)",
+        ),
         ("end to end / floor", f"{report['ratio']:.0%} (target >= {TARGET_RATIO:.0%})"),
-        ("light floor (fetch + compat32 headers)", f"{report['light_floor']['messages_per_second']} msg/s; "  # type: ignore[index]
-                                                   f"end to end / light floor {report['ratio_to_light_floor']:.0%}"),
+        (
+            "light floor (fetch + compat32 headers)",
+            f"{report['light_floor']['messages_per_second']} msg/s; "  # type: ignore[index]
+            f"end to end / light floor {report['ratio_to_light_floor']:.0%}",
+        ),
         ("capture → outcome p50 / p95", f"{e2e['capture_to_outcome_p50_s']} s / {e2e['capture_to_outcome_p95_s']} s"),
-        ("capture alone (poll)", f"{report['capture']['seconds']} s, CPU "  # type: ignore[index]
-                                 f"{report['capture']['cpu_seconds']} s, peak RSS "  # type: ignore[index]
-                                 f"{report['capture']['peak_rss_mb']} MB"),  # type: ignore[index]
+        (
+            "capture alone (poll)",
+            f"{report['capture']['seconds']} s, CPU "  # type: ignore[index]
+            f"{report['capture']['cpu_seconds']} s, peak RSS "  # type: ignore[index]
+            f"{report['capture']['peak_rss_mb']} MB",
+        ),  # type: ignore[index]
         ("worker CPU per message (both processes)", f"{report['worker_cpu_ms_per_message']} ms"),
         ("PostgreSQL CPU per message (all backends)", f"{report['postgres_cpu_ms_per_message']} ms"),
         ("load average (1 min) before / after", report["load_average_before_after"]),
@@ -342,8 +446,10 @@ def print_table(report: dict[str, object]) -> None:
         ("outcomes", ", ".join(f"{k or '(none)'} {v}" for k, v in sorted(e2e["outcomes"].items()))),
         ("without a final outcome", e2e["without_outcome"]),
         ("issues / comments", f"{e2e['issues']} / {e2e['comments']}"),
-        ("messages with > 1 issue / comment", f"{e2e['messages_with_more_than_one_issue']} / "
-                                              f"{e2e['messages_with_more_than_one_comment']}"),
+        (
+            "messages with > 1 issue / comment",
+            f"{e2e['messages_with_more_than_one_issue']} / {e2e['messages_with_more_than_one_comment']}",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     print()

@@ -71,8 +71,11 @@ def cost(func: Callable[[bytes], None], raw: bytes, runs: int = 5) -> dict[str, 
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    return {"seconds": round(times[len(times) // 2], 4), "best_seconds": round(times[0], 4),
-            "peak_mb": round(peak / MB, 2)}
+    return {
+        "seconds": round(times[len(times) // 2], 4),
+        "best_seconds": round(times[0], 4),
+        "peak_mb": round(peak / MB, 2),
+    }
 
 
 def main() -> int:
@@ -81,8 +84,12 @@ def main() -> int:
     results: dict[str, Any] = {"corpus_messages": len(messages)}
     floor = throughput(stdlib_parse, messages)
     mine = throughput(ours, messages)
-    results["throughput"] = {"stdlib_msgs_per_s": round(floor), "ours_msgs_per_s": round(mine),
-                             "ratio": round(mine / floor, 3), "target_ratio": 0.4}
+    results["throughput"] = {
+        "stdlib_msgs_per_s": round(floor),
+        "ours_msgs_per_s": round(mine),
+        "ratio": round(mine / floor, 3),
+        "target_ratio": 0.4,
+    }
     hostile = {
         "3000 nested parts": samples.nested_parts(3000),
         "3000 sibling parts": samples.many_parts(3000),
@@ -91,8 +98,11 @@ def main() -> int:
     }
     results["hostile"] = {}
     for name, raw in hostile.items():
-        results["hostile"][name] = {"ours": cost(ours, raw), "stdlib": cost(stdlib_parse, raw),
-                                    "target": {"seconds": 0.05, "peak_mb": 20}}
+        results["hostile"][name] = {
+            "ours": cost(ours, raw),
+            "stdlib": cost(stdlib_parse, raw),
+            "target": {"seconds": 0.05, "peak_mb": 20},
+        }
     size = 25 * MB
     raw = samples.big_attachment(size)
     big = cost(ours, raw, runs=1)
@@ -104,8 +114,10 @@ def main() -> int:
     print(f"{'messages/second':32} {t['stdlib_msgs_per_s']:>12} {t['ours_msgs_per_s']:>12} {t['ratio']:>8}")
     print(f"\n{'hostile message (median of 5)':32} {'ours s':>9} {'ours MB':>9} {'stdlib s':>9} {'stdlib MB':>10}")
     for name, row in results["hostile"].items():
-        print(f"{name:32} {row['ours']['seconds']:>9} {row['ours']['peak_mb']:>9} "
-              f"{row['stdlib']['seconds']:>9} {row['stdlib']['peak_mb']:>10}")
+        print(
+            f"{name:32} {row['ours']['seconds']:>9} {row['ours']['peak_mb']:>9} "
+            f"{row['stdlib']['seconds']:>9} {row['stdlib']['peak_mb']:>10}"
+        )
     a = results["attachment_25mb"]
     print(f"\n25 MB attachment: {a['seconds']} s, peak {a['peak_mb']} MB = {a['peak_ratio_to_size']}x its size")
     out = ROOT / "bench" / "results" / "mime.json"

@@ -58,11 +58,17 @@ def main() -> int:
     sink = start_smtp()
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        env = {**os.environ, "DATABASE_URL": postgres.url, "REDIS_URL": redis.url, "JEMH_VAR_DIR": str(work / "var"),
-               "EMAIL_URL": f"smtp://{sink.host}:{sink.port}",
-               "DEFAULT_FROM_EMAIL": "Acme Support <noreply@example.com>",
-               "DJANGO_SETTINGS_MODULE": "jemh.settings", "LOG_LEVEL": "WARNING",
-               "JEMH_NOTIFICATION_BATCH_WINDOW": str(args.window)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": postgres.url,
+            "REDIS_URL": redis.url,
+            "JEMH_VAR_DIR": str(work / "var"),
+            "EMAIL_URL": f"smtp://{sink.host}:{sink.port}",
+            "DEFAULT_FROM_EMAIL": "Acme Support <noreply@example.com>",
+            "DJANGO_SETTINGS_MODULE": "jemh.settings",
+            "LOG_LEVEL": "WARNING",
+            "JEMH_NOTIFICATION_BATCH_WINDOW": str(args.window),
+        }
         os.environ.update(env)
         import django
 
@@ -75,37 +81,72 @@ def main() -> int:
 
         for n in range(args.workers):
             log = open(work / f"worker{n}.log", "wb")  # noqa: SIM115 - lives as long as the worker
-            workers.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "jemh", "worker", "-P", "solo", "-c", "1", "-n", f"w{n}@%h",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            workers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "jemh",
+                        "worker",
+                        "-P",
+                        "solo",
+                        "-c",
+                        "1",
+                        "-n",
+                        f"w{n}@%h",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "-l",
+                        "WARNING",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         wait_for_workers(args.workers)
 
         keys_file = work / "issue_keys.json"
         keys_file.write_text(json.dumps(issue_keys))
-        processes = {"postgres": lambda: postgres_pids(work / "postgres" / "data"), "redis": lambda: redis_pids(redis),
-                     **{f"worker{n}": (lambda p=proc: [p.pid]) for n, proc in enumerate(workers)}}
+        processes = {
+            "postgres": lambda: postgres_pids(work / "postgres" / "data"),
+            "redis": lambda: redis_pids(redis),
+            **{f"worker{n}": (lambda p=proc: [p.pid]) for n, proc in enumerate(workers)},
+        }
         cpu_before = {name: total_cpu_seconds(pids()) for name, pids in processes.items()}
         self_before = cpu_seconds("self")
         print(f"recording {args.events} events across {len(issue_keys)} issues (producer process) ...", flush=True)
-        producer = subprocess.Popen([sys.executable, __file__, "--produce", str(keys_file), "--events",
-                                     str(args.events)], cwd=ROOT, env=env)
+        producer = subprocess.Popen(
+            [sys.executable, __file__, "--produce", str(keys_file), "--events", str(args.events)], cwd=ROOT, env=env
+        )
         result = run(producer, args.timeout)
         cpu = {name: round(total_cpu_seconds(pids()) - cpu_before[name], 1) for name, pids in processes.items()}
         cpu["producer"] = result.pop("producer_cpu_s")
         cpu["bench (sink + polling)"] = round(cpu_seconds("self") - self_before, 1)
         peaks = [peak_rss_mb(p.pid) for p in workers]
         floor = smtp_floor(sink)
-        result.update({
-            "workers": args.workers, "window_s": args.window, "worker_peak_rss_mb": peaks,
-            "cpu_s_during_run": cpu, "cpus": os.cpu_count(),
-            "floor_messages_per_s": round(floor, 1),
-            "share_of_floor": round(result["notifications_per_s"] / floor, 3) if floor else None,
-            "after_producer_share_of_floor": round(result["after_producer_notifications_per_s"] / floor, 3)
-            if floor else None,
-            "database": "postgresql", "broker": "redis",
-            "smtp": "aiosmtpd (a thread of the benchmark process)", "producer": "separate process",
-        })
+        result.update(
+            {
+                "workers": args.workers,
+                "window_s": args.window,
+                "worker_peak_rss_mb": peaks,
+                "cpu_s_during_run": cpu,
+                "cpus": os.cpu_count(),
+                "floor_messages_per_s": round(floor, 1),
+                "share_of_floor": round(result["notifications_per_s"] / floor, 3) if floor else None,
+                "after_producer_share_of_floor": round(result["after_producer_notifications_per_s"] / floor, 3)
+                if floor
+                else None,
+                "database": "postgresql",
+                "broker": "redis",
+                "smtp": "aiosmtpd (a thread of the benchmark process)",
+                "producer": "separate process",
+            }
+        )
         print_table(result)
         out = ROOT / "bench" / "results" / "outbound.json"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -151,11 +192,17 @@ def setup_data(issues: int) -> list[str]:
     keys = []
     print(f"creating {issues} issues ...", flush=True)
     for n in range(issues):  # created before the mapping exists: their own events are dropped at once
-        issue = tracker.create_issue(NewIssue(
-            project_key="BEN", summary=f"Benchmark issue {n}: the printer is on fire again",
-            description="Steps:\n\n1. print\n2. **smoke**", assignee="agent",
-            email_sender_address=f"customer{n}@customer.example", email_sender_name=f"Customer {n}",
-            email_participants=(f"colleague{n}@customer.example",)))
+        issue = tracker.create_issue(
+            NewIssue(
+                project_key="BEN",
+                summary=f"Benchmark issue {n}: the printer is on fire again",
+                description="Steps:\n\n1. print\n2. **smoke**",
+                assignee="agent",
+                email_sender_address=f"customer{n}@customer.example",
+                email_sender_name=f"Customer {n}",
+                email_participants=(f"colleague{n}@customer.example",),
+            )
+        )
         keys.append(issue.key)
     NotificationMapping.objects.create(instance=instance, name="All", batch_window_seconds=None)
     assert agent.pk
@@ -187,12 +234,21 @@ def produce(keys_file: Path, events: int) -> int:
     for n in range(events):
         key = issue_keys[n % len(issue_keys)]
         if n % 2:
-            record_event(instance_id=instance.pk, kind="commented", issue_key=key,
-                         actor={"account_id": "agent", "email": "agent@example.org", "name": "Agent"},
-                         payload={"comment": {"body": f"Update {n}: we are *on it*.", "author_name": "Agent"}})
+            record_event(
+                instance_id=instance.pk,
+                kind="commented",
+                issue_key=key,
+                actor={"account_id": "agent", "email": "agent@example.org", "name": "Agent"},
+                payload={"comment": {"body": f"Update {n}: we are *on it*.", "author_name": "Agent"}},
+            )
         else:
-            record_event(instance_id=instance.pk, kind="updated", issue_key=key, actor=None,
-                         payload={"changes": [{"field": "priority", "old": "Medium", "new": "High"}]})
+            record_event(
+                instance_id=instance.pk,
+                kind="updated",
+                issue_key=key,
+                actor=None,
+                payload={"changes": [{"field": "priority", "old": "Medium", "new": "High"}]},
+            )
         if n and n % 500 == 0:
             print(f"  {n} events recorded", flush=True)
     print(f"  all {events} recorded in {time.monotonic() - start:.1f}s", flush=True)
@@ -230,8 +286,11 @@ def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
     last_sent = OutboundMessage.objects.aggregate(last=Max("sent_at"))["last"]
     elapsed = (last_sent - first.received_at).total_seconds()
     latencies = []
-    for event in IssueEvent.objects.filter(status=EventStatus.NOTIFIED).annotate(
-            sent=Max("outbound_messages__sent_at")).only("received_at"):
+    for event in (
+        IssueEvent.objects.filter(status=EventStatus.NOTIFIED)
+        .annotate(sent=Max("outbound_messages__sent_at"))
+        .only("received_at")
+    ):
         latencies.append((event.sent - event.received_at).total_seconds())
     sent = OutboundMessage.objects.filter(status=OutboundStatus.SENT).count()
     failed = OutboundMessage.objects.filter(status=OutboundStatus.FAILED).count()
@@ -239,15 +298,20 @@ def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
     drained = OutboundMessage.objects.filter(status=OutboundStatus.SENT, sent_at__gt=producer_done).count()
     drain_s = max((last_sent - producer_done).total_seconds(), 0.001)
     return {
-        "events": events, "issues": IssueEvent.objects.exclude(status=EventStatus.DROPPED).values(
-            "issue_key").distinct().count(),
-        "notifications_sent": sent, "notifications_failed": failed,
-        "events_notified": len(latencies), "elapsed_s": round(elapsed, 2), "recording_s": round(recorded, 2),
-        "notifications_per_s": round(sent / elapsed, 1), "events_per_s": round(events / elapsed, 1),
+        "events": events,
+        "issues": IssueEvent.objects.exclude(status=EventStatus.DROPPED).values("issue_key").distinct().count(),
+        "notifications_sent": sent,
+        "notifications_failed": failed,
+        "events_notified": len(latencies),
+        "elapsed_s": round(elapsed, 2),
+        "recording_s": round(recorded, 2),
+        "notifications_per_s": round(sent / elapsed, 1),
+        "events_per_s": round(events / elapsed, 1),
         "event_to_sent_p50_s": round(statistics.median(latencies), 3),
         "event_to_sent_p95_s": round(percentile(latencies, 95), 3),
         "producer_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "after_producer_sent": drained, "after_producer_s": round(drain_s, 2),
+        "after_producer_sent": drained,
+        "after_producer_s": round(drain_s, 2),
         "after_producer_notifications_per_s": round(drained / drain_s, 1),
     }
 
@@ -258,8 +322,10 @@ def smtp_floor(sink: object) -> float:
     from notifications.models import OutboundMessage
 
     storage = blob_storage()
-    messages = [(row.recipients, re.sub(rb"\r?\n", b"\r\n", storage.read_bytes(row.blob_name)))
-                for row in OutboundMessage.objects.exclude(blob_name="").only("recipients", "blob_name")]
+    messages = [
+        (row.recipients, re.sub(rb"\r?\n", b"\r\n", storage.read_bytes(row.blob_name)))
+        for row in OutboundMessage.objects.exclude(blob_name="").only("recipients", "blob_name")
+    ]
     start = time.monotonic()
     with smtplib.SMTP(sink.host, sink.port) as client:  # type: ignore[attr-defined]
         for recipients, raw in messages:
@@ -282,14 +348,19 @@ def print_table(result: dict[str, object]) -> None:
         ("elapsed (first event → last mail)", f"{result['elapsed_s']} s"),
         ("notifications / s", result["notifications_per_s"]),
         ("events / s", result["events_per_s"]),
-        ("notifications / s once recording ended", f"{result['after_producer_notifications_per_s']} "
-         f"({result['after_producer_sent']} in {result['after_producer_s']} s)"),
+        (
+            "notifications / s once recording ended",
+            f"{result['after_producer_notifications_per_s']} "
+            f"({result['after_producer_sent']} in {result['after_producer_s']} s)",
+        ),
         ("event → sent p50 / p95", f"{result['event_to_sent_p50_s']} s / {result['event_to_sent_p95_s']} s"),
         ("raw smtplib floor (msgs / s)", result["floor_messages_per_s"]),
         ("share of floor", result["share_of_floor"]),
         ("worker peak RSS (MB)", result["worker_peak_rss_mb"]),
-        (f"CPU s during the run ({result['cpus']} CPUs)",
-         ", ".join(f"{name} {value}" for name, value in result["cpu_s_during_run"].items())),  # type: ignore[attr-defined]
+        (
+            f"CPU s during the run ({result['cpus']} CPUs)",
+            ", ".join(f"{name} {value}" for name, value in result["cpu_s_during_run"].items()),
+        ),  # type: ignore[attr-defined]
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

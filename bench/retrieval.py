@@ -49,8 +49,11 @@ def corpus_messages() -> list[bytes]:
             continue
         data = path.read_bytes()
         head = data[:4000]
-        if re.match(rb"(?i)(from |[a-z-]+:)", head) and re.search(rb"(?im)^(from|subject|to|date):", head) \
-                and re.search(rb"\r?\n\r?\n", head):
+        if (
+            re.match(rb"(?i)(from |[a-z-]+:)", head)
+            and re.search(rb"(?im)^(from|subject|to|date):", head)
+            and re.search(rb"\r?\n\r?\n", head)
+        ):
             found.append(data)
     if not found:
         raise SystemExit(f"no mail found under {SHARED / 'corpora'}; set JEMH_SHARED_DIR")
@@ -65,7 +68,8 @@ def hostile_messages() -> list[bytes]:
     return [
         head % b"20 MB attachment" + b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n"
         b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + big_b64 + b"\r\n--z--\r\n",
+        + big_b64
+        + b"\r\n--z--\r\n",
         head % b"one 24 MB line" + b"\r\n" + b"a" * (24 * 1024 * 1024) + b"\r\n",
         head % b"header flood" + b"X-Flood: y\r\n" * 50_000 + b"\r\nbody\r\n",
         head % b"deep nesting" + nested + b"end\r\n",
@@ -93,7 +97,7 @@ def load_mailbox(dovecot: object, messages: list[bytes]) -> None:
             time.sleep(0.5)
     with client:
         for start in range(0, len(messages), 100):
-            client.multiappend("INBOX", messages[start:start + 100])
+            client.multiappend("INBOX", messages[start : start + 100])
             print(f"  loaded {min(start + 100, len(messages))}/{len(messages)}", end="\r", flush=True)
     print()
 
@@ -133,7 +137,7 @@ def floor(host: str, port: int, headers_only: bool = False) -> dict[str, object]
         client.select_folder("INBOX", readonly=True)
         uids = sorted(client.search("ALL"))
         for start in range(0, len(uids), FLOOR_BATCH):
-            data = client.fetch(uids[start:start + FLOOR_BATCH], [b"BODY.PEEK[]"])
+            data = client.fetch(uids[start : start + FLOOR_BATCH], [b"BODY.PEEK[]"])
             for item in data.values():
                 try:
                     parse_one(item[b"BODY[]"])
@@ -142,8 +146,13 @@ def floor(host: str, port: int, headers_only: bool = False) -> dict[str, object]
                 count += 1
             del data
     seconds = time.perf_counter() - started
-    return {"messages": count, "seconds": seconds, "peak_rss_mb": peak_rss_mb(), "stdlib_failures": broken,
-            "parse": "compat32 + 3 headers" if headers_only else "policy.default + get_body + iter_attachments"}
+    return {
+        "messages": count,
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "stdlib_failures": broken,
+        "parse": "compat32 + 3 headers" if headers_only else "policy.default + get_body + iter_attachments",
+    }
 
 
 def capture(host: str, port: int) -> dict[str, object]:
@@ -157,22 +166,43 @@ def capture(host: str, port: int) -> dict[str, object]:
     from jemh.models import Instance
 
     instance = Instance.objects.create(name="Bench")
-    source = Source.objects.create(instance=instance, name="bench", kind=SourceKind.IMAP, host=host, port=port,
-                                   security=Security.NONE, username=USER, password=PASSWORD, batch_limit=10000)
+    source = Source.objects.create(
+        instance=instance,
+        name="bench",
+        kind=SourceKind.IMAP,
+        host=host,
+        port=port,
+        security=Security.NONE,
+        username=USER,
+        password=PASSWORD,
+        batch_limit=10000,
+    )
     rss_before = peak_rss_mb()
     started = time.perf_counter()
     result = poll(source, force=True)
     seconds = time.perf_counter() - started
     if result.status != "ok":
         raise SystemExit(f"capture failed: {result.detail}")
-    return {"messages": InboundMessage.objects.count(), "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-            "rss_after_django_setup_mb": rss_before, "rejected_too_large": result.rejected_too_large,
-            "duplicates": result.duplicates}
+    return {
+        "messages": InboundMessage.objects.count(),
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_after_django_setup_mb": rss_before,
+        "rejected_too_large": result.rejected_too_large,
+        "duplicates": result.duplicates,
+    }
 
 
 def child(mode: str, env: dict[str, str], host: str, port: int) -> dict[str, object]:
-    done = subprocess.run([sys.executable, __file__, f"--{mode}", host, str(port)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=3600, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, f"--{mode}", host, str(port)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
     if done.returncode:
         raise SystemExit(f"{mode} run failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -210,17 +240,25 @@ def main() -> None:
         dovecot.add_user(USER, PASSWORD)
         with psycopg.connect(postgres.url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE jemh_bench")
-        env = {**os.environ, "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
-               "JEMH_VAR_DIR": str(work / "var"), "DJANGO_SETTINGS_MODULE": "jemh.settings", "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
+            "JEMH_VAR_DIR": str(work / "var"),
+            "DJANGO_SETTINGS_MODULE": "jemh.settings",
+            "LOG_LEVEL": "WARNING",
+        }
         for key in [k for k in env if k.startswith("JEMH_S3_")]:
             env.pop(key)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], env=env, cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"], env=env, cwd=ROOT, check=True, capture_output=True
+        )
         corpus = corpus_messages()
         messages = [with_message_id(corpus[i % len(corpus)], i) for i in range(options.messages)]
         hostile = [] if options.no_hostile else hostile_messages()
-        print(f"loading {len(messages)} messages ({len(corpus)} distinct corpus files) + {len(hostile)} "
-              "pathological ones ...")
+        print(
+            f"loading {len(messages)} messages ({len(corpus)} distinct corpus files) + {len(hostile)} "
+            "pathological ones ..."
+        )
         load_mailbox(dovecot, messages + [with_message_id(m, -i - 1) for i, m in enumerate(hostile)])
         del messages, corpus, hostile
         host, port = dovecot.host, dovecot.imap_port
@@ -242,22 +280,28 @@ def main() -> None:
     ratio = capture_rate / floor_rate
     report = {
         "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
-        "light_floor": {**light_run, "messages_per_second": round(
-            light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
+        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
         "ratio_to_light_floor": round(capture_rate / (light_run["messages"] / light_run["seconds"]), 3),  # type: ignore[operator]
         "capture": {**capture_run, "messages_per_second": round(capture_rate, 1)},
-        "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO, "target_peak_rss_mb": TARGET_RSS_MB,
-        "meets_ratio": ratio >= TARGET_RATIO, "meets_memory": capture_run["peak_rss_mb"] < TARGET_RSS_MB,  # type: ignore[operator]
+        "ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "target_peak_rss_mb": TARGET_RSS_MB,
+        "meets_ratio": ratio >= TARGET_RATIO,
+        "meets_memory": capture_run["peak_rss_mb"] < TARGET_RSS_MB,  # type: ignore[operator]
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n{'run':<10}{'messages':>10}{'seconds':>10}{'msg/s':>10}{'peak RSS MB':>14}")
     for name, run in (("floor", report["floor"]), ("light", report["light_floor"]), ("capture", report["capture"])):
-        print(f"{name:<10}{run['messages']:>10}{run['seconds']:>10.2f}{run['messages_per_second']:>10.1f}"
-              f"{run['peak_rss_mb']:>14.1f}")
-    print(f"\ncapture / floor = {ratio:.0%} (target >= {TARGET_RATIO:.0%}); capture peak RSS "
-          f"{capture_run['peak_rss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB)")
+        print(
+            f"{name:<10}{run['messages']:>10}{run['seconds']:>10.2f}{run['messages_per_second']:>10.1f}"
+            f"{run['peak_rss_mb']:>14.1f}"
+        )
+    print(
+        f"\ncapture / floor = {ratio:.0%} (target >= {TARGET_RATIO:.0%}); capture peak RSS "
+        f"{capture_run['peak_rss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB)"
+    )
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

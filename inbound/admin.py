@@ -17,7 +17,9 @@ from inbound.models import Source
 
 class SourceForm(forms.ModelForm):
     password = forms.CharField(
-        required=False, strip=False, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted and never shown again. Leave blank to keep the current password.",
     )
 
@@ -35,29 +37,75 @@ class SourceForm(forms.ModelForm):
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceForm
-    list_display = ["name", "instance", "kind", "enabled", "health_state", "last_success_at", "short_error",
-                    "consecutive_failures", "next_poll", "captured_today"]
+    list_display = [
+        "name",
+        "instance",
+        "kind",
+        "enabled",
+        "health_state",
+        "last_success_at",
+        "short_error",
+        "consecutive_failures",
+        "next_poll",
+        "captured_today",
+    ]
     list_filter = ["kind", "enabled", "instance"]
     search_fields = ["name", "host", "username"]
     actions = ["test_connection", "poll_now", "enable_and_reset"]
-    readonly_fields = ["health_state", "last_poll_at", "last_success_at", "last_error_text", "last_error_at",
-                       "consecutive_failures", "failing_since", "next_poll", "captured_today", "disabled_reason",
-                       "uidvalidity", "oauth_token_state", "created_at", "updated_at"]
+    readonly_fields = [
+        "health_state",
+        "last_poll_at",
+        "last_success_at",
+        "last_error_text",
+        "last_error_at",
+        "consecutive_failures",
+        "failing_since",
+        "next_poll",
+        "captured_today",
+        "disabled_reason",
+        "uidvalidity",
+        "oauth_token_state",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["instance", "name", "kind", "enabled", "profile"]}),
-        ("Server", {"fields": ["host", "port", "security", "auth_method", "username", "password",
-                               "oauth_token_state"]}),
+        (
+            "Server",
+            {"fields": ["host", "port", "security", "auth_method", "username", "password", "oauth_token_state"]},
+        ),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
         ("Schedule and limits", {"fields": ["poll_interval", "batch_limit", "max_message_size"]}),
-        ("Health", {"fields": ["health_state", "last_poll_at", "last_success_at", "last_error_text", "last_error_at",
-                               "consecutive_failures", "failing_since", "next_poll", "captured_today",
-                               "disabled_reason", "uidvalidity", "created_at", "updated_at"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "health_state",
+                    "last_poll_at",
+                    "last_success_at",
+                    "last_error_text",
+                    "last_error_at",
+                    "consecutive_failures",
+                    "failing_since",
+                    "next_poll",
+                    "captured_today",
+                    "disabled_reason",
+                    "uidvalidity",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
         start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-        return super().get_queryset(request).select_related("instance").annotate(
-            captured_today_count=Count("messages", filter=Q(messages__received_at__gte=start)))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("instance")
+            .annotate(captured_today_count=Count("messages", filter=Q(messages__received_at__gte=start)))
+        )
 
     @admin.display(description="health")
     def health_state(self, source: Source) -> str:
@@ -105,9 +153,16 @@ class SourceAdmin(admin.ModelAdmin):
 
         for source in queryset:
             if not source.is_polled:
-                self.message_user(request, format_html(
-                    "{}: mail is piped in by the MTA; configure it to run <code>python manage.py jemh deliver "
-                    "--source {}</code>.", source.name, source.name), messages.INFO)
+                self.message_user(
+                    request,
+                    format_html(
+                        "{}: mail is piped in by the MTA; configure it to run <code>python manage.py jemh deliver "
+                        "--source {}</code>.",
+                        source.name,
+                        source.name,
+                    ),
+                    messages.INFO,
+                )
                 continue
             ok, said = check_connection(source)
             self.message_user(request, f"{source.name}: {said}", messages.SUCCESS if ok else messages.ERROR)
@@ -119,9 +174,13 @@ class SourceAdmin(admin.ModelAdmin):
         for source in queryset:
             result = poll(source.pk, force=True)
             if result.status == "ok":
-                self.message_user(request, f"{source.name}: {result.captured} captured, {result.duplicates} "
-                                  f"duplicates, {result.rejected_too_large} too large"
-                                  f"{'; more waiting' if result.more_pending else ''}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"{source.name}: {result.captured} captured, {result.duplicates} "
+                    f"duplicates, {result.rejected_too_large} too large"
+                    f"{'; more waiting' if result.more_pending else ''}.",
+                    messages.SUCCESS,
+                )
             else:
                 level = messages.ERROR if result.status == "failed" else messages.WARNING
                 self.message_user(request, f"{source.name}: {result.status}: {result.detail}", level)

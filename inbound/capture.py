@@ -64,8 +64,9 @@ def capture(source: Source, raw: bytes, *, key: str | None = None, revalidating:
     return capture_batch(source, [Incoming(raw=raw, key=key)], revalidating=revalidating)[0]
 
 
-def capture_oversized(source: Source, headers: bytes, *, size: int, key: str | None = None,
-                      revalidating: bool = False) -> CaptureResult:
+def capture_oversized(
+    source: Source, headers: bytes, *, size: int, key: str | None = None, revalidating: bool = False
+) -> CaptureResult:
     incoming = Incoming(raw=headers, key=key, size=size, oversized=True)
     return capture_batch(source, [incoming], revalidating=revalidating)[0]
 
@@ -98,39 +99,46 @@ def _prepare(item: Incoming) -> _Prepared:
     if item.oversized:
         digest.update(f"\0size={item.size}".encode())
     return _Prepared(
-        item=item, summary=summary,
+        item=item,
+        summary=summary,
         message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
         content_hash=keyed_hash(digest.hexdigest(), purpose="content"),
     )
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
-    return [values[i:i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)]
+    return [values[i : i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)]
 
 
 def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) -> list[CaptureResult]:
     instance = source.instance
     prepared = [_prepare(item) for item in items]
     receipts = _receipts(source, [p.item.key for p in prepared if p.item.key])
-    by_message_id = _earlier(instance_id=instance.pk, field="message_id_hash",
-                             values=[p.message_id_hash for p in prepared if p.message_id_hash])
-    by_content = _earlier(source_id=source.pk, field="content_hash",
-                          values=[p.content_hash for p in prepared if not p.message_id_hash])
+    by_message_id = _earlier(
+        instance_id=instance.pk,
+        field="message_id_hash",
+        values=[p.message_id_hash for p in prepared if p.message_id_hash],
+    )
+    by_content = _earlier(
+        source_id=source.pk, field="content_hash", values=[p.content_hash for p in prepared if not p.message_id_hash]
+    )
     first_in_chunk: dict[str, int] = {}
     duplicates: list[tuple[_Prepared, InboundMessage | None]] = []
     for index, p in enumerate(prepared):
         identity = p.message_id_hash or "content:" + p.content_hash
         if p.item.key and p.item.key in receipts:
             p.result = CaptureResult(p.item.key, receipts[p.item.key].message, new=False)
-        elif (earlier := by_message_id.get(p.message_id_hash) if p.message_id_hash
-              else by_content.get(p.content_hash)) is not None:
+        elif (
+            earlier := by_message_id.get(p.message_id_hash) if p.message_id_hash else by_content.get(p.content_hash)
+        ) is not None:
             duplicates.append((p, earlier))
         elif identity in first_in_chunk:
             p.duplicate_of = first_in_chunk[identity]
         else:
             first_in_chunk[identity] = index
-    fresh = [p for p in prepared if p.result is None and p.duplicate_of is None
-             and not any(p is d for d, _ in duplicates)]
+    fresh = [
+        p for p in prepared if p.result is None and p.duplicate_of is None and not any(p is d for d, _ in duplicates)
+    ]
     now = timezone.now()
     stored = _store_all(instance, fresh, now)
     try:
@@ -200,17 +208,27 @@ def _row(source: Source, p: _Prepared, now: object) -> InboundMessage:
         limit = source.max_message_size
         reason = f"too large: {row.size} bytes, over this source's limit of {limit} bytes"
         row.status, row.outcome, row.processed_at = InboundStatus.PROCESSED, Outcome.REJECTED, now
-        row.report = {"rejected_reason": "too large", "size": row.size, "limit": limit,
-                      "raw_is_headers_only": bool(row.raw_blob),
-                      "steps": [{"step": "size limit", "verdict": "rejected", "reason": reason}]}
+        row.report = {
+            "rejected_reason": "too large",
+            "size": row.size,
+            "limit": limit,
+            "raw_is_headers_only": bool(row.raw_blob),
+            "steps": [{"step": "size limit", "verdict": "rejected", "reason": reason}],
+        }
     else:
         row.status, row.report = InboundStatus.RECEIVED, {}
         row.raw_retained_until_processed = not instance.store_raw_mail
     return row
 
 
-def _commit_chunk(source: Source, prepared: list[_Prepared], fresh: list[_Prepared],
-                  duplicates: list[tuple[_Prepared, InboundMessage | None]], revalidating: bool, now: object) -> None:
+def _commit_chunk(
+    source: Source,
+    prepared: list[_Prepared],
+    fresh: list[_Prepared],
+    duplicates: list[tuple[_Prepared, InboundMessage | None]],
+    revalidating: bool,
+    now: object,
+) -> None:
     """Step 2: audit rows and receipts, in one transaction."""
     with transaction.atomic():
         rows = [_row(source, p, now) for p in fresh]
@@ -226,21 +244,31 @@ def _commit_chunk(source: Source, prepared: list[_Prepared], fresh: list[_Prepar
             receipts.append(SourceReceipt(source=source, key=p.item.key, message=earlier or target))
         SourceReceipt.objects.bulk_create(receipts)
         counted = [e.pk for d, e in duplicates if e is not None and not (revalidating and e.source_id == source.pk)]
-        counted += [prepared[p.duplicate_of].row.pk for p in prepared  # type: ignore[union-attr]
-                    if p.duplicate_of is not None]
+        counted += [
+            prepared[p.duplicate_of].row.pk
+            for p in prepared  # type: ignore[union-attr]
+            if p.duplicate_of is not None
+        ]
         for pk in counted:
             InboundMessage.objects.filter(pk=pk).update(duplicate_copies=F("duplicate_copies") + 1)
         waiting = [row for row in rows if row.status == InboundStatus.RECEIVED]
         if waiting:
             transaction.on_commit(lambda: _announce(waiting))
     for p in fresh:
-        log.info("captured inbound #%s from source %s: message id %s, sender %s, %s bytes%s", p.row.pk,
-                 source.pk, Pii.message_id(p.summary.message_id), Pii.address(p.summary.sender),
-                 p.row.size, " (rejected: too large)" if p.item.oversized else "")  # type: ignore[union-attr]
+        log.info(
+            "captured inbound #%s from source %s: message id %s, sender %s, %s bytes%s",
+            p.row.pk,
+            source.pk,
+            Pii.message_id(p.summary.message_id),
+            Pii.address(p.summary.sender),
+            p.row.size,
+            " (rejected: too large)" if p.item.oversized else "",
+        )  # type: ignore[union-attr]
 
 
 def _announce(rows: list[InboundMessage]) -> None:
     for _receiver, response in messages_captured.send_robust(sender=InboundMessage, messages=rows):
         if isinstance(response, Exception):
-            log.error("a receiver of messages_captured failed for inbound #%s..#%s: %r", rows[0].pk, rows[-1].pk,
-                      response)
+            log.error(
+                "a receiver of messages_captured failed for inbound #%s..#%s: %r", rows[0].pk, rows[-1].pk, response
+            )

@@ -23,8 +23,15 @@ LONG_OFFLINE = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=1)
 MAX_ERROR_CHARS = 2000
 
-HEALTH_FIELDS = ["last_poll_at", "last_success_at", "last_error", "last_error_at", "consecutive_failures",
-                 "failing_since", "next_poll_at"]
+HEALTH_FIELDS = [
+    "last_poll_at",
+    "last_success_at",
+    "last_error",
+    "last_error_at",
+    "consecutive_failures",
+    "failing_since",
+    "next_poll_at",
+]
 
 
 def is_due(source: Source, now: datetime | None = None) -> bool:
@@ -69,12 +76,19 @@ def record_failure(source: Source, error: str, now: datetime | None = None) -> N
     source.failing_since = source.failing_since or now
     offline = now - source.failing_since
     source.next_poll_at = now + (RETRY_SOON if offline < LONG_OFFLINE else RETRY_LATER)
-    log.warning("source %s failed (%s in a row, offline for %s): %s", source.pk, source.consecutive_failures,
-                offline, source.last_error)
+    log.warning(
+        "source %s failed (%s in a row, offline for %s): %s",
+        source.pk,
+        source.consecutive_failures,
+        offline,
+        source.last_error,
+    )
     if offline >= GIVE_UP_AFTER:
         source.enabled = False
-        source.disabled_reason = (f"Disabled automatically on {now:%Y-%m-%d %H:%M %Z} after failing for over a "
-                                  f"day ({source.consecutive_failures} attempts). Last error: {source.last_error}")
+        source.disabled_reason = (
+            f"Disabled automatically on {now:%Y-%m-%d %H:%M %Z} after failing for over a "
+            f"day ({source.consecutive_failures} attempts). Last error: {source.last_error}"
+        )
         source.save(update_fields=[*HEALTH_FIELDS, "enabled", "disabled_reason"])
         notify_admins_disabled(source)
         return
@@ -97,16 +111,17 @@ def notify_admins_disabled(source: Source) -> int:
     if not recipients:
         recipients = [email for _, email in getattr(settings, "ADMINS", [])]
     if not recipients:
-        log.error("source %s was disabled but instance %s has no admin with an e-mail address to tell",
-                  source.pk, instance.pk)
+        log.error(
+            "source %s was disabled but instance %s has no admin with an e-mail address to tell", source.pk, instance.pk
+        )
         return 0
-    subject = f"[JEMH] Mail source \"{source.name}\" of {instance.name} was disabled"
+    subject = f'[JEMH] Mail source "{source.name}" of {instance.name} was disabled'
     body = (
-        f"The mail source \"{source.name}\" ({source.get_kind_display()}) of {instance.name} has failed "
+        f'The mail source "{source.name}" ({source.get_kind_display()}) of {instance.name} has failed '
         f"since {source.failing_since:%Y-%m-%d %H:%M %Z} and was disabled.\n\n"
         f"The server's last answer was:\n    {source.last_error}\n\n"
         "Mail sent to this mailbox is not being picked up. Fix the cause (for example the password, the "
-        "server name or the folder), use \"Test connection\" on the source in the admin, then enable it again.\n"
+        'server name or the folder), use "Test connection" on the source in the admin, then enable it again.\n'
     )
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

@@ -59,12 +59,25 @@ DEFAULT_PORTS = {
 }
 
 # Written only by retrieval (health, back-off, lease, mailbox state); never by a plain save().
-RUNTIME_FIELDS = frozenset({
-    "last_poll_at", "last_success_at", "last_error", "last_error_at", "consecutive_failures",
-    "failing_since", "next_poll_at", "disabled_reason", "poll_lease_token", "poll_lease_until",
-    "uidvalidity", "uidvalidity_folder", "oauth_access_token", "oauth_refresh_token",
-    "oauth_token_expires_at",
-})
+RUNTIME_FIELDS = frozenset(
+    {
+        "last_poll_at",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "consecutive_failures",
+        "failing_since",
+        "next_poll_at",
+        "disabled_reason",
+        "poll_lease_token",
+        "poll_lease_until",
+        "uidvalidity",
+        "uidvalidity_folder",
+        "oauth_access_token",
+        "oauth_refresh_token",
+        "oauth_token_expires_at",
+    }
+)
 
 
 class Source(models.Model):
@@ -75,14 +88,20 @@ class Source(models.Model):
     kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.IMAP)
     enabled = models.BooleanField(default=True)
     profile = models.ForeignKey(
-        "profiles.Profile", null=True, blank=True, on_delete=models.PROTECT, related_name="sources",
+        "profiles.Profile",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sources",
         help_text="The profile mail from this source is processed with. Blank: the instance's only enabled profile.",
     )
 
     # Connection (IMAP, POP3)
     host = models.CharField(max_length=255, blank=True)
     port = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(65535)],
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(65535)],
         help_text="Blank: the usual port for the protocol and security (993/143 IMAP, 995/110 POP3).",
     )
     security = models.CharField(max_length=16, choices=Security.choices, default=Security.TLS)
@@ -97,26 +116,34 @@ class Source(models.Model):
     # What to read and what to do with it afterwards
     folder = models.CharField(max_length=255, default="INBOX", blank=True, help_text="IMAP folder to read.")
     read_strategy = models.CharField(
-        max_length=16, choices=ReadStrategy.choices, default=ReadStrategy.MARK_READ,
+        max_length=16,
+        choices=ReadStrategy.choices,
+        default=ReadStrategy.MARK_READ,
         help_text="IMAP and Maildir: what happens to a message once it is captured.",
     )
     move_to = models.CharField(max_length=255, blank=True, help_text="Folder for the 'move' strategy.")
     delete_after_capture = models.BooleanField(
-        default=False, help_text="POP3: delete messages from the server once captured (otherwise kept).",
+        default=False,
+        help_text="POP3: delete messages from the server once captured (otherwise kept).",
     )
-    maildir_path = models.CharField(max_length=500, blank=True, help_text="Maildir: the directory mail is "
-                                    "delivered into (holding new/, cur/ and tmp/).")
+    maildir_path = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Maildir: the directory mail is delivered into (holding new/, cur/ and tmp/).",
+    )
 
     # Scheduling and limits
     poll_interval = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(10), MaxValueValidator(86400)], help_text="Seconds."
     )
     batch_limit = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
         help_text="At most this many new messages are captured per poll.",
     )
     max_message_size = models.PositiveBigIntegerField(
-        default=DEFAULT_MAX_MESSAGE_SIZE, validators=[MinValueValidator(1024)],
+        default=DEFAULT_MAX_MESSAGE_SIZE,
+        validators=[MinValueValidator(1024)],
         help_text="Bytes. Larger mail is recorded from its headers and rejected as too large.",
     )
 
@@ -167,7 +194,8 @@ class Source(models.Model):
         errors: dict[str, str] = {}
         if self.kind in RESERVED_KINDS or self.auth_method == AuthMethod.OAUTH2:
             errors["kind" if self.kind in RESERVED_KINDS else "auth_method"] = (
-                "OAuth mailboxes are not available yet; use IMAP or POP3 with an app password.")
+                "OAuth mailboxes are not available yet; use IMAP or POP3 with an app password."
+            )
         if self.kind in (SourceKind.IMAP, SourceKind.POP3):
             if not self.host:
                 errors["host"] = "The mail server's host name is required."
@@ -195,8 +223,9 @@ class SourceReceipt(models.Model):
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="receipts")
     key = models.CharField(max_length=255)
-    message = models.ForeignKey("auditing.InboundMessage", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="receipts")
+    message = models.ForeignKey(
+        "auditing.InboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="receipts"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

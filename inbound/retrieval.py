@@ -43,15 +43,18 @@ class PollResult:
 def acquire_lease(source_id: int, ttl: timedelta = LEASE_TTL) -> str | None:
     token = uuid.uuid4().hex
     now = timezone.now()
-    taken = (Source.objects.filter(pk=source_id)
-             .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
-             .update(poll_lease_token=token, poll_lease_until=now + ttl))
+    taken = (
+        Source.objects.filter(pk=source_id)
+        .filter(Q(poll_lease_until__isnull=True) | Q(poll_lease_until__lt=now))
+        .update(poll_lease_token=token, poll_lease_until=now + ttl)
+    )
     return token if taken else None
 
 
 def renew_lease(source_id: int, token: str, ttl: timedelta = LEASE_TTL) -> bool:
-    return bool(Source.objects.filter(pk=source_id, poll_lease_token=token)
-                .update(poll_lease_until=timezone.now() + ttl))
+    return bool(
+        Source.objects.filter(pk=source_id, poll_lease_token=token).update(poll_lease_until=timezone.now() + ttl)
+    )
 
 
 def release_lease(source_id: int, token: str) -> None:
@@ -95,7 +98,7 @@ def poll(source: Source | int, *, force: bool = False) -> PollResult:
 def _known(source: Source, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), LOOKUP_CHUNK):
-        part = keys[start:start + LOOKUP_CHUNK]
+        part = keys[start : start + LOOKUP_CHUNK]
         found.update(SourceReceipt.objects.filter(source=source, key__in=part).values_list("key", flat=True))
     return found
 
@@ -116,8 +119,11 @@ def _poll_locked(source: Source, token: str, result: PollResult) -> dict[str, ob
                 raise SourceError("the poll lease was lost (the poll took too long); stopping this poll")
             _take_chunk(source, session, chunk, result)
         if session.revalidating:
-            log.warning("source %s: the mailbox was renumbered (UIDVALIDITY changed); known mail was recognised "
-                        "by Message-ID or content", source.pk)
+            log.warning(
+                "source %s: the mailbox was renumbered (UIDVALIDITY changed); known mail was recognised "
+                "by Message-ID or content",
+                source.pk,
+            )
         return session.state()
 
 
@@ -126,8 +132,9 @@ def _take_chunk(source: Source, session: MailboxSession, chunk: list[Envelope], 
     items: dict[str, Incoming] = {}
     for envelope in chunk:
         if envelope.size is not None and envelope.size > limit:
-            items[envelope.key] = Incoming(raw=session.fetch_headers(envelope), key=envelope.key,
-                                           size=envelope.size, oversized=True)
+            items[envelope.key] = Incoming(
+                raw=session.fetch_headers(envelope), key=envelope.key, size=envelope.size, oversized=True
+            )
     for envelope, raw in session.fetch([e for e in chunk if e.key not in items]):
         if len(raw) > limit:  # the server under-reported the size
             items[envelope.key] = Incoming(raw=header_block(raw), key=envelope.key, size=len(raw), oversized=True)

@@ -13,8 +13,17 @@ from dataclasses import dataclass, field
 MAX_HEADER_BYTES = 256 * 1024
 MAX_VALUE_CHARS = 2000
 MAX_ADDRESSES_PER_HEADER = 200
-RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To",
-                     "Resent-To", "Resent-Cc", "X-Forwarded-To")
+RECIPIENT_HEADERS = (
+    "To",
+    "Cc",
+    "Delivered-To",
+    "X-Original-To",
+    "Envelope-To",
+    "X-Envelope-To",
+    "Resent-To",
+    "Resent-Cc",
+    "X-Forwarded-To",
+)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -87,7 +96,7 @@ def _summarize_with_stdlib(block: bytes) -> MailSummary:
             return str(value)
 
     def addresses(name: str) -> list[str]:
-        values = [str(v)[:MAX_VALUE_CHARS * 8] for v in message.get_all(name) or []]
+        values = [str(v)[: MAX_VALUE_CHARS * 8] for v in message.get_all(name) or []]
         try:
             return [addr for _, addr in getaddresses(values) if addr][:MAX_ADDRESSES_PER_HEADER]
         except Exception:
@@ -97,5 +106,9 @@ def _summarize_with_stdlib(block: bytes) -> MailSummary:
     message_id = ids[0] if ids else text("Message-ID").strip()
     senders = addresses("From") or addresses("Sender")
     recipients = {name: found for name in RECIPIENT_HEADERS if (found := addresses(name))}
-    return MailSummary(message_id=_clip(message_id), subject=_clip(text("Subject")),
-                       sender=_clip(senders[0]) if senders else "", recipients=recipients)
+    return MailSummary(
+        message_id=_clip(message_id),
+        subject=_clip(text("Subject")),
+        sender=_clip(senders[0]) if senders else "",
+        recipients=recipients,
+    )

@@ -29,8 +29,10 @@ def sync_schedule(source: object) -> None:
     """Create or update the source's periodic poll (enabled only for an enabled, polled source)."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    interval, _ = IntervalSchedule.objects.get_or_create(every=source.poll_interval,  # type: ignore[attr-defined]
-                                                         period=IntervalSchedule.SECONDS)
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=source.poll_interval,  # type: ignore[attr-defined]
+        period=IntervalSchedule.SECONDS,
+    )
     with transaction.atomic():
         PeriodicTask.objects.update_or_create(
             name=schedule_name(source.pk),  # type: ignore[attr-defined]

@@ -11,8 +11,18 @@ class InstanceAdmin(admin.ModelAdmin):
     filter_horizontal = ("admins",)
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
-        ("Data retention", {"fields": (
-            "store_raw_mail", "store_outbound_mail", "raw_mail_retention_days", "audit_retention_days",
-            "failure_retention_days", "event_retention_days", "outbound_retention_days",
-        )}),
+        (
+            "Data retention",
+            {
+                "fields": (
+                    "store_raw_mail",
+                    "store_outbound_mail",
+                    "raw_mail_retention_days",
+                    "audit_retention_days",
+                    "failure_retention_days",
+                    "event_retention_days",
+                    "outbound_retention_days",
+                )
+            },
+        ),
     )

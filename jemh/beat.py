@@ -22,6 +22,7 @@ def schedule_operations(tasks: Sequence[PeriodicTaskSpec]) -> tuple[MigrationFun
 
     def unregister(apps: Any, schema_editor: Any) -> None:
         apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-            name__in=[name for name, *_ in tasks]).delete()
+            name__in=[name for name, *_ in tasks]
+        ).delete()
 
     return register, unregister

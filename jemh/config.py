@@ -83,8 +83,11 @@ def email(env: environ.Env, outbox: Path) -> dict[str, Any]:
         }
     scheme = urlsplit(raw).scheme
     if scheme not in {"smtp", "smtps", "smtp+tls", "smtp+ssl", "consolemail", "filemail", "memorymail", "dummymail"}:
-        raise fail("EMAIL_URL", f"unsupported scheme {scheme or '(none)'!r}",
-                   "smtp://USER:PASSWORD@HOST:PORT (or smtp+tls://, smtps://)")
+        raise fail(
+            "EMAIL_URL",
+            f"unsupported scheme {scheme or '(none)'!r}",
+            "smtp://USER:PASSWORD@HOST:PORT (or smtp+tls://, smtps://)",
+        )
     try:
         config = environ.Env.email_url_config(raw)
     except Exception as exc:

@@ -29,9 +29,7 @@ class EncryptedTextField(models.TextField):
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name not in {"isnull"}:
-            raise TypeError(
-                f"{self.name} is encrypted and cannot be filtered with __{lookup_name}; use its keyed hash"
-            )
+            raise TypeError(f"{self.name} is encrypted and cannot be filtered with __{lookup_name}; use its keyed hash")
         return super().get_lookup(lookup_name)
 
 

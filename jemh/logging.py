@@ -12,8 +12,10 @@ import logging
 import re
 from functools import lru_cache
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+EMAIL_RE = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
 # A Message-ID in angle brackets: "<anything-without-spaces@anything>"
 MESSAGE_ID_RE = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 # "Subject: ..." as found in header dumps, up to the end of the line.

@@ -17,7 +17,9 @@ class Instance(models.Model):
     tracker_kind = models.CharField(max_length=16, choices=TrackerKind.choices, default=TrackerKind.LOCAL)
     base_url = models.URLField(blank=True, help_text="The tracker site's URL (required for Jira).")
     admins = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="administered_instances",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="administered_instances",
         help_text="People told about problems with this instance (e.g. a mailbox that keeps failing).",
     )
     store_raw_mail = models.BooleanField(

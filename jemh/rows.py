@@ -27,8 +27,10 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
     qn = connection.ops.quote_name
     assignments = ", ".join(f"{qn(field.column)} = %s" for field in concrete)
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
-    rows = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for field in concrete] + [obj.pk]
-            for obj in objects]
+    rows = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in concrete] + [obj.pk]
+        for obj in objects
+    ]
     if len(rows) == 1:  # one statement is atomic on its own
         with connection.cursor() as cursor:
             cursor.execute(sql, rows[0])

@@ -102,8 +102,10 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 # backend underneath is the filesystem by default and S3 when JEMH_S3_BUCKET is set.
 JEMH_BLOB_BACKEND = config.blob_storage(env, VAR_DIR)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(VAR_DIR / "media")}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "blobs": {"BACKEND": "jemh.storage.EncryptedStorage", "OPTIONS": {"backend": JEMH_BLOB_BACKEND}},
 }

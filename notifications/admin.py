@@ -32,9 +32,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def sandboxed(html: str) -> str:
-    return format_html('<iframe sandbox="" referrerpolicy="no-referrer" srcdoc="{}" '
-                       'style="width:100%;min-height:480px;border:1px solid #ccc;background:#fff"></iframe>',
-                       sanitize_mail_html(html))
+    return format_html(
+        '<iframe sandbox="" referrerpolicy="no-referrer" srcdoc="{}" '
+        'style="width:100%;min-height:480px;border:1px solid #ccc;background:#fff"></iframe>',
+        sanitize_mail_html(html),
+    )
 
 
 @admin.register(NotificationMapping)
@@ -44,12 +46,37 @@ class NotificationMappingAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     fieldsets = (
         (None, {"fields": ("instance", "name", "enabled", "projects", "event_kinds", "format")}),
-        ("Audience", {"fields": ("notify_reporter", "notify_assignee", "notify_watchers", "notify_participants",
-                                 "notify_project_lead", "fixed_recipients", "exclude_patterns", "skip_actor")}),
-        ("Sending", {"fields": ("from_address", "reply_address", "batch_window_seconds", "include_attachments",
-                                "attachment_max_bytes")}),
-        ("Templates (Django template language; empty = default)", {
-            "classes": ("collapse",), "fields": ("subject_template", "text_template", "html_template")}),
+        (
+            "Audience",
+            {
+                "fields": (
+                    "notify_reporter",
+                    "notify_assignee",
+                    "notify_watchers",
+                    "notify_participants",
+                    "notify_project_lead",
+                    "fixed_recipients",
+                    "exclude_patterns",
+                    "skip_actor",
+                )
+            },
+        ),
+        (
+            "Sending",
+            {
+                "fields": (
+                    "from_address",
+                    "reply_address",
+                    "batch_window_seconds",
+                    "include_attachments",
+                    "attachment_max_bytes",
+                )
+            },
+        ),
+        (
+            "Templates (Django template language; empty = default)",
+            {"classes": ("collapse",), "fields": ("subject_template", "text_template", "html_template")},
+        ),
     )
 
     @admin.display(description="projects")
@@ -65,15 +92,20 @@ class NotificationMappingAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">preview</a>', reverse("admin:notifications_mapping_preview", args=[obj.pk]))
 
     def get_urls(self) -> list[Any]:
-        return [path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
-                     name="notifications_mapping_preview"), *super().get_urls()]
+        return [
+            path(
+                "<int:pk>/preview/", self.admin_site.admin_view(self.preview_view), name="notifications_mapping_preview"
+            ),
+            *super().get_urls(),
+        ]
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         mapping = get_object_or_404(NotificationMapping, pk=pk)
         if not self.has_view_permission(request, mapping):
             return HttpResponse(status=403)
-        events = list(IssueEvent.objects.filter(instance=mapping.instance, payload__isnull=False)
-                      .select_related("instance")[:100])
+        events = list(
+            IssueEvent.objects.filter(instance=mapping.instance, payload__isnull=False).select_related("instance")[:100]
+        )
         chosen = next((e for e in events if str(e.pk) == request.GET.get("event")), events[0] if events else None)
         rendered, error = None, ""
         if chosen is not None:
@@ -82,8 +114,14 @@ class NotificationMappingAdmin(admin.ModelAdmin):
             except Exception as exc:  # a template or data problem is shown to the admin, not raised
                 error = f"{type(exc).__name__}: {exc}"
         context = {
-            **self.admin_site.each_context(request), "title": f"Preview: {mapping.name}", "mapping": mapping,
-            "opts": self.model._meta, "events": events, "chosen": chosen, "rendered": rendered, "error": error,
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {mapping.name}",
+            "mapping": mapping,
+            "opts": self.model._meta,
+            "events": events,
+            "chosen": chosen,
+            "rendered": rendered,
+            "error": error,
             "html_frame": sandboxed(rendered.html) if rendered and rendered.html else "",
         }
         return TemplateResponse(request, "notifications/admin/mapping_preview.html", context)
@@ -95,8 +133,23 @@ class IssueEventAdmin(ReadOnlyAdmin):
     list_filter = ("status", "kind", "source", "instance")
     search_fields = ("issue_key",)
     actions = ["run_again"]
-    fields = ("instance", "source", "external_id", "kind", "issue_key", "project_key", "status", "reason",
-              "occurred_at", "received_at", "due_at", "processed_at", "expires_at", "actor_shown", "payload_shown")
+    fields = (
+        "instance",
+        "source",
+        "external_id",
+        "kind",
+        "issue_key",
+        "project_key",
+        "status",
+        "reason",
+        "occurred_at",
+        "received_at",
+        "due_at",
+        "processed_at",
+        "expires_at",
+        "actor_shown",
+        "payload_shown",
+    )
     readonly_fields = fields
 
     @admin.display(description="actor")
@@ -128,8 +181,22 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
     list_display = ("issue_key", "recipients_shown", "subject_shown", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "instance")
     search_fields = ("issue_key", "message_id")
-    fields = ("instance", "mapping", "issue_key", "recipients_shown", "subject_shown", "status", "attempts",
-              "error", "message_id", "created_at", "next_attempt_at", "sent_at", "expires_at", "stored_shown")
+    fields = (
+        "instance",
+        "mapping",
+        "issue_key",
+        "recipients_shown",
+        "subject_shown",
+        "status",
+        "attempts",
+        "error",
+        "message_id",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+        "expires_at",
+        "stored_shown",
+    )
     readonly_fields = fields
 
     @admin.display(description="recipients")
@@ -150,5 +217,10 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
             return "Not kept (the instance does not store outbound mail, or it was purged)."
         headers = "\n".join(f"{k}: {v}" for k, v in view.headers)
         frame = sandboxed(view.html) if view.html else ""
-        return format_html("<pre>{}</pre><pre>{}</pre>{}{}", headers, view.text, frame,
-                           f"Attachments: {', '.join(view.attachments)}" if view.attachments else "")
+        return format_html(
+            "<pre>{}</pre><pre>{}</pre>{}{}",
+            headers,
+            view.text,
+            frame,
+            f"Attachments: {', '.join(view.attachments)}" if view.attachments else "",
+        )

@@ -63,15 +63,17 @@ def flush_issue(instance_id: int, issue_key: str, *, now: datetime | None = None
     claimed events ``failed`` with the reason.
     """
     now = now or timezone.now()
-    due = IssueEvent.objects.filter(instance_id=instance_id, issue_key=issue_key, status=EventStatus.PENDING,
-                                    due_at__lte=now)
+    due = IssueEvent.objects.filter(
+        instance_id=instance_id, issue_key=issue_key, status=EventStatus.PENDING, due_at__lte=now
+    )
     if not due.exists():  # the common no-op (another flush took the batch): one query, no transaction
         return FlushResult()
     return _flush(lambda: (list(_locking(due.select_related("instance"))), False))
 
 
-def flush_due(*, now: datetime | None = None, limit: int = CHUNK_EVENTS,
-              on_more: Callable[[], object] | None = None) -> FlushResult:
+def flush_due(
+    *, now: datetime | None = None, limit: int = CHUNK_EVENTS, on_more: Callable[[], object] | None = None
+) -> FlushResult:
     """Notify about the due events of the issues of the ``limit`` longest-waiting due events (each issue's due
     events together, as far as no other flush holds them); ``more`` tells whether further due events wait.
 
@@ -113,7 +115,8 @@ def _flush(claimable: Callable[[], tuple[list[IssueEvent], bool]]) -> FlushResul
                 return FlushResult()
             pks = [e.pk for e in events]
             claimed = IssueEvent.objects.filter(pk__in=pks, status=EventStatus.PENDING).update(
-                status=EventStatus.PROCESSING, batch_token=token)
+                status=EventStatus.PROCESSING, batch_token=token
+            )
             if claimed < len(events):  # another flush took some meanwhile (no row locks: SQLite)
                 mine = set(IssueEvent.objects.filter(pk__in=pks, batch_token=token).values_list("pk", flat=True))
                 events = [e for e in events if e.pk in mine]
@@ -129,13 +132,16 @@ def _flush(claimable: Callable[[], tuple[list[IssueEvent], bool]]) -> FlushResul
             raise
         log.exception("notifications of %s event(s) failed", len(claimed_pks))
         IssueEvent.objects.filter(pk__in=claimed_pks, status=EventStatus.PENDING).update(
-            status=EventStatus.FAILED, processed_at=timezone.now(), reason=_failure_reason(exc))
+            status=EventStatus.FAILED, processed_at=timezone.now(), reason=_failure_reason(exc)
+        )
         return FlushResult()
 
 
 def _failure_reason(exc: BaseException) -> str:
-    return (f"Could not prepare notifications ({type(exc).__name__}: {exc}). Fix the cause (e.g. the mapping's "
-            "templates) and re-run the event from the admin.")
+    return (
+        f"Could not prepare notifications ({type(exc).__name__}: {exc}). Fix the cause (e.g. the mapping's "
+        "templates) and re-run the event from the admin."
+    )
 
 
 def _notify(events: list[IssueEvent], saved_blobs: list[str]) -> dict[int, PreparedMail]:
@@ -195,5 +201,9 @@ def _save(mails: list[Mail]) -> None:
         for row in rows:
             row.save()
     NotificationDelivery.objects.bulk_create(
-        [NotificationDelivery(event=e, outbound=m.outbound, recipient_hash=m.outbound.recipient_hash)
-         for m in mails for e in m.events])
+        [
+            NotificationDelivery(event=e, outbound=m.outbound, recipient_hash=m.outbound.recipient_hash)
+            for m in mails
+            for e in m.events
+        ]
+    )

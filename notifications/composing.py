@@ -79,8 +79,11 @@ class FlushContext:
         self.mappings: dict[int, list[NotificationMapping]] = {pk: [] for pk in instances}
         for mapping in NotificationMapping.objects.filter(instance_id__in=list(instances), enabled=True).order_by("id"):
             self.mappings[mapping.instance_id].append(mapping)
-        self.taken: set[tuple[int, str]] = set(NotificationDelivery.objects.filter(
-            event__in=[e.pk for e in events]).values_list("event_id", "recipient_hash"))
+        self.taken: set[tuple[int, str]] = set(
+            NotificationDelivery.objects.filter(event__in=[e.pk for e in events]).values_list(
+                "event_id", "recipient_hash"
+            )
+        )
         self.previous: dict[IssueRef, list[tuple[str, str, datetime]]] = {ref: [] for ref in issues}
         by_instance: dict[int, list[str]] = {}
         for instance_id, issue_key in issues:
@@ -89,13 +92,16 @@ class FlushContext:
         for instance_id, keys in by_instance.items():
             threads |= Q(instance_id=instance_id, issue_key__in=keys)
         for instance_id, issue_key, message_id, rh, created in (
-                OutboundMessage.objects.filter(threads).order_by("created_at", "id")
-                .values_list("instance_id", "issue_key", "message_id", "recipient_hash", "created_at")):
+            OutboundMessage.objects.filter(threads)
+            .order_by("created_at", "id")
+            .values_list("instance_id", "issue_key", "message_id", "recipient_hash", "created_at")
+        ):
             self.previous[(instance_id, issue_key)].append((message_id, rh, created))
         self.addresses = {pk: instance_addresses(pk) for pk in instances}
         self.trackers = {pk: get_tracker(instance) for pk, instance in instances.items()}  # projects cached per flush
         self.issues: dict[int, dict[str, Any]] = {  # every issue of the flush, with one tracker call per instance
-            instance_id: self.trackers[instance_id].find_issues(keys) for instance_id, keys in by_instance.items()}
+            instance_id: self.trackers[instance_id].find_issues(keys) for instance_id, keys in by_instance.items()
+        }
 
 
 def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list[str]) -> IssueOutcome:
@@ -106,8 +112,9 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
     previous_rows = ctx.previous[(instance.pk, issue_key)]
     since = previous_rows[-1][2] if previous_rows else None
     own, default_reply = ctx.addresses[instance.pk]
-    outcome = IssueOutcome(issue_exists=data.view is not None and data.view.exists,
-                           skipped_why={e.pk: Counter() for e in events})
+    outcome = IssueOutcome(
+        issue_exists=data.view is not None and data.view.exists, skipped_why={e.pk: Counter() for e in events}
+    )
     skipped_why = outcome.skipped_why
     for mapping in ctx.mappings[instance.pk]:
         wanted = [e for e in events if mapping.wants(e.project_key, e.kind)]
@@ -144,12 +151,23 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
             factory = factories.get(ids) if shared else None
             if factory is None:
                 context = build_context(
-                    instance=instance, issue=data.view, events=mine, recipient=address, comments=data.comments,
-                    attachments=[{"filename": a.filename} for a in attachments], skipped_attachments=too_large,
-                    can_reply=bool(reply_address))
+                    instance=instance,
+                    issue=data.view,
+                    events=mine,
+                    recipient=address,
+                    comments=data.comments,
+                    attachments=[{"filename": a.filename} for a in attachments],
+                    skipped_attachments=too_large,
+                    can_reply=bool(reply_address),
+                )
                 factory = factories[ids] = MessageFactory(
-                    instance_id=instance.pk, issue_key=issue_key, rendered=render(mapping, context),
-                    from_address=mapping.from_address, reply_address=reply_address, attachments=attachments)
+                    instance_id=instance.pk,
+                    issue_key=issue_key,
+                    rendered=render(mapping, context),
+                    from_address=mapping.from_address,
+                    reply_address=reply_address,
+                    attachments=attachments,
+                )
             previous_ids = [m for m, r, _ in previous_rows if r == rh]  # what this recipient already got
             outcome.mails.append(_compose(instance, mapping, factory, address, rh, mine, previous_ids, saved_blobs))
             for e in mine:
@@ -161,12 +179,12 @@ def remember_message_ids(ctx: FlushContext, outcomes: dict[IssueRef, IssueOutcom
     """Record our Message-IDs with their issues (those the tracker still has), one tracker call per issue."""
     for (instance_id, issue_key), outcome in outcomes.items():
         if outcome.issue_exists and outcome.mails:
-            _remember_message_ids(ctx.trackers[instance_id], issue_key,
-                                  [m.outbound.message_id for m in outcome.mails])
+            _remember_message_ids(ctx.trackers[instance_id], issue_key, [m.outbound.message_id for m in outcome.mails])
 
 
-def issue_data(tracker: Any, issue_key: str, events: Sequence[IssueEvent],
-               found: Mapping[str, Any] | None = None) -> IssueData:
+def issue_data(
+    tracker: Any, issue_key: str, events: Sequence[IssueEvent], found: Mapping[str, Any] | None = None
+) -> IssueData:
     """What composing needs of the issue; ``found`` holds issues already looked up (by key), if any."""
     from trackers.errors import NotFound
 
@@ -181,8 +199,9 @@ def issue_data(tracker: Any, issue_key: str, events: Sequence[IssueEvent],
         if any((e.payload or {}).get("comment_id") and not (e.payload or {}).get("comment") for e in events):
             comments = {str(c.id): c for c in tracker.list_comments(issue_key)}
     else:
-        snapshot = next(((e.payload or {}).get("issue") for e in reversed(events) if (e.payload or {}).get("issue")),
-                        None)
+        snapshot = next(
+            ((e.payload or {}).get("issue") for e in reversed(events) if (e.payload or {}).get("issue")), None
+        )
         if snapshot:
             view = issue_view_from_snapshot(issue_key, snapshot)
     accounts: dict[str, set[str]] = {}
@@ -200,8 +219,9 @@ def _made_by(event: IssueEvent, address: str, data: IssueData) -> bool:
     return bool(actor.get("account_id")) and actor["account_id"] in data.accounts_by_email.get(address, set())
 
 
-def _attachments(mapping: NotificationMapping, data: IssueData, issue_key: str,
-                 since: datetime | None) -> tuple[list[MailAttachment], list[dict[str, Any]]]:
+def _attachments(
+    mapping: NotificationMapping, data: IssueData, issue_key: str, since: datetime | None
+) -> tuple[list[MailAttachment], list[dict[str, Any]]]:
     if not mapping.include_attachments or data.view is None or not data.view.exists:
         return [], []
     budget = mapping.attachment_max_bytes
@@ -214,23 +234,45 @@ def _attachments(mapping: NotificationMapping, data: IssueData, issue_key: str,
             skipped.append({"filename": item.filename, "size": item.size})
             continue
         budget -= item.size
-        chosen.append(MailAttachment(item.filename, data.tracker.read_attachment(issue_key, item.id),
-                                     item.content_type or "application/octet-stream"))
+        chosen.append(
+            MailAttachment(
+                item.filename,
+                data.tracker.read_attachment(issue_key, item.id),
+                item.content_type or "application/octet-stream",
+            )
+        )
     return chosen, skipped
 
 
-def _compose(instance: Any, mapping: NotificationMapping, factory: MessageFactory, address: str, rh: str,
-             events: list[IssueEvent], previous_ids: list[str], saved_blobs: list[str]) -> Mail:
+def _compose(
+    instance: Any,
+    mapping: NotificationMapping,
+    factory: MessageFactory,
+    address: str,
+    rh: str,
+    events: list[IssueEvent],
+    previous_ids: list[str],
+    saved_blobs: list[str],
+) -> Mail:
     message_id = threading.new_message_id(instance.pk, factory.issue_key)
     raw = factory.build(address, message_id, previous_ids)
     now = timezone.now()
     name = blob_storage().save_bytes(f"outbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
     saved_blobs.append(name)
     outbound = OutboundMessage(
-        instance=instance, mapping=mapping, issue_key=factory.issue_key, recipients=[address], recipient_hash=rh,
-        subject=factory.rendered.subject, message_id=message_id, status=OutboundStatus.QUEUED, blob_name=name,
-        keep_blob=instance.store_outbound_mail, created_at=now,
-        expires_at=now + timedelta(days=instance.outbound_retention_days))
+        instance=instance,
+        mapping=mapping,
+        issue_key=factory.issue_key,
+        recipients=[address],
+        recipient_hash=rh,
+        subject=factory.rendered.subject,
+        message_id=message_id,
+        status=OutboundStatus.QUEUED,
+        blob_name=name,
+        keep_blob=instance.store_outbound_mail,
+        created_at=now,
+        expires_at=now + timedelta(days=instance.outbound_retention_days),
+    )
     return Mail(outbound, events, PreparedMail(raw, factory.sender, (address,)))
 
 

@@ -47,10 +47,18 @@ def wanting_mappings(instance_id: int, project_key: str, kind: str) -> list[Noti
     return current_mappings(instance_id).wanting(project_key, kind)
 
 
-def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: str | None = None,
-                 actor: Mapping[str, Any] | None = None, payload: Mapping[str, Any] | None = None,
-                 occurred_at: datetime | None = None, source: str = EventSource.LOCAL,
-                 external_id: str | None = None) -> IssueEvent:
+def record_event(
+    *,
+    instance_id: int,
+    kind: str,
+    issue_key: str,
+    project_key: str | None = None,
+    actor: Mapping[str, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    source: str = EventSource.LOCAL,
+    external_id: str | None = None,
+) -> IssueEvent:
     """Store one issue event; return it (the existing one when ``external_id`` was seen before).
 
     ``actor`` is ``{"account_id", "email", "name"}`` (any may be missing or None). Raises InvalidEvent for a
@@ -77,9 +85,17 @@ def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: st
     except UnknownInstance as exc:
         raise InvalidEvent(f"{exc}; events belong to an existing instance") from None
     mappings = known.wanting(project_key, kind)
-    event = IssueEvent(instance_id=instance_id, source=source, external_id=external_id or None, kind=kind,
-                       issue_key=issue_key, project_key=project_key, occurred_at=occurred_at or now, received_at=now,
-                       expires_at=now + timedelta(days=known.event_retention_days))
+    event = IssueEvent(
+        instance_id=instance_id,
+        source=source,
+        external_id=external_id or None,
+        kind=kind,
+        issue_key=issue_key,
+        project_key=project_key,
+        occurred_at=occurred_at or now,
+        received_at=now,
+        expires_at=now + timedelta(days=known.event_retention_days),
+    )
     opens_batch = False
     if not mappings:
         event.status = EventStatus.DROPPED
@@ -87,8 +103,9 @@ def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: st
         event.processed_at = now
         event.due_at = now
     else:
-        window = min((m.batch_window_seconds if m.batch_window_seconds is not None else default_window())
-                     for m in mappings)
+        window = min(
+            (m.batch_window_seconds if m.batch_window_seconds is not None else default_window()) for m in mappings
+        )
         event.actor = _clean_actor(actor)
         event.payload = dict(payload or {})
         if window <= 0:
@@ -102,8 +119,9 @@ def record_event(*, instance_id: int, kind: str, issue_key: str, project_key: st
             with transaction.atomic():  # a savepoint inside the caller's transaction: a duplicate breaks nothing
                 event.save(force_insert=True)
         except IntegrityError:
-            existing = IssueEvent.objects.filter(instance_id=instance_id, source=source,
-                                                 external_id=external_id).first()
+            existing = IssueEvent.objects.filter(
+                instance_id=instance_id, source=source, external_id=external_id
+            ).first()
             if existing is None:
                 raise
             return existing
@@ -134,9 +152,17 @@ def _open_batch_due_at(instance_id: int, issue_key: str, now: datetime) -> datet
     An event joins an open batch; otherwise it opens a new one and schedules its flush. The margin makes sure a
     joining event is committed well before the flush that claims it runs (the sweeper catches any straggler).
     """
-    return IssueEvent.objects.filter(
-        instance_id=instance_id, issue_key=issue_key, status=EventStatus.PENDING, due_at__gt=now + JOIN_MARGIN,
-    ).order_by("due_at").values_list("due_at", flat=True).first()
+    return (
+        IssueEvent.objects.filter(
+            instance_id=instance_id,
+            issue_key=issue_key,
+            status=EventStatus.PENDING,
+            due_at__gt=now + JOIN_MARGIN,
+        )
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
 
 
 def _clean_actor(actor: Mapping[str, Any] | None) -> dict[str, str] | None:
@@ -156,8 +182,11 @@ def _local_actor(event: Any) -> dict[str, str] | None:
 
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is not None:
-            return {"account_id": user.get_username(), "email": user.email or "",
-                    "name": user.get_full_name() or user.get_username()}
+            return {
+                "account_id": user.get_username(),
+                "email": user.email or "",
+                "name": user.get_full_name() or user.get_username(),
+            }
     email = getattr(event, "actor_email", None)
     return {"account_id": "", "email": email, "name": ""} if email else None
 
@@ -192,9 +221,16 @@ def record_local_event(event: Any) -> IssueEvent:
         wanted = bool(wanting_mappings(event.instance_id, _project_of(event.issue_key, project_key), event.kind))
     except UnknownInstance:
         wanted = False
-    return record_event(instance_id=event.instance_id, kind=event.kind, issue_key=event.issue_key,
-                        project_key=project_key, actor=_local_actor(event) if wanted else None,
-                        payload=payload, occurred_at=getattr(event, "occurred_at", None), source=EventSource.LOCAL)
+    return record_event(
+        instance_id=event.instance_id,
+        kind=event.kind,
+        issue_key=event.issue_key,
+        project_key=project_key,
+        actor=_local_actor(event) if wanted else None,
+        payload=payload,
+        occurred_at=getattr(event, "occurred_at", None),
+        source=EventSource.LOCAL,
+    )
 
 
 def on_local_issue_event(sender: Any, event: Any = None, **kwargs: Any) -> None:
@@ -230,32 +266,49 @@ def jira_event_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidEvent(f"unsupported Jira webhook event {name!r}")
     issue = body.get("issue") or {}
     fields = issue.get("fields") or {}
-    changes = [{"field": i.get("field"), "old": i.get("fromString"), "new": i.get("toString")}
-               for i in (body.get("changelog") or {}).get("items") or []]
+    changes = [
+        {"field": i.get("field"), "old": i.get("fromString"), "new": i.get("toString")}
+        for i in (body.get("changelog") or {}).get("items") or []
+    ]
     if kind == EventKind.UPDATED and any(c["field"] == "resolution" and c["new"] and not c["old"] for c in changes):
         kind = EventKind.RESOLVED
     user = body.get("user") or {}
-    payload: dict[str, Any] = {"changes": changes, "via": "webhook", "issue": {
-        "summary": fields.get("summary") or "", "status": (fields.get("status") or {}).get("name", ""),
-        "priority": (fields.get("priority") or {}).get("name", ""),
-        "issue_type": (fields.get("issuetype") or {}).get("name", ""),
-        "reporter": _jira_person(fields.get("reporter")), "assignee": _jira_person(fields.get("assignee")),
-        "project_key": (fields.get("project") or {}).get("key", ""),
-    }}
+    payload: dict[str, Any] = {
+        "changes": changes,
+        "via": "webhook",
+        "issue": {
+            "summary": fields.get("summary") or "",
+            "status": (fields.get("status") or {}).get("name", ""),
+            "priority": (fields.get("priority") or {}).get("name", ""),
+            "issue_type": (fields.get("issuetype") or {}).get("name", ""),
+            "reporter": _jira_person(fields.get("reporter")),
+            "assignee": _jira_person(fields.get("assignee")),
+            "project_key": (fields.get("project") or {}).get("key", ""),
+        },
+    }
     comment = body.get("comment")
     if comment:
         author = comment.get("author") or {}
         payload["comment_id"] = str(comment.get("id") or "")
-        payload["comment"] = {"body": comment.get("body") or "", "author_name": author.get("displayName") or "",
-                              "author_email": author.get("emailAddress") or ""}
+        payload["comment"] = {
+            "body": comment.get("body") or "",
+            "author_name": author.get("displayName") or "",
+            "author_email": author.get("emailAddress") or "",
+        }
     timestamp = body.get("timestamp")
     occurred = datetime.fromtimestamp(timestamp / 1000, tz=UTC) if isinstance(timestamp, int) else None
     return {
-        "kind": kind, "issue_key": str(issue.get("key") or ""),
+        "kind": kind,
+        "issue_key": str(issue.get("key") or ""),
         "project_key": payload["issue"]["project_key"] or None,
-        "actor": {"account_id": user.get("accountId") or "", "email": user.get("emailAddress") or "",
-                  "name": user.get("displayName") or ""},
-        "payload": payload, "occurred_at": occurred, "source": EventSource.JIRA,
+        "actor": {
+            "account_id": user.get("accountId") or "",
+            "email": user.get("emailAddress") or "",
+            "name": user.get("displayName") or "",
+        },
+        "payload": payload,
+        "occurred_at": occurred,
+        "source": EventSource.JIRA,
         "external_id": str(body["id"]) if body.get("id") else None,
     }
 
@@ -263,5 +316,8 @@ def jira_event_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
 def _jira_person(value: Any) -> dict[str, str] | None:
     if not value:
         return None
-    return {"email": value.get("emailAddress") or "", "name": value.get("displayName") or "",
-            "account_id": value.get("accountId") or ""}
+    return {
+        "email": value.get("emailAddress") or "",
+        "name": value.get("displayName") or "",
+        "account_id": value.get("accountId") or "",
+    }

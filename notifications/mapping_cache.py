@@ -67,5 +67,9 @@ def forget_cached_mappings(**kwargs: Any) -> None:
 
 for _signal in (post_save, post_delete):
     for _model in (NotificationMapping, "jemh.Instance"):
-        _signal.connect(forget_cached_mappings, sender=_model, weak=False,
-                        dispatch_uid=f"notifications.mapping_cache.{_signal is post_save}.{_model}")
+        _signal.connect(
+            forget_cached_mappings,
+            sender=_model,
+            weak=False,
+            dispatch_uid=f"notifications.mapping_cache.{_signal is post_save}.{_model}",
+        )

@@ -18,7 +18,7 @@ URL_SCHEMES = {"http", "https", "mailto"}
 _STYLES = {
     "blockquote": "margin:0 0 12px 0;padding:0 0 0 12px;border-left:3px solid #d0d7de;color:#57606a;",
     "pre": "margin:0 0 12px 0;padding:8px;background:#f6f8fa;font-family:Menlo,Consolas,monospace;"
-           "font-size:13px;white-space:pre-wrap;word-break:break-word;",
+    "font-size:13px;white-space:pre-wrap;word-break:break-word;",
     "code": "font-family:Menlo,Consolas,monospace;font-size:13px;background:#f6f8fa;",
     "p": "margin:0 0 12px 0;",
     "a": "color:#0969da;",
@@ -37,8 +37,13 @@ _BARE_URL = re.compile(r"(?<![\"'=>])\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 def sanitize_html(fragment: str) -> str:
     """nh3 with our allow-list: the last word on any HTML that goes into a notification."""
-    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel="noopener noreferrer")
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+    )
 
 
 def _safe_url(url: str) -> str | None:
@@ -108,9 +113,16 @@ def _blocks(lines: list[str]) -> list[str]:
                 break
         else:
             para = []
-            while i < len(lines) and lines[i].strip() and not (
-                    _FENCE.match(lines[i]) or lines[i].startswith("&gt;") or _BULLET.match(lines[i])
-                    or _HEADING.match(lines[i])):
+            while (
+                i < len(lines)
+                and lines[i].strip()
+                and not (
+                    _FENCE.match(lines[i])
+                    or lines[i].startswith("&gt;")
+                    or _BULLET.match(lines[i])
+                    or _HEADING.match(lines[i])
+                )
+            ):
                 para.append(_inline(lines[i]))
                 i += 1
             out.append("<p>" + "<br>".join(para) + "</p>")

@@ -46,9 +46,18 @@ def thread_headers(instance_id: int, issue_key: str, previous: Sequence[str]) ->
     return {"In-Reply-To": chain[-1], "References": " ".join(chain)}
 
 
-def build_message(*, instance_id: int, issue_key: str, recipient: str, rendered: RenderedMail, message_id: str,
-                  previous_ids: Sequence[str] = (), from_address: str = "", reply_address: str = "",
-                  attachments: Sequence[MailAttachment] = ()) -> EmailMessage:
+def build_message(
+    *,
+    instance_id: int,
+    issue_key: str,
+    recipient: str,
+    rendered: RenderedMail,
+    message_id: str,
+    previous_ids: Sequence[str] = (),
+    from_address: str = "",
+    reply_address: str = "",
+    attachments: Sequence[MailAttachment] = (),
+) -> EmailMessage:
     """The Django email for one recipient, with every threading and loop-safety header set."""
     headers = {
         "Message-ID": message_id,
@@ -59,13 +68,15 @@ def build_message(*, instance_id: int, issue_key: str, recipient: str, rendered:
     reply_to = [threading.reply_address_for(reply_address, instance_id, issue_key, recipient)] if reply_address else []
     sender = from_address or settings.DEFAULT_FROM_EMAIL
     if rendered.text is not None:
-        message: EmailMessage = EmailMultiAlternatives(rendered.subject, rendered.text, sender, [recipient],
-                                                       headers=headers, reply_to=reply_to)
+        message: EmailMessage = EmailMultiAlternatives(
+            rendered.subject, rendered.text, sender, [recipient], headers=headers, reply_to=reply_to
+        )
         if rendered.html is not None:
             message.attach_alternative(rendered.html, "text/html")  # type: ignore[attr-defined]
     else:
-        message = EmailMessage(rendered.subject, rendered.html or "", sender, [recipient], headers=headers,
-                               reply_to=reply_to)
+        message = EmailMessage(
+            rendered.subject, rendered.html or "", sender, [recipient], headers=headers, reply_to=reply_to
+        )
         message.content_subtype = "html"
     for item in attachments:
         message.attach(item.filename, item.content, item.content_type)
@@ -96,8 +107,6 @@ class _RawMessage:
         return None
 
 
-
-
 @dataclass(frozen=True)
 class PreparedMail:
     """A message already in memory (just built by the flush): sent without reading and decrypting its blob."""
@@ -110,8 +119,16 @@ class PreparedMail:
 class MessageFactory:
     """The messages of one rendered mail (same sender, reply address, attachments) for several recipients."""
 
-    def __init__(self, *, instance_id: int, issue_key: str, rendered: RenderedMail, from_address: str = "",
-                 reply_address: str = "", attachments: Sequence[MailAttachment] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        instance_id: int,
+        issue_key: str,
+        rendered: RenderedMail,
+        from_address: str = "",
+        reply_address: str = "",
+        attachments: Sequence[MailAttachment] = (),
+    ) -> None:
         self.instance_id, self.issue_key, self.rendered = instance_id, issue_key, rendered
         self.from_address, self.reply_address, self.attachments = from_address, reply_address, attachments
         self._shared: tuple[bytes, bytes, Any, str] | None = None  # shared headers, body, policy, encoding
@@ -120,24 +137,36 @@ class MessageFactory:
     def build(self, recipient: str, message_id: str, previous_ids: Sequence[str] = ()) -> bytes:
         """The message to ``recipient`` as bytes (LF line ends, as Django's ``as_bytes``)."""
         if self._shared is None:
-            email = build_message(instance_id=self.instance_id, issue_key=self.issue_key, recipient=recipient,
-                                  rendered=self.rendered, message_id=message_id, previous_ids=previous_ids,
-                                  from_address=self.from_address, reply_address=self.reply_address,
-                                  attachments=self.attachments)
+            email = build_message(
+                instance_id=self.instance_id,
+                issue_key=self.issue_key,
+                recipient=recipient,
+                rendered=self.rendered,
+                message_id=message_id,
+                previous_ids=previous_ids,
+                from_address=self.from_address,
+                reply_address=self.reply_address,
+                attachments=self.attachments,
+            )
             self.sender = parseaddr(email.from_email)[1] or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
             message = email.message()
             raw = message.as_bytes()
             policy = message.policy.clone(linesep="\n")
-            shared = b"".join(policy.fold_binary(name, value) for name, value in message.raw_items()
-                              if name not in PER_RECIPIENT)
-            body = raw[raw.index(b"\n\n") + 1:]  # the blank line and everything after it
+            shared = b"".join(
+                policy.fold_binary(name, value) for name, value in message.raw_items() if name not in PER_RECIPIENT
+            )
+            body = raw[raw.index(b"\n\n") + 1 :]  # the blank line and everything after it
             self._shared = (shared, body, policy, email.encoding or settings.DEFAULT_CHARSET)
             return raw
         shared, body, policy, encoding = self._shared
         headers = [("To", recipient)]
         if self.reply_address:
-            headers.append(("Reply-To", threading.reply_address_for(self.reply_address, self.instance_id,
-                                                                    self.issue_key, recipient)))
+            headers.append(
+                (
+                    "Reply-To",
+                    threading.reply_address_for(self.reply_address, self.instance_id, self.issue_key, recipient),
+                )
+            )
         headers.append(("Message-ID", message_id))
         headers.extend(thread_headers(self.instance_id, self.issue_key, previous_ids).items())
         own = b"".join(policy.fold_binary(*forbid_multi_line_headers(name, value, encoding)) for name, value in headers)

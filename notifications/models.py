@@ -24,7 +24,9 @@ class IssueEvent(models.Model):
     instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="issue_events")
     source = models.CharField(max_length=16, choices=EventSource.choices, default=EventSource.LOCAL)
     external_id = models.CharField(
-        max_length=200, null=True, blank=True,
+        max_length=200,
+        null=True,
+        blank=True,
         help_text="The sender's id of the event (e.g. a Jira webhook delivery id): a second delivery is ignored.",
     )
     kind = models.CharField(max_length=16, choices=EventKind.choices)
@@ -50,7 +52,8 @@ class IssueEvent(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["instance", "source", "external_id"], condition=models.Q(external_id__isnull=False),
+                fields=["instance", "source", "external_id"],
+                condition=models.Q(external_id__isnull=False),
                 name="notif_event_unique_external_id",
             ),
         ]
@@ -72,8 +75,9 @@ class NotificationMapping(models.Model):
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
     projects = models.JSONField(default=list, blank=True, help_text='Project keys, e.g. ["ABC", "OPS"]; empty: all.')
-    event_kinds = models.JSONField(default=all_event_kinds, blank=True,
-                                   help_text=f"Any of {', '.join(EventKind.values)}; empty: none.")
+    event_kinds = models.JSONField(
+        default=all_event_kinds, blank=True, help_text=f"Any of {', '.join(EventKind.values)}; empty: none."
+    )
     format = models.CharField(max_length=8, choices=MailFormat.choices, default=MailFormat.BOTH)
 
     notify_reporter = models.BooleanField(default=True)
@@ -95,7 +99,8 @@ class NotificationMapping(models.Model):
         default=DEFAULT_ATTACHMENT_CAP, help_text="Total size cap for attached files; larger ones are only named."
     )
     batch_window_seconds = models.PositiveIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Merge events of one issue arriving within this many seconds into one mail "
         "(empty: the JEMH_NOTIFICATION_BATCH_WINDOW setting, 60 s by default).",
     )
@@ -131,8 +136,11 @@ class NotificationMapping(models.Model):
         errors: dict[str, str] = {}
         if not isinstance(self.projects, list) or not all(isinstance(p, str) for p in self.projects):
             errors["projects"] = 'A list of project keys, e.g. ["ABC", "OPS"].'
-        unknown = [k for k in self.event_kinds or [] if k not in EventKind.values] if isinstance(
-            self.event_kinds, list) else ["?"]
+        unknown = (
+            [k for k in self.event_kinds or [] if k not in EventKind.values]
+            if isinstance(self.event_kinds, list)
+            else ["?"]
+        )
         if unknown:
             errors["event_kinds"] = f"Unknown kinds {unknown}; use a list of: {', '.join(EventKind.values)}."
         problems = pattern_errors(self.exclude_patterns)
@@ -150,8 +158,9 @@ class OutboundMessage(models.Model):
     """One notification mail to one recipient: audit row, send state and the stored message."""
 
     instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="outbound_messages")
-    mapping = models.ForeignKey(NotificationMapping, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="outbound_messages")
+    mapping = models.ForeignKey(
+        NotificationMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
+    )
     events = models.ManyToManyField(IssueEvent, through="NotificationDelivery", related_name="outbound_messages")
     issue_key = models.CharField(max_length=64)
     recipients = EncryptedJSONField(default=list)

@@ -13,8 +13,10 @@ from notifications.rendering import RenderedMail, build_context, render
 
 PREVIEW_RECIPIENT = "recipient@example.invalid"
 _MAIL_TAGS = nh3.ALLOWED_TAGS | {"table", "tbody", "thead", "tr", "td", "th", "div", "span", "center", "font"}
-_MAIL_ATTRIBUTES = {tag: {"style", "align", "valign", "width", "bgcolor", "cellpadding", "cellspacing", "border",
-                          "role"} for tag in _MAIL_TAGS}
+_MAIL_ATTRIBUTES = {
+    tag: {"style", "align", "valign", "width", "bgcolor", "cellpadding", "cellspacing", "border", "role"}
+    for tag in _MAIL_TAGS
+}
 _MAIL_ATTRIBUTES["a"] = _MAIL_ATTRIBUTES["a"] | {"href", "title"}
 _MAIL_ATTRIBUTES["img"] = {"alt", "width", "height"}  # no src: remote images stay out of the admin
 
@@ -30,15 +32,26 @@ def preview_mapping(mapping: NotificationMapping, event: IssueEvent) -> Rendered
     if data.view is None:
         raise ValueError(f"The issue {event.issue_key} no longer exists and the event holds no snapshot of it.")
     people = audience(mapping, data.view)
-    context = build_context(instance=event.instance, issue=data.view, events=[event],
-                            recipient=people[0] if people else PREVIEW_RECIPIENT, comments=data.comments)
+    context = build_context(
+        instance=event.instance,
+        issue=data.view,
+        events=[event],
+        recipient=people[0] if people else PREVIEW_RECIPIENT,
+        comments=data.comments,
+    )
     return render(mapping, context)
 
 
 def sanitize_mail_html(html: str) -> str:
     """Stored or rendered mail HTML made safe to show (inside a sandboxed iframe) in the admin."""
-    return nh3.clean(html, tags=_MAIL_TAGS, attributes=_MAIL_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-                     strip_comments=True, link_rel="noopener noreferrer")
+    return nh3.clean(
+        html,
+        tags=_MAIL_TAGS,
+        attributes=_MAIL_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        strip_comments=True,
+        link_rel="noopener noreferrer",
+    )
 
 
 @dataclass(frozen=True)

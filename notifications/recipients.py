@@ -43,10 +43,18 @@ class IssueView:
             return None if p is None else {"email": p.email, "name": p.name, "account_id": p.account_id}
 
         return {
-            "key": self.key, "project_key": self.project_key, "summary": self.summary, "status": self.status,
-            "priority": self.priority, "issue_type": self.issue_type, "resolution": self.resolution,
-            "description": self.description, "reporter": person(self.reporter), "assignee": person(self.assignee),
-            "watchers": [person(w) for w in self.watchers], "participants": list(self.participants),
+            "key": self.key,
+            "project_key": self.project_key,
+            "summary": self.summary,
+            "status": self.status,
+            "priority": self.priority,
+            "issue_type": self.issue_type,
+            "resolution": self.resolution,
+            "description": self.description,
+            "reporter": person(self.reporter),
+            "assignee": person(self.assignee),
+            "watchers": [person(w) for w in self.watchers],
+            "participants": list(self.participants),
             "project_lead": person(self.project_lead),
         }
 
@@ -55,10 +63,16 @@ def _person(value: Any) -> Person | None:
     if not value:
         return None
     if isinstance(value, Mapping):
-        return Person(str(value.get("email") or ""), str(value.get("name") or value.get("display_name") or ""),
-                      str(value.get("account_id") or ""))
-    return Person(getattr(value, "email", "") or "", getattr(value, "display_name", "") or "",
-                  getattr(value, "account_id", "") or "")
+        return Person(
+            str(value.get("email") or ""),
+            str(value.get("name") or value.get("display_name") or ""),
+            str(value.get("account_id") or ""),
+        )
+    return Person(
+        getattr(value, "email", "") or "",
+        getattr(value, "display_name", "") or "",
+        getattr(value, "account_id", "") or "",
+    )
 
 
 def issue_view_from_tracker(issue: Any, project_lead: Any = None) -> IssueView:
@@ -67,25 +81,39 @@ def issue_view_from_tracker(issue: Any, project_lead: Any = None) -> IssueView:
     if reporter is None and issue.email_sender_address:
         reporter = Person(issue.email_sender_address, issue.email_sender_name or "")
     return IssueView(
-        key=issue.key, project_key=issue.project_key, summary=issue.summary, description=issue.description,
-        status=issue.status, priority=issue.priority, issue_type=issue.issue_type, resolution=issue.resolution,
-        reporter=reporter, assignee=_person(issue.assignee),
+        key=issue.key,
+        project_key=issue.project_key,
+        summary=issue.summary,
+        description=issue.description,
+        status=issue.status,
+        priority=issue.priority,
+        issue_type=issue.issue_type,
+        resolution=issue.resolution,
+        reporter=reporter,
+        assignee=_person(issue.assignee),
         watchers=tuple(p for p in (_person(w) for w in issue.watchers) if p),
-        participants=tuple(issue.email_participants), project_lead=_person(project_lead),
+        participants=tuple(issue.email_participants),
+        project_lead=_person(project_lead),
     )
 
 
 def issue_view_from_snapshot(key: str, snapshot: Mapping[str, Any]) -> IssueView:
     """An IssueView of a snapshot dict (see :meth:`IssueView.to_snapshot`), e.g. from a Jira webhook."""
     return IssueView(
-        key=key, project_key=str(snapshot.get("project_key") or key.rsplit("-", 1)[0]),
-        summary=str(snapshot.get("summary") or ""), description=str(snapshot.get("description") or ""),
-        status=str(snapshot.get("status") or ""), priority=str(snapshot.get("priority") or ""),
-        issue_type=str(snapshot.get("issue_type") or ""), resolution=str(snapshot.get("resolution") or ""),
-        reporter=_person(snapshot.get("reporter")), assignee=_person(snapshot.get("assignee")),
+        key=key,
+        project_key=str(snapshot.get("project_key") or key.rsplit("-", 1)[0]),
+        summary=str(snapshot.get("summary") or ""),
+        description=str(snapshot.get("description") or ""),
+        status=str(snapshot.get("status") or ""),
+        priority=str(snapshot.get("priority") or ""),
+        issue_type=str(snapshot.get("issue_type") or ""),
+        resolution=str(snapshot.get("resolution") or ""),
+        reporter=_person(snapshot.get("reporter")),
+        assignee=_person(snapshot.get("assignee")),
         watchers=tuple(p for p in (_person(w) for w in snapshot.get("watchers") or []) if p),
         participants=tuple(str(a) for a in snapshot.get("participants") or []),
-        project_lead=_person(snapshot.get("project_lead")), exists=False,
+        project_lead=_person(snapshot.get("project_lead")),
+        exists=False,
     )
 
 

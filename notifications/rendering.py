@@ -59,8 +59,10 @@ def _compiled(source: str) -> Template:
 def mentions_recipient(mapping: Any) -> bool:
     """Whether the mapping's templates may use ``recipient`` (the defaults do not): if not, every recipient of the
     same events gets the same rendered subject and body, rendered once."""
-    return any("recipient" in (getattr(mapping, name, "") or "")
-               for name in ("subject_template", "text_template", "html_template"))
+    return any(
+        "recipient" in (getattr(mapping, name, "") or "")
+        for name in ("subject_template", "text_template", "html_template")
+    )
 
 
 def template_errors(source: str) -> str | None:
@@ -96,9 +98,11 @@ def event_view(event: Any, comments: Mapping[str, Any]) -> dict[str, Any]:
         found = comments[str(payload["comment_id"])]
         comment_body = found.body
         comment_author = (found.author.display_name if found.author else "") or found.author_name or found.author_email
-    changes = [{"field": str(c.get("field") or "").replace("_", " "), "old": _text(c.get("old")),
-                "new": _text(c.get("new"))}
-               for c in payload.get("changes") or [] if c.get("field") not in {"comment", "resolved_at"}]
+    changes = [
+        {"field": str(c.get("field") or "").replace("_", " "), "old": _text(c.get("old")), "new": _text(c.get("new"))}
+        for c in payload.get("changes") or []
+        if c.get("field") not in {"comment", "resolved_at"}
+    ]
     return {
         "kind": event.kind,
         "verb": KIND_VERBS.get(event.kind, event.kind),
@@ -111,22 +115,35 @@ def event_view(event: Any, comments: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_context(*, instance: Any, issue: IssueView, events: Sequence[Any], recipient: str,
-                  comments: Mapping[str, Any] | None = None, attachments: Iterable[Mapping[str, Any]] = (),
-                  skipped_attachments: Iterable[Mapping[str, Any]] = (), can_reply: bool = True) -> dict[str, Any]:
+def build_context(
+    *,
+    instance: Any,
+    issue: IssueView,
+    events: Sequence[Any],
+    recipient: str,
+    comments: Mapping[str, Any] | None = None,
+    attachments: Iterable[Mapping[str, Any]] = (),
+    skipped_attachments: Iterable[Mapping[str, Any]] = (),
+    can_reply: bool = True,
+) -> dict[str, Any]:
     views = [event_view(e, comments or {}) for e in events]
     kinds = {e.kind for e in events}
     base = (getattr(instance, "base_url", "") or "").rstrip("/")
     return {
         "instance_name": instance.name,
         "issue": {
-            "key": issue.key, "summary": issue.summary or "(no summary)", "status": issue.status,
-            "priority": issue.priority, "issue_type": issue.issue_type, "resolution": issue.resolution,
+            "key": issue.key,
+            "summary": issue.summary or "(no summary)",
+            "status": issue.status,
+            "priority": issue.priority,
+            "issue_type": issue.issue_type,
+            "resolution": issue.resolution,
             "reporter": _text(issue.reporter.name or issue.reporter.email) if issue.reporter else "",
             "assignee": _text(issue.assignee.name or issue.assignee.email) if issue.assignee else "Unassigned",
             "description_text": issue.description,
             "description_html": markdown_to_html(issue.description) if issue.description else "",
-            "url": f"{base}/browse/{issue.key}" if base else "", "exists": issue.exists,
+            "url": f"{base}/browse/{issue.key}" if base else "",
+            "exists": issue.exists,
         },
         "events": views,
         "is_new": EventKind.CREATED in kinds,

@@ -21,17 +21,22 @@ def purge_expired(now: datetime | None = None) -> dict[str, int]:
     events = 0
     while True:
         # an event still waiting to be sent is kept until it is done, even past its expiry
-        ids = list(IssueEvent.objects.filter(expires_at__lt=now).exclude(
-            status__in=[EventStatus.PENDING, EventStatus.PROCESSING]).values_list("pk", flat=True)[:BATCH])
+        ids = list(
+            IssueEvent.objects.filter(expires_at__lt=now)
+            .exclude(status__in=[EventStatus.PENDING, EventStatus.PROCESSING])
+            .values_list("pk", flat=True)[:BATCH]
+        )
         if not ids:
             break
         events += IssueEvent.objects.filter(pk__in=ids).delete()[1].get("notifications.IssueEvent", 0)
     outbound = blobs = 0
     storage = blob_storage()
     while True:
-        rows = list(OutboundMessage.objects.filter(expires_at__lt=now).exclude(
-            status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.RETRYING])
-            .values_list("pk", "blob_name")[:BATCH])
+        rows = list(
+            OutboundMessage.objects.filter(expires_at__lt=now)
+            .exclude(status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.RETRYING])
+            .values_list("pk", "blob_name")[:BATCH]
+        )
         if not rows:
             break
         done = []

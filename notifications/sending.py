@@ -78,12 +78,16 @@ def is_permanent(exc: BaseException) -> bool:
 def _claimable() -> Q:
     stale = timezone.now() - timedelta(seconds=lease_seconds())
     return Q(status__in=[OutboundStatus.QUEUED, OutboundStatus.RETRYING]) | Q(
-        status=OutboundStatus.SENDING, claimed_at__lt=stale)
+        status=OutboundStatus.SENDING, claimed_at__lt=stale
+    )
 
 
 def _claim(outbound_id: int) -> bool:
-    return bool(OutboundMessage.objects.filter(_claimable(), pk=outbound_id).update(
-        status=OutboundStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1))
+    return bool(
+        OutboundMessage.objects.filter(_claimable(), pk=outbound_id).update(
+            status=OutboundStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    )
 
 
 _CLAIMED_FIELDS = ("pk", "issue_key", "recipients", "message_id", "attempts", "blob_name", "keep_blob")
@@ -97,16 +101,23 @@ def _claim_many(outbound_ids: Sequence[int]) -> list[OutboundMessage]:
     """
     now = timezone.now()
     claimed = OutboundMessage.objects.filter(_claimable(), pk__in=list(outbound_ids)).update(
-        status=OutboundStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        status=OutboundStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
     if not claimed:
         return []
-    rows = {row.pk: row for row in OutboundMessage.objects.filter(
-        pk__in=list(outbound_ids), status=OutboundStatus.SENDING, claimed_at=now).only(*_CLAIMED_FIELDS)}
+    rows = {
+        row.pk: row
+        for row in OutboundMessage.objects.filter(
+            pk__in=list(outbound_ids), status=OutboundStatus.SENDING, claimed_at=now
+        ).only(*_CLAIMED_FIELDS)
+    }
     return [rows[pk] for pk in outbound_ids if pk in rows]
 
 
-def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] | None = None,
-              ) -> dict[int, SendResult]:
+def send_many(
+    outbound_ids: Sequence[int],
+    prepared: Mapping[int, PreparedMail] | None = None,
+) -> dict[int, SendResult]:
     """Send several queued notifications over one SMTP connection; safe to call any number of times.
 
     ``prepared`` holds messages already in memory (from the flush that built them), by id; the others are read
@@ -126,8 +137,9 @@ def send_many(outbound_ids: Sequence[int], prepared: Mapping[int, PreparedMail] 
         missing = [pk for pk in outbound_ids if pk not in results]
         current = dict(OutboundMessage.objects.filter(pk__in=missing).values_list("pk", "status"))
         for pk in missing:
-            results[pk] = SendResult(status=current.get(pk, "missing"),
-                                     detail="not claimable (already sent, sending or gone)")
+            results[pk] = SendResult(
+                status=current.get(pk, "missing"), detail="not claimable (already sent, sending or gone)"
+            )
     return results
 
 
@@ -142,8 +154,7 @@ def _record_sent(outbound: OutboundMessage) -> None:
         outbound.blob_name = ""
     update_rows([outbound], _SENT_FIELDS)
     discard_blobs([discard], "stored outbound message")
-    log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key,
-             Pii.message_id(outbound.message_id))
+    log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key, Pii.message_id(outbound.message_id))
 
 
 _SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "blob_name"]
@@ -217,10 +228,19 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mail
             return _finish_failed(outbound, f"gave up after {outbound.attempts} attempts: {error}")
         delay = backoff(outbound.attempts)
         OutboundMessage.objects.filter(pk=outbound.pk).update(
-            status=OutboundStatus.RETRYING, error=error, claimed_at=None,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay))
-        log.warning("notification %s to %s not sent (attempt %s), retrying in %ss: %s", outbound.pk,
-                    Pii.address(recipients[0] if recipients else ""), outbound.attempts, delay, type(exc).__name__)
+            status=OutboundStatus.RETRYING,
+            error=error,
+            claimed_at=None,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        log.warning(
+            "notification %s to %s not sent (attempt %s), retrying in %ss: %s",
+            outbound.pk,
+            Pii.address(recipients[0] if recipients else ""),
+            outbound.attempts,
+            delay,
+            type(exc).__name__,
+        )
         return SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=error)
     _record_sent(outbound)
     return SendResult(OutboundStatus.SENT)
@@ -228,8 +248,12 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mail
 
 def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
     OutboundMessage.objects.filter(pk=outbound.pk).update(
-        status=OutboundStatus.FAILED, error=error, claimed_at=None, next_attempt_at=None,
-        blob_name=outbound.blob_name if outbound.keep_blob else "")
+        status=OutboundStatus.FAILED,
+        error=error,
+        claimed_at=None,
+        next_attempt_at=None,
+        blob_name=outbound.blob_name if outbound.keep_blob else "",
+    )
     if not outbound.keep_blob:
         discard_blobs([outbound.blob_name], "stored outbound message")
     log.error("notification %s for %s failed: %s", outbound.pk, outbound.issue_key, error)

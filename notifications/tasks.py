@@ -67,7 +67,7 @@ def flush_issue_batch(self: Any, instance_id: int, issue_key: str) -> dict[str, 
     try:
         result = flush_issue(instance_id, issue_key)
     except Exception as exc:  # only temporary problems get here (see flush_issue)
-        countdown = min(2 * 4 ** self.request.retries, 900)  # 2 s, 8 s, 32 s, ... 15 min
+        countdown = min(2 * 4**self.request.retries, 900)  # 2 s, 8 s, 32 s, ... 15 min
         log.warning("flushing notifications of %s postponed %ss: %s", issue_key, countdown, type(exc).__name__)
         raise self.retry(exc=exc, countdown=countdown) from exc
     send_and_reschedule(result.outbound_ids, result.prepared)
@@ -81,7 +81,7 @@ def flush_due_events(self: Any) -> dict[str, Any]:
     try:
         result = flush_due(on_more=flush_due_events.delay)  # the next chunk goes to another worker at once
     except Exception as exc:  # only temporary problems get here (see flush_due)
-        countdown = min(2 * 4 ** self.request.retries, 900)
+        countdown = min(2 * 4**self.request.retries, 900)
         log.warning("flushing due notifications postponed %ss: %s", countdown, type(exc).__name__)
         raise self.retry(exc=exc, countdown=countdown) from exc
     send_and_reschedule(result.outbound_ids, result.prepared)
@@ -116,7 +116,7 @@ def send_notification(self: Any, outbound_id: int) -> dict[str, Any]:
     try:
         result = send_outbound(outbound_id)
     except DatabaseError as exc:  # the database is busy or away: the row is untouched or re-claimable
-        raise self.retry(exc=exc, countdown=min(2 * 4 ** self.request.retries, 900)) from exc
+        raise self.retry(exc=exc, countdown=min(2 * 4**self.request.retries, 900)) from exc
     if result.retry_in is not None:
         queue_send(outbound_id, countdown=result.retry_in)
     return {"status": result.status, "retry_in": result.retry_in}
@@ -129,13 +129,18 @@ def sweep() -> dict[str, int]:
     from notifications.sending import lease_seconds
 
     now = timezone.now()
-    issues = set(IssueEvent.objects.filter(status=EventStatus.PENDING, due_at__lt=now - SWEEP_GRACE)
-                 .values_list("instance_id", "issue_key"))
+    issues = set(
+        IssueEvent.objects.filter(status=EventStatus.PENDING, due_at__lt=now - SWEEP_GRACE).values_list(
+            "instance_id", "issue_key"
+        )
+    )
     for instance_id, issue_key in issues:
         flush_issue_batch.delay(instance_id, issue_key)
-    stuck = Q(status=OutboundStatus.QUEUED, created_at__lt=now - SWEEP_GRACE) | Q(
-        status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE) | Q(
-        status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+    stuck = (
+        Q(status=OutboundStatus.QUEUED, created_at__lt=now - SWEEP_GRACE)
+        | Q(status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE)
+        | Q(status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+    )
     sends = list(OutboundMessage.objects.filter(stuck).values_list("pk", flat=True)[:1000])
     for outbound_id in sends:
         queue_send(outbound_id)

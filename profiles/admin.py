@@ -89,30 +89,91 @@ class WorkflowAdvanceRuleInline(admin.TabularInline):
 PROFILE_FIELDSETS = (
     (None, {"fields": ("instance", "name", "description", "enabled")}),
     ("Catch addresses and forwarding", {"fields": ("non_catch_action", "forward_to", "reply_address")}),
-    ("Filters", {"fields": (
-        "own_mail_action", "auto_reply_action", "bounce_action", "bulk_action", "spam_action",
-        "sender_exclusion_action", "flood_limit_per_hour", "flood_action",
-    )}),
-    ("Directives", {"fields": (
-        "directives_on_create", "directives_on_comment", "processor_at_prefix", "processor_subject_hash",
-        "processor_colon", "processor_headers", "processor_regex", "directive_allow_list", "directive_block_list",
-        "directives_within_sender_rights",
-    )}),
-    ("Issue association", {"fields": (
-        "association_order", "associate_by_directive", "associate_by_foreign_key", "associate_by_subject_key",
-        "associate_by_own_message_id", "associate_by_thread_headers", "use_in_reply_to", "use_references",
-        "subject_key_pattern", "foreign_key_pattern", "foreign_key_field",
-    )}),
-    ("Rejection rules", {"fields": (
-        "resolved_reject_after_days", "resolved_action", "comment_only_no_match_action", "participants_only",
-    )}),
-    ("Loop limits", {"fields": (
-        "max_comments_per_issue", "comment_limit_action", "max_comments_per_issue_per_hour", "comment_rate_action",
-        "max_body_chars", "body_too_large_action",
-    )}),
-    ("Content and attachments", {"fields": (
-        "comment_reply_text_only", "body_to_markdown", "drop_duplicate_attachments", "keep_inline_images",
-    )}),
+    (
+        "Filters",
+        {
+            "fields": (
+                "own_mail_action",
+                "auto_reply_action",
+                "bounce_action",
+                "bulk_action",
+                "spam_action",
+                "sender_exclusion_action",
+                "flood_limit_per_hour",
+                "flood_action",
+            )
+        },
+    ),
+    (
+        "Directives",
+        {
+            "fields": (
+                "directives_on_create",
+                "directives_on_comment",
+                "processor_at_prefix",
+                "processor_subject_hash",
+                "processor_colon",
+                "processor_headers",
+                "processor_regex",
+                "directive_allow_list",
+                "directive_block_list",
+                "directives_within_sender_rights",
+            )
+        },
+    ),
+    (
+        "Issue association",
+        {
+            "fields": (
+                "association_order",
+                "associate_by_directive",
+                "associate_by_foreign_key",
+                "associate_by_subject_key",
+                "associate_by_own_message_id",
+                "associate_by_thread_headers",
+                "use_in_reply_to",
+                "use_references",
+                "subject_key_pattern",
+                "foreign_key_pattern",
+                "foreign_key_field",
+            )
+        },
+    ),
+    (
+        "Rejection rules",
+        {
+            "fields": (
+                "resolved_reject_after_days",
+                "resolved_action",
+                "comment_only_no_match_action",
+                "participants_only",
+            )
+        },
+    ),
+    (
+        "Loop limits",
+        {
+            "fields": (
+                "max_comments_per_issue",
+                "comment_limit_action",
+                "max_comments_per_issue_per_hour",
+                "comment_rate_action",
+                "max_body_chars",
+                "body_too_large_action",
+            )
+        },
+    ),
+    (
+        "Content and attachments",
+        {
+            "fields": (
+                "comment_reply_text_only",
+                "body_to_markdown",
+                "drop_duplicate_attachments",
+                "keep_inline_images",
+            )
+        },
+    ),
     ("Hints", {"fields": ("send_hints",)}),
 )
 
@@ -131,8 +192,15 @@ class ProfileAdmin(admin.ModelAdmin):
     search_fields = ("name", "description")
     fieldsets = PROFILE_FIELDSETS
     inlines = (
-        CatchAddressInline, ProjectMappingInline, FilterRuleInline, DirectiveAliasInline, FieldProcessorInline,
-        AttachmentExclusionInline, KnownFingerprintInline, WorkflowAdvanceRuleInline, HintInline,
+        CatchAddressInline,
+        ProjectMappingInline,
+        FilterRuleInline,
+        DirectiveAliasInline,
+        FieldProcessorInline,
+        AttachmentExclusionInline,
+        KnownFingerprintInline,
+        WorkflowAdvanceRuleInline,
+        HintInline,
     )
     actions = ("export_json", "export_json_with_test_cases")
 
@@ -144,7 +212,10 @@ class ProfileAdmin(admin.ModelAdmin):
         return ", ".join(c.address for c in profile.catch_addresses.all()) or "—"
 
     def _export(
-        self, request: HttpRequest, queryset: QuerySet[Profile], include_test_cases: bool,
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Profile],
+        include_test_cases: bool,
     ) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one profile to export.", messages.WARNING)
@@ -165,24 +236,38 @@ class ProfileAdmin(admin.ModelAdmin):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
-            return TemplateResponse(request, "admin/profiles/profile/import.html", {
-                **self.admin_site.each_context(request), "denied": True, "title": "Import a profile",
-            }, status=403)
+            return TemplateResponse(
+                request,
+                "admin/profiles/profile/import.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "denied": True,
+                    "title": "Import a profile",
+                },
+                status=403,
+            )
         form = ProfileImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                profile = import_profile(form.cleaned_data["data"], form.cleaned_data["instance"],
-                                         name=form.cleaned_data["name"] or None)
+                profile = import_profile(
+                    form.cleaned_data["data"], form.cleaned_data["instance"], name=form.cleaned_data["name"] or None
+                )
             except ProfileImportError as exc:
                 form.add_error(None, str(exc))
             else:
                 self.log_addition(request, profile, "Imported from a profile export.")
                 self.message_user(request, f"Imported profile {profile.name!r}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:profiles_profile_change", args=[profile.pk]))
-        return render(request, "admin/profiles/profile/import.html", {
-            **self.admin_site.each_context(request), "form": form, "title": "Import a profile",
-            "opts": self.model._meta,
-        })
+        return render(
+            request,
+            "admin/profiles/profile/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "title": "Import a profile",
+                "opts": self.model._meta,
+            },
+        )
 
 
 class MappingRuleInline(admin.TabularInline):
@@ -208,10 +293,14 @@ class ProjectMappingAdmin(admin.ModelAdmin):
         if mapping.is_default:
             inherited = frozenset()
         rows = format_html_join(
-            "", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
             (
-                (name, ", ".join(value) if isinstance(value, tuple) else value or "—",
-                 "inherited" if name in inherited else "")
+                (
+                    name,
+                    ", ".join(value) if isinstance(value, tuple) else value or "—",
+                    "inherited" if name in inherited else "",
+                )
                 for name, value in values.items()
             ),
         )
@@ -252,6 +341,7 @@ class TestCaseAdmin(admin.ModelAdmin):
             report = run_test_case(case, dry_run=dry_run)
             outcome = report.get("outcome") or "error"
             self.message_user(
-                request, f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
+                request,
+                f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
                 messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
             )

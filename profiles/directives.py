@@ -16,8 +16,21 @@ from profiles.routing import normalize_headers
 
 # Directive names the tracker side understands (case-insensitive; this spelling is canonical).
 KNOWN_DIRECTIVES = (
-    "issueKey", "parentIssueKey", "project", "issueType", "priority", "labels", "components", "summary",
-    "reporter", "assignee", "watchers", "participants", "dueDate", "fixVersions", "affectsVersions",
+    "issueKey",
+    "parentIssueKey",
+    "project",
+    "issueType",
+    "priority",
+    "labels",
+    "components",
+    "summary",
+    "reporter",
+    "assignee",
+    "watchers",
+    "participants",
+    "dueDate",
+    "fixVersions",
+    "affectsVersions",
 )
 _CUSTOM_FIELD = re.compile(r"customfield_\d+", re.IGNORECASE)
 _NAME = r"[A-Za-z][\w.\-]*"
@@ -101,8 +114,9 @@ def extract_directives(
         return DirectiveResult({}, "", subject, body_text, ("no directives found",), counts)
     found, values, reasons = results[winner]
     others = ", ".join(f"{name} {count}" for name, count in counts.items() if name != winner)
-    reasons.insert(0, f"processor {winner} found {counts[winner]} directive(s)" + (f" (others: {others})" if others
-                                                                                  else ""))
+    reasons.insert(
+        0, f"processor {winner} found {counts[winner]} directive(s)" + (f" (others: {others})" if others else "")
+    )
     values = _apply_lists(values, directives, reasons)
     return DirectiveResult(values, winner, found.subject, found.body, tuple(reasons), counts)
 
@@ -156,8 +170,7 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _top_block(body: str, subject: str, line_pattern: re.Pattern[str], vocabulary: _Vocabulary,
-               colon: bool) -> _Found:
+def _top_block(body: str, subject: str, line_pattern: re.Pattern[str], vocabulary: _Vocabulary, colon: bool) -> _Found:
     """Directive lines at the very top of the body (after blank lines), up to the first other line."""
     lines = body.splitlines()
     index = 0
@@ -202,7 +215,7 @@ def _headers(headers: object, subject: str, body: str) -> _Found:
     items: list[tuple[str, str | None]] = []
     for name, values in normalize_headers(headers).items():  # type: ignore[arg-type]
         if name.startswith(HEADER_PREFIX) and len(name) > len(HEADER_PREFIX):
-            items.extend((name[len(HEADER_PREFIX):], value.strip()) for value in values)
+            items.extend((name[len(HEADER_PREFIX) :], value.strip()) for value in values)
     return _Found(items, subject, body)
 
 

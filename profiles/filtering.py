@@ -43,6 +43,8 @@ def match_filter_rules(config: ProfileConfig, facts: MessageFacts) -> FilterHit 
         for rule in rules:
             if rule.kind == FilterRuleKind.SENDER_EXCLUDE and _sender_matches(rule, facts.sender):
                 return FilterHit(
-                    config.filters.sender_exclusion_action, f"sender matches the exclusion {rule.pattern!r}", rule,
+                    config.filters.sender_exclusion_action,
+                    f"sender matches the exclusion {rule.pattern!r}",
+                    rule,
                 )
     return None

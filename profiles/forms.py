@@ -23,14 +23,17 @@ class MappingInlineFormSet(BaseInlineFormSet):
         if defaults != 1:
             raise ValidationError(
                 "A profile needs exactly one default project mapping (tick 'is default' on one mapping)."
-                if defaults == 0 else "Only one project mapping can be the default."
+                if defaults == 0
+                else "Only one project mapping can be the default."
             )
 
 
 class ProfileImportForm(forms.Form):
     instance = forms.ModelChoiceField(queryset=Instance.objects.all(), help_text="The instance the profile joins.")
     name = forms.CharField(
-        max_length=200, required=False, help_text="Empty: the name in the file. Must not be taken in the instance.",
+        max_length=200,
+        required=False,
+        help_text="Empty: the name in the file. Must not be taken in the instance.",
     )
     file = forms.FileField(required=False, help_text="A profile export (.json).")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="or paste the JSON")

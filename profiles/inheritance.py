@@ -12,8 +12,17 @@ from profiles.validators import EXPLICITLY_NONE, split_lines
 
 # Single values: "" or None means "unset" (inherit).
 SCALAR_FIELDS = (
-    "project_key", "issue_type", "priority", "default_summary", "reporter_strategy", "default_reporter",
-    "assignee_strategy", "assignee", "operating_mode", "unknown_sender_action", "addressee_handling",
+    "project_key",
+    "issue_type",
+    "priority",
+    "default_summary",
+    "reporter_strategy",
+    "default_reporter",
+    "assignee_strategy",
+    "assignee",
+    "operating_mode",
+    "unknown_sender_action",
+    "addressee_handling",
 )
 # One regex per line: None or "" means "unset" (inherit); a line "(none)" means "no entries, do not inherit".
 LIST_FIELDS = ("subject_cleanups", "body_cleanups", "body_delimiters")
@@ -21,8 +30,14 @@ INHERITABLE_FIELDS = SCALAR_FIELDS + LIST_FIELDS
 
 # What the default mapping must set.
 REQUIRED_ON_DEFAULT = (
-    "project_key", "issue_type", "default_summary", "reporter_strategy", "assignee_strategy", "operating_mode",
-    "unknown_sender_action", "addressee_handling",
+    "project_key",
+    "issue_type",
+    "default_summary",
+    "reporter_strategy",
+    "assignee_strategy",
+    "operating_mode",
+    "unknown_sender_action",
+    "addressee_handling",
 )
 
 

@@ -83,9 +83,7 @@ def export_profile(profile: Profile, include_test_cases: bool = False) -> dict[s
         for mapping in profile.mappings.all()
     ]
     if include_test_cases:
-        data["test_cases"] = [
-            {"name": case.name, "raw_message": case.raw_message} for case in profile.test_cases.all()
-        ]
+        data["test_cases"] = [{"name": case.name, "raw_message": case.raw_message} for case in profile.test_cases.all()]
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "profile": data}
 
 
@@ -98,8 +96,13 @@ def import_profile(data: dict[str, Any] | str | bytes, instance: Instance, name:
     data = _load(data)
     profile_data = data["profile"]
     with transaction.atomic():
-        values = _checked(profile_data, Profile, "profile", children={key for key, _ in CHILDREN} | {"mappings"},
-                          optional_children={"test_cases"})
+        values = _checked(
+            profile_data,
+            Profile,
+            "profile",
+            children={key for key, _ in CHILDREN} | {"mappings"},
+            optional_children={"test_cases"},
+        )
         if name:
             values["name"] = name
         if Profile.objects.filter(instance=instance, name=values.get("name")).exists():
@@ -114,22 +117,27 @@ def import_profile(data: dict[str, Any] | str | bytes, instance: Instance, name:
                 _create(model(profile=profile, **_checked(item, model, path)), path)
         mappings = _list(profile_data, "mappings", "profile")
         # The default mapping first: the others are validated against it.
-        order = sorted(range(len(mappings)), key=lambda i: not (isinstance(mappings[i], dict)
-                                                               and mappings[i].get("is_default") is True))
+        order = sorted(
+            range(len(mappings)),
+            key=lambda i: not (isinstance(mappings[i], dict) and mappings[i].get("is_default") is True),
+        )
         if sum(1 for m in mappings if isinstance(m, dict) and m.get("is_default") is True) != 1:
             raise ProfileImportError("profile.mappings: exactly one mapping must be the default (is_default true).")
         for index in order:
             path = f"profile.mappings[{index}]"
             item = mappings[index]
-            mapping = _create(ProjectMapping(profile=profile, **_checked(item, ProjectMapping, path,
-                                                                        children={"rules"})), path)
+            mapping = _create(
+                ProjectMapping(profile=profile, **_checked(item, ProjectMapping, path, children={"rules"})), path
+            )
             for rule_index, rule in enumerate(_list(item, "rules", path)):
                 rule_path = f"{path}.rules[{rule_index}]"
                 _create(MappingRule(mapping=mapping, **_checked(rule, MappingRule, rule_path)), rule_path)
         for index, item in enumerate(_list(profile_data, "test_cases", "profile", optional=True)):
             path = f"profile.test_cases[{index}]"
-            if not isinstance(item, dict) or set(item) != {"name", "raw_message"} or not all(
-                isinstance(v, str) for v in item.values()
+            if (
+                not isinstance(item, dict)
+                or set(item) != {"name", "raw_message"}
+                or not all(isinstance(v, str) for v in item.values())
             ):
                 raise ProfileImportError(f"{path}: expected an object with the texts 'name' and 'raw_message'.")
             _create(TestCase(profile=profile, name=item["name"], raw_message=item["raw_message"]), path)
@@ -180,8 +188,13 @@ def _list(data: dict[str, Any], key: str, path: str, optional: bool = False) -> 
     return data[key]
 
 
-def _checked(data: Any, model: type[models.Model], path: str, children: set[str] = frozenset(),  # type: ignore[assignment]
-             optional_children: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+def _checked(
+    data: Any,
+    model: type[models.Model],
+    path: str,
+    children: set[str] = frozenset(),  # type: ignore[assignment]
+    optional_children: set[str] = frozenset(),
+) -> dict[str, Any]:  # type: ignore[assignment]
     """The field values of one object, after checking that every field is there with a value of the right type."""
     if not isinstance(data, dict):
         raise ProfileImportError(f"{path}: expected an object.")

@@ -41,8 +41,15 @@ class ProfileConfigError(Exception):
 
 
 _PREFETCH = (
-    "catch_addresses", "hints", "filter_rules", "mappings__rules", "aliases", "field_processors",
-    "attachment_exclusions", "known_fingerprints", "workflow_rules",
+    "catch_addresses",
+    "hints",
+    "filter_rules",
+    "mappings__rules",
+    "aliases",
+    "field_processors",
+    "attachment_exclusions",
+    "known_fingerprints",
+    "workflow_rules",
 )
 
 
@@ -78,8 +85,7 @@ def forget_cached_profiles(**kwargs: Any) -> None:
 
 
 post_save.connect(forget_cached_profiles, weak=False, dispatch_uid="profiles.services.forget_cached_profiles.save")
-post_delete.connect(forget_cached_profiles, weak=False,
-                    dispatch_uid="profiles.services.forget_cached_profiles.delete")
+post_delete.connect(forget_cached_profiles, weak=False, dispatch_uid="profiles.services.forget_cached_profiles.delete")
 
 
 def current_profile_config(profile_id: int, updated_at: datetime | None = None) -> ProfileConfig:
@@ -138,9 +144,7 @@ def profile_config(profile: Profile) -> ProfileConfig:
         directives=DirectivesConfig(
             on_create=profile.directives_on_create,
             on_comment=profile.directives_on_comment,
-            processors=tuple(
-                name for name in DirectiveProcessor.values if getattr(profile, f"processor_{name}")
-            ),
+            processors=tuple(name for name in DirectiveProcessor.values if getattr(profile, f"processor_{name}")),
             allow_list=tuple(split_lines(profile.directive_allow_list)),
             block_list=tuple(split_lines(profile.directive_block_list)),
             within_sender_rights=profile.directives_within_sender_rights,
@@ -155,7 +159,8 @@ def profile_config(profile: Profile) -> ProfileConfig:
         ),
         association=AssociationConfig(
             strategies=tuple(
-                name for name in _association_order(profile.association_order)
+                name
+                for name in _association_order(profile.association_order)
                 if getattr(profile, f"associate_by_{name}")
             ),
             subject_key_pattern=profile.subject_key_pattern,
@@ -209,8 +214,12 @@ def _resolve(mapping: ProjectMapping, default_values: dict[str, object]) -> Reso
         for r in sorted(mapping.rules.all(), key=lambda rule: (rule.priority, rule.pk))
     )
     return ResolvedMapping(
-        id=mapping.pk, name=mapping.name, is_default=mapping.is_default, rules=rules,
-        inherited=frozenset() if mapping.is_default else inherited, **values,
+        id=mapping.pk,
+        name=mapping.name,
+        is_default=mapping.is_default,
+        rules=rules,
+        inherited=frozenset() if mapping.is_default else inherited,
+        **values,
     )
 
 
@@ -237,8 +246,9 @@ def current_own_addresses(instance_id: int) -> OwnAddresses:
     (their number and latest ``updated_at``; one query instead of two), as ``current_profile_config``."""
     from django.db.models import Count, Max
 
-    version = tuple(Profile.objects.filter(instance_id=instance_id).aggregate(n=Count("pk"),
-                                                                              last=Max("updated_at")).values())
+    version = tuple(
+        Profile.objects.filter(instance_id=instance_id).aggregate(n=Count("pk"), last=Max("updated_at")).values()
+    )
     return _own_cache.get(instance_id, _load_own_addresses, version)
 
 
@@ -246,8 +256,10 @@ def _load_own_addresses(instance_id: int) -> OwnAddresses:
     from profiles.models import CatchAddress
     from profiles.routing import split_subaddress
 
-    profiles = sorted(Profile.objects.filter(instance_id=instance_id).values_list("reply_address", "enabled", "id"),
-                      key=lambda row: (not row[1], row[2]))  # enabled first, then oldest
+    profiles = sorted(
+        Profile.objects.filter(instance_id=instance_id).values_list("reply_address", "enabled", "id"),
+        key=lambda row: (not row[1], row[2]),
+    )  # enabled first, then oldest
     replies = [reply.strip() for reply, _, _ in profiles if reply and reply.strip()]
     literals = {split_subaddress(reply)[0] for reply in replies}
     patterns = []

@@ -149,11 +149,18 @@ def page(chromium):  # type: ignore[no-untyped-def]
 def blob_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     """Every test's blobs go through the real encrypting storage onto a folder of its own (never var/)."""
     root = tmp_path / "blobs"
-    settings.STORAGES = {**settings.STORAGES, "blobs": {
-        "BACKEND": "jemh.storage.EncryptedStorage",
-        "OPTIONS": {"backend": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                "OPTIONS": {"location": str(root)}}},
-    }}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {
+            "BACKEND": "jemh.storage.EncryptedStorage",
+            "OPTIONS": {
+                "backend": {
+                    "BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(root)},
+                }
+            },
+        },
+    }
     return root
 
 

@@ -100,8 +100,9 @@ def _transition_action(transition: WorkflowTransition) -> Any:
         if moved:
             modeladmin.message_user(request, f"{transition.name}: {', '.join(moved)}.", messages.SUCCESS)
         if refused:
-            modeladmin.message_user(request, f"{transition.name} is not allowed from the status of: "
-                                    f"{', '.join(refused)}.", messages.WARNING)
+            modeladmin.message_user(
+                request, f"{transition.name} is not allowed from the status of: {', '.join(refused)}.", messages.WARNING
+            )
 
     action.__name__ = f"transition_{transition.id}"
     return admin.action(description=f"{transition.name} (→ {transition.target})")(action)
@@ -115,21 +116,43 @@ class IssueAdmin(admin.ModelAdmin):
     search_fields = ("key", "summary")
     raw_id_fields = ("reporter", "assignee")
     filter_horizontal = ("watchers",)
-    readonly_fields = ("key", "resolved_at", "email_sender_address", "email_sender_name", "participants",
-                       "source_message_id", "created_at", "updated_at")
+    readonly_fields = (
+        "key",
+        "resolved_at",
+        "email_sender_address",
+        "email_sender_name",
+        "participants",
+        "source_message_id",
+        "created_at",
+        "updated_at",
+    )
     inlines = (CommentInline, AttachmentInline, MessageIdInline)
     actions = [_transition_action(t) for t in TRANSITIONS]
 
     def get_fieldsets(self, request: HttpRequest, obj: Issue | None = None) -> Any:
-        main = ["project", "summary", "description", "issue_type", "priority"] if obj is None else [
-            "key", "summary", "description", "issue_type", "priority"]
+        main = (
+            ["project", "summary", "description", "issue_type", "priority"]
+            if obj is None
+            else ["key", "summary", "description", "issue_type", "priority"]
+        )
         return (
             (None, {"fields": main}),
             ("Workflow", {"fields": ["status", "resolution", "resolved_at"]}),
             ("People", {"fields": ["reporter", "assignee", "watchers"]}),
             ("Email-only people", {"fields": ["email_sender_address", "email_sender_name", "participants"]}),
-            ("More", {"fields": ["labels", "custom_fields", "add_attachment", "source_message_id", "created_at",
-                                 "updated_at"]}),
+            (
+                "More",
+                {
+                    "fields": [
+                        "labels",
+                        "custom_fields",
+                        "add_attachment",
+                        "source_message_id",
+                        "created_at",
+                        "updated_at",
+                    ]
+                },
+            ),
         )
 
     def get_form(self, request: HttpRequest, obj: Issue | None = None, change: bool = False, **kwargs: Any) -> Any:
@@ -164,8 +187,16 @@ class IssueAdmin(admin.ModelAdmin):
         upload = form.cleaned_data.get("add_attachment")
         if upload:
             attachment_services.add_attachments(
-                issue, [AttachmentUpload(filename=upload.name, content_type=upload.content_type or
-                                         "application/octet-stream", file=upload)], ctx=admin_context(request))
+                issue,
+                [
+                    AttachmentUpload(
+                        filename=upload.name,
+                        content_type=upload.content_type or "application/octet-stream",
+                        file=upload,
+                    )
+                ],
+                ctx=admin_context(request),
+            )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Comment:
@@ -188,8 +219,10 @@ class IssueAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.attachment_view)
-        return [path("<int:issue_id>/attachments/<int:attachment_id>/", view,
-                     name="trackers_issue_attachment"), *super().get_urls()]
+        return [
+            path("<int:issue_id>/attachments/<int:attachment_id>/", view, name="trackers_issue_attachment"),
+            *super().get_urls(),
+        ]
 
     def attachment_view(self, request: HttpRequest, issue_id: int, attachment_id: int) -> HttpResponse:
         attachment = get_object_or_404(Attachment, issue_id=issue_id, pk=attachment_id)
@@ -199,8 +232,9 @@ class IssueAdmin(admin.ModelAdmin):
         import io
 
         # Always a download with a neutral type: attachments come from strangers' mail.
-        return FileResponse(io.BytesIO(data), as_attachment=True, filename=attachment.filename,
-                            content_type="application/octet-stream")
+        return FileResponse(
+            io.BytesIO(data), as_attachment=True, filename=attachment.filename, content_type="application/octet-stream"
+        )
 
 
 @admin.register(Comment)

@@ -17,8 +17,20 @@ class IssueAdminForm(forms.ModelForm):
 
     class Meta:
         model = Issue
-        fields = ["project", "summary", "description", "issue_type", "priority", "status", "resolution",
-                  "reporter", "assignee", "labels", "watchers", "custom_fields"]
+        fields = [
+            "project",
+            "summary",
+            "description",
+            "issue_type",
+            "priority",
+            "status",
+            "resolution",
+            "reporter",
+            "assignee",
+            "labels",
+            "watchers",
+            "custom_fields",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -26,14 +38,16 @@ class IssueAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["labels"] = ", ".join(self.instance.labels or [])
             targets = allowed_targets(self.instance.status)
-            self.fields["status"].help_text = (
-                f"From {self.instance.status} the workflow allows: {', '.join(targets) or 'nothing'}.")
+            self.fields[
+                "status"
+            ].help_text = f"From {self.instance.status} the workflow allows: {', '.join(targets) or 'nothing'}."
         else:
             self.initial["labels"] = ""
             self.fields["status"].help_text = "New issues start Open."
         if "resolution" in self.fields:
-            self.fields["resolution"].help_text = (
-                "Used when moving to Resolved or Closed (default Done); cleared when reopened.")
+            self.fields[
+                "resolution"
+            ].help_text = "Used when moving to Resolved or Closed (default Done); cleared when reopened."
 
     def clean_labels(self) -> list[str]:
         return clean_labels((self.cleaned_data.get("labels") or "").split(","))
@@ -47,7 +61,8 @@ class IssueAdminForm(forms.ModelForm):
         if status != self.stored_status and find_transition(self.stored_status, status) is None:
             targets = ", ".join(allowed_targets(self.stored_status)) or "nothing"
             raise forms.ValidationError(
-                f"The workflow does not allow {self.stored_status} → {status}; allowed: {targets}.")
+                f"The workflow does not allow {self.stored_status} → {status}; allowed: {targets}."
+            )
         return status
 
     def clean(self) -> dict[str, Any]:

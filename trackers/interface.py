@@ -248,12 +248,10 @@ class Tracker(Protocol):
         address as given."""
         ...
 
-    def get_user(self, account_id: str) -> TrackerUser | None:
-        ...
+    def get_user(self, account_id: str) -> TrackerUser | None: ...
 
     # -- finding issues -----------------------------------------------------------------------------
-    def find_issue(self, key: str) -> TrackerIssue | None:
-        ...
+    def find_issue(self, key: str) -> TrackerIssue | None: ...
 
     def find_issues(self, keys: Sequence[str]) -> dict[str, TrackerIssue]:
         """find_issue for several keys at once (one round trip where the tracker allows): the issues found, by the
@@ -269,41 +267,46 @@ class Tracker(Protocol):
         id in the given order that matches wins (pass In-Reply-To first, then References newest first)."""
         ...
 
-    def find_issue_by_foreign_key(self, field_name: str, value: str,
-                                  project_key: str | None = None) -> TrackerIssue | None:
+    def find_issue_by_foreign_key(
+        self, field_name: str, value: str, project_key: str | None = None
+    ) -> TrackerIssue | None:
         """The most recently created issue whose custom field ``field_name`` equals ``value``."""
         ...
 
     # -- creating -----------------------------------------------------------------------------------
-    def create_issue(self, new: NewIssue, *, idempotency_key: str | None = None,
-                     actor: Actor | None = None) -> TrackerIssue:
-        ...
+    def create_issue(
+        self, new: NewIssue, *, idempotency_key: str | None = None, actor: Actor | None = None
+    ) -> TrackerIssue: ...
 
-    def add_comment(self, issue_key: str, comment: NewComment, *,
-                    idempotency_key: str | None = None) -> TrackerComment:
-        ...
+    def add_comment(
+        self, issue_key: str, comment: NewComment, *, idempotency_key: str | None = None
+    ) -> TrackerComment: ...
 
     def list_comments(self, issue_key: str) -> list[TrackerComment]:
         """Oldest first."""
         ...
 
-    def add_attachments(self, issue_key: str, uploads: Iterable[AttachmentUpload], *,
-                        comment_id: str | None = None, idempotency_key: str | None = None,
-                        actor: Actor | None = None) -> list[TrackerAttachment]:
+    def add_attachments(
+        self,
+        issue_key: str,
+        uploads: Iterable[AttachmentUpload],
+        *,
+        comment_id: str | None = None,
+        idempotency_key: str | None = None,
+        actor: Actor | None = None,
+    ) -> list[TrackerAttachment]:
         """Attach every upload (no dedupe: that is the caller's job, see attachment_hashes) and return
         what was attached, in order. With an idempotency key, an upload whose content was already
         attached under that key is returned as it is instead of being stored again."""
         ...
 
-    def list_attachments(self, issue_key: str) -> list[TrackerAttachment]:
-        ...
+    def list_attachments(self, issue_key: str) -> list[TrackerAttachment]: ...
 
     def attachment_hashes(self, issue_key: str) -> frozenset[str]:
         """SHA-256 (hex) of every attachment the issue has."""
         ...
 
-    def read_attachment(self, issue_key: str, attachment_id: str) -> bytes:
-        ...
+    def read_attachment(self, issue_key: str, attachment_id: str) -> bytes: ...
 
     def record_message_id(self, issue_key: str, message_id: str, *, kind: str = "outbound") -> None:
         """Remember that a Message-ID belongs to an issue (``inbound`` or ``outbound``); idempotent."""
@@ -314,34 +317,33 @@ class Tracker(Protocol):
         ...
 
     # -- changing -----------------------------------------------------------------------------------
-    def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
-        ...
+    def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue: ...
 
-    def list_transitions(self, issue_key: str) -> list[Transition]:
-        ...
+    def list_transitions(self, issue_key: str) -> list[Transition]: ...
 
-    def transition_issue(self, issue_key: str, to_status: str, *, resolution: str | None = None,
-                         actor: Actor | None = None) -> TrackerIssue:
+    def transition_issue(
+        self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
+    ) -> TrackerIssue:
         """Move the issue to ``to_status`` (a status name, or a transition name); InvalidTransition if
         the workflow has no such move from the current status."""
         ...
 
-    def get_participants(self, issue_key: str) -> tuple[str, ...]:
-        ...
+    def get_participants(self, issue_key: str) -> tuple[str, ...]: ...
 
-    def add_participants(self, issue_key: str, addresses: Iterable[str], *,
-                         actor: Actor | None = None) -> tuple[str, ...]:
+    def add_participants(
+        self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
+    ) -> tuple[str, ...]:
         """Add email-only participants (case-insensitive dedupe); returns the whole list."""
         ...
 
-    def set_participants(self, issue_key: str, addresses: Iterable[str], *,
-                         actor: Actor | None = None) -> tuple[str, ...]:
-        ...
+    def set_participants(
+        self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
+    ) -> tuple[str, ...]: ...
 
-    def get_custom_fields(self, issue_key: str) -> dict[str, Any]:
-        ...
+    def get_custom_fields(self, issue_key: str) -> dict[str, Any]: ...
 
-    def update_custom_fields(self, issue_key: str, values: Mapping[str, Any], *,
-                             actor: Actor | None = None) -> TrackerIssue:
+    def update_custom_fields(
+        self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None
+    ) -> TrackerIssue:
         """Set each field; a value of None removes the field."""
         ...

@@ -22,14 +22,19 @@ PROJECT_KEY_RE = r"^[A-Z][A-Z0-9_]{0,9}$"
 class Project(models.Model):
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="tracker_projects")
     key = models.CharField(
-        max_length=10, validators=[RegexValidator(PROJECT_KEY_RE, "A capital letter, then up to 9 capital "
-                                                  "letters, digits or underscores (e.g. ABC).")],
+        max_length=10,
+        validators=[
+            RegexValidator(
+                PROJECT_KEY_RE, "A capital letter, then up to 9 capital letters, digits or underscores (e.g. ABC)."
+            )
+        ],
         help_text="Prefix of issue keys (ABC → ABC-1). Cannot be changed once issues exist.",
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    lead = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     default_issue_type = models.CharField(max_length=32, choices=IssueType.choices, default=IssueType.TASK)
     default_priority = models.CharField(max_length=32, choices=Priority.choices, default=Priority.MEDIUM)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -61,24 +66,31 @@ class Issue(models.Model):
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(max_length=32, choices=Resolution.choices, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="reported_issues")
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="assigned_issues")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_issues"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_issues"
+    )
     labels = models.JSONField(default=list, blank=True)
     watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="watched_issues")
     email_sender_address = EncryptedTextField(
-        blank=True, default="", verbose_name="Email Sender Address",
-        help_text="The reporter's address when they have no account (email-only user).")
+        blank=True,
+        default="",
+        verbose_name="Email Sender Address",
+        help_text="The reporter's address when they have no account (email-only user).",
+    )
     email_sender_address_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     email_sender_name = EncryptedTextField(blank=True, default="", verbose_name="Email Sender Name")
     email_participants = EncryptedJSONField(
-        default=list, blank=True, verbose_name="Email Participants",
-        help_text="Addresses of email-only participants.")
-    custom_fields = models.JSONField(default=dict, blank=True,
-                                     help_text="Other custom fields, name → value (e.g. a foreign ticket number).")
-    source_message_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False,
-                                                       help_text="Inbound audit id the issue was created from.")
+        default=list, blank=True, verbose_name="Email Participants", help_text="Addresses of email-only participants."
+    )
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="Other custom fields, name → value (e.g. a foreign ticket number)."
+    )
+    source_message_id = models.PositiveBigIntegerField(
+        null=True, blank=True, editable=False, help_text="Inbound audit id the issue was created from."
+    )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,8 +100,11 @@ class Issue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["instance", "key"], name="trackers_issue_key_unique"),
             models.UniqueConstraint(fields=["project", "number"], name="trackers_issue_number_unique"),
-            models.UniqueConstraint(fields=["instance", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
-                                    name="trackers_issue_idempotency_unique"),
+            models.UniqueConstraint(
+                fields=["instance", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="trackers_issue_idempotency_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,8 +114,9 @@ class Issue(models.Model):
 class Comment(models.Model):
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     author_email = EncryptedTextField(blank=True, default="", help_text="Email-only author's address.")
     author_email_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     author_name = EncryptedTextField(blank=True, default="")
@@ -113,8 +129,11 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["instance", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
-                                    name="trackers_comment_idempotency_unique"),
+            models.UniqueConstraint(
+                fields=["instance", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="trackers_comment_idempotency_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -124,8 +143,7 @@ class Comment(models.Model):
 class Attachment(models.Model):
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="attachments")
-    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="attachments")
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments")
     blob_name = models.CharField(max_length=500, editable=False, help_text="Name in the encrypting blob storage.")
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=255, default="application/octet-stream")
@@ -137,9 +155,11 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["issue", "idempotency_key", "sha256"],
-                                    condition=Q(idempotency_key__isnull=False),
-                                    name="trackers_attachment_idempotency_unique"),
+            models.UniqueConstraint(
+                fields=["issue", "idempotency_key", "sha256"],
+                condition=Q(idempotency_key__isnull=False),
+                name="trackers_attachment_idempotency_unique",
+            ),
         ]
 
     def __str__(self) -> str:

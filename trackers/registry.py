@@ -16,5 +16,6 @@ def get_tracker(instance: Instance) -> Tracker:
     if instance.tracker_kind == TrackerKind.JIRA:
         raise TrackerNotAvailable(
             f"instance {instance.name!r} uses Jira, and the Jira backend is not available in this version; "
-            "switch the instance to the built-in local tracker or upgrade")
+            "switch the instance to the built-in local tracker or upgrade"
+        )
     raise TrackerNotAvailable(f"instance {instance.name!r} has an unknown tracker kind {instance.tracker_kind!r}")

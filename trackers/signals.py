@@ -91,7 +91,14 @@ def emit_on_commit(event: IssueEventData) -> None:
 def _send(event: IssueEventData) -> None:
     for receiver, result in issue_event.send_robust(sender=SENDER, event=event):
         if isinstance(result, Exception):
-            log.error("issue event receiver %r failed on %s of %s: %s", receiver, event.kind, event.issue_key,
-                      type(result).__name__, exc_info=result)
-    log.debug("issue event %s %s by %s", event.kind, event.issue_key,
-              event.actor_user_id or Pii.address(event.actor_email))
+            log.error(
+                "issue event receiver %r failed on %s of %s: %s",
+                receiver,
+                event.kind,
+                event.issue_key,
+                type(result).__name__,
+                exc_info=result,
+            )
+    log.debug(
+        "issue event %s %s by %s", event.kind, event.issue_key, event.actor_user_id or Pii.address(event.actor_email)
+    )

@@ -58,11 +58,13 @@ class WorkflowTransition:
 _OPEN_ONES = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.WAITING_FOR_CUSTOMER})
 
 TRANSITIONS: tuple[WorkflowTransition, ...] = (
-    WorkflowTransition("start", "Start Progress", frozenset({Status.OPEN, Status.WAITING_FOR_CUSTOMER}),
-                       Status.IN_PROGRESS),
+    WorkflowTransition(
+        "start", "Start Progress", frozenset({Status.OPEN, Status.WAITING_FOR_CUSTOMER}), Status.IN_PROGRESS
+    ),
     WorkflowTransition("stop", "Stop Progress", frozenset({Status.IN_PROGRESS}), Status.OPEN),
-    WorkflowTransition("wait", "Wait for Customer", frozenset({Status.OPEN, Status.IN_PROGRESS}),
-                       Status.WAITING_FOR_CUSTOMER),
+    WorkflowTransition(
+        "wait", "Wait for Customer", frozenset({Status.OPEN, Status.IN_PROGRESS}), Status.WAITING_FOR_CUSTOMER
+    ),
     WorkflowTransition("resolve", "Resolve", _OPEN_ONES, Status.RESOLVED),
     WorkflowTransition("close", "Close", _OPEN_ONES | {Status.RESOLVED}, Status.CLOSED),
     WorkflowTransition("reopen", "Reopen", frozenset(DONE_STATUSES), Status.OPEN),
@@ -96,8 +98,9 @@ class ResolutionState:
     resolved_at: datetime | None
 
 
-def resolution_after(old_status: str, new_status: str, current: ResolutionState, now: datetime,
-                     resolution: str | None = None) -> ResolutionState:
+def resolution_after(
+    old_status: str, new_status: str, current: ResolutionState, now: datetime, resolution: str | None = None
+) -> ResolutionState:
     """What resolution and resolution date an issue has after moving from old_status to new_status."""
     if new_status in DONE_STATUSES:
         if old_status in DONE_STATUSES and current.resolved_at is not None:

@@ -22,8 +22,7 @@ EX_CONFIG = 78
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help="name of the pipe source (see Inbound mail > Sources)")
-    parser.add_argument("--instance", help="instance name, needed when several instances have a source of "
-                        "that name")
+    parser.add_argument("--instance", help="instance name, needed when several instances have a source of that name")
 
 
 def run(options: dict[str, Any], out: TextIO, err: TextIO, stream: BinaryIO | None = None) -> int:
@@ -31,15 +30,19 @@ def run(options: dict[str, Any], out: TextIO, err: TextIO, stream: BinaryIO | No
     try:
         source, problem = _find_source(options["source"], options.get("instance"))
     except Exception as exc:  # database unreachable: keep the mail at the MTA
-        err.write(f"jemh deliver: temporary failure, the database is unreachable ({exc.__class__.__name__}: "
-                  f"{exc}); the MTA will retry\n")
+        err.write(
+            f"jemh deliver: temporary failure, the database is unreachable ({exc.__class__.__name__}: "
+            f"{exc}); the MTA will retry\n"
+        )
         return EX_TEMPFAIL
     if source is None:
         err.write(f"jemh deliver: {problem}\n")
         return EX_CONFIG
     if not source.enabled:
-        err.write(f"jemh deliver: source {source.name!r} is disabled; the MTA will retry until it is enabled "
-                  "again (Inbound mail > Sources in the admin)\n")
+        err.write(
+            f"jemh deliver: source {source.name!r} is disabled; the MTA will retry until it is enabled "
+            "again (Inbound mail > Sources in the admin)\n"
+        )
         return EX_TEMPFAIL
     from inbound.capture import StoreError
     from inbound.sources.pipe import EmptyMessage, deliver
@@ -73,12 +76,16 @@ def _find_source(name: str, instance_name: str | None) -> tuple[Any, str]:
     found = list(candidates[:2])
     where = f" in instance {instance_name!r}" if instance_name else ""
     if not found:
-        return None, (f"no mail source named {name!r}{where}; create a source of kind 'MTA pipe' with that name "
-                      "in the admin, or fix the name in the MTA's alias")
+        return None, (
+            f"no mail source named {name!r}{where}; create a source of kind 'MTA pipe' with that name "
+            "in the admin, or fix the name in the MTA's alias"
+        )
     if len(found) > 1:
         return None, f"several instances have a source named {name!r}; add --instance NAME"
     source = found[0]
     if source.kind != SourceKind.PIPE:
-        return None, (f"source {name!r} is a {source.get_kind_display()} source, not an MTA pipe source; "
-                      "change its kind in the admin or name a pipe source")
+        return None, (
+            f"source {name!r} is a {source.get_kind_display()} source, not an MTA pipe source; "
+            "change its kind in the admin or name a pipe source"
+        )
     return source, ""

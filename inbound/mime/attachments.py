@@ -10,8 +10,12 @@ from inbound.mime.model import Attachment
 
 _UNSAFE = re.compile(r"[\x00-\x1f/\\]+")
 _EXTENSIONS = {
-    "message/rfc822": ".eml", "text/plain": ".txt", "text/html": ".html", "text/calendar": ".ics",
-    "image/jpeg": ".jpg", "application/octet-stream": ".bin",
+    "message/rfc822": ".eml",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "image/jpeg": ".jpg",
+    "application/octet-stream": ".bin",
 }
 
 

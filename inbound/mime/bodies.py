@@ -12,14 +12,24 @@ from inbound.mime.structure import Part
 from inbound.mime.tnef import expand_tnef
 from inbound.mime.uuencode import extract_uu_blocks
 
-SIGNATURE_TYPES = frozenset({
-    "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature",
-    "application/pgp-keys",
-})
-REPORT_TYPES = frozenset({
-    "message/delivery-status", "message/global-delivery-status", "message/disposition-notification",
-    "message/feedback-report", "text/rfc822-headers", "message/rfc822-headers",
-})
+SIGNATURE_TYPES = frozenset(
+    {
+        "application/pgp-signature",
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/pgp-keys",
+    }
+)
+REPORT_TYPES = frozenset(
+    {
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/disposition-notification",
+        "message/feedback-report",
+        "text/rfc822-headers",
+        "message/rfc822-headers",
+    }
+)
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 
 
@@ -37,8 +47,12 @@ class Contents:
     def attach(self, payload: bytes, filename: str, content_type: str, inline: bool, content_id: str) -> None:
         self.attachments.append(
             make_attachment(
-                payload, filename=filename, content_type=content_type, inline=inline,
-                content_id=content_id, index=len(self.attachments) + 1,
+                payload,
+                filename=filename,
+                content_type=content_type,
+                inline=inline,
+                content_id=content_id,
+                index=len(self.attachments) + 1,
             )
         )
 
@@ -110,8 +124,13 @@ def _leaf(part: Part, out: Contents, parent: str) -> None:
         out.enclosed.append(part)
         subject = part.children[0].headers.get("Subject") if part.children else ""
         name = part.filename or (decode_words(subject)[:100] + ".eml" if subject else "")
-        out.attach(bytes(part.raw_body()) if part.transfer_encoding not in {"base64", "quoted-printable"}
-                   else part.payload(), name, ctype, False, part.content_id)
+        out.attach(
+            bytes(part.raw_body()) if part.transfer_encoding not in {"base64", "quoted-printable"} else part.payload(),
+            name,
+            ctype,
+            False,
+            part.content_id,
+        )
         return
     if ctype in {"text/plain", "text/html"} and not _is_attachment(part):
         text = part_text(part)

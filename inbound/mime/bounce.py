@@ -18,10 +18,25 @@ ADDRESS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z
 _ADDRESS = re.compile(ADDRESS)
 _ANY_ADDRESS = re.compile(rf"(?<![\w.+-])({ADDRESS})")
 REGION_LINES = 25
-DAEMON_LOCALPARTS = frozenset({
-    "mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon", "mdaemon", "nobody",
-    "mail.delivery.system", "bounce", "bounces", "mailer", "mail-delivery", "smtp", "daemon", "root",
-})
+DAEMON_LOCALPARTS = frozenset(
+    {
+        "mailer-daemon",
+        "postmaster",
+        "mail-daemon",
+        "maildaemon",
+        "mailerdaemon",
+        "mdaemon",
+        "nobody",
+        "mail.delivery.system",
+        "bounce",
+        "bounces",
+        "mailer",
+        "mail-delivery",
+        "smtp",
+        "daemon",
+        "root",
+    }
+)
 DAEMON_NAMES = re.compile(
     r"mail ?delivery (?:system|subsystem|service)|mailer[- ]daemon|postmaster|mail administrator"
     r"|microsoft outlook|delivery status|mail system",
@@ -198,6 +213,7 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
     if verdict.bounce and not verdict.recipients:
         verdict.recipients = template_recipients(body, exclude)
     if verdict.bounce and not verdict.temporary and not msg.report_type:
-        verdict.temporary = bool(TEMPORARY_MARKERS.search(_human_part(body)) or
-                                 re.search(r"warning|delay", msg.subject, re.IGNORECASE))
+        verdict.temporary = bool(
+            TEMPORARY_MARKERS.search(_human_part(body)) or re.search(r"warning|delay", msg.subject, re.IGNORECASE)
+        )
     return verdict

@@ -6,13 +6,40 @@ import nh3
 
 from inbound.mime.limits import MAX_HTML_INPUT
 
-_SAFE_STYLE = frozenset({
-    "color", "background-color", "font-family", "font-size", "font-style", "font-weight", "text-align",
-    "text-decoration", "vertical-align", "white-space", "margin", "margin-left", "margin-right",
-    "margin-top", "margin-bottom", "padding", "padding-left", "padding-right", "padding-top",
-    "padding-bottom", "border", "border-collapse", "border-color", "border-style", "border-width",
-    "width", "height", "line-height", "list-style-type", "direction",
-})
+_SAFE_STYLE = frozenset(
+    {
+        "color",
+        "background-color",
+        "font-family",
+        "font-size",
+        "font-style",
+        "font-weight",
+        "text-align",
+        "text-decoration",
+        "vertical-align",
+        "white-space",
+        "margin",
+        "margin-left",
+        "margin-right",
+        "margin-top",
+        "margin-bottom",
+        "padding",
+        "padding-left",
+        "padding-right",
+        "padding-top",
+        "padding-bottom",
+        "border",
+        "border-collapse",
+        "border-color",
+        "border-style",
+        "border-width",
+        "width",
+        "height",
+        "line-height",
+        "list-style-type",
+        "direction",
+    }
+)
 _TAGS = (set(nh3.ALLOWED_TAGS) | {"font", "tfoot"}) - {"area", "map"}
 _ATTRIBUTES: dict[str, set[str]] = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 _ATTRIBUTES.setdefault("*", set()).update({"style", "dir", "lang", "title"})

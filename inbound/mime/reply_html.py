@@ -18,14 +18,66 @@ from inbound.mime.reply_patterns import ATTR_MARK, MARK_TABLE, STRONG_MARK, WEAK
 MAX_HTML = 400_000  # html.parser runs at ~1 MB/s; the new text of a reply is at the top
 
 _SKIP = frozenset({"head", "style", "script", "title", "template", "xml", "noscript", "svg", "object"})
-_BLOCK = frozenset({
-    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "fieldset", "figure",
-    "figcaption", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
-    "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr", "ul", "body", "html", "caption",
-})
-_VOID = frozenset({
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
-})
+_BLOCK = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figure",
+        "figcaption",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+        "body",
+        "html",
+        "caption",
+    }
+)
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 _STRONG_ID = re.compile(
     r"(?:^|_)(?:divRplyFwdMsg|OLK_SRC_BODY_SECTION|mail-editor-reference-message-container|RplyFwdMsg)$",
     re.IGNORECASE,

@@ -44,10 +44,13 @@ def _actor(ctx: Context) -> Actor:
 
 
 def _uploads(ctx: Context) -> list[AttachmentUpload]:
-    uploads = [AttachmentUpload(filename=a.filename, content_type=a.content_type, data=a.payload, sha256=a.sha256)
-               for a in ctx.attachments]
-    uploads += [AttachmentUpload(filename=name, content_type=kind, data=data)
-                for name, kind, data in ctx.extra_attachments]
+    uploads = [
+        AttachmentUpload(filename=a.filename, content_type=a.content_type, data=a.payload, sha256=a.sha256)
+        for a in ctx.attachments
+    ]
+    uploads += [
+        AttachmentUpload(filename=name, content_type=kind, data=data) for name, kind, data in ctx.extra_attachments
+    ]
     return uploads
 
 
@@ -71,7 +74,7 @@ class Action:
             if project_key == ctx.mapping.project_key:
                 raise
             project = ctx.tracker.get_project(ctx.mapping.project_key)  # a bad project directive: the mapping's
-        summary = (directives.get("summary") or ctx.subject or ctx.mapping.default_summary or "(no subject)")
+        summary = directives.get("summary") or ctx.subject or ctx.mapping.default_summary or "(no subject)"
         description = ctx.issue_description
         if ctx.linked_issue_key:
             note = f"Follow-up of {ctx.linked_issue_key} (resolved too long ago to comment on)."
@@ -80,10 +83,12 @@ class Action:
             project_key=project.key,
             summary=summary[:SUMMARY_MAX],
             description=description,
-            issue_type=_pick(directives.get("issueType"), project.issue_types, ctx.mapping.issue_type or
-                             project.default_issue_type),
-            priority=_pick(directives.get("priority"), project.priorities, ctx.mapping.priority or
-                           project.default_priority),
+            issue_type=_pick(
+                directives.get("issueType"), project.issue_types, ctx.mapping.issue_type or project.default_issue_type
+            ),
+            priority=_pick(
+                directives.get("priority"), project.priorities, ctx.mapping.priority or project.default_priority
+            ),
             reporter=self._reporter(ctx),
             assignee=self._assignee(ctx, project, directives),
             labels=_labels(directives.get("labels")),
@@ -96,9 +101,17 @@ class Action:
             message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
         )
         if ctx.dry_run:
-            return stop(self.name, Outcome.CREATED, f"would create an issue in {project.key} (dry run)",
-                        dry_run=True, summary=new.summary, issue_type=new.issue_type, priority=new.priority,
-                        labels=list(new.labels), attachments=[a.filename for a in ctx.attachments])
+            return stop(
+                self.name,
+                Outcome.CREATED,
+                f"would create an issue in {project.key} (dry run)",
+                dry_run=True,
+                summary=new.summary,
+                issue_type=new.issue_type,
+                priority=new.priority,
+                labels=list(new.labels),
+                attachments=[a.filename for a in ctx.attachments],
+            )
         issue = ctx.tracker.create_issue(new, idempotency_key=ctx.idempotency_key, actor=_actor(ctx))
         attached = self._attach(ctx, issue.key, None)
         ctx.result.update(issue_key=issue.key, attachments=attached)
@@ -143,17 +156,27 @@ class Action:
         directives = _allowed_directives(ctx) if ctx.profile.directives.on_comment else {}
         target = ctx.profile.workflow_target(issue.status)
         if ctx.dry_run:
-            return stop(self.name, Outcome.COMMENTED, f"would comment on {issue.key} (dry run)", dry_run=True,
-                        issue=issue.key, attachments=[a.filename for a in ctx.attachments],
-                        transition=target or "")
-        comment = ctx.tracker.add_comment(issue.key, NewComment(
-            body=body,
-            author=ctx.sender_user.account_id if ctx.sender_user else None,
-            author_email="" if ctx.sender_user else ctx.sender_email,
-            author_name="" if ctx.sender_user else ctx.sender_name,
-            source_message_id=ctx.inbound_id,
-            message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
-        ), idempotency_key=ctx.idempotency_key)
+            return stop(
+                self.name,
+                Outcome.COMMENTED,
+                f"would comment on {issue.key} (dry run)",
+                dry_run=True,
+                issue=issue.key,
+                attachments=[a.filename for a in ctx.attachments],
+                transition=target or "",
+            )
+        comment = ctx.tracker.add_comment(
+            issue.key,
+            NewComment(
+                body=body,
+                author=ctx.sender_user.account_id if ctx.sender_user else None,
+                author_email="" if ctx.sender_user else ctx.sender_email,
+                author_name="" if ctx.sender_user else ctx.sender_name,
+                source_message_id=ctx.inbound_id,
+                message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
+            ),
+            idempotency_key=ctx.idempotency_key,
+        )
         actor = _actor(ctx)
         attached = self._attach(ctx, issue.key, comment.id)
         missing = [p for p in ctx.participants if p.lower() not in {q.lower() for q in issue.email_participants}]
@@ -176,14 +199,21 @@ class Action:
             except InvalidTransition as exc:
                 moved = f"; could not move from {issue.status} to {target}: {exc}"
         ctx.result.update(issue_key=issue.key, comment_id=comment.id, attachments=attached)
-        return stop(self.name, Outcome.COMMENTED, f"commented on {issue.key}{moved}", issue=issue.key,
-                    comment=comment.id, attachments=attached)
+        return stop(
+            self.name,
+            Outcome.COMMENTED,
+            f"commented on {issue.key}{moved}",
+            issue=issue.key,
+            comment=comment.id,
+            attachments=attached,
+        )
 
     @staticmethod
     def _attach(ctx: Context, issue_key: str, comment_id: str | None) -> list[str]:
         uploads = _uploads(ctx)
         if not uploads:
             return []
-        attached = ctx.tracker.add_attachments(issue_key, uploads, comment_id=comment_id,
-                                               idempotency_key=ctx.idempotency_key, actor=_actor(ctx))
+        attached = ctx.tracker.add_attachments(
+            issue_key, uploads, comment_id=comment_id, idempotency_key=ctx.idempotency_key, actor=_actor(ctx)
+        )
         return [a.filename for a in attached]

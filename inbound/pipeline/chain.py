@@ -17,15 +17,29 @@ from inbound.pipeline.step import Step
 
 CHAIN: tuple[Step, ...] = (
     # 1. filters
-    CatchAddress(), OwnMail(), AutoReply(), Bounce(), BulkOrList(), Spam(), FilterRules(), Flood(),
+    CatchAddress(),
+    OwnMail(),
+    AutoReply(),
+    Bounce(),
+    BulkOrList(),
+    Spam(),
+    FilterRules(),
+    Flood(),
     # 2.-4. routing, pre-processing, directives
-    Routing(), Preprocess(), Directives(),
+    Routing(),
+    Preprocess(),
+    Directives(),
     # 5. association
     Association(),
     # 6. rejection rules
-    OperatingMode(), ResolvedTooLong(), ParticipantsOnly(), LoopLimits(),
+    OperatingMode(),
+    ResolvedTooLong(),
+    ParticipantsOnly(),
+    LoopLimits(),
     # 7.-9. content, attachments, users
-    Content(), Attachments(), Users(),
+    Content(),
+    Attachments(),
+    Users(),
     # 10. action
     Action(),
 )

@@ -54,8 +54,9 @@ class Attachments:
             if attachment.inline and not settings.keep_inline_images:
                 reason = "inline image (not kept by the profile)"
             else:
-                reason = settings.exclusion_reason(attachment.filename, attachment.content_type, attachment.size,
-                                                   attachment.sha256)
+                reason = settings.exclusion_reason(
+                    attachment.filename, attachment.content_type, attachment.size, attachment.sha256
+                )
             if reason is None and settings.drop_duplicates:
                 if attachment.sha256 in existing:
                     reason = "duplicate of an attachment the issue already has"
@@ -99,15 +100,23 @@ class Users:
                 else:
                     ctx.participants.append(address)
         if ctx.sender_user is not None:
-            return go_on(self.name, f"the sender has an account ({ctx.sender_user.account_id})",
-                         participants=len(ctx.participants), watchers=len(ctx.watchers))
+            return go_on(
+                self.name,
+                f"the sender has an account ({ctx.sender_user.account_id})",
+                participants=len(ctx.participants),
+                watchers=len(ctx.watchers),
+            )
         if ctx.mapping.unknown_sender_action == "reject":
             ctx.hint = Hint("unknown_sender", {})
             return stop(self.name, Outcome.REJECTED, "the sender has no account and such senders are rejected")
         if sender not in ctx.participants:
             ctx.participants.insert(0, sender)
-        return go_on(self.name, "the sender has no account: an email-only user (fields and participants)",
-                     participants=len(ctx.participants), watchers=len(ctx.watchers))
+        return go_on(
+            self.name,
+            "the sender has no account: an email-only user (fields and participants)",
+            participants=len(ctx.participants),
+            watchers=len(ctx.watchers),
+        )
 
     @staticmethod
     def _addressees(ctx: Context) -> list[str]:

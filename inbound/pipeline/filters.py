@@ -75,8 +75,11 @@ class BulkOrList(_Classified):
         if not (classification.bulk or classification.list):
             return go_on(self.name, "not bulk or list mail")
         reasons = [r for r in classification.reasons if r.lower().startswith(("bulk", "list"))]
-        return by_action(self.name, ctx.profile.filters.bulk_action,
-                         f"bulk or list mail: {'; '.join(reasons or classification.reasons)}")
+        return by_action(
+            self.name,
+            ctx.profile.filters.bulk_action,
+            f"bulk or list mail: {'; '.join(reasons or classification.reasons)}",
+        )
 
 
 class Spam(_Classified):
@@ -109,11 +112,15 @@ class Flood:
             from auditing.models import InboundMessage
 
             recent = InboundMessage.objects.filter(
-                instance_id=ctx.instance_id, sender_hash=ctx.sender_hash, received_at__gte=ctx.now - FLOOD_WINDOW)
+                instance_id=ctx.instance_id, sender_hash=ctx.sender_hash, received_at__gte=ctx.now - FLOOD_WINDOW
+            )
             if ctx.inbound_id is not None:
                 recent = recent.filter(pk__lt=ctx.inbound_id)  # the ones before this message
             count = recent.count()
         if count < limit:
             return go_on(self.name, f"{count} earlier message(s) from this sender in the last hour (limit {limit})")
-        return by_action(self.name, ctx.profile.filters.flood_action,
-                         f"flood: {count} messages from this sender in the last hour (limit {limit})")
+        return by_action(
+            self.name,
+            ctx.profile.filters.flood_action,
+            f"flood: {count} messages from this sender in the last hour (limit {limit})",
+        )

@@ -42,8 +42,9 @@ class Group:
                 try:
                     tracker.find_users_by_email(senders)
                 except Exception as exc:  # only a head start: each message still looks its sender up
-                    log.warning("could not look up the senders of inbound #%s..: %s", self.messages[0].pk,
-                                type(exc).__name__)
+                    log.warning(
+                        "could not look up the senders of inbound #%s..: %s", self.messages[0].pk, type(exc).__name__
+                    )
         return self._trackers[instance.pk]
 
     def earlier_from_sender(self, inbound_id: int, now: datetime) -> int | None:
@@ -52,7 +53,6 @@ class Group:
         if self._earlier is None:
             self._earlier = _count_earlier(self.messages, now)
         return self._earlier.get(inbound_id)
-
 
     def own_addresses(self, instance_id: int) -> OwnAddresses:
         """The instance's own addresses (catch and reply addresses of its profiles), read once per group."""
@@ -72,13 +72,18 @@ def _count_earlier(messages: list[InboundMessage], now: datetime) -> dict[int, i
     if not counted:
         return {}
     first, last = min(m.pk for m in counted), max(m.pk for m in counted)
-    recent = InboundMessage.objects.filter(received_at__gte=now - FLOOD_WINDOW,
-                                           sender_hash__in={m.sender_hash for m in counted},
-                                           instance_id__in={m.instance_id for m in counted})
+    recent = InboundMessage.objects.filter(
+        received_at__gte=now - FLOOD_WINDOW,
+        sender_hash__in={m.sender_hash for m in counted},
+        instance_id__in={m.instance_id for m in counted},
+    )
     before: dict[tuple[int, str], int] = {
         (row["instance_id"], row["sender_hash"]): row["n"]
-        for row in recent.filter(pk__lt=first).order_by().values("instance_id", "sender_hash").annotate(n=Count("pk"))}
+        for row in recent.filter(pk__lt=first).order_by().values("instance_id", "sender_hash").annotate(n=Count("pk"))
+    }
     within = list(recent.filter(pk__gte=first, pk__lt=last).values_list("instance_id", "sender_hash", "pk"))
-    return {m.pk: before.get((m.instance_id, m.sender_hash), 0)
-            + sum(1 for i, h, pk in within if (i, h) == (m.instance_id, m.sender_hash) and pk < m.pk)
-            for m in counted}
+    return {
+        m.pk: before.get((m.instance_id, m.sender_hash), 0)
+        + sum(1 for i, h, pk in within if (i, h) == (m.instance_id, m.sender_hash) and pk < m.pk)
+        for m in counted
+    }

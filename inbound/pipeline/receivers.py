@@ -27,7 +27,7 @@ def queue_captured(sender: Any, messages: list[Any], **kwargs: Any) -> None:
     from inbound.pipeline.tasks import process_messages
 
     for start in range(0, len(ids), GROUP_SIZE):
-        group = ids[start:start + GROUP_SIZE]
+        group = ids[start : start + GROUP_SIZE]
         try:
             process_messages.delay(group)
         except Exception:  # broker down: the resume_processing sweep queues them later; nothing is lost

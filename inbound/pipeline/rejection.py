@@ -30,8 +30,9 @@ class OperatingMode:
             return go_on(self.name, f"create-only mapping: a new issue, although the mail refers to {previous}")
         if mode == "comment_only" and ctx.issue is None:
             action = ctx.profile.rejection.comment_only_no_match_action
-            return _limited(ctx, self.name, action, "comment-only mapping and no existing issue found",
-                            "comment_only_no_match")
+            return _limited(
+                ctx, self.name, action, "comment-only mapping and no existing issue found", "comment_only_no_match"
+            )
         return go_on(self.name, f"mode {mode.replace('_', ' ')}")
 
 
@@ -81,26 +82,42 @@ class LoopLimits:
     def __call__(self, ctx: Context) -> Verdict:
         limits = ctx.profile.limits
         if ctx.issue is not None and (limits.max_comments_per_issue or limits.max_comments_per_issue_per_hour):
-            from_mail = [c for c in ctx.tracker.list_comments(ctx.issue.key) if c.source_message_id is not None
-                         and c.source_message_id != ctx.inbound_id]
+            from_mail = [
+                c
+                for c in ctx.tracker.list_comments(ctx.issue.key)
+                if c.source_message_id is not None and c.source_message_id != ctx.inbound_id
+            ]
             if limits.max_comments_per_issue and len(from_mail) >= limits.max_comments_per_issue:
-                return _limited(ctx, self.name, limits.comment_limit_action,
-                                f"{ctx.issue.key} already has {len(from_mail)} comments from mail "
-                                f"(limit {limits.max_comments_per_issue})", "comment_limit",
-                                limit=limits.max_comments_per_issue)
+                return _limited(
+                    ctx,
+                    self.name,
+                    limits.comment_limit_action,
+                    f"{ctx.issue.key} already has {len(from_mail)} comments from mail "
+                    f"(limit {limits.max_comments_per_issue})",
+                    "comment_limit",
+                    limit=limits.max_comments_per_issue,
+                )
             hour_ago = ctx.now - timedelta(hours=1)
             recent = sum(1 for c in from_mail if c.created_at >= hour_ago)
             if limits.max_comments_per_issue_per_hour and recent >= limits.max_comments_per_issue_per_hour:
-                return _limited(ctx, self.name, limits.comment_rate_action,
-                                f"{ctx.issue.key} had {recent} comments from mail in the last hour "
-                                f"(limit {limits.max_comments_per_issue_per_hour})", "comment_rate",
-                                limit=limits.max_comments_per_issue_per_hour)
+                return _limited(
+                    ctx,
+                    self.name,
+                    limits.comment_rate_action,
+                    f"{ctx.issue.key} had {recent} comments from mail in the last hour "
+                    f"(limit {limits.max_comments_per_issue_per_hour})",
+                    "comment_rate",
+                    limit=limits.max_comments_per_issue_per_hour,
+                )
         body = ctx.comment_body if ctx.issue is not None and ctx.profile.content.comment_reply_text_only else ctx.body
         if limits.max_body_chars and len(body) > limits.max_body_chars:
             if limits.body_too_large_action == "reject":
                 ctx.hint = Hint("body_too_large", {"limit": limits.max_body_chars})
-                return stop(self.name, Outcome.REJECTED,
-                            f"body of {len(body)} characters exceeds the limit of {limits.max_body_chars}")
+                return stop(
+                    self.name,
+                    Outcome.REJECTED,
+                    f"body of {len(body)} characters exceeds the limit of {limits.max_body_chars}",
+                )
             ctx.extra_attachments.append(("full-message-body.txt", "text/plain", body.encode("utf-8")))
             cut = body[: limits.max_body_chars].rstrip()
             note = "\n\n[The message was longer; the full text is attached as full-message-body.txt.]"

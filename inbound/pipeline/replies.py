@@ -34,8 +34,14 @@ def send_hint(ctx: Context) -> str:
     """Tell the sender why their mail was rejected. Returns what happened, for the report."""
     assert ctx.hint is not None
     classification = ctx.message.classification
-    if classification.auto_reply or classification.bounce or classification.bulk or classification.list \
-            or classification.loop or classification.spam:
+    if (
+        classification.auto_reply
+        or classification.bounce
+        or classification.bulk
+        or classification.list
+        or classification.loop
+        or classification.spam
+    ):
         return "not sent: the rejected mail was automated (auto-reply, bounce, bulk, list, spam or our own)"
     hint = ctx.profile.hints.for_reason(ctx.hint.reason)
     if hint is None:
@@ -48,8 +54,13 @@ def send_hint(ctx: Context) -> str:
     if ctx.message.message_id:
         headers["In-Reply-To"] = f"<{ctx.message.message_id}>"
         headers["References"] = f"<{ctx.message.message_id}>"
-    mail = EmailMessage(subject=subject or f"Re: {ctx.message.subject}", body=text, from_email=_from_address(ctx),
-                        to=[reply_to], headers=headers)
+    mail = EmailMessage(
+        subject=subject or f"Re: {ctx.message.subject}",
+        body=text,
+        from_email=_from_address(ctx),
+        to=[reply_to],
+        headers=headers,
+    )
     try:
         mail.send()
     except Exception as exc:  # a hint is a courtesy: its failure must not fail the message
@@ -66,7 +77,9 @@ def forward_original(ctx: Context, reason: str) -> int:
     mail = EmailMessage(
         subject=f"[JEMH forwarded] {ctx.message.subject}"[:200],
         body=f"This message was forwarded by the mail handler's profile {ctx.profile.name!r}.\nReason: {reason}\n",
-        from_email=_from_address(ctx), to=targets, headers=_loop_headers(ctx),
+        from_email=_from_address(ctx),
+        to=targets,
+        headers=_loop_headers(ctx),
     )
     mail.attach("original.eml", ctx.raw, "message/rfc822")
     mail.send()

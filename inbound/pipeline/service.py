@@ -62,11 +62,20 @@ def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
     qn = connection.ops.quote_name
     stamp = connection.ops.adapt_datetimefield_value(now)
     stale = connection.ops.adapt_datetimefield_value(now - STALE_CLAIM)
-    sql = (f"UPDATE {qn(InboundMessage._meta.db_table)} SET {qn('status')} = %s, {qn('updated_at')} = %s "
-           f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) AND {qn('status')} NOT IN (%s, %s) "
-           f"AND NOT ({qn('status')} = %s AND {qn('updated_at')} > %s) RETURNING {qn('id')}")
-    params = [InboundStatus.PROCESSING, stamp, *ids, InboundStatus.PROCESSED, InboundStatus.ERROR,
-              InboundStatus.PROCESSING, stale]
+    sql = (
+        f"UPDATE {qn(InboundMessage._meta.db_table)} SET {qn('status')} = %s, {qn('updated_at')} = %s "
+        f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) AND {qn('status')} NOT IN (%s, %s) "
+        f"AND NOT ({qn('status')} = %s AND {qn('updated_at')} > %s) RETURNING {qn('id')}"
+    )
+    params = [
+        InboundStatus.PROCESSING,
+        stamp,
+        *ids,
+        InboundStatus.PROCESSED,
+        InboundStatus.ERROR,
+        InboundStatus.PROCESSING,
+        stale,
+    ]
     with connection.cursor() as cursor:  # one statement: atomic on its own
         cursor.execute(sql, params)
         claimed = {row[0] for row in cursor.fetchall()}
@@ -87,9 +96,12 @@ def _load_claimed(ids: list[int]) -> list[InboundMessage]:
 
     messages = {m.pk: m for m in InboundMessage.objects.defer(*_UNREAD_MESSAGE_FIELDS).filter(pk__in=ids)}
     instances = Instance.objects.in_bulk({m.instance_id for m in messages.values()})
-    sources = {s.pk: s for s in Source.objects.defer(*_UNREAD_SOURCE_FIELDS)
-               .annotate(profile_version=F("profile__updated_at"))
-               .filter(pk__in={m.source_id for m in messages.values() if m.source_id})}
+    sources = {
+        s.pk: s
+        for s in Source.objects.defer(*_UNREAD_SOURCE_FIELDS)
+        .annotate(profile_version=F("profile__updated_at"))
+        .filter(pk__in={m.source_id for m in messages.values() if m.source_id})
+    }
     for message in messages.values():
         message.instance = instances[message.instance_id]
         if message.source_id in sources:
@@ -111,28 +123,46 @@ def profile_for(message: InboundMessage, profile_id: int | None = None) -> Profi
         enabled = list(profiles.values_list("pk", flat=True))
         if len(enabled) != 1:
             source = message.source.name if message.source_id else "(no source)"
-            raise NoProfile(f"no profile is set for source {source!r} and the instance has {len(enabled)} enabled "
-                            "profiles: choose the source's profile in the admin")
+            raise NoProfile(
+                f"no profile is set for source {source!r} and the instance has {len(enabled)} enabled "
+                "profiles: choose the source's profile in the admin"
+            )
         profile_id = enabled[0]
     return current_profile_config(profile_id, version)
 
 
-def build_context(*, instance_id: int, raw: bytes, parsed: ParsedMessage, profile: ProfileConfig,
-                  inbound: InboundMessage | None, dry_run: bool, tracker: Tracker | None = None,
-                  group: Group | None = None) -> Context:
+def build_context(
+    *,
+    instance_id: int,
+    raw: bytes,
+    parsed: ParsedMessage,
+    profile: ProfileConfig,
+    inbound: InboundMessage | None,
+    dry_run: bool,
+    tracker: Tracker | None = None,
+    group: Group | None = None,
+) -> Context:
     from jemh.models import Instance
 
     facts = MessageFacts.from_parsed(parsed)
     instance = inbound.instance if inbound is not None else Instance.objects.get(pk=instance_id)
     if inbound is not None and isinstance(inbound.recipients, dict):
         envelope = [a for values in inbound.recipients.values() for a in (values or []) if isinstance(a, str)]
-        facts = MessageFacts(facts.sender, tuple(dict.fromkeys((*facts.recipients, *envelope))), facts.subject,
-                             facts.headers)
+        facts = MessageFacts(
+            facts.sender, tuple(dict.fromkeys((*facts.recipients, *envelope))), facts.subject, facts.headers
+        )
     return Context(
-        instance_id=instance_id, message=parsed, raw=raw, profile=profile,
-        tracker=tracker or get_tracker(instance), now=timezone.now(),
-        inbound_id=inbound.pk if inbound is not None else None, dry_run=dry_run,
-        sender_hash=inbound.sender_hash if inbound is not None else "", facts=facts, group=group,
+        instance_id=instance_id,
+        message=parsed,
+        raw=raw,
+        profile=profile,
+        tracker=tracker or get_tracker(instance),
+        now=timezone.now(),
+        inbound_id=inbound.pk if inbound is not None else None,
+        dry_run=dry_run,
+        sender_hash=inbound.sender_hash if inbound is not None else "",
+        facts=facts,
+        group=group,
     )
 
 
@@ -145,16 +175,20 @@ def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
     if result.outcome == Outcome.FORWARDED:
         sent = forward_original(ctx, result.reason)
         if not sent:
-            result = RunResult(Outcome.FILTERED, result.reason + "; no forward-to address configured: left for a "
-                               "human", result.verdicts)
+            result = RunResult(
+                Outcome.FILTERED,
+                result.reason + "; no forward-to address configured: left for a human",
+                result.verdicts,
+            )
         notes["forwarded_to"] = sent
     if result.outcome == Outcome.REJECTED and ctx.hint is not None:
         notes["hint"] = send_hint(ctx)
     return result, notes
 
 
-def report_of(profile: ProfileConfig | None, result: RunResult | None, notes: dict[str, Any],
-              attempts: int, error: str = "") -> dict[str, Any]:
+def report_of(
+    profile: ProfileConfig | None, result: RunResult | None, notes: dict[str, Any], attempts: int, error: str = ""
+) -> dict[str, Any]:
     report: dict[str, Any] = {"attempts": attempts}
     if profile is not None:
         report["profile"] = profile.name
@@ -203,15 +237,24 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
     profile: ProfileConfig | None = None
     try:
         if not message.raw_blob:
-            return Outcome.ERROR, report_of(None, None, {}, attempts,
-                                            "the raw message was not stored, so it cannot be processed")
+            return Outcome.ERROR, report_of(
+                None, None, {}, attempts, "the raw message was not stored, so it cannot be processed"
+            )
         from jemh.storage import blob_storage
 
         raw = blob_storage().read_bytes(message.raw_blob)
         profile = profile_for(message, profile_id)
         parsed = parse(raw, config=classifier_config())
-        ctx = build_context(instance_id=message.instance_id, raw=raw, parsed=parsed, profile=profile,
-                            inbound=message, dry_run=False, tracker=group.tracker(message.instance), group=group)
+        ctx = build_context(
+            instance_id=message.instance_id,
+            raw=raw,
+            parsed=parsed,
+            profile=profile,
+            inbound=message,
+            dry_run=False,
+            tracker=group.tracker(message.instance),
+            group=group,
+        )
         result, notes = run(ctx)
         if parsed.error:
             notes["parse_notes"] = parsed.error
@@ -235,7 +278,8 @@ _FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "
 
 def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, Any]) -> None:
     message.status = {Outcome.FAILED: InboundStatus.FAILED, Outcome.ERROR: InboundStatus.ERROR}.get(
-        outcome, InboundStatus.PROCESSED)
+        outcome, InboundStatus.PROCESSED
+    )
     message.outcome = str(outcome)
     message.report = report
     message.processed_at = message.updated_at = timezone.now()
@@ -246,8 +290,11 @@ def _save_finished(messages: list[InboundMessage]) -> None:
     outcome is safe: a crash in between leaves an orphan blob, never a message without its mail)."""
     if not messages:
         return
-    discard = [m.raw_blob for m in messages
-               if m.raw_retained_until_processed and m.status != InboundStatus.FAILED and m.raw_blob]
+    discard = [
+        m.raw_blob
+        for m in messages
+        if m.raw_retained_until_processed and m.status != InboundStatus.FAILED and m.raw_blob
+    ]
     for message in messages:
         if message.raw_blob in discard:
             message.raw_blob = ""

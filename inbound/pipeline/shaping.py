@@ -19,8 +19,9 @@ class Routing:
     def __call__(self, ctx: Context) -> Verdict:
         mapping, reason = select_mapping(ctx.profile, ctx.facts)
         ctx.mapping = mapping
-        return go_on(self.name, reason, mapping=mapping.name, project=mapping.project_key,
-                     inherited=sorted(mapping.inherited))
+        return go_on(
+            self.name, reason, mapping=mapping.name, project=mapping.project_key, inherited=sorted(mapping.inherited)
+        )
 
 
 def _apply_cleanups(text: str, patterns: tuple[str, ...], flags: int) -> tuple[str, list[str]]:
@@ -58,8 +59,9 @@ class Preprocess:
     def __call__(self, ctx: Context) -> Verdict:
         assert ctx.mapping is not None
         subject, subject_hits = _apply_cleanups(ctx.message.subject, ctx.mapping.subject_cleanups, re.IGNORECASE)
-        body, body_hits = _apply_cleanups(ctx.message.body_text, ctx.mapping.body_cleanups,
-                                          re.IGNORECASE | re.MULTILINE)
+        body, body_hits = _apply_cleanups(
+            ctx.message.body_text, ctx.mapping.body_cleanups, re.IGNORECASE | re.MULTILINE
+        )
         body, delimiter = _cut_at_delimiter(body, ctx.mapping.body_delimiters)
         reply, _ = _cut_at_delimiter(ctx.message.reply_text, ctx.mapping.body_delimiters)
         reply, _ = _apply_cleanups(reply, ctx.mapping.body_cleanups, re.IGNORECASE | re.MULTILINE)
@@ -91,8 +93,13 @@ class Directives:
         if result.processor in {"at_prefix", "colon"}:
             # directive lines sit at the top of the body: they are not part of the comment either
             ctx.comment_body = _strip_leading_lines(ctx.comment_body, ctx.directives) or ctx.comment_body
-        return go_on(self.name, f"{len(result.values)} directive(s) found by the {result.processor} processor",
-                     directives=sorted(result.values), reasons=list(result.reasons), counts=result.counts)
+        return go_on(
+            self.name,
+            f"{len(result.values)} directive(s) found by the {result.processor} processor",
+            directives=sorted(result.values),
+            reasons=list(result.reasons),
+            counts=result.counts,
+        )
 
 
 _DIRECTIVE_LINE = re.compile(r"^\s*(@[\w.\-]+(\s*=.*)?|[A-Za-z][\w.\-]*\s*:\s*\S.*)$")

@@ -57,5 +57,5 @@ def resume_processing(limit: int = 500) -> int:
     from inbound.pipeline.receivers import GROUP_SIZE
 
     for start in range(0, len(ids), GROUP_SIZE):
-        process_messages.delay(ids[start:start + GROUP_SIZE])
+        process_messages.delay(ids[start : start + GROUP_SIZE])
     return len(ids)

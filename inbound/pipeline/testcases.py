@@ -18,8 +18,9 @@ def run_test_case(case: Any, *, dry_run: bool = True) -> dict[str, Any]:
     raw = case.raw_bytes
     if dry_run:
         parsed = parse(raw, config=classifier_config())
-        ctx = build_context(instance_id=case.profile.instance_id, raw=raw, parsed=parsed, profile=profile,
-                            inbound=None, dry_run=True)
+        ctx = build_context(
+            instance_id=case.profile.instance_id, raw=raw, parsed=parsed, profile=profile, inbound=None, dry_run=True
+        )
         result, notes = run(ctx)
         report = report_of(profile, result, notes, attempts=0)
         report["dry_run"] = True
@@ -49,9 +50,15 @@ def record_test_message(instance_id: int, raw: bytes) -> Any:
     now = timezone.now()
     name = blob_storage().save_bytes(f"inbound/test-cases/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
     return InboundMessage.objects.create(
-        instance_id=instance_id, source=None, received_at=now, message_id=summary.message_id,
+        instance_id=instance_id,
+        source=None,
+        received_at=now,
+        message_id=summary.message_id,
         message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
-        subject=summary.subject, sender=summary.sender,
+        subject=summary.subject,
+        sender=summary.sender,
         sender_hash=keyed_hash(summary.sender, purpose="address") if summary.sender else "",
-        recipients=summary.recipients, size=len(raw), raw_blob=name,
+        recipients=summary.recipients,
+        size=len(raw),
+        raw_blob=name,
     )

@@ -30,5 +30,7 @@ def open_session(source: Source) -> MailboxSession:
         from inbound.sources.maildir import MaildirSession
 
         return MaildirSession(source)
-    raise SourceError(f"a {source.get_kind_display()} source is not polled: the MTA delivers into it "
-                      f"with `python manage.py jemh deliver --source {source.name}`")
+    raise SourceError(
+        f"a {source.get_kind_display()} source is not polled: the MTA delivers into it "
+        f"with `python manage.py jemh deliver --source {source.name}`"
+    )

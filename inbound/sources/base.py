@@ -41,8 +41,7 @@ class MailboxSession(ABC):
         self.open()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close(failed=exc is not None)
 
     @abstractmethod

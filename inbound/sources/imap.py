@@ -57,15 +57,20 @@ class ImapSession(MailboxSession):
         source = self.source
         context = ssl.create_default_context()
         host, port = source.host, source.effective_port
-        self.client = self._call(f"cannot connect to {host}:{port}", lambda: IMAPClient(
-            host, port=port, ssl=source.security == Security.TLS, ssl_context=context, timeout=TIMEOUT))
+        self.client = self._call(
+            f"cannot connect to {host}:{port}",
+            lambda: IMAPClient(
+                host, port=port, ssl=source.security == Security.TLS, ssl_context=context, timeout=TIMEOUT
+            ),
+        )
         client = self.client
         self.greeting = server_words(client.welcome) if client.welcome else ""
         if source.security == Security.STARTTLS:
             self._call("STARTTLS failed", lambda: client.starttls(context))
         self._call("login failed", lambda: client.login(source.username, source.password))
-        self.folder_info = self._call(f"cannot open folder {source.folder!r}",
-                                      lambda: client.select_folder(source.folder))
+        self.folder_info = self._call(
+            f"cannot open folder {source.folder!r}", lambda: client.select_folder(source.folder)
+        )
         self.uidvalidity = int(self.folder_info[b"UIDVALIDITY"])  # type: ignore[call-overload]
         known = source.uidvalidity if source.uidvalidity_folder == source.folder else None
         self.revalidating = known is not None and known != self.uidvalidity
@@ -86,8 +91,9 @@ class ImapSession(MailboxSession):
     def pending(self) -> list[Envelope]:
         assert self.client is not None
         client = self.client
-        criteria = ["UNSEEN", "NOT", "DELETED"] if self.source.read_strategy == ReadStrategy.MARK_READ \
-            else ["NOT", "DELETED"]
+        criteria = (
+            ["UNSEEN", "NOT", "DELETED"] if self.source.read_strategy == ReadStrategy.MARK_READ else ["NOT", "DELETED"]
+        )
         uids = self._call("search failed", lambda: client.search(criteria))
         return [Envelope(key=self._key(uid), ref=uid) for uid in sorted(uids)]
 
@@ -96,16 +102,16 @@ class ImapSession(MailboxSession):
         client = self.client
         if not envelopes:
             return []
-        sizes = self._call("fetch of sizes failed",
-                           lambda: client.fetch([e.ref for e in envelopes], [b"RFC822.SIZE"]))
+        sizes = self._call("fetch of sizes failed", lambda: client.fetch([e.ref for e in envelopes], [b"RFC822.SIZE"]))
         return [Envelope(e.key, e.ref, int(sizes.get(e.ref, {}).get(b"RFC822.SIZE", 0))) for e in envelopes]
 
     def fetch(self, envelopes: Sequence[Envelope]) -> Iterator[tuple[Envelope, bytes]]:
         assert self.client is not None
         client = self.client
         small = [e for e in envelopes if (e.size or 0) <= LARGE_MESSAGE]
-        data = self._call("fetch failed", lambda: client.fetch([e.ref for e in small], [b"BODY.PEEK[]"])) \
-            if small else {}
+        data = (
+            self._call("fetch failed", lambda: client.fetch([e.ref for e in small], [b"BODY.PEEK[]"])) if small else {}
+        )
         for envelope in envelopes:
             if (envelope.size or 0) > LARGE_MESSAGE:
                 body = self._fetch_in_pieces(envelope)
@@ -173,8 +179,10 @@ class ImapSession(MailboxSession):
         folder = self.source.folder
         unseen = self._call("search failed", lambda: client.search(["UNSEEN"]))
         exists = self.folder_info.get(b"EXISTS", "?")
-        text = (f"Connected and logged in. Folder {folder!r}: {exists} messages, {len(unseen)} unread, "
-                f"UIDVALIDITY {self.uidvalidity}.")
+        text = (
+            f"Connected and logged in. Folder {folder!r}: {exists} messages, {len(unseen)} unread, "
+            f"UIDVALIDITY {self.uidvalidity}."
+        )
         if self.source.read_strategy == ReadStrategy.MOVE:
             exists_target = self._call("listing folders failed", lambda: client.folder_exists(self.source.move_to))
             if not exists_target:

@@ -45,8 +45,11 @@ class MaildirSession(MailboxSession):
             entries = sorted(os.scandir(new), key=lambda e: e.name)
         except OSError as exc:
             raise SourceError(f"cannot list {new}: {exc.strerror or exc}") from exc
-        return [Envelope(key=f"maildir:{unique_name(e.name)}", ref=e.name) for e in entries
-                if not e.name.startswith(".") and e.is_file()]
+        return [
+            Envelope(key=f"maildir:{unique_name(e.name)}", ref=e.name)
+            for e in entries
+            if not e.name.startswith(".") and e.is_file()
+        ]
 
     def measure(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
         measured = []

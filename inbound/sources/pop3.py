@@ -43,8 +43,10 @@ class Pop3Session(MailboxSession):
         context = ssl.create_default_context()
         host, port = source.host, source.effective_port
         if source.security == Security.TLS:
-            self.conn = self._call(f"cannot connect to {host}:{port}",
-                                   lambda: poplib.POP3_SSL(host, port, timeout=TIMEOUT, context=context))
+            self.conn = self._call(
+                f"cannot connect to {host}:{port}",
+                lambda: poplib.POP3_SSL(host, port, timeout=TIMEOUT, context=context),
+            )
         else:
             self.conn = self._call(f"cannot connect to {host}:{port}", lambda: poplib.POP3(host, port, timeout=TIMEOUT))
         conn = self.conn

@@ -27,7 +27,6 @@ def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
         "\n" + "=" * 64 + "\n"
         f"  Admin user created: {options['username']}\n"
         f"  One-time password:  {password}\n"
-        "  Log in at http://127.0.0.1:8000/admin/ and change it (it is shown only once).\n"
-        + "=" * 64 + "\n\n"
+        "  Log in at http://127.0.0.1:8000/admin/ and change it (it is shown only once).\n" + "=" * 64 + "\n\n"
     )
     return 0

@@ -14,6 +14,16 @@ from profiles.models.rules import (
 from profiles.models.testcases import TestCase
 
 __all__ = [
-    "AttachmentExclusion", "CatchAddress", "DirectiveAlias", "FieldProcessor", "FilterRule", "Hint",
-    "KnownFingerprint", "MappingRule", "Profile", "ProjectMapping", "TestCase", "WorkflowAdvanceRule",
+    "AttachmentExclusion",
+    "CatchAddress",
+    "DirectiveAlias",
+    "FieldProcessor",
+    "FilterRule",
+    "Hint",
+    "KnownFingerprint",
+    "MappingRule",
+    "Profile",
+    "ProjectMapping",
+    "TestCase",
+    "WorkflowAdvanceRule",
 ]

@@ -30,27 +30,42 @@ class ProjectMapping(models.Model):
     priority = models.CharField(max_length=100, blank=True, help_text=f"{_INHERIT} On the default: the tracker's.")
     default_summary = models.CharField(max_length=255, blank=True, help_text=f"Used for an empty subject. {_INHERIT}")
     reporter_strategy = models.CharField(
-        max_length=32, blank=True, choices=ReporterStrategy.choices, help_text=_INHERIT,
+        max_length=32,
+        blank=True,
+        choices=ReporterStrategy.choices,
+        help_text=_INHERIT,
     )
     default_reporter = models.CharField(
-        max_length=200, blank=True, help_text=f"Tracker user (name or email) reporting for others. {_INHERIT}",
+        max_length=200,
+        blank=True,
+        help_text=f"Tracker user (name or email) reporting for others. {_INHERIT}",
     )
     assignee_strategy = models.CharField(
-        max_length=32, blank=True, choices=AssigneeStrategy.choices, help_text=_INHERIT,
+        max_length=32,
+        blank=True,
+        choices=AssigneeStrategy.choices,
+        help_text=_INHERIT,
     )
     assignee = models.CharField(max_length=200, blank=True, help_text=f"For the fixed-user strategy. {_INHERIT}")
     operating_mode = models.CharField(max_length=32, blank=True, choices=OperatingMode.choices, help_text=_INHERIT)
     unknown_sender_action = models.CharField(
-        max_length=32, blank=True, choices=UnknownSenderAction.choices,
+        max_length=32,
+        blank=True,
+        choices=UnknownSenderAction.choices,
         help_text=f"Senders without an account. {_INHERIT}",
     )
     addressee_handling = models.CharField(
-        max_length=32, blank=True, choices=AddresseeHandling.choices, help_text=f"To/Cc people. {_INHERIT}",
+        max_length=32,
+        blank=True,
+        choices=AddresseeHandling.choices,
+        help_text=f"To/Cc people. {_INHERIT}",
     )
     subject_cleanups = models.TextField(null=True, blank=True, validators=[validate_regex_lines], help_text=_LIST_HELP)
     body_cleanups = models.TextField(null=True, blank=True, validators=[validate_regex_lines], help_text=_LIST_HELP)
     body_delimiters = models.TextField(
-        null=True, blank=True, validators=[validate_regex_lines],
+        null=True,
+        blank=True,
+        validators=[validate_regex_lines],
         help_text=f"Regexes of a line after which the body is cut (signatures, quoted mail). {_LIST_HELP}",
     )
 
@@ -58,7 +73,9 @@ class ProjectMapping(models.Model):
         ordering = ["-is_default", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["profile"], condition=Q(is_default=True), name="mapping_one_default_per_profile",
+                fields=["profile"],
+                condition=Q(is_default=True),
+                name="mapping_one_default_per_profile",
                 violation_error_message="This profile already has a default mapping.",
             ),
             models.UniqueConstraint(fields=["profile", "name"], name="mapping_unique_name_per_profile"),
@@ -99,7 +116,8 @@ class MappingRule(models.Model):
     kind = models.CharField(max_length=16, choices=MappingRuleKind.choices)
     header_name = models.CharField(max_length=200, blank=True, help_text="For header rules.")
     pattern = models.CharField(
-        max_length=500, validators=[validate_regex],
+        max_length=500,
+        validators=[validate_regex],
         help_text="Regex, case-insensitive. Sender/recipient: the whole address or the whole domain. Sub-address: "
         "the whole tag after '+'. Subject and header: found anywhere in the value.",
     )

@@ -46,11 +46,14 @@ class Profile(models.Model):
 
     # Catch addresses (inline) and what happens to the rest.
     non_catch_action = models.CharField(
-        max_length=16, choices=NonCatchAction.choices, default=NonCatchAction.LEAVE,
+        max_length=16,
+        choices=NonCatchAction.choices,
+        default=NonCatchAction.LEAVE,
         help_text="What to do with mail to none of the catch addresses.",
     )
     forward_to = models.TextField(
-        blank=True, validators=[validate_address_lines],
+        blank=True,
+        validators=[validate_address_lines],
         help_text="Human contacts told about failures and forwarded mail; one address per line.",
     )
     reply_address = models.EmailField(
@@ -67,27 +70,37 @@ class Profile(models.Model):
 
     # Content.
     comment_reply_text_only = models.BooleanField(
-        default=True, help_text="Comments keep only the new reply text, without the quoted history.",
+        default=True,
+        help_text="Comments keep only the new reply text, without the quoted history.",
     )
     body_to_markdown = models.BooleanField(default=True, help_text="Convert bodies to Markdown.")
 
     # Filters.
     own_mail_action = models.CharField(
-        max_length=16, choices=FilterAction.choices, default=FilterAction.DROP,
+        max_length=16,
+        choices=FilterAction.choices,
+        default=FilterAction.DROP,
         help_text="Our own mail coming back (a loop).",
     )
     auto_reply_action = models.CharField(max_length=16, choices=FilterAction.choices, default=FilterAction.DROP)
     bounce_action = models.CharField(max_length=16, choices=FilterAction.choices, default=FilterAction.DROP)
     bulk_action = models.CharField(
-        max_length=16, choices=FilterAction.choices, default=FilterAction.DROP, help_text="Bulk and mailing-list mail.",
+        max_length=16,
+        choices=FilterAction.choices,
+        default=FilterAction.DROP,
+        help_text="Bulk and mailing-list mail.",
     )
     spam_action = models.CharField(max_length=16, choices=FilterAction.choices, default=FilterAction.LEAVE)
     sender_exclusion_action = models.CharField(
-        max_length=16, choices=FilterAction.choices, default=FilterAction.DROP,
+        max_length=16,
+        choices=FilterAction.choices,
+        default=FilterAction.DROP,
         help_text="For senders matching an exclusion filter rule (and no inclusion rule).",
     )
     flood_limit_per_hour = models.PositiveIntegerField(
-        null=True, blank=True, default=60,
+        null=True,
+        blank=True,
+        default=60,
         help_text="Messages per sender in a sliding hour above which the flood action applies; empty: no limit.",
     )
     flood_action = models.CharField(max_length=16, choices=FilterAction.choices, default=FilterAction.LEAVE)
@@ -101,81 +114,113 @@ class Profile(models.Model):
     processor_headers = models.BooleanField(default=True, verbose_name="X-JEMH-* headers")
     processor_regex = models.BooleanField(default=True, verbose_name="regex field processors")
     directive_allow_list = models.TextField(
-        blank=True, validators=[validate_directive_name_lines],
+        blank=True,
+        validators=[validate_directive_name_lines],
         help_text="Only these directives are applied (one name per line); empty: all but the blocked ones.",
     )
     directive_block_list = models.TextField(
-        blank=True, validators=[validate_directive_name_lines], help_text="Never applied; one name per line.",
+        blank=True,
+        validators=[validate_directive_name_lines],
+        help_text="Never applied; one name per line.",
     )
     directives_within_sender_rights = models.BooleanField(
-        default=True, help_text="A directive never does what the sender could not do in the tracker themself.",
+        default=True,
+        help_text="A directive never does what the sender could not do in the tracker themself.",
     )
 
     # Issue association.
     association_order = models.CharField(
-        max_length=200, default=DEFAULT_ASSOCIATION_ORDER, validators=[validate_association_order],
+        max_length=200,
+        default=DEFAULT_ASSOCIATION_ORDER,
+        validators=[validate_association_order],
         help_text=f"Comma-separated order of strategies: {DEFAULT_ASSOCIATION_ORDER}.",
     )
     associate_by_directive = models.BooleanField(default=True, verbose_name="by @issueKey= directive")
     associate_by_foreign_key = models.BooleanField(default=False, verbose_name="by foreign key regex")
     associate_by_subject_key = models.BooleanField(default=True, verbose_name="by issue key in the subject")
     associate_by_own_message_id = models.BooleanField(
-        default=True, verbose_name="by our own Message-IDs and reply tokens",
+        default=True,
+        verbose_name="by our own Message-IDs and reply tokens",
     )
     associate_by_thread_headers = models.BooleanField(default=True, verbose_name="by In-Reply-To / References")
     use_in_reply_to = models.BooleanField(default=True, verbose_name="use In-Reply-To")
     use_references = models.BooleanField(default=True, verbose_name="use References")
     subject_key_pattern = models.CharField(
-        max_length=500, default=DEFAULT_SUBJECT_KEY_PATTERN, validators=[validate_regex],
+        max_length=500,
+        default=DEFAULT_SUBJECT_KEY_PATTERN,
+        validators=[validate_regex],
         help_text="Regex of an issue key in the subject.",
     )
     foreign_key_pattern = models.CharField(
-        max_length=500, blank=True, validators=[validate_regex],
+        max_length=500,
+        blank=True,
+        validators=[validate_regex],
         help_text="Regex finding another system's reference in the subject or body; its first group is the key.",
     )
     foreign_key_field = models.CharField(
-        max_length=200, blank=True, help_text="Custom field holding the foreign key on issues.",
+        max_length=200,
+        blank=True,
+        help_text="Custom field holding the foreign key on issues.",
     )
 
     # Rejection rules.
     resolved_reject_after_days = models.PositiveIntegerField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Comments on issues resolved more than this many days ago are handled by the action below; "
         "empty: always accepted.",
     )
     resolved_action = models.CharField(
-        max_length=16, choices=ResolvedIssueAction.choices, default=ResolvedIssueAction.REJECT,
+        max_length=16,
+        choices=ResolvedIssueAction.choices,
+        default=ResolvedIssueAction.REJECT,
     )
     comment_only_no_match_action = models.CharField(
-        max_length=16, choices=CommentOnlyNoMatchAction.choices, default=CommentOnlyNoMatchAction.REJECT,
+        max_length=16,
+        choices=CommentOnlyNoMatchAction.choices,
+        default=CommentOnlyNoMatchAction.REJECT,
         help_text="Comment-only mode and no issue found.",
     )
     participants_only = models.BooleanField(
-        default=False, help_text="Only the reporter, email participants and watchers may comment by mail.",
+        default=False,
+        help_text="Only the reporter, email participants and watchers may comment by mail.",
     )
 
     # Loop limits.
     max_comments_per_issue = models.PositiveIntegerField(
-        null=True, blank=True, default=50, help_text="Comments from mail per issue; empty: no limit.",
+        null=True,
+        blank=True,
+        default=50,
+        help_text="Comments from mail per issue; empty: no limit.",
     )
     comment_limit_action = models.CharField(max_length=16, choices=LimitAction.choices, default=LimitAction.REJECT)
     max_comments_per_issue_per_hour = models.PositiveIntegerField(
-        null=True, blank=True, default=20, help_text="Comments from mail per issue in a sliding hour; empty: no limit.",
+        null=True,
+        blank=True,
+        default=20,
+        help_text="Comments from mail per issue in a sliding hour; empty: no limit.",
     )
     comment_rate_action = models.CharField(max_length=16, choices=LimitAction.choices, default=LimitAction.REJECT)
     max_body_chars = models.PositiveIntegerField(
-        null=True, blank=True, default=100_000, help_text="Characters of a body; empty: no limit.",
+        null=True,
+        blank=True,
+        default=100_000,
+        help_text="Characters of a body; empty: no limit.",
     )
     body_too_large_action = models.CharField(
-        max_length=16, choices=BodyTooLargeAction.choices, default=BodyTooLargeAction.TRUNCATE,
+        max_length=16,
+        choices=BodyTooLargeAction.choices,
+        default=BodyTooLargeAction.TRUNCATE,
     )
 
     # Attachments (exclusions and fingerprints are inlines).
     drop_duplicate_attachments = models.BooleanField(
-        default=True, help_text="Drop an attachment whose SHA-256 is already on the issue.",
+        default=True,
+        help_text="Drop an attachment whose SHA-256 is already on the issue.",
     )
     keep_inline_images = models.BooleanField(
-        default=True, help_text="Keep inline images as attachments referenced from the body.",
+        default=True,
+        help_text="Keep inline images as attachments referenced from the body.",
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -195,12 +240,17 @@ class Profile(models.Model):
         if self.foreign_key_pattern and not re.compile(self.foreign_key_pattern).groups:
             errors["foreign_key_pattern"] = "The regex needs a group: its first group is the foreign key."
         needs_forward = {
-            "non_catch_action": self.non_catch_action, "own_mail_action": self.own_mail_action,
-            "auto_reply_action": self.auto_reply_action, "bounce_action": self.bounce_action,
-            "bulk_action": self.bulk_action, "spam_action": self.spam_action,
-            "sender_exclusion_action": self.sender_exclusion_action, "flood_action": self.flood_action,
+            "non_catch_action": self.non_catch_action,
+            "own_mail_action": self.own_mail_action,
+            "auto_reply_action": self.auto_reply_action,
+            "bounce_action": self.bounce_action,
+            "bulk_action": self.bulk_action,
+            "spam_action": self.spam_action,
+            "sender_exclusion_action": self.sender_exclusion_action,
+            "flood_action": self.flood_action,
             "comment_only_no_match_action": self.comment_only_no_match_action,
-            "comment_limit_action": self.comment_limit_action, "comment_rate_action": self.comment_rate_action,
+            "comment_limit_action": self.comment_limit_action,
+            "comment_rate_action": self.comment_rate_action,
         }
         if not self.forward_to.strip():
             for field, action in needs_forward.items():
@@ -213,7 +263,8 @@ class Profile(models.Model):
 class CatchAddress(models.Model):
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="catch_addresses")
     address = models.CharField(
-        max_length=500, help_text="An address (support@example.com; sub-addresses support+x@ match too) or a regex.",
+        max_length=500,
+        help_text="An address (support@example.com; sub-addresses support+x@ match too) or a regex.",
     )
     is_regex = models.BooleanField(default=False, help_text="The address is a regex matched against the whole address.")
 
@@ -242,7 +293,8 @@ class Hint(models.Model):
     enabled = models.BooleanField(default=True)
     subject = models.CharField(max_length=300, blank=True, help_text="Empty: the default subject.")
     text = models.TextField(
-        blank=True, help_text="Empty: the default text. Placeholders: {issue_key} {subject} {days} {limit} {sender}.",
+        blank=True,
+        help_text="Empty: the default text. Placeholders: {issue_key} {subject} {days} {limit} {sender}.",
     )
 
     class Meta:

@@ -17,12 +17,15 @@ class FilterRule(models.Model):
     kind = models.CharField(max_length=16, choices=FilterRuleKind.choices)
     header_name = models.CharField(max_length=200, blank=True, help_text="For header rules.")
     pattern = models.CharField(
-        max_length=500, validators=[validate_regex],
+        max_length=500,
+        validators=[validate_regex],
         help_text="Regex, case-insensitive. Sender rules: the whole address or the whole domain. Header and "
         "subject rules: found anywhere in the value.",
     )
     action = models.CharField(
-        max_length=16, choices=FilterAction.choices, default=FilterAction.DROP,
+        max_length=16,
+        choices=FilterAction.choices,
+        default=FilterAction.DROP,
         help_text="For header and subject rules (sender exclusions use the profile's sender exclusion action).",
     )
     note = models.CharField(max_length=200, blank=True)
@@ -69,7 +72,8 @@ class FieldProcessor(models.Model):
     name = models.CharField(max_length=100)
     target = models.CharField(max_length=16, choices=ProcessorTarget.choices, default=ProcessorTarget.BODY)
     pattern = models.CharField(
-        max_length=1000, validators=[validate_regex],
+        max_length=1000,
+        validators=[validate_regex],
         help_text="Regex (case-insensitive, multi-line). Named groups become directives of that name; or give a "
         "directive below and the first group (or the whole match) is its value.",
     )
@@ -94,10 +98,15 @@ class AttachmentExclusion(models.Model):
 
     profile = models.ForeignKey("profiles.Profile", on_delete=models.CASCADE, related_name="attachment_exclusions")
     content_type_pattern = models.CharField(
-        max_length=200, blank=True, validators=[validate_regex], help_text="Regex of the whole type, e.g. image/.*",
+        max_length=200,
+        blank=True,
+        validators=[validate_regex],
+        help_text="Regex of the whole type, e.g. image/.*",
     )
     filename_pattern = models.CharField(
-        max_length=500, blank=True, validators=[validate_regex],
+        max_length=500,
+        blank=True,
+        validators=[validate_regex],
         help_text="Regex found anywhere in the file name (case-insensitive), e.g. \\.exe$",
     )
     min_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes, inclusive.")
@@ -111,8 +120,9 @@ class AttachmentExclusion(models.Model):
         return self.reason or f"exclusion {self.pk}"
 
     def clean(self) -> None:
-        if not (self.content_type_pattern or self.filename_pattern or self.min_size is not None
-                or self.max_size is not None):
+        if not (
+            self.content_type_pattern or self.filename_pattern or self.min_size is not None or self.max_size is not None
+        ):
             raise ValidationError("Give at least one condition, or this rule would exclude every attachment.")
         if self.min_size is not None and self.max_size is not None and self.min_size > self.max_size:
             raise ValidationError({"max_size": "The maximum size is below the minimum."})

@@ -35,7 +35,7 @@ class TestCase(models.Model):
         """The message as bytes: pasted text as UTF-8; uploads that are not UTF-8 are kept byte for byte."""
         text = self.raw_message or ""
         if text.startswith(_BINARY_MARKER):
-            return base64.b64decode(text[len(_BINARY_MARKER):])
+            return base64.b64decode(text[len(_BINARY_MARKER) :])
         return text.encode("utf-8")
 
     @raw_bytes.setter

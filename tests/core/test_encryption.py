@@ -76,8 +76,7 @@ def test_encrypted_field_unreadable_in_database(keys, secret_holder_table) -> No
     SecretHolder = secret_holder_table
     holder = SecretHolder.objects.create(address=PLAIN, details={"subject": "Printer on fire"})
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT address, details FROM {SecretHolder._meta.db_table} WHERE id = %s",
-                       [holder.pk])
+        cursor.execute(f"SELECT address, details FROM {SecretHolder._meta.db_table} WHERE id = %s", [holder.pk])
         stored_address, stored_details = cursor.fetchone()
     assert PLAIN not in stored_address and "Printer" not in stored_details
     loaded = SecretHolder.objects.get(pk=holder.pk)
@@ -88,8 +87,9 @@ def test_encrypted_field_unreadable_in_database(keys, secret_holder_table) -> No
 
 
 def test_encrypted_blob_on_filesystem(keys, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    storage = EncryptedStorage({"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                "OPTIONS": {"location": str(tmp_path)}})
+    storage = EncryptedStorage(
+        {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}
+    )
     raw = b"From: " + PLAIN.encode() + b"\r\nSubject: secret plans\r\n\r\nbody\r\n" * 1000
     name = storage.save_bytes("raw/2026/msg.eml", raw)
     on_disk = (tmp_path / name).read_bytes()
@@ -103,13 +103,22 @@ def test_encrypted_blob_on_filesystem(keys, tmp_path) -> None:  # type: ignore[n
 def test_encrypted_blob_on_s3(keys, swift) -> None:  # type: ignore[no-untyped-def]
     client = swift.client()
     client.create_bucket(Bucket="jemh-encryption-test")
-    storage = EncryptedStorage({
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {"bucket_name": "jemh-encryption-test", "endpoint_url": swift.endpoint_url,
-                    "access_key": swift.access_key, "secret_key": swift.secret_key,
-                    "region_name": "us-east-1", "addressing_style": "path", "signature_version": "s3v4",
-                    "default_acl": None, "file_overwrite": False},
-    })
+    storage = EncryptedStorage(
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "jemh-encryption-test",
+                "endpoint_url": swift.endpoint_url,
+                "access_key": swift.access_key,
+                "secret_key": swift.secret_key,
+                "region_name": "us-east-1",
+                "addressing_style": "path",
+                "signature_version": "s3v4",
+                "default_acl": None,
+                "file_overwrite": False,
+            },
+        }
+    )
     raw = b"To: " + PLAIN.encode() + b"\r\n\r\n" + b"confidential " * 20000
     name = storage.save_stream("raw/s3-msg.eml", io.BytesIO(raw))
     stored = client.get_object(Bucket="jemh-encryption-test", Key=name)["Body"].read()

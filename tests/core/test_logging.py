@@ -27,7 +27,8 @@ def test_hash_is_stable_and_distinguishes_inputs() -> None:
     assert pii_hash("a@example.com", "email") == pii_hash("A@Example.com ", "email")
     assert pii_hash("a@example.com", "email") != pii_hash("b@example.com", "email")
     assert redact("to bob@example.net, cc carol@example.net") == (
-        f"to {pii_hash('bob@example.net', 'email')}, cc {pii_hash('carol@example.net', 'email')}")
+        f"to {pii_hash('bob@example.net', 'email')}, cc {pii_hash('carol@example.net', 'email')}"
+    )
 
 
 def test_exception_text_is_redacted() -> None:

@@ -18,11 +18,11 @@ from tests.conftest import TEST_DB
 def test_instance_saved_and_read_back_on_configured_database() -> None:
     expected_vendor = "postgresql" if TEST_DB == "postgres" else "sqlite"
     assert connection.vendor == expected_vendor
-    created = Instance.objects.create(name="Acme Support", tracker_kind=TrackerKind.JIRA,
-                                      base_url="https://acme.atlassian.net")
+    created = Instance.objects.create(
+        name="Acme Support", tracker_kind=TrackerKind.JIRA, base_url="https://acme.atlassian.net"
+    )
     loaded = Instance.objects.get(pk=created.pk)
-    assert (loaded.name, loaded.tracker_kind, loaded.base_url) == (
-        "Acme Support", "jira", "https://acme.atlassian.net")
+    assert (loaded.name, loaded.tracker_kind, loaded.base_url) == ("Acme Support", "jira", "https://acme.atlassian.net")
     assert loaded.raw_mail_retention_days == 30 and loaded.store_raw_mail is True
 
 
@@ -35,8 +35,10 @@ def test_celery_task_round_trip_through_redis(redis_server) -> None:  # type: ig
     from tests.services.celery import celery_pointed_at
 
     instance = Instance.objects.create(name="Queued")
-    with celery_pointed_at(redis_server.url, redis_server.url) as app, \
-            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with (
+        celery_pointed_at(redis_server.url, redis_server.url) as app,
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
         result = instance_summary.delay(instance.pk)
         assert result.get(timeout=20) == {"id": instance.pk, "name": "Queued", "tracker_kind": "local"}
     client = redis.Redis.from_url(redis_server.url)
@@ -62,18 +64,20 @@ def test_dovecot_login_over_imap_and_pop3(dovecot) -> None:  # type: ignore[no-u
         assert b"Subject: hello" in b"\r\n".join(pop.retr(1)[1])
     finally:
         pop.quit()
-    with pytest.raises(Exception, match=r"(?i)auth"), IMAPClient(dovecot.host, port=dovecot.imap_port,
-                                                                ssl=False) as imap:
+    with (
+        pytest.raises(Exception, match=r"(?i)auth"),
+        IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False) as imap,
+    ):
         imap.login("alice@example.test", "wrong")
 
 
 def test_mail_sent_through_smtp_reaches_the_sink(smtp, settings) -> None:  # type: ignore[no-untyped-def]
     from django.core.mail import get_connection, send_mail
 
-    backend = get_connection("django.core.mail.backends.smtp.EmailBackend", host=smtp.host, port=smtp.port,
-                             timeout=10)
-    sent = send_mail("Your issue ABC-1", "It was created.", "jemh@example.test", ["carol@example.test"],
-                     connection=backend)
+    backend = get_connection("django.core.mail.backends.smtp.EmailBackend", host=smtp.host, port=smtp.port, timeout=10)
+    sent = send_mail(
+        "Your issue ABC-1", "It was created.", "jemh@example.test", ["carol@example.test"], connection=backend
+    )
     assert sent == 1
     [mail] = smtp.wait_for(1)
     assert mail.envelope_to == ["carol@example.test"]

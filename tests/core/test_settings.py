@@ -17,8 +17,9 @@ PASSTHROUGH = ("PATH", "HOME", "LANG", "PYTHONPATH")
 def manage(tmp_path: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k in PASSTHROUGH}
     env.update({"JEMH_VAR_DIR": str(tmp_path / "var"), **variables})
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def production(**extra: str) -> dict[str, str]:
@@ -56,8 +57,7 @@ def test_embedded_defaults_need_no_configuration(tmp_path: Path) -> None:
         ({"JEMH_PRODUCTION": "maybe"}, "JEMH_PRODUCTION", "true or false"),
     ],
 )
-def test_wrong_setting_names_the_variable(tmp_path: Path, variables: dict[str, str], named: str,
-                                          expected: str) -> None:
+def test_wrong_setting_names_the_variable(tmp_path: Path, variables: dict[str, str], named: str, expected: str) -> None:
     result = manage(tmp_path, "check", **variables)
     assert result.returncode != 0
     assert named in result.stderr and expected in result.stderr
@@ -75,15 +75,16 @@ def test_production_mode_requires_keys(tmp_path: Path, missing: str) -> None:
 
 
 def test_check_deploy_with_production_variables_is_clean(tmp_path: Path) -> None:
-    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING",
-                    **production(SECURE_HSTS_PRELOAD="true"))
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **production(SECURE_HSTS_PRELOAD="true"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_embedded_broker_keeps_all_its_files_under_var(tmp_path: Path) -> None:
-    script = ("from django.conf import settings as s; import json; "
-              "print(json.dumps([s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS]))")
+    script = (
+        "from django.conf import settings as s; import json; "
+        "print(json.dumps([s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS]))"
+    )
     result = manage(tmp_path, "shell", "-c", script)
     assert result.returncode == 0, result.stderr
     import json

@@ -14,8 +14,10 @@ from jemh.celery import app, close_old_connections
 @pytest.fixture(autouse=True)
 def server_database() -> None:
     if connection.vendor == "sqlite":
-        pytest.skip("the SQLite test database lives in memory inside its connection: these tests close connections "
-                    "to a database server")
+        pytest.skip(
+            "the SQLite test database lives in memory inside its connection: these tests close connections "
+            "to a database server"
+        )
 
 
 def task(*, eager: bool) -> SimpleNamespace:

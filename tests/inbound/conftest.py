@@ -23,9 +23,14 @@ from tests.conftest import TEST_DB
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_message(subject: str = "Printer on fire", sender: str = "alice@example.test",
-                 to: str = "support@example.test", message_id: str | None = "auto", body: str = "Please help.",
-                 extra: dict[str, str] | None = None) -> bytes:
+def make_message(
+    subject: str = "Printer on fire",
+    sender: str = "alice@example.test",
+    to: str = "support@example.test",
+    message_id: str | None = "auto",
+    body: str = "Please help.",
+    extra: dict[str, str] | None = None,
+) -> bytes:
     """A small RFC 5322 message with CRLF line ends (as IMAP hands it back)."""
     headers = {"From": f"Alice <{sender}>", "To": to, "Subject": subject, "Date": "Tue, 1 Jul 2025 10:00:00 +0000"}
     if message_id == "auto":
@@ -34,8 +39,9 @@ def make_message(subject: str = "Printer on fire", sender: str = "alice@example.
         headers["Message-ID"] = message_id
     headers.update(extra or {})
     lines = [f"{name}: {value}" for name, value in headers.items()]
-    return ("\r\n".join([*lines, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""])
-            ).encode()
+    return (
+        "\r\n".join([*lines, "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""])
+    ).encode()
 
 
 @dataclass
@@ -111,10 +117,19 @@ def blobs_in_tmp(blob_root: Path) -> Path:
 
 
 def s3_backend(swift: Any, bucket: str) -> dict[str, Any]:
-    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": bucket, "endpoint_url": swift.endpoint_url, "region_name": swift.region,
-        "access_key": swift.access_key, "secret_key": swift.secret_key, "addressing_style": "path",
-        "signature_version": "s3v4", "file_overwrite": False}}
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": swift.endpoint_url,
+            "region_name": swift.region,
+            "access_key": swift.access_key,
+            "secret_key": swift.secret_key,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+        },
+    }
 
 
 @pytest.fixture()
@@ -122,8 +137,10 @@ def blobs_in_swift(swift: Any, settings: Any) -> Iterator[str]:
     """Point the encrypting blob storage at a fresh bucket of the real Swift S3 store."""
     bucket = f"jemh-{uuid.uuid4().hex[:12]}"
     swift.client().create_bucket(Bucket=bucket)
-    settings.STORAGES = {**settings.STORAGES, "blobs": {
-        "BACKEND": "jemh.storage.EncryptedStorage", "OPTIONS": {"backend": s3_backend(swift, bucket)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {"BACKEND": "jemh.storage.EncryptedStorage", "OPTIONS": {"backend": s3_backend(swift, bucket)}},
+    }
     yield bucket
 
 
@@ -140,9 +157,14 @@ def make_source(instance: Any, mailbox: Mailbox) -> Callable[..., Any]:
 
     def make(kind: str = SourceKind.IMAP, **fields: Any) -> Source:
         values: dict[str, Any] = {
-            "instance": instance, "name": f"{kind}-{uuid.uuid4().hex[:6]}", "kind": kind,
-            "host": mailbox.host, "port": mailbox.imap_port if kind == SourceKind.IMAP else mailbox.pop3_port,
-            "security": Security.NONE, "username": mailbox.username, "password": mailbox.password,
+            "instance": instance,
+            "name": f"{kind}-{uuid.uuid4().hex[:6]}",
+            "kind": kind,
+            "host": mailbox.host,
+            "port": mailbox.imap_port if kind == SourceKind.IMAP else mailbox.pop3_port,
+            "security": Security.NONE,
+            "username": mailbox.username,
+            "password": mailbox.password,
         }
         values.update(fields)
         source = Source(**values)
@@ -155,16 +177,25 @@ def make_source(instance: Any, mailbox: Mailbox) -> Callable[..., Any]:
 
 # --- a database shared with subprocesses -------------------------------------------------------------
 
+
 @dataclass
 class Worker:
     """Runs ``tests/inbound/worker.py`` or ``manage.py`` in a subprocess on a migrated database of its own."""
 
     env: dict[str, str]
 
-    def run(self, *args: str, input: bytes | None = None, extra_env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([sys.executable, *args], cwd=ROOT, env={**self.env, **(extra_env or {})},
-                              input=input, capture_output=True, timeout=timeout, check=False)
+    def run(
+        self, *args: str, input: bytes | None = None, extra_env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env={**self.env, **(extra_env or {})},
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def call(self, *args: str, extra_env: dict[str, str] | None = None) -> Any:
         import json
@@ -190,9 +221,16 @@ def worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     else:
         database_url = f"sqlite:///{home / 'worker.sqlite3'}"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JEMH_S3_", "PYTEST"))}
-    env.update({"DATABASE_URL": database_url, "JEMH_VAR_DIR": str(home / "var"), "DJANGO_SETTINGS_MODULE":
-                "jemh.settings", "SECRET_KEY": settings.SECRET_KEY,
-                "JEMH_ENCRYPTION_KEYS": ",".join(settings.JEMH_ENCRYPTION_KEYS), "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "JEMH_VAR_DIR": str(home / "var"),
+            "DJANGO_SETTINGS_MODULE": "jemh.settings",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "JEMH_ENCRYPTION_KEYS": ",".join(settings.JEMH_ENCRYPTION_KEYS),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     runner = Worker(env)
     done = runner.run("manage.py", "migrate", "--noinput", timeout=300)
     assert done.returncode == 0, done.stderr.decode()

@@ -27,7 +27,7 @@ def test_source_list_shows_health(admin_client: Any, mailbox: Mailbox, make_sour
     assert "good-box" in page and "bad-box" in page
     assert "failing (1 in a row)" in page and "Authentication failed" in page
     assert "captured today" in page.lower()
-    row = page[page.index("good-box"):page.index("good-box") + 3000]
+    row = page[page.index("good-box") : page.index("good-box") + 3000]
     assert ">2<" in row  # captured today
 
 
@@ -37,10 +37,23 @@ def test_password_is_write_only(admin_client: Any, make_source: Callable[..., So
     page = admin_client.get(url).content.decode()
     assert mailbox.password not in page
     form = {
-        "instance": source.instance_id, "name": source.name, "kind": "imap", "enabled": "on", "host": source.host,
-        "port": source.port, "security": "none", "auth_method": "password", "username": source.username,
-        "password": "", "folder": "INBOX", "read_strategy": "mark_read", "move_to": "", "maildir_path": "",
-        "poll_interval": 300, "batch_limit": 50, "max_message_size": 1_000_000,
+        "instance": source.instance_id,
+        "name": source.name,
+        "kind": "imap",
+        "enabled": "on",
+        "host": source.host,
+        "port": source.port,
+        "security": "none",
+        "auth_method": "password",
+        "username": source.username,
+        "password": "",
+        "folder": "INBOX",
+        "read_strategy": "mark_read",
+        "move_to": "",
+        "maildir_path": "",
+        "poll_interval": 300,
+        "batch_limit": 50,
+        "max_message_size": 1_000_000,
     }
     response = admin_client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -53,8 +66,11 @@ def test_password_is_write_only(admin_client: Any, make_source: Callable[..., So
 
 def test_test_connection_action_reports_server_words(admin_client: Any, make_source: Callable[..., Source]) -> None:
     ok, bad = make_source(name="ok-box"), make_source(name="bad-box", password="wrong")
-    response = admin_client.post(reverse("admin:inbound_source_changelist"),
-                                 {"action": "test_connection", "_selected_action": [ok.pk, bad.pk]}, follow=True)
+    response = admin_client.post(
+        reverse("admin:inbound_source_changelist"),
+        {"action": "test_connection", "_selected_action": [ok.pk, bad.pk]},
+        follow=True,
+    )
     text = response.content.decode()
     assert "Ok-box: Connected and logged in" in text and "Dovecot" in text  # (the admin capitalises)
     assert "Bad-box: login failed" in text and "Authentication failed" in text

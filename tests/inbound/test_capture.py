@@ -21,17 +21,27 @@ def pipe(instance: Any) -> Source:
 
 
 def test_capture_stores_encrypted_blob_and_audit_row(pipe: Source, blobs_in_tmp: Any) -> None:
-    raw = make_message(subject="Disk full", message_id="<one@example.test>",
-                       extra={"Cc": "ops@example.test", "Delivered-To": "help@example.test"})
+    raw = make_message(
+        subject="Disk full",
+        message_id="<one@example.test>",
+        extra={"Cc": "ops@example.test", "Delivered-To": "help@example.test"},
+    )
     result = capture(pipe, raw, key="k1")
     assert result.new and not result.duplicate
     row = InboundMessage.objects.get(pk=result.message.pk)
     assert (row.subject, row.sender, row.message_id) == ("Disk full", "alice@example.test", "one@example.test")
-    assert row.recipients == {"To": ["support@example.test"], "Cc": ["ops@example.test"],
-                              "Delivered-To": ["help@example.test"]}
+    assert row.recipients == {
+        "To": ["support@example.test"],
+        "Cc": ["ops@example.test"],
+        "Delivered-To": ["help@example.test"],
+    }
     assert row.sender_hash == keyed_hash("alice@example.test", purpose="address")
-    assert (row.status, row.outcome, row.size, row.instance_id) == (InboundStatus.RECEIVED, "", len(raw),
-                                                                    pipe.instance_id)
+    assert (row.status, row.outcome, row.size, row.instance_id) == (
+        InboundStatus.RECEIVED,
+        "",
+        len(raw),
+        pipe.instance_id,
+    )
     assert not row.raw_retained_until_processed
     assert blob_storage().read_bytes(row.raw_blob) == raw
     on_disk = (blobs_in_tmp / row.raw_blob).read_bytes()
@@ -89,8 +99,12 @@ def test_oversized_mail_recorded_from_headers_and_rejected(pipe: Source) -> None
     headers = make_message(subject="Huge scan").split(b"\r\n\r\n")[0] + b"\r\n"
     result = capture_oversized(pipe, headers, size=40_000_000, key="big")
     row = InboundMessage.objects.get(pk=result.message.pk)
-    assert (row.status, row.outcome, row.size, row.subject) == (InboundStatus.PROCESSED, Outcome.REJECTED,
-                                                                40_000_000, "Huge scan")
+    assert (row.status, row.outcome, row.size, row.subject) == (
+        InboundStatus.PROCESSED,
+        Outcome.REJECTED,
+        40_000_000,
+        "Huge scan",
+    )
     assert row.report["rejected_reason"] == "too large" and row.processed_at is not None
     assert row.report["steps"][0]["verdict"] == "rejected"
     assert blob_storage().read_bytes(row.raw_blob) == headers
@@ -120,10 +134,18 @@ def test_signal_sent_on_commit_only_for_mail_to_process(pipe: Source, django_cap
 def test_storage_failure_records_nothing(pipe: Source, settings: Any, tmp_path: Any) -> None:
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where the blob directory should be")
-    settings.STORAGES = {**settings.STORAGES, "blobs": {
-        "BACKEND": "jemh.storage.EncryptedStorage",
-        "OPTIONS": {"backend": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                "OPTIONS": {"location": str(blocked)}}}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {
+            "BACKEND": "jemh.storage.EncryptedStorage",
+            "OPTIONS": {
+                "backend": {
+                    "BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(blocked)},
+                }
+            },
+        },
+    }
     with pytest.raises(StoreError, match="could not store the raw mail"):
         capture(pipe, make_message(), key="k")
     assert not InboundMessage.objects.exists() and not SourceReceipt.objects.exists()

@@ -20,9 +20,20 @@ KILLED = (70, -9)
 def setup_imap(worker: Worker, mailbox: Mailbox, name: str, count: int, **options: str) -> tuple[int, list[bytes]]:
     messages = [make_message(subject=f"{name} {i}", message_id=None if i == 2 else "auto") for i in range(count)]
     mailbox.append(*messages)
-    args = ["setup", options.pop("kind", "imap"), "--name", name, "--host", mailbox.host,
-            "--port", str(options.pop("port", mailbox.imap_port)), "--user", mailbox.username,
-            "--password", mailbox.password]
+    args = [
+        "setup",
+        options.pop("kind", "imap"),
+        "--name",
+        name,
+        "--host",
+        mailbox.host,
+        "--port",
+        str(options.pop("port", mailbox.imap_port)),
+        "--user",
+        mailbox.username,
+        "--password",
+        mailbox.password,
+    ]
     for key, value in options.items():
         args += [f"--{key}", value] if value != "" else [f"--{key}"]
     return worker.call(*args)["source_id"], messages
@@ -32,8 +43,9 @@ def poll(worker: Worker, source_id: int, *extra: str, env: dict[str, str] | None
     return worker.run("-m", "tests.inbound.worker", "poll", str(source_id), *extra, extra_env=env)
 
 
-def assert_exactly_once(worker: Worker, source_id: int, messages: list[bytes],
-                        env: dict[str, str] | None = None) -> None:
+def assert_exactly_once(
+    worker: Worker, source_id: int, messages: list[bytes], env: dict[str, str] | None = None
+) -> None:
     report = worker.call("report", str(source_id), extra_env=env)
     digests = sorted(row["sha256"] for row in report["rows"])
     assert digests == sorted(hashlib.sha256(m).hexdigest() for m in messages), "lost or duplicated mail"
@@ -41,11 +53,14 @@ def assert_exactly_once(worker: Worker, source_id: int, messages: list[bytes],
     assert all(row["copies"] == 0 for row in report["rows"])
 
 
-@pytest.mark.parametrize(("crash_at", "how"), [
-    ("stored:3", "exit"),  # blobs stored, nothing recorded yet
-    ("recorded:1", "kill"),  # audit rows committed, mailbox not told (between storing and flagging)
-    ("recorded:2", "exit"),  # mid-batch: the first chunk recorded and told, the second recorded only
-])
+@pytest.mark.parametrize(
+    ("crash_at", "how"),
+    [
+        ("stored:3", "exit"),  # blobs stored, nothing recorded yet
+        ("recorded:1", "kill"),  # audit rows committed, mailbox not told (between storing and flagging)
+        ("recorded:2", "exit"),  # mid-batch: the first chunk recorded and told, the second recorded only
+    ],
+)
 def test_imap_crash_then_repoll(worker: Worker, mailbox: Mailbox, crash_at: str, how: str) -> None:
     source_id, messages = setup_imap(worker, mailbox, f"imap-{crash_at}-{how}", 7)
     crashed = poll(worker, source_id, "--chunk", "3", "--crash-at", crash_at, "--how", how)
@@ -66,8 +81,9 @@ def test_imap_crash_then_repoll(worker: Worker, mailbox: Mailbox, crash_at: str,
 
 
 def test_pop3_delete_crash_before_quit(worker: Worker, mailbox: Mailbox) -> None:
-    source_id, messages = setup_imap(worker, mailbox, "pop-crash", 5, kind="pop3", port=str(mailbox.pop3_port),
-                                     **{"delete-after": ""})
+    source_id, messages = setup_imap(
+        worker, mailbox, "pop-crash", 5, kind="pop3", port=str(mailbox.pop3_port), **{"delete-after": ""}
+    )
     crashed = poll(worker, source_id, "--chunk", "2", "--crash-at", "recorded:2", "--how", "kill")
     assert crashed.returncode in KILLED
     assert len(mailbox.uids()) == 5  # DELE never committed: QUIT was not reached
@@ -80,8 +96,12 @@ def test_crash_with_blobs_in_real_s3(worker: Worker, mailbox: Mailbox, swift: An
     bucket = "jemh-crash-test"
     swift.client().create_bucket(Bucket=bucket)
     backend = s3_backend(swift, bucket)["OPTIONS"]
-    env = {"JEMH_S3_BUCKET": bucket, "JEMH_S3_ENDPOINT_URL": backend["endpoint_url"],
-           "JEMH_S3_ACCESS_KEY_ID": backend["access_key"], "JEMH_S3_SECRET_ACCESS_KEY": backend["secret_key"]}
+    env = {
+        "JEMH_S3_BUCKET": bucket,
+        "JEMH_S3_ENDPOINT_URL": backend["endpoint_url"],
+        "JEMH_S3_ACCESS_KEY_ID": backend["access_key"],
+        "JEMH_S3_SECRET_ACCESS_KEY": backend["secret_key"],
+    }
     source_id, messages = setup_imap(worker, mailbox, "s3-crash", 4)
     crashed = poll(worker, source_id, "--chunk", "2", "--crash-at", "stored:3", "--how", "kill", env=env)
     assert crashed.returncode in KILLED

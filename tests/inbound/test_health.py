@@ -53,8 +53,9 @@ def test_server_down_shows_in_health(make_source: Callable[..., Source]) -> None
 def test_back_off_schedule_and_disabling_after_a_day(instance: Any, mailoutbox: list[Any]) -> None:
     admin = get_user_model().objects.create_user("ops", "ops@example.test", "x")
     instance.admins.add(admin)
-    source = Source.objects.create(instance=instance, name="flaky", kind=SourceKind.MAILDIR,
-                                   maildir_path="/nonexistent")
+    source = Source.objects.create(
+        instance=instance, name="flaky", kind=SourceKind.MAILDIR, maildir_path="/nonexistent"
+    )
     start = timezone.now()
     health.record_failure(source, "connection refused", now=start)
     assert source.next_poll_at == start + timedelta(minutes=5)

@@ -56,8 +56,9 @@ def test_move_strategy_moves_captured_mail(mailbox: Mailbox, make_source: Callab
     assert poll(source).captured == 0
 
 
-def test_move_to_missing_folder_fails_visibly_and_captures_once(mailbox: Mailbox,
-                                                               make_source: Callable[..., Source]) -> None:
+def test_move_to_missing_folder_fails_visibly_and_captures_once(
+    mailbox: Mailbox, make_source: Callable[..., Source]
+) -> None:
     mailbox.append(make_message())
     source = make_source(read_strategy=ReadStrategy.MOVE, move_to="Nowhere")
     failed = poll(source)
@@ -105,8 +106,11 @@ def test_oversized_message_is_rejected_from_its_headers(mailbox: Mailbox, make_s
 
 
 def test_uidvalidity_change_does_not_reimport_history(mailbox: Mailbox, make_source: Callable[..., Source]) -> None:
-    history = [make_message(subject="old 1"), make_message(subject="old 2"), make_message(subject="no id",
-                                                                                         message_id=None)]
+    history = [
+        make_message(subject="old 1"),
+        make_message(subject="old 2"),
+        make_message(subject="no id", message_id=None),
+    ]
     mailbox.append(*history, folder="Support")
     source = make_source(folder="Support")
     assert poll(source).captured == 3
@@ -165,8 +169,9 @@ def test_connection_test_reports_what_the_server_said(mailbox: Mailbox, make_sou
     assert not ok and "login failed" in said and "Authentication failed" in said
 
 
-def test_capture_with_blobs_in_real_s3(mailbox: Mailbox, make_source: Callable[..., Source], blobs_in_swift: str,
-                                       swift: Any) -> None:
+def test_capture_with_blobs_in_real_s3(
+    mailbox: Mailbox, make_source: Callable[..., Source], blobs_in_swift: str, swift: Any
+) -> None:
     messages = [make_message(subject="to S3 one"), make_message(subject="to S3 two")]
     mailbox.append(*messages)
     source = make_source()
@@ -179,8 +184,9 @@ def test_capture_with_blobs_in_real_s3(mailbox: Mailbox, make_source: Callable[.
     assert SourceReceipt.objects.filter(source=source).count() == 2
 
 
-def test_large_message_fetched_in_pieces_arrives_intact(mailbox: Mailbox, make_source: Callable[..., Source],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_message_fetched_in_pieces_arrives_intact(
+    mailbox: Mailbox, make_source: Callable[..., Source], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import inbound.sources.imap as imap
 
     monkeypatch.setattr(imap, "LARGE_MESSAGE", 10_000)

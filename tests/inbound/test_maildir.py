@@ -31,8 +31,13 @@ def deliver(path: Path, *messages: bytes) -> None:
 
 
 def source_for(instance: Any, path: Path, **fields: Any) -> Source:
-    source = Source(instance=instance, name=f"md-{len(fields)}-{path.name}", kind=SourceKind.MAILDIR,
-                    maildir_path=str(path), **fields)
+    source = Source(
+        instance=instance,
+        name=f"md-{len(fields)}-{path.name}",
+        kind=SourceKind.MAILDIR,
+        maildir_path=str(path),
+        **fields,
+    )
     source.full_clean()
     source.save()
     return source
@@ -60,8 +65,9 @@ def test_maildir_delete_and_move(instance: Any, maildir: Path, tmp_path: Path) -
     assert len(list((other / ".Done" / "cur").iterdir())) == 1
 
 
-def test_recorded_but_not_moved_is_only_moved_next_time(instance: Any, maildir: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recorded_but_not_moved_is_only_moved_next_time(
+    instance: Any, maildir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deliver(maildir, make_message())
     source = source_for(instance, maildir)
     from inbound.sources.maildir import MaildirSession

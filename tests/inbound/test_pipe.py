@@ -66,9 +66,18 @@ def test_temporary_errors_keep_the_mail_at_the_mta(pipe: Source, settings: Any, 
     pipe.save()
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    settings.STORAGES = {**settings.STORAGES, "blobs": {
-        "BACKEND": "jemh.storage.EncryptedStorage", "OPTIONS": {"backend": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(blocked)}}}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": {
+            "BACKEND": "jemh.storage.EncryptedStorage",
+            "OPTIONS": {
+                "backend": {
+                    "BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(blocked)},
+                }
+            },
+        },
+    }
     code, _, err = run(make_message())
     assert code == deliver.EX_TEMPFAIL and "could not store" in err and "retry" in err
     assert not InboundMessage.objects.exists()

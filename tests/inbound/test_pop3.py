@@ -15,8 +15,7 @@ from tests.inbound.conftest import Mailbox, make_message
 pytestmark = pytest.mark.django_db
 
 
-def test_pop3_capture_keeps_mail_and_never_takes_it_twice(mailbox: Mailbox,
-                                                         make_source: Callable[..., Source]) -> None:
+def test_pop3_capture_keeps_mail_and_never_takes_it_twice(mailbox: Mailbox, make_source: Callable[..., Source]) -> None:
     messages = [make_message(subject="pop one"), make_message(subject="pop two", body="line\r\n" + "y" * 5000)]
     mailbox.append(*messages)
     source = make_source(SourceKind.POP3)

@@ -7,11 +7,13 @@ import pytest
 from inbound import summary
 from inbound.summary import MAX_HEADER_BYTES, header_block, summarize
 
-ENCODED = (b"From: =?utf-8?q?J=C3=BCrgen?= <jurgen@example.test>\r\n"
-           b"To: a@example.test, B <b@example.test>\r\nCc: c@example.test\r\n"
-           b"Delivered-To: support@example.test\r\nX-Original-To: help@example.test\r\n"
-           b"Subject: =?utf-8?b?w4RyZ2VyIG1pdCBkZW0gRHJ1Y2tlcg==?=\r\n"
-           b"Message-ID: <abc.123@example.test>\r\n\r\nbody: with a colon\r\n")
+ENCODED = (
+    b"From: =?utf-8?q?J=C3=BCrgen?= <jurgen@example.test>\r\n"
+    b"To: a@example.test, B <b@example.test>\r\nCc: c@example.test\r\n"
+    b"Delivered-To: support@example.test\r\nX-Original-To: help@example.test\r\n"
+    b"Subject: =?utf-8?b?w4RyZ2VyIG1pdCBkZW0gRHJ1Y2tlcg==?=\r\n"
+    b"Message-ID: <abc.123@example.test>\r\n\r\nbody: with a colon\r\n"
+)
 
 READERS = [summary._summarize_with_mime, summary._summarize_with_stdlib]
 
@@ -22,15 +24,27 @@ def test_headers_decoded_into_audit_facts(reader) -> None:  # type: ignore[no-un
     assert facts.message_id == "abc.123@example.test"
     assert facts.subject == "Ärger mit dem Drucker"
     assert facts.sender == "jurgen@example.test"
-    assert facts.recipients == {"To": ["a@example.test", "b@example.test"], "Cc": ["c@example.test"],
-                                "Delivered-To": ["support@example.test"], "X-Original-To": ["help@example.test"]}
+    assert facts.recipients == {
+        "To": ["a@example.test", "b@example.test"],
+        "Cc": ["c@example.test"],
+        "Delivered-To": ["support@example.test"],
+        "X-Original-To": ["help@example.test"],
+    }
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"\x00\xff\xfe garbage", b"no headers at all\r\n\r\nbody", b"Subject: =?bogus?x?zz?=\r\n\r\n",
-    b"From: <<<@@@>>>\r\nTo: ,,,;;;\r\nMessage-ID: <\r\n\r\n", b"Subject:" + b"x" * 2_000_000,
-    b"X-A: 1\r\n" * 100_000, b"From: a@b\r\n\tcontinued without end" * 1000,
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\xff\xfe garbage",
+        b"no headers at all\r\n\r\nbody",
+        b"Subject: =?bogus?x?zz?=\r\n\r\n",
+        b"From: <<<@@@>>>\r\nTo: ,,,;;;\r\nMessage-ID: <\r\n\r\n",
+        b"Subject:" + b"x" * 2_000_000,
+        b"X-A: 1\r\n" * 100_000,
+        b"From: a@b\r\n\tcontinued without end" * 1000,
+    ],
+)
 def test_malformed_mail_still_gives_a_summary(raw: bytes) -> None:
     facts = summarize(raw)
     assert isinstance(facts.subject, str) and len(facts.subject) <= summary.MAX_VALUE_CHARS

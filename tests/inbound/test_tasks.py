@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_schedule_follows_the_source(instance: Any) -> None:
-    source = Source.objects.create(instance=instance, name="box", kind=SourceKind.MAILDIR, maildir_path="/m",
-                                   poll_interval=120)
+    source = Source.objects.create(
+        instance=instance, name="box", kind=SourceKind.MAILDIR, maildir_path="/m", poll_interval=120
+    )
     task = PeriodicTask.objects.get(name=f"{POLL_TASK}:{source.pk}")
     assert (task.task, json.loads(task.args), task.enabled) == (POLL_TASK, [source.pk], True)
     assert (task.interval.every, task.interval.period) == (120, "seconds")

@@ -55,13 +55,23 @@ def setup(options: argparse.Namespace) -> dict[str, Any]:
     from inbound.models import Security, Source
     from jemh.models import Instance
 
-    instance, _ = Instance.objects.get_or_create(name=options.instance,
-                                                 defaults={"store_raw_mail": options.store_raw == "1"})
+    instance, _ = Instance.objects.get_or_create(
+        name=options.instance, defaults={"store_raw_mail": options.store_raw == "1"}
+    )
     source = Source.objects.create(
-        instance=instance, name=options.name, kind=options.kind, host=options.host or "", port=options.port,
-        security=Security.NONE, username=options.user or "", password=options.password or "",
-        read_strategy=options.strategy, delete_after_capture=options.delete_after, batch_limit=options.batch,
-        maildir_path=options.maildir or "")
+        instance=instance,
+        name=options.name,
+        kind=options.kind,
+        host=options.host or "",
+        port=options.port,
+        security=Security.NONE,
+        username=options.user or "",
+        password=options.password or "",
+        read_strategy=options.strategy,
+        delete_after_capture=options.delete_after,
+        batch_limit=options.batch,
+        maildir_path=options.maildir or "",
+    )
     return {"source_id": source.pk, "name": source.name}
 
 
@@ -94,8 +104,16 @@ def report(options: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for message in InboundMessage.objects.filter(source_id=options.source_id).order_by("pk"):
         digest = hashlib.sha256(storage.read_bytes(message.raw_blob)).hexdigest() if message.raw_blob else None
-        rows.append({"pk": message.pk, "message_id": message.message_id, "sha256": digest,
-                     "status": message.status, "outcome": message.outcome, "copies": message.duplicate_copies})
+        rows.append(
+            {
+                "pk": message.pk,
+                "message_id": message.message_id,
+                "sha256": digest,
+                "status": message.status,
+                "outcome": message.outcome,
+                "copies": message.duplicate_copies,
+            }
+        )
     receipts = SourceReceipt.objects.filter(source_id=options.source_id).count()
     return {"rows": rows, "receipts": receipts}
 

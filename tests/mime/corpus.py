@@ -21,5 +21,9 @@ def message_files(corpora: Path) -> list[Path]:
 
 
 def reply_files(corpora: Path) -> list[Path]:
-    return [p for name in REPLY_CORPORA for p in sorted((corpora / name).rglob("*")) if p.is_file()
-            and p.name not in NOT_MESSAGES and p.suffix.lower() in {".eml", ".txt", ".html"}]
+    return [
+        p
+        for name in REPLY_CORPORA
+        for p in sorted((corpora / name).rglob("*"))
+        if p.is_file() and p.name not in NOT_MESSAGES and p.suffix.lower() in {".eml", ".txt", ".html"}
+    ]

@@ -19,7 +19,7 @@ def nested_parts(count: int = 3000) -> bytes:
     head = [b"From: a@example.com\r\nSubject: nested\r\nMIME-Version: 1.0\r\n"]
     tail: list[bytes] = []
     for level in range(count):
-        head.append(f"Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n".encode())
+        head.append(f'Content-Type: multipart/mixed; boundary="b{level}"\r\n\r\n--b{level}\r\n'.encode())
         tail.append(f"\r\n--b{level}--\r\n".encode())
     head.append(b"Content-Type: text/plain\r\n\r\ndeep text")
     return b"".join(head) + b"".join(reversed(tail))
@@ -28,7 +28,7 @@ def nested_parts(count: int = 3000) -> bytes:
 def many_parts(count: int = 3000) -> bytes:
     """A message of ``count`` sibling parts."""
     parts = [
-        f"--sib\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"f{i}.txt\"\r\n\r\n"
+        f'--sib\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="f{i}.txt"\r\n\r\n'
         f"part {i}\r\n".encode()
         for i in range(count)
     ]

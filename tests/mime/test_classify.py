@@ -26,10 +26,14 @@ def test_a_persons_reply_is_not_flagged() -> None:
         ("X-Autoreply: yes", "auto-reply: X-Autoreply header (vacation responders, iCloud)"),
         ("X-Autorespond: yes", "auto-reply: X-Autorespond header (cPanel/Exim autoresponder)"),
         ("Precedence: auto_reply", "auto-reply: Precedence: auto_reply"),
-        ("X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent",
-         "auto-reply: X-MS-Exchange-Generated-Message-Source (Exchange agent)"),
-        ("X-MS-Exchange-Inbox-Rules-Loop: jane@example.com",
-         "auto-reply: X-MS-Exchange-Inbox-Rules-Loop (sent by an Exchange inbox rule)"),
+        (
+            "X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent",
+            "auto-reply: X-MS-Exchange-Generated-Message-Source (Exchange agent)",
+        ),
+        (
+            "X-MS-Exchange-Inbox-Rules-Loop: jane@example.com",
+            "auto-reply: X-MS-Exchange-Inbox-Rules-Loop (sent by an Exchange inbox rule)",
+        ),
     ],
 )
 def test_auto_reply_markers(header: str, reason: str) -> None:
@@ -63,8 +67,13 @@ def test_out_of_office_subject_alone_is_not_enough() -> None:
 
 @pytest.mark.parametrize(
     ("header", "bulk", "is_list"),
-    [("Precedence: bulk", True, False), ("Precedence: junk", True, False), ("Precedence: list", False, True),
-     ("List-Id: <dev.lists.example.com>", False, True), ("List-Unsubscribe: <mailto:u@example.com>", True, False)],
+    [
+        ("Precedence: bulk", True, False),
+        ("Precedence: junk", True, False),
+        ("Precedence: list", False, True),
+        ("List-Id: <dev.lists.example.com>", False, True),
+        ("List-Unsubscribe: <mailto:u@example.com>", True, False),
+    ],
 )
 def test_bulk_and_list(header: str, bulk: bool, is_list: bool) -> None:
     verdict = parse(mail(header + "\n")).classification
@@ -72,8 +81,9 @@ def test_bulk_and_list(header: str, bulk: bool, is_list: bool) -> None:
     assert any(r.startswith("bulk/list: ") for r in verdict.reasons)
 
 
-@pytest.mark.parametrize("header", ["X-Spam-Flag: YES", "X-Spam-Status: Yes, score=9.1", "X-Spam: yes",
-                                    "X-MS-Exchange-Organization-SCL: 7"])
+@pytest.mark.parametrize(
+    "header", ["X-Spam-Flag: YES", "X-Spam-Status: Yes, score=9.1", "X-Spam: yes", "X-MS-Exchange-Organization-SCL: 7"]
+)
 def test_spam(header: str) -> None:
     verdict = parse(mail(header + "\n")).classification
     assert verdict.spam and any(r.startswith("spam: ") for r in verdict.reasons)
@@ -106,8 +116,11 @@ def test_dsn_report_gives_failed_recipients() -> None:
         "Final-Recipient: rfc822; slow@example.org\nAction: delayed\nStatus: 4.4.1\n"
         "--r--\n"
     )
-    raw = mail("Content-Type: multipart/report; report-type=delivery-status; boundary=r\n", body,
-               sender="MAILER-DAEMON@mx.example.com")
+    raw = mail(
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=r\n",
+        body,
+        sender="MAILER-DAEMON@mx.example.com",
+    )
     verdict = parse(raw).classification
     assert verdict.bounce and verdict.bounced_recipients == ("gone@example.org",) and not verdict.bounce_temporary
     assert "bounce: delivery status notification (multipart/report; RFC 3464)" in verdict.reasons
@@ -121,22 +134,37 @@ def test_x_failed_recipients() -> None:
 @pytest.mark.parametrize(
     ("sender", "subject", "body", "recipient"),
     [
-        ("MAILER-DAEMON@mx.example.com", "failure notice",
-         "Hi. This is the qmail-send program at mx.example.com.\nI'm afraid I wasn't able to deliver your message "
-         "to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n"
-         "<nobody1@example.org>:\nSorry, no mailbox here by that name.\n", "nobody1@example.org"),
-        ("MAILER-DAEMON@mx.example.com", "Undelivered Mail Returned to Sender",
-         "This is the mail system at host mx.example.com.\n\nI'm sorry to have to inform you that your message "
-         "could not\nbe delivered to one or more recipients.\n\n<nobody2@example.org>: host mx2 said: 550 5.1.1 "
-         "User unknown\n", "nobody2@example.org"),
-        ("Mail Delivery System <Mailer-Daemon@mx.example.com>", "Mail delivery failed: returning message to sender",
-         "This message was created automatically by mail delivery software.\n\nA message that you sent could not "
-         "be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) "
-         "failed:\n\n  nobody3@example.org\n    SMTP error from remote mail server after RCPT TO:\n",
-         "nobody3@example.org"),
-        ("postmaster@outlook.example.com", "Undeliverable: hello",
-         "Delivery has failed to these recipients or groups:\n\nnobody4@example.org<mailto:nobody4@example.org>\n"
-         "The email address you entered couldn't be found.\n", "nobody4@example.org"),
+        (
+            "MAILER-DAEMON@mx.example.com",
+            "failure notice",
+            "Hi. This is the qmail-send program at mx.example.com.\nI'm afraid I wasn't able to deliver your message "
+            "to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+            "<nobody1@example.org>:\nSorry, no mailbox here by that name.\n",
+            "nobody1@example.org",
+        ),
+        (
+            "MAILER-DAEMON@mx.example.com",
+            "Undelivered Mail Returned to Sender",
+            "This is the mail system at host mx.example.com.\n\nI'm sorry to have to inform you that your message "
+            "could not\nbe delivered to one or more recipients.\n\n<nobody2@example.org>: host mx2 said: 550 5.1.1 "
+            "User unknown\n",
+            "nobody2@example.org",
+        ),
+        (
+            "Mail Delivery System <Mailer-Daemon@mx.example.com>",
+            "Mail delivery failed: returning message to sender",
+            "This message was created automatically by mail delivery software.\n\nA message that you sent could not "
+            "be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) "
+            "failed:\n\n  nobody3@example.org\n    SMTP error from remote mail server after RCPT TO:\n",
+            "nobody3@example.org",
+        ),
+        (
+            "postmaster@outlook.example.com",
+            "Undeliverable: hello",
+            "Delivery has failed to these recipients or groups:\n\nnobody4@example.org<mailto:nobody4@example.org>\n"
+            "The email address you entered couldn't be found.\n",
+            "nobody4@example.org",
+        ),
     ],
 )
 def test_mta_templates(sender: str, subject: str, body: str, recipient: str) -> None:

@@ -9,8 +9,23 @@ from pathlib import Path
 from inbound.mime import cli
 
 FIELDS = {
-    "file", "error", "message_id", "subject", "normalized_subject", "from", "to", "cc", "reply_to", "date",
-    "in_reply_to", "references", "body_text", "body_html", "reply_text", "attachments", "classification",
+    "file",
+    "error",
+    "message_id",
+    "subject",
+    "normalized_subject",
+    "from",
+    "to",
+    "cc",
+    "reply_to",
+    "date",
+    "in_reply_to",
+    "references",
+    "body_text",
+    "body_html",
+    "reply_text",
+    "attachments",
+    "classification",
 }
 
 

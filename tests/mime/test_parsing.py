@@ -18,13 +18,15 @@ def msg(headers: str, body: bytes | str = b"hello\r\n") -> bytes:
 
 
 def test_basic_fields() -> None:
-    m = parse(msg(
-        "From: \"Doe, Jane\" <jane@example.com>\nTo: bob@example.com (Bob Smith), carol@example.com\n"
-        "Cc: =?utf-8?q?Ren=C3=A9?= <rene@example.com>\nReply-To: <help@example.com>\n"
-        "Subject: Hello\nMessage-ID: <abc@example.com>\nIn-Reply-To: <parent@example.com>\n"
-        "References: <one@example.com>\n <parent@example.com>\nDate: Tue, 1 Jul 2025 10:00:00 +0200\n"
-        "Delivered-To: support@example.com\nX-Original-To: help@example.com\n"
-    ))
+    m = parse(
+        msg(
+            'From: "Doe, Jane" <jane@example.com>\nTo: bob@example.com (Bob Smith), carol@example.com\n'
+            "Cc: =?utf-8?q?Ren=C3=A9?= <rene@example.com>\nReply-To: <help@example.com>\n"
+            "Subject: Hello\nMessage-ID: <abc@example.com>\nIn-Reply-To: <parent@example.com>\n"
+            "References: <one@example.com>\n <parent@example.com>\nDate: Tue, 1 Jul 2025 10:00:00 +0200\n"
+            "Delivered-To: support@example.com\nX-Original-To: help@example.com\n"
+        )
+    )
     assert m.error is None
     assert m.from_ == Address("Doe, Jane", "jane@example.com")
     assert m.to == (Address("Bob Smith", "bob@example.com"), Address("", "carol@example.com"))
@@ -102,7 +104,7 @@ def test_html_only_mail_becomes_readable_text() -> None:
 def test_related_inline_image_by_content_id() -> None:
     png = base64.b64encode(b"\x89PNG fake").decode()
     body = (
-        "--r\r\nContent-Type: text/html\r\n\r\n<img src=\"cid:img1@x\">\r\n--r\r\nContent-Type: image/png\r\n"
+        '--r\r\nContent-Type: text/html\r\n\r\n<img src="cid:img1@x">\r\n--r\r\nContent-Type: image/png\r\n'
         f"Content-ID: <img1@x>\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--r--\r\n"
     )
     m = parse(msg("From: a@example.com\nContent-Type: multipart/related; boundary=r\n", body))
@@ -180,11 +182,32 @@ def test_no_headers_at_all() -> None:
 def test_to_dict_shape() -> None:
     record = parse(msg("From: a@example.com\nSubject: x\n")).to_dict()
     assert set(record) >= {
-        "error", "message_id", "subject", "normalized_subject", "from", "to", "cc", "reply_to", "date",
-        "in_reply_to", "references", "body_text", "body_html", "reply_text", "attachments", "classification",
+        "error",
+        "message_id",
+        "subject",
+        "normalized_subject",
+        "from",
+        "to",
+        "cc",
+        "reply_to",
+        "date",
+        "in_reply_to",
+        "references",
+        "body_text",
+        "body_html",
+        "reply_text",
+        "attachments",
+        "classification",
     }
     assert set(record["classification"]) >= {
-        "auto_reply", "bounce", "bounced_recipients", "bulk", "list", "spam", "loop", "reasons",
+        "auto_reply",
+        "bounce",
+        "bounced_recipients",
+        "bulk",
+        "list",
+        "spam",
+        "loop",
+        "reasons",
     }
 
 

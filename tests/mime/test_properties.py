@@ -14,8 +14,11 @@ from tests.mime.corpus import message_files
 
 SEEDS = [p.read_bytes()[:200_000] for p in message_files(SHARED / "corpora")[::6]] if SHARED.is_dir() else []
 SEEDS = SEEDS or [b"From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nhi\r\n--x--\r\n"]
-FAST = settings(max_examples=int(os.environ.get("JEMH_HYPOTHESIS_EXAMPLES", "60")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=int(os.environ.get("JEMH_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _mutate(raw: bytes, kind: int, at: float, blob: bytes) -> bytes:
@@ -49,11 +52,28 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
 
 
 @FAST
-@given(st.lists(st.sampled_from([
-    b"Content-Type: multipart/mixed; boundary=a\r\n", b"--a\r\n", b"--a--\r\n", b"\r\n", b"=?utf-8?b?w6k=?=",
-    b"Content-Transfer-Encoding: base64\r\n", b"Content-Type: message/rfc822\r\n", b"begin 644 x\r\n", b"end\r\n",
-    b"Subject: ", b"filename*0*=utf-8''%C3", b"\xff\xfe", b"Content-Type: application/ms-tnef\r\n",
-]), max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"Content-Type: multipart/mixed; boundary=a\r\n",
+                b"--a\r\n",
+                b"--a--\r\n",
+                b"\r\n",
+                b"=?utf-8?b?w6k=?=",
+                b"Content-Transfer-Encoding: base64\r\n",
+                b"Content-Type: message/rfc822\r\n",
+                b"begin 644 x\r\n",
+                b"end\r\n",
+                b"Subject: ",
+                b"filename*0*=utf-8''%C3",
+                b"\xff\xfe",
+                b"Content-Type: application/ms-tnef\r\n",
+            ]
+        ),
+        max_size=60,
+    )
+)
 def test_structural_fragments_never_raise(chunks: list[bytes]) -> None:
     assert isinstance(parse(b"".join(chunks)), ParsedMessage)
 

@@ -59,11 +59,13 @@ def _talon(corpora: Path) -> list[Case]:
     cases: list[Case] = []
     for eml in sorted((corpora / base / "standard_replies").glob("*.eml")):
         message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-        cases.append(Case("talon", f"standard_replies.{eml.stem}.text", f"{base}/standard_replies/{eml.name}",
-                          "eml-text"))
+        cases.append(
+            Case("talon", f"standard_replies.{eml.stem}.text", f"{base}/standard_replies/{eml.name}", "eml-text")
+        )
         if message.get_body(("html",)) is not None and message.is_multipart():
-            cases.append(Case("talon", f"standard_replies.{eml.stem}.html",
-                              f"{base}/standard_replies/{eml.name}", "eml-html"))
+            cases.append(
+                Case("talon", f"standard_replies.{eml.stem}.html", f"{base}/standard_replies/{eml.name}", "eml-html")
+            )
     for html in sorted((corpora / base / "html_replies").glob("*.html")):
         cases.append(Case("talon", f"html_replies.{html.stem}", f"{base}/html_replies/{html.name}", "html"))
     for name in ("OLK_SRC_BODY_SECTION.html", "reply-separated-by-hr.html"):

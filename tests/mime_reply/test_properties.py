@@ -14,22 +14,45 @@ from inbound.mime.subject import normalize_subject
 MAILISH = st.lists(
     st.one_of(
         st.text(max_size=20),
-        st.sampled_from(["\n", "> ", ">", "-- ", "On ", " wrote:", "From: ", "Sent: ", "To: ", "-----",
-                         "Original Message", "Forwarded message", "<", ">", "@", "2023", "10:00", ":", "\ue000",
-                         "Sent from my iPhone", "Regards,", "\u200b", "\r\n"]),
+        st.sampled_from(
+            [
+                "\n",
+                "> ",
+                ">",
+                "-- ",
+                "On ",
+                " wrote:",
+                "From: ",
+                "Sent: ",
+                "To: ",
+                "-----",
+                "Original Message",
+                "Forwarded message",
+                "<",
+                ">",
+                "@",
+                "2023",
+                "10:00",
+                ":",
+                "\ue000",
+                "Sent from my iPhone",
+                "Regards,",
+                "\u200b",
+                "\r\n",
+            ]
+        ),
     ),
     max_size=60,
 ).map("".join)
-
 
 
 # Not a speed target (bench/ measures speed): a bound that only a catastrophic (super-linear) regression
 # breaks, generous enough for a loaded 2-core CI machine.
 CATASTROPHE_SECONDS = 5.0
 
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(MAILISH)
-
 def test_extract_reply_never_raises_and_keeps_text(text: str) -> None:
     result = extract_reply(text)
     assert isinstance(result, str)

@@ -34,7 +34,7 @@ OUTLOOK_REQUOTED = (
     "<div>It is broken.</div>"
 )
 OUTLOOK_MAC = (
-    "<div>Works now.</div><span id=\"OLK_SRC_BODY_SECTION\"><div><b>From: </b>John &lt;j@example.com&gt;<br>"
+    '<div>Works now.</div><span id="OLK_SRC_BODY_SECTION"><div><b>From: </b>John &lt;j@example.com&gt;<br>'
     "<b>Date: </b>Monday<br></div><div>It is broken.</div></span>"
 )
 APPLE = (
@@ -55,10 +55,31 @@ BOTTOM_POSTED = (
 )
 
 
-@pytest.mark.parametrize("html", [
-    GMAIL, GMAIL_EXTRA, OUTLOOK_DESKTOP, OUTLOOK_WEB, OUTLOOK_REQUOTED, OUTLOOK_MAC, APPLE, THUNDERBIRD, YAHOO,
-], ids=["gmail", "gmail_extra", "outlook-desktop-de", "outlook-web-fr", "outlook-x_prefix", "outlook-mac",
-        "apple", "thunderbird", "yahoo"])
+@pytest.mark.parametrize(
+    "html",
+    [
+        GMAIL,
+        GMAIL_EXTRA,
+        OUTLOOK_DESKTOP,
+        OUTLOOK_WEB,
+        OUTLOOK_REQUOTED,
+        OUTLOOK_MAC,
+        APPLE,
+        THUNDERBIRD,
+        YAHOO,
+    ],
+    ids=[
+        "gmail",
+        "gmail_extra",
+        "outlook-desktop-de",
+        "outlook-web-fr",
+        "outlook-x_prefix",
+        "outlook-mac",
+        "apple",
+        "thunderbird",
+        "yahoo",
+    ],
+)
 def test_html_reply_shapes(html: str) -> None:
     assert extract_reply("", html).startswith("Works now")
     assert "broken" not in extract_reply("", html)

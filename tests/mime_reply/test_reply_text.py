@@ -63,12 +63,23 @@ def test_wrapped_german_attribution() -> None:
 
 
 SEPARATORS = [
-    "-----Original Message-----", "----- Original Message -----", "-----Ursprüngliche Nachricht-----",
-    "-----Message d'origine-----", "-----Mensaje original-----", "-----Messaggio originale-----",
-    "-----Mensagem original-----", "-----Oorspronkelijk bericht-----", "-----Oprindelig meddelelse-----",
-    "-----Opprinnelig melding-----", "-----Ursprungligt meddelande-----", "-----Alkuperäinen viesti-----",
-    "-----Wiadomość oryginalna-----", "-----Исходное сообщение-----", "-----原始邮件-----",
-    "-----元のメッセージ-----", "-------- Original message --------",
+    "-----Original Message-----",
+    "----- Original Message -----",
+    "-----Ursprüngliche Nachricht-----",
+    "-----Message d'origine-----",
+    "-----Mensaje original-----",
+    "-----Messaggio originale-----",
+    "-----Mensagem original-----",
+    "-----Oorspronkelijk bericht-----",
+    "-----Oprindelig meddelelse-----",
+    "-----Opprinnelig melding-----",
+    "-----Ursprungligt meddelande-----",
+    "-----Alkuperäinen viesti-----",
+    "-----Wiadomość oryginalna-----",
+    "-----Исходное сообщение-----",
+    "-----原始邮件-----",
+    "-----元のメッセージ-----",
+    "-------- Original message --------",
 ]
 
 
@@ -128,10 +139,7 @@ def test_bottom_posting_keeps_the_answer_below_the_quote() -> None:
 
 
 def test_interleaved_answers_are_all_kept() -> None:
-    body = (
-        "John <j@example.com> wrote:\n> First question?\n\nFirst answer.\n\n> Second question?\n\n"
-        "Second answer.\n"
-    )
+    body = "John <j@example.com> wrote:\n> First question?\n\nFirst answer.\n\n> Second question?\n\nSecond answer.\n"
     assert extract_reply(body) == "First answer.\n\nSecond answer."
 
 
@@ -171,8 +179,10 @@ FORWARDS = [
 
 @pytest.mark.parametrize("marker", FORWARDS)
 def test_forwarded_content_is_kept(marker: str) -> None:
-    body = f"Please look at this.\n\n{marker}\nFrom: Customer <c@example.com>\nDate: Mon, Jan 2, 2023\n" \
-           "Subject: Broken\nTo: me@example.com\n\nThe device is broken.\n"
+    body = (
+        f"Please look at this.\n\n{marker}\nFrom: Customer <c@example.com>\nDate: Mon, Jan 2, 2023\n"
+        "Subject: Broken\nTo: me@example.com\n\nThe device is broken.\n"
+    )
     parts = parse_reply(body)
     assert parts.is_forward
     assert parts.text.startswith("Please look at this.")
@@ -196,12 +206,27 @@ def test_forward_subject_keeps_an_outlook_shaped_forward() -> None:
 
 # -- signatures ------------------------------------------------------------------------------------
 SIGNOFFS = [
-    "Sent from my iPhone", "Sent from my Samsung Galaxy smartphone.", "Sent from my Verizon Wireless BlackBerry",
-    "Get Outlook for iOS<https://aka.ms/o0ukef>", "Get Outlook for Android", "Sent from Mail for Windows",
-    "Sent from Yahoo Mail on Android", "Von meinem iPhone gesendet", "Gesendet von meinem iPad",
-    "Envoyé de mon iPhone", "Enviado desde mi iPhone", "Enviado do meu iPhone", "Inviato da iPhone",
-    "Verzonden vanaf mijn iPhone", "Sendt fra min iPhone", "Skickat från min iPhone", "Lähetetty iPhonesta",
-    "Wysłane z mojego iPhone'a", "Отправлено с iPhone", "iPhoneから送信", "发自我的iPhone",
+    "Sent from my iPhone",
+    "Sent from my Samsung Galaxy smartphone.",
+    "Sent from my Verizon Wireless BlackBerry",
+    "Get Outlook for iOS<https://aka.ms/o0ukef>",
+    "Get Outlook for Android",
+    "Sent from Mail for Windows",
+    "Sent from Yahoo Mail on Android",
+    "Von meinem iPhone gesendet",
+    "Gesendet von meinem iPad",
+    "Envoyé de mon iPhone",
+    "Enviado desde mi iPhone",
+    "Enviado do meu iPhone",
+    "Inviato da iPhone",
+    "Verzonden vanaf mijn iPhone",
+    "Sendt fra min iPhone",
+    "Skickat från min iPhone",
+    "Lähetetty iPhonesta",
+    "Wysłane z mojego iPhone'a",
+    "Отправлено с iPhone",
+    "iPhoneから送信",
+    "发自我的iPhone",
     "Holen Sie sich Outlook für Android",
 ]
 
@@ -229,12 +254,26 @@ def test_dashes_inside_a_line_are_not_a_delimiter() -> None:
     assert extract_reply(body) == body
 
 
-@pytest.mark.parametrize("valediction", [
-    "Best regards,", "Kind regards", "Mit freundlichen Grüßen", "Viele Grüße", "Cordialement,",
-    "Saludos cordiales,", "Cordiali saluti", "Atenciosamente,", "Met vriendelijke groet,",
-    "Med venlig hilsen", "Med vänlig hälsning,", "Vennlig hilsen", "Ystävällisin terveisin",
-    "Pozdrawiam,", "С уважением,",
-])
+@pytest.mark.parametrize(
+    "valediction",
+    [
+        "Best regards,",
+        "Kind regards",
+        "Mit freundlichen Grüßen",
+        "Viele Grüße",
+        "Cordialement,",
+        "Saludos cordiales,",
+        "Cordiali saluti",
+        "Atenciosamente,",
+        "Met vriendelijke groet,",
+        "Med venlig hilsen",
+        "Med vänlig hälsning,",
+        "Vennlig hilsen",
+        "Ystävällisin terveisin",
+        "Pozdrawiam,",
+        "С уважением,",
+    ],
+)
 def test_valediction_with_name_is_removed(valediction: str) -> None:
     body = f"The update is installed.\n\n{valediction}\nJohn Doe\nIT Department\n"
     assert extract_reply(body) == "The update is installed."

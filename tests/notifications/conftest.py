@@ -30,8 +30,7 @@ def memory_broker() -> Iterator[None]:
 
     keys = ("broker_url", "broker_transport_options", "result_backend", "task_always_eager")
     saved = {k: app.conf[k] for k in keys}
-    app.conf.update(broker_url="memory://", broker_transport_options={}, result_backend=None,
-                    task_always_eager=False)
+    app.conf.update(broker_url="memory://", broker_transport_options={}, result_backend=None, task_always_eager=False)
     reset_pools(app)
     yield
     app.conf.update(saved)
@@ -39,8 +38,6 @@ def memory_broker() -> Iterator[None]:
 
 
 reset_pools = reset_connections
-
-
 
 
 @pytest.fixture()

@@ -18,11 +18,19 @@ from tests.notifications.helpers import flush_now
 from trackers.interface import NewIssue
 
 JIRA_COMMENT = {
-    "id": "delivery-1", "timestamp": 1700000000000, "webhookEvent": "comment_created",
+    "id": "delivery-1",
+    "timestamp": 1700000000000,
+    "webhookEvent": "comment_created",
     "user": {"accountId": "5b10", "displayName": "Jo Agent", "emailAddress": "jo@example.org"},
-    "issue": {"key": "ABC-7", "fields": {"summary": "VPN down", "status": {"name": "Open"},
-                                         "project": {"key": "ABC"},
-                                         "reporter": {"emailAddress": "rita@example.net", "displayName": "Rita"}}},
+    "issue": {
+        "key": "ABC-7",
+        "fields": {
+            "summary": "VPN down",
+            "status": {"name": "Open"},
+            "project": {"key": "ABC"},
+            "reporter": {"emailAddress": "rita@example.net", "displayName": "Rita"},
+        },
+    },
     "comment": {"id": "10010", "body": "Restarted it", "author": {"displayName": "Jo Agent"}},
 }
 
@@ -35,15 +43,21 @@ def test_jira_webhook_bodies_become_the_same_call(instance: Any, mapping: Notifi
     again = record_event(instance_id=instance.pk, **jira_event_arguments(JIRA_COMMENT))
     assert again.pk == first.pk, "a second delivery of the same webhook is not a second event"
     assert first.payload["comment"]["body"] == "Restarted it" and first.source == "jira"
-    resolved = {**JIRA_COMMENT, "id": "d2", "webhookEvent": "jira:issue_updated", "comment": None,
-                "changelog": {"items": [{"field": "resolution", "fromString": None, "toString": "Done"}]}}
+    resolved = {
+        **JIRA_COMMENT,
+        "id": "d2",
+        "webhookEvent": "jira:issue_updated",
+        "comment": None,
+        "changelog": {"items": [{"field": "resolution", "fromString": None, "toString": "Done"}]},
+    }
     assert jira_event_arguments(resolved)["kind"] == "resolved"
     with pytest.raises(InvalidEvent, match="unsupported"):
         jira_event_arguments({"webhookEvent": "worklog_updated"})
 
 
-def test_an_issue_gone_from_the_tracker_is_notified_from_the_event_snapshot(instance: Any, mapping: Any,
-                                                                            smtp_mail: Any) -> None:
+def test_an_issue_gone_from_the_tracker_is_notified_from_the_event_snapshot(
+    instance: Any, mapping: Any, smtp_mail: Any
+) -> None:
     from tests.notifications.helpers import by_recipient, send_queued
 
     record_event(instance_id=instance.pk, **jira_event_arguments(JIRA_COMMENT))
@@ -80,25 +94,35 @@ def test_a_broken_template_fails_the_event_with_the_reason(tracker: Any, mapping
         mapping.full_clean()
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("**bold** and _em_", "<strong>bold</strong> and <em>em</em>"),
-    ("`<b>`", "<code"),
-    ("> quoted\n> more", "<blockquote"),
-    ("- one\n- two", "<li>one</li><li>two</li>"),
-    ("see https://example.org/a?b=1&c=2.", 'href="https://example.org/a?b=1&amp;c=2"'),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("**bold** and _em_", "<strong>bold</strong> and <em>em</em>"),
+        ("`<b>`", "<code"),
+        ("> quoted\n> more", "<blockquote"),
+        ("- one\n- two", "<li>one</li><li>two</li>"),
+        ("see https://example.org/a?b=1&c=2.", 'href="https://example.org/a?b=1&amp;c=2"'),
+    ],
+)
 def test_markdown_subset(source: str, expected: str) -> None:
     assert expected in markdown_to_html(source)
 
 
-@pytest.mark.parametrize("hostile", [
-    "<script>alert(1)</script>", "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))",
-    '<img src=x onerror=alert(1)>', "[x](data:text/html;base64,PHNjcmlwdD4=)", '"><svg onload=alert(1)>',
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        "[x](javascript:alert(1))",
+        "[x](JaVaScRiPt:alert(1))",
+        "<img src=x onerror=alert(1)>",
+        "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        '"><svg onload=alert(1)>',
+    ],
+)
 def test_markdown_never_lets_markup_through(hostile: str) -> None:
     html = markdown_to_html(hostile)
     assert "<script" not in html and "<img" not in html and "<svg" not in html
-    assert "href=\"javascript" not in html.lower() and "href=\"data" not in html
+    assert 'href="javascript' not in html.lower() and 'href="data' not in html
 
 
 def test_purge_removes_expired_events_and_outbound_mail(tracker: Any, mapping: Any, smtp_mail: Any) -> None:
@@ -131,10 +155,12 @@ def test_beat_schedules_are_registered(transactional_db: None) -> None:
     assert {"notifications.sweep", "notifications.purge"} <= names
 
 
-def test_admin_preview_shows_html_only_in_a_sandboxed_iframe(tracker: Any, mapping: Any, client: Any,
-                                                             admin_user: Any) -> None:
-    issue = tracker.create_issue(NewIssue(project_key="ABC", summary="<script>alert('x')</script>", reporter="bob",
-                                          assignee="alice"))
+def test_admin_preview_shows_html_only_in_a_sandboxed_iframe(
+    tracker: Any, mapping: Any, client: Any, admin_user: Any
+) -> None:
+    issue = tracker.create_issue(
+        NewIssue(project_key="ABC", summary="<script>alert('x')</script>", reporter="bob", assignee="alice")
+    )
     event = IssueEvent.objects.get(issue_key=issue.key)
     client.force_login(admin_user)
     page = client.get(f"/admin/notifications/notificationmapping/{mapping.pk}/preview/?event={event.pk}")

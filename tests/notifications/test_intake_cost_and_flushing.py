@@ -43,37 +43,51 @@ def wakeups(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def test_an_event_nobody_wants_costs_one_insert(instance: Instance) -> None:
     record_event(instance_id=instance.pk, kind="created", issue_key="ABC-1")  # loads the snapshot
     with CaptureQueriesContext(connection) as queries:
-        event = record_event(instance_id=instance.pk, kind="commented", issue_key="ABC-1",
-                             payload={"comment": {"body": "secret"}}, actor={"email": "x@example.org"})
+        event = record_event(
+            instance_id=instance.pk,
+            kind="commented",
+            issue_key="ABC-1",
+            payload={"comment": {"body": "secret"}},
+            actor={"email": "x@example.org"},
+        )
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
     event.refresh_from_db()
     assert event.status == EventStatus.DROPPED and event.payload is None and event.actor is None
     assert event.expires_at - event.received_at == timedelta(days=instance.event_retention_days)
 
 
-def test_a_wanted_event_without_window_costs_one_insert_and_wakes_a_flush(mapping: NotificationMapping,
-                                                                           wakeups: list[Any]) -> None:
+def test_a_wanted_event_without_window_costs_one_insert_and_wakes_a_flush(
+    mapping: NotificationMapping, wakeups: list[Any]
+) -> None:
     record_event(instance_id=mapping.instance.pk, kind="created", issue_key="ABC-1")
     with CaptureQueriesContext(connection) as queries:
         for n in range(20):
-            record_event(instance_id=mapping.instance.pk, kind="commented", issue_key=f"ABC-{n % 3 + 1}",
-                         payload={"comment": {"body": f"c{n}"}})
+            record_event(
+                instance_id=mapping.instance.pk,
+                kind="commented",
+                issue_key=f"ABC-{n % 3 + 1}",
+                payload={"comment": {"body": f"c{n}"}},
+            )
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"] * 20
     assert IssueEvent.objects.filter(status=EventStatus.PENDING).count() == 21
     assert len(wakeups) == 1, "one wake-up covers every event recorded before it is due"
 
 
 def test_a_broker_outage_does_not_undo_or_fail_the_change_that_emitted_the_event(
-        mapping: NotificationMapping, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any,
-        caplog: pytest.LogCaptureFixture) -> None:
+    mapping: NotificationMapping,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def broker_down(*args: Any, **kwargs: Any) -> None:
         raise OSError("Connection refused")
 
     monkeypatch.setattr(tasks, "_next_wakeup", 0.0)
     monkeypatch.setattr(tasks.flush_due_events, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):  # on commit (at once when there is no transaction)
-        event = record_event(instance_id=mapping.instance.pk, kind="commented", issue_key="ABC-1",
-                             payload={"comment": {"body": "hello"}})
+        event = record_event(
+            instance_id=mapping.instance.pk, kind="commented", issue_key="ABC-1", payload={"comment": {"body": "hello"}}
+        )
     assert "Error calling request_flush in on_commit() (Connection refused)" in caplog.text
     event.refresh_from_db()
     assert event.status == EventStatus.PENDING  # recorded; the sweeper flushes it once the broker is back
@@ -99,8 +113,9 @@ def test_a_mapping_added_here_takes_effect_at_once(instance: Instance, project: 
     assert record_event(instance_id=instance.pk, kind="created", issue_key="ABC-3").status == EventStatus.DROPPED
 
 
-def test_a_change_made_elsewhere_is_seen_within_the_cache_lifetime(instance: Instance, project: Any,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_change_made_elsewhere_is_seen_within_the_cache_lifetime(
+    instance: Instance, project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another process's change (or an UPDATE that sends no signal) reaches no receiver here: the snapshot's age
     bounds how long it goes unseen."""
     assert record_event(instance_id=instance.pk, kind="created", issue_key="ABC-1").status == EventStatus.DROPPED
@@ -118,13 +133,20 @@ def test_an_unknown_instance_is_a_clear_error(transactional_db: None) -> None:
         record_event(instance_id=987654, kind="created", issue_key="ABC-1")
 
 
-def test_flush_due_takes_whole_issues_a_chunk_at_a_time(tracker: Any, mapping: NotificationMapping,
-                                                        smtp_mail: Any, wakeups: list[Any]) -> None:
-    keys = [tracker.create_issue(NewIssue(project_key="ABC", summary=f"Issue {n}", reporter="bob",
-                                          assignee="alice")).key for n in range(3)]
+def test_flush_due_takes_whole_issues_a_chunk_at_a_time(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any, wakeups: list[Any]
+) -> None:
+    keys = [
+        tracker.create_issue(NewIssue(project_key="ABC", summary=f"Issue {n}", reporter="bob", assignee="alice")).key
+        for n in range(3)
+    ]
     for key in keys:  # a second event per issue: merged with the first into one mail per recipient
-        record_event(instance_id=mapping.instance.pk, kind="updated", issue_key=key,
-                     payload={"changes": [{"field": "priority", "old": "Low", "new": "High"}]})
+        record_event(
+            instance_id=mapping.instance.pk,
+            kind="updated",
+            issue_key=key,
+            payload={"changes": [{"field": "priority", "old": "Low", "new": "High"}]},
+        )
     woken: list[int] = []
     first = flush_due(now=later(), limit=2, on_more=lambda: woken.append(1))
     assert first.more and woken == [1] and first.events == 4, "the issues of the two longest-waiting events"
@@ -141,13 +163,18 @@ def test_flush_due_takes_whole_issues_a_chunk_at_a_time(tracker: Any, mapping: N
     assert OutboundMessage.objects.filter(status=OutboundStatus.SENT, sent_at__isnull=False).count() == 6
 
 
-def test_a_broken_mapping_fails_only_its_own_issues_in_a_shared_flush(tracker: Any, mapping: NotificationMapping,
-                                                                      wakeups: list[Any]) -> None:
+def test_a_broken_mapping_fails_only_its_own_issues_in_a_shared_flush(
+    tracker: Any, mapping: NotificationMapping, wakeups: list[Any]
+) -> None:
     other = Instance.objects.create(name="Other")
     NotificationMapping.objects.create(instance=other, name="Broken", text_template="{% if %}")
     good = tracker.create_issue(NewIssue(project_key="ABC", summary="fine", reporter="bob", assignee="alice"))
-    record_event(instance_id=other.pk, kind="created", issue_key="XYZ-1",
-                 payload={"issue": {"summary": "gone", "reporter": {"email": "r@example.net"}}})
+    record_event(
+        instance_id=other.pk,
+        kind="created",
+        issue_key="XYZ-1",
+        payload={"issue": {"summary": "gone", "reporter": {"email": "r@example.net"}}},
+    )
     result = flush_due(now=later())
     assert result.events == 2 and len(result.outbound_ids) == 1
     assert IssueEvent.objects.get(issue_key=good.key).status == EventStatus.NOTIFIED
@@ -158,16 +185,27 @@ def test_a_broken_mapping_fails_only_its_own_issues_in_a_shared_flush(tracker: A
 def test_the_factory_builds_what_build_message_builds(settings: Any) -> None:
     settings.JEMH_MESSAGE_ID_DOMAIN = "notify.example.com"
     rendered = RenderedMail("[ABC-1] Grüße über alles", "text body\n", "<p>html body</p>")
-    args = {"instance_id": 7, "issue_key": "ABC-1", "rendered": rendered, "from_address": "Desk <desk@example.com>",
-            "reply_address": "support@example.com"}
+    args = {
+        "instance_id": 7,
+        "issue_key": "ABC-1",
+        "rendered": rendered,
+        "from_address": "Desk <desk@example.com>",
+        "reply_address": "support@example.com",
+    }
     factory = MessageFactory(**args)
     factory.build("first@example.org", "<a@notify.example.com>")
     previous = [f"<jemh.7.ABC-1.{n}@notify.example.com>" for n in range(12)]
-    fast = message_from_bytes(factory.build("second@example.org", "<b@notify.example.com>", previous),
-                              policy=policy.default)
-    plain = message_from_bytes(build_message(recipient="second@example.org", message_id="<b@notify.example.com>",
-                                             previous_ids=previous, **args).message().as_bytes(),
-                               policy=policy.default)
+    fast = message_from_bytes(
+        factory.build("second@example.org", "<b@notify.example.com>", previous), policy=policy.default
+    )
+    plain = message_from_bytes(
+        build_message(
+            recipient="second@example.org", message_id="<b@notify.example.com>", previous_ids=previous, **args
+        )
+        .message()
+        .as_bytes(),
+        policy=policy.default,
+    )
     assert factory.sender == "desk@example.com"
     names = {k for k in plain if k not in {"Date", "Content-Type"}}
     assert names == {k for k in fast if k not in {"Date", "Content-Type"}}
@@ -179,10 +217,18 @@ def test_the_factory_builds_what_build_message_builds(settings: Any) -> None:
     assert fast.get_body(("html",)).get_content() == plain.get_body(("html",)).get_content()
 
 
-def test_merged_recipients_get_their_own_headers_through_the_whole_path(tracker: Any, mapping: NotificationMapping,
-                                                                        smtp_mail: Any, wakeups: list[Any]) -> None:
-    issue = tracker.create_issue(NewIssue(project_key="ABC", summary="Shared body", reporter="bob", assignee="alice",
-                                          email_participants=("dave@customer.example", "erin@customer.example")))
+def test_merged_recipients_get_their_own_headers_through_the_whole_path(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any, wakeups: list[Any]
+) -> None:
+    issue = tracker.create_issue(
+        NewIssue(
+            project_key="ABC",
+            summary="Shared body",
+            reporter="bob",
+            assignee="alice",
+            email_participants=("dave@customer.example", "erin@customer.example"),
+        )
+    )
     result = flush_due(now=later())
     send_many(result.outbound_ids, result.prepared)
     mails = by_recipient(smtp_mail.wait_for(3))

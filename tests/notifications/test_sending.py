@@ -21,14 +21,23 @@ PARTICIPANT = "dave@customer.example"
 
 
 def new_issue(tracker: Any, summary: str = "Printer on fire", **extra: Any) -> Any:
-    fields = {"project_key": "ABC", "summary": summary, "description": "It *really* burns.",
-              "email_sender_address": CUSTOMER, "email_sender_name": "Carol", "email_participants": (PARTICIPANT,),
-              "assignee": "alice", "watchers": ("bob",), **extra}
+    fields = {
+        "project_key": "ABC",
+        "summary": summary,
+        "description": "It *really* burns.",
+        "email_sender_address": CUSTOMER,
+        "email_sender_name": "Carol",
+        "email_participants": (PARTICIPANT,),
+        "assignee": "alice",
+        "watchers": ("bob",),
+        **extra,
+    }
     return tracker.create_issue(NewIssue(**fields))
 
 
-def test_issue_created_notifies_everyone_involved_with_both_parts(tracker: Any, mapping: NotificationMapping,
-                                                                   smtp_mail: Any) -> None:
+def test_issue_created_notifies_everyone_involved_with_both_parts(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any
+) -> None:
     mapping.skip_actor = False
     mapping.save()
     issue = new_issue(tracker)
@@ -63,7 +72,10 @@ def test_threading_and_loop_safety_headers(tracker: Any, mapping: NotificationMa
     assert threading.is_our_fingerprint(first[threading.FINGERPRINT_HEADER])
     assert threading.fingerprint_instance(first[threading.FINGERPRINT_HEADER]) == instance.pk
     assert (first["Auto-Submitted"], first["X-Auto-Response-Suppress"], first["Precedence"]) == (
-        "auto-generated", "All", "bulk")
+        "auto-generated",
+        "All",
+        "bulk",
+    )
     assert first["List-Id"] is None
     token = threading.parse_reply_address(first["Reply-To"])
     assert token is not None and (token.instance_id, token.issue_key) == (instance.pk, issue.key)
@@ -81,8 +93,9 @@ def test_threading_and_loop_safety_headers(tracker: Any, mapping: NotificationMa
     assert tracker.find_issue_by_message_ids([second["Message-ID"]]).key == issue.key
 
 
-def test_the_commenter_is_not_notified_of_their_own_comment(tracker: Any, mapping: NotificationMapping,
-                                                            smtp_mail: Any) -> None:
+def test_the_commenter_is_not_notified_of_their_own_comment(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any
+) -> None:
     issue = new_issue(tracker)
     instance = IssueEvent.objects.get(issue_key=issue.key).instance
     flush_now(instance, issue.key)
@@ -100,8 +113,9 @@ def test_the_commenter_is_not_notified_of_their_own_comment(tracker: Any, mappin
     assert "Alice Agent" in text
 
 
-def test_events_within_the_window_are_merged_into_one_mail(tracker: Any, mapping: NotificationMapping,
-                                                           smtp_mail: Any) -> None:
+def test_events_within_the_window_are_merged_into_one_mail(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any
+) -> None:
     mapping.batch_window_seconds = 60
     mapping.save()
     issue = new_issue(tracker)
@@ -119,13 +133,15 @@ def test_events_within_the_window_are_merged_into_one_mail(tracker: Any, mapping
     mails = by_recipient(smtp_mail.wait_for(4))
     text, _ = parts(mails[PARTICIPANT])
     assert "created the issue" in text and "Merged comment" in text and "High" in text
-    assert NotificationDelivery.objects.filter(outbound__recipient_hash=OutboundMessage.objects.get(
-        pk=result.outbound_ids[0]).recipient_hash).count() in {2, 3}
+    assert NotificationDelivery.objects.filter(
+        outbound__recipient_hash=OutboundMessage.objects.get(pk=result.outbound_ids[0]).recipient_hash
+    ).count() in {2, 3}
     assert OutboundMessage.objects.count() == len(mails)
 
 
-def test_smtp_down_is_retried_then_delivered_once(tracker: Any, mapping: NotificationMapping, smtp_mail: Any,
-                                                  settings: Any) -> None:
+def test_smtp_down_is_retried_then_delivered_once(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any, settings: Any
+) -> None:
     issue = new_issue(tracker)
     instance = IssueEvent.objects.get(issue_key=issue.key).instance
     flush_now(instance, issue.key)
@@ -146,8 +162,9 @@ def test_smtp_down_is_retried_then_delivered_once(tracker: Any, mapping: Notific
     assert row.attempts == 2 and row.error == "" and row.sent_at is not None
 
 
-def test_gives_up_after_the_last_attempt(tracker: Any, mapping: NotificationMapping, smtp_mail: Any,
-                                         settings: Any) -> None:
+def test_gives_up_after_the_last_attempt(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any, settings: Any
+) -> None:
     settings.JEMH_NOTIFICATION_MAX_ATTEMPTS = 2
     issue = new_issue(tracker, watchers=(), email_participants=())
     instance = IssueEvent.objects.get(issue_key=issue.key).instance
@@ -160,12 +177,18 @@ def test_gives_up_after_the_last_attempt(tracker: Any, mapping: NotificationMapp
     assert row.status == OutboundStatus.FAILED and "gave up after 2 attempts" in row.error
 
 
-def test_exclusions_patterns_and_our_own_addresses(tracker: Any, mapping: NotificationMapping,
-                                                   smtp_mail: Any) -> None:
-    mapping.fixed_recipients = "\n".join([
-        "help@example.com", "Desk-EU@example.com", "support+abc@example.com",  # our catch and reply addresses
-        "robot@vendor.example", "ops@eu.partner.example", "keep@example.org", "noreply-x@example.net",
-    ])
+def test_exclusions_patterns_and_our_own_addresses(tracker: Any, mapping: NotificationMapping, smtp_mail: Any) -> None:
+    mapping.fixed_recipients = "\n".join(
+        [
+            "help@example.com",
+            "Desk-EU@example.com",
+            "support+abc@example.com",  # our catch and reply addresses
+            "robot@vendor.example",
+            "ops@eu.partner.example",
+            "keep@example.org",
+            "noreply-x@example.net",
+        ]
+    )
     mapping.exclude_patterns = "vendor.example\n*.partner.example\nnoreply-*@*\n# a comment line"
     mapping.notify_watchers = mapping.notify_participants = mapping.notify_assignee = False
     mapping.notify_reporter = False
@@ -180,8 +203,9 @@ def test_exclusions_patterns_and_our_own_addresses(tracker: Any, mapping: Notifi
     assert "example" not in reason, "the reason holds no addresses"
 
 
-def test_a_project_without_mapping_drops_the_payload_at_once(tracker: Any, mapping: NotificationMapping,
-                                                             smtp_mail: Any) -> None:
+def test_a_project_without_mapping_drops_the_payload_at_once(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any
+) -> None:
     from trackers.models import Project
 
     mapping.projects = ["ABC"]
@@ -206,13 +230,21 @@ class _Tags(HTMLParser):
         self.attributes.extend((name, value or "") for name, value in attrs)
 
 
-def test_html_is_free_of_anything_unsafe_from_hostile_content(tracker: Any, mapping: NotificationMapping,
-                                                              smtp_mail: Any) -> None:
+def test_html_is_free_of_anything_unsafe_from_hostile_content(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any
+) -> None:
     hostile = '<script>alert(1)</script><img src=x onerror="alert(2)"> "quoted" & <b onmouseover=x>'
     issue = new_issue(tracker, summary=hostile, description='<iframe src="javascript:alert(3)"></iframe>')
-    tracker.add_comment(issue.key, NewComment(author="alice", body=(
-        "[click](javascript:alert(4)) <a href=\"javascript:alert(5)\" onclick=\"x()\">a</a>\n"
-        "<svg onload=alert(6)></svg> <style>body{}</style> [fine](https://example.org/ok)")))
+    tracker.add_comment(
+        issue.key,
+        NewComment(
+            author="alice",
+            body=(
+                '[click](javascript:alert(4)) <a href="javascript:alert(5)" onclick="x()">a</a>\n'
+                "<svg onload=alert(6)></svg> <style>body{}</style> [fine](https://example.org/ok)"
+            ),
+        ),
+    )
     instance = IssueEvent.objects.get(issue_key=issue.key, kind="created").instance
     flush_now(instance, issue.key)
     send_queued()
@@ -225,7 +257,7 @@ def test_html_is_free_of_anything_unsafe_from_hostile_content(tracker: Any, mapp
     assert not [n for n, _ in parser.attributes if n.startswith("on")]
     assert not [v for n, v in parser.attributes if n in {"href", "src"} and not re.match(r"https?:|mailto:", v)]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, "the summary is shown, escaped"
-    assert ('href="https://example.org/ok"' in html)
+    assert 'href="https://example.org/ok"' in html
     assert hostile in text, "the text part keeps the summary as it is"
     assert "\n" not in message["Subject"] and message["Subject"].startswith(f"[{issue.key}] <script>")
 
@@ -248,9 +280,9 @@ def test_flushing_and_sending_twice_sends_once(tracker: Any, mapping: Notificati
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_full_message_is_stored_encrypted_unless_the_instance_opts_out(tracker: Any, mapping: NotificationMapping,
-                                                                      smtp_mail: Any, blob_root: Any,
-                                                                      keep: bool) -> None:
+def test_full_message_is_stored_encrypted_unless_the_instance_opts_out(
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any, blob_root: Any, keep: bool
+) -> None:
     mapping.instance.store_outbound_mail = keep
     mapping.instance.save()
     issue = new_issue(tracker, watchers=(), email_participants=())
@@ -270,7 +302,8 @@ def test_full_message_is_stored_encrypted_unless_the_instance_opts_out(tracker: 
 
 
 def test_a_flushed_batch_is_sent_from_memory_once_and_retried_from_storage(
-        tracker: Any, mapping: NotificationMapping, smtp_mail: Any, settings: Any) -> None:
+    tracker: Any, mapping: NotificationMapping, smtp_mail: Any, settings: Any
+) -> None:
     settings.JEMH_NOTIFICATION_RETRY_BASE = 1
     issue = new_issue(tracker)
     instance = IssueEvent.objects.get(issue_key=issue.key).instance

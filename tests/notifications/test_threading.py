@@ -26,12 +26,18 @@ def test_message_ids_encode_instance_and_issue_and_parse_back() -> None:
     assert threading.new_message_id(7, "ABC-123") != mid
 
 
-@pytest.mark.parametrize("value", [
-    "<jemh.7.ABC-123.abcd@elsewhere.example>",  # a foreign host
-    "<jemh.x.ABC-123.abcd@notify.example.com>",
-    "<jemh.7.ABC.abcd@notify.example.com>",
-    "<CAF=abc@mail.gmail.com>", "", "<>", "garbage",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<jemh.7.ABC-123.abcd@elsewhere.example>",  # a foreign host
+        "<jemh.x.ABC-123.abcd@notify.example.com>",
+        "<jemh.7.ABC.abcd@notify.example.com>",
+        "<CAF=abc@mail.gmail.com>",
+        "",
+        "<>",
+        "garbage",
+    ],
+)
 def test_foreign_or_malformed_message_ids_are_not_ours(value: str) -> None:
     assert threading.parse_our_message_id(value) is None
 

@@ -47,8 +47,15 @@ def wait_until(check: Any, timeout: float = 20.0) -> None:
 def test_events_are_batched_and_sent_by_workers(tracker: Any, mapping: Any, smtp_mail: Any, worker: None) -> None:
     mapping.batch_window_seconds = 2
     mapping.save()
-    issue = tracker.create_issue(NewIssue(project_key="ABC", summary="Worker path", reporter="bob", assignee="alice",
-                                          email_participants=("dave@customer.example",)))
+    issue = tracker.create_issue(
+        NewIssue(
+            project_key="ABC",
+            summary="Worker path",
+            reporter="bob",
+            assignee="alice",
+            email_participants=("dave@customer.example",),
+        )
+    )
     tracker.add_comment(issue.key, NewComment(body="Second event, same window", author="bob"))
     assert IssueEvent.objects.filter(issue_key=issue.key, status=EventStatus.PENDING).count() == 2
 
@@ -57,11 +64,13 @@ def test_events_are_batched_and_sent_by_workers(tracker: Any, mapping: Any, smtp
     assert sorted(r for m in received for r in m.envelope_to) == ["alice@example.org", "dave@customer.example"]
     assert all("Second event, same window" in m.message.get_body(("plain",)).get_content() for m in received)
     assert set(IssueEvent.objects.filter(issue_key=issue.key).values_list("status", flat=True)) == {
-        EventStatus.NOTIFIED}
+        EventStatus.NOTIFIED
+    }
 
 
-def test_smtp_down_then_back_through_the_worker(tracker: Any, mapping: Any, smtp_mail: Any, worker: None,
-                                                settings: Any) -> None:
+def test_smtp_down_then_back_through_the_worker(
+    tracker: Any, mapping: Any, smtp_mail: Any, worker: None, settings: Any
+) -> None:
     settings.JEMH_NOTIFICATION_RETRY_BASE = 1
     smtp_mail.refuse = True
     issue = tracker.create_issue(NewIssue(project_key="ABC", summary="Down", reporter="bob", assignee="alice"))

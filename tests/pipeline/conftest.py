@@ -54,8 +54,12 @@ def projects(instance: Instance, agents: dict[str, Any]) -> dict[str, Project]:
 
 @pytest.fixture()
 def profile(instance: Instance, projects: dict[str, Project]) -> Profile:
-    profile = Profile.objects.create(instance=instance, name="Support", reply_address="support@support.example.com",
-                                     forward_to="admin@support.example.com")
+    profile = Profile.objects.create(
+        instance=instance,
+        name="Support",
+        reply_address="support@support.example.com",
+        forward_to="admin@support.example.com",
+    )
     ProjectMapping.objects.create(profile=profile, **DEFAULT_MAPPING)
     CatchAddress.objects.create(profile=profile, address="support@support.example.com")
     return profile
@@ -66,10 +70,17 @@ def tracker(instance: Instance, projects: dict[str, Project]) -> LocalTracker:
     return LocalTracker(instance)
 
 
-def mail(*, subject: str = "Printer on fire", body: str = "Please help, the printer is on fire.",
-         sender: str = "Carol Customer <carol@customer.example>", to: str = "support@support.example.com",
-         cc: str = "", headers: dict[str, str] | None = None,
-         attachments: list[tuple[str, str, bytes]] | None = None, message_id: str | None = None) -> bytes:
+def mail(
+    *,
+    subject: str = "Printer on fire",
+    body: str = "Please help, the printer is on fire.",
+    sender: str = "Carol Customer <carol@customer.example>",
+    to: str = "support@support.example.com",
+    cc: str = "",
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+    message_id: str | None = None,
+) -> bytes:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
     if cc:

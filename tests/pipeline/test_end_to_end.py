@@ -25,8 +25,9 @@ def _poll(source: Any, capture: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_mail_reply_and_out_of_office_through_dovecot(settings, imap_source, mailbox, tracker,
-                                                      django_capture_on_commit_callbacks) -> None:
+def test_mail_reply_and_out_of_office_through_dovecot(
+    settings, imap_source, mailbox, tracker, django_capture_on_commit_callbacks
+) -> None:
     settings.JEMH_PROCESS_INLINE = True
     mailbox.append(mail(message_id="<new-1@customer.example>"))
     _poll(imap_source, django_capture_on_commit_callbacks)
@@ -35,10 +36,16 @@ def test_mail_reply_and_out_of_office_through_dovecot(settings, imap_source, mai
     assert created.outcome == "created" and issue.key == "SUP-1"
     assert mailbox.uids(criteria="UNSEEN") == []  # the read strategy ran after capture
 
-    reply = mail(subject="Re: Printer on fire", body="Thanks, it works now.\n\n> old text\n",
-                 headers={"In-Reply-To": "<new-1@customer.example>"})
-    out_of_office = mail(subject="Automatic reply: Printer on fire", body="I am away until Monday.",
-                         headers={"Auto-Submitted": "auto-replied", "In-Reply-To": "<new-1@customer.example>"})
+    reply = mail(
+        subject="Re: Printer on fire",
+        body="Thanks, it works now.\n\n> old text\n",
+        headers={"In-Reply-To": "<new-1@customer.example>"},
+    )
+    out_of_office = mail(
+        subject="Automatic reply: Printer on fire",
+        body="I am away until Monday.",
+        headers={"Auto-Submitted": "auto-replied", "In-Reply-To": "<new-1@customer.example>"},
+    )
     mailbox.append(reply, out_of_office)
     _poll(imap_source, django_capture_on_commit_callbacks)
     outcomes = sorted(InboundMessage.objects.values_list("outcome", flat=True))
@@ -61,8 +68,10 @@ def test_processing_through_celery_worker_and_redis(redis_server, imap_source, m
     from tests.services.celery import celery_pointed_at
 
     mailbox.append(mail(subject="Via the worker"))
-    with celery_pointed_at(redis_server.url, redis_server.url) as app, \
-            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with (
+        celery_pointed_at(redis_server.url, redis_server.url) as app,
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
         poll_source.delay(imap_source.pk, True).get(timeout=30)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not InboundMessage.objects.filter(outcome="created").exists():

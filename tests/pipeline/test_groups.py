@@ -27,8 +27,11 @@ def test_a_group_gives_every_message_its_own_outcome(instance: Instance, profile
         instance,
         mail(subject="First", sender="ann@customer.example"),
         mail(subject="Not for us", to="someone@elsewhere.example"),
-        mail(subject="With a file", sender="bob@customer.example",
-             attachments=[("log.txt", "text/plain", b"line 1\nline 2\n")]),
+        mail(
+            subject="With a file",
+            sender="bob@customer.example",
+            attachments=[("log.txt", "text/plain", b"line 1\nline 2\n")],
+        ),
         mail(subject="Second", sender="ann@customer.example"),
     )
     outcomes = process_inbound_group(ids, profile_id=profile.pk)
@@ -47,8 +50,11 @@ def test_the_flood_limit_counts_earlier_messages_of_the_same_group(instance: Ins
     profile.save()
     earlier = record(instance, mail(subject="Yesterday's", sender="ann@customer.example"))
     assert process_inbound_group(earlier, profile_id=profile.pk) == {earlier[0]: "created"}
-    ids = record(instance, *[mail(subject=f"Chatty {n}", sender="ann@customer.example") for n in range(3)],
-                 mail(subject="Someone else", sender="bob@customer.example"))
+    ids = record(
+        instance,
+        *[mail(subject=f"Chatty {n}", sender="ann@customer.example") for n in range(3)],
+        mail(subject="Someone else", sender="bob@customer.example"),
+    )
     outcomes = process_inbound_group(ids, profile_id=profile.pk)
     # ann: one earlier message outside the group, then one inside it reaches the limit of 2
     assert [outcomes[pk] for pk in ids] == ["created", "filtered", "filtered", "created"]
@@ -67,7 +73,8 @@ def test_messages_claimed_by_another_worker_are_left_to_it(instance: Instance, p
 
 
 def test_a_crash_before_the_outcomes_are_written_creates_nothing_twice(
-        instance: Instance, profile: Profile, monkeypatch: pytest.MonkeyPatch) -> None:
+    instance: Instance, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = record(instance, mail(subject="One", attachments=[("a.txt", "text/plain", b"a")]), mail(subject="Two"))
 
     def crash(messages: list[Any]) -> None:

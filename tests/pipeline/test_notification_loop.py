@@ -29,15 +29,23 @@ def _poll(source: Any, capture: Any) -> None:
 
 def _answer(notification: EmailMessage, **headers: str) -> bytes:
     """A reply to a notification, as a mail client writes it (to the Reply-To, threaded on the Message-ID)."""
-    return mail(sender="Dan <dan@customer.example>", to=str(notification["Reply-To"]),
-                subject=f"Re: {notification['Subject']}", body=headers.pop("body", "Dan here: it works again."),
-                headers={"In-Reply-To": str(notification["Message-ID"]),
-                         "References": f"{notification['References']} {notification['Message-ID']}", **headers})
+    return mail(
+        sender="Dan <dan@customer.example>",
+        to=str(notification["Reply-To"]),
+        subject=f"Re: {notification['Subject']}",
+        body=headers.pop("body", "Dan here: it works again."),
+        headers={
+            "In-Reply-To": str(notification["Message-ID"]),
+            "References": f"{notification['References']} {notification['Message-ID']}",
+            **headers,
+        },
+    )
 
 
 @pytest.mark.django_db
-def test_reply_to_notification_comments_on_same_issue(smtp_mail, inline_processing, instance, profile, make_source,
-                                                      mailbox, django_capture_on_commit_callbacks) -> None:
+def test_reply_to_notification_comments_on_same_issue(
+    smtp_mail, inline_processing, instance, profile, make_source, mailbox, django_capture_on_commit_callbacks
+) -> None:
     NotificationMapping.objects.create(instance=instance, name="All", batch_window_seconds=0)
     source = make_source(profile=profile)
     mailbox.append(mail(cc="Dan <dan@customer.example>"))
@@ -54,8 +62,13 @@ def test_reply_to_notification_comments_on_same_issue(smtp_mail, inline_processi
     assert issue.key in str(notification["Subject"])
 
     mailbox.append(_answer(notification))
-    mailbox.append(_answer(notification, body="I am out of the office until Monday.",
-                           **{"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}))
+    mailbox.append(
+        _answer(
+            notification,
+            body="I am out of the office until Monday.",
+            **{"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
+        )
+    )
     # our own mail arriving at the support mailbox (e.g. Dan's mailbox forwards to it), as the MTA delivers it
     notification_back = b"Delivered-To: support@support.example.com\r\n" + notification.as_bytes()
     mailbox.append(notification_back)

@@ -36,10 +36,17 @@ def test_new_mail_from_unknown_sender_creates_issue_with_email_only_fields(deliv
 def test_reply_with_in_reply_to_becomes_comment_with_reply_text_only(deliver, tracker) -> None:
     first = deliver(mail(message_id="<first@customer.example>"))
     key = first.report["steps"][-1]["details"]["issue"]
-    body = ("Still burning, now with smoke.\n\nOn Mon, 1 Jun 2026 at 10:00, Support wrote:\n"
-            "> We are looking into it.\n> Regards\n")
-    reply = deliver(mail(subject="Re: Printer on fire", body=body, headers={
-        "In-Reply-To": "<first@customer.example>", "References": "<first@customer.example>"}))
+    body = (
+        "Still burning, now with smoke.\n\nOn Mon, 1 Jun 2026 at 10:00, Support wrote:\n"
+        "> We are looking into it.\n> Regards\n"
+    )
+    reply = deliver(
+        mail(
+            subject="Re: Printer on fire",
+            body=body,
+            headers={"In-Reply-To": "<first@customer.example>", "References": "<first@customer.example>"},
+        )
+    )
     assert reply.outcome == "commented", reasons(reply)
     [comment] = tracker.list_comments(key)
     assert comment.body.startswith("Still burning, now with smoke.")
@@ -68,11 +75,14 @@ def test_sub_address_routes_to_another_project(deliver, profile, tracker) -> Non
     assert issue.issue_type == "Task" and issue.priority == "Medium"  # inherited from the default mapping
 
 
-@pytest.mark.parametrize(("headers", "subject", "step"), [
-    ({"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}, "Out of Office: Carol", "auto_reply"),
-    ({"Precedence": "bulk", "List-Id": "<news.customer.example>"}, "Newsletter", "bulk"),
-    ({"X-Spam-Flag": "YES"}, "Cheap watches", "spam"),
-])
+@pytest.mark.parametrize(
+    ("headers", "subject", "step"),
+    [
+        ({"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}, "Out of Office: Carol", "auto_reply"),
+        ({"Precedence": "bulk", "List-Id": "<news.customer.example>"}, "Newsletter", "bulk"),
+        ({"X-Spam-Flag": "YES"}, "Cheap watches", "spam"),
+    ],
+)
 def test_automated_mail_is_filtered_with_reason(deliver, headers, subject, step) -> None:
     message = deliver(mail(subject=subject, headers=headers))
     assert message.outcome in {"dropped", "filtered"}
@@ -83,12 +93,18 @@ def test_automated_mail_is_filtered_with_reason(deliver, headers, subject, step)
 def test_bounce_is_dropped_and_no_comment(deliver) -> None:
     first = deliver(mail(message_id="<orig@customer.example>"))
     key = first.report["steps"][-1]["details"]["issue"]
-    bounce = mail(sender="MAILER-DAEMON@mx.customer.example", subject="Undelivered Mail Returned to Sender",
-                  body="This is the mail system at host mx.customer.example.\n\nI'm sorry to have to inform you "
-                       "that your message could not be delivered to one or more recipients.\n\n"
-                       "<gone@customer.example>: host said: 550 5.1.1 User unknown\n",
-                  headers={"In-Reply-To": "<orig@customer.example>", "Return-Path": "<>",
-                           "X-Failed-Recipients": "gone@customer.example"})
+    bounce = mail(
+        sender="MAILER-DAEMON@mx.customer.example",
+        subject="Undelivered Mail Returned to Sender",
+        body="This is the mail system at host mx.customer.example.\n\nI'm sorry to have to inform you "
+        "that your message could not be delivered to one or more recipients.\n\n"
+        "<gone@customer.example>: host said: 550 5.1.1 User unknown\n",
+        headers={
+            "In-Reply-To": "<orig@customer.example>",
+            "Return-Path": "<>",
+            "X-Failed-Recipients": "gone@customer.example",
+        },
+    )
     message = deliver(bounce)
     assert message.outcome == "dropped"
     assert message.report["steps"][-1]["step"] in {"bounce", "auto_reply"}
@@ -98,8 +114,12 @@ def test_bounce_is_dropped_and_no_comment(deliver) -> None:
 def test_our_own_notification_coming_back_is_a_loop(deliver) -> None:
     from notifications.threading import fingerprint_for, new_message_id
 
-    raw = mail(sender="jemh@support.example.com", subject="[SUP-1] Printer on fire",
-               message_id=new_message_id(1, "SUP-1"), headers={"X-JEMH-Fingerprint": fingerprint_for(1)})
+    raw = mail(
+        sender="jemh@support.example.com",
+        subject="[SUP-1] Printer on fire",
+        message_id=new_message_id(1, "SUP-1"),
+        headers={"X-JEMH-Fingerprint": fingerprint_for(1)},
+    )
     message = deliver(raw)
     assert message.outcome == "dropped"
     assert message.report["steps"][-1]["step"] == "own_mail"
@@ -259,11 +279,14 @@ def test_mail_without_a_usable_sender_is_left_for_a_human(deliver) -> None:
 
 
 def test_hostile_html_only_mail_becomes_a_safe_issue(deliver, tracker) -> None:
-    html = ("<html><body><p>Printer <b>broken</b></p><script>alert(1)</script>"
-            "<img src=x onerror=alert(2)><a href=\"javascript:alert(3)\">click</a></body></html>")
-    raw = (b"From: carol@customer.example\r\nTo: support@support.example.com\r\nSubject: html only\r\n"
-           b"Message-ID: <html-1@customer.example>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
-           + html.encode())
+    html = (
+        "<html><body><p>Printer <b>broken</b></p><script>alert(1)</script>"
+        '<img src=x onerror=alert(2)><a href="javascript:alert(3)">click</a></body></html>'
+    )
+    raw = (
+        b"From: carol@customer.example\r\nTo: support@support.example.com\r\nSubject: html only\r\n"
+        b"Message-ID: <html-1@customer.example>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html.encode()
+    )
     message = deliver(raw)
     assert message.outcome == "created", message.report
     description = tracker.get_issue(message.report["steps"][-1]["details"]["issue"]).description
@@ -274,8 +297,9 @@ def test_hostile_html_only_mail_becomes_a_safe_issue(deliver, tracker) -> None:
 def test_message_with_thousands_of_parts_gets_an_outcome(deliver) -> None:
     from tests.mime.samples import many_parts
 
-    raw = many_parts(3000).replace(b"From: a@example.com\r\n",
-                                   b"From: a@example.com\r\nTo: support@support.example.com\r\n", 1)
+    raw = many_parts(3000).replace(
+        b"From: a@example.com\r\n", b"From: a@example.com\r\nTo: support@support.example.com\r\n", 1
+    )
     message = deliver(raw)
     assert (message.status, message.outcome) == ("processed", "created"), message.report
     assert "MIME parts" in message.report["parse_notes"]  # the cap is recorded, and processing went on

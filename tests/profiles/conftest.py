@@ -23,11 +23,21 @@ from profiles.models import (
 LOGO_SHA256 = "a" * 64
 
 DEFAULT_MAPPING = {
-    "name": "Default", "is_default": True, "project_key": "SUP", "issue_type": "Task", "priority": "Medium",
-    "default_summary": "(no subject)", "reporter_strategy": "sender", "default_reporter": "helpdesk",
-    "assignee_strategy": "unassigned", "operating_mode": "create_and_comment", "unknown_sender_action": "email_only",
-    "addressee_handling": "participants", "subject_cleanups": r"^\[EXTERNAL\]\s*",
-    "body_cleanups": r"\d{4}-\d{4}-\d{4}-\d{4}", "body_delimiters": "^-- $\n^Sent from my",
+    "name": "Default",
+    "is_default": True,
+    "project_key": "SUP",
+    "issue_type": "Task",
+    "priority": "Medium",
+    "default_summary": "(no subject)",
+    "reporter_strategy": "sender",
+    "default_reporter": "helpdesk",
+    "assignee_strategy": "unassigned",
+    "operating_mode": "create_and_comment",
+    "unknown_sender_action": "email_only",
+    "addressee_handling": "participants",
+    "subject_cleanups": r"^\[EXTERNAL\]\s*",
+    "body_cleanups": r"\d{4}-\d{4}-\d{4}-\d{4}",
+    "body_delimiters": "^-- $\n^Sent from my",
 }
 
 
@@ -48,9 +58,15 @@ def make_profile(instance: Instance, name: str = "Support", **overrides: object)
 def rich_profile(instance: Instance) -> Profile:
     """A profile using every kind of configuration (saved through full_clean, as the admin would)."""
     profile = make_profile(
-        instance, associate_by_foreign_key=True, foreign_key_pattern=r"\[CASE-(\d+)\]", foreign_key_field="Case",
-        resolved_reject_after_days=30, participants_only=True, processor_colon=True,
-        directive_block_list="reporter", association_order="subject_key,directive,foreign_key",
+        instance,
+        associate_by_foreign_key=True,
+        foreign_key_pattern=r"\[CASE-(\d+)\]",
+        foreign_key_field="Case",
+        resolved_reject_after_days=30,
+        participants_only=True,
+        processor_colon=True,
+        directive_block_list="reporter",
+        association_order="subject_key,directive,foreign_key",
     )
     profile.full_clean()
     children = [
@@ -65,15 +81,21 @@ def rich_profile(instance: Instance) -> Profile:
         DirectiveAlias(profile=profile, kind="key_value", alias="bug", directive="issueType", value="Bug"),
         DirectiveAlias(profile=profile, kind="key", alias="type", directive="issueType"),
         DirectiveAlias(profile=profile, kind="value", alias="urgent", directive="priority", value="Highest"),
-        FieldProcessor(profile=profile, name="order number", target="body", pattern=r"Order no\.\s*(\d+)",
-                       directive="customfield_10001"),
+        FieldProcessor(
+            profile=profile,
+            name="order number",
+            target="body",
+            pattern=r"Order no\.\s*(\d+)",
+            directive="customfield_10001",
+        ),
         AttachmentExclusion(profile=profile, content_type_pattern="image/.*", max_size=10_240, reason="small image"),
         AttachmentExclusion(profile=profile, filename_pattern=r"\.exe$", reason="executable"),
         KnownFingerprint(profile=profile, sha256=LOGO_SHA256, note="company logo"),
         WorkflowAdvanceRule(profile=profile, from_status="Waiting for Customer", to_status="In Progress"),
         WorkflowAdvanceRule(profile=profile, from_status="Resolved", to_status="Open"),
-        TestCase(profile=profile, name="new request",
-                 raw_message="From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"),
+        TestCase(
+            profile=profile, name="new request", raw_message="From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
+        ),
     ]
     for child in children:
         child.full_clean()
@@ -86,8 +108,7 @@ def rich_profile(instance: Instance) -> Profile:
     vip = ProjectMapping(profile=profile, name="VIP", priority="Highest", body_delimiters="(none)")
     vip.full_clean()
     vip.save()
-    MappingRule.objects.create(mapping=vip, kind="header", header_name="X-Customer-Tier", pattern="^gold$",
-                               priority=20)
+    MappingRule.objects.create(mapping=vip, kind="header", header_name="X-Customer-Tier", pattern="^gold$", priority=20)
     MappingRule.objects.create(mapping=vip, kind="subject", pattern=r"\bVIP\b", priority=30)
     MappingRule.objects.create(mapping=vip, kind="recipient", pattern=r"vip@example\.com", priority=40)
     return profile

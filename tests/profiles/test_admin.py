@@ -63,8 +63,15 @@ def test_change_page_with_inlines_renders_and_saves(admin_client, rich_profile) 
     response = admin_client.get(url)
     assert response.status_code == 200
     page = response.content.decode()
-    for text in ("Catch addresses", "project mappings", "Sales", "company logo", "Waiting for Customer",
-                 "help-[a-z]+@example", "Hint texts"):
+    for text in (
+        "Catch addresses",
+        "project mappings",
+        "Sales",
+        "company logo",
+        "Waiting for Customer",
+        "help-[a-z]+@example",
+        "Hint texts",
+    ):
         assert text.lower() in page.lower(), text
     before = export_profile(rich_profile)
     data = _form_data(response)
@@ -84,12 +91,23 @@ def test_add_page_requires_exactly_one_default_mapping(admin_client, instance) -
     assert response.status_code == 200
     data = _form_data(response)
     prefix = "mappings-0-"
-    data.update({"instance": instance.pk, "name": "New", "catch_addresses-0-address": "new@example.com",
-                 f"{prefix}name": "Default", f"{prefix}project_key": "NEW", f"{prefix}issue_type": "Task",
-                 f"{prefix}default_summary": "(none given)", f"{prefix}reporter_strategy": "sender",
-                 f"{prefix}default_reporter": "helpdesk", f"{prefix}assignee_strategy": "project_lead",
-                 f"{prefix}operating_mode": "create_and_comment", f"{prefix}unknown_sender_action": "email_only",
-                 f"{prefix}addressee_handling": "ignore"})
+    data.update(
+        {
+            "instance": instance.pk,
+            "name": "New",
+            "catch_addresses-0-address": "new@example.com",
+            f"{prefix}name": "Default",
+            f"{prefix}project_key": "NEW",
+            f"{prefix}issue_type": "Task",
+            f"{prefix}default_summary": "(none given)",
+            f"{prefix}reporter_strategy": "sender",
+            f"{prefix}default_reporter": "helpdesk",
+            f"{prefix}assignee_strategy": "project_lead",
+            f"{prefix}operating_mode": "create_and_comment",
+            f"{prefix}unknown_sender_action": "email_only",
+            f"{prefix}addressee_handling": "ignore",
+        }
+    )
     refused = admin_client.post(url, data)
     assert refused.status_code == 200
     assert "exactly one default project mapping" in refused.content.decode()
@@ -120,8 +138,9 @@ def test_export_action_downloads_json(admin_client, rich_profile) -> None:  # ty
     assert 'filename="profile-support.json"' in response["Content-Disposition"]
     assert json.loads(response.content) == export_profile(rich_profile)
     other = Profile.objects.create(instance=rich_profile.instance, name="Second")
-    several = admin_client.post(url, {"action": "export_json", "_selected_action": [rich_profile.pk, other.pk]},
-                                follow=True)
+    several = admin_client.post(
+        url, {"action": "export_json", "_selected_action": [rich_profile.pk, other.pk]}, follow=True
+    )
     assert "Select exactly one profile" in several.content.decode()
 
 
@@ -151,8 +170,10 @@ def test_test_case_admin_upload(admin_client, rich_profile) -> None:  # type: ig
     url = reverse("admin:profiles_testcase_add")
     assert admin_client.get(url).status_code == 200
     raw = b"From: a@example.org\r\nSubject: caf\xe9\r\n\r\nlatin-1 body \xe9\r\n"
-    response = admin_client.post(url, {"profile": rich_profile.pk, "name": "uploaded", "raw_message": "",
-                                       "upload": SimpleUploadedFile("m.eml", raw)})
+    response = admin_client.post(
+        url,
+        {"profile": rich_profile.pk, "name": "uploaded", "raw_message": "", "upload": SimpleUploadedFile("m.eml", raw)},
+    )
     assert response.status_code == 302
     case = TestCase.objects.get(name="uploaded")
     assert case.raw_bytes == raw  # not UTF-8: kept byte for byte
@@ -167,6 +188,7 @@ def test_exported_fields_cover_each_model() -> None:
     from profiles.portability import CHILDREN
 
     for _key, model in (*CHILDREN, (None, Profile)):
-        editable = {f.name for f in model._meta.concrete_fields
-                    if f.editable and not f.primary_key and not f.is_relation}
+        editable = {
+            f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key and not f.is_relation
+        }
         assert editable - {"created_at", "updated_at"} == {f.name for f in exported_fields(model)}, model

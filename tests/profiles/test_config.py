@@ -30,7 +30,11 @@ def test_association_order_and_switches(rich_profile) -> None:  # type: ignore[n
     config = load_profile_config(rich_profile.pk)
     # the configured order first, then the rest in the standard order
     assert config.association.strategies == (
-        "subject_key", "directive", "foreign_key", "own_message_id", "thread_headers",
+        "subject_key",
+        "directive",
+        "foreign_key",
+        "own_message_id",
+        "thread_headers",
     )
     Profile.objects.filter(pk=rich_profile.pk).update(associate_by_directive=False, associate_by_thread_headers=False)
     config = load_profile_config(rich_profile.pk)

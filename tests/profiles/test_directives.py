@@ -17,12 +17,13 @@ ALIASES = (
 
 
 def make(processors=ALL, allow=(), block=(), aliases=ALIASES, field_processors=()):  # type: ignore[no-untyped-def]
-    return DirectivesConfig(True, True, tuple(processors), tuple(allow), tuple(block), True, tuple(aliases),
-                            tuple(field_processors))
+    return DirectivesConfig(
+        True, True, tuple(processors), tuple(allow), tuple(block), True, tuple(aliases), tuple(field_processors)
+    )
 
 
 def test_at_prefix_lines_at_the_top_of_the_body() -> None:
-    body = "\n@priority=High\n@labels = printer,floor-2\n@summary=\"Printer jammed\"\n\nThe printer is jammed.\n"
+    body = '\n@priority=High\n@labels = printer,floor-2\n@summary="Printer jammed"\n\nThe printer is jammed.\n'
     result = extract_directives(make(), "Help", body, {})
     assert result.processor == "at_prefix"
     assert result.values == {"priority": "High", "labels": "printer,floor-2", "summary": "Printer jammed"}
@@ -43,7 +44,7 @@ def test_a_mention_is_not_a_directive() -> None:
 
 
 def test_hash_directives_in_the_subject() -> None:
-    result = extract_directives(make(), "Printer #priority=urgent broken #labels=\"a b\" #bug #general", "body", {})
+    result = extract_directives(make(), 'Printer #priority=urgent broken #labels="a b" #bug #general', "body", {})
     assert result.processor == "subject_hash"
     assert result.values == {"priority": "Highest", "labels": "a b", "issueType": "Bug"}
     assert result.cleaned_subject == "Printer broken #general"

@@ -14,8 +14,14 @@ from tests.profiles.conftest import DEFAULT_MAPPING, make_profile
 
 
 def test_unset_values_are_inherited_and_set_values_are_own() -> None:
-    own = {"project_key": "SAL", "issue_type": "", "priority": None, "subject_cleanups": None,
-           "body_cleanups": "x+", "body_delimiters": "(none)"}
+    own = {
+        "project_key": "SAL",
+        "issue_type": "",
+        "priority": None,
+        "subject_cleanups": None,
+        "body_cleanups": "x+",
+        "body_delimiters": "(none)",
+    }
     values, inherited = inheritance.resolve(own, DEFAULT_MAPPING)
     assert values["project_key"] == "SAL"
     assert values["issue_type"] == "Task" and values["priority"] == "Medium"

@@ -115,8 +115,21 @@ def test_import_reproduces_behaviour(rich_profile) -> None:  # type: ignore[no-u
     for facts in cases:
         a, b = select_mapping(original, facts)[0], select_mapping(imported, facts)[0]
         assert (a.name, a.project_key, a.priority, a.inherited) == (b.name, b.project_key, b.priority, b.inherited)
-    for section in ("filters", "directives", "association", "rejection", "limits", "attachments", "workflow",
-                    "catch_addresses", "hints", "content", "forward_to", "reply_address", "non_catch_action"):
+    for section in (
+        "filters",
+        "directives",
+        "association",
+        "rejection",
+        "limits",
+        "attachments",
+        "workflow",
+        "catch_addresses",
+        "hints",
+        "content",
+        "forward_to",
+        "reply_address",
+        "non_catch_action",
+    ):
         assert getattr(original, section) == getattr(imported, section), section
 
 
@@ -133,8 +146,9 @@ def test_import_errors_are_clear(rich_profile) -> None:  # type: ignore[no-untyp
     assert "not UTF-8" in _error(b"\xff\xfe\x00", instance)
     assert "no 'schema' field" in _error({"name": "x"}, instance)
     assert "no 'schema' field" in _error("[1, 2]", instance)
-    assert "not a profile export: its schema is 'jemh.notification'" in _error({**good, "schema": "jemh.notification"},
-                                                                             instance)
+    assert "not a profile export: its schema is 'jemh.notification'" in _error(
+        {**good, "schema": "jemh.notification"}, instance
+    )
     newer = _error({**good, "schema_version": SCHEMA_VERSION + 1}, instance)
     assert "newer version" in newer and "Upgrade" in newer
     assert "schema_version '1' is not valid" in _error({**good, "schema_version": "1"}, instance)

@@ -13,20 +13,23 @@ def config(rich_profile):  # type: ignore[no-untyped-def]
     return load_profile_config(rich_profile.pk)
 
 
-@pytest.mark.parametrize(("addresses", "expected"), [
-    (["support@example.com"], True),
-    (["Support@EXAMPLE.com"], True),  # case-insensitive
-    (["Help Desk <SUPPORT@example.com>"], True),  # display names are fine
-    (["support+sales@example.com"], True),  # a sub-address of a literal catch address
-    (["support+t-abc123@example.com"], True),  # a reply token of the reply address
-    (["someone@else.org", "help-billing@example.org"], True),  # regex, any of the recipients
-    (["HELP-Billing@Example.COM"], True),  # regex, case-insensitive
-    (["help-billing@example.net"], False),  # regex must match the whole address
-    (["xsupport@example.com"], False),
-    (["support@example.com.evil.org"], False),
-    ([], False),
-    ([""], False),
-])
+@pytest.mark.parametrize(
+    ("addresses", "expected"),
+    [
+        (["support@example.com"], True),
+        (["Support@EXAMPLE.com"], True),  # case-insensitive
+        (["Help Desk <SUPPORT@example.com>"], True),  # display names are fine
+        (["support+sales@example.com"], True),  # a sub-address of a literal catch address
+        (["support+t-abc123@example.com"], True),  # a reply token of the reply address
+        (["someone@else.org", "help-billing@example.org"], True),  # regex, any of the recipients
+        (["HELP-Billing@Example.COM"], True),  # regex, case-insensitive
+        (["help-billing@example.net"], False),  # regex must match the whole address
+        (["xsupport@example.com"], False),
+        (["support@example.com.evil.org"], False),
+        ([], False),
+        ([""], False),
+    ],
+)
 def test_catch_addresses(config, addresses, expected) -> None:  # type: ignore[no-untyped-def]
     assert matches_catch_address(config, addresses) is expected
 
@@ -63,8 +66,10 @@ def test_sender_rule_by_domain_or_address(config) -> None:  # type: ignore[no-un
 
 def test_header_rule(config) -> None:  # type: ignore[no-untyped-def]
     assert _select(config, sender="a@b.org", headers={"x-customer-tier": "GOLD"})[0] == "VIP"
-    assert _select(config, sender="a@b.org", headers=[("X-Customer-Tier", "silver"), ("X-Customer-Tier", "gold")])[0] \
+    assert (
+        _select(config, sender="a@b.org", headers=[("X-Customer-Tier", "silver"), ("X-Customer-Tier", "gold")])[0]
         == "VIP"
+    )
     assert _select(config, sender="a@b.org", headers={"X-Customer-Tier": "golden"})[0] == "Default"
 
 
@@ -107,8 +112,10 @@ def test_fallback_is_the_default_mapping(config) -> None:  # type: ignore[no-unt
 def test_facts_from_a_parsed_message(config) -> None:  # type: ignore[no-untyped-def]
     from inbound.mime import parse
 
-    raw = (b"From: Anna <anna@customer.example>\r\nTo: Support <support+Sales@example.com>\r\n"
-           b"Cc: bob@example.org\r\nSubject: Printer\r\nX-Customer-Tier: gold\r\n\r\nHello\r\n")
+    raw = (
+        b"From: Anna <anna@customer.example>\r\nTo: Support <support+Sales@example.com>\r\n"
+        b"Cc: bob@example.org\r\nSubject: Printer\r\nX-Customer-Tier: gold\r\n\r\nHello\r\n"
+    )
     facts = MessageFacts.from_parsed(parse(raw))
     assert facts.sender == "anna@customer.example"
     assert facts.recipients[:2] == ("support+sales@example.com", "bob@example.org")

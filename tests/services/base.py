@@ -61,8 +61,9 @@ class Processes:
 
     def start(self, argv: list[str], log: Path, **kwargs: object) -> subprocess.Popen[bytes]:
         handle = open(log, "ab")  # noqa: SIM115 - kept open for the life of the process
-        proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, **kwargs)  # type: ignore[call-overload]
+        proc = subprocess.Popen(
+            argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs
+        )  # type: ignore[call-overload]
         self.items.append(proc)
         return proc
 

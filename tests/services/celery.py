@@ -24,8 +24,9 @@ def celery_pointed_at(broker_url: str, result_backend: str | None = None) -> Ite
     from jemh.celery import app
 
     saved = {key: app.conf[key] for key in KEYS}
-    app.conf.update(broker_url=broker_url, result_backend=result_backend, broker_transport_options={},
-                    task_always_eager=False)
+    app.conf.update(
+        broker_url=broker_url, result_backend=result_backend, broker_transport_options={}, task_always_eager=False
+    )
     reset_connections(app)
     try:
         yield app

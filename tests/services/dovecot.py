@@ -78,8 +78,9 @@ class Dovecot:
 
     def add_user(self, username: str, password: str) -> None:
         """Add (or replace) a mailbox user; Dovecot re-reads the passwd-file when it changes."""
-        lines = [line for line in self.users_file.read_text().splitlines()
-                 if line and not line.startswith(f"{username}:")]
+        lines = [
+            line for line in self.users_file.read_text().splitlines() if line and not line.startswith(f"{username}:")
+        ]
         lines.append(f"{username}:{{PLAIN}}{password}")
         self.users_file.write_text("\n".join(lines) + "\n")
         mail = self.root / "mail"
@@ -102,17 +103,24 @@ def start_dovecot(root: Path) -> Dovecot:
         (root / sub).mkdir(parents=True, exist_ok=True)
     server = Dovecot(root=root, imap_port=free_port(), pop3_port=free_port(), lmtp_port=free_port())
     user, group = ("nobody", "nogroup") if os.geteuid() == 0 else (str(os.getuid()), str(os.getgid()))
-    conf = CONFIG.format(root=root, uid=user, gid=group, imap_port=server.imap_port,
-                         pop3_port=server.pop3_port, lmtp_port=server.lmtp_port)
+    conf = CONFIG.format(
+        root=root,
+        uid=user,
+        gid=group,
+        imap_port=server.imap_port,
+        pop3_port=server.pop3_port,
+        lmtp_port=server.lmtp_port,
+    )
     if os.geteuid() != 0:
-        conf += ("default_internal_user = {u}\ndefault_login_user = {u}\n"
-                 "service anvil {{\n  chroot =\n}}\nservice imap-login {{\n  chroot =\n}}\n"
-                 "service pop3-login {{\n  chroot =\n}}\n").format(u=os.environ.get("USER", "nobody"))
+        conf += (
+            "default_internal_user = {u}\ndefault_login_user = {u}\n"
+            "service anvil {{\n  chroot =\n}}\nservice imap-login {{\n  chroot =\n}}\n"
+            "service pop3-login {{\n  chroot =\n}}\n"
+        ).format(u=os.environ.get("USER", "nobody"))
     (root / "dovecot.conf").write_text(conf)
     server.users_file.write_text("")
     if os.geteuid() == 0:
         chown(root / "mail", "nobody", "nogroup")
     server.processes.start([binary, "-F", "-c", str(root / "dovecot.conf")], root / "dovecot.out")
-    wait_until(lambda: port_open(server.imap_port) and port_open(server.pop3_port), 20, "Dovecot",
-               root / "dovecot.log")
+    wait_until(lambda: port_open(server.imap_port) and port_open(server.pop3_port), 20, "Dovecot", root / "dovecot.log")
     return server

@@ -39,22 +39,54 @@ class Postgres:
         run = lambda argv: subprocess.run(  # noqa: E731
             self._as_postgres(argv), cwd="/", capture_output=True, text=True, timeout=120
         )
-        result = run([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+        result = run(
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ]
+        )
         if result.returncode:
             raise ServiceUnavailable(f"initdb failed: {result.stderr.strip()}")
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        result = run([str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "server.log"),
-                      "-w", "-t", "60", "-o", options, "start"])
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        result = run(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            ]
+        )
         if result.returncode:
             log = (self.root / "server.log").read_text(errors="replace")[-2000:]
             raise ServiceUnavailable(f"PostgreSQL did not start: {result.stderr.strip()}\n{log}")
 
     def stop(self) -> None:
-        subprocess.run(self._as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"),
-                                          "-m", "immediate", "-w", "stop"]),
-                       cwd="/", capture_output=True, timeout=60)
+        subprocess.run(
+            self._as_postgres(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"]
+            ),
+            cwd="/",
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def start_postgres(root: Path) -> Postgres:

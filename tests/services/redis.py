@@ -26,8 +26,23 @@ def start_redis(root: Path) -> Redis:
     binary = require_binary("redis-server", "redis-server")
     root.mkdir(parents=True, exist_ok=True)
     server = Redis(root=root, port=free_port())
-    server.processes.start([binary, "--bind", "127.0.0.1", "--port", str(server.port), "--save", "",
-                            "--appendonly", "no", "--dir", str(root), "--daemonize", "no"],
-                           root / "redis.log")
+    server.processes.start(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+            "--daemonize",
+            "no",
+        ],
+        root / "redis.log",
+    )
     wait_until(lambda: port_open(server.port), 20, "Redis", root / "redis.log")
     return server

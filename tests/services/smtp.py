@@ -38,8 +38,11 @@ class SmtpSink:
         if self.refuse:
             return "451 4.3.0 temporarily refusing mail (test)"
         with self.lock:
-            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos),
-                                              bytes(envelope.original_content or envelope.content)))
+            self.received.append(
+                ReceivedMail(
+                    envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)
+                )
+            )
         return "250 OK"
 
     def clear(self) -> None:

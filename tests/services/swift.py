@@ -107,9 +107,14 @@ class Swift:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name=self.region,
-                            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+        )
 
     def stop(self) -> None:
         self.processes.stop()
@@ -148,13 +153,12 @@ def start_swift(root: Path) -> Swift:
     if os.geteuid() == 0:
         chown(root, "swift", "swift")
     mem_user = ["-u", "memcache"] if os.geteuid() == 0 else []
-    swift.processes.start([memcached, *mem_user, "-l", "127.0.0.1", "-p", str(memcached_port), "-U", "0"],
-                          root / "memcached.log")
+    swift.processes.start(
+        [memcached, *mem_user, "-l", "127.0.0.1", "-p", str(memcached_port), "-U", "0"], root / "memcached.log"
+    )
     for kind in ("object", "container", "account"):
-        swift.processes.start([f"swift-{kind}-server", str(etc / f"{kind}-server.conf")],
-                              root / f"{kind}.log")
+        swift.processes.start([f"swift-{kind}-server", str(etc / f"{kind}-server.conf")], root / f"{kind}.log")
     swift.processes.start(["swift-proxy-server", str(etc / "proxy-server.conf")], root / "proxy.log")
-    wait_until(lambda: all(port_open(p) for p in ports.values()), 60, "Swift storage servers",
-               root / "object.log")
+    wait_until(lambda: all(port_open(p) for p in ports.values()), 60, "Swift storage servers", root / "object.log")
     wait_until(lambda: _healthy(swift.port), 60, "Swift proxy", root / "proxy.log")
     return swift

@@ -37,9 +37,14 @@ def _inlines(issue: Issue | None) -> dict[str, str]:
         "message_ids": list(issue.message_ids.all()) if issue else [],
     }
     for prefix, existing in rows.items():
-        data.update({f"{prefix}-TOTAL_FORMS": str(len(existing) + (1 if prefix == "comments" else 0)),
-                     f"{prefix}-INITIAL_FORMS": str(len(existing)), f"{prefix}-MIN_NUM_FORMS": "0",
-                     f"{prefix}-MAX_NUM_FORMS": "1000"})
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": str(len(existing) + (1 if prefix == "comments" else 0)),
+                f"{prefix}-INITIAL_FORMS": str(len(existing)),
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
         for i, row in enumerate(existing):
             data[f"{prefix}-{i}-id"] = str(row.pk)
             data[f"{prefix}-{i}-issue"] = str(issue.pk)  # type: ignore[union-attr]
@@ -50,22 +55,39 @@ def _inlines(issue: Issue | None) -> dict[str, str]:
 
 def _form(issue: Issue, **changes: str) -> dict[str, str]:
     data = {
-        "summary": issue.summary, "description": issue.description, "issue_type": issue.issue_type,
-        "priority": issue.priority, "status": issue.status, "resolution": issue.resolution,
-        "reporter": str(issue.reporter_id or ""), "assignee": str(issue.assignee_id or ""),
-        "labels": ", ".join(issue.labels), "custom_fields": "{}", **_inlines(issue),
+        "summary": issue.summary,
+        "description": issue.description,
+        "issue_type": issue.issue_type,
+        "priority": issue.priority,
+        "status": issue.status,
+        "resolution": issue.resolution,
+        "reporter": str(issue.reporter_id or ""),
+        "assignee": str(issue.assignee_id or ""),
+        "labels": ", ".join(issue.labels),
+        "custom_fields": "{}",
+        **_inlines(issue),
     }
     data.update(changes)
     return data
 
 
 def test_issue_created_in_the_admin_gets_a_key_and_emits_created(
-        admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any) -> None:
+    admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any
+) -> None:
     client, root = admin_client_
-    data = {"project": str(Project.objects.get(key="ABC").pk),
-            "summary": "Made by hand", "description": "", "issue_type": "Bug", "priority": "Low", "status": "Open",
-            "resolution": "", "labels": "one, two words", "custom_fields": "{}", **_inlines(None),
-            "comments-0-body": "First note"}
+    data = {
+        "project": str(Project.objects.get(key="ABC").pk),
+        "summary": "Made by hand",
+        "description": "",
+        "issue_type": "Bug",
+        "priority": "Low",
+        "status": "Open",
+        "resolution": "",
+        "labels": "one, two words",
+        "custom_fields": "{}",
+        **_inlines(None),
+        "comments-0-body": "First note",
+    }
     with commit():
         response = client.post(reverse("admin:trackers_issue_add"), data)
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -73,15 +95,28 @@ def test_issue_created_in_the_admin_gets_a_key_and_emits_created(
     assert (issue.key, issue.labels, issue.priority) == ("ABC-1", ["one", "two_words"], "Low")
     assert Comment.objects.get().author == root
     assert [(e.kind, e.via, e.actor_user_id) for e in events] == [
-        (EventKind.CREATED, "admin", root.pk), (EventKind.COMMENTED, "admin", root.pk)]
+        (EventKind.CREATED, "admin", root.pk),
+        (EventKind.COMMENTED, "admin", root.pk),
+    ]
 
 
 def test_admin_change_emits_field_changes_and_checks_the_workflow(
-        admin_client_: tuple[Client, Any], tracker: LocalTracker, users: dict[str, Any],
-        events: list[IssueEventData], commit: Any) -> None:
+    admin_client_: tuple[Client, Any],
+    tracker: LocalTracker,
+    users: dict[str, Any],
+    events: list[IssueEventData],
+    commit: Any,
+) -> None:
     client, root = admin_client_
-    key = tracker.create_issue(NewIssue("ABC", "Printer", email_sender_address="carol@customer.example",
-                                        email_sender_name="Carol", email_participants=("dave@customer.example",))).key
+    key = tracker.create_issue(
+        NewIssue(
+            "ABC",
+            "Printer",
+            email_sender_address="carol@customer.example",
+            email_sender_name="Carol",
+            email_participants=("dave@customer.example",),
+        )
+    ).key
     tracker.add_comment(key, NewComment("first", author_email="carol@customer.example"))
     issue = Issue.objects.get(key=key)
     url = reverse("admin:trackers_issue_change", args=[issue.pk])
@@ -91,12 +126,24 @@ def test_admin_change_emits_field_changes_and_checks_the_workflow(
 
     events.clear()
     with commit():
-        response = client.post(url, _form(issue, priority="High", status="Resolved", assignee=str(users["bob"].pk),
-                                          **{"comments-1-body": "Fixed it."}))
+        response = client.post(
+            url,
+            _form(
+                issue,
+                priority="High",
+                status="Resolved",
+                assignee=str(users["bob"].pk),
+                **{"comments-1-body": "Fixed it."},
+            ),
+        )
     assert response.status_code == 302, response.content.decode()[:3000]
     issue.refresh_from_db()
-    assert (issue.status, issue.resolution, issue.assignee, issue.priority) == ("Resolved", "Done", users["bob"],
-                                                                                 "High")
+    assert (issue.status, issue.resolution, issue.assignee, issue.priority) == (
+        "Resolved",
+        "Done",
+        users["bob"],
+        "High",
+    )
     assert issue.resolved_at is not None
     resolved, commented = events
     assert (resolved.kind, resolved.via, resolved.actor_user_id) == (EventKind.RESOLVED, "admin", root.pk)
@@ -117,12 +164,14 @@ def test_admin_change_emits_field_changes_and_checks_the_workflow(
     issue.refresh_from_db()
     assert (issue.status, issue.resolution, issue.resolved_at) == ("Open", "", None)
     assert events[-1].kind == EventKind.UPDATED and events[-1].change("status") == FieldChange(
-        "status", "Resolved", "Open")
+        "status", "Resolved", "Open"
+    )
     assert Issue.objects.get(pk=issue.pk).email_sender_address == "carol@customer.example"  # untouched by the form
 
 
 def test_admin_actions_transition_and_delete_emit_events(
-        admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any) -> None:
+    admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any
+) -> None:
     client, _root = admin_client_
     tracker.create_issue(NewIssue("ABC", "one"))
     tracker.create_issue(NewIssue("ABC", "two"))
@@ -144,11 +193,18 @@ def test_admin_actions_transition_and_delete_emit_events(
 def test_admin_pages_and_attachment_download(admin_client_: tuple[Client, Any], tracker: LocalTracker) -> None:
     client, _root = admin_client_
     key = tracker.create_issue(NewIssue("ABC", "with file")).key
-    (attachment,) = tracker.add_attachments(key, [AttachmentUpload("<b>evil</b>.html", "text/html",
-                                                                   data=b"<script>alert(1)</script>")])
+    (attachment,) = tracker.add_attachments(
+        key, [AttachmentUpload("<b>evil</b>.html", "text/html", data=b"<script>alert(1)</script>")]
+    )
     issue = Issue.objects.get(key=key)
-    for name in ("trackers_project_changelist", "trackers_issue_changelist", "trackers_comment_changelist",
-                 "trackers_issue_add", "trackers_comment_add", "trackers_project_add"):
+    for name in (
+        "trackers_project_changelist",
+        "trackers_issue_changelist",
+        "trackers_comment_changelist",
+        "trackers_issue_add",
+        "trackers_comment_add",
+        "trackers_project_add",
+    ):
         assert client.get(reverse(f"admin:{name}")).status_code == 200, name
     page = client.get(reverse("admin:trackers_issue_change", args=[issue.pk])).content.decode()
     assert "&lt;b&gt;evil&lt;/b&gt;.html" in page and "<b>evil</b>" not in page
@@ -161,8 +217,9 @@ def test_admin_pages_and_attachment_download(admin_client_: tuple[Client, Any], 
     assert anonymous.status_code == 302  # to the login page
 
 
-def test_comment_admin_adds_and_edits_with_events(admin_client_: tuple[Client, Any], tracker: LocalTracker,
-                                                  events: list[IssueEventData], commit: Any) -> None:
+def test_comment_admin_adds_and_edits_with_events(
+    admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any
+) -> None:
     client, root = admin_client_
     key = tracker.create_issue(NewIssue("ABC", "x")).key
     issue = Issue.objects.get(key=key)
@@ -179,8 +236,8 @@ def test_comment_admin_adds_and_edits_with_events(admin_client_: tuple[Client, A
 
 
 def test_attachment_uploaded_in_the_admin_is_stored_encrypted(
-        admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any,
-        blob_root: Any) -> None:
+    admin_client_: tuple[Client, Any], tracker: LocalTracker, events: list[IssueEventData], commit: Any, blob_root: Any
+) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client, _root = admin_client_
@@ -188,8 +245,9 @@ def test_attachment_uploaded_in_the_admin_is_stored_encrypted(
     events.clear()
     upload = SimpleUploadedFile("notes.txt", b"secret admin notes", content_type="text/plain")
     with commit():
-        response = client.post(reverse("admin:trackers_issue_change", args=[issue.pk]),
-                               {**_form(issue), "add_attachment": upload})
+        response = client.post(
+            reverse("admin:trackers_issue_change", args=[issue.pk]), {**_form(issue), "add_attachment": upload}
+        )
     assert response.status_code == 302
     (attachment,) = tracker.list_attachments(issue.key)
     assert (attachment.filename, attachment.size) == ("notes.txt", 18)

@@ -19,27 +19,41 @@ def commit(django_capture_on_commit_callbacks: Any) -> Any:
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-def test_each_api_change_emits_one_event(tracker: LocalTracker, users: dict[str, Any],
-                                         events: list[IssueEventData], commit: Any) -> None:
+def test_each_api_change_emits_one_event(
+    tracker: LocalTracker, users: dict[str, Any], events: list[IssueEventData], commit: Any
+) -> None:
     with commit():
-        issue = tracker.create_issue(NewIssue("ABC", "x", email_sender_address="c@customer.example",
-                                              source_message_id=11), idempotency_key="inbound:11")
+        issue = tracker.create_issue(
+            NewIssue("ABC", "x", email_sender_address="c@customer.example", source_message_id=11),
+            idempotency_key="inbound:11",
+        )
         tracker.create_issue(NewIssue("ABC", "x"), idempotency_key="inbound:11")  # replay: no second event
     created = events[-1]
     assert len(events) == 1 and created.kind == EventKind.CREATED
     assert (created.issue_key, created.project_key, created.instance_id) == ("ABC-1", "ABC", tracker.instance.pk)
     assert (created.actor_email, created.actor_user_id, created.source_message_id, created.via) == (
-        "c@customer.example", None, 11, "api")
+        "c@customer.example",
+        None,
+        11,
+        "api",
+    )
     with commit():
         comment = tracker.add_comment(issue.key, NewComment("hi", author="alice"))
     assert (events[-1].kind, events[-1].comment_id, events[-1].actor_user_id) == (
-        EventKind.COMMENTED, int(comment.id), users["alice"].pk)
+        EventKind.COMMENTED,
+        int(comment.id),
+        users["alice"].pk,
+    )
     with commit():
-        tracker.update_issue(issue.key, IssueUpdate(priority="High", assignee="bob", add_labels=("x",)),
-                             actor=Actor.user("alice"))
+        tracker.update_issue(
+            issue.key, IssueUpdate(priority="High", assignee="bob", add_labels=("x",)), actor=Actor.user("alice")
+        )
     assert events[-1].kind == EventKind.UPDATED
-    assert events[-1].changes == (FieldChange("priority", "Medium", "High"), FieldChange("assignee", None, "bob"),
-                                  FieldChange("labels", [], ["x"]))
+    assert events[-1].changes == (
+        FieldChange("priority", "Medium", "High"),
+        FieldChange("assignee", None, "bob"),
+        FieldChange("labels", [], ["x"]),
+    )
     with commit():
         tracker.update_issue(issue.key, IssueUpdate(priority="High"))  # no real change: no event
         tracker.add_participants(issue.key, ["d@customer.example"])
@@ -63,8 +77,9 @@ def test_each_api_change_emits_one_event(tracker: LocalTracker, users: dict[str,
     assert len(events) == 10
 
 
-def test_events_wait_for_commit_and_vanish_on_rollback(tracker: LocalTracker, events: list[IssueEventData],
-                                                       commit: Any) -> None:
+def test_events_wait_for_commit_and_vanish_on_rollback(
+    tracker: LocalTracker, events: list[IssueEventData], commit: Any
+) -> None:
     with commit() as callbacks:
         tracker.create_issue(NewIssue("ABC", "x"))
         assert events == []  # queued until the transaction commits
@@ -75,9 +90,9 @@ def test_events_wait_for_commit_and_vanish_on_rollback(tracker: LocalTracker, ev
     assert len(events) == 1 and tracker.get_issue("ABC-1").status == "Open"
 
 
-def test_delete_emits_deleted_and_a_failing_receiver_harms_nothing(tracker: LocalTracker,
-                                                                   events: list[IssueEventData],
-                                                                   commit: Any) -> None:
+def test_delete_emits_deleted_and_a_failing_receiver_harms_nothing(
+    tracker: LocalTracker, events: list[IssueEventData], commit: Any
+) -> None:
     def broken(sender: Any, event: IssueEventData, **kwargs: Any) -> None:
         raise ValueError("a receiver bug")
 

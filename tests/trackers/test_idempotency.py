@@ -50,10 +50,11 @@ def test_add_attachments_retried_after_a_partial_run(tracker: LocalTracker, blob
     assert len([p for p in blob_root.rglob("*") if p.is_file()]) == 2  # no orphan blobs
 
 
-def test_a_rolled_back_attempt_leaves_nothing_and_the_retry_creates_once(tracker: LocalTracker,
-                                                                         events: list[Any],
-                                                                         django_capture_on_commit_callbacks: Any,
-                                                                         ) -> None:
+def test_a_rolled_back_attempt_leaves_nothing_and_the_retry_creates_once(
+    tracker: LocalTracker,
+    events: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(RuntimeError), transaction.atomic():
             tracker.create_issue(NewIssue("ABC", "x"), idempotency_key="inbound:3")
@@ -112,9 +113,15 @@ def test_concurrent_creates_get_distinct_consecutive_keys() -> None:
 
     def work(i: int) -> list[str]:
         tracker = LocalTracker(instance)
-        return [_retrying(lambda n=n: tracker.create_issue(
-            NewIssue("RACE", f"w{i} n{n}"), idempotency_key=f"inbound:{i}-{n}").key, deadline)
-                for n in range(per_worker)]
+        return [
+            _retrying(
+                lambda n=n: (
+                    tracker.create_issue(NewIssue("RACE", f"w{i} n{n}"), idempotency_key=f"inbound:{i}-{n}").key
+                ),
+                deadline,
+            )
+            for n in range(per_worker)
+        ]
 
     keys = [key for batch in _in_threads(workers, work) for key in batch]
     assert sorted(keys, key=lambda k: int(k.split("-")[1])) == [f"RACE-{n}" for n in range(1, 41)]
@@ -129,10 +136,12 @@ def test_concurrent_creates_with_one_idempotency_key_give_one_issue() -> None:
 
     def work(i: int) -> str:
         tracker = LocalTracker(instance)
-        issue = _retrying(lambda: tracker.create_issue(NewIssue("DUP", "same mail"), idempotency_key="inbound:77"),
-                          deadline)
-        comment = _retrying(lambda: tracker.add_comment(issue.key, NewComment("same reply"),
-                                                        idempotency_key="inbound:78"), deadline)
+        issue = _retrying(
+            lambda: tracker.create_issue(NewIssue("DUP", "same mail"), idempotency_key="inbound:77"), deadline
+        )
+        comment = _retrying(
+            lambda: tracker.add_comment(issue.key, NewComment("same reply"), idempotency_key="inbound:78"), deadline
+        )
         return f"{issue.key}/{comment.id}"
 
     results = _in_threads(6, work)

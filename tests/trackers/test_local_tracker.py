@@ -47,7 +47,11 @@ def test_project_and_users(tracker: LocalTracker, users: dict[str, Any]) -> None
     alice = tracker.find_user_by_email("  alice@EXAMPLE.org ")
     assert alice is not None
     assert (alice.account_id, alice.email, alice.display_name, alice.active) == (
-        "alice", "Alice@example.org", "Alice Agent", True)  # Django lower-cases the domain
+        "alice",
+        "Alice@example.org",
+        "Alice Agent",
+        True,
+    )  # Django lower-cases the domain
     assert tracker.find_user_by_email("gone@example.org") is None  # inactive users are not matched
     assert tracker.find_user_by_email("stranger@example.net") is None
     assert tracker.get_user("bob").display_name == "bob"
@@ -55,10 +59,19 @@ def test_project_and_users(tracker: LocalTracker, users: dict[str, Any]) -> None
 
 
 def test_create_and_find_issue(tracker: LocalTracker, users: dict[str, Any]) -> None:
-    created = tracker.create_issue(new_issue(
-        issue_type="bug", priority="HIGH", reporter="alice", assignee="bob", labels=("printer", "on fire", "printer"),
-        watchers=("bob",), custom_fields={"Ticket": "EXT-9"}, source_message_id=42,
-        message_ids=("<first@mail.example>",)))
+    created = tracker.create_issue(
+        new_issue(
+            issue_type="bug",
+            priority="HIGH",
+            reporter="alice",
+            assignee="bob",
+            labels=("printer", "on fire", "printer"),
+            watchers=("bob",),
+            custom_fields={"Ticket": "EXT-9"},
+            source_message_id=42,
+            message_ids=("<first@mail.example>",),
+        )
+    )
     assert created.key == "ABC-1"
     assert (created.issue_type, created.priority, created.status, created.resolution) == ("Bug", "High", "Open", "")
     assert created.reporter.account_id == "alice" and created.assignee.account_id == "bob"
@@ -66,8 +79,12 @@ def test_create_and_find_issue(tracker: LocalTracker, users: dict[str, Any]) -> 
     assert [w.account_id for w in created.watchers] == ["bob"]
     assert created.custom_fields == {"Ticket": "EXT-9"} and created.resolved_at is None
     second = tracker.create_issue(new_issue(summary="  Second\n issue  "))
-    assert (second.key, second.summary, second.priority, second.issue_type) == ("ABC-2", "Second issue", "Medium",
-                                                                                 "Task")
+    assert (second.key, second.summary, second.priority, second.issue_type) == (
+        "ABC-2",
+        "Second issue",
+        "Medium",
+        "Task",
+    )
     assert tracker.get_issue("abc-1") == created
     assert tracker.find_issue("ABC-99") is None
     with pytest.raises(errors.IssueNotFound):
@@ -78,27 +95,35 @@ def test_create_and_find_issue(tracker: LocalTracker, users: dict[str, Any]) -> 
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-10") is None
 
 
-@pytest.mark.parametrize(("overrides", "error", "match"), [
-    ({"project_key": "ZZZ"}, errors.ProjectNotFound, "ZZZ"),
-    ({"summary": "   "}, errors.InvalidFieldValue, "default summary"),
-    ({"issue_type": "Epic"}, errors.InvalidFieldValue, "expected one of: Task, Bug"),
-    ({"priority": "urgent"}, errors.InvalidFieldValue, "priority"),
-    ({"reporter": "nobody"}, errors.UserNotFound, "nobody"),
-    ({"assignee": "gone"}, errors.InvalidFieldValue, "inactive"),
-    ({"email_sender_address": "not an address"}, errors.InvalidFieldValue, "not an email address"),
-    ({"custom_fields": {"x": object()}}, errors.InvalidFieldValue, "JSON"),
-])
-def test_create_refuses_bad_input_with_a_clear_error(tracker: LocalTracker, overrides: dict[str, Any],
-                                                     error: type[Exception], match: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "error", "match"),
+    [
+        ({"project_key": "ZZZ"}, errors.ProjectNotFound, "ZZZ"),
+        ({"summary": "   "}, errors.InvalidFieldValue, "default summary"),
+        ({"issue_type": "Epic"}, errors.InvalidFieldValue, "expected one of: Task, Bug"),
+        ({"priority": "urgent"}, errors.InvalidFieldValue, "priority"),
+        ({"reporter": "nobody"}, errors.UserNotFound, "nobody"),
+        ({"assignee": "gone"}, errors.InvalidFieldValue, "inactive"),
+        ({"email_sender_address": "not an address"}, errors.InvalidFieldValue, "not an email address"),
+        ({"custom_fields": {"x": object()}}, errors.InvalidFieldValue, "JSON"),
+    ],
+)
+def test_create_refuses_bad_input_with_a_clear_error(
+    tracker: LocalTracker, overrides: dict[str, Any], error: type[Exception], match: str
+) -> None:
     with pytest.raises(error, match=match):
         tracker.create_issue(new_issue(**overrides))
     assert tracker.find_issue("ABC-1") is None
 
 
 def test_email_only_sender_and_participants(tracker: LocalTracker) -> None:
-    issue = tracker.create_issue(new_issue(email_sender_address="carol@customer.example",
-                                           email_sender_name="Carol Customer",
-                                           email_participants=("dave@customer.example", "DAVE@customer.example")))
+    issue = tracker.create_issue(
+        new_issue(
+            email_sender_address="carol@customer.example",
+            email_sender_name="Carol Customer",
+            email_participants=("dave@customer.example", "DAVE@customer.example"),
+        )
+    )
     assert issue.reporter is None
     assert (issue.email_sender_address, issue.email_sender_name) == ("carol@customer.example", "Carol Customer")
     assert tracker.get_participants(issue.key) == ("dave@customer.example",)
@@ -113,12 +138,23 @@ def test_email_only_sender_and_participants(tracker: LocalTracker) -> None:
 def test_comments(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue())
     by_user = tracker.add_comment(issue.key, NewComment(body="On it.", author="alice"))
-    by_mail = tracker.add_comment(issue.key, NewComment(
-        body="Still burning", author_email="carol@customer.example", author_name="Carol", source_message_id=7,
-        message_ids=("<reply@customer.example>",)))
+    by_mail = tracker.add_comment(
+        issue.key,
+        NewComment(
+            body="Still burning",
+            author_email="carol@customer.example",
+            author_name="Carol",
+            source_message_id=7,
+            message_ids=("<reply@customer.example>",),
+        ),
+    )
     assert by_user.author.account_id == "alice" and by_user.author_email == ""
     assert (by_mail.author, by_mail.author_email, by_mail.author_name, by_mail.source_message_id) == (
-        None, "carol@customer.example", "Carol", 7)
+        None,
+        "carol@customer.example",
+        "Carol",
+        7,
+    )
     assert [c.id for c in tracker.list_comments(issue.key)] == [by_user.id, by_mail.id]
     assert tracker.find_issue_by_message_ids(["<unknown@x>", "<reply@customer.example>"]).key == issue.key
     with pytest.raises(errors.InvalidFieldValue, match="body"):
@@ -134,9 +170,13 @@ def test_attachments(tracker: LocalTracker) -> None:
     log_file = AttachmentUpload(filename="server.log", content_type="text/plain", file=io.BytesIO(b"line\n" * 5000))
     stored = tracker.add_attachments(issue.key, [logo, log_file], comment_id=comment.id)
     assert [(a.filename, a.size, a.comment_id) for a in stored] == [
-        ("logo.png", 15, comment.id), ("server.log", 25000, comment.id)]
-    assert tracker.attachment_hashes(issue.key) == {logo.content_sha256(),
-                                                    AttachmentUpload("x", data=b"line\n" * 5000).content_sha256()}
+        ("logo.png", 15, comment.id),
+        ("server.log", 25000, comment.id),
+    ]
+    assert tracker.attachment_hashes(issue.key) == {
+        logo.content_sha256(),
+        AttachmentUpload("x", data=b"line\n" * 5000).content_sha256(),
+    }
     assert tracker.read_attachment(issue.key, stored[1].id) == b"line\n" * 5000
     assert tracker.list_attachments(issue.key) == stored
     with pytest.raises(errors.InvalidFieldValue, match="SHA-256"):
@@ -170,8 +210,9 @@ def test_several_message_ids_recorded_at_once(tracker: LocalTracker) -> None:
 
     issue = tracker.create_issue(new_issue())
     tracker.record_message_id(issue.key, "<known@jemh.example>")
-    tracker.record_message_ids(issue.key, ["<known@jemh.example>", "new-1@jemh.example", "<new-1@jemh.example>",
-                                           "<new-2@jemh.example>"])
+    tracker.record_message_ids(
+        issue.key, ["<known@jemh.example>", "new-1@jemh.example", "<new-1@jemh.example>", "<new-2@jemh.example>"]
+    )
     assert IssueMessageId.objects.filter(issue__key=issue.key).count() == 3
     assert tracker.find_issue_by_message_ids(["<new-2@jemh.example>"]).key == issue.key
     with pytest.raises(errors.InvalidFieldValue):
@@ -229,9 +270,19 @@ def test_message_ids_of_an_issue_deleted_since_its_look_up_are_refused(tracker: 
 
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue(labels=("a", "b")))
-    updated = tracker.update_issue(issue.key, IssueUpdate(
-        priority="highest", issue_type="Incident", assignee="alice", add_labels=("c",), remove_labels=("a",),
-        add_watchers=("bob", "alice"), summary="Printer really on fire"), actor=Actor.user("bob"))
+    updated = tracker.update_issue(
+        issue.key,
+        IssueUpdate(
+            priority="highest",
+            issue_type="Incident",
+            assignee="alice",
+            add_labels=("c",),
+            remove_labels=("a",),
+            add_watchers=("bob", "alice"),
+            summary="Printer really on fire",
+        ),
+        actor=Actor.user("bob"),
+    )
     assert (updated.priority, updated.issue_type, updated.assignee.account_id) == ("Highest", "Incident", "alice")
     assert updated.labels == ("b", "c") and updated.summary == "Printer really on fire"
     assert sorted(w.account_id for w in updated.watchers) == ["alice", "bob"]

@@ -22,8 +22,16 @@ def _raw_rows(table: str) -> str:
 
 
 def test_email_only_fields_are_encrypted_at_rest(tracker: LocalTracker) -> None:
-    issue = tracker.create_issue(NewIssue("ABC", "Help", email_sender_address=SENDER, email_sender_name="Carol Q",
-                                          email_participants=(PARTICIPANT,), message_ids=("<secret-id@private>",)))
+    issue = tracker.create_issue(
+        NewIssue(
+            "ABC",
+            "Help",
+            email_sender_address=SENDER,
+            email_sender_name="Carol Q",
+            email_participants=(PARTICIPANT,),
+            message_ids=("<secret-id@private>",),
+        )
+    )
     tracker.add_comment(issue.key, NewComment("thanks", author_email=SENDER, author_name="Carol Q"))
     raw = _raw_rows("trackers_issue") + _raw_rows("trackers_comment") + _raw_rows("trackers_issuemessageid")
     for secret in (SENDER, PARTICIPANT, "Carol Q", "secret-id@private", "private.example"):

@@ -49,8 +49,14 @@ def _store(issue: Issue, upload: AttachmentUpload) -> tuple[str, int, str]:
     return stored, reader.size, reader.digest.hexdigest()
 
 
-def add_attachments(issue: Issue, uploads: list[AttachmentUpload], *, comment: Comment | None = None,
-                    idempotency_key: str | None = None, ctx: ChangeContext = SYSTEM) -> list[Attachment]:
+def add_attachments(
+    issue: Issue,
+    uploads: list[AttachmentUpload],
+    *,
+    comment: Comment | None = None,
+    idempotency_key: str | None = None,
+    ctx: ChangeContext = SYSTEM,
+) -> list[Attachment]:
     """Attach each upload; with an idempotency key, content already attached under it is returned as is.
 
     Emits one ``updated`` event (change ``attachments``) for the newly stored ones.
@@ -60,8 +66,12 @@ def add_attachments(issue: Issue, uploads: list[AttachmentUpload], *, comment: C
     expected_hashes = [upload.sha256.lower() if upload.sha256 else upload.content_sha256() for upload in uploads]
     earlier: dict[str, Attachment] = {}
     if idempotency_key and uploads:  # one query for what an earlier run under this key attached
-        earlier = {a.sha256: a for a in Attachment.objects.filter(issue=issue, idempotency_key=idempotency_key,
-                                                                  sha256__in=set(expected_hashes)).order_by("-pk")}
+        earlier = {
+            a.sha256: a
+            for a in Attachment.objects.filter(
+                issue=issue, idempotency_key=idempotency_key, sha256__in=set(expected_hashes)
+            ).order_by("-pk")
+        }
     for upload, expected in zip(uploads, expected_hashes, strict=True):
         if expected in earlier:
             result.append(earlier[expected])
@@ -69,14 +79,23 @@ def add_attachments(issue: Issue, uploads: list[AttachmentUpload], *, comment: C
         blob, size, digest = _store(issue, upload)
         if digest != expected:
             blob_storage().delete(blob)
-            raise InvalidFieldValue(f"attachment {upload.filename!r}: its content does not match the SHA-256 given "
-                                    f"({expected}); pass the content's hash or none")
+            raise InvalidFieldValue(
+                f"attachment {upload.filename!r}: its content does not match the SHA-256 given "
+                f"({expected}); pass the content's hash or none"
+            )
         try:
             with transaction.atomic():
                 attachment = Attachment.objects.create(
-                    instance_id=issue.instance_id, issue=issue, comment=comment, blob_name=blob,
-                    filename=upload.filename.strip()[:255], content_type=upload.content_type[:255] or
-                    "application/octet-stream", size=size, sha256=digest, idempotency_key=idempotency_key)
+                    instance_id=issue.instance_id,
+                    issue=issue,
+                    comment=comment,
+                    blob_name=blob,
+                    filename=upload.filename.strip()[:255],
+                    content_type=upload.content_type[:255] or "application/octet-stream",
+                    size=size,
+                    sha256=digest,
+                    idempotency_key=idempotency_key,
+                )
         except IntegrityError:
             blob_storage().delete(blob)
             if not idempotency_key:
@@ -90,9 +109,14 @@ def add_attachments(issue: Issue, uploads: list[AttachmentUpload], *, comment: C
         new.append(attachment)
     if new:
         with transaction.atomic():
-            emit(issue, EventKind.UPDATED, ctx, comment_id=comment.pk if comment else None,
-                 attachment_ids=tuple(a.pk for a in new),
-                 changes=(FieldChange("attachments", None, [a.filename for a in new]),))
+            emit(
+                issue,
+                EventKind.UPDATED,
+                ctx,
+                comment_id=comment.pk if comment else None,
+                attachment_ids=tuple(a.pk for a in new),
+                changes=(FieldChange("attachments", None, [a.filename for a in new]),),
+            )
     return result
 
 

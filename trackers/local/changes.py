@@ -15,9 +15,22 @@ from trackers.models import Issue
 from trackers.signals import EventKind, FieldChange, IssueEventData, emit_on_commit
 from trackers.workflow import DONE_STATUSES
 
-TRACKED_FIELDS = ("summary", "description", "issue_type", "priority", "status", "resolution", "resolved_at",
-                  "reporter", "assignee", "labels", "watchers", "email_sender_address", "email_sender_name",
-                  "email_participants")
+TRACKED_FIELDS = (
+    "summary",
+    "description",
+    "issue_type",
+    "priority",
+    "status",
+    "resolution",
+    "resolved_at",
+    "reporter",
+    "assignee",
+    "labels",
+    "watchers",
+    "email_sender_address",
+    "email_sender_name",
+    "email_participants",
+)
 
 
 @dataclass(frozen=True)
@@ -73,14 +86,32 @@ def kind_of(changes: tuple[FieldChange, ...]) -> str:
     return EventKind.UPDATED
 
 
-def emit(issue: Issue, kind: str, ctx: ChangeContext, *, changes: tuple[FieldChange, ...] = (),
-         comment_id: int | None = None, attachment_ids: tuple[int, ...] = ()) -> None:
-    emit_on_commit(IssueEventData(
-        instance_id=issue.instance_id, kind=kind, issue_key=issue.key, project_key=issue.project.key,
-        occurred_at=timezone.now(), issue_id=issue.pk if kind != EventKind.DELETED else None,
-        actor_user_id=ctx.actor_user_id, actor_email=ctx.actor_email, comment_id=comment_id,
-        attachment_ids=attachment_ids, changes=changes, via=ctx.via, source_message_id=ctx.source_message_id,
-    ))
+def emit(
+    issue: Issue,
+    kind: str,
+    ctx: ChangeContext,
+    *,
+    changes: tuple[FieldChange, ...] = (),
+    comment_id: int | None = None,
+    attachment_ids: tuple[int, ...] = (),
+) -> None:
+    emit_on_commit(
+        IssueEventData(
+            instance_id=issue.instance_id,
+            kind=kind,
+            issue_key=issue.key,
+            project_key=issue.project.key,
+            occurred_at=timezone.now(),
+            issue_id=issue.pk if kind != EventKind.DELETED else None,
+            actor_user_id=ctx.actor_user_id,
+            actor_email=ctx.actor_email,
+            comment_id=comment_id,
+            attachment_ids=attachment_ids,
+            changes=changes,
+            via=ctx.via,
+            source_message_id=ctx.source_message_id,
+        )
+    )
 
 
 def emit_changes(issue: Issue, before: dict[str, Any], ctx: ChangeContext) -> tuple[FieldChange, ...]:

@@ -17,8 +17,12 @@ def to_user(user: Any) -> TrackerUser | None:
     if user is None:
         return None
     name = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return TrackerUser(account_id=user.get_username(), email=getattr(user, "email", "") or "",
-                       display_name=(name or "").strip() or user.get_username(), active=user.is_active)
+    return TrackerUser(
+        account_id=user.get_username(),
+        email=getattr(user, "email", "") or "",
+        display_name=(name or "").strip() or user.get_username(),
+        active=user.is_active,
+    )
 
 
 def find_user_by_email(email: str) -> AbstractBaseUser | None:
@@ -28,7 +32,7 @@ def find_user_by_email(email: str) -> AbstractBaseUser | None:
         return None
     model = get_user_model()
     field = model.get_email_field_name()
-    return (model.objects.filter(**{f"{field}__iexact": address}, is_active=True).order_by("pk").first())
+    return model.objects.filter(**{f"{field}__iexact": address}, is_active=True).order_by("pk").first()
 
 
 def find_users_by_email(emails: Iterable[str]) -> dict[str, AbstractBaseUser]:
@@ -41,8 +45,9 @@ def find_users_by_email(emails: Iterable[str]) -> dict[str, AbstractBaseUser]:
     model = get_user_model()
     field = model.get_email_field_name()
     found: dict[str, AbstractBaseUser] = {}
-    for user in (model.objects.annotate(_address=Lower(field)).filter(_address__in=wanted, is_active=True)
-                 .order_by("-pk")):
+    for user in (
+        model.objects.annotate(_address=Lower(field)).filter(_address__in=wanted, is_active=True).order_by("-pk")
+    ):
         found[user._address] = user  # type: ignore[attr-defined]  # the oldest account wins (iterated last)
     return found
 
@@ -54,9 +59,14 @@ def find_user(account_id: str) -> AbstractBaseUser | None:
 
 def to_project(project: Project) -> TrackerProject:
     return TrackerProject(
-        key=project.key, name=project.name, lead=to_user(project.lead),
-        default_issue_type=project.default_issue_type, default_priority=project.default_priority,
-        issue_types=tuple(IssueType.values), priorities=tuple(Priority.values), statuses=tuple(Status.values),
+        key=project.key,
+        name=project.name,
+        lead=to_user(project.lead),
+        default_issue_type=project.default_issue_type,
+        default_priority=project.default_priority,
+        issue_types=tuple(IssueType.values),
+        priorities=tuple(Priority.values),
+        statuses=tuple(Status.values),
     )
 
 
@@ -65,28 +75,49 @@ def to_issue(issue: Issue, watchers: Iterable[Any] | None = None) -> TrackerIssu
     if watchers is None:
         watchers = issue.watchers.order_by("pk")
     return TrackerIssue(
-        key=issue.key, project_key=issue.project.key, summary=issue.summary, description=issue.description,
-        issue_type=str(issue.issue_type), priority=str(issue.priority), status=str(issue.status),
+        key=issue.key,
+        project_key=issue.project.key,
+        summary=issue.summary,
+        description=issue.description,
+        issue_type=str(issue.issue_type),
+        priority=str(issue.priority),
+        status=str(issue.status),
         resolution=str(issue.resolution),
-        resolved_at=issue.resolved_at, created_at=issue.created_at, updated_at=issue.updated_at,
-        reporter=to_user(issue.reporter), assignee=to_user(issue.assignee), labels=tuple(issue.labels or ()),
+        resolved_at=issue.resolved_at,
+        created_at=issue.created_at,
+        updated_at=issue.updated_at,
+        reporter=to_user(issue.reporter),
+        assignee=to_user(issue.assignee),
+        labels=tuple(issue.labels or ()),
         watchers=tuple(to_user(u) for u in watchers),  # type: ignore[misc]
-        email_sender_address=issue.email_sender_address or "", email_sender_name=issue.email_sender_name or "",
-        email_participants=tuple(issue.email_participants or ()), custom_fields=dict(issue.custom_fields or {}),
+        email_sender_address=issue.email_sender_address or "",
+        email_sender_name=issue.email_sender_name or "",
+        email_participants=tuple(issue.email_participants or ()),
+        custom_fields=dict(issue.custom_fields or {}),
     )
 
 
 def to_comment(comment: Comment) -> TrackerComment:
     return TrackerComment(
-        id=str(comment.pk), issue_key=comment.issue.key, body=comment.body, author=to_user(comment.author),
-        author_email=comment.author_email or "", author_name=comment.author_name or "",
-        created_at=comment.created_at, source_message_id=comment.source_message_id,
+        id=str(comment.pk),
+        issue_key=comment.issue.key,
+        body=comment.body,
+        author=to_user(comment.author),
+        author_email=comment.author_email or "",
+        author_name=comment.author_name or "",
+        created_at=comment.created_at,
+        source_message_id=comment.source_message_id,
     )
 
 
 def to_attachment(attachment: Attachment) -> TrackerAttachment:
     return TrackerAttachment(
-        id=str(attachment.pk), issue_key=attachment.issue.key, filename=attachment.filename,
-        content_type=attachment.content_type, size=attachment.size, sha256=attachment.sha256,
-        comment_id=str(attachment.comment_id) if attachment.comment_id else None, created_at=attachment.created_at,
+        id=str(attachment.pk),
+        issue_key=attachment.issue.key,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        comment_id=str(attachment.comment_id) if attachment.comment_id else None,
+        created_at=attachment.created_at,
     )

@@ -78,14 +78,18 @@ def _increment_counter(project: Project) -> int | None:
     meta = IssueCounter._meta
     column = qn(meta.get_field("last_number").column)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {qn(meta.db_table)} SET {column} = {column} + 1 WHERE {qn(meta.pk.column)} = %s "
-                       f"RETURNING {column}", [project.pk])
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} SET {column} = {column} + 1 WHERE {qn(meta.pk.column)} = %s "
+            f"RETURNING {column}",
+            [project.pk],
+        )
         row = cursor.fetchone()
     return int(row[0]) if row else None
 
 
-def insert_issue(issue: Issue, *, watchers: Iterable[Any] = (), message_ids: Iterable[str] = (),
-                 ctx: ChangeContext = SYSTEM) -> Issue:
+def insert_issue(
+    issue: Issue, *, watchers: Iterable[Any] = (), message_ids: Iterable[str] = (), ctx: ChangeContext = SYSTEM
+) -> Issue:
     """Save a new (unsaved) issue under the next key of its project and emit ``created``."""
     # no savepoint of its own: a failure rolls back the caller's transaction, which the caller (or this) opened
     with transaction.atomic(savepoint=False):
@@ -124,8 +128,9 @@ def record_admin_change(issue: Issue, before: dict[str, Any], ctx: ChangeContext
 
 def apply_status(issue: Issue, old_status: str, new_status: str, resolution: str | None = None) -> None:
     """Set status, resolution and resolution date for a move the workflow allows (the caller checked)."""
-    state = resolution_after(old_status, new_status, ResolutionState(issue.resolution, issue.resolved_at),
-                             timezone.now(), resolution)
+    state = resolution_after(
+        old_status, new_status, ResolutionState(issue.resolution, issue.resolved_at), timezone.now(), resolution
+    )
     issue.status = str(new_status)
     issue.resolution = str(state.resolution)
     issue.resolved_at = state.resolved_at
@@ -138,13 +143,13 @@ def check_transition(issue_key: str, status: str, wanted: str) -> str:
     transition = find_transition(status, wanted)
     if transition is None:
         targets = ", ".join(allowed_targets(status)) or "nowhere"
-        raise InvalidTransition(f"{issue_key} is {status}: it cannot move to {wanted!r}; from {status} it can "
-                                f"move to {targets}")
+        raise InvalidTransition(
+            f"{issue_key} is {status}: it cannot move to {wanted!r}; from {status} it can move to {targets}"
+        )
     return transition.target
 
 
-def transition_issue(issue: Issue, wanted: str, *, resolution: str | None = None,
-                     ctx: ChangeContext = SYSTEM) -> Issue:
+def transition_issue(issue: Issue, wanted: str, *, resolution: str | None = None, ctx: ChangeContext = SYSTEM) -> Issue:
     def mutate(locked: Issue) -> None:
         target = check_transition(locked.key, locked.status, wanted)
         apply_status(locked, locked.status, target, resolution)
@@ -164,8 +169,12 @@ def record_message_id(issue: Issue, message_id: str, *, kind: str = MessageIdKin
     try:
         with transaction.atomic():
             return IssueMessageId.objects.create(
-                instance_id=issue.instance_id, issue=issue, message_id_hash=digest,
-                message_id=normalize_message_id(message_id), kind=kind)
+                instance_id=issue.instance_id,
+                issue=issue,
+                message_id_hash=digest,
+                message_id=normalize_message_id(message_id),
+                kind=kind,
+            )
     except IntegrityError:
         return IssueMessageId.objects.get(issue=issue, message_id_hash=digest)
 
@@ -180,8 +189,14 @@ def insert_message_ids(issue_id: int, instance_id: int, message_ids: Iterable[st
     wanted = _wanted_message_ids(message_ids, kind)
     if wanted:
         IssueMessageId.objects.bulk_create(
-            [IssueMessageId(instance_id=instance_id, issue_id=issue_id, message_id_hash=digest, message_id=value,
-                            kind=kind) for digest, value in wanted.items()], ignore_conflicts=True)
+            [
+                IssueMessageId(
+                    instance_id=instance_id, issue_id=issue_id, message_id_hash=digest, message_id=value, kind=kind
+                )
+                for digest, value in wanted.items()
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _wanted_message_ids(message_ids: Iterable[str], kind: str) -> dict[str, str]:

@@ -92,8 +92,10 @@ class LocalTracker:
         projects = Project.objects.select_related("lead")  # to_project reads the lead
         project = projects.filter(instance=self.instance, key=wanted).first()
         if project is None:
-            raise errors.ProjectNotFound(f"no project {key!r} in the local tracker of {self.instance}; "
-                                         "create it in the admin or fix the project mapping")
+            raise errors.ProjectNotFound(
+                f"no project {key!r} in the local tracker of {self.instance}; "
+                "create it in the admin or fix the project mapping"
+            )
         self._projects[wanted] = project
         return project
 
@@ -130,8 +132,9 @@ class LocalTracker:
         if actor is None:
             return ChangeContext(source_message_id=source_message_id)
         user_id = self._user(actor.account_id, "actor").pk if actor.account_id else None
-        return ChangeContext(actor_user_id=user_id, actor_email=actor.email or None,
-                             source_message_id=source_message_id)
+        return ChangeContext(
+            actor_user_id=user_id, actor_email=actor.email or None, source_message_id=source_message_id
+        )
 
     # -- projects and users -------------------------------------------------------------------------
     @_translating_errors
@@ -169,8 +172,11 @@ class LocalTracker:
     @_translating_errors
     def find_issues(self, keys: Sequence[str]) -> dict[str, TrackerIssue]:
         wanted = {key.strip().upper(): key for key in keys if key.strip()}
-        found = (Issue.objects.select_related("project", "reporter", "assignee").prefetch_related("watchers")
-                 .filter(instance=self.instance, key__in=list(wanted)))
+        found = (
+            Issue.objects.select_related("project", "reporter", "assignee")
+            .prefetch_related("watchers")
+            .filter(instance=self.instance, key__in=list(wanted))
+        )
         issues: dict[str, TrackerIssue] = {}
         for issue in found:
             self._issue_refs[issue.key] = (issue.pk, issue.instance_id)
@@ -187,21 +193,32 @@ class LocalTracker:
         for message_id in message_ids:
             if not message_id or not message_id.strip().strip("<>").strip():
                 continue
-            found = (IssueMessageId.objects.filter(instance=self.instance,
-                                                   message_id_hash=services.message_id_hash(message_id))
-                     .select_related("issue__project").order_by("-created_at", "-pk").first())
+            found = (
+                IssueMessageId.objects.filter(
+                    instance=self.instance, message_id_hash=services.message_id_hash(message_id)
+                )
+                .select_related("issue__project")
+                .order_by("-created_at", "-pk")
+                .first()
+            )
             if found is not None:
                 return convert.to_issue(found.issue)
         return None
 
     @_translating_errors
-    def find_issue_by_foreign_key(self, field_name: str, value: str,
-                                  project_key: str | None = None) -> TrackerIssue | None:
+    def find_issue_by_foreign_key(
+        self, field_name: str, value: str, project_key: str | None = None
+    ) -> TrackerIssue | None:
         issues = Issue.objects.filter(instance=self.instance)
         if project_key:
             issues = issues.filter(project=self._project(project_key))
-        found = (issues.annotate(_foreign=Cast(KeyTextTransform(field_name, "custom_fields"), TextField()))
-                 .filter(_foreign=str(value)).select_related("project").order_by("-created_at", "-pk").first())
+        found = (
+            issues.annotate(_foreign=Cast(KeyTextTransform(field_name, "custom_fields"), TextField()))
+            .filter(_foreign=str(value))
+            .select_related("project")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
         return convert.to_issue(found) if found else None
 
     # -- creating -----------------------------------------------------------------------------------
@@ -211,8 +228,9 @@ class LocalTracker:
         return Issue.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
 
     @_translating_errors
-    def create_issue(self, new: NewIssue, *, idempotency_key: str | None = None,
-                     actor: Actor | None = None) -> TrackerIssue:
+    def create_issue(
+        self, new: NewIssue, *, idempotency_key: str | None = None, actor: Actor | None = None
+    ) -> TrackerIssue:
         # No look-up first: the idempotency key is unique, so a second run fails to insert and finds the first
         # run's issue then (the rolled-back transaction takes no issue number).
         project = self._project(new.project_key)
@@ -221,18 +239,27 @@ class LocalTracker:
             raise errors.InvalidFieldValue("an issue needs a summary; set a default summary in the project mapping")
         reporter = self._user(new.reporter, "reporter") if new.reporter else None
         if actor is None:
-            actor = (Actor.user(new.reporter) if new.reporter
-                     else Actor.email_only(new.email_sender_address, new.email_sender_name)
-                     if new.email_sender_address else None)
+            actor = (
+                Actor.user(new.reporter)
+                if new.reporter
+                else Actor.email_only(new.email_sender_address, new.email_sender_name)
+                if new.email_sender_address
+                else None
+            )
         issue = Issue(
-            project=project, summary=summary, description=new.description,
+            project=project,
+            summary=summary,
+            description=new.description,
             issue_type=self._choice(new.issue_type or project.default_issue_type, IssueType, "issue type"),
             priority=self._choice(new.priority or project.default_priority, Priority, "priority"),
-            reporter=reporter, assignee=self._user(new.assignee, "assignee") if new.assignee else None,
-            labels=list(new.labels), email_sender_address=new.email_sender_address.strip(),
+            reporter=reporter,
+            assignee=self._user(new.assignee, "assignee") if new.assignee else None,
+            labels=list(new.labels),
+            email_sender_address=new.email_sender_address.strip(),
             email_sender_name=new.email_sender_name.strip(),
             email_participants=services.clean_addresses(new.email_participants),
-            custom_fields=self._json(dict(new.custom_fields)), source_message_id=new.source_message_id,
+            custom_fields=self._json(dict(new.custom_fields)),
+            source_message_id=new.source_message_id,
             idempotency_key=idempotency_key or None,
         )
         if issue.email_sender_address:
@@ -240,8 +267,12 @@ class LocalTracker:
         watchers = list({w.pk: w for w in (self._user(w, "watcher") for w in new.watchers)}.values())
         try:
             with transaction.atomic():
-                services.insert_issue(issue, watchers=watchers, message_ids=new.message_ids,
-                                      ctx=self._context(actor, new.source_message_id))
+                services.insert_issue(
+                    issue,
+                    watchers=watchers,
+                    message_ids=new.message_ids,
+                    ctx=self._context(actor, new.source_message_id),
+                )
         except IntegrityError:
             existing = self._existing_issue(idempotency_key)
             if existing is None:
@@ -266,8 +297,7 @@ class LocalTracker:
             raise errors.InvalidFieldValue(f"custom field values must be JSON (text, numbers, lists): {exc}") from exc
 
     @_translating_errors
-    def add_comment(self, issue_key: str, comment: NewComment, *,
-                    idempotency_key: str | None = None) -> TrackerComment:
+    def add_comment(self, issue_key: str, comment: NewComment, *, idempotency_key: str | None = None) -> TrackerComment:
         if idempotency_key:
             existing = Comment.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
             if existing is not None:
@@ -278,15 +308,27 @@ class LocalTracker:
         author = self._user(comment.author, "comment author") if comment.author else None
         if author is None and comment.author_email:
             services.clean_addresses([comment.author_email])
-        actor = (Actor.user(comment.author) if comment.author
-                 else Actor.email_only(comment.author_email) if comment.author_email else None)
-        row = Comment(issue=issue, author=author, author_email=comment.author_email.strip() if not author else "",
-                      author_name=comment.author_name.strip() if not author else "", body=comment.body,
-                      source_message_id=comment.source_message_id, idempotency_key=idempotency_key or None)
+        actor = (
+            Actor.user(comment.author)
+            if comment.author
+            else Actor.email_only(comment.author_email)
+            if comment.author_email
+            else None
+        )
+        row = Comment(
+            issue=issue,
+            author=author,
+            author_email=comment.author_email.strip() if not author else "",
+            author_name=comment.author_name.strip() if not author else "",
+            body=comment.body,
+            source_message_id=comment.source_message_id,
+            idempotency_key=idempotency_key or None,
+        )
         try:
             with transaction.atomic():
-                comment_services.insert_comment(row, message_ids=comment.message_ids,
-                                                ctx=self._context(actor, comment.source_message_id))
+                comment_services.insert_comment(
+                    row, message_ids=comment.message_ids, ctx=self._context(actor, comment.source_message_id)
+                )
         except IntegrityError:
             if not idempotency_key:
                 raise
@@ -299,17 +341,24 @@ class LocalTracker:
         return [convert.to_comment(c) for c in issue.comments.select_related("author", "issue")]
 
     @_translating_errors
-    def add_attachments(self, issue_key: str, uploads: Iterable[AttachmentUpload], *,
-                        comment_id: str | None = None, idempotency_key: str | None = None,
-                        actor: Actor | None = None) -> list[TrackerAttachment]:
+    def add_attachments(
+        self,
+        issue_key: str,
+        uploads: Iterable[AttachmentUpload],
+        *,
+        comment_id: str | None = None,
+        idempotency_key: str | None = None,
+        actor: Actor | None = None,
+    ) -> list[TrackerAttachment]:
         issue = self._created.get(issue_key.strip().upper()) or self._issue(issue_key)
         comment = None
         if comment_id is not None:
             comment = Comment.objects.filter(issue=issue, pk=int(comment_id)).first()
             if comment is None:
                 raise errors.NotFound(f"{issue.key} has no comment {comment_id}")
-        stored = attachment_services.add_attachments(issue, list(uploads), comment=comment,
-                                                     idempotency_key=idempotency_key, ctx=self._context(actor))
+        stored = attachment_services.add_attachments(
+            issue, list(uploads), comment=comment, idempotency_key=idempotency_key, ctx=self._context(actor)
+        )
         return [convert.to_attachment(a) for a in stored]
 
     @_translating_errors
@@ -333,8 +382,9 @@ class LocalTracker:
         services.record_message_id(self._issue(issue_key), message_id, kind=kind)
 
     @_translating_errors
-    def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *,
-                           kind: str = MessageIdKind.OUTBOUND) -> None:
+    def record_message_ids(
+        self, issue_key: str, message_ids: Sequence[str], *, kind: str = MessageIdKind.OUTBOUND
+    ) -> None:
         issue_id, instance_id = self._issue_ref(issue_key)
         try:
             with transaction.atomic():
@@ -389,22 +439,25 @@ class LocalTracker:
         return [Transition(id=t.id, name=t.name, to_status=t.target) for t in transitions_from(issue.status)]
 
     @_translating_errors
-    def transition_issue(self, issue_key: str, to_status: str, *, resolution: str | None = None,
-                         actor: Actor | None = None) -> TrackerIssue:
+    def transition_issue(
+        self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
+    ) -> TrackerIssue:
         from trackers.workflow import Resolution
 
         chosen = self._choice(resolution, Resolution, "resolution") if resolution else None
         issue = self._issue(issue_key)
-        return convert.to_issue(services.transition_issue(issue, to_status, resolution=chosen,
-                                                          ctx=self._context(actor)))
+        return convert.to_issue(
+            services.transition_issue(issue, to_status, resolution=chosen, ctx=self._context(actor))
+        )
 
     @_translating_errors
     def get_participants(self, issue_key: str) -> tuple[str, ...]:
         return tuple(self._issue(issue_key).email_participants or ())
 
     @_translating_errors
-    def add_participants(self, issue_key: str, addresses: Iterable[str], *,
-                         actor: Actor | None = None) -> tuple[str, ...]:
+    def add_participants(
+        self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
+    ) -> tuple[str, ...]:
         added = services.clean_addresses(addresses)
 
         def mutate(locked: Issue) -> None:
@@ -413,8 +466,9 @@ class LocalTracker:
         return tuple(services.change_issue(self._issue(issue_key), mutate, self._context(actor)).email_participants)
 
     @_translating_errors
-    def set_participants(self, issue_key: str, addresses: Iterable[str], *,
-                         actor: Actor | None = None) -> tuple[str, ...]:
+    def set_participants(
+        self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
+    ) -> tuple[str, ...]:
         cleaned = services.clean_addresses(addresses)
 
         def mutate(locked: Issue) -> None:
@@ -427,8 +481,9 @@ class LocalTracker:
         return dict(self._issue(issue_key).custom_fields or {})
 
     @_translating_errors
-    def update_custom_fields(self, issue_key: str, values: Mapping[str, Any], *,
-                             actor: Actor | None = None) -> TrackerIssue:
+    def update_custom_fields(
+        self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None
+    ) -> TrackerIssue:
         cleaned = self._json(dict(values))
 
         def mutate(locked: Issue) -> None:
