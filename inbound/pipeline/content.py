@@ -4,21 +4,8 @@
 from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
+from inbound.pipeline.markup import as_markdown
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
-
-MARKDOWN_SPECIAL_AT_LINE_START = ("#", ">", "    ", "\t", "---", "===", "***", "|")
-
-
-def as_markdown(text: str) -> str:
-    """Plain mail text as Markdown that renders as the sender wrote it: line breaks kept, and lines that
-    would accidentally become headings, quotes, rules, tables or code are escaped."""
-    lines = []
-    for line in text.splitlines():
-        stripped = line.rstrip()
-        if stripped.startswith(MARKDOWN_SPECIAL_AT_LINE_START):
-            stripped = "\\" + stripped.lstrip() if not stripped.startswith(("    ", "\t")) else stripped.strip()
-        lines.append(stripped + ("  " if stripped else ""))
-    return "\n".join(lines).strip()
 
 
 class Content:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from inbound.pipeline.context import Context
+from inbound.pipeline.markup import cut_at_delimiter
 from inbound.pipeline.outcome import Verdict, go_on
 from profiles.directives import extract_directives
 from profiles.patterns import compiled
@@ -37,21 +38,6 @@ def _apply_cleanups(text: str, patterns: tuple[str, ...], flags: int) -> tuple[s
     return text, applied
 
 
-def _cut_at_delimiter(body: str, delimiters: tuple[str, ...]) -> tuple[str, str]:
-    """The body up to the first line holding a delimiter (literal text), and the delimiter found."""
-    best, found = len(body), ""
-    for delimiter in delimiters:
-        if not delimiter:
-            continue
-        index = body.find(delimiter)
-        if 0 <= index < best:
-            best, found = index, delimiter
-    if not found:
-        return body, ""
-    line_start = body.rfind("\n", 0, best) + 1
-    return body[:line_start].rstrip(), found
-
-
 class Preprocess:
     name = "preprocess"
     description = "Applies the mapping's subject and body clean-up patterns and body delimiters."
@@ -62,8 +48,8 @@ class Preprocess:
         body, body_hits = _apply_cleanups(
             ctx.message.body_text, ctx.mapping.body_cleanups, re.IGNORECASE | re.MULTILINE
         )
-        body, delimiter = _cut_at_delimiter(body, ctx.mapping.body_delimiters)
-        reply, _ = _cut_at_delimiter(ctx.message.reply_text, ctx.mapping.body_delimiters)
+        body, delimiter = cut_at_delimiter(body, ctx.mapping.body_delimiters)
+        reply, _ = cut_at_delimiter(ctx.message.reply_text, ctx.mapping.body_delimiters)
         reply, _ = _apply_cleanups(reply, ctx.mapping.body_cleanups, re.IGNORECASE | re.MULTILINE)
         # NUL characters (seen in real spam) are not text: PostgreSQL refuses them in text columns
         ctx.subject = " ".join(subject.replace("\x00", "").split())
