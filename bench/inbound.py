@@ -372,7 +372,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     floor_rate = floor_run["messages"] / floor_run["seconds"]  # type: ignore[operator]
-    ratio = result["messages_per_second"] / floor_rate  # type: ignore[operator]
+    ratio = result["messages_per_second"] / floor_rate
     worst_rss = max(worker_rss["pool"] or [0.0])
     report = {
         "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
@@ -438,7 +438,7 @@ def print_table(report: dict[str, object]) -> None:
             f"{report['capture']['seconds']} s, CPU "  # type: ignore[index]
             f"{report['capture']['cpu_seconds']} s, peak RSS "  # type: ignore[index]
             f"{report['capture']['peak_rss_mb']} MB",
-        ),  # type: ignore[index]
+        ),
         ("worker CPU per message (both processes)", f"{report['worker_cpu_ms_per_message']} ms"),
         ("PostgreSQL CPU per message (all backends)", f"{report['postgres_cpu_ms_per_message']} ms"),
         ("load average (1 min) before / after", report["load_average_before_after"]),

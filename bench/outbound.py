@@ -360,7 +360,7 @@ def print_table(result: dict[str, object]) -> None:
         (
             f"CPU s during the run ({result['cpus']} CPUs)",
             ", ".join(f"{name} {value}" for name, value in result["cpu_s_during_run"].items()),
-        ),  # type: ignore[attr-defined]
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -41,7 +41,7 @@ class RenderedMail:
 
 
 def _engine() -> Engine:
-    return engines["django"].engine  # type: ignore[attr-defined,no-any-return]
+    return engines["django"].engine  # type: ignore[attr-defined]
 
 
 def _template(override: str, part: str) -> Template:
@@ -176,7 +176,8 @@ def render(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
     fmt = getattr(mapping, "format", MailFormat.BOTH)
     plain = Context(dict(context), autoescape=False)
     subject = _fold(_template(getattr(mapping, "subject_template", ""), "subject").render(plain))
-    text = html = None
+    text: str | None = None
+    html: str | None = None
     if fmt in (MailFormat.BOTH, MailFormat.TEXT):
         text = _template(getattr(mapping, "text_template", ""), "text").render(Context(dict(context), autoescape=False))
         text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -180,16 +180,17 @@ class _Mailer:
     def __init__(self, connection: Any = None) -> None:
         self.connection = connection or get_connection(fail_silently=False)
         self.owned = connection is None
-        self.keep_open = isinstance(self.connection, SmtpBackend)
+        self.smtp = self.connection if isinstance(self.connection, SmtpBackend) else None
+        self.keep_open = self.smtp is not None
         self.opened = False
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> int:
         """Send a built message; over the open SMTP session directly when every address is plain ASCII (what
         Django's backend would do after finding nothing to encode), else through the backend."""
-        if self.keep_open and self.connection.connection is None:
-            self.opened = bool(self.connection.open()) or self.opened
+        if self.smtp is not None and self.smtp.connection is None:
+            self.opened = bool(self.smtp.open()) or self.opened
         try:
-            session = self.connection.connection if self.keep_open else None
+            session = self.smtp.connection if self.smtp is not None else None
             if session is not None and sender.isascii() and all(r.isascii() for r in recipients):
                 refused = session.sendmail(sender, recipients, CRLF.sub(b"\r\n", raw))
                 return len(recipients) - len(refused)

@@ -57,7 +57,10 @@ def request_flush() -> None:
 
 
 def queue_send(outbound_id: int, countdown: int | None = None) -> None:
-    send_notification.apply_async((outbound_id,), countdown=countdown)
+    if countdown is None:
+        send_notification.apply_async((outbound_id,))
+    else:
+        send_notification.apply_async((outbound_id,), countdown=countdown)
 
 
 @shared_task(name="notifications.flush_issue", bind=True, max_retries=None)

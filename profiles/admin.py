@@ -4,6 +4,7 @@ rules), test cases; export of a profile as JSON and an import view linked from t
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -31,6 +32,9 @@ from profiles.models import (
     WorkflowAdvanceRule,
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
 
 MAPPING_FIELDS = ("name", "is_default", *inheritance.INHERITABLE_FIELDS)
 
@@ -86,7 +90,7 @@ class WorkflowAdvanceRuleInline(admin.TabularInline):
     extra = 0
 
 
-PROFILE_FIELDSETS = (
+PROFILE_FIELDSETS: _FieldsetSpec = (
     (None, {"fields": ("instance", "name", "description", "enabled")}),
     ("Catch addresses and forwarding", {"fields": ("non_catch_action", "forward_to", "reply_address")}),
     (

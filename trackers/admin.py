@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -224,7 +224,7 @@ class IssueAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def attachment_view(self, request: HttpRequest, issue_id: int, attachment_id: int) -> HttpResponse:
+    def attachment_view(self, request: HttpRequest, issue_id: int, attachment_id: int) -> FileResponse:
         attachment = get_object_or_404(Attachment, issue_id=issue_id, pk=attachment_id)
         if not self.has_view_permission(request, attachment.issue):
             raise PermissionDenied
@@ -256,5 +256,7 @@ class CommentAdmin(admin.ModelAdmin):
         if change:
             comment_services.edit_comment(obj, obj.body, admin_context(request))
         else:
+            if not request.user.is_authenticated:  # the admin only serves signed-in staff
+                raise PermissionDenied
             obj.author = request.user
             comment_services.insert_comment(obj, ctx=admin_context(request))

@@ -81,7 +81,7 @@ class ImapSession(MailboxSession):
         try:
             self.client.logout()
         except CONNECTION_ERRORS:
-            with contextlib.suppress(CONNECTION_ERRORS):
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 self.client.shutdown()
         self.client = None
 

@@ -42,6 +42,8 @@ class Pop3Session(MailboxSession):
         source = self.source
         context = ssl.create_default_context()
         host, port = source.host, source.effective_port
+        if port is None:
+            raise SourceError(f"{host}: no port is set and this kind of source has no default port")
         if source.security == Security.TLS:
             self.conn = self._call(
                 f"cannot connect to {host}:{port}",
@@ -67,7 +69,7 @@ class Pop3Session(MailboxSession):
         try:
             self.conn.quit()  # commits the DELEs of messages already recorded
         except ERRORS:
-            with contextlib.suppress(ERRORS):
+            with contextlib.suppress(*ERRORS):
                 self.conn.close()
         self.conn = None
 

@@ -16,7 +16,7 @@ ALIASES = (
 )
 
 
-def make(processors=ALL, allow=(), block=(), aliases=ALIASES, field_processors=()):  # type: ignore[no-untyped-def]
+def make(processors=ALL, allow=(), block=(), aliases=ALIASES, field_processors=()):
     return DirectivesConfig(
         True, True, tuple(processors), tuple(allow), tuple(block), True, tuple(aliases), tuple(field_processors)
     )
@@ -146,7 +146,7 @@ def test_case_insensitive_names_become_canonical() -> None:
     assert result.values == {"issueType": "Bug", "priority": "High"}
 
 
-def test_from_a_loaded_profile(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_from_a_loaded_profile(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)  # colon on, reporter blocked, an order-number processor
     result = extract_directives(config, "Printer", "Reporter: boss\nPriority: urgent\n\nOrder no. 5", {})
     assert result.processor == "colon"
