@@ -42,7 +42,7 @@ def test_celery_task_round_trip_through_redis(redis_server) -> None:
         result = instance_summary.delay(instance.pk)
         assert result.get(timeout=20) == {"id": instance.pk, "name": "Queued", "tracker_kind": "local"}
     client = redis.Redis.from_url(redis_server.url)
-    assert any(key.startswith(b"celery-task-meta-") for key in client.keys("*")), "result not in Redis"
+    assert any(key.startswith(b"celery-task-meta-") for key in client.keys("*")), "result not in Redis"  # type: ignore[arg-type]  # bytes: no decode_responses
 
 
 def test_dovecot_login_over_imap_and_pop3(dovecot) -> None:

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
@@ -187,7 +188,8 @@ def test_exported_fields_cover_each_model() -> None:
     # Everything an admin edits travels in the export (test cases' raw message only on request).
     from profiles.portability import CHILDREN
 
-    for _key, model in (*CHILDREN, (None, Profile)):
+    models: tuple[tuple[str | None, type[Model]], ...] = (*CHILDREN, (None, Profile))
+    for _key, model in models:
         editable = {
             f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key and not f.is_relation
         }

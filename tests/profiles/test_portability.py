@@ -108,7 +108,7 @@ def test_import_reproduces_behaviour(rich_profile) -> None:
     original, imported = load_profile_config(rich_profile.pk), load_profile_config(copy_.pk)
     cases = [
         MessageFacts(sender="a@b.org", recipients=("support+sales@example.com",)),
-        MessageFacts(sender="a@b.org", headers={"X-Customer-Tier": "gold"}),
+        MessageFacts(sender="a@b.org", headers={"X-Customer-Tier": ("gold",)}),
         MessageFacts(sender="a@customer.example", subject="VIP"),
         MessageFacts(sender="a@b.org"),
     ]
