@@ -41,7 +41,7 @@ class RenderedMail:
 
 
 def _engine() -> Engine:
-    return engines["django"].engine  # type: ignore[attr-defined]
+    return engines["django"].engine  # type: ignore[attr-defined]  # DjangoTemplates backend has .engine
 
 
 def _template(override: str, part: str) -> Template:

@@ -4,14 +4,14 @@ rules), test cases; export of a profile as JSON and an import view linked from t
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
@@ -234,7 +234,7 @@ class ProfileAdmin(admin.ModelAdmin):
     def export_json_with_test_cases(self, request: HttpRequest, queryset: QuerySet[Profile]) -> HttpResponse | None:
         return self._export(request, queryset, include_test_cases=True)
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self) -> list[URLPattern]:
         custom = [path("import/", self.admin_site.admin_view(self.import_view), name="profiles_profile_import")]
         return custom + super().get_urls()
 
@@ -310,7 +310,7 @@ class ProjectMappingAdmin(admin.ModelAdmin):
         )
         return format_html("<table>{}</table>", rows)
 
-    def get_inlines(self, request: HttpRequest, obj: ProjectMapping | None = None):  # type: ignore[no-untyped-def]
+    def get_inlines(self, request: HttpRequest, obj: ProjectMapping | None = None) -> Any:
         return () if obj is not None and obj.is_default else self.inlines
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from profiles.choices import AliasKind, DirectiveProcessor, ProcessorTarget
 from profiles.config import DirectivesConfig, ProfileConfig
 from profiles.patterns import compiled
-from profiles.routing import normalize_headers
+from profiles.routing import HeaderValues, normalize_headers
 
 # Directive names the tracker side understands (case-insensitive; this spelling is canonical).
 KNOWN_DIRECTIVES = (
@@ -211,9 +211,9 @@ def _subject_tags(subject: str, body: str, vocabulary: _Vocabulary) -> _Found:
     return _Found(items, re.sub(r"\s{2,}", " ", cleaned).strip(), body)
 
 
-def _headers(headers: object, subject: str, body: str) -> _Found:
+def _headers(headers: HeaderValues | None, subject: str, body: str) -> _Found:
     items: list[tuple[str, str | None]] = []
-    for name, values in normalize_headers(headers).items():  # type: ignore[arg-type]
+    for name, values in normalize_headers(headers).items():
         if name.startswith(HEADER_PREFIX) and len(name) > len(HEADER_PREFIX):
             items.extend((name[len(HEADER_PREFIX) :], value.strip()) for value in values)
     return _Found(items, subject, body)

@@ -65,8 +65,8 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
 
     connections.close_all()
     connections.__dict__.pop("settings", None)  # a cached_property: recomputed from _settings
-    connections._settings = None  # type: ignore[attr-defined]
-    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+    connections._settings = None  # type: ignore[attr-defined]  # private: reset for the test
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]  # private
 
 
 @pytest.fixture(scope="session")

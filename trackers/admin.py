@@ -170,7 +170,7 @@ class IssueAdmin(admin.ModelAdmin):
             services.insert_issue(obj, ctx=ctx)
             return
         stored = Issue.objects.select_related("project", "reporter", "assignee").get(pk=obj.pk)
-        obj._admin_before = snapshot(stored)  # type: ignore[attr-defined]
+        obj._admin_before = snapshot(stored)  # type: ignore[attr-defined]  # read back in save_related
         if obj.status != stored.status:
             services.apply_status(obj, stored.status, obj.status, obj.resolution or None)
         obj.email_sender_address_hash = services.email_hash(obj.email_sender_address or "")

@@ -48,7 +48,7 @@ def test_loaded_config_applies_inheritance(rich_profile) -> None:
 def test_config_is_immutable(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        config.default_mapping.project_key = "X"  # type: ignore[misc]
+        config.default_mapping.project_key = "X"  # type: ignore[misc]  # the test: frozen
 
 
 def test_a_change_of_the_default_reaches_mappings_that_inherit(rich_profile) -> None:

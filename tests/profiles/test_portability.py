@@ -135,7 +135,7 @@ def test_import_reproduces_behaviour(rich_profile) -> None:
 
 def _error(data: object, instance: Instance, **kwargs: object) -> str:
     with pytest.raises(ProfileImportError) as caught:
-        import_profile(data, instance, **kwargs)  # type: ignore[arg-type]
+        import_profile(data, instance, **kwargs)  # type: ignore[arg-type]  # malformed input on purpose
     return str(caught.value)
 
 
