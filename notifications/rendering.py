@@ -171,9 +171,22 @@ def _fold(subject: str) -> str:
     return subject[:SUBJECT_MAX].rstrip()
 
 
+def mail_format(mapping: Any) -> MailFormat:
+    """The mapping's format (both without a mapping). An unknown value fails closed: no mail is made (the
+    events fail with this reason, for a human) rather than one without a body."""
+    value = getattr(mapping, "format", MailFormat.BOTH)
+    try:
+        return MailFormat(value)
+    except ValueError:
+        raise ValueError(
+            f"notification mapping {getattr(mapping, 'name', '')!r} has the unknown mail format {value!r} "
+            f"(expected one of {', '.join(MailFormat.values)})"
+        ) from None
+
+
 def render(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
     """Render subject, text and/or HTML per the mapping's format (``mapping`` may be None: defaults, both)."""
-    fmt = getattr(mapping, "format", MailFormat.BOTH)
+    fmt = mail_format(mapping)
     plain = Context(dict(context), autoescape=False)
     subject = _fold(_template(getattr(mapping, "subject_template", ""), "subject").render(plain))
     text: str | None = None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from profiles.choices import AliasKind, ProcessorTarget
 from profiles.config import DirectiveAliasConfig, DirectivesConfig, FieldProcessorConfig
 from profiles.directives import extract_directives
 from profiles.services import load_profile_config
 
 ALL = ("at_prefix", "subject_hash", "colon", "headers", "regex")
 ALIASES = (
-    DirectiveAliasConfig("key_value", "bug", "issueType", "Bug"),
-    DirectiveAliasConfig("key", "type", "issueType", ""),
-    DirectiveAliasConfig("value", "urgent", "priority", "Highest"),
+    DirectiveAliasConfig(AliasKind.KEY_VALUE, "bug", "issueType", "Bug"),
+    DirectiveAliasConfig(AliasKind.KEY, "type", "issueType", ""),
+    DirectiveAliasConfig(AliasKind.VALUE, "urgent", "priority", "Highest"),
 )
 
 
@@ -82,8 +83,8 @@ def test_x_jemh_headers() -> None:
 
 def test_regex_field_processors() -> None:
     processors = (
-        FieldProcessorConfig("order", "body", r"Order no\.\s*(\d+)", "customfield_10001", True),
-        FieldProcessorConfig("ticket", "subject", r"ticket (?P<issueKey>[A-Z]+-\d+)", "", False),
+        FieldProcessorConfig("order", ProcessorTarget.BODY, r"Order no\.\s*(\d+)", "customfield_10001", True),
+        FieldProcessorConfig("ticket", ProcessorTarget.SUBJECT, r"ticket (?P<issueKey>[A-Z]+-\d+)", "", False),
     )
     result = extract_directives(make(field_processors=processors), "About ticket SUP-7", "Order no. 4711\nHi", {})
     assert result.processor == "regex"
