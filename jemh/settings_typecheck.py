@@ -3,8 +3,12 @@ would write a file (secret key, encryption key, Celery and outbox folders under 
 folder, so type checking a fresh clone creates nothing in it. Not for running the application."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+if "mypy" not in sys.modules:  # its fixed keys must never serve a running application
+    raise ImportError("jemh.settings_typecheck is only for mypy's django-stubs plugin; use jemh.settings")
 
 # One fixed folder, reused by every run (mypy ends with os._exit, so a per-run folder could not be removed).
 # With the variables below nothing is written into it; only the folder itself is created.
