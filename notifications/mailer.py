@@ -77,11 +77,10 @@ class Mailer:
             return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
         try:
             self._open()
-            encoding = settings.DEFAULT_CHARSET
             return self._transaction(
                 self.connection.connection,
-                sanitize_address(sender, encoding),
-                [sanitize_address(r, encoding) for r in recipients],
+                _envelope(sender),
+                [_envelope(r) for r in recipients],
                 CRLF.sub(b"\r\n", raw),
             )
         except BaseException:  # the session may be in any state: the next message starts a fresh one
@@ -144,6 +143,11 @@ class Mailer:
     def close(self) -> None:
         if self.owned or self.opened:
             self._drop()
+
+
+def _envelope(address: str) -> str:
+    """An envelope address as Django's SMTP backend would give it (IDNA domain, encoded local part when needed)."""
+    return address if address.isascii() else sanitize_address(address, settings.DEFAULT_CHARSET)
 
 
 def _refused(session: smtplib.SMTP, exc: smtplib.SMTPResponseException) -> None:

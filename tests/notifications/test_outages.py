@@ -212,3 +212,30 @@ def test_smtp_down_then_back_through_a_real_worker_recovers_within_seconds(
     wait_until(lambda: OutboundMessage.objects.filter(status=OutboundStatus.SENT).count() == 3, timeout=15)
     received = back.wait_for(3)
     assert set(by_recipient(received)) == RECIPIENTS and len(received) == 3
+
+
+def test_an_unreachable_tracker_is_waited_out_too(tracker: Any, mapping: Any, smtp_mail: Any, monkeypatch: Any) -> None:
+    """The tracker's side of "outages are waited out": composing needs the issue's people; while the tracker
+    cannot answer, the flush is rolled back and retried by its task (no budget), the events stay pending."""
+    from celery.exceptions import Retry
+
+    from notifications import composing, tasks
+    from trackers.errors import TemporaryTrackerError
+
+    issue = new_issue(tracker)
+    event = IssueEvent.objects.get(issue_key=issue.key)
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise TemporaryTrackerError("the tracker did not answer (test)")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(composing, "issue_data", unreachable)
+        patched.setattr(tasks.flush_issue_batch, "retry", lambda exc, countdown: Retry(exc=exc, when=countdown))
+        for _ in range(10):
+            with pytest.raises(Retry):
+                tasks.flush_issue_batch.run(event.instance_id, issue.key)
+            event.refresh_from_db()
+            assert event.status == "pending" and not OutboundMessage.objects.exists()
+    IssueEvent.objects.filter(pk=event.pk).update(due_at=timezone.now())  # its window is over
+    assert len(tasks.flush_issue_batch.run(event.instance_id, issue.key)["outbound"]) == 3
+    assert set(by_recipient(smtp_mail.wait_for(3))) == RECIPIENTS
