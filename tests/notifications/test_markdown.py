@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from notifications.markdown import MAX_LINK_OPENERS, MAX_NESTING, markdown_to_html, sanitize_html
+from notifications.markdown import (
+    MAX_LINK_OPENERS,
+    MAX_LINKIFY_CHARS,
+    MAX_MARKDOWN_CHARS,
+    MAX_NESTING,
+    markdown_to_html,
+    sanitize_html,
+)
 
 
 def bare(html: str) -> str:
@@ -196,18 +203,22 @@ def test_a_line_of_brackets_is_fast() -> None:
         "[" * MAX_LINK_OPENERS,  # the most brackets still parsed as Markdown
         "![" * (MAX_LINK_OPENERS // 2),
         "[a](" * (MAX_LINK_OPENERS // 2),
-        "*a" * 20_000,
-        "_a " * 20_000,
-        "`" * 99_000,
-        "<" * 50_000,
-        "&#" * 40_000,
-        "\\" * 99_000,
-        "http://a." * 10_000,
-        "http://a.b/" * 9_000,  # one huge bare URL: linkify-it is quadratic in it
-        ("http://a.b/" * 270 + "\n\n") * 33,  # paragraphs just under the linkify bound
-        "> " * 20_000,
-        "- " * 20_000,
-        "  - a\n" * 10_000,
+        "[a]\n" * (MAX_LINK_OPENERS - 1) + "x" * (MAX_MARKDOWN_CHARS - 4 * MAX_LINK_OPENERS),
+        "*a" * (MAX_MARKDOWN_CHARS // 2),
+        "**a" * (MAX_MARKDOWN_CHARS // 3),
+        "_a " * (MAX_MARKDOWN_CHARS // 3),
+        "`" * MAX_MARKDOWN_CHARS,
+        "<" * MAX_MARKDOWN_CHARS,
+        "&#" * (MAX_MARKDOWN_CHARS // 2),
+        "\\" * MAX_MARKDOWN_CHARS,
+        "http://a." * (MAX_MARKDOWN_CHARS // 9),
+        "http://a.b/" * (MAX_MARKDOWN_CHARS // 11),  # one huge bare URL: linkify-it is quadratic in it
+        ("http://a.b/" * (MAX_LINKIFY_CHARS // 11) + "\n\n") * (MAX_MARKDOWN_CHARS // MAX_LINKIFY_CHARS),
+        "> a\n" * (MAX_MARKDOWN_CHARS // 4),
+        "- a\n" * (MAX_MARKDOWN_CHARS // 4),
+        "  - a\n" * (MAX_MARKDOWN_CHARS // 6),
+        "> " * (MAX_MARKDOWN_CHARS // 2),
+        "- " * (MAX_MARKDOWN_CHARS // 2),
     ],
     ids=lambda s: f"{s[:4]!r}x{len(s)}",
 )
@@ -227,3 +238,10 @@ def test_texts_too_costly_to_parse_are_plain_text() -> None:
     source = "[" * (MAX_LINK_OPENERS + 1) + "\n**not bold**\n\n<b>x</b>"
     html = bare(markdown_to_html(source))
     assert html == "<p>" + "[" * (MAX_LINK_OPENERS + 1) + "<br>**not bold**</p><p>&lt;b&gt;x&lt;/b&gt;</p>"
+
+
+def test_bare_urls_in_very_long_paragraphs_stay_text() -> None:
+    # linkify-it is quadratic in a long run of URL-like text: paragraphs over MAX_LINKIFY_CHARS are not linkified
+    long_paragraph = "word " * (MAX_LINKIFY_CHARS // 5) + "https://example.org/"
+    html = markdown_to_html(f"https://example.org/short\n\n{long_paragraph}")
+    assert html.count("<a ") == 1 and html.endswith("https://example.org/</p>")

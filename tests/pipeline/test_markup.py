@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from inbound.pipeline.markup import as_markdown, cut_at_delimiter
 from notifications.markdown import markdown_to_html
+from tests.pipeline.conftest import mail
+from trackers.models import Issue
 
 
 class _Text(HTMLParser):
@@ -199,3 +201,21 @@ def test_invalid_or_empty_matching_delimiters_are_skipped(bad: str) -> None:
     body = "Fixed.\n\n-- \nBob"
     assert cut_at_delimiter(body, (bad,)) == (body, "")
     assert cut_at_delimiter(body, (bad, "^-- $")) == ("Fixed.", "^-- $")
+
+
+# -- through the pipeline --------------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_configured_signature_delimiter_cuts_the_description(deliver, profile) -> None:  # type: ignore[no-untyped-def]
+    # regression: "^-- $" was looked for literally, so the signature became part of the issue
+    profile.mappings.update(body_delimiters="^-- $")
+    deliver(mail(body="The printer is on fire.\n\n-- \nCarol Customer\nCustomer Ltd\n"))
+    assert Issue.objects.get().description == "The printer is on fire."
+
+
+@pytest.mark.django_db
+def test_mailed_text_is_stored_as_markdown_that_renders_as_written(deliver) -> None:  # type: ignore[no-untyped-def]
+    text = "# 2 printers\n> both jammed\n1. paper tray\n* toner_low, see C:\\logs\\*.txt"
+    deliver(mail(body=text))
+    description = Issue.objects.get().description
+    assert description == as_markdown(text)
+    assert rendered_text(description) == (text, {"p", "br"})
