@@ -398,7 +398,7 @@ def _above_marker(lines: list[str]) -> list[str]:
     start = end
     while start and end - start < 12 and not _blank(lines[start - 1]):
         start -= 1
-    for index in range(start, end):
+    for index in range(end - 1, start - 1, -1):  # the last "From:" is the block's (the sender may write one too)
         if HEADER_FROM.match(lines[index]):
             end = index
             break

@@ -4,6 +4,8 @@ leaves the history unquoted), and a "-- " signature is cut from the reply text."
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inbound.mime.reply import extract_reply, parse_reply
 
@@ -102,3 +104,27 @@ def test_rfc3676_signature_is_cut() -> None:
 def test_reply_without_marker_or_signature_is_unchanged() -> None:
     body = "Toner replaced.\n\nIt works again -- thanks for the hint.\n- Dan's team"
     assert extract_reply(body) == body
+
+
+def test_sender_line_starting_with_from_is_kept_above_the_header_block() -> None:
+    history = f"________________\nFrom: Acme Support\nSent: Tuesday\n\n{NOTIFICATION}"
+    body = f"From: the logs, the toner was empty.\nReplaced.\n{history}"
+    assert extract_reply(body) == "From: the logs, the toner was empty.\nReplaced."
+
+
+MARKERISH = st.lists(
+    st.one_of(
+        st.text(max_size=10),
+        st.sampled_from(["\n", "> ", MARKER, "Reply above this line", "From: a@b.example", "Sent: x", "____", "-- "]),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKERISH)
+def test_marker_never_empties_a_reply_with_text(body: str) -> None:
+    reply = extract_reply(body)
+    assert isinstance(reply, str)
+    if body.strip():
+        assert reply.strip()
