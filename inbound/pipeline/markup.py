@@ -24,6 +24,9 @@ _BLOCK_START = re.compile(
     r"|\|)"  # a table row for Markdown flavours that have tables
 )
 _ORDERED = re.compile(r"^([0-9]{1,9})([.)])(?=\s|$)")  # ordered list item: its "." or ")" is escaped
+# a web or mail address, written as an autolink <...>: shown exactly as written, and nothing in it is markup
+_URL = re.compile(r"(?:https?://|mailto:)[^\s<>\x00-\x1f\x7f]+", re.IGNORECASE)
+_URL_TRAILER = ".,;:!?'\"*_)]}"  # punctuation that ends a sentence rather than an address
 
 
 def _escape_underscore(line: str) -> str:
@@ -37,16 +40,43 @@ def _escape_underscore(line: str) -> str:
     return _UNDERSCORE.sub(escape, line) if "_" in line else line
 
 
+def _escape_text(text: str) -> str:
+    text = _BACKSLASH.sub(r"\\\\", text)
+    text = _ENTITY.sub(r"\\&", text)
+    text = _ALWAYS.sub(lambda match: "\\" + match.group(0), text)
+    return _escape_underscore(text)
+
+
+def _address_end(url: str) -> int:
+    """Where an address found in text ends: without trailing sentence punctuation, but with a closing ")" that
+    belongs to it (``https://en.wikipedia.org/wiki/Mercury_(planet)``)."""
+    end = len(url)
+    while end and url[end - 1] in _URL_TRAILER:
+        if url[end - 1] == ")" and url.count("(", 0, end) >= url.count(")", 0, end):
+            break
+        end -= 1
+    return end
+
+
 def _escape_line(line: str) -> str:
-    line = _BACKSLASH.sub(r"\\\\", line)
-    line = _ENTITY.sub(r"\\&", line)
-    line = _ALWAYS.sub(lambda match: "\\" + match.group(0), line)
-    line = _escape_underscore(line)
-    if _ORDERED.match(line):
-        return _ORDERED.sub(r"\1\\\2", line, count=1)
-    if _BLOCK_START.match(line):
-        return "\\" + line
-    return line
+    parts: list[str] = []
+    position = 0
+    for match in _URL.finditer(line):
+        if match.start() < position:
+            continue
+        address = match.group(0)[: _address_end(match.group(0))]
+        if _URL.fullmatch(address) is None:
+            continue  # only punctuation after the scheme: not an address
+        parts.append(_escape_text(line[position : match.start()]))
+        parts.append(f"<{address}>")
+        position = match.start() + len(address)
+    parts.append(_escape_text(line[position:]))
+    escaped = "".join(parts)
+    if _ORDERED.match(escaped):
+        return _ORDERED.sub(r"\1\\\2", escaped, count=1)
+    if _BLOCK_START.match(escaped):
+        return "\\" + escaped
+    return escaped
 
 
 def as_markdown(text: str) -> str:
@@ -57,7 +87,9 @@ def as_markdown(text: str) -> str:
     CommonMark would read as markup are backslash-escaped, and only where they would be read so: block syntax at
     the start of a line (headings, quotes, list markers, rules, setext underlines, fences, table pipes),
     emphasis ``*`` and ``_`` (not ``_`` inside a word), backticks, brackets, ``<`` (autolinks, HTML), ``&`` of
-    an entity, and ``\\`` before punctuation. Rendered, no escape shows. NUL characters are dropped.
+    an entity, and ``\\`` before punctuation. Web and mail addresses (``http://``, ``https://``, ``mailto:``)
+    become autolinks (``<https://...>``), which show exactly what is inside them: no escape can break them.
+    Rendered, no escape shows. NUL characters are dropped.
     """
     lines = [line.strip() for line in _LINE_END.split(text.replace("\x00", ""))]
     out: list[str] = []

@@ -99,6 +99,9 @@ MARKDOWNISH = st.lists(
                 "!",
                 "https://example.org/a_b*c",
                 "www.example.org",
+                "http://",
+                "HTTPS://x.example/_a_/(b)",
+                "mailto:",
                 "bob@example.org",
                 "<https://x.example>",
                 "snake_case",
@@ -144,7 +147,11 @@ def test_markdown_of_any_text_renders_back_to_the_text(text: str) -> None:
         ("*not em* _nor this_ snake_case __init__", "\\*not em\\* \\_nor this\\_ snake_case \\_\\_init\\_\\_"),
         ("`not code`", "\\`not code\\`"),
         ("[not](a link) ![nor](an image)", "\\[not\\](a link) !\\[nor\\](an image)"),
-        ("<https://x.example> <b>", "\\<https://x.example> \\<b>"),
+        ("<https://x.example> <b>", "\\<<https://x.example>> \\<b>"),
+        # addresses become autolinks: nothing in them is escaped, so no escape cuts the link short
+        ("https://x.example/_layouts/a_b_.aspx.", "<https://x.example/_layouts/a_b_.aspx>."),
+        ("(https://en.wikipedia.org/wiki/Mercury_(planet))", "(<https://en.wikipedia.org/wiki/Mercury_(planet)>)"),
+        ("mailto:bob@x.example, or https://", "<mailto:bob@x.example>, or https://"),
         ("&amp; &#65; AT&T", "\\&amp; \\&#65; AT&T"),
         ("C:\\Users\\bob \\* \\", "C:\\Users\\bob \\\\\\* \\\\"),
         ("| a | b |", "\\| a | b |"),
@@ -154,6 +161,12 @@ def test_markdown_of_any_text_renders_back_to_the_text(text: str) -> None:
 def test_markdown_escapes_only_what_commonmark_would_read(text: str, markdown: str) -> None:
     assert as_markdown(text) == markdown
     assert rendered_text(markdown)[0] == normalised(text)
+
+
+def test_addresses_stay_whole_links() -> None:
+    # an escaped "_" after "/" used to split a bare URL's link (SharePoint's /_layouts/ paths)
+    html = markdown_to_html(as_markdown("see https://x.example/_layouts/15/start.aspx#/_a_/"))
+    assert 'href="https://x.example/_layouts/15/start.aspx#/_a_/"' in html
 
 
 def test_mailed_comment_shows_no_escapes() -> None:
