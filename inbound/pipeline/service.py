@@ -7,7 +7,6 @@ call carries the message's idempotency key.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -291,10 +290,10 @@ def classify_error(exc: Exception, attempts: int, inbound_id: int) -> tuple[Outc
         return outcome, reason
     if isinstance(exc, NoProfile | ProfileConfigError | TrackerError):
         return Outcome.ERROR, redact(str(exc))
-    # a bug: record it for a human, never lose the message
+    # a bug: record it for a human, never lose the message. Its text may quote the mail: the report names only
+    # its type, the log (PII-hashing) has the rest.
     log.error("processing inbound #%s failed", inbound_id, exc_info=exc)
-    detail = redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
-    return Outcome.ERROR, f"unexpected error: {detail}"
+    return Outcome.ERROR, f"unexpected error: {type(exc).__name__} (the details are in the worker's log)"
 
 
 _FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "raw_blob"]
