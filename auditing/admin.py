@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -108,8 +107,16 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="report")
     def report_text(self, message: InboundMessage) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(message.report or {}, indent=2, ensure_ascii=False))
+        return report_html(message.report, message.instance_id)
 
     @admin.display(description="raw kept", boolean=True)
     def raw_kept(self, message: InboundMessage) -> bool:
         return bool(message.raw_blob)
+
+
+def report_html(report: Any, instance_id: int) -> str:
+    """A processing report as a table, its issue keys linked to the issue."""
+    from inbound.pipeline.report_table import report_table
+    from trackers.registry import issue_url
+
+    return report_table(report, lambda key: issue_url(instance_id, key))

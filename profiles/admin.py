@@ -3,8 +3,6 @@ rules), test cases; export of a profile as JSON and an import view linked from t
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -322,7 +320,11 @@ class TestCaseAdmin(admin.ModelAdmin):
     def report(self, case: TestCase) -> str:
         if case.last_run_report is None:
             return "Not run yet."
-        return format_html("<pre>{}</pre>", json.dumps(case.last_run_report, indent=2, ensure_ascii=False))
+        from inbound.pipeline.report_table import report_table
+        from trackers.registry import issue_url
+
+        instance_id = case.profile.instance_id
+        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
 
     actions = ("dry_run", "real_run")
 
