@@ -5,6 +5,7 @@ user e-mail, comments, attachments, the local workflow's transitions, participan
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from trackers.interface import (
 from trackers.workflow import (
     IssueType,
     Priority,
+    Resolution,
     ResolutionState,
     Status,
     canonical,
@@ -79,10 +81,10 @@ class MemoryTracker:
         self.calls: list[str] = []  # the changing calls made, in order (for assertions)
 
     # -- set-up ---------------------------------------------------------------------------------------
-    def add_project(self, key: str = "ABC", *, lead: TrackerUser | None = None) -> TrackerProject:
+    def add_project(self, key: str = "ABC", name: str = "", *, lead: TrackerUser | None = None) -> TrackerProject:
         project = TrackerProject(
-            key=key,
-            name=key,
+            key=key.upper(),
+            name=name or key,
             lead=lead,
             default_issue_type=IssueType.TASK,
             default_priority=Priority.MEDIUM,
@@ -115,13 +117,28 @@ class MemoryTracker:
     def get_user(self, account_id: str) -> TrackerUser | None:
         return self.users.get(account_id)
 
-    def _user(self, account_id: str, role: str) -> TrackerUser:
+    def _user(
+        self, account_id: str, role: str, inactive: type[errors.TrackerError] = errors.InvalidFieldValue
+    ) -> TrackerUser:
+        """The active user (as a field value; an inactive one raises ``inactive``)."""
         user = self.users.get(account_id)
         if user is None:
             raise errors.UserNotFound(f"no {role} {account_id!r}")
         if not user.active:
-            raise errors.PermissionDenied(f"the {role} {account_id!r} is inactive")
+            raise inactive(f"the {role} {account_id!r} is inactive")
         return user
+
+    def _act(self, actor: Actor | None) -> None:
+        """An actor with an account must exist and be active (it may not act otherwise)."""
+        if actor is not None and actor.account_id:
+            self._user(actor.account_id, "actor", errors.PermissionDenied)
+
+    @staticmethod
+    def _json(values: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return dict(json.loads(json.dumps(dict(values))))
+        except (TypeError, ValueError):
+            raise errors.InvalidFieldValue("custom field values must be JSON (text, numbers, lists)") from None
 
     # -- finding issues -------------------------------------------------------------------------------
     def _stored(self, key: str) -> _Stored:
@@ -169,6 +186,7 @@ class MemoryTracker:
     ) -> TrackerIssue:
         if idempotency_key and f"issue:{idempotency_key}" in self.by_idempotency_key:
             return self.issues[self.by_idempotency_key[f"issue:{idempotency_key}"]].issue
+        self._act(actor)
         project = self.get_project(new.project_key)
         summary = " ".join(new.summary.split())[:255]
         if not summary:
@@ -178,8 +196,14 @@ class MemoryTracker:
             priority = canonical(new.priority or project.default_priority, Priority, "priority")
         except ValueError as exc:
             raise errors.InvalidFieldValue(str(exc)) from exc
-        number = self.numbers[project.key] = self.numbers.get(project.key, 0) + 1
         watchers = tuple({w: self._user(w, "watcher") for w in new.watchers}.values())
+        reporter = self._user(new.reporter, "reporter") if new.reporter else None
+        assignee = self._user(new.assignee, "assignee") if new.assignee else None
+        sender = _addresses([new.email_sender_address])
+        participants = _addresses(new.email_participants)
+        custom_fields = self._json(new.custom_fields)
+        message_ids = [self._message_id(m) for m in new.message_ids]
+        number = self.numbers[project.key] = self.numbers.get(project.key, 0) + 1
         issue = TrackerIssue(
             key=f"{project.key}-{number}",
             project_key=project.key,
@@ -192,18 +216,18 @@ class MemoryTracker:
             resolved_at=None,
             created_at=self.now,
             updated_at=self.now,
-            reporter=self._user(new.reporter, "reporter") if new.reporter else None,
-            assignee=self._user(new.assignee, "assignee") if new.assignee else None,
+            reporter=reporter,
+            assignee=assignee,
             labels=_labels(new.labels),
             watchers=watchers,
-            email_sender_address=new.email_sender_address.strip(),
+            email_sender_address=sender[0] if sender else "",
             email_sender_name=new.email_sender_name.strip(),
-            email_participants=_addresses(new.email_participants),
-            custom_fields=dict(new.custom_fields),
+            email_participants=participants,
+            custom_fields=custom_fields,
         )
         self.issues[issue.key] = _Stored(issue)
-        for message_id in new.message_ids:
-            self.message_ids[normalize_message_id(message_id)] = issue.key
+        for message_id in message_ids:
+            self.message_ids[message_id] = issue.key
         if idempotency_key:
             self.by_idempotency_key[f"issue:{idempotency_key}"] = issue.key
         self.calls.append(f"create_issue {issue.key}")
@@ -249,6 +273,7 @@ class MemoryTracker:
         idempotency_key: str | None = None,
         actor: Actor | None = None,
     ) -> list[TrackerAttachment]:
+        self._act(actor)
         stored = self._stored(issue_key)
         if comment_id is not None and not any(c.id == comment_id for c in stored.comments):
             raise errors.NotFound(f"{stored.issue.key} has no comment {comment_id}")
@@ -296,12 +321,22 @@ class MemoryTracker:
                 return data
         raise errors.NotFound(f"{issue_key} has no attachment {attachment_id}")
 
+    @staticmethod
+    def _message_id(message_id: str, kind: str = "inbound") -> str:
+        if kind not in {"inbound", "outbound"}:
+            raise errors.InvalidFieldValue(f"unknown Message-ID kind {kind!r}")
+        if not message_id.strip().strip("<>").strip():
+            raise errors.InvalidFieldValue("an empty Message-ID")
+        return normalize_message_id(message_id)
+
     def record_message_id(self, issue_key: str, message_id: str, *, kind: str = "outbound") -> None:
-        self.message_ids[normalize_message_id(message_id)] = self._stored(issue_key).issue.key
+        self.record_message_ids(issue_key, [message_id], kind=kind)
 
     def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *, kind: str = "outbound") -> None:
-        for message_id in message_ids:
-            self.record_message_id(issue_key, message_id, kind=kind)
+        key = self._stored(issue_key).issue.key
+        checked = [self._message_id(m, kind) for m in message_ids]  # all or nothing
+        for message_id in checked:
+            self.message_ids[message_id] = key
 
     # -- changing -------------------------------------------------------------------------------------
     def _change(self, issue_key: str, **values: Any) -> TrackerIssue:
@@ -310,10 +345,13 @@ class MemoryTracker:
         return stored.issue
 
     def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
+        self._act(actor)
         issue = self._stored(issue_key).issue
         values: dict[str, Any] = {}
         if update.summary is not None:
             values["summary"] = " ".join(update.summary.split())[:255]
+            if not values["summary"]:
+                raise errors.InvalidFieldValue("the summary cannot be empty")
         if update.description is not None:
             values["description"] = update.description
         try:
@@ -326,7 +364,8 @@ class MemoryTracker:
         if not isinstance(update.assignee, _Unset):
             values["assignee"] = self._user(update.assignee, "assignee") if update.assignee else None
         if update.email_sender_address is not None:
-            values["email_sender_address"] = update.email_sender_address.strip()
+            sender = _addresses([update.email_sender_address])
+            values["email_sender_address"] = sender[0] if sender else ""
         if update.email_sender_name is not None:
             values["email_sender_name"] = update.email_sender_name.strip()
         labels = list(update.labels) if update.labels is not None else list(issue.labels)
@@ -347,12 +386,17 @@ class MemoryTracker:
     def transition_issue(
         self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
     ) -> TrackerIssue:
+        self._act(actor)
         issue = self._stored(issue_key).issue
+        try:
+            chosen = canonical(resolution, Resolution, "resolution") if resolution else None
+        except ValueError as exc:
+            raise errors.InvalidFieldValue(str(exc)) from exc
         transition = find_transition(issue.status, to_status)
         if transition is None:
             raise errors.InvalidTransition(f"{issue.key} cannot move from {issue.status} to {to_status}")
         state = resolution_after(
-            issue.status, transition.target, ResolutionState(issue.resolution, issue.resolved_at), self.now, resolution
+            issue.status, transition.target, ResolutionState(issue.resolution, issue.resolved_at), self.now, chosen
         )
         self.calls.append(f"transition_issue {issue.key} {transition.target}")
         return self._change(
@@ -365,6 +409,7 @@ class MemoryTracker:
     def add_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
     ) -> tuple[str, ...]:
+        self._act(actor)
         current = self._stored(issue_key).issue.email_participants
         self.calls.append(f"add_participants {issue_key}")
         return self._change(issue_key, email_participants=_addresses([*current, *addresses])).email_participants
@@ -372,6 +417,7 @@ class MemoryTracker:
     def set_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
     ) -> tuple[str, ...]:
+        self._act(actor)
         return self._change(issue_key, email_participants=_addresses(addresses)).email_participants
 
     def get_custom_fields(self, issue_key: str) -> dict[str, Any]:
@@ -380,10 +426,11 @@ class MemoryTracker:
     def update_custom_fields(
         self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None
     ) -> TrackerIssue:
+        self._act(actor)
         fields = self.get_custom_fields(issue_key)
+        changes = self._json({name: value for name, value in values.items() if value is not None})
         for name, value in values.items():
             if value is None:
                 fields.pop(name, None)
-            else:
-                fields[name] = value
+        fields.update(changes)
         return self._change(issue_key, custom_fields=fields)
