@@ -27,8 +27,10 @@ def report_rows(report: dict[str, Any], issue_url: Callable[[str], str] | None =
     deciding = max((i for i, s in enumerate(steps) if s.get("outcome")), default=None)
     rows = []
     for index, step in enumerate(steps):
-        details = step.get("details") if isinstance(step.get("details"), dict) else {}
+        details = step.get("details")
         shown = []
+        if not isinstance(details, dict):
+            details = {}
         for name, value in details.items():
             url = issue_url(value) if issue_url and name in ISSUE_DETAILS and isinstance(value, str) else ""
             shown.append((name, _value(value), url))
@@ -46,7 +48,7 @@ def report_rows(report: dict[str, Any], issue_url: Callable[[str], str] | None =
     return rows
 
 
-def report_table(report: dict[str, Any] | None, issue_url: Callable[[str], str] | None = None) -> str:
+def report_table(report: Any, issue_url: Callable[[str], str] | None = None) -> str:
     """The report as a table (and a line with its outcome, error and notes); safe HTML, escaped by the template."""
     report = report if isinstance(report, dict) else {}
     summary = [(key, _value(report[key])) for key in SUMMARY_KEYS if key in report]

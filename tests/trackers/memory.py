@@ -279,7 +279,10 @@ class MemoryTracker:
             raise errors.NotFound(f"{stored.issue.key} has no comment {comment_id}")
         attached = []
         for upload in uploads:
-            data = upload.data if upload.data is not None else upload.file.read()  # type: ignore[union-attr]
+            data = upload.data
+            if data is None:
+                assert upload.file is not None  # an upload has exactly one of data= and file=
+                data = upload.file.read()
             sha256 = hashlib.sha256(data).hexdigest()
             if upload.sha256 is not None and upload.sha256 != sha256:
                 raise errors.InvalidFieldValue("the attachment's SHA-256 does not match its content")

@@ -8,7 +8,7 @@ from tests.pipeline.steps.factory import context, mapping, profile
 from tests.pipeline.steps.rules import commenting
 
 
-def _drafted(ctx):  # type: ignore[no-untyped-def]
+def _drafted(ctx):
     ctx.decisions.mapping = ctx.decisions.mapping or mapping()
     ctx.draft.summary, ctx.draft.text = "Printer on fire", "It burns."
     ctx.draft.people.participants = ["alice@example.org"]

@@ -5,7 +5,7 @@ from tests.pipeline.steps.factory import context, mapping, raw_mail
 from trackers.interface import NewIssue
 
 
-def _issue(ctx, **fields):  # type: ignore[no-untyped-def]
+def _issue(ctx, **fields):
     return ctx.tracker.create_issue(NewIssue(project_key="ABC", summary="Printer", **fields))
 
 

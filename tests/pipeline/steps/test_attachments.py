@@ -22,10 +22,10 @@ def test_files_are_kept_and_duplicates_dropped() -> None:
 def test_a_file_the_issue_already_has_is_dropped() -> None:
     ctx = commenting()
     ctx.tracker.add_attachments("ABC-1", [AttachmentUpload("old.pdf", data=PDF[2])])
-    ctx2 = context(raw_mail(attachments=[PDF]), tracker=ctx.tracker)
-    ctx2.decisions.issue = ctx.decisions.issue
-    Attachments()(ctx2)
-    assert ctx2.draft.attachments == [] and ctx2.draft.skipped[0].reason.startswith("duplicate of an attachment")
+    reply = context(raw_mail(attachments=[PDF]))
+    reply.tracker, reply.decisions.issue = ctx.tracker, ctx.decisions.issue
+    Attachments()(reply)
+    assert reply.draft.attachments == [] and reply.draft.skipped[0].reason.startswith("duplicate of an attachment")
 
 
 def test_known_fingerprints_are_excluded() -> None:

@@ -4,7 +4,7 @@ from inbound.pipeline.steps.preprocess import Preprocess
 from tests.pipeline.steps.factory import context, mapping
 
 
-def _ctx(**changes: object):  # type: ignore[no-untyped-def]
+def _ctx(**changes: object):
     ctx = context(subject="RE:  [EXT] Printer\x00 down", body="Hi\nthe printer\n-- \nAlice\n")
     ctx.decisions.mapping = mapping(**changes)
     return ctx

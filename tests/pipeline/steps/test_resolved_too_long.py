@@ -6,12 +6,14 @@ from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.steps.resolved_too_long import ResolvedTooLong
 from tests.pipeline.steps.factory import NOW, profile
 from tests.pipeline.steps.rules import commenting
+from tests.trackers.memory import MemoryTracker
 
 
-def _resolved(action: str, days_ago: int):  # type: ignore[no-untyped-def]
-    ctx = commenting(profile(rejection=dict(resolved_reject_after_days=30, resolved_action=action)))
-    ctx.tracker.now = NOW - timedelta(days=days_ago)
-    ctx.decisions.issue = ctx.tracker.transition_issue("ABC-1", "Resolved")
+def _resolved(action: str, days_ago: int):
+    tracker = MemoryTracker(now=NOW - timedelta(days=days_ago))  # resolved then
+    tracker.add_project("ABC")
+    ctx = commenting(profile(rejection=dict(resolved_reject_after_days=30, resolved_action=action)), tracker=tracker)
+    ctx.decisions.issue = tracker.transition_issue("ABC-1", "Resolved")
     return ctx
 
 

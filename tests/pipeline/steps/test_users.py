@@ -5,7 +5,7 @@ from inbound.pipeline.steps.users import Users
 from tests.pipeline.steps.factory import context, mapping
 
 
-def _ctx(**mapping_changes: object):  # type: ignore[no-untyped-def]
+def _ctx(**mapping_changes: object):
     ctx = context(cc="Bob <bob@example.org>, support@example.com, carol@example.org")
     ctx.decisions.mapping = mapping(**mapping_changes)
     return ctx
