@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from auditing.models import InboundMessage
 from inbound.pipeline.context import Context
 from inbound.pipeline.steps.users import Users
+from inbound.pipeline.testcases import run_test_case
+from profiles.models import Profile, TestCase
 from tests.pipeline.conftest import mail
 from trackers.errors import TemporaryTrackerError
 from trackers.models import Issue
@@ -53,3 +56,16 @@ def test_a_temporary_failure_in_a_step_is_retried_with_its_record(
     assert message.report["failed_step"] == "users"
     assert message.report["steps"][-1]["outcome"] == "failed"
     assert message.report["error"] == "temporary problem: the tracker is busy"
+
+
+def test_a_dry_run_whose_step_fails_reports_the_steps_and_shows_them_as_a_table(
+    admin_client: Any, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Users, "__call__", _raising(ValueError("Printer on fire")))
+    case = TestCase.objects.create(profile=profile, name="printer", raw_message=mail().decode())
+    report = run_test_case(case, dry_run=True)
+    assert report["failed_step"] == "users" and report["error"] == "step users failed: ValueError"
+    assert [s["step"] for s in report["steps"]][-1] == "users" and "Printer" not in str(report)
+    page = admin_client.get(reverse("admin:profiles_testcase_change", args=[case.pk])).content.decode()
+    deciding = page.split('class="jemh-report-deciding"')[1].split("</tr>")[0]
+    assert "<td>users</td>" in deciding and "failed: ValueError" in deciding
