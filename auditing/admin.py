@@ -10,7 +10,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from auditing.models import InboundMessage
+from inbound.pipeline.report_table import report_table
 from jemh.crypto import keyed_hash
+from trackers.registry import issue_url
 
 
 @admin.register(InboundMessage)
@@ -116,7 +118,4 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 def report_html(report: Any, instance_id: int) -> str:
     """A processing report as a table, its issue keys linked to the issue."""
-    from inbound.pipeline.report_table import report_table
-    from trackers.registry import issue_url
-
     return report_table(report, lambda key: issue_url(instance_id, key))

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from inbound.pipeline.report_table import report_table
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm, TestCaseForm
 from profiles.models import (
@@ -29,6 +30,7 @@ from profiles.models import (
     WorkflowAdvanceRule,
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
+from trackers.registry import issue_url
 
 MAPPING_FIELDS = ("name", "is_default", *inheritance.INHERITABLE_FIELDS)
 
@@ -320,9 +322,6 @@ class TestCaseAdmin(admin.ModelAdmin):
     def report(self, case: TestCase) -> str:
         if case.last_run_report is None:
             return "Not run yet."
-        from inbound.pipeline.report_table import report_table
-        from trackers.registry import issue_url
-
         instance_id = case.profile.instance_id
         return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
 

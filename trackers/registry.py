@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from jemh.models import Instance, TrackerKind
 from trackers.errors import TrackerNotAvailable
 from trackers.interface import Tracker
+from trackers.models import Issue
 
 
 def get_tracker(instance: Instance) -> Tracker:
@@ -24,10 +27,6 @@ def get_tracker(instance: Instance) -> Tracker:
 def issue_url(instance_id: int, key: str) -> str:
     """Where a person reads the issue ``key`` of an instance: the trackers admin page of a local issue ("" when
     there is no such issue). A Jira backend will answer with its browse URL."""
-    from django.urls import reverse
-
-    from trackers.models import Issue
-
     instance = Instance.objects.filter(pk=instance_id).only("tracker_kind").first()
     if instance is None or instance.tracker_kind != TrackerKind.LOCAL:
         return ""

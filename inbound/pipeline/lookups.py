@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from auditing.models import InboundMessage
 from inbound.pipeline.context import Mail
 from inbound.pipeline.group import FLOOD_WINDOW, Group, own_addresses
 from profiles.services import OwnAddresses
@@ -15,8 +16,6 @@ def recent_from_sender(mail: Mail, now: datetime) -> int:
     """The messages of the mail's instance and sender received in the flood window before it (lower id).
 
     The one database query of the flood step."""
-    from auditing.models import InboundMessage
-
     recent = InboundMessage.objects.filter(
         instance_id=mail.instance_id, sender_hash=mail.sender_hash, received_at__gte=now - FLOOD_WINDOW
     )
