@@ -3,7 +3,6 @@ rules), test cases; export of a profile as JSON and an import view linked from t
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -15,6 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from inbound.pipeline.report_table import report_table
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm, TestCaseForm
 from profiles.models import (
@@ -32,6 +32,7 @@ from profiles.models import (
     WorkflowAdvanceRule,
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
+from trackers.registry import issue_url
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldsetSpec
@@ -326,7 +327,8 @@ class TestCaseAdmin(admin.ModelAdmin):
     def report(self, case: TestCase) -> str:
         if case.last_run_report is None:
             return "Not run yet."
-        return format_html("<pre>{}</pre>", json.dumps(case.last_run_report, indent=2, ensure_ascii=False))
+        instance_id = case.profile.instance_id
+        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
 
     actions = ("dry_run", "real_run")
 
