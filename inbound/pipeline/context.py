@@ -36,6 +36,7 @@ class Context:
     inbound_id: int | None = None  # the audit row (None for a dry-run test case)
     dry_run: bool = False
     sender_hash: str = ""
+    sender_hashes: tuple[str, ...] = ()  # every hash the sender's earlier rows may carry (jemh.crypto candidates)
     facts: MessageFacts = field(default_factory=MessageFacts)
     group: Group | None = None  # the unit of work this message is processed in, if any
 

@@ -112,7 +112,9 @@ class Flood:
             from auditing.models import InboundMessage
 
             recent = InboundMessage.objects.filter(
-                instance_id=ctx.instance_id, sender_hash=ctx.sender_hash, received_at__gte=ctx.now - FLOOD_WINDOW
+                instance_id=ctx.instance_id,
+                sender_hash__in=ctx.sender_hashes or (ctx.sender_hash,),
+                received_at__gte=ctx.now - FLOOD_WINDOW,
             )
             if ctx.inbound_id is not None:
                 recent = recent.filter(pk__lt=ctx.inbound_id)  # the ones before this message

@@ -20,7 +20,7 @@ from auditing.models import InboundMessage, InboundStatus
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.pipeline.chain import RunResult, run_chain
 from inbound.pipeline.context import Context
-from inbound.pipeline.group import Group
+from inbound.pipeline.group import Group, sender_hashes
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
@@ -161,6 +161,7 @@ def build_context(
         inbound_id=inbound.pk if inbound is not None else None,
         dry_run=dry_run,
         sender_hash=inbound.sender_hash if inbound is not None else "",
+        sender_hashes=sender_hashes(inbound) if inbound is not None else (),
         facts=facts,
         group=group,
     )
