@@ -75,6 +75,12 @@ def rotate_text(token: str) -> str:
 INDEX_SALT = "jemh.keyed_hash:"
 
 
+def salted_hash(salt: str, value: str | bytes, secret: str) -> str:
+    """HMAC-SHA256 (64 hex digits) of ``value`` by Django's ``salted_hmac``: the one primitive of every keyed hash
+    of the project (look-up hashes, their legacy form, log hashes, derived keys)."""
+    return salted_hmac(salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+
 def _normalized(value: str) -> str:
     return value.strip().lower()
 
@@ -89,9 +95,7 @@ def keyed_hash(value: str, purpose: str = "lookup") -> str:
     """
     from django.conf import settings
 
-    return salted_hmac(
-        INDEX_SALT + purpose, _normalized(value), secret=settings.JEMH_INDEX_KEY, algorithm="sha256"
-    ).hexdigest()
+    return salted_hash(INDEX_SALT + purpose, _normalized(value), settings.JEMH_INDEX_KEY)
 
 
 def legacy_keyed_hashes(value: str, purpose: str = "lookup") -> list[str]:
@@ -104,7 +108,7 @@ def legacy_keyed_hashes(value: str, purpose: str = "lookup") -> list[str]:
 
     secrets = dict.fromkeys([settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])])
     normalized = _normalized(value)
-    return [salted_hmac(f"{purpose}:", normalized, secret=s, algorithm="sha256").hexdigest() for s in secrets]
+    return [salted_hash(f"{purpose}:", normalized, secret) for secret in secrets]
 
 
 def keyed_hash_candidates(value: str, purpose: str = "lookup") -> list[str]:
@@ -123,7 +127,7 @@ def keyed_hash_candidates(value: str, purpose: str = "lookup") -> list[str]:
 
 def derived_key(secret: str, purpose: str) -> str:
     """A key for one purpose derived from a long-lived secret (e.g. the log hash key from ``JEMH_INDEX_KEY``)."""
-    return salted_hmac("jemh.derived_key:" + purpose, purpose, secret=secret, algorithm="sha256").hexdigest()
+    return salted_hash("jemh.derived_key:" + purpose, purpose, secret)
 
 
 def token_mac(salt: str, message: str | bytes, secret: str | None = None) -> bytes:

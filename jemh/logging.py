@@ -10,7 +10,7 @@ import logging
 import re
 from functools import lru_cache
 
-from django.utils.crypto import salted_hmac
+from jemh.crypto import salted_hash
 
 EMAIL_RE = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -44,8 +44,7 @@ def _enabled() -> bool:
 
 def pii_hash(value: str, kind: str) -> str:
     normalized = value.strip().lower().encode("utf-8", "surrogatepass")
-    digest = salted_hmac("log-hash:", normalized, secret=_key(), algorithm="sha256")
-    return f"[{kind}:{digest.hexdigest()[:12]}]"
+    return f"[{kind}:{salted_hash('log-hash:', normalized, _key())[:12]}]"
 
 
 class Pii:
