@@ -104,11 +104,8 @@ def legacy_keyed_hashes(value: str, purpose: str = "lookup") -> list[str]:
     The old derivation was ``HMAC(sha256(f"{purpose}:{SECRET_KEY}"), value)``, which is exactly ``salted_hmac``
     with the salt ``f"{purpose}:"`` and ``SECRET_KEY`` as the secret, so Django's function computes it too.
     """
-    from django.conf import settings
-
-    secrets = dict.fromkeys([settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])])
     normalized = _normalized(value)
-    return [salted_hash(f"{purpose}:", normalized, secret) for secret in secrets]
+    return [salted_hash(f"{purpose}:", normalized, secret) for secret in token_secrets()]
 
 
 def keyed_hash_candidates(value: str, purpose: str = "lookup") -> list[str]:
