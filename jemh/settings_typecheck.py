@@ -1,6 +1,6 @@
 """Settings imported by mypy's django-stubs plugin: the project's settings, with every embedded default that
-would write a file (secret key, encryption key, Celery and outbox folders under ``var/``) pointed at a throwaway
-folder, so type checking a fresh clone creates nothing in it. Not for running the application."""
+would write a file (secret key, encryption and index keys, Celery and outbox folders under ``var/``) replaced,
+so type checking a fresh clone creates nothing in it. Not for running the application."""
 
 import os
 import sys
@@ -16,6 +16,7 @@ os.environ["JEMH_VAR_DIR"] = str(Path(tempfile.gettempdir()) / "jemh-typecheck")
 os.environ["JEMH_PRODUCTION"] = "false"
 os.environ["SECRET_KEY"] = "typecheck-only-" + "x" * 50
 os.environ["JEMH_ENCRYPTION_KEYS"] = "dHlwZWNoZWNrLW9ubHktbm90LWEtcmVhbC1rZXkxMjM="
+os.environ["JEMH_INDEX_KEY"] = "typecheck-only-" + "y" * 50
 os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ["EMAIL_URL"] = "dummymail://"
 

@@ -19,7 +19,7 @@ from auditing.models import InboundMessage, InboundStatus
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
 from inbound.pipeline.context import Context, Mail
-from inbound.pipeline.group import Group
+from inbound.pipeline.group import Group, sender_hashes
 from inbound.pipeline.lookups import DatabaseLookups
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
@@ -158,6 +158,7 @@ def build_context(
         facts=facts,
         inbound_id=inbound.pk if inbound is not None else None,
         sender_hash=inbound.sender_hash if inbound is not None else "",
+        sender_hashes=sender_hashes(inbound) if inbound is not None else (),
     )
     return Context(
         mail=mail,
