@@ -31,6 +31,7 @@ from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash
 from jemh.logging import Pii
+from jemh.stages import timed
 from jemh.storage import blob_storage, discard_blobs
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def capture_oversized(
     return capture_batch(source, [incoming], revalidating=revalidating)[0]
 
 
+@timed("capture")
 def capture_batch(source: Source, items: Sequence[Incoming], *, revalidating: bool = False) -> list[CaptureResult]:
     """Capture ``items`` (one source, in order); returns one result per item. Raises StoreError."""
     if not items:
