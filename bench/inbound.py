@@ -535,7 +535,8 @@ def print_table(report: dict[str, Any]) -> None:
             ),
             (
                 "misthreaded replies / request made no issue",
-                f"{truth['misthreaded_replies']} / {truth['replies_whose_request_made_no_issue']}",
+                f"{truth['misthreaded_replies']} ({truth['misthreaded_replies_answering_a_split_reply']} answering a "
+                f"split reply) / {truth['replies_whose_request_made_no_issue']}",
             ),
             ("generated but not captured", truth["not_captured"]),
             ("unexpected outcomes", ", ".join(f"{k} x{v}" for k, v in truth["unexpected_outcomes"].items()) or "none"),

@@ -83,7 +83,8 @@ def against_truth(truth: Sequence[dict[str, Any]], poll_size: int) -> dict[str, 
     )
     by_position = {int(t["position"]): t for t in truth}
     unexpected: Counter[str] = Counter()
-    splits = misthreaded = orphaned = missing = 0
+    splits = misthreaded = after_split = orphaned = missing = 0
+    split_positions: set[int] = set()
     split_same_poll = split_same_chunk = 0
     replies_same_poll = replies_same_chunk = 0
     for t in truth:
@@ -106,6 +107,7 @@ def against_truth(truth: Sequence[dict[str, Any]], poll_size: int) -> dict[str, 
         request_issue = issue_of_row.get(request_row[0]) if request_row else None
         if pk in issue_of_row:
             splits += 1
+            split_positions.add(position)
             split_same_poll += same_poll
             split_same_chunk += same_chunk
         elif pk in comment_issue_of_row:
@@ -113,6 +115,7 @@ def against_truth(truth: Sequence[dict[str, Any]], poll_size: int) -> dict[str, 
                 orphaned += 1
             elif comment_issue_of_row[pk] != request_issue:
                 misthreaded += 1
+                after_split += _follows_a_split(t, by_position, split_positions)
     replies = sum(1 for t in truth if t["kind"] == "reply")
     return {
         "generated": len(truth),
@@ -122,12 +125,24 @@ def against_truth(truth: Sequence[dict[str, Any]], poll_size: int) -> dict[str, 
         "thread_splits_same_poll": split_same_poll,
         "thread_splits_within_25": split_same_chunk,
         "misthreaded_replies": misthreaded,
+        "misthreaded_replies_answering_a_split_reply": after_split,
         "replies_whose_request_made_no_issue": orphaned,
         "replies": replies,
         "replies_in_the_same_poll_as_their_request": replies_same_poll,
         "replies_within_25_messages_of_their_request": replies_same_chunk,
         "unexpected_outcomes": dict(unexpected.most_common()),
     }
+
+
+def _follows_a_split(reply: dict[str, Any], by_position: dict[int, dict[str, Any]], splits: set[int]) -> bool:
+    """Whether a reply answers (directly or through earlier replies) a reply that split from its thread: its
+    In-Reply-To then names that split issue, so its comment lands there."""
+    parent = int(reply["parent_position"])
+    while parent in by_position and by_position[parent]["kind"] == "reply":
+        if parent in splits:
+            return True
+        parent = int(by_position[parent]["parent_position"])
+    return False
 
 
 WORKER_STAGES = ("parse", "pipeline", "tracker writes")
@@ -165,7 +180,7 @@ def per_message(
     out["worker other (claim, load, blob read, outcome writes, Celery)"] = {
         "cpu_ms": round(1000 * (worker_cpu - worker_timed) / n, 3)
     }
-    out["capture process other (IMAP fetch, poll)"] = {
+    out["capture process other (IMAP fetch, polls, start-up)"] = {
         "cpu_ms": round(1000 * (capture_cpu - stages.get("capture", {}).get("cpu_s", 0.0)) / n, 3)
     }
     return out
