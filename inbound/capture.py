@@ -29,7 +29,7 @@ from auditing.models import InboundMessage, InboundStatus, Outcome
 from inbound.models import Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
 from jemh.stages import timed
 from jemh.storage import blob_storage, discard_blobs
@@ -90,6 +90,8 @@ class _Prepared:
     summary: MailSummary
     message_id_hash: str
     content_hash: str
+    message_id_candidates: list[str]  # keyed_hash_candidates: the hash (first) and those older rows may carry
+    content_candidates: list[str]
     result: CaptureResult | None = None
     duplicate_of: int | None = None  # index of an earlier item of this chunk with the same mail
     row: InboundMessage | None = None
@@ -100,11 +102,15 @@ def _prepare(item: Incoming) -> _Prepared:
     digest = hashlib.sha256(item.raw)
     if item.oversized:
         digest.update(f"\0size={item.size}".encode())
+    by_id = keyed_hash_candidates(summary.message_id, purpose="message-id") if summary.message_id else [""]
+    by_content = keyed_hash_candidates(digest.hexdigest(), purpose="content")
     return _Prepared(
         item=item,
         summary=summary,
-        message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
-        content_hash=keyed_hash(digest.hexdigest(), purpose="content"),
+        message_id_hash=by_id[0],
+        content_hash=by_content[0],
+        message_id_candidates=by_id if summary.message_id else [],
+        content_candidates=by_content,
     )
 
 
@@ -119,10 +125,12 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
     by_message_id = _earlier(
         instance_id=instance.pk,
         field="message_id_hash",
-        values=[p.message_id_hash for p in prepared if p.message_id_hash],
+        values=[h for p in prepared for h in p.message_id_candidates],
     )
     by_content = _earlier(
-        source_id=source.pk, field="content_hash", values=[p.content_hash for p in prepared if not p.message_id_hash]
+        source_id=source.pk,
+        field="content_hash",
+        values=[h for p in prepared if not p.message_id_hash for h in p.content_candidates],
     )
     first_in_chunk: dict[str, int] = {}
     duplicates: list[tuple[_Prepared, InboundMessage | None]] = []
@@ -131,7 +139,9 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
         if p.item.key and p.item.key in receipts:
             p.result = CaptureResult(p.item.key, receipts[p.item.key].message, new=False)
         elif (
-            earlier := by_message_id.get(p.message_id_hash) if p.message_id_hash else by_content.get(p.content_hash)
+            earlier := _oldest(by_message_id, p.message_id_candidates)
+            if p.message_id_hash
+            else _oldest(by_content, p.content_candidates)
         ) is not None:
             duplicates.append((p, earlier))
         elif identity in first_in_chunk:
@@ -173,6 +183,12 @@ def _earlier(*, field: str, values: list[str], **scope: int) -> dict[str, Inboun
         for message in query:
             found[getattr(message, field)] = message  # the oldest wins (iterated last)
     return found
+
+
+def _oldest(found: dict[str, InboundMessage], candidates: list[str]) -> InboundMessage | None:
+    """The earliest row found under any of a mail's candidate hashes (rows hashed before JEMH_INDEX_KEY count)."""
+    rows = [found[h] for h in candidates if h in found]
+    return min(rows, key=lambda row: row.pk) if rows else None
 
 
 def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[str]:

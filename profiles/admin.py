@@ -3,8 +3,6 @@ rules), test cases; export of a profile as JSON and an import view linked from t
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from inbound.pipeline.report_table import report_table
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm, TestCaseForm
 from profiles.models import (
@@ -31,6 +30,7 @@ from profiles.models import (
     WorkflowAdvanceRule,
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
+from trackers.registry import issue_url
 
 MAPPING_FIELDS = ("name", "is_default", *inheritance.INHERITABLE_FIELDS)
 
@@ -322,7 +322,8 @@ class TestCaseAdmin(admin.ModelAdmin):
     def report(self, case: TestCase) -> str:
         if case.last_run_report is None:
             return "Not run yet."
-        return format_html("<pre>{}</pre>", json.dumps(case.last_run_report, indent=2, ensure_ascii=False))
+        instance_id = case.profile.instance_id
+        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
 
     actions = ("dry_run", "real_run")
 

@@ -202,7 +202,7 @@ class LocalTracker:
                 continue
             found = (
                 IssueMessageId.objects.filter(
-                    instance=self.instance, message_id_hash=services.message_id_hash(message_id)
+                    instance=self.instance, message_id_hash__in=services.message_id_hashes(message_id)
                 )
                 .select_related("issue__project")
                 .order_by("-created_at", "-pk")
