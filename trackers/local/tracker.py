@@ -388,6 +388,7 @@ class LocalTracker:
         return attachment_services.read_attachment(attachment)
 
     @_translating_errors
+    @timed("tracker writes")
     def record_message_id(self, issue_key: str, message_id: str, *, kind: str = MessageIdKind.OUTBOUND) -> None:
         services.record_message_id(self._issue(issue_key), message_id, kind=kind)
 
