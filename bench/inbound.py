@@ -392,7 +392,7 @@ def main() -> int:
             raise SystemExit(f"the capture failed:\n{err[-4000:]}")
         capture_run = json.loads(out.strip().splitlines()[-1])
         pool = sorted(set(pool) | set(children_of(worker.pid)))
-        worker_rss = {"main": peak_rss_mb(worker.pid), "pool": [peak_rss_mb(pid) for pid in pool]}
+        worker_rss: dict[str, Any] = {"main": peak_rss_mb(worker.pid), "pool": [peak_rss_mb(pid) for pid in pool]}
         worker_cpu = round(sum(cpu_seconds(pid) - cpu_before.get(pid, 0.0) for pid in pool), 2)
         load_after = os.getloadavg()
         postgres_cpu = round(total_cpu_seconds(postgres_pids(work / "postgres" / "data")) - postgres_before, 2)
@@ -430,11 +430,9 @@ def main() -> int:
         "seed": options.seed if options.mailbox == "realistic" else None,
         "poll_size": poll_size,
         "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
-        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
+        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},
         "ratio_to_light_floor": round(
-            result["messages_per_second"]
-            * light_run["seconds"]  # type: ignore[operator]
-            / light_run["messages"],
+            result["messages_per_second"] * light_run["seconds"] / light_run["messages"],
             3,
         ),
         "end_to_end": result,
