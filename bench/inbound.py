@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this folder comes first on sys.path, where this file would shadow the ``inbound`` app.
@@ -54,6 +54,11 @@ sys.path.insert(0, str(ROOT))
 from bench.inbound_checks import WORKER_STAGES, against_truth, per_message, results, stage_times  # noqa: E402
 from bench.measure import cpu_seconds, peak_rss_mb, postgres_pids, total_cpu_seconds  # noqa: E402
 from bench.retrieval import PASSWORD, USER, child, corpus_messages, hostile_messages, load_mailbox, with_message_id  # noqa: E402
+
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
+
+    from tests.services.dovecot import Dovecot
 
 RESULTS = ROOT / "bench" / "results" / "inbound.json"
 TARGET_RATIO, TARGET_RSS_MB = 0.60, 150
@@ -74,7 +79,7 @@ def children_of(pid: int) -> list[int]:
 # -- child mode: the capturing process ------------------------------------------------------------------------
 
 
-def capture_child(source_id: int) -> dict[str, object]:
+def capture_child(source_id: int) -> dict[str, Any]:
     """Poll the source until it is drained (each poll takes at most the source's batch limit); each message is
     queued for processing as its capture commits."""
     import django
@@ -229,7 +234,7 @@ def wait_for_outcomes(capture: subprocess.Popen[str], timeout: float) -> tuple[i
     return InboundMessage.objects.count(), InboundMessage.objects.filter(status__in=FINAL).count()
 
 
-def fill_mailbox(dovecot: object, options: argparse.Namespace) -> list[dict[str, object]]:
+def fill_mailbox(dovecot: Dovecot, options: argparse.Namespace) -> list[dict[str, Any]]:
     """Load the chosen mailbox; returns the realistic mailbox's ground truth (empty for the legacy one)."""
     if options.mailbox == "legacy":
         corpus = corpus_messages()
@@ -245,7 +250,7 @@ def fill_mailbox(dovecot: object, options: argparse.Namespace) -> list[dict[str,
     from bench.mailbox import generate
 
     print(f"generating and loading a realistic mailbox of {options.messages} messages (seed {options.seed}) ...")
-    truth: list[dict[str, object]] = []
+    truth: list[dict[str, Any]] = []
     batch: list[bytes] = []
     size = 0
     client = _imap_client(dovecot)
@@ -264,13 +269,13 @@ def fill_mailbox(dovecot: object, options: argparse.Namespace) -> list[dict[str,
     return truth
 
 
-def _imap_client(dovecot: object) -> object:
+def _imap_client(dovecot: Dovecot) -> IMAPClient:
     from imapclient import IMAPClient
 
     deadline = time.monotonic() + 30
     while True:
         try:
-            client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False, timeout=120)  # type: ignore[attr-defined]
+            client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False, timeout=120)
             client.login(USER, PASSWORD)
             return client
         except Exception:
@@ -284,7 +289,7 @@ def postgres_durability(url: str) -> dict[str, str]:
 
     with psycopg.connect(url, autocommit=True) as conn:
         return {
-            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            name: str((conn.execute(f"SHOW {name}").fetchone() or ("?",))[0])
             for name in ("fsync", "synchronous_commit", "full_page_writes")
         }
 
@@ -420,7 +425,7 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    floor_rate = floor_run["messages"] / floor_run["seconds"]  # type: ignore[operator]
+    floor_rate = floor_run["messages"] / floor_run["seconds"]
     ratio = result["messages_per_second"] / floor_rate
     worst_rss = max(worker_rss["pool"] or [0.0])
     captured_n = max(1, int(result["captured"]))

@@ -43,6 +43,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime
+from typing import Any
 
 from bench import mailbox_text as text
 from bench.mailbox_clients import (
@@ -90,7 +91,7 @@ class Mail:
     inline_images: int = 0
     raw: bytes = field(default=b"", repr=False)
 
-    def truth(self) -> dict[str, object]:
+    def truth(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "raw"}
 
 
@@ -201,6 +202,7 @@ def _address(person: _Person, charset: str) -> str:
 
 
 def _body_charset(language: str, client: str) -> tuple[str, Charset]:
+    encoding: int | None
     if language == "ja" and client != GMAIL:
         name, encoding = "iso-2022-jp", None  # 7bit with escape sequences, as Outlook and Apple Mail send it
     elif language == "ja":
@@ -210,7 +212,7 @@ def _body_charset(language: str, client: str) -> tuple[str, Charset]:
     else:
         name, encoding = "utf-8", QP if client != PLAIN else None
     charset = Charset(name)
-    charset.body_encoding = encoding
+    charset.body_encoding = encoding  # type: ignore[assignment]  # None is 7bit/8bit; typeshed says int only
     charset.header_encoding = BASE64 if name != "iso-8859-1" else QP
     return name, charset
 
@@ -227,6 +229,7 @@ def _attachment_parts(rng: random.Random, inline: bool, client: str) -> list[MIM
         image.add_header("Content-Disposition", "inline", filename="image001.png" if client != GMAIL else "image.png")
         return [image]
     parts: list[MIMEBase] = []
+    part: MIMEBase
     for _ in range(rng.choices((1, 2, 3), weights=(70, 22, 8))[0]):
         kind = rng.choices(("pdf", "png", "xlsx", "log"), weights=(45, 30, 15, 10))[0]
         if kind == "pdf":
@@ -298,12 +301,12 @@ class _Generator:
         if slot.kind == REQUEST:
             person = rng.choice(self.people)
             lang = words[person.language]
-            subject_t, opening, details = rng.choice(lang["requests"])  # type: ignore[arg-type]
+            subject_t, opening, details = rng.choice(lang["requests"])
             number = rng.randrange(10000, 99999)
             subject = subject_t.format(n=number)
-            paragraphs = (
+            paragraphs: tuple[str, ...] = (
                 rng.choice(lang["greetings"]),
-                opening.format(n=number),  # type: ignore[arg-type]
+                opening.format(n=number),
                 " ".join(d.format(n=number) for d in rng.sample(details, rng.randrange(1, len(details) + 1))),
             )
             quoted, references, root_subject = None, [], subject
@@ -322,14 +325,14 @@ class _Generator:
             lang = words[person.language]
             prefix = lang["re"] if person.client in (OUTLOOK, OWA) else "Re:"
             subject = f"{prefix} {root_subject}"
-            paragraphs = (rng.choice(lang["greetings"]), rng.choice(lang["replies"]))  # type: ignore[arg-type]
+            paragraphs = (rng.choice(lang["greetings"]), rng.choice(lang["replies"]))
             quoted, references = parent_quoted, [*parent_refs, parent_id][-10:]
         signature = (
             str(rng.choice(lang["signoffs"])),
-            person.name,  # type: ignore[arg-type]
+            person.name,
             *((person.organisation, f"+44 20 7946 {rng.randrange(1000, 9999)}") if person.organisation else ()),
         )
-        draft = Draft(paragraphs, signature, quoted, lang["labels"], str(lang["wrote"]))  # type: ignore[arg-type]
+        draft = Draft(paragraphs, signature, quoted, lang["labels"], str(lang["wrote"]))
         message_id = _message_id(rng, person.client, person, position)
         charset_name, charset = _body_charset(person.language, person.client)
         attachments: list[MIMEBase] = []
@@ -345,9 +348,11 @@ class _Generator:
             message["Received"] = value
         message["From"] = _address(person, charset_name)
         message["To"] = SUPPORT
-        message["Subject"] = subject if subject.isascii() else Header(subject, charset_name)
+        # compat32 messages take a Header (encoded words in the sender's charset); typeshed says str only
+        message["Subject"] = subject if subject.isascii() else Header(subject, charset_name)  # type: ignore[assignment]
         if person.client in (OUTLOOK, OWA):
-            message["Thread-Topic"] = root_subject if root_subject.isascii() else Header(root_subject, charset_name)
+            topic = root_subject if root_subject.isascii() else Header(root_subject, charset_name)
+            message["Thread-Topic"] = topic  # type: ignore[assignment]  # a Header, as for Subject
         message["Date"] = format_datetime(when)
         message["Message-ID"] = f"<{message_id}>"
         if references:
@@ -381,11 +386,12 @@ class _Generator:
     def _assemble(
         client: str, plain: str, inside: str, name: str, charset: Charset, attachments: list[MIMEBase], inline: bool
     ) -> MIMEBase:
-        text_part = MIMEText(plain, "plain", charset)
+        # MIMEText takes a Charset too (its body encoding decides the transfer encoding); typeshed says str only
+        text_part = MIMEText(plain, "plain", charset)  # type: ignore[arg-type]
         if client == PLAIN:
             body: MIMEBase = text_part
         else:
-            html_part = MIMEText(html_document(client, inside, name), "html", charset)
+            html_part = MIMEText(html_document(client, inside, name), "html", charset)  # type: ignore[arg-type]
             if inline and client in (OUTLOOK, OWA):  # related(alternative(plain, html), image)
                 alternative = MIMEMultipart("alternative", _subparts=[text_part, html_part])
                 body = MIMEMultipart("related", _subparts=[alternative, *attachments], type="multipart/alternative")

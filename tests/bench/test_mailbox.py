@@ -58,7 +58,7 @@ def test_processed_under_the_benchmarks_profile_replies_become_comments_on_their
     truth, ids = [], []
     for mail in generate(150, seed=5):
         truth.append(mail.truth())
-        ids.append(capture(source, mail.raw, key=f"uid:{mail.position}").message.pk)  # type: ignore[union-attr]
+        ids.append(capture(source, mail.raw, key=f"uid:{mail.position}").message.pk)
     for start in range(0, len(ids), 25):  # in mailbox order, as one worker would
         process_inbound_group(ids[start : start + 25])
     checked = against_truth(truth, poll_size=500)
