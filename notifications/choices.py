@@ -33,6 +33,16 @@ class MailFormat(models.TextChoices):
     TEXT = "text", "Plain text only"
 
 
+class OutboundKind(models.TextChoices):
+    """Why a mail was sent: every mail we send is one of these."""
+
+    NOTIFICATION = "notification", "Notification"
+    HINT = "hint", "Hint (why a mail was rejected)"
+    FORWARD = "forward", "Forward"
+    ALERT = "alert", "Alert to the instance's admins"
+    TEST = "test", "Test mail"
+
+
 class OutboundStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENDING = "sending", "Sending"
