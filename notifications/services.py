@@ -33,7 +33,7 @@ from notifications.choices import OutboundKind, OutboundStatus
 from notifications.messages import PreparedMail
 from notifications.models import OutboundMessage
 from notifications.outbound import new_outbound
-from notifications.threading import message_id_domain
+from notifications.threading import FINGERPRINT_HEADER, fingerprint_for, message_id_domain
 
 log = logging.getLogger(__name__)
 KEY_MAX = 200  # OutboundMessage.idempotency_key's length
@@ -167,3 +167,23 @@ def _send(outbound_ids: Sequence[int], prepared: dict[int, PreparedMail]) -> dic
         pk: SentMail(pk, recipients.get(pk, ""), result.status, result.detail, outage=result.outage)
         for pk, result in results.items()
     }
+
+
+def send_test_mail(instance: Any, to: str, requested_by: str = "") -> SentMail:
+    """Send a test mail of ``instance`` to ``to`` (recorded as kind ``test``): whether the mail settings work."""
+    instance = _instance(instance)
+    who = f" by {requested_by}" if requested_by else ""
+    message = EmailMessage(
+        subject=f"[JEMH] Test mail from {instance.name}",
+        body=f"This is a test mail of the mail handler's instance {instance.name!r}, requested{who} from the admin.\n"
+        "It arrived, so outbound mail works. Nothing needs to be done.\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+            FINGERPRINT_HEADER: fingerprint_for(instance.pk),  # our own mail, should it reach one of our mailboxes
+        },
+    )
+    [sent] = send_mail(kind=OutboundKind.TEST, instance=instance, message=message)
+    return sent
