@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundStatus
 from inbound.pipeline.service import process_inbound
 from jemh.storage import blob_storage
 from notifications.choices import OutboundKind, OutboundStatus
@@ -33,7 +32,7 @@ def rejected(deliver: Any, profile: Any, message_id: str = "<late@customer.examp
 
 def run_again(message: Any, profile: Any) -> Any:
     """Process a finished message again, as after a crash before its audit row was updated."""
-    type(message).objects.filter(pk=message.pk).update(status=InboundStatus.RECEIVED, outcome="")
+    type(message).objects.filter(pk=message.pk).update(status="received", outcome="")  # InboundStatus.RECEIVED
     process_inbound(message.pk, profile_id=profile.pk)
     message.refresh_from_db()
     return message
