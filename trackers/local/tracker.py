@@ -62,7 +62,7 @@ def _translating_errors(method: F) -> F:
                 f"the local tracker's database is unavailable or busy ({type(exc).__name__}); try again later"
             ) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature of F
 
 
 def _row_id(value: str) -> int:
