@@ -22,8 +22,8 @@ from typing import Any
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
@@ -98,7 +98,8 @@ def inbound_message_url(inbound_id: int) -> str:
     if model is None:
         return ""
     try:
-        return reverse(admin_urlname(model._meta, "change"), args=[inbound_id])
+        opts = model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[inbound_id])
     except NoReverseMatch:
         return ""
 
@@ -449,7 +450,7 @@ class InstanceMailAdmin(InstanceAdmin):
     """The Instance admin with *Send a test mail* (its own permission): a mail through the configured mail
     settings to the acting admin (or an address entered on the intermediate page), recorded as kind ``test``."""
 
-    actions = [*(InstanceAdmin.actions or []), "send_test_mail"]
+    actions = ["send_test_mail"]
 
     def has_send_test_mail_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(TEST_MAIL_PERMISSION))
@@ -467,14 +468,14 @@ class InstanceMailAdmin(InstanceAdmin):
                     self._report_test_mail(request, instance, address, sent)
                 return None
         else:
-            form = TestMailForm(initial={"address": request.user.email})
+            form = TestMailForm(initial={"address": getattr(request.user, "email", "")})
         context = {
             **self.admin_site.each_context(request),
             "title": "Send a test mail",
             "opts": self.model._meta,
             "instances": list(queryset),
             "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "notifications/admin/test_mail.html", context)
 

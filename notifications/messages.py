@@ -102,15 +102,15 @@ class StoredEmail(EmailMessage):
 
     @cached_property
     def parsed(self) -> ParsedEmail:
-        return message_from_bytes(self.raw, policy=email_policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.raw, policy=email_policy.default)
 
     def _ignored(self, value: object) -> None:
         """EmailMessage.__init__ sets the fields below; here they are the stored message's."""
 
-    subject = property(lambda self: str(self.parsed.get("Subject", "")), _ignored)  # type: ignore[assignment]
-    extra_headers = property(lambda self: {k: str(v) for k, v in self.parsed.items()}, _ignored)  # type: ignore[assignment]
+    subject = property(lambda self: str(self.parsed.get("Subject", "")), _ignored)
+    extra_headers = property(lambda self: {k: str(v) for k, v in self.parsed.items()}, _ignored)
 
-    @property  # type: ignore[override]
+    @property
     def body(self) -> str:
         part = self.parsed.get_body(preferencelist=("plain", "html"))
         return str(part.get_content()) if part is not None else ""
@@ -119,7 +119,7 @@ class StoredEmail(EmailMessage):
     def body(self, value: object) -> None:
         pass
 
-    @property  # type: ignore[override]
+    @property
     def attachments(self) -> list[tuple[str, Any, str]]:
         return [
             (part.get_filename() or "", part.get_content(), part.get_content_type())
