@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.services.base import ServiceUnavailable, chown, free_port
@@ -23,6 +23,7 @@ class Postgres:
     root: Path
     port: int
     bindir: Path
+    settings: dict[str, str] = field(default_factory=dict)  # more -c options (e.g. a fault test's WAL timing)
 
     @property
     def url(self) -> str:
@@ -55,24 +56,36 @@ class Postgres:
         )
         if result.returncode:
             raise ServiceUnavailable(f"initdb failed: {result.stderr.strip()}")
+        self.start_again()
+
+    def start_again(self) -> None:
+        """Start the cluster made by ``start`` after a ``stop`` (crash recovery runs if it was stopped hard)."""
+        data = self.root / "data"
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        result = run(
-            [
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(self.root / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                options,
-                "start",
-            ]
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
+        result = subprocess.run(
+            self._as_postgres(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(self.root / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ]
+            ),
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode:
             log = (self.root / "server.log").read_text(errors="replace")[-2000:]
@@ -89,7 +102,7 @@ class Postgres:
         )
 
 
-def start_postgres(root: Path) -> Postgres:
-    server = Postgres(root=root, port=free_port(), bindir=_bindir())
+def start_postgres(root: Path, settings: dict[str, str] | None = None) -> Postgres:
+    server = Postgres(root=root, port=free_port(), bindir=_bindir(), settings=settings or {})
     server.start()
     return server
