@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -11,7 +10,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from auditing.models import InboundMessage
-from jemh.crypto import keyed_hash
+from inbound.pipeline.report_table import report_table
+from jemh.crypto import keyed_hash_candidates
+from trackers.registry import issue_url
 
 
 @admin.register(InboundMessage)
@@ -93,8 +94,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
         if term.isdigit():
             return queryset.filter(pk=int(term)), False
         message_id = term.strip("<>")
-        by_sender = queryset.filter(sender_hash=keyed_hash(term, purpose="address"))
-        by_message_id = queryset.filter(message_id_hash=keyed_hash(message_id, purpose="message-id"))
+        by_sender = queryset.filter(sender_hash__in=keyed_hash_candidates(term, purpose="address"))
+        by_message_id = queryset.filter(message_id_hash__in=keyed_hash_candidates(message_id, purpose="message-id"))
         return by_sender | by_message_id, False
 
     @admin.display(description="subject")
@@ -108,8 +109,13 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="report")
     def report_text(self, message: InboundMessage) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(message.report or {}, indent=2, ensure_ascii=False))
+        return report_html(message.report, message.instance_id)
 
     @admin.display(description="raw kept", boolean=True)
     def raw_kept(self, message: InboundMessage) -> bool:
         return bool(message.raw_blob)
+
+
+def report_html(report: Any, instance_id: int) -> str:
+    """A processing report as a table, its issue keys linked to the issue."""
+    return report_table(report, lambda key: issue_url(instance_id, key))

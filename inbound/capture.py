@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -40,9 +41,12 @@ from auditing.models import InboundMessage, InboundStatus, Outcome
 from inbound.models import Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
-from jemh.storage import blob_storage, discard_blobs
+from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
+
+if TYPE_CHECKING:
+    from jemh.models import Instance
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
@@ -111,6 +115,8 @@ class _Prepared:
     summary: MailSummary
     message_id_hash: str
     content_hash: str
+    message_id_candidates: list[str]  # keyed_hash_candidates: the hash (first) and those older rows may carry
+    content_candidates: list[str]
     result: CaptureResult | None = None
     duplicate_of: int | None = None  # index of an earlier item of this chunk with the same mail
     earlier: InboundMessage | None = None  # the audit row of the same mail captured before
@@ -126,11 +132,15 @@ def _prepare(item: Incoming) -> _Prepared:
     digest = hashlib.sha256(item.raw)
     if item.oversized:
         digest.update(f"\0size={item.size}".encode())
+    by_id = keyed_hash_candidates(summary.message_id, purpose="message-id") if summary.message_id else [""]
+    by_content = keyed_hash_candidates(digest.hexdigest(), purpose="content")
     return _Prepared(
         item=item,
         summary=summary,
-        message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
-        content_hash=keyed_hash(digest.hexdigest(), purpose="content"),
+        message_id_hash=by_id[0],
+        content_hash=by_content[0],
+        message_id_candidates=by_id if summary.message_id else [],
+        content_candidates=by_content,
     )
 
 
@@ -202,14 +212,15 @@ def _earlier_copies(source: Source, candidates: list[_Prepared], now: datetime) 
     """The oldest audit row of the instance for each candidate's identity: the same Message-ID, or (mail
     without one) the same content from this source, or from any source of the instance within the window."""
     instance_id = source.instance_id
-    found: dict[str, InboundMessage] = {}
-    message_ids = sorted({p.message_id_hash for p in candidates if p.message_id_hash})
-    contents = sorted({p.content_hash for p in candidates if not p.message_id_hash})
+    by_id: dict[str, InboundMessage] = {}
+    by_content: dict[str, InboundMessage] = {}
+    message_ids = sorted({h for p in candidates if p.message_id_hash for h in p.message_id_candidates})
+    contents = sorted({h for p in candidates if not p.message_id_hash for h in p.content_candidates})
     recent = Q(source_id=source.pk) | Q(received_at__gte=now - CONTENT_WINDOW)
     for part in _chunks(message_ids):
         query = InboundMessage.objects.filter(instance_id=instance_id, message_id_hash__in=part).order_by("-pk")
         for message in query:
-            found[message.message_id_hash] = message  # the oldest wins (iterated last)
+            by_id[message.message_id_hash] = message  # the oldest wins (iterated last)
     for part in _chunks(contents):
         query = (
             InboundMessage.objects.filter(instance_id=instance_id, content_hash__in=part, message_id_hash="")
@@ -217,8 +228,21 @@ def _earlier_copies(source: Source, candidates: list[_Prepared], now: datetime) 
             .order_by("-pk")
         )
         for message in query:
-            found["content:" + message.content_hash] = message
+            by_content[message.content_hash] = message
+    found: dict[str, InboundMessage] = {}
+    for p in candidates:
+        earliest = (
+            _oldest(by_id, p.message_id_candidates) if p.message_id_hash else _oldest(by_content, p.content_candidates)
+        )
+        if earliest is not None:
+            found[p.identity] = earliest
     return found
+
+
+def _oldest(found: dict[str, InboundMessage], candidates: list[str]) -> InboundMessage | None:
+    """The earliest row found under any of a mail's candidate hashes (rows hashed before JEMH_INDEX_KEY count)."""
+    rows = [found[h] for h in candidates if h in found]
+    return min(rows, key=lambda row: row.pk) if rows else None
 
 
 def _durable() -> None:
@@ -246,14 +270,14 @@ def _lock_identities(instance_id: int, prepared: list[_Prepared]) -> None:
             cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(keys)), keys)
 
 
-def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[str]:
+def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> list[str]:
     storage = blob_storage()
     stored: list[str] = []
     keep = getattr(instance, "store_raw_mail", True)
     for p in fresh:
         if p.item.oversized and not keep:
             continue  # rejected at once: nothing to process, nothing an opted-out instance keeps
-        name = f"inbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"  # type: ignore[attr-defined]
+        name = f"inbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
         try:
             p.row = InboundMessage(raw_blob=_store_raw(storage, name, p.item.raw))
         except Exception as exc:
@@ -263,12 +287,12 @@ def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[st
     return stored
 
 
-def _store_raw(storage: object, name: str, raw: bytes) -> str:
+def _store_raw(storage: EncryptedStorage, name: str, raw: bytes) -> str:
     """Step 1: the encrypted blob (a separate function so crash tests can stop right after it)."""
-    return storage.save_bytes(name, raw)  # type: ignore[attr-defined]
+    return storage.save_bytes(name, raw)
 
 
-def _row(source: Source, p: _Prepared, now: object) -> InboundMessage:
+def _row(source: Source, p: _Prepared, now: datetime) -> InboundMessage:
     instance = source.instance
     row = p.row or InboundMessage()
     summary = p.summary
@@ -333,14 +357,14 @@ def _commit_chunk(source: Source, prepared: list[_Prepared], revalidating: bool,
         waiting = [row for row in rows if row.status == InboundStatus.RECEIVED]
         if waiting:
             transaction.on_commit(lambda: _announce(waiting))
-    for p in fresh:
+    for p, row in zip(fresh, rows, strict=True):
         log.info(
             "captured inbound #%s from source %s: message id %s, sender %s, %s bytes%s",
-            p.row.pk,  # type: ignore[union-attr]
+            row.pk,
             source.pk,
             Pii.message_id(p.summary.message_id),
             Pii.address(p.summary.sender),
-            p.row.size,  # type: ignore[union-attr]
+            row.size,
             " (rejected: too large)" if p.item.oversized else "",
         )
     return late

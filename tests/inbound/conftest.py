@@ -237,6 +237,7 @@ def start_worker(database_url: str, home: Path) -> Worker:
             "DJANGO_SETTINGS_MODULE": "jemh.settings",
             "SECRET_KEY": settings.SECRET_KEY,
             "JEMH_ENCRYPTION_KEYS": ",".join(settings.JEMH_ENCRYPTION_KEYS),
+            "JEMH_INDEX_KEY": settings.JEMH_INDEX_KEY,
             "PYTHONPATH": str(ROOT),
         }
     )
