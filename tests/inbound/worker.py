@@ -43,11 +43,12 @@ def _install_crash(stage: str, count: int, how: str) -> None:
             _die(how)
         return name
 
-    def crashing_commit(*args: Any, **kwargs: Any) -> None:
-        commit(*args, **kwargs)
+    def crashing_commit(*args: Any, **kwargs: Any) -> list[str]:
+        late = commit(*args, **kwargs)
         seen["recorded"] += 1
         if stage == "recorded" and seen["recorded"] == count:
             _die(how)
+        return late
 
     capture._store_raw = crashing_store
     capture._commit_chunk = crashing_commit
@@ -72,7 +73,7 @@ def _install_pause(marker: str) -> None:
                 time.sleep(0.05)
         take(*args, **kwargs)
 
-    retrieval._take_chunk = pausing_take  # type: ignore[assignment]
+    retrieval._take_chunk = pausing_take
 
 
 def setup(options: argparse.Namespace) -> dict[str, Any]:
