@@ -43,6 +43,7 @@ from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
+from jemh.stages import timed
 from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def capture_oversized(
     return capture_batch(source, [incoming], revalidating=revalidating)[0]
 
 
+@timed("capture")
 def capture_batch(source: Source, items: Sequence[Incoming], *, revalidating: bool = False) -> list[CaptureResult]:
     """Capture ``items`` (one source, in order); returns one result per item. Raises StoreError."""
     if not items:

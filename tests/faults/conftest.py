@@ -32,7 +32,8 @@ LAZY_WAL = {
 
 @pytest.fixture(scope="module")
 def lazy_postgres(services_root: Path) -> Iterator[Postgres]:
-    server = _service(start_postgres, services_root / f"postgres-faults-{uuid.uuid4().hex[:6]}", LAZY_WAL)
+    root = services_root / f"postgres-faults-{uuid.uuid4().hex[:6]}"
+    server = _service(lambda: start_postgres(root, settings=LAZY_WAL))
     yield server
     server.stop()
 

@@ -23,6 +23,7 @@ class Postgres:
     root: Path
     port: int
     bindir: Path
+    durable: bool = False  # True: PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on)
     settings: dict[str, str] = field(default_factory=dict)  # more -c options (e.g. a fault test's WAL timing)
 
     @property
@@ -61,10 +62,9 @@ class Postgres:
     def start_again(self) -> None:
         """Start the cluster made by ``start`` after a ``stop`` (crash recovery runs if it was stopped hard)."""
         data = self.root / "data"
-        options = (
-            f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c max_connections=200"
+        if not self.durable:  # the test suite's speed-ups: a crash may lose committed transactions
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         result = subprocess.run(
             self._as_postgres(
@@ -101,7 +101,9 @@ class Postgres:
         )
 
 
-def start_postgres(root: Path, settings: dict[str, str] | None = None) -> Postgres:
-    server = Postgres(root=root, port=free_port(), bindir=_bindir(), settings=settings or {})
+def start_postgres(root: Path, *, durable: bool = False, settings: dict[str, str] | None = None) -> Postgres:
+    """A started cluster under ``root``; ``durable`` keeps PostgreSQL's default durability (benchmarks);
+    ``settings`` are more server options (``-c name=value``)."""
+    server = Postgres(root=root, port=free_port(), bindir=_bindir(), durable=durable, settings=settings or {})
     server.start()
     return server
