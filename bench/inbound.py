@@ -180,7 +180,7 @@ def wait_for_worker(worker: subprocess.Popen[bytes], log: Path) -> None:
 
 def wait_for_outcomes(capture: subprocess.Popen[str], timeout: float) -> tuple[int, int]:
     """Until the capture has ended and every captured message has a final outcome. Returns (captured, done)."""
-    from auditing.models import InboundMessage
+    from inbound.models import InboundMessage
 
     deadline = time.monotonic() + timeout
     last_print = 0.0
@@ -206,7 +206,7 @@ def wait_for_outcomes(capture: subprocess.Popen[str], timeout: float) -> tuple[i
 def results(poll_started: float) -> dict[str, object]:
     from django.db.models import Count, Max
 
-    from auditing.models import InboundMessage
+    from inbound.models import InboundMessage
     from trackers.models import Comment, Issue
 
     messages = InboundMessage.objects.all()

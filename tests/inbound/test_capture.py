@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundMessage, InboundStatus, Outcome
 from inbound.capture import Incoming, StoreError, capture, capture_batch, capture_oversized
-from inbound.models import Source, SourceKind, SourceReceipt
+from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceKind, SourceReceipt
 from inbound.signals import messages_captured
 from jemh.crypto import keyed_hash
 from jemh.storage import blob_storage
