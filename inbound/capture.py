@@ -11,6 +11,9 @@ Order of operations (a crash at any point loses nothing and duplicates nothing):
 Capture is idempotent on its dedupe keys: the source's key (IMAP folder+UIDVALIDITY+UID, POP3 UIDL,
 Maildir name), then the Message-ID within the instance, then (mail without Message-ID) the content
 within the source.
+
+A test case run for real records its message without a source (``record_without_source``): the same row, made
+by the same code, but never deduplicated, since a test case may run again and again.
 """
 
 from __future__ import annotations
@@ -20,17 +23,18 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus, Outcome
-from inbound.models import Source, SourceReceipt
+from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash
 from jemh.logging import Pii
+from jemh.models import Instance
 from jemh.storage import blob_storage, discard_blobs
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,28 @@ class _Prepared:
     result: CaptureResult | None = None
     duplicate_of: int | None = None  # index of an earlier item of this chunk with the same mail
     row: InboundMessage | None = None
+
+
+def record_without_source(instance_id: int, raw: bytes) -> InboundMessage:
+    """An audit row without a source for ``raw`` (a test case run for real), made as capture makes its rows, with
+    the raw mail in the encrypting storage: ready for processing. Not announced (the caller processes it) and
+    never deduplicated."""
+    instance = Instance.objects.get(pk=instance_id)
+    now = timezone.now()
+    p = _prepare(Incoming(raw=raw))
+    p.row = InboundMessage(raw_blob=_store_raw(blob_storage(), _blob_name("test-cases", now), raw))
+    row = _row(instance, None, p, now)
+    try:
+        row.save()
+    except BaseException:
+        discard_blobs([row.raw_blob], "unrecorded raw mail")
+        raise
+    return row
+
+
+def _blob_name(folder: object, now: datetime) -> str:
+    """Where a message's raw mail is stored: under its instance's id (or ``test-cases``) and the day it came."""
+    return f"inbound/{folder}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
 
 
 def _prepare(item: Incoming) -> _Prepared:
@@ -173,16 +199,15 @@ def _earlier(*, field: str, values: list[str], **scope: int) -> dict[str, Inboun
     return found
 
 
-def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[str]:
+def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> list[str]:
     storage = blob_storage()
     stored: list[str] = []
     keep = getattr(instance, "store_raw_mail", True)
     for p in fresh:
         if p.item.oversized and not keep:
             continue  # rejected at once: nothing to process, nothing an opted-out instance keeps
-        name = f"inbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"  # type: ignore[attr-defined]
         try:
-            p.row = InboundMessage(raw_blob=_store_raw(storage, name, p.item.raw))
+            p.row = InboundMessage(raw_blob=_store_raw(storage, _blob_name(instance.pk, now), p.item.raw))
         except Exception as exc:
             discard_blobs(stored, "unrecorded raw mail")
             raise StoreError(f"could not store the raw mail: {exc}") from exc
@@ -195,8 +220,7 @@ def _store_raw(storage: object, name: str, raw: bytes) -> str:
     return storage.save_bytes(name, raw)  # type: ignore[attr-defined]
 
 
-def _row(source: Source, p: _Prepared, now: object) -> InboundMessage:
-    instance = source.instance
+def _row(instance: Instance, source: Source | None, p: _Prepared, now: datetime) -> InboundMessage:
     row = p.row or InboundMessage()
     summary = p.summary
     row.instance, row.source, row.received_at = instance, source, now
@@ -205,6 +229,7 @@ def _row(source: Source, p: _Prepared, now: object) -> InboundMessage:
     row.sender_hash = keyed_hash(summary.sender, purpose="address") if summary.sender else ""
     row.size = p.item.size if p.item.size is not None else len(p.item.raw)
     if p.item.oversized:
+        assert source is not None, "only a source hands over oversized mail"
         limit = source.max_message_size
         reason = f"too large: {row.size} bytes, over this source's limit of {limit} bytes"
         row.status, row.outcome, row.processed_at = InboundStatus.PROCESSED, Outcome.REJECTED, now
@@ -227,11 +252,11 @@ def _commit_chunk(
     fresh: list[_Prepared],
     duplicates: list[tuple[_Prepared, InboundMessage | None]],
     revalidating: bool,
-    now: object,
+    now: datetime,
 ) -> None:
     """Step 2: audit rows and receipts, in one transaction."""
     with transaction.atomic():
-        rows = [_row(source, p, now) for p in fresh]
+        rows = [_row(source.instance, source, p, now) for p in fresh]
         InboundMessage.objects.bulk_create(rows)
         for p, row in zip(fresh, rows, strict=True):
             p.row = row

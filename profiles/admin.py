@@ -1,9 +1,8 @@
 """Admin of profiles: Profile (with its catch addresses, mappings and rules as inlines), ProjectMapping (with its
-rules), test cases; export of a profile as JSON and an import view linked from the profile list."""
+rules); export of a profile as JSON and an import view linked from the profile list. Test cases are run by the
+pipeline, so their admin lives with it, in ``inbound.admin``."""
 
 from __future__ import annotations
-
-import json
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -15,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
 from profiles import inheritance
-from profiles.forms import MappingInlineFormSet, ProfileImportForm, TestCaseForm
+from profiles.forms import MappingInlineFormSet, ProfileImportForm
 from profiles.models import (
     AttachmentExclusion,
     CatchAddress,
@@ -27,7 +26,6 @@ from profiles.models import (
     MappingRule,
     Profile,
     ProjectMapping,
-    TestCase,
     WorkflowAdvanceRule,
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
@@ -308,40 +306,3 @@ class ProjectMappingAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: ProjectMapping | None = None):  # type: ignore[no-untyped-def]
         return () if obj is not None and obj.is_default else self.inlines
-
-
-@admin.register(TestCase)
-class TestCaseAdmin(admin.ModelAdmin):
-    form = TestCaseForm
-    list_display = ("name", "profile", "created_at")
-    list_filter = ("profile__instance", "profile")
-    search_fields = ("name",)
-    readonly_fields = ("created_at", "report")
-
-    @admin.display(description="last run report")
-    def report(self, case: TestCase) -> str:
-        if case.last_run_report is None:
-            return "Not run yet."
-        return format_html("<pre>{}</pre>", json.dumps(case.last_run_report, indent=2, ensure_ascii=False))
-
-    actions = ("dry_run", "real_run")
-
-    @admin.action(description="Run as a dry run (nothing is created; the report says what would happen)")
-    def dry_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
-        self._run(request, queryset, dry_run=True)
-
-    @admin.action(description="Run for real (creates issues and comments in the tracker)")
-    def real_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
-        self._run(request, queryset, dry_run=False)
-
-    def _run(self, request: HttpRequest, queryset: QuerySet[TestCase], *, dry_run: bool) -> None:
-        from inbound.pipeline.testcases import run_test_case
-
-        for case in queryset.select_related("profile"):
-            report = run_test_case(case, dry_run=dry_run)
-            outcome = report.get("outcome") or "error"
-            self.message_user(
-                request,
-                f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
-                messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
-            )

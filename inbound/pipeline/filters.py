@@ -3,8 +3,8 @@ the profile's filter rules, floods)."""
 
 from __future__ import annotations
 
+from inbound.flood import earlier_from_sender
 from inbound.pipeline.context import Context
-from inbound.pipeline.group import FLOOD_WINDOW
 from inbound.pipeline.outcome import Verdict, go_on
 from inbound.pipeline.step import by_action
 from profiles.filtering import match_filter_rules
@@ -109,14 +109,7 @@ class Flood:
             return go_on(self.name, "no flood limit" if not limit else "no sender to count")
         count = ctx.group.earlier_from_sender(ctx.inbound_id, ctx.now) if ctx.group and ctx.inbound_id else None
         if count is None:
-            from auditing.models import InboundMessage
-
-            recent = InboundMessage.objects.filter(
-                instance_id=ctx.instance_id, sender_hash=ctx.sender_hash, received_at__gte=ctx.now - FLOOD_WINDOW
-            )
-            if ctx.inbound_id is not None:
-                recent = recent.filter(pk__lt=ctx.inbound_id)  # the ones before this message
-            count = recent.count()
+            count = earlier_from_sender(ctx.instance_id, ctx.sender_hash, ctx.now, before_id=ctx.inbound_id)
         if count < limit:
             return go_on(self.name, f"{count} earlier message(s) from this sender in the last hour (limit {limit})")
         return by_action(
