@@ -6,6 +6,9 @@ import json
 
 from celery import shared_task
 from django.db import transaction
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from inbound.retrieval import poll
 
 POLL_TASK = "inbound.poll_source"
 
@@ -17,8 +20,6 @@ def schedule_name(source_id: int) -> str:
 @shared_task(name=POLL_TASK, ignore_result=True)
 def poll_source(source_id: int, force: bool = False) -> dict[str, object]:
     """Poll one source (idempotent: a second run finds nothing new, and never runs beside another)."""
-    from inbound.retrieval import poll
-
     result = poll(source_id, force=force)
     if result.status == "ok" and result.more_pending:
         poll_source.apply_async((source_id,), countdown=1)  # the batch limit left mail: carry on soon
@@ -27,8 +28,6 @@ def poll_source(source_id: int, force: bool = False) -> dict[str, object]:
 
 def sync_schedule(source: object) -> None:
     """Create or update the source's periodic poll (enabled only for an enabled, polled source)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=source.poll_interval,  # type: ignore[attr-defined]
         period=IntervalSchedule.SECONDS,
@@ -47,6 +46,4 @@ def sync_schedule(source: object) -> None:
 
 
 def remove_schedule(source_id: int) -> None:
-    from django_celery_beat.models import PeriodicTask
-
     PeriodicTask.objects.filter(name=schedule_name(source_id)).delete()

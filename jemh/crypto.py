@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import struct
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 
 BLOB_MAGIC = b"JEMHBLOB1"
 CHUNK_SIZE = 64 * 1024
@@ -35,8 +37,6 @@ class DecryptionError(Exception):
 
 
 def _configured_keys() -> tuple[str, ...]:
-    from django.conf import settings
-
     return tuple(settings.JEMH_ENCRYPTION_KEYS)
 
 
@@ -73,8 +73,6 @@ def rotate_text(token: str) -> str:
 
 def keyed_hash(value: str, purpose: str = "lookup") -> str:
     """A stable keyed hash (blind index) for finding encrypted values without decrypting them."""
-    from django.conf import settings
-
     key = hashlib.sha256(f"{purpose}:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, value.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -153,12 +151,8 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes:
 
 
 def encrypt_bytes(data: bytes) -> bytes:
-    import io
-
     return b"".join(encrypt_stream(io.BytesIO(data)))
 
 
 def decrypt_bytes(data: bytes) -> bytes:
-    import io
-
     return b"".join(decrypt_stream(io.BytesIO(data)))

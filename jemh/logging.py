@@ -12,6 +12,8 @@ import logging
 import re
 from functools import lru_cache
 
+from django.conf import settings
+
 EMAIL_RE = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
@@ -25,8 +27,6 @@ SUBJECT_RE = re.compile(r"(?im)(\bsubject\s*[:=]\s*)(?!\[subject:[0-9a-f]{12}\])
 @lru_cache(maxsize=1)
 def _key() -> bytes:
     try:
-        from django.conf import settings
-
         secret = settings.JEMH_LOG_HASH_KEY
     except Exception:  # logging before settings are ready must still never leak
         secret = "jemh-unconfigured"
@@ -36,8 +36,6 @@ def _key() -> bytes:
 @lru_cache(maxsize=1)
 def _enabled() -> bool:
     try:
-        from django.conf import settings
-
         return bool(getattr(settings, "JEMH_LOG_PII_HASHING", True))
     except Exception:
         return True

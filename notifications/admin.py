@@ -18,9 +18,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from notifications.batching import flush_issue
 from notifications.choices import EventStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
+from notifications.tasks import queue_send
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -164,9 +166,6 @@ class IssueEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Run again (failed or ignored events with their payload)")
     def run_again(self, request: HttpRequest, queryset: QuerySet[IssueEvent]) -> None:
-        from notifications.batching import flush_issue
-        from notifications.tasks import queue_send
-
         chosen = queryset.filter(status__in=[EventStatus.FAILED, EventStatus.IGNORED], payload__isnull=False)
         issues = set(chosen.values_list("instance_id", "issue_key"))
         count = chosen.update(status=EventStatus.PENDING, due_at=timezone.now(), reason="Run again from the admin.")

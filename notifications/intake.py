@@ -23,12 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notifications.choices import EventKind, EventSource, EventStatus
 from notifications.mapping_cache import UnknownInstance, current_mappings
 from notifications.models import IssueEvent, NotificationMapping
+from notifications.tasks import request_flush, schedule_flush
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +130,6 @@ def record_event(
     else:
         event.save(force_insert=True)
     if mappings:
-        from notifications.tasks import request_flush, schedule_flush
-
         # robust: with the broker down the event is still recorded, and the sweeper flushes it later
         if event.due_at <= now:
             transaction.on_commit(request_flush, robust=True)
@@ -178,8 +178,6 @@ def _clean_actor(actor: Mapping[str, Any] | None) -> dict[str, str] | None:
 def _local_actor(event: Any) -> dict[str, str] | None:
     user_id = getattr(event, "actor_user_id", None)
     if user_id:
-        from django.contrib.auth import get_user_model
-
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is not None:
             return {

@@ -18,6 +18,7 @@ import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any
 
@@ -262,7 +263,5 @@ def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
 
 def _header(raw: bytes, name: str) -> str:
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    from email.parser import BytesHeaderParser
-
     value = BytesHeaderParser().parsebytes(head + b"\n\n").get(name)
     return str(value) if value else ""

@@ -31,6 +31,8 @@ import secrets
 from dataclasses import dataclass
 from email.utils import parseaddr
 
+from django.conf import settings
+
 FINGERPRINT_HEADER = "X-JEMH-Fingerprint"  # == inbound.mime.model.DEFAULT_FINGERPRINT_HEADER
 DEFAULT_DOMAIN = "jemh.invalid"
 _ISSUE_KEY = r"[A-Za-z][A-Za-z0-9_]*-[0-9]+"
@@ -40,8 +42,6 @@ _FINGERPRINT = re.compile(r"^(?P<instance>[0-9]+):(?P<mac>[0-9a-f]{24})$")
 
 
 def _key(purpose: str) -> bytes:
-    from django.conf import settings
-
     return hashlib.sha256(f"jemh-notifications:{purpose}:{settings.SECRET_KEY}".encode()).digest()
 
 
@@ -54,8 +54,6 @@ def _mac(purpose: str, message: str) -> bytes:
 
 def message_id_domain() -> str:
     """The host part of our Message-IDs (``settings.JEMH_MESSAGE_ID_DOMAIN``)."""
-    from django.conf import settings
-
     return (getattr(settings, "JEMH_MESSAGE_ID_DOMAIN", "") or DEFAULT_DOMAIN).strip().lower()
 
 
@@ -64,8 +62,6 @@ def own_message_id_domains() -> list[str]:
 
     Pass it to ``inbound.mime.ClassifierConfig(own_message_id_domains=...)``.
     """
-    from django.conf import settings
-
     previous = getattr(settings, "JEMH_MESSAGE_ID_PREVIOUS_DOMAINS", []) or []
     domains = [message_id_domain(), *(d.strip().lower() for d in previous if d.strip())]
     return list(dict.fromkeys(domains))

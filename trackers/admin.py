@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.contrib import admin, messages
@@ -229,8 +230,6 @@ class IssueAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, attachment.issue):
             raise PermissionDenied
         data = attachment_services.read_attachment(attachment)
-        import io
-
         # Always a download with a neutral type: attachments come from strangers' mail.
         return FileResponse(
             io.BytesIO(data), as_attachment=True, filename=attachment.filename, content_type="application/octet-stream"

@@ -5,13 +5,12 @@ from __future__ import annotations
 from jemh.models import Instance, TrackerKind
 from trackers.errors import TrackerNotAvailable
 from trackers.interface import Tracker
+from trackers.local import LocalTracker
 
 
 def get_tracker(instance: Instance) -> Tracker:
     """The Tracker of ``instance``: the local tracker for kind "local"; TrackerNotAvailable otherwise."""
     if instance.tracker_kind == TrackerKind.LOCAL:
-        from trackers.local import LocalTracker
-
         return LocalTracker(instance)
     if instance.tracker_kind == TrackerKind.JIRA:
         raise TrackerNotAvailable(

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
+from inbound.pipeline.group import own_addresses
 from inbound.pipeline.markup import as_markdown
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+from profiles.patterns import compiled
+from profiles.routing import matches_catch_address, split_subaddress
 
 
 class Content:
@@ -108,10 +111,6 @@ class Users:
     @staticmethod
     def _addressees(ctx: Context) -> list[str]:
         """To/Cc people other than the sender and our own addresses."""
-        from inbound.pipeline.group import own_addresses
-        from profiles.patterns import compiled
-        from profiles.routing import matches_catch_address, split_subaddress
-
         own = own_addresses(ctx.group, ctx.instance_id)
         people: list[str] = []
         for address in (*ctx.message.to, *ctx.message.cc):

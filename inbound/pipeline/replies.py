@@ -11,13 +11,12 @@ from django.core.mail import EmailMessage
 
 from inbound.pipeline.context import Context
 from jemh.logging import Pii
+from notifications.threading import fingerprint_for, message_id_domain
 
 log = logging.getLogger(__name__)
 
 
 def _loop_headers(ctx: Context) -> dict[str, str]:
-    from notifications.threading import fingerprint_for, message_id_domain
-
     return {
         "Auto-Submitted": "auto-replied",
         "X-Auto-Response-Suppress": "All",
