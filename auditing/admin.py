@@ -5,7 +5,6 @@ by its encrypted fields belong to inbound, which writes it, and are called throu
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -15,6 +14,8 @@ from django.utils.html import format_html
 
 from inbound import services
 from inbound.models import InboundMessage
+from inbound.pipeline.report_table import report_table
+from trackers.registry import issue_url
 
 
 @admin.register(InboundMessage)
@@ -94,8 +95,13 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="report")
     def report_text(self, message: InboundMessage) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(message.report or {}, indent=2, ensure_ascii=False))
+        return report_html(message.report, message.instance_id)
 
     @admin.display(description="raw kept", boolean=True)
     def raw_kept(self, message: InboundMessage) -> bool:
         return bool(message.raw_blob)
+
+
+def report_html(report: Any, instance_id: int) -> str:
+    """A processing report as a table, its issue keys linked to the issue."""
+    return report_table(report, lambda key: issue_url(instance_id, key))

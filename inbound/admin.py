@@ -3,7 +3,6 @@ test cases (``profiles.TestCase``: raw mail an admin runs through the pipeline u
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -15,10 +14,12 @@ from django.utils.html import format_html
 
 from inbound import health
 from inbound.models import Source
+from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
+from trackers.registry import issue_url
 
 
 class SourceForm(forms.ModelForm):
@@ -208,7 +209,8 @@ class TestCaseAdmin(admin.ModelAdmin):
     def report(self, case: TestCase) -> str:
         if case.last_run_report is None:
             return "Not run yet."
-        return format_html("<pre>{}</pre>", json.dumps(case.last_run_report, indent=2, ensure_ascii=False))
+        instance_id = case.profile.instance_id
+        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
 
     actions = ("dry_run", "real_run")
 

@@ -1,5 +1,9 @@
 """Admin of notifications: mappings (with template preview), issue events and outbound mail (read-only).
 
+Failed notifications can be sent again (a *Send again* button on a failed mail's page, a bulk action on the
+outbound list, and one on issue events for the mail they led to), by users with the ``resend_notification``
+permission only; each resend is recorded on the row (``resent_at``/``resent_by``) and in the admin's history.
+
 Rendered or stored HTML is never put into an admin page as markup: it is sanitised (nh3) and shown inside an
 ``<iframe sandbox srcdoc=…>`` whose attribute value Django escapes, so nothing in it can run or reach the admin.
 """
@@ -10,8 +14,10 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,9 +25,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from notifications.batching import flush_issue
-from notifications.choices import EventStatus
+from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
+from notifications.sending import resend_failed
 from notifications.tasks import queue_send
 
 
@@ -31,6 +38,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+RESEND_PERMISSION = "notifications.resend_notification"
+
+
+class ResendMixin:
+    """What the admins that can send failed notifications again share: the permission and the resend itself."""
+
+    def has_resend_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm(RESEND_PERMISSION))
+
+    def resend(self, request: HttpRequest, outbound_ids: list[int]) -> int:
+        """Queue failed notifications to be sent again; each resent row is logged in the admin's history."""
+        requeued = resend_failed(outbound_ids, request.user)
+        if requeued:
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=OutboundMessage.objects.filter(pk__in=requeued),
+                action_flag=CHANGE,
+                change_message="Sent again from the admin (it had failed; attempts reset).",
+            )
+        transaction.on_commit(lambda: [queue_send(pk) for pk in requeued])
+        return len(requeued)
 
 
 def sandboxed(html: str) -> str:
@@ -130,11 +160,11 @@ class NotificationMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(IssueEvent)
-class IssueEventAdmin(ReadOnlyAdmin):
+class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
     list_display = ("issue_key", "kind", "source", "status", "received_at", "expires_at")
     list_filter = ("status", "kind", "source", "instance")
     search_fields = ("issue_key",)
-    actions = ["run_again"]
+    actions = ["run_again", "resend_their_failed_mail"]
     fields = (
         "instance",
         "source",
@@ -173,13 +203,30 @@ class IssueEventAdmin(ReadOnlyAdmin):
             for outbound_id in flush_issue(instance_id, issue_key).outbound_ids:
                 queue_send(outbound_id)
         messages.info(request, f"{count} event(s) run again.")
+        notified = queryset.filter(status=EventStatus.NOTIFIED).count()
+        if notified:  # their mail was composed and each recipient's is recorded: running them would send nothing
+            messages.warning(
+                request,
+                f"{notified} notified event(s) left alone: their mail exists already. To send mail of theirs that "
+                "failed, use “Send their failed notifications again”.",
+            )
+
+    @admin.action(description="Send their failed notifications again", permissions=["resend"])
+    def resend_their_failed_mail(self, request: HttpRequest, queryset: QuerySet[IssueEvent]) -> None:
+        failed = OutboundMessage.objects.filter(
+            deliveries__event__in=queryset, status=OutboundStatus.FAILED
+        ).values_list("pk", flat=True)
+        count = self.resend(request, sorted(set(failed)))
+        messages.info(request, f"{count} failed notification(s) of these events queued to be sent again.")
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ReadOnlyAdmin):
+class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
     list_display = ("issue_key", "recipients_shown", "subject_shown", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "instance")
     search_fields = ("issue_key", "message_id")
+    actions = ["resend_selected"]
+    change_form_template = "notifications/admin/outbound_change_form.html"
     fields = (
         "instance",
         "mapping",
@@ -189,14 +236,57 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
         "status",
         "attempts",
         "error",
+        "unreachable_since",
+        "maybe_sent_at",
+        "maybe_sent_reason",
         "message_id",
         "created_at",
         "next_attempt_at",
         "sent_at",
+        "resent_at",
+        "resent_by",
         "expires_at",
         "stored_shown",
     )
     readonly_fields = fields
+
+    @admin.action(description="Send the failed ones again", permissions=["resend"])
+    def resend_selected(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        chosen = list(queryset.values_list("pk", flat=True))
+        count = self.resend(request, chosen)
+        skipped = len(chosen) - count
+        note = f" ({skipped} not failed, or without a stored message, left alone)" if skipped else ""
+        messages.info(request, f"{count} notification(s) queued to be sent again{note}.")
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/resend/",
+                self.admin_site.admin_view(self.resend_view),
+                name="notifications_outboundmessage_resend",
+            ),
+            *super().get_urls(),
+        ]
+
+    def resend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The change page's *Send again* button (POST only)."""
+        row = get_object_or_404(OutboundMessage, pk=pk)
+        if request.method != "POST" or not self.has_resend_permission(request, row):
+            return HttpResponse(status=403 if request.method == "POST" else 405)
+        if self.resend(request, [row.pk]):
+            messages.info(request, "Queued to be sent again.")
+        else:
+            messages.warning(request, "Not sent again: only a failed notification with its stored message can be.")
+        return HttpResponseRedirect(reverse("admin:notifications_outboundmessage_change", args=[row.pk]))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        row = OutboundMessage.objects.filter(pk=object_id).only("status", "blob_name").first()
+        can_resend = bool(
+            row and row.status == OutboundStatus.FAILED and row.blob_name and self.has_resend_permission(request, row)
+        )
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "can_resend": can_resend})
 
     @admin.display(description="recipients")
     def recipients_shown(self, obj: OutboundMessage) -> str:

@@ -1,20 +1,45 @@
-"""A small, safe Markdown subset for comment bodies in notification mail, and the sanitiser behind it.
+"""Markdown of comment bodies and descriptions as safe HTML for notification mail, and the sanitiser behind it.
 
-Everything is HTML-escaped first, then a few constructs become tags (paragraphs, line breaks, quotes, lists,
-code, emphasis, links to http/https/mailto), and the result goes through nh3 with a short allow-list. So a
-hostile comment can never bring a script, an event handler or a ``javascript:`` link into our mail.
+The Markdown is CommonMark, parsed by markdown-it-py with raw HTML off (``<b>`` stays text), line breaks kept
+(mail comments are written line by line) and bare URLs made links (linkify). Links and autolinks survive only
+with an http, https or mailto destination; images are shown as their alt text (mail clients would fetch them);
+headings become ``h3``/``h4``. The HTML then goes through nh3 with a short allow-list as the last pass, so a
+hostile comment can never bring a script, an event handler or a ``javascript:`` link into our mail, and every
+link gets ``rel="noopener noreferrer"``. Inline styles for mail clients are added after sanitising.
+
+Hostile input is bounded: markdown-it nests blocks and inline markup at most ``MAX_NESTING`` deep (deeper
+markup is not rendered) and its parsing is linear, but pure Python and about ten microseconds a character on
+bracket-heavy text. So a text longer than ``MAX_MARKDOWN_CHARS``, or with more than ``MAX_LINK_OPENERS`` ``[``
+(no human-written comment has that many; a log paste or an attack does), is shown as plain text instead: escaped,
+paragraphs and line breaks kept, no markup.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.linkify import linkify
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
-ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h3", "h4"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h3", "h4", "hr"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "noopener noreferrer"
+MAX_NESTING = 20  # markdown-it's CommonMark default, stated here because the hostile-input tests rely on it
+MAX_MARKDOWN_CHARS = 50_000  # longer texts are shown as plain text (rendering cost grows with the length)
+MAX_LINKIFY_CHARS = 2_000  # bare URLs are linked in paragraphs up to this long (linkify-it is quadratic)
+MAX_LINK_OPENERS = 2_000  # more "[" than this: plain text (each costs the parser a nested look-ahead)
+_LINK_SCHEMES = URL_SCHEMES | {"attachment"}  # attachment: the inline-image references the pipeline writes
+_HEADING_TAGS = {"h1": "h3", "h2": "h3", "h3": "h4", "h4": "h4", "h5": "h4", "h6": "h4"}
 _STYLES = {
     "blockquote": "margin:0 0 12px 0;padding:0 0 0 12px;border-left:3px solid #d0d7de;color:#57606a;",
     "pre": "margin:0 0 12px 0;padding:8px;background:#f6f8fa;font-family:Menlo,Consolas,monospace;"
@@ -23,16 +48,71 @@ _STYLES = {
     "p": "margin:0 0 12px 0;",
     "a": "color:#0969da;",
 }
+# the newlines markdown-it writes around block tags and after a <br> (never inside <pre>: its content has no tags)
+_AFTER_BLOCK_TAG = re.compile(r"(<(?:/?(?:p|ul|ol|li|blockquote|h3|h4|pre)|hr|br)(?:\s[^>]*)?>)\n")
+_BEFORE_BLOCK_TAG = re.compile(r"\n(?=<(?:ul|ol|blockquote|pre|p|h3|h4|hr)[\s>])")
 
-_FENCE = re.compile(r"^```")
-_BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
-_NUMBER = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-_CODE = re.compile(r"`([^`]+)`")
-_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
-_EM = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-_BARE_URL = re.compile(r"(?<![\"'=>])\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+def _scheme(url: str) -> str | None:
+    scheme, colon, _rest = url.strip().partition(":")
+    return scheme.lower() if colon else None
+
+
+def _allowed_url(url: str) -> bool:
+    return _scheme(url) in URL_SCHEMES
+
+
+class _MailRenderer(RendererHTML):
+    """markdown-it's HTML renderer with mail's choices: smaller headings, images as their alt text."""
+
+    def heading_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        tokens[idx].tag = _HEADING_TAGS.get(tokens[idx].tag, "h4")
+        return self.renderToken(tokens, idx, options, env)
+
+    heading_close = heading_open
+
+    def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return escapeHtml(self.renderInlineAsText(tokens[idx].children, options, env))
+
+
+class _MailMarkdown(MarkdownIt):
+    """CommonMark without raw HTML; link destinations limited to our schemes, link text shown as written."""
+
+    def validateLink(self, url: str) -> bool:
+        # anything else stays text; an attachment: link keeps its text and loses its destination (nh3),
+        # an attachment: image is shown as its alt text
+        return _scheme(url) in _LINK_SCHEMES
+
+    def normalizeLinkText(self, link: str) -> str:
+        # shown as the sender wrote it: no percent-decoding, and no punycode turned into look-alike Unicode
+        return link
+
+
+def _bounded_linkify(state: StateCore) -> None:
+    """markdown-it's linkify on the paragraphs (inline blocks) of at most ``MAX_LINKIFY_CHARS`` characters."""
+    tokens = state.tokens
+    state.tokens = [token for token in tokens if token.type == "inline" and len(token.content) <= MAX_LINKIFY_CHARS]
+    try:
+        linkify(state)  # replaces the children of the inline tokens it is given
+    finally:
+        state.tokens = tokens
+
+
+def _parser() -> MarkdownIt:
+    options: dict[str, Any] = {"html": False, "linkify": True, "breaks": True, "maxNesting": MAX_NESTING}
+    parser = _MailMarkdown("commonmark", options, renderer_cls=_MailRenderer)
+    # bare URLs: the core rule only, bounded; the inline rule re-scans the pending text at every "://"
+    parser.core.ruler.after("inline", "bounded_linkify", _bounded_linkify)
+    return parser
+
+
+_MARKDOWN = _parser()
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "a" and attribute == "href" and not _allowed_url(value):
+        return None  # relative and unknown-scheme links lose their destination
+    return value
 
 
 def sanitize_html(fragment: str) -> str:
@@ -41,92 +121,10 @@ def sanitize_html(fragment: str) -> str:
         fragment,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_attribute_filter,
         url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
+        link_rel=LINK_REL,
     )
-
-
-def _safe_url(url: str) -> str | None:
-    unescaped = html.unescape(url).strip()
-    scheme = unescaped.split(":", 1)[0].lower() if ":" in unescaped else ""
-    return url if scheme in URL_SCHEMES else None
-
-
-def _inline(text: str) -> str:
-    """Inline markup on already-escaped text; code spans are protected from the other rules."""
-    spans: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        spans.append(f"<code>{match.group(1)}</code>")
-        return f"\x00{len(spans) - 1}\x00"
-
-    text = _CODE.sub(keep, text)
-
-    def link(match: re.Match[str]) -> str:
-        url = _safe_url(match.group(2))
-        return f'<a href="{url}">{match.group(1)}</a>' if url else match.group(0)
-
-    text = _LINK.sub(link, text)
-    text = _BARE_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', text)
-    text = _STRONG.sub(lambda m: f"<strong>{m.group(1) or m.group(2)}</strong>", text)
-    text = _EM.sub(lambda m: f"<em>{m.group(1) or m.group(2)}</em>", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], text)
-
-
-def _blocks(lines: list[str]) -> list[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            i += 1
-            continue
-        if _FENCE.match(line):
-            body = []
-            i += 1
-            while i < len(lines) and not _FENCE.match(lines[i]):
-                body.append(lines[i])
-                i += 1
-            out.append("<pre>" + "\n".join(body) + "</pre>")
-            i += 1
-            continue
-        if line.startswith("&gt;"):
-            quoted = []
-            while i < len(lines) and lines[i].startswith("&gt;"):
-                quoted.append(re.sub(r"^&gt;\s?", "", lines[i]))
-                i += 1
-            out.append("<blockquote>" + "".join(_blocks(quoted)) + "</blockquote>")
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            level = "h3" if len(heading.group(1)) <= 2 else "h4"
-            out.append(f"<{level}>{_inline(heading.group(2))}</{level}>")
-            i += 1
-            continue
-        for pattern, tag in ((_BULLET, "ul"), (_NUMBER, "ol")):
-            if pattern.match(line):
-                items = []
-                while i < len(lines) and pattern.match(lines[i]):
-                    items.append(f"<li>{_inline(pattern.match(lines[i]).group(1))}</li>")  # type: ignore[union-attr]
-                    i += 1
-                out.append(f"<{tag}>{''.join(items)}</{tag}>")
-                break
-        else:
-            para = []
-            while (
-                i < len(lines)
-                and lines[i].strip()
-                and not (
-                    _FENCE.match(lines[i])
-                    or lines[i].startswith("&gt;")
-                    or _BULLET.match(lines[i])
-                    or _HEADING.match(lines[i])
-                )
-            ):
-                para.append(_inline(lines[i]))
-                i += 1
-            out.append("<p>" + "<br>".join(para) + "</p>")
-    return out
 
 
 def _style(fragment: str) -> str:
@@ -135,7 +133,21 @@ def _style(fragment: str) -> str:
     return fragment
 
 
+def _plain_html(text: str) -> str:
+    """The text as HTML paragraphs with line breaks, nothing interpreted (for texts too costly to parse)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    paragraphs = (html.escape(paragraph, quote=False) for paragraph in re.split(r"\n[ \t]*\n\s*", text))
+    return "".join("<p>" + paragraph.replace("\n", "<br>") + "</p>" for paragraph in paragraphs if paragraph)
+
+
+def _too_costly(text: str) -> bool:
+    return len(text) > MAX_MARKDOWN_CHARS or text.count("[") > MAX_LINK_OPENERS
+
+
 def markdown_to_html(text: str) -> str:
     """Safe HTML (with inline styles for mail clients) for a Markdown comment or description."""
-    escaped = html.escape(text or "", quote=True).replace("\r\n", "\n").replace("\r", "\n")
-    return _style(sanitize_html("".join(_blocks(escaped.split("\n")))))
+    if not text:
+        return ""
+    rendered = _plain_html(text) if _too_costly(text) else _MARKDOWN.render(text)
+    compact = _BEFORE_BLOCK_TAG.sub("", _AFTER_BLOCK_TAG.sub(r"\1", sanitize_html(rendered)))
+    return _style(compact.strip())

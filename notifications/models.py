@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -175,10 +176,28 @@ class OutboundMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    unreachable_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when the SMTP server could not be reached for this mail (no attempts are spent meanwhile); "
+        "cleared once the server answers.",
+    )
+    maybe_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a send ended in doubt: the whole message went out but the connection dropped before the "
+        "server confirmed it, so it may have arrived. Such a mail is sent once more, never a third time.",
+    )
+    maybe_sent_reason = models.CharField(max_length=300, blank=True, help_text="What ended that send in doubt.")
+    resent_at = models.DateTimeField(null=True, blank=True, help_text="When it was last sent again from the admin.")
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expires_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("resend_notification", "Can send failed notifications again")]
         indexes = [
             models.Index(fields=["instance", "issue_key", "created_at"], name="notif_outbound_thread"),
             models.Index(fields=["status", "next_attempt_at"], name="notif_outbound_due"),

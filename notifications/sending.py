@@ -2,36 +2,47 @@
 
 :func:`build_message` turns a rendered mail into RFC 5322 bytes with our headers. :func:`send_outbound` sends a
 queued :class:`OutboundMessage` through Django's email backend (SMTP when ``EMAIL_URL`` is set, files by
-default). It claims the row with a conditional UPDATE first, so two workers never send the same mail; a
-temporary failure (server down, 4xx) leaves it ``retrying`` with a back-off, a permanent one (5xx) or the last
-allowed attempt leaves it ``failed`` with the error. :func:`send_many` does the same for a flushed batch: one
-claiming UPDATE for all its rows, one SMTP session, and the messages taken from memory (:class:`PreparedMail`)
-rather than read back and decrypted from storage.
+default). It claims the row with a conditional UPDATE first, so two workers never send the same mail.
+:func:`send_many` does the same for a flushed batch: one claiming UPDATE for all its rows, one SMTP session, and
+the messages taken from memory (:class:`PreparedMail`) rather than read back and decrypted from storage.
+
+What a failed send costs depends on what failed (:mod:`notifications.mailer` tells them apart):
+
+- **the server is unreachable** (an outage): the mail waits, ``retrying``, with no attempt spent and a back-off
+  of at most ``JEMH_NOTIFICATION_OUTAGE_RETRY_MAX`` seconds; a batch stops at its first outage (the rest of it
+  waits too, untried), so a server that is down sees one connection per batch and back-off, not one per mail;
+- **the server refused the message**: a 5xx answer leaves it ``failed`` at once; a 4xx one spends an attempt and
+  retries with back-off, until the last allowed attempt leaves it ``failed``;
+- **the delivery is uncertain** (the connection dropped after the whole message was sent, before the server's
+  reply, or the worker sending it stopped before recording the outcome): the row records it
+  (``maybe_sent_at``) and the mail is sent once more; a second doubt ends it ``failed`` rather than risk a third
+  copy. So a mail arrives at most once, except where SMTP's own ambiguity is recorded on its row, and then at
+  most twice.
+
+A ``failed`` mail keeps its stored message until it expires, so that it can be sent again from the admin
+(:func:`resend_failed`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import re
 import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
-from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from jemh.logging import Pii
 from jemh.rows import update_rows
 from jemh.storage import blob_storage, discard_blobs
 from notifications.choices import OutboundStatus
+from notifications.mailer import DeliveryUncertain, Mailer, SmtpOutage, is_permanent
 from notifications.messages import (  # noqa: F401 - build_message and MailAttachment are used from here too
     MailAttachment,
     PreparedMail,
@@ -41,7 +52,6 @@ from notifications.messages import (  # noqa: F401 - build_message and MailAttac
 from notifications.models import OutboundMessage
 
 log = logging.getLogger(__name__)
-CRLF = re.compile(rb"\r?\n")
 
 # -- sending ---------------------------------------------------------------------------------------------------
 
@@ -51,6 +61,7 @@ class SendResult:
     status: str
     retry_in: int | None = None  # seconds until the next attempt, when retrying
     detail: str = ""
+    outage: bool = False  # waiting for an unreachable server (no attempt spent)
 
 
 def max_attempts() -> int:
@@ -62,18 +73,15 @@ def backoff(attempt: int) -> int:
     return int(min(base * 2 ** max(attempt - 1, 0), 3600))
 
 
+def outage_backoff(since: datetime, now: datetime) -> int:
+    """Seconds to wait before trying an unreachable server again: as long as it has been down so far (so the
+    waits double), at least the first retry delay, at most ``JEMH_NOTIFICATION_OUTAGE_RETRY_MAX`` (300 s)."""
+    cap = int(getattr(settings, "JEMH_NOTIFICATION_OUTAGE_RETRY_MAX", 300))
+    return int(max(1, min(max((now - since).total_seconds(), backoff(1)), cap)))
+
+
 def lease_seconds() -> int:
     return int(getattr(settings, "JEMH_NOTIFICATION_SEND_LEASE", 600))
-
-
-def is_permanent(exc: BaseException) -> bool:
-    """5xx answers are final; 4xx answers, dropped connections and network errors are worth retrying."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(code >= 500 for code in codes)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500
-    return False
 
 
 def _claimable() -> Q:
@@ -83,15 +91,40 @@ def _claimable() -> Q:
     )
 
 
+TAKEN_OVER = "the worker sending it stopped before recording the outcome; it was sent again"
+
+
+def _claim_values(now: datetime) -> dict[str, Any]:
+    """The claiming UPDATE's values. A row taken over from a worker that stopped while sending it (still
+    ``sending``) may have gone out already: that doubt is recorded on it in the same statement."""
+    taken_over = When(status=OutboundStatus.SENDING, maybe_sent_at__isnull=True, then=Value(now))
+    return {
+        "status": OutboundStatus.SENDING,
+        "claimed_at": now,
+        "attempts": F("attempts") + 1,
+        "maybe_sent_at": Case(taken_over, default=F("maybe_sent_at")),
+        "maybe_sent_reason": Case(
+            When(status=OutboundStatus.SENDING, maybe_sent_at__isnull=True, then=Value(TAKEN_OVER)),
+            default=F("maybe_sent_reason"),
+        ),
+    }
+
+
 def _claim(outbound_id: int) -> bool:
-    return bool(
-        OutboundMessage.objects.filter(_claimable(), pk=outbound_id).update(
-            status=OutboundStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    )
+    return bool(OutboundMessage.objects.filter(_claimable(), pk=outbound_id).update(**_claim_values(timezone.now())))
 
 
-_CLAIMED_FIELDS = ("pk", "issue_key", "recipients", "message_id", "attempts", "blob_name", "keep_blob")
+_CLAIMED_FIELDS = (
+    "pk",
+    "issue_key",
+    "recipients",
+    "message_id",
+    "attempts",
+    "blob_name",
+    "keep_blob",
+    "unreachable_since",
+    "maybe_sent_at",
+)
 
 
 def _claim_many(outbound_ids: Sequence[int]) -> list[OutboundMessage]:
@@ -101,9 +134,7 @@ def _claim_many(outbound_ids: Sequence[int]) -> list[OutboundMessage]:
     UPDATE only, since the claim is conditional on the row not being claimed already.
     """
     now = timezone.now()
-    claimed = OutboundMessage.objects.filter(_claimable(), pk__in=list(outbound_ids)).update(
-        status=OutboundStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
+    claimed = OutboundMessage.objects.filter(_claimable(), pk__in=list(outbound_ids)).update(**_claim_values(now))
     if not claimed:
         return []
     rows = {
@@ -123,15 +154,20 @@ def send_many(
 
     ``prepared`` holds messages already in memory (from the flush that built them), by id; the others are read
     from storage. Rows not claimable (already sent, being sent, gone) are reported and left alone. Each sent row is
-    recorded at once (:func:`_record_sent`), with the moment the server accepted it.
+    recorded at once (:func:`_record_sent`), with the moment the server accepted it. At the first outage the
+    batch stops: that row and the ones after it wait for the server (``outage`` in their results).
     """
     prepared = prepared or {}
     rows = _claim_many(outbound_ids)
     results: dict[int, SendResult] = {}
-    mailer = _Mailer()
+    mailer = Mailer()
     try:
-        for outbound in rows:
-            results[outbound.pk] = _deliver(outbound, prepared.get(outbound.pk), mailer)
+        for index, outbound in enumerate(rows):
+            try:
+                results[outbound.pk] = _deliver(outbound, prepared.get(outbound.pk), mailer)
+            except SmtpOutage as exc:  # the rest of the batch waits with it, untried
+                results.update(_wait_for_server(rows[index:], exc))
+                break
     finally:
         mailer.close()
     if len(results) < len(outbound_ids):
@@ -146,10 +182,10 @@ def send_many(
 
 def _record_sent(outbound: OutboundMessage) -> None:
     """Record a row the server accepted as ``sent`` at once, with the moment of acceptance: a worker dying between
-    the server's acceptance and this record leaves the row ``sending``, and after the lease it is sent again, so
-    at most one mail can ever arrive twice. One prepared UPDATE (``jemh.rows.update_rows``) keeps that cheap."""
+    the server's acceptance and this record leaves the row ``sending``, and after the lease it is sent again (and
+    the doubt recorded on it, see :func:`_claim_values`). One prepared UPDATE (``jemh.rows.update_rows``)."""
     outbound.status, outbound.sent_at, outbound.error = OutboundStatus.SENT, timezone.now(), ""
-    outbound.claimed_at = outbound.next_attempt_at = None
+    outbound.claimed_at = outbound.next_attempt_at = outbound.unreachable_since = None
     discard = "" if outbound.keep_blob else outbound.blob_name
     if discard:
         outbound.blob_name = ""
@@ -158,7 +194,7 @@ def _record_sent(outbound: OutboundMessage) -> None:
     log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key, Pii.message_id(outbound.message_id))
 
 
-_SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "blob_name"]
+_SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "unreachable_since", "blob_name"]
 
 
 def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:
@@ -167,48 +203,18 @@ def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:
         current = OutboundMessage.objects.filter(pk=outbound_id).values_list("status", flat=True).first()
         return SendResult(status=current or "missing", detail="not claimable (already sent, sending or gone)")
     outbound = OutboundMessage.objects.only(*_CLAIMED_FIELDS).get(pk=outbound_id)
-    mailer = _Mailer(connection)
+    mailer = Mailer(connection)
     try:
         return _deliver(outbound, None, mailer)
+    except SmtpOutage as exc:
+        return _wait_for_server([outbound], exc)[outbound.pk]
     finally:
         mailer.close()
 
 
-class _Mailer:
-    """Django's email backend, kept open across the messages of a batch when it is SMTP (one session); after
-    an error the session is dropped and the next message opens a fresh one."""
-
-    def __init__(self, connection: Any = None) -> None:
-        self.connection = connection or get_connection(fail_silently=False)
-        self.owned = connection is None
-        self.keep_open = isinstance(self.connection, SmtpBackend)
-        self.opened = False
-
-    def send(self, raw: bytes, sender: str, recipients: list[str]) -> int:
-        """Send a built message; over the open SMTP session directly when every address is plain ASCII (what
-        Django's backend would do after finding nothing to encode), else through the backend."""
-        if self.keep_open and self.connection.connection is None:
-            self.opened = bool(self.connection.open()) or self.opened
-        try:
-            session = self.connection.connection if self.keep_open else None
-            if session is not None and sender.isascii() and all(r.isascii() for r in recipients):
-                refused = session.sendmail(sender, recipients, CRLF.sub(b"\r\n", raw))
-                return len(recipients) - len(refused)
-            return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
-        except BaseException:
-            if self.keep_open:  # the session may be in any state: the next message starts a fresh one
-                with contextlib.suppress(smtplib.SMTPException, OSError):
-                    self.connection.close()
-            raise
-
-    def close(self) -> None:
-        if self.owned or self.opened:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.connection.close()
-
-
-def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mailer) -> SendResult:
-    """Send a row this worker has claimed and record the outcome."""
+def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: Mailer) -> SendResult:
+    """Send a row this worker has claimed and record the outcome; an outage is raised (:class:`SmtpOutage`)
+    for the caller to put the row, and what else it holds, back to wait."""
     if mail is None:
         try:
             raw = blob_storage().read_bytes(outbound.blob_name)
@@ -221,44 +227,123 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: _Mail
     try:
         if not mailer.send(raw, sender, recipients):
             raise smtplib.SMTPException("the mail backend reported nothing sent")
+    except (SmtpOutage, DeliveryUncertain) as exc:
+        if isinstance(exc, SmtpOutage):
+            raise
+        return _uncertain(outbound, recipients, exc)
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"
         if is_permanent(exc):
             return _finish_failed(outbound, f"the server refused the message: {error}")
-        if outbound.attempts >= max_attempts():
-            return _finish_failed(outbound, f"gave up after {outbound.attempts} attempts: {error}")
-        delay = backoff(outbound.attempts)
-        OutboundMessage.objects.filter(pk=outbound.pk).update(
-            status=OutboundStatus.RETRYING,
-            error=error,
-            claimed_at=None,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-        log.warning(
-            "notification %s to %s not sent (attempt %s), retrying in %ss: %s",
-            outbound.pk,
-            Pii.address(recipients[0] if recipients else ""),
-            outbound.attempts,
-            delay,
-            type(exc).__name__,
-        )
-        return SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=error)
+        return _retry(outbound, recipients, error)
     _record_sent(outbound)
     return SendResult(OutboundStatus.SENT)
 
 
-def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
+def _retry(outbound: OutboundMessage, recipients: list[str], error: str) -> SendResult:
+    """The attempt is spent; another one follows after a back-off, unless it was the last."""
+    if outbound.attempts >= max_attempts():
+        return _finish_failed(outbound, f"gave up after {outbound.attempts} attempts: {error}")
+    delay = backoff(outbound.attempts)
     OutboundMessage.objects.filter(pk=outbound.pk).update(
-        status=OutboundStatus.FAILED,
+        status=OutboundStatus.RETRYING,
         error=error,
         claimed_at=None,
-        next_attempt_at=None,
-        blob_name=outbound.blob_name if outbound.keep_blob else "",
+        unreachable_since=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
-    if not outbound.keep_blob:
-        discard_blobs([outbound.blob_name], "stored outbound message")
+    log.warning(
+        "notification %s to %s not sent (attempt %s), retrying in %ss: %s",
+        outbound.pk,
+        Pii.address(recipients[0] if recipients else ""),
+        outbound.attempts,
+        delay,
+        error.split(":", 1)[0],
+    )
+    return SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=error)
+
+
+def _uncertain(outbound: OutboundMessage, recipients: list[str], exc: DeliveryUncertain) -> SendResult:
+    """The whole message went out and the connection dropped before the server's reply: it may have arrived.
+    Recorded on the row; sent once more (a lost notification is worse than a double), never a third time."""
+    reason = f"the connection dropped after the whole message was sent, before the server confirmed it ({exc})"
+    doubted_before = outbound.maybe_sent_at is not None
+    OutboundMessage.objects.filter(pk=outbound.pk).update(maybe_sent_at=timezone.now(), maybe_sent_reason=reason[:300])
+    log.warning("notification %s for %s may have been sent: %s", outbound.pk, outbound.issue_key, exc)
+    if doubted_before:
+        return _finish_failed(
+            outbound,
+            f"not sent again: {reason}, and it was in doubt before, so it may have arrived (perhaps twice). "
+            "Send it again from the admin if its recipient did not get it.",
+        )
+    return _retry(outbound, recipients, f"delivery uncertain, sending once more: {reason}")
+
+
+def _wait_for_server(rows: Sequence[OutboundMessage], exc: SmtpOutage) -> dict[int, SendResult]:
+    """Put claimed rows back to wait for an unreachable server: their claims' attempts are given back, and each
+    waits a back-off that grows with the time the server has been unreachable for it."""
+    now = timezone.now()
+    results: dict[int, SendResult] = {}
+    for row in rows:
+        since = row.unreachable_since or now
+        delay = outage_backoff(since, now)
+        row.status, row.attempts, row.claimed_at = OutboundStatus.RETRYING, max(row.attempts - 1, 0), None
+        row.unreachable_since, row.next_attempt_at = since, now + timedelta(seconds=delay)
+        row.error = (
+            f"SMTP server unreachable since {since.isoformat(timespec='seconds')} ({exc}); "
+            "waiting for it, no attempt spent"
+        )
+        results[row.pk] = SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=row.error, outage=True)
+    update_rows(rows, _WAITING_FIELDS)
+    log.warning(
+        "SMTP server unreachable (%s): %s notification(s) wait, next try in %ss at the earliest",
+        type(exc.cause).__name__,
+        len(rows),
+        min(r.retry_in or 0 for r in results.values()),
+    )
+    return results
+
+
+_WAITING_FIELDS = ["status", "attempts", "claimed_at", "unreachable_since", "next_attempt_at", "error"]
+
+
+def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
+    """The mail ends ``failed``; its stored message is kept (until it expires) so it can be sent again."""
+    OutboundMessage.objects.filter(pk=outbound.pk).update(
+        status=OutboundStatus.FAILED, error=error, claimed_at=None, next_attempt_at=None, unreachable_since=None
+    )
     log.error("notification %s for %s failed: %s", outbound.pk, outbound.issue_key, error)
     return SendResult(OutboundStatus.FAILED, detail=error)
+
+
+# -- sending again -----------------------------------------------------------------------------------------------
+
+
+def resend_failed(outbound_ids: Sequence[int], user: Any = None) -> list[int]:
+    """Make failed notifications sendable again with a fresh attempt budget, recording who did it and when;
+    the ids made ``queued``, for the caller to queue their sending (after its commit). Rows not ``failed``, or
+    whose stored message is gone, are left alone."""
+    now = timezone.now()
+    ids = list(outbound_ids)
+    OutboundMessage.objects.filter(pk__in=ids, status=OutboundStatus.FAILED).exclude(blob_name="").update(
+        status=OutboundStatus.QUEUED,
+        attempts=0,
+        error="",
+        claimed_at=None,
+        next_attempt_at=None,
+        unreachable_since=None,
+        maybe_sent_at=None,
+        maybe_sent_reason="",
+        resent_at=now,
+        resent_by=user if user is not None and user.pk else None,
+    )
+    requeued = list(
+        OutboundMessage.objects.filter(pk__in=ids, status=OutboundStatus.QUEUED, resent_at=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    log.info("%s failed notification(s) queued to be sent again", len(requeued))
+    return requeued
 
 
 def _header(raw: bytes, name: str) -> str:

@@ -6,9 +6,11 @@
 - ``notifications.flush_due`` flushes the due events of any issues, a chunk at a time, and sends their mail the
   same way; while more are due it queues a successor first, so every worker can take a chunk. Events with no
   batch window wake it through :func:`request_flush` (debounced: one task per process and WAKEUP_DELAY at most).
-- ``notifications.send`` sends one OutboundMessage, rescheduling itself with back-off while the server is down.
+- ``notifications.send`` sends one OutboundMessage, rescheduling itself with back-off while it must wait.
+- ``notifications.send_batch`` sends several over one connection: what waits for an unreachable SMTP server is
+  rescheduled as one such task per batch (one connection per back-off, not one per mail).
 - ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
-  due for a retry, and sends whose worker died mid-way.
+  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH.
 - ``notifications.purge`` (beat, hourly) deletes events and outbound rows (and stored mail) past retention.
 """
 
@@ -33,6 +35,7 @@ from notifications.sending import lease_seconds, send_many, send_outbound
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
+SWEEP_BATCH = 50  # sends per send_batch task queued by the sweep
 
 
 WAKEUP_DELAY = 0.2  # seconds from an event with no window to the flush that takes it, at most (plus the queue)
@@ -67,6 +70,10 @@ def queue_send(outbound_id: int, countdown: int | None = None) -> None:
     send_notification.apply_async((outbound_id,), countdown=countdown)
 
 
+def queue_batch(outbound_ids: list[int], countdown: int | None = None) -> None:
+    send_batch.apply_async((outbound_ids,), countdown=countdown)
+
+
 @shared_task(name="notifications.flush_issue", bind=True, max_retries=None)
 def flush_issue_batch(self: Any, instance_id: int, issue_key: str) -> dict[str, Any]:
     try:
@@ -93,19 +100,39 @@ def flush_due_events(self: Any) -> dict[str, Any]:
 
 def send_and_reschedule(outbound_ids: list[int], prepared: dict[int, Any] | None = None) -> None:
     """Send a flushed batch at once over one connection (``prepared``: the messages still in memory, by id);
-    what must wait for a retry becomes a delayed send task."""
+    what must wait for a retry becomes a delayed send task, and what waits for an unreachable server one delayed
+    batch."""
     if not outbound_ids:
         return
     try:
         results = send_many(outbound_ids, prepared)
     except Exception:  # e.g. the database went away mid-way: the send tasks (or the sweeper) finish the job
         log.exception("sending a batch inline failed; queueing its mails")
-        for outbound_id in outbound_ids:
-            queue_send(outbound_id)
+        queue_batch(list(outbound_ids))
         return
+    reschedule(results)
+
+
+@shared_task(name="notifications.send_batch", bind=True, max_retries=None)
+def send_batch(self: Any, outbound_ids: list[int]) -> dict[str, Any]:
+    try:
+        results = send_many(outbound_ids)
+    except DatabaseError as exc:  # the database is busy or away: the rows are untouched or re-claimable
+        raise self.retry(exc=exc, countdown=min(2 * 4**self.request.retries, 900)) from exc
+    waiting = reschedule(results)
+    return {"sent": sum(r.status == "sent" for r in results.values()), "waiting": waiting}
+
+
+def reschedule(results: dict[int, Any]) -> int:
+    """Queue what must be tried again: each retry as its own delayed send, and what waits for an unreachable
+    server as one delayed batch; how many wait for the server."""
+    waiting = [pk for pk, result in results.items() if result.outage]
+    if waiting:
+        queue_batch(waiting, countdown=max(results[pk].retry_in or 0 for pk in waiting))
     for outbound_id, result in results.items():
-        if result.retry_in is not None:
+        if result.retry_in is not None and not result.outage:
             queue_send(outbound_id, countdown=result.retry_in)
+    return len(waiting)
 
 
 @shared_task(name="notifications.send", bind=True, max_retries=None)
@@ -134,9 +161,9 @@ def sweep() -> dict[str, int]:
         | Q(status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE)
         | Q(status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
     )
-    sends = list(OutboundMessage.objects.filter(stuck).values_list("pk", flat=True)[:1000])
-    for outbound_id in sends:
-        queue_send(outbound_id)
+    sends = list(OutboundMessage.objects.filter(stuck).order_by("pk").values_list("pk", flat=True)[:1000])
+    for start in range(0, len(sends), SWEEP_BATCH):
+        queue_batch(sends[start : start + SWEEP_BATCH])
     return {"issues": len(issues), "sends": len(sends)}
 
 

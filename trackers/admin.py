@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from trackers.errors import InvalidTransition
@@ -81,6 +81,15 @@ class MessageIdInline(admin.TabularInline):
         return False
 
 
+def inbound_message_url(pk: int) -> str:
+    """The admin page of an inbound message ("" when the admin has none). By URL name, not by importing the
+    model: the trackers app does not depend on inbound, the app that owns inbound messages."""
+    try:
+        return reverse("admin:inbound_inboundmessage_change", args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
 def author_of(comment: Comment) -> str:
     if comment.author_id:
         return str(comment.author)
@@ -123,7 +132,7 @@ class IssueAdmin(admin.ModelAdmin):
         "email_sender_address",
         "email_sender_name",
         "participants",
-        "source_message_id",
+        "source_message",
         "created_at",
         "updated_at",
     )
@@ -148,7 +157,7 @@ class IssueAdmin(admin.ModelAdmin):
                         "labels",
                         "custom_fields",
                         "add_attachment",
-                        "source_message_id",
+                        "source_message",
                         "created_at",
                         "updated_at",
                     ]
@@ -160,6 +169,15 @@ class IssueAdmin(admin.ModelAdmin):
         if obj is not None:
             kwargs["fields"] = [f for f in IssueAdminForm.Meta.fields if f != "project"]
         return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="from inbound message")
+    def source_message(self, issue: Issue) -> str:
+        """The inbound message the issue was made from, linked to its audit page."""
+        if issue.source_message_id is None:
+            return "-"
+        url = inbound_message_url(issue.source_message_id)
+        label = f"#{issue.source_message_id}"
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
 
     @admin.display(description="Email Participants")
     def participants(self, issue: Issue) -> str:

@@ -4,14 +4,24 @@ Callers get a Tracker from :func:`trackers.registry.get_tracker` and talk to it 
 methods of :class:`Tracker` and the immutable dataclasses below; they never learn whether the tracker
 is the built-in one or Jira.
 
-Conventions
-- Issue keys look like ``ABC-123``; they are matched case-insensitively.
+Conventions (tests/trackers/contract.py is the behaviour suite every backend passes)
+- Issue keys look like ``ABC-123``; they are matched case-insensitively, surrounding whitespace ignored. A
+  method given the key of an issue that does not exist (also one of an unknown project) raises IssueNotFound,
+  except the ``find_*`` methods, which answer None or leave it out.
+- Vocabulary (issue types, priorities, statuses, transition names, resolutions) is matched case-insensitively
+  and returned as the tracker spells it; an unknown value is InvalidFieldValue (InvalidTransition for a status).
 - Users with an account are identified by ``account_id`` (the username in the local tracker, the
   accountId in Jira Cloud). People without an account are "email-only": their address lives in the
   issue's Email Sender Address / Email Sender Name / Email Participants fields.
+- An account id that names no user is UserNotFound. An inactive account given as a field value (reporter,
+  assignee, watcher, comment author) is InvalidFieldValue; as the ``actor`` of a change, PermissionDenied.
+  Something that is not an email address where one is expected is InvalidFieldValue.
 - Every create operation accepts ``idempotency_key`` (e.g. ``"inbound:123"``). Calling it again with the
   same key returns what the first call created instead of creating a second one, so a worker that
-  crashes at any point and runs again never doubles an issue, comment or attachment.
+  crashes at any point and runs again never doubles an issue, comment or attachment. This holds for two
+  workers calling at once, too (one of them may get TemporaryTrackerError and retry). A call that was refused
+  creates nothing and leaves its key unused.
+- Labels and watchers are sets: their order is not part of the contract. Email participants keep their order.
 - Errors are :mod:`trackers.errors` exceptions; ``TemporaryTrackerError`` is the retryable one.
 """
 
@@ -153,6 +163,9 @@ class Transition:
 
 @dataclass(frozen=True)
 class NewIssue:
+    """An issue to create. The summary is stored on one line (runs of whitespace become one space) and cut at
+    255 characters; an empty one is InvalidFieldValue. Custom field values must be JSON (text, numbers, lists)."""
+
     project_key: str
     summary: str
     description: str = ""  # Markdown
@@ -172,6 +185,9 @@ class NewIssue:
 
 @dataclass(frozen=True)
 class NewComment:
+    """A comment to add. The body is kept whole, however long (cutting a long body and attaching the full text is
+    the pipeline's job); an empty one is InvalidFieldValue."""
+
     body: str  # Markdown
     author: str | None = None  # account id; None for an email-only author (give author_email)
     author_email: str = ""
@@ -248,10 +264,14 @@ class Tracker(Protocol):
         address as given."""
         ...
 
-    def get_user(self, account_id: str) -> TrackerUser | None: ...
+    def get_user(self, account_id: str) -> TrackerUser | None:
+        """The user with this account id, inactive ones too (``active`` says which), or None."""
+        ...
 
     # -- finding issues -----------------------------------------------------------------------------
-    def find_issue(self, key: str) -> TrackerIssue | None: ...
+    def find_issue(self, key: str) -> TrackerIssue | None:
+        """The issue, or None if there is none with that key."""
+        ...
 
     def find_issues(self, keys: Sequence[str]) -> dict[str, TrackerIssue]:
         """find_issue for several keys at once (one round trip where the tracker allows): the issues found, by the
@@ -264,19 +284,24 @@ class Tracker(Protocol):
 
     def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
         """The issue a Message-ID belongs to (recorded with record_message_id or on create); the first
-        id in the given order that matches wins (pass In-Reply-To first, then References newest first)."""
+        id in the given order that matches wins (pass In-Reply-To first, then References newest first). Empty
+        ids match nothing; no id matching gives None."""
         ...
 
     def find_issue_by_foreign_key(
         self, field_name: str, value: str, project_key: str | None = None
     ) -> TrackerIssue | None:
-        """The most recently created issue whose custom field ``field_name`` equals ``value``."""
+        """The most recently created issue whose custom field ``field_name`` equals ``value`` (in the project
+        ``project_key`` when given: ProjectNotFound if there is none), or None."""
         ...
 
     # -- creating -----------------------------------------------------------------------------------
     def create_issue(
         self, new: NewIssue, *, idempotency_key: str | None = None, actor: Actor | None = None
-    ) -> TrackerIssue: ...
+    ) -> TrackerIssue:
+        """Create the issue (its Message-IDs recorded with it) and return it as stored; ProjectNotFound for an
+        unknown project. Issue type and priority default to the project's."""
+        ...
 
     def add_comment(
         self, issue_key: str, comment: NewComment, *, idempotency_key: str | None = None
@@ -297,7 +322,11 @@ class Tracker(Protocol):
     ) -> list[TrackerAttachment]:
         """Attach every upload (no dedupe: that is the caller's job, see attachment_hashes) and return
         what was attached, in order. With an idempotency key, an upload whose content was already
-        attached under that key is returned as it is instead of being stored again."""
+        attached under that key is returned as it is instead of being stored again.
+
+        Names, content types and sizes are kept. An upload whose content does not match its given ``sha256`` is
+        InvalidFieldValue (nothing of that call is stored after it); a ``comment_id`` that is not one of the
+        issue's comments is NotFound."""
         ...
 
     def list_attachments(self, issue_key: str) -> list[TrackerAttachment]: ...
@@ -306,10 +335,14 @@ class Tracker(Protocol):
         """SHA-256 (hex) of every attachment the issue has."""
         ...
 
-    def read_attachment(self, issue_key: str, attachment_id: str) -> bytes: ...
+    def read_attachment(self, issue_key: str, attachment_id: str) -> bytes:
+        """The attachment's content; NotFound if the issue has no attachment with that id."""
+        ...
 
     def record_message_id(self, issue_key: str, message_id: str, *, kind: str = "outbound") -> None:
-        """Remember that a Message-ID belongs to an issue (``inbound`` or ``outbound``); idempotent."""
+        """Remember that a Message-ID belongs to an issue (``inbound`` or ``outbound``); idempotent. An empty
+        Message-ID or another kind is InvalidFieldValue; IssueNotFound if the issue no longer exists, even when it
+        was looked up a moment ago."""
         ...
 
     def record_message_ids(self, issue_key: str, message_ids: Sequence[str], *, kind: str = "outbound") -> None:
@@ -317,33 +350,49 @@ class Tracker(Protocol):
         ...
 
     # -- changing -----------------------------------------------------------------------------------
-    def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue: ...
+    def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
+        """Apply the update and return the issue as stored; a refused update changes nothing. Removing a watcher
+        that does not watch (or does not exist) is no error."""
+        ...
 
-    def list_transitions(self, issue_key: str) -> list[Transition]: ...
+    def list_transitions(self, issue_key: str) -> list[Transition]:
+        """The moves the workflow allows from the issue's current status (never to the status it has)."""
+        ...
 
     def transition_issue(
         self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
     ) -> TrackerIssue:
         """Move the issue to ``to_status`` (a status name, or a transition name); InvalidTransition if
-        the workflow has no such move from the current status."""
+        the workflow has no such move from the current status (also for the status it has, or an unknown one),
+        and nothing changes. Entering a resolved status sets the resolution (``resolution``, else the tracker's
+        default; an unknown one is InvalidFieldValue) and ``resolved_at``; leaving it for an open status clears
+        both."""
         ...
 
-    def get_participants(self, issue_key: str) -> tuple[str, ...]: ...
+    def get_participants(self, issue_key: str) -> tuple[str, ...]:
+        """The email-only participants' addresses, in the order they were added."""
+        ...
 
     def add_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
     ) -> tuple[str, ...]:
-        """Add email-only participants (case-insensitive dedupe); returns the whole list."""
+        """Add email-only participants (case-insensitive dedupe, the first spelling kept; blank ones ignored);
+        returns the whole list. One invalid address is InvalidFieldValue and changes nothing."""
         ...
 
     def set_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
-    ) -> tuple[str, ...]: ...
+    ) -> tuple[str, ...]:
+        """Replace the email-only participants (deduped as add_participants does); returns the new list."""
+        ...
 
-    def get_custom_fields(self, issue_key: str) -> dict[str, Any]: ...
+    def get_custom_fields(self, issue_key: str) -> dict[str, Any]:
+        """The issue's custom fields that have a value, by name."""
+        ...
 
     def update_custom_fields(
         self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None
     ) -> TrackerIssue:
-        """Set each field; a value of None removes the field."""
+        """Set each field; a value of None removes the field. A value that is not JSON (text, numbers, lists) is
+        InvalidFieldValue and changes nothing."""
         ...

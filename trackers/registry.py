@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from jemh.models import Instance, TrackerKind
 from trackers.errors import TrackerNotAvailable
 from trackers.interface import Tracker
 from trackers.local import LocalTracker
+from trackers.models import Issue
 
 
 def get_tracker(instance: Instance) -> Tracker:
@@ -18,3 +21,13 @@ def get_tracker(instance: Instance) -> Tracker:
             "switch the instance to the built-in local tracker or upgrade"
         )
     raise TrackerNotAvailable(f"instance {instance.name!r} has an unknown tracker kind {instance.tracker_kind!r}")
+
+
+def issue_url(instance_id: int, key: str) -> str:
+    """Where a person reads the issue ``key`` of an instance: the trackers admin page of a local issue ("" when
+    there is no such issue). A Jira backend will answer with its browse URL."""
+    instance = Instance.objects.filter(pk=instance_id).only("tracker_kind").first()
+    if instance is None or instance.tracker_kind != TrackerKind.LOCAL:
+        return ""
+    pk = Issue.objects.filter(instance_id=instance_id, key=key.strip().upper()).values_list("pk", flat=True).first()
+    return reverse("admin:trackers_issue_change", args=[pk]) if pk is not None else ""

@@ -8,6 +8,10 @@
 * ``>``-quoted blocks are removed together with their attribution line, and text after them is kept
   (bottom-posting / interleaved answers), unless the message is clearly top-posted with more history
   below;
+* a "reply above this line" marker (the top of one of our notifications, or a helpdesk's) ends the new text
+  whatever surrounds it, quoted or not: what is above it, less the header block or attribution a client wrote
+  there, is the reply (unless nothing is left: then the rules below decide, e.g. for an answer written below a
+  quoted notification);
 * a *forward* marker ("---------- Forwarded message ---------", "Begin forwarded message:", …) keeps
   the forwarded content: forwarding is the point of such a message;
 * the signature of the new text is removed (``reply_signature``);
@@ -41,6 +45,7 @@ from inbound.mime.reply_patterns import (
     MAX_LINE,
     ORIGINAL_SEPARATOR,
     QUOTED,
+    REPLY_ABOVE_MARKER,
     SEPARATOR_LINE,
     STRONG_MARK,
     WEAK_MARK,
@@ -367,6 +372,43 @@ def _extract(lines: list[str], forward_hint: bool) -> tuple[str, bool, bool, int
     return text, False, removed or kind == "cut", (scan.end if kind == "cut" else -1)
 
 
+def _reply_marker(lines: list[str]) -> int:
+    """The line of the first "reply above this line" marker in the scanned part, or -1."""
+    total = 0
+    for index, line in enumerate(lines):
+        total += len(line) + 1
+        if total > SCAN_LIMIT:
+            break
+        if len(line) <= MAX_LINE and "above this line" in line.lower() and REPLY_ABOVE_MARKER.match(line):
+            return index
+    return -1
+
+
+def _above_marker(lines: list[str]) -> list[str]:
+    """The lines above a reply marker without what a client wrote right above the quoted notification: blank and
+    empty quoted lines, a header block ("From: ... Sent: ..."), a separator rule (Outlook's line of underscores)."""
+    end = len(lines)
+
+    def skip_blank() -> None:
+        nonlocal end
+        while end and (_blank(lines[end - 1]) or lines[end - 1].strip(" \t>") == "" or lines[end - 1].strip() in MARKS):
+            end -= 1
+
+    skip_blank()
+    start = end
+    while start and end - start < 12 and not _blank(lines[start - 1]):
+        start -= 1
+    for index in range(end - 1, start - 1, -1):  # the last "From:" is the block's (the sender may write one too)
+        if HEADER_FROM.match(lines[index]):
+            end = index
+            break
+    skip_blank()
+    while end and (SEPARATOR_LINE.match(lines[end - 1]) or ORIGINAL_SEPARATOR.match(lines[end - 1])):
+        end -= 1
+        skip_blank()
+    return lines[:end]
+
+
 def _fallback_lines(lines: list[str], resume: int) -> list[str]:
     if resume >= 0:
         return lines[resume:]
@@ -385,6 +427,11 @@ def parse_reply(body_text: str, body_html: str = "", *, subject: str | None = No
     for source in sources:
         source = _undo_soft_breaks(source.replace("\r\n", "\n").replace("\r", "\n"))
         lines = source.split("\n")
+        marker = _reply_marker(lines)
+        if marker > 0:
+            text, is_forward, _history, _resume = _extract(_above_marker(lines[:marker]), forward_hint)
+            if text.strip():
+                return ReplyParts(text.strip(), is_forward, True)
         original = lines
         had_history = False
         for _ in range(4):

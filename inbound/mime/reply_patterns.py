@@ -103,6 +103,12 @@ HEADER_ANY = re.compile(rf"^[\s>]*\**\s*(?:{_FROM}|{_OTHER})\s*\**\s*[:：]", re
 # A short label followed by a colon, in any language (used only after an HTML rule / top border).
 GENERIC_HEADER = re.compile(r"^\s*\**\s*[^\s:：]{1,20}(?: [^\s:：]{1,20}){0,2}\s*\**\s*[:：]\s*\**\s*\S")
 
+# --- "reply above this line": the top of a notification (ours, and helpdesks' like it); what follows is history ---
+REPLY_ABOVE_MARKER = re.compile(
+    r"^[\s>#=*_~-]*(?:please\s+)?(?:type\s+|write\s+)?(?:your\s+)?reply\s+above\s+this\s+line\b",
+    re.IGNORECASE,
+)
+
 SEPARATOR_LINE = re.compile(r"^\s*(?:[-_=*—–]\s*){5,}$")  # "________", "-----", " ------------ "
 
 # --- signatures ---------------------------------------------------------------------------------

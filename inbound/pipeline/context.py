@@ -1,62 +1,32 @@
-"""What the steps of the pipeline share: the message, its profile, the tracker, and what was decided so far."""
+"""What the steps of the pipeline share: the mail, its profile, the tracker, what was decided so far, and the
+draft being built."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from inbound.mime import Attachment, ParsedMessage
+from inbound.mime import ParsedMessage
+from inbound.pipeline.draft import Draft
 from profiles.config import ProfileConfig, ResolvedMapping
 from profiles.routing import MessageFacts
-from trackers.interface import Tracker, TrackerIssue, TrackerUser
+from trackers.interface import Tracker, TrackerIssue
 
 if TYPE_CHECKING:
-    from inbound.pipeline.group import Group
+    from profiles.services import OwnAddresses
 
 
 @dataclass(frozen=True)
-class Hint:
-    """A short, polite note to the sender explaining a rejection (sent unless the mail is automated)."""
-
-    reason: str  # a HintReason value
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Context:
-    """Everything one run of the pipeline knows. Steps read it and record their decisions on it."""
+class Mail:
+    """The message being processed, as it arrived (never changed by a step)."""
 
     instance_id: int
     message: ParsedMessage
     raw: bytes
-    profile: ProfileConfig
-    tracker: Tracker
-    now: datetime
+    facts: MessageFacts = field(default_factory=MessageFacts)  # sender, every recipient, subject, headers
     inbound_id: int | None = None  # the audit row (None for a dry-run test case)
-    dry_run: bool = False
-    sender_hash: str = ""
-    facts: MessageFacts = field(default_factory=MessageFacts)
-    group: Group | None = None  # the unit of work this message is processed in, if any
-
-    # decided along the way
-    mapping: ResolvedMapping | None = None
-    subject: str = ""  # after clean-ups and directives
-    body: str = ""  # the whole new text, after clean-ups and directives
-    directives: dict[str, str] = field(default_factory=dict)
-    issue: TrackerIssue | None = None  # the issue this mail comments on
-    association: str = ""  # how the issue was found
-    linked_issue_key: str = ""  # a new issue follows up this one (resolved too long ago)
-    sender_user: TrackerUser | None = None
-    attachments: list[Attachment] = field(default_factory=list)
-    extra_attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # (name, type, data)
-    skipped_attachments: list[dict[str, Any]] = field(default_factory=list)
-    comment_body: str = ""
-    issue_description: str = ""
-    participants: list[str] = field(default_factory=list)
-    watchers: list[str] = field(default_factory=list)
-    hint: Hint | None = None
-    result: dict[str, Any] = field(default_factory=dict)
+    sender_hash: str = ""  # the keyed hash of the sender's address (flood counts)
 
     @property
     def idempotency_key(self) -> str | None:
@@ -69,3 +39,60 @@ class Context:
     @property
     def sender_name(self) -> str:
         return self.message.from_.name if self.message.from_ else ""
+
+
+class Lookups(Protocol):
+    """What steps ask of the instance beyond the tracker (the database, in production)."""
+
+    def earlier_from_sender(self, mail: Mail, now: datetime) -> int:
+        """How many messages from the mail's sender arrived in the flood window before this one."""
+        ...
+
+    def own_addresses(self) -> OwnAddresses:
+        """The instance's own catch and reply addresses."""
+        ...
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A short, polite note to the sender explaining a rejection (sent unless the mail is automated)."""
+
+    reason: str  # a HintReason value
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Decisions:
+    """What the steps decided so far about where the mail goes."""
+
+    mapping: ResolvedMapping | None = None  # the project mapping (routing)
+    issue: TrackerIssue | None = None  # the issue this mail comments on (association); None: a new issue
+    association: str = ""  # how the issue was found
+    linked_issue_key: str = ""  # a new issue follows up this one (resolved too long ago)
+    body_limit: int | None = None  # the text is cut to this many characters, the full text attached (loop limits)
+    hint: Hint | None = None  # what to tell a rejected sender
+
+
+@dataclass
+class Context:
+    """Everything one run of the pipeline knows. Rules read it and record decisions; handlers build the draft."""
+
+    mail: Mail
+    profile: ProfileConfig
+    tracker: Tracker
+    lookups: Lookups
+    now: datetime
+    dry_run: bool = False
+    decisions: Decisions = field(default_factory=Decisions)
+    draft: Draft = field(default_factory=Draft)
+
+    @property
+    def message(self) -> ParsedMessage:
+        return self.mail.message
+
+    @property
+    def mapping(self) -> ResolvedMapping:
+        """The routed mapping (steps after routing only)."""
+        if self.decisions.mapping is None:
+            raise LookupError("no mapping was chosen yet: the routing step runs first")
+        return self.decisions.mapping

@@ -20,7 +20,7 @@ def _loop_headers(ctx: Context) -> dict[str, str]:
     return {
         "Auto-Submitted": "auto-replied",
         "X-Auto-Response-Suppress": "All",
-        "X-JEMH-Fingerprint": fingerprint_for(ctx.instance_id),
+        "X-JEMH-Fingerprint": fingerprint_for(ctx.mail.instance_id),
         "Message-ID": make_msgid(domain=message_id_domain()),
     }
 
@@ -31,7 +31,8 @@ def _from_address(ctx: Context) -> str:
 
 def send_hint(ctx: Context) -> str:
     """Tell the sender why their mail was rejected. Returns what happened, for the report."""
-    assert ctx.hint is not None
+    hint_decided = ctx.decisions.hint
+    assert hint_decided is not None
     classification = ctx.message.classification
     if (
         classification.auto_reply
@@ -42,13 +43,13 @@ def send_hint(ctx: Context) -> str:
         or classification.spam
     ):
         return "not sent: the rejected mail was automated (auto-reply, bounce, bulk, list, spam or our own)"
-    hint = ctx.profile.hints.for_reason(ctx.hint.reason)
+    hint = ctx.profile.hints.for_reason(hint_decided.reason)
     if hint is None:
         return "not sent: hints for this reason are switched off"
-    reply_to = ctx.message.reply_to[0].email if ctx.message.reply_to else ctx.sender_email
+    reply_to = ctx.message.reply_to[0].email if ctx.message.reply_to else ctx.mail.sender_email
     if not reply_to:
         return "not sent: no address to reply to"
-    subject, text = hint.render(subject=ctx.message.subject, sender=ctx.sender_email, **ctx.hint.context)
+    subject, text = hint.render(subject=ctx.message.subject, sender=ctx.mail.sender_email, **hint_decided.context)
     headers = _loop_headers(ctx)
     if ctx.message.message_id:
         headers["In-Reply-To"] = f"<{ctx.message.message_id}>"
@@ -65,7 +66,7 @@ def send_hint(ctx: Context) -> str:
     except Exception as exc:  # a hint is a courtesy: its failure must not fail the message
         log.warning("hint to %s not sent: %s", Pii.address(reply_to), exc)
         return f"not sent: {type(exc).__name__}"
-    return f"sent ({ctx.hint.reason})"
+    return f"sent ({hint_decided.reason})"
 
 
 def forward_original(ctx: Context, reason: str) -> int:
@@ -80,6 +81,6 @@ def forward_original(ctx: Context, reason: str) -> int:
         to=targets,
         headers=_loop_headers(ctx),
     )
-    mail.attach("original.eml", ctx.raw, "message/rfc822")
+    mail.attach("original.eml", ctx.mail.raw, "message/rfc822")
     mail.send()
     return len(targets)

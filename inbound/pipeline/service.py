@@ -7,7 +7,6 @@ call carries the message's idempotency key.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,9 +17,10 @@ from django.utils import timezone
 
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.models import InboundMessage, InboundStatus, Source
-from inbound.pipeline.chain import RunResult, run_chain
-from inbound.pipeline.context import Context
+from inbound.pipeline.chain import RunResult, StepFailed, run_chain
+from inbound.pipeline.context import Context, Mail
 from inbound.pipeline.group import Group
+from inbound.pipeline.lookups import DatabaseLookups
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
@@ -135,18 +135,21 @@ def build_context(
         facts = MessageFacts(
             facts.sender, tuple(dict.fromkeys((*facts.recipients, *envelope))), facts.subject, facts.headers
         )
-    return Context(
+    mail = Mail(
         instance_id=instance_id,
         message=parsed,
         raw=raw,
+        facts=facts,
+        inbound_id=inbound.pk if inbound is not None else None,
+        sender_hash=inbound.sender_hash if inbound is not None else "",
+    )
+    return Context(
+        mail=mail,
         profile=profile,
         tracker=tracker or get_tracker(instance),
+        lookups=DatabaseLookups(instance_id, group),
         now=timezone.now(),
-        inbound_id=inbound.pk if inbound is not None else None,
         dry_run=dry_run,
-        sender_hash=inbound.sender_hash if inbound is not None else "",
-        facts=facts,
-        group=group,
     )
 
 
@@ -165,19 +168,29 @@ def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
                 result.verdicts,
             )
         notes["forwarded_to"] = sent
-    if result.outcome == Outcome.REJECTED and ctx.hint is not None:
+    if result.outcome == Outcome.REJECTED and ctx.decisions.hint is not None:
         notes["hint"] = send_hint(ctx)
     return result, notes
 
 
 def report_of(
-    profile: ProfileConfig | None, result: RunResult | None, notes: dict[str, Any], attempts: int, error: str = ""
+    profile: ProfileConfig | None,
+    result: RunResult | None,
+    notes: dict[str, Any],
+    attempts: int,
+    error: str = "",
+    failed: StepFailed | None = None,
+    outcome: Outcome | None = None,
 ) -> dict[str, Any]:
+    """The processing report: the outcome, its reason and every step's verdict; when a step failed, the steps
+    that ran, the failing step's name and the (redacted) error."""
     report: dict[str, Any] = {"attempts": attempts}
     if profile is not None:
         report["profile"] = profile.name
     if result is not None:
         report.update(outcome=str(result.outcome), reason=result.reason, steps=result.steps())
+    if failed is not None:
+        report.update(failed_step=failed.step, steps=failed.steps(outcome or Outcome.ERROR))
     if error:
         report["error"] = error
     report.update(notes)
@@ -241,18 +254,28 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
         if parsed.error:
             notes["parse_notes"] = parsed.error
         return result.outcome, report_of(profile, result, notes, attempts)
-    except (TemporaryTrackerError, OperationalError, InterfaceError, OSError) as exc:  # worth retrying
+    except StepFailed as failed:
+        outcome, error = classify_error(failed.error, attempts, message.pk)
+        return outcome, report_of(profile, None, {}, attempts, error, failed=failed, outcome=outcome)
+    except Exception as exc:
+        outcome, error = classify_error(exc, attempts, message.pk)
+        return outcome, report_of(profile, None, {}, attempts, error)
+
+
+def classify_error(exc: Exception, attempts: int, inbound_id: int) -> tuple[Outcome, str]:
+    """What an exception while processing a message ends in (retry or a human), and the redacted error."""
+    if isinstance(exc, TemporaryTrackerError | OperationalError | InterfaceError | OSError):  # worth retrying
         reason = f"temporary problem: {redact(str(exc)) or type(exc).__name__}"
         outcome = Outcome.FAILED if attempts < MAX_ATTEMPTS else Outcome.ERROR
         if outcome == Outcome.ERROR:
             reason += f" (gave up after {attempts} attempts)"
-        return outcome, report_of(profile, None, {}, attempts, reason)
-    except (NoProfile, ProfileConfigError, TrackerError) as exc:
-        return Outcome.ERROR, report_of(profile, None, {}, attempts, redact(str(exc)))
-    except Exception as exc:  # a bug: record it for a human, never lose the message
-        log.exception("processing inbound #%s failed", message.pk)
-        detail = redact("".join(traceback.format_exception_only(type(exc), exc)).strip())
-        return Outcome.ERROR, report_of(profile, None, {}, attempts, f"unexpected error: {detail}")
+        return outcome, reason
+    if isinstance(exc, NoProfile | ProfileConfigError | TrackerError):
+        return Outcome.ERROR, redact(str(exc))
+    # a bug: record it for a human, never lose the message. Its text may quote the mail: the report names only
+    # its type, the log (PII-hashing) has the rest.
+    log.error("processing inbound #%s failed", inbound_id, exc_info=exc)
+    return Outcome.ERROR, f"unexpected error: {type(exc).__name__} (the details are in the worker's log)"
 
 
 _FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "raw_blob"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from inbound.pipeline.context import Context
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
 
 
 class Step(Protocol):
-    name: ClassVar[str]
-    description: ClassVar[str]
+    """A step of the chain. ``name`` and ``description`` are class attributes of each step (read-only here)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
     def __call__(self, ctx: Context) -> Verdict: ...
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from inbound.capture import record_without_source
 from inbound.mime import parse
 from inbound.models import InboundMessage
+from inbound.pipeline.chain import StepFailed
 from inbound.pipeline.service import build_context, classifier_config, process_inbound, report_of, run
 from profiles.services import profile_config
 
@@ -23,8 +24,12 @@ def run_test_case(case: Any, *, dry_run: bool = True) -> dict[str, Any]:
         ctx = build_context(
             instance_id=case.profile.instance_id, raw=raw, parsed=parsed, profile=profile, inbound=None, dry_run=True
         )
-        result, notes = run(ctx)
-        report = report_of(profile, result, notes, attempts=0)
+        try:
+            result, notes = run(ctx)
+            report = report_of(profile, result, notes, attempts=0)
+        except StepFailed as failed:  # the record of the steps that ran, and the one that failed
+            error = f"step {failed.step} failed: {type(failed.error).__name__}"
+            report = report_of(profile, None, {}, 0, error, failed=failed)
         report["dry_run"] = True
     else:
         message = record_test_message(case.profile.instance_id, raw)

@@ -65,6 +65,11 @@ def _translating_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _row_id(value: str) -> int:
+    """The row id an interface id (a string) names; an id that cannot name a row (not a number) gives 0: no row."""
+    return int(value) if value.strip().isdecimal() and value.isascii() else 0
+
+
 class LocalTracker:
     """The built-in tracker of one instance. Thread-safe; cheap to create."""
 
@@ -117,21 +122,22 @@ class LocalTracker:
             self._issue_refs[wanted] = ref
         return self._issue_refs[wanted]
 
-    def _user(self, account_id: str, role: str) -> Any:
-        """The active user with ``account_id`` (memoised for this unit of work)."""
+    def _user(self, account_id: str, role: str, inactive: type[errors.TrackerError] = errors.InvalidFieldValue) -> Any:
+        """The active user with ``account_id`` (memoised for this unit of work); an inactive one raises ``inactive``."""
         if account_id not in self._users:
             self._users[account_id] = convert.find_user(account_id)
         user = self._users[account_id]
         if user is None:
             raise errors.UserNotFound(f"{role}: no user with the account id {account_id!r}")
         if not user.is_active:
-            raise errors.InvalidFieldValue(f"{role}: the account {account_id!r} is inactive")
+            raise inactive(f"{role}: the account {account_id!r} is inactive")
         return user
 
     def _context(self, actor: Actor | None, source_message_id: int | None = None) -> ChangeContext:
         if actor is None:
             return ChangeContext(source_message_id=source_message_id)
-        user_id = self._user(actor.account_id, "actor").pk if actor.account_id else None
+        # an inactive account may not act (errors.PermissionDenied); as a field value it is InvalidFieldValue
+        user_id = self._user(actor.account_id, "actor", errors.PermissionDenied).pk if actor.account_id else None
         return ChangeContext(
             actor_user_id=user_id, actor_email=actor.email or None, source_message_id=source_message_id
         )
@@ -353,7 +359,7 @@ class LocalTracker:
         issue = self._created.get(issue_key.strip().upper()) or self._issue(issue_key)
         comment = None
         if comment_id is not None:
-            comment = Comment.objects.filter(issue=issue, pk=int(comment_id)).first()
+            comment = Comment.objects.filter(issue=issue, pk=_row_id(comment_id)).first()
             if comment is None:
                 raise errors.NotFound(f"{issue.key} has no comment {comment_id}")
         stored = attachment_services.add_attachments(
@@ -372,7 +378,7 @@ class LocalTracker:
 
     @_translating_errors
     def read_attachment(self, issue_key: str, attachment_id: str) -> bytes:
-        attachment = Attachment.objects.filter(issue=self._issue(issue_key), pk=int(attachment_id)).first()
+        attachment = Attachment.objects.filter(issue=self._issue(issue_key), pk=_row_id(attachment_id)).first()
         if attachment is None:
             raise errors.NotFound(f"{issue_key} has no attachment {attachment_id}")
         return attachment_services.read_attachment(attachment)
@@ -386,9 +392,12 @@ class LocalTracker:
         self, issue_key: str, message_ids: Sequence[str], *, kind: str = MessageIdKind.OUTBOUND
     ) -> None:
         issue_id, instance_id = self._issue_ref(issue_key)
+        nested = connection.in_atomic_block
         try:
             with transaction.atomic():
                 services.insert_message_ids(issue_id, instance_id, message_ids, kind=kind)
+                if nested:  # a savepoint: the (deferred) foreign key would be checked only when the caller commits
+                    connection.check_constraints(table_names=[IssueMessageId._meta.db_table])
         except IntegrityError:  # the issue was deleted since it was looked up
             self._issue_refs.pop(issue_key.strip().upper(), None)
             raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None

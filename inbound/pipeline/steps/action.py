@@ -1,6 +1,6 @@
-"""Step 10, action: create the issue or add the comment (with attachments, directives, participants and the
-workflow advance). Every tracker call carries the message's idempotency key, so running a message twice, or
-again after a crash at any point, never makes a second issue or comment."""
+"""The action: write the draft to the tracker as a new issue or a comment (with attachments, directive values,
+participants and the workflow advance). Every tracker call carries the message's idempotency key, so running a
+message twice, or again after a crash at any point, never makes a second issue or comment."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from typing import Any
 from inbound.pipeline.context import Context
 from inbound.pipeline.outcome import Outcome, Verdict, stop
 from trackers.errors import InvalidTransition, TrackerError
-from trackers.interface import Actor, AttachmentUpload, IssueUpdate, NewComment, NewIssue, TrackerProject
+from trackers.interface import Actor, IssueUpdate, NewComment, NewIssue, TrackerProject
 
 SUMMARY_MAX = 255
 # Directives that change who does what: an email-only sender may not set them (never beyond the sender's rights).
 PEOPLE_DIRECTIVES = frozenset({"assignee", "reporter", "watchers", "participants", "project"})
 
 
-def _allowed_directives(ctx: Context) -> dict[str, str]:
-    values = dict(ctx.directives)
+def allowed_directives(ctx: Context) -> dict[str, str]:
+    """The draft's directive values the sender may set (``issueKey`` was association's)."""
+    values = dict(ctx.draft.fields)
     values.pop("issueKey", None)
-    if ctx.profile.directives.within_sender_rights and ctx.sender_user is None:
+    if ctx.profile.directives.within_sender_rights and ctx.draft.people.sender_account is None:
         for name in PEOPLE_DIRECTIVES & values.keys():
             values.pop(name)
     return values
@@ -38,20 +39,14 @@ def _labels(value: str | None) -> tuple[str, ...]:
 
 
 def _actor(ctx: Context) -> Actor:
-    if ctx.sender_user is not None:
-        return Actor.user(ctx.sender_user.account_id)
-    return Actor.email_only(ctx.sender_email, ctx.sender_name or None)
+    account = ctx.draft.people.sender_account
+    if account is not None:
+        return Actor.user(account.account_id)
+    return Actor.email_only(ctx.mail.sender_email, ctx.mail.sender_name or None)
 
 
-def _uploads(ctx: Context) -> list[AttachmentUpload]:
-    uploads = [
-        AttachmentUpload(filename=a.filename, content_type=a.content_type, data=a.payload, sha256=a.sha256)
-        for a in ctx.attachments
-    ]
-    uploads += [
-        AttachmentUpload(filename=name, content_type=kind, data=data) for name, kind, data in ctx.extra_attachments
-    ]
-    return uploads
+def _message_ids(ctx: Context) -> tuple[str, ...]:
+    return (f"<{ctx.message.message_id}>",) if ctx.message.message_id else ()
 
 
 class Action:
@@ -59,46 +54,47 @@ class Action:
     description = "Creates the issue or adds the comment in the tracker (a dry run only says what it would do)."
 
     def __call__(self, ctx: Context) -> Verdict:
-        if ctx.issue is not None:
+        if ctx.decisions.issue is not None:
             return self._comment(ctx)
         return self._create(ctx)
 
     # -- a new issue -------------------------------------------------------------------------------------------
     def _create(self, ctx: Context) -> Verdict:
-        assert ctx.mapping is not None
-        directives = _allowed_directives(ctx) if ctx.profile.directives.on_create else {}
-        project_key = directives.get("project", "").upper() or ctx.mapping.project_key
+        mapping, draft, people = ctx.mapping, ctx.draft, ctx.draft.people
+        directives = allowed_directives(ctx) if ctx.profile.directives.on_create else {}
+        project_key = directives.get("project", "").upper() or mapping.project_key
         try:
             project = ctx.tracker.get_project(project_key)
         except TrackerError:
-            if project_key == ctx.mapping.project_key:
+            if project_key == mapping.project_key:
                 raise
-            project = ctx.tracker.get_project(ctx.mapping.project_key)  # a bad project directive: the mapping's
-        summary = directives.get("summary") or ctx.subject or ctx.mapping.default_summary or "(no subject)"
-        description = ctx.issue_description
-        if ctx.linked_issue_key:
-            note = f"Follow-up of {ctx.linked_issue_key} (resolved too long ago to comment on)."
+            project = ctx.tracker.get_project(mapping.project_key)  # a bad project directive: the mapping's
+        summary = directives.get("summary") or draft.summary or mapping.default_summary or "(no subject)"
+        description = draft.full_text
+        if ctx.decisions.linked_issue_key:
+            note = f"Follow-up of {ctx.decisions.linked_issue_key} (resolved too long ago to comment on)."
             description = f"{note}\n\n{description}"
+        sender_known = people.sender_account is not None
         new = NewIssue(
             project_key=project.key,
             summary=summary[:SUMMARY_MAX],
             description=description,
             issue_type=_pick(
-                directives.get("issueType"), project.issue_types, ctx.mapping.issue_type or project.default_issue_type
+                directives.get("issueType"), project.issue_types, mapping.issue_type or project.default_issue_type
             ),
             priority=_pick(
-                directives.get("priority"), project.priorities, ctx.mapping.priority or project.default_priority
+                directives.get("priority"), project.priorities, mapping.priority or project.default_priority
             ),
             reporter=self._reporter(ctx),
             assignee=self._assignee(ctx, project, directives),
             labels=_labels(directives.get("labels")),
-            watchers=tuple(dict.fromkeys(ctx.watchers)),
-            email_sender_address="" if ctx.sender_user else ctx.sender_email,
-            email_sender_name="" if ctx.sender_user else ctx.sender_name,
-            email_participants=tuple(dict.fromkeys(ctx.participants)),
+            watchers=tuple(dict.fromkeys(people.watchers)),
+            email_sender_address="" if sender_known else ctx.mail.sender_email,
+            email_sender_name="" if sender_known else ctx.mail.sender_name,
+            email_participants=tuple(dict.fromkeys(people.participants)),
             custom_fields=self._custom_fields(ctx, directives),
-            source_message_id=ctx.inbound_id,
-            message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
+            source_message_id=ctx.mail.inbound_id,
+            message_ids=_message_ids(ctx),
         )
         if ctx.dry_run:
             return stop(
@@ -110,22 +106,19 @@ class Action:
                 issue_type=new.issue_type,
                 priority=new.priority,
                 labels=list(new.labels),
-                attachments=[a.filename for a in ctx.attachments],
+                attachments=[a.filename for a in draft.attachments],
             )
-        issue = ctx.tracker.create_issue(new, idempotency_key=ctx.idempotency_key, actor=_actor(ctx))
+        issue = ctx.tracker.create_issue(new, idempotency_key=ctx.mail.idempotency_key, actor=_actor(ctx))
         attached = self._attach(ctx, issue.key, None)
-        ctx.result.update(issue_key=issue.key, attachments=attached)
         return stop(self.name, Outcome.CREATED, f"created {issue.key}", issue=issue.key, attachments=attached)
 
     def _reporter(self, ctx: Context) -> str | None:
-        assert ctx.mapping is not None
-        strategy = ctx.mapping.reporter_strategy
-        if strategy == "sender" and ctx.sender_user is not None:
-            return ctx.sender_user.account_id
+        account = ctx.draft.people.sender_account
+        if ctx.mapping.reporter_strategy == "sender" and account is not None:
+            return account.account_id
         return ctx.mapping.default_reporter or None
 
     def _assignee(self, ctx: Context, project: TrackerProject, directives: dict[str, str]) -> str | None:
-        assert ctx.mapping is not None
         wanted = directives.get("assignee")
         if wanted:
             user = ctx.tracker.get_user(wanted) or ctx.tracker.find_user_by_email(wanted)
@@ -143,17 +136,18 @@ class Action:
         fields: dict[str, Any] = {name: value for name, value in directives.items() if name.startswith("customfield_")}
         association = ctx.profile.association
         if association.foreign_key_field and association.foreign_key_pattern:
-            value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.body)
+            value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.draft.body)
             if value:
                 fields[association.foreign_key_field] = value
         return fields
 
     # -- a comment ---------------------------------------------------------------------------------------------
     def _comment(self, ctx: Context) -> Verdict:
-        issue = ctx.issue
+        issue = ctx.decisions.issue
         assert issue is not None
-        body = ctx.comment_body or ("(attachments only)" if ctx.attachments else "(empty message)")
-        directives = _allowed_directives(ctx) if ctx.profile.directives.on_comment else {}
+        draft, people = ctx.draft, ctx.draft.people
+        body = draft.full_text or ("(attachments only)" if draft.attachments else "(empty message)")
+        directives = allowed_directives(ctx) if ctx.profile.directives.on_comment else {}
         target = ctx.profile.workflow_target(issue.status)
         if ctx.dry_run:
             return stop(
@@ -162,24 +156,26 @@ class Action:
                 f"would comment on {issue.key} (dry run)",
                 dry_run=True,
                 issue=issue.key,
-                attachments=[a.filename for a in ctx.attachments],
+                attachments=[a.filename for a in draft.attachments],
                 transition=target or "",
             )
+        account = people.sender_account
         comment = ctx.tracker.add_comment(
             issue.key,
             NewComment(
                 body=body,
-                author=ctx.sender_user.account_id if ctx.sender_user else None,
-                author_email="" if ctx.sender_user else ctx.sender_email,
-                author_name="" if ctx.sender_user else ctx.sender_name,
-                source_message_id=ctx.inbound_id,
-                message_ids=(f"<{ctx.message.message_id}>",) if ctx.message.message_id else (),
+                author=account.account_id if account else None,
+                author_email="" if account else ctx.mail.sender_email,
+                author_name="" if account else ctx.mail.sender_name,
+                source_message_id=ctx.mail.inbound_id,
+                message_ids=_message_ids(ctx),
             ),
-            idempotency_key=ctx.idempotency_key,
+            idempotency_key=ctx.mail.idempotency_key,
         )
         actor = _actor(ctx)
         attached = self._attach(ctx, issue.key, comment.id)
-        missing = [p for p in ctx.participants if p.lower() not in {q.lower() for q in issue.email_participants}]
+        known = {q.lower() for q in issue.email_participants}
+        missing = [p for p in people.participants if p.lower() not in known]
         if missing:
             ctx.tracker.add_participants(issue.key, missing, actor=actor)
         watching = {user.account_id for user in issue.watchers}
@@ -187,7 +183,7 @@ class Action:
         update = IssueUpdate(
             priority=_pick(directives.get("priority"), priorities, "") or None,
             add_labels=_labels(directives.get("labels")),
-            add_watchers=tuple(w for w in dict.fromkeys(ctx.watchers) if w not in watching),
+            add_watchers=tuple(w for w in dict.fromkeys(people.watchers) if w not in watching),
         )
         if update.priority or update.add_labels or update.add_watchers:
             ctx.tracker.update_issue(issue.key, update, actor=actor)
@@ -198,7 +194,6 @@ class Action:
                 moved = f"; moved from {issue.status} to {target}"
             except InvalidTransition as exc:
                 moved = f"; could not move from {issue.status} to {target}: {exc}"
-        ctx.result.update(issue_key=issue.key, comment_id=comment.id, attachments=attached)
         return stop(
             self.name,
             Outcome.COMMENTED,
@@ -210,10 +205,10 @@ class Action:
 
     @staticmethod
     def _attach(ctx: Context, issue_key: str, comment_id: str | None) -> list[str]:
-        uploads = _uploads(ctx)
+        uploads = ctx.draft.uploads()
         if not uploads:
             return []
         attached = ctx.tracker.add_attachments(
-            issue_key, uploads, comment_id=comment_id, idempotency_key=ctx.idempotency_key, actor=_actor(ctx)
+            issue_key, uploads, comment_id=comment_id, idempotency_key=ctx.mail.idempotency_key, actor=_actor(ctx)
         )
         return [a.filename for a in attached]

@@ -1,4 +1,4 @@
-"""Step 5, association: does this mail comment on an existing issue, and which?
+"""Association: does this mail comment on an existing issue, and which?
 
 Strategies run in the profile's order (each can be switched off): the ``issueKey`` directive → a foreign key
 found by regex → an issue key in the subject → our own Message-IDs and reply-address tokens → In-Reply-To /
@@ -18,7 +18,7 @@ Found = tuple[TrackerIssue, str] | None
 
 
 def _by_directive(ctx: Context) -> Found:
-    key = ctx.directives.get("issueKey", "").strip()
+    key = ctx.draft.fields.get("issueKey", "").strip()
     if not key:
         return None
     issue = ctx.tracker.find_issue(key)
@@ -29,10 +29,10 @@ def _by_foreign_key(ctx: Context) -> Found:
     association = ctx.profile.association
     if not association.foreign_key_field:
         return None
-    value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.body)
+    value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.draft.body)
     if not value:
         return None
-    project = ctx.mapping.project_key if ctx.mapping else None
+    project = ctx.decisions.mapping.project_key if ctx.decisions.mapping else None
     issue = ctx.tracker.find_issue_by_foreign_key(association.foreign_key_field, value, project)
     return (issue, f"foreign key {association.foreign_key_field}={value}") if issue else None
 
@@ -46,15 +46,16 @@ def _by_subject_key(ctx: Context) -> Found:
 
 
 def _by_own_ids(ctx: Context) -> Found:
-    for address in ctx.facts.recipients:
+    instance_id = ctx.mail.instance_id
+    for address in ctx.mail.facts.recipients:
         token = parse_reply_address(address)
-        if token and token.instance_id == ctx.instance_id:
+        if token and token.instance_id == instance_id:
             issue = ctx.tracker.find_issue(token.issue_key)
             if issue is not None:
                 return issue, f"reply address token for {issue.key}"
     for message_id in (ctx.message.in_reply_to, *reversed(ctx.message.references)):
         ours = parse_our_message_id(message_id) if message_id else None
-        if ours and ours[0] == ctx.instance_id:
+        if ours and ours[0] == instance_id:
             issue = ctx.tracker.find_issue(ours[1])
             if issue is not None:
                 return issue, f"reply to our notification about {issue.key}"
@@ -96,6 +97,6 @@ class Association:
             tried.append(strategy)
             found = finder(ctx)
             if found is not None:
-                ctx.issue, ctx.association = found
+                ctx.decisions.issue, ctx.decisions.association = found
                 return go_on(self.name, found[1], issue=found[0].key, strategy=strategy)
         return go_on(self.name, "no existing issue found: a new issue", tried=tried)
