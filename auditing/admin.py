@@ -17,6 +17,27 @@ from inbound.models import InboundMessage
 from inbound.pipeline.report_table import report_table
 from trackers.registry import issue_url
 
+# Every field of the audit row, shown and never edited (the admin reads; inbound writes).
+AUDIT_FIELDS = (
+    "instance",
+    "source",
+    "received_at",
+    "message_id",
+    "subject_text",
+    "sender",
+    "recipients_text",
+    "size",
+    "raw_blob",
+    "raw_retained_until_processed",
+    "duplicate_copies",
+    "status",
+    "outcome",
+    "report_text",
+    "processed_at",
+    "created_at",
+    "updated_at",
+)
+
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
@@ -37,26 +58,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An e-mail address (sender) or a Message-ID, exactly."
-    fields = [
-        "instance",
-        "source",
-        "received_at",
-        "message_id",
-        "subject_text",
-        "sender",
-        "recipients_text",
-        "size",
-        "raw_blob",
-        "raw_retained_until_processed",
-        "duplicate_copies",
-        "status",
-        "outcome",
-        "report_text",
-        "processed_at",
-        "created_at",
-        "updated_at",
-    ]
-    readonly_fields = fields
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
     actions = ["make_test_case", "process_again"]
 
     @admin.action(description="Make a test case from the stored message (for its source's profile)")

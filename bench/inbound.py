@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this folder comes first on sys.path, where this file would shadow the ``inbound`` app.
@@ -58,7 +59,7 @@ def children_of(pid: int) -> list[int]:
 # -- child mode: the capturing process ------------------------------------------------------------------------
 
 
-def capture_child(source_id: int) -> dict[str, object]:
+def capture_child(source_id: int) -> dict[str, Any]:
     """Poll the source once (the capture); each message is queued for processing as its capture commits."""
     import django
 
@@ -203,7 +204,7 @@ def wait_for_outcomes(capture: subprocess.Popen[str], timeout: float) -> tuple[i
     return InboundMessage.objects.count(), InboundMessage.objects.filter(status__in=FINAL).count()
 
 
-def results(poll_started: float) -> dict[str, object]:
+def results(poll_started: float) -> dict[str, Any]:
     from django.db.models import Count, Max
 
     from inbound.models import InboundMessage
@@ -345,7 +346,7 @@ def main() -> int:
             raise SystemExit(f"the capture failed:\n{err[-4000:]}")
         capture_run = json.loads(out.strip().splitlines()[-1])
         pool = sorted(set(pool) | set(children_of(worker.pid)))
-        worker_rss = {"main": peak_rss_mb(worker.pid), "pool": [peak_rss_mb(pid) for pid in pool]}
+        worker_rss: dict[str, Any] = {"main": peak_rss_mb(worker.pid), "pool": [peak_rss_mb(pid) for pid in pool]}
         worker_cpu = round(sum(cpu_seconds(pid) - cpu_before.get(pid, 0.0) for pid in pool), 2)
         load_after = os.getloadavg()
         postgres_cpu = round(total_cpu_seconds(postgres_pids(work / "postgres" / "data")) - postgres_before, 2)
@@ -371,25 +372,23 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    floor_rate = floor_run["messages"] / floor_run["seconds"]  # type: ignore[operator]
-    ratio = result["messages_per_second"] / floor_rate  # type: ignore[operator]
+    floor_rate = floor_run["messages"] / floor_run["seconds"]
+    ratio = result["messages_per_second"] / floor_rate
     worst_rss = max(worker_rss["pool"] or [0.0])
     report = {
         "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
-        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
+        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},
         "ratio_to_light_floor": round(
-            result["messages_per_second"]
-            * light_run["seconds"]  # type: ignore[operator]
-            / light_run["messages"],
+            result["messages_per_second"] * light_run["seconds"] / light_run["messages"],
             3,
         ),
         "end_to_end": result,
         "capture": capture_run,
         "worker_peak_rss_mb": worker_rss,
         "worker_cpu_seconds": worker_cpu,
-        "worker_cpu_ms_per_message": round(1000 * worker_cpu / max(1, result["captured"]), 2),  # type: ignore[call-overload]
+        "worker_cpu_ms_per_message": round(1000 * worker_cpu / max(1, result["captured"]), 2),
         "postgres_cpu_seconds": postgres_cpu,
-        "postgres_cpu_ms_per_message": round(1000 * postgres_cpu / max(1, result["captured"]), 2),  # type: ignore[call-overload]
+        "postgres_cpu_ms_per_message": round(1000 * postgres_cpu / max(1, result["captured"]), 2),
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "ratio": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
@@ -414,7 +413,7 @@ def main() -> int:
     return 0
 
 
-def print_table(report: dict[str, object]) -> None:
+def print_table(report: dict[str, Any]) -> None:
     floor, e2e, rss = report["floor"], report["end_to_end"], report["worker_peak_rss_mb"]
     assert isinstance(floor, dict) and isinstance(e2e, dict) and isinstance(rss, dict)
     rows = [
@@ -429,16 +428,16 @@ def print_table(report: dict[str, object]) -> None:
         ("end to end / floor", f"{report['ratio']:.0%} (target >= {TARGET_RATIO:.0%})"),
         (
             "light floor (fetch + compat32 headers)",
-            f"{report['light_floor']['messages_per_second']} msg/s; "  # type: ignore[index]
+            f"{report['light_floor']['messages_per_second']} msg/s; "
             f"end to end / light floor {report['ratio_to_light_floor']:.0%}",
         ),
         ("capture → outcome p50 / p95", f"{e2e['capture_to_outcome_p50_s']} s / {e2e['capture_to_outcome_p95_s']} s"),
         (
             "capture alone (poll)",
-            f"{report['capture']['seconds']} s, CPU "  # type: ignore[index]
-            f"{report['capture']['cpu_seconds']} s, peak RSS "  # type: ignore[index]
+            f"{report['capture']['seconds']} s, CPU "
+            f"{report['capture']['cpu_seconds']} s, peak RSS "
             f"{report['capture']['peak_rss_mb']} MB",
-        ),  # type: ignore[index]
+        ),
         ("worker CPU per message (both processes)", f"{report['worker_cpu_ms_per_message']} ms"),
         ("PostgreSQL CPU per message (all backends)", f"{report['postgres_cpu_ms_per_message']} ms"),
         ("load average (1 min) before / after", report["load_average_before_after"]),

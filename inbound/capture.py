@@ -32,10 +32,10 @@ from django.utils import timezone
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
 from jemh.models import Instance
-from jemh.storage import blob_storage, discard_blobs
+from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
@@ -92,6 +92,8 @@ class _Prepared:
     summary: MailSummary
     message_id_hash: str
     content_hash: str
+    message_id_candidates: list[str]  # keyed_hash_candidates: the hash (first) and those older rows may carry
+    content_candidates: list[str]
     result: CaptureResult | None = None
     duplicate_of: int | None = None  # index of an earlier item of this chunk with the same mail
     row: InboundMessage | None = None
@@ -124,11 +126,15 @@ def _prepare(item: Incoming) -> _Prepared:
     digest = hashlib.sha256(item.raw)
     if item.oversized:
         digest.update(f"\0size={item.size}".encode())
+    by_id = keyed_hash_candidates(summary.message_id, purpose="message-id") if summary.message_id else [""]
+    by_content = keyed_hash_candidates(digest.hexdigest(), purpose="content")
     return _Prepared(
         item=item,
         summary=summary,
-        message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
-        content_hash=keyed_hash(digest.hexdigest(), purpose="content"),
+        message_id_hash=by_id[0],
+        content_hash=by_content[0],
+        message_id_candidates=by_id if summary.message_id else [],
+        content_candidates=by_content,
     )
 
 
@@ -143,10 +149,12 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
     by_message_id = _earlier(
         instance_id=instance.pk,
         field="message_id_hash",
-        values=[p.message_id_hash for p in prepared if p.message_id_hash],
+        values=[h for p in prepared for h in p.message_id_candidates],
     )
     by_content = _earlier(
-        source_id=source.pk, field="content_hash", values=[p.content_hash for p in prepared if not p.message_id_hash]
+        source_id=source.pk,
+        field="content_hash",
+        values=[h for p in prepared if not p.message_id_hash for h in p.content_candidates],
     )
     first_in_chunk: dict[str, int] = {}
     duplicates: list[tuple[_Prepared, InboundMessage | None]] = []
@@ -155,7 +163,9 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
         if p.item.key and p.item.key in receipts:
             p.result = CaptureResult(p.item.key, receipts[p.item.key].message, new=False)
         elif (
-            earlier := by_message_id.get(p.message_id_hash) if p.message_id_hash else by_content.get(p.content_hash)
+            earlier := _oldest(by_message_id, p.message_id_candidates)
+            if p.message_id_hash
+            else _oldest(by_content, p.content_candidates)
         ) is not None:
             duplicates.append((p, earlier))
         elif identity in first_in_chunk:
@@ -199,6 +209,12 @@ def _earlier(*, field: str, values: list[str], **scope: int) -> dict[str, Inboun
     return found
 
 
+def _oldest(found: dict[str, InboundMessage], candidates: list[str]) -> InboundMessage | None:
+    """The earliest row found under any of a mail's candidate hashes (rows hashed before JEMH_INDEX_KEY count)."""
+    rows = [found[h] for h in candidates if h in found]
+    return min(rows, key=lambda row: row.pk) if rows else None
+
+
 def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> list[str]:
     storage = blob_storage()
     stored: list[str] = []
@@ -215,9 +231,9 @@ def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> lis
     return stored
 
 
-def _store_raw(storage: object, name: str, raw: bytes) -> str:
+def _store_raw(storage: EncryptedStorage, name: str, raw: bytes) -> str:
     """Step 1: the encrypted blob (a separate function so crash tests can stop right after it)."""
-    return storage.save_bytes(name, raw)  # type: ignore[attr-defined]
+    return storage.save_bytes(name, raw)
 
 
 def _row(instance: Instance, source: Source | None, p: _Prepared, now: datetime) -> InboundMessage:
@@ -269,26 +285,25 @@ def _commit_chunk(
             receipts.append(SourceReceipt(source=source, key=p.item.key, message=earlier or target))
         SourceReceipt.objects.bulk_create(receipts)
         counted = [e.pk for d, e in duplicates if e is not None and not (revalidating and e.source_id == source.pk)]
+        # A duplicate within the chunk points at a fresh item, whose row was written just above.
         counted += [
-            prepared[p.duplicate_of].row.pk
-            for p in prepared  # type: ignore[union-attr]
-            if p.duplicate_of is not None
+            first.pk for p in prepared if p.duplicate_of is not None and (first := prepared[p.duplicate_of].row)
         ]
         for pk in counted:
             InboundMessage.objects.filter(pk=pk).update(duplicate_copies=F("duplicate_copies") + 1)
         waiting = [row for row in rows if row.status == InboundStatus.RECEIVED]
         if waiting:
             transaction.on_commit(lambda: _announce(waiting))
-    for p in fresh:
+    for p, row in zip(fresh, rows, strict=True):
         log.info(
             "captured inbound #%s from source %s: message id %s, sender %s, %s bytes%s",
-            p.row.pk,
+            row.pk,
             source.pk,
             Pii.message_id(p.summary.message_id),
             Pii.address(p.summary.sender),
-            p.row.size,
+            row.size,
             " (rejected: too large)" if p.item.oversized else "",
-        )  # type: ignore[union-attr]
+        )
 
 
 def _announce(rows: list[InboundMessage]) -> None:

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.service import process_inbound
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash_candidates
 from jemh.storage import blob_storage
 from profiles.services import NoProfile, create_test_case, processing_profile_id
 
@@ -16,14 +16,15 @@ from profiles.services import NoProfile, create_test_case, processing_profile_id
 def search_messages(messages: QuerySet[InboundMessage], term: str) -> QuerySet[InboundMessage]:
     """The messages of ``messages`` that ``term`` names: an audit id (digits), else a sender's address or a
     Message-ID (with or without angle brackets), exactly. Addresses and Message-IDs are stored encrypted, so they
-    are found by their keyed hashes; a blank term names them all."""
+    are found by their keyed hashes (every candidate: rows hashed before JEMH_INDEX_KEY too); a blank term names
+    them all."""
     term = term.strip()
     if not term:
         return messages
     if term.isdigit():
         return messages.filter(pk=int(term))
-    by_sender = messages.filter(sender_hash=keyed_hash(term, purpose="address"))
-    by_message_id = messages.filter(message_id_hash=keyed_hash(term.strip("<>"), purpose="message-id"))
+    by_sender = messages.filter(sender_hash__in=keyed_hash_candidates(term, purpose="address"))
+    by_message_id = messages.filter(message_id_hash__in=keyed_hash_candidates(term.strip("<>"), purpose="message-id"))
     return by_sender | by_message_id
 
 
@@ -32,7 +33,7 @@ def make_test_case(message: InboundMessage) -> tuple[bool, str]:
     else the instance's only enabled profile). Returns (made, what happened, to tell the admin)."""
     if not message.raw_blob:
         return False, f"inbound #{message.pk}: the raw message is not stored (purged, or the instance keeps none)"
-    source_profile_id = message.source.profile_id if message.source_id else None
+    source_profile_id = message.source.profile_id if message.source is not None else None
     try:
         profile_id = processing_profile_id(message.instance_id, source_profile_id)
     except NoProfile:

@@ -20,7 +20,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash_candidates
 from jemh.storage import blob_storage
 from notifications import threading
 from notifications.choices import OutboundStatus
@@ -135,10 +135,11 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
                 for e in wanted:
                     skipped_why[e.pk][f"excluded ({why})"] += 1
                 continue
-            rh = keyed_hash(address)
+            hashes = keyed_hash_candidates(address)  # rows made before JEMH_INDEX_KEY carry a legacy hash
+            rh = hashes[0]
             mine = []
             for e in wanted:
-                if (e.pk, rh) in ctx.taken:
+                if any((e.pk, h) in ctx.taken for h in hashes):
                     continue
                 if mapping.skip_actor and _made_by(e, address, data):
                     skipped_why[e.pk]["made the change themselves"] += 1
@@ -168,7 +169,7 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
                     reply_address=reply_address,
                     attachments=attachments,
                 )
-            previous_ids = [m for m, r, _ in previous_rows if r == rh]  # what this recipient already got
+            previous_ids = [m for m, r, _ in previous_rows if r in hashes]  # what this recipient already got
             outcome.mails.append(_compose(instance, mapping, factory, address, rh, mine, previous_ids, saved_blobs))
             for e in mine:
                 outcome.recipients_of[e.pk] += 1

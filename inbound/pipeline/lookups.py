@@ -16,7 +16,8 @@ def recent_from_sender(mail: Mail, now: datetime) -> int:
     """The messages of the mail's instance and sender received in the flood window before it (lower id).
 
     The one database query of the flood step."""
-    return earlier_from_sender(mail.instance_id, mail.sender_hash, now, before_id=mail.inbound_id)
+    hashes = mail.sender_hashes or (mail.sender_hash,)
+    return earlier_from_sender(mail.instance_id, hashes, now, before_id=mail.inbound_id)
 
 
 class DatabaseLookups:

@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.utils import timezone
 
+from inbound.flood import sender_hashes
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.models import InboundMessage, InboundStatus, Source
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
@@ -142,6 +143,7 @@ def build_context(
         facts=facts,
         inbound_id=inbound.pk if inbound is not None else None,
         sender_hash=inbound.sender_hash if inbound is not None else "",
+        sender_hashes=sender_hashes(inbound) if inbound is not None else (),
     )
     return Context(
         mail=mail,

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from inbound.capture import record_without_source
-from inbound.flood import FLOOD_WINDOW, earlier_by_message, earlier_from_sender
+from inbound.flood import FLOOD_WINDOW, earlier_by_message, earlier_from_sender, sender_hashes
 from inbound.models import InboundMessage
 from jemh.models import Instance
 from tests.inbound.conftest import make_message
@@ -32,11 +32,11 @@ def test_counts_only_the_same_senders_earlier_mail_within_the_window(instance: A
     first = arrived("ann@example.test", timedelta(minutes=30))
     second = arrived("ANN@example.test", timedelta(minutes=20))  # the same address, written otherwise
     third = arrived("ann@example.test", timedelta(minutes=10))
-    ann = first.sender_hash
+    ann = [first.sender_hash]
     assert earlier_from_sender(instance.pk, ann, now, before_id=first.pk) == 0
     assert earlier_from_sender(instance.pk, ann, now, before_id=third.pk) == 2
     assert earlier_from_sender(instance.pk, ann, now) == 3  # a dry run: every message of the window
     group = list(InboundMessage.objects.filter(instance=instance).order_by("pk"))
     counts = earlier_by_message(group, now)
-    assert counts == {m.pk: earlier_from_sender(m.instance_id, m.sender_hash, now, before_id=m.pk) for m in group}
+    assert counts == {m.pk: earlier_from_sender(m.instance_id, sender_hashes(m), now, before_id=m.pk) for m in group}
     assert [counts[m.pk] for m in (first, second, third)] == [0, 1, 2]

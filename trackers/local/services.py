@@ -12,7 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash, keyed_hash_candidates
 from trackers.errors import InvalidFieldValue, InvalidTransition
 from trackers.interface import normalize_message_id
 from trackers.local.attachments import delete_blobs_on_commit
@@ -28,6 +28,11 @@ def email_hash(address: str) -> str:
 
 def message_id_hash(message_id: str) -> str:
     return keyed_hash(normalize_message_id(message_id), purpose="message-id")
+
+
+def message_id_hashes(message_id: str) -> list[str]:
+    """Every hash a stored row of this Message-ID may carry (rows recorded before JEMH_INDEX_KEY included)."""
+    return keyed_hash_candidates(normalize_message_id(message_id), purpose="message-id")
 
 
 def clean_addresses(addresses: Iterable[str]) -> list[str]:
@@ -164,7 +169,7 @@ def record_message_id(issue: Issue, message_id: str, *, kind: str = MessageIdKin
     if not message_id.strip().strip("<>").strip():
         raise InvalidFieldValue("an empty Message-ID cannot be recorded")
     digest = message_id_hash(message_id)
-    existing = IssueMessageId.objects.filter(issue=issue, message_id_hash=digest).first()
+    existing = IssueMessageId.objects.filter(issue=issue, message_id_hash__in=message_id_hashes(message_id)).first()
     if existing is not None:
         return existing
     try:

@@ -62,7 +62,7 @@ def _translating_errors(method: F) -> F:
                 f"the local tracker's database is unavailable or busy ({type(exc).__name__}); try again later"
             ) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature of F
 
 
 def _row_id(value: str) -> int:
@@ -201,7 +201,7 @@ class LocalTracker:
                 continue
             found = (
                 IssueMessageId.objects.filter(
-                    instance=self.instance, message_id_hash=services.message_id_hash(message_id)
+                    instance=self.instance, message_id_hash__in=services.message_id_hashes(message_id)
                 )
                 .select_related("issue__project")
                 .order_by("-created_at", "-pk")
