@@ -35,6 +35,7 @@ from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
 from jemh.models import Instance
+from jemh.stages import timed
 from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def capture_oversized(
     return capture_batch(source, [incoming], revalidating=revalidating)[0]
 
 
+@timed("capture")
 def capture_batch(source: Source, items: Sequence[Incoming], *, revalidating: bool = False) -> list[CaptureResult]:
     """Capture ``items`` (one source, in order); returns one result per item. Raises StoreError."""
     if not items:

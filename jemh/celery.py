@@ -8,6 +8,8 @@ from typing import Any
 from celery import Celery, signals
 from django import db
 
+from jemh import stages
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
 
 app = Celery("jemh")
@@ -27,3 +29,7 @@ def close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return  # run in the caller's process (and perhaps inside its transaction): not ours to close
     db.close_old_connections()
+
+
+if stages.ENABLED:  # benchmarks: each pool process writes its stage times after every task (jemh/stages.py)
+    signals.task_postrun.connect(stages.dump, dispatch_uid="jemh.celery.stages_dump", weak=False)

@@ -27,6 +27,7 @@ from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
 from jemh.models import Instance
 from jemh.rows import update_rows
+from jemh.stages import stage
 from jemh.storage import blob_storage, discard_blobs
 from notifications.threading import own_message_id_domains
 from profiles.config import ProfileConfig
@@ -157,7 +158,8 @@ def build_context(
 
 def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
     """Run the chain and then what follows an outcome (forwarding, hints). Returns the result and notes."""
-    result = run_chain(ctx)
+    with stage("pipeline"):
+        result = run_chain(ctx)
     notes: dict[str, Any] = {}
     if ctx.dry_run:
         return result, notes
@@ -241,7 +243,8 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
             )
         raw = blob_storage().read_bytes(message.raw_blob)
         profile = profile_for(message, profile_id)
-        parsed = parse(raw, config=classifier_config())
+        with stage("parse"):
+            parsed = parse(raw, config=classifier_config())
         ctx = build_context(
             instance_id=message.instance_id,
             raw=raw,
