@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
 
-from trackers.signals import issue_event
+from trackers.signals import issue_event_in_transaction
 
 
 class NotificationsConfig(AppConfig):
@@ -22,7 +22,8 @@ class NotificationsConfig(AppConfig):
         from notifications.mapping_cache import forget_cached_mappings
         from notifications.models import NotificationMapping
 
-        issue_event.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")
+        # inside the change's transaction: the event is recorded with the change, or neither is
+        issue_event_in_transaction.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")
         for signal in (post_save, post_delete):
             for model in (NotificationMapping, "jemh.Instance"):
                 signal.connect(
