@@ -13,7 +13,7 @@ from collections.abc import Callable
 import nh3
 import pytest
 
-from inbound.mime import bounce, parse, tnef, uuencode
+from inbound.mime import bounce, parse, reply_patterns, subject_patterns, tnef, uuencode
 from inbound.mime.html import sanitize_html
 from inbound.mime.html_nesting import MAX_NESTING, cap_nesting
 from inbound.mime.reply_html import MAX_HTML_TAGS, html_to_text
@@ -225,3 +225,37 @@ def test_html_to_text_reads_at_most_max_tags() -> None:
 def test_stray_end_tags_do_not_walk_the_converter_stack() -> None:
     html = "<div>" * 4000 + "</span>" * 4000
     assert median_seconds(lambda: html_to_text(html + " " * len(html))) < 0.5
+
+
+# -- reply and subject patterns ---------------------------------------------------------------------------------------
+
+HOSTILE_LINES = {
+    "spaces": " " * 20_000 + "x",
+    "ideographic spaces": "\u3000" * 20_000 + "x",
+    "stars": "*" * 20_000 + "x",
+    "quote marks": "> " * 10_000 + "x",
+    "dashes": "- " * 10_000 + "x",
+}
+
+
+@pytest.mark.parametrize("line", HOSTILE_LINES.values(), ids=HOSTILE_LINES.keys())
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        reply_patterns.HEADER_ANY,  # regression (issue 16 scan): 5,000 spaces took 32 s
+        reply_patterns.HEADER_FROM,
+        reply_patterns.GENERIC_HEADER,  # 5,000 "*" took 17 s
+        subject_patterns.TRAILING_TAG,
+        subject_patterns.TRAILING_FWD_PAREN,
+    ],
+    ids=["HEADER_ANY", "HEADER_FROM", "GENERIC_HEADER", "TRAILING_TAG", "TRAILING_FWD_PAREN"],
+)
+def test_line_patterns_are_linear(pattern: re.Pattern[str], line: str) -> None:
+    assert median_seconds(lambda: (pattern.match(line), pattern.search(line))) < 0.2
+
+
+def test_possessive_header_patterns_still_match() -> None:
+    assert reply_patterns.HEADER_FROM.match("> ** From: ** Jane <j@x.org>")
+    assert reply_patterns.HEADER_ANY.match("  Sendt den: 1. mai")
+    assert reply_patterns.GENERIC_HEADER.match("**Von:** Jane")
+    assert subject_patterns.TRAILING_TAG.search("Help   [ticket 12]").start() == 4
