@@ -16,7 +16,7 @@ import os
 import struct
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import BinaryIO
+from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -154,7 +154,7 @@ def _aad(header: bytes, counter: int, last: bool) -> bytes:
     return header + struct.pack(">I?", counter, last)
 
 
-def encrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
+def encrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
     """Yield the encrypted form of everything read from ``source``."""
     key_id, key = _blob_key((keys or _configured_keys())[0])
     aes = AESGCM(key)
@@ -174,7 +174,7 @@ def encrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Ite
         chunk = following
 
 
-def decrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
+def decrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
     """Yield the plaintext of a blob written by :func:`encrypt_stream`; raise DecryptionError if damaged."""
     header = _read_exactly(source, _HEADER.size)
     if len(header) != _HEADER.size or not header.startswith(BLOB_MAGIC):
@@ -206,7 +206,7 @@ def decrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Ite
         counter += 1
 
 
-def _read_exactly(source: BinaryIO, size: int) -> bytes:
+def _read_exactly(source: IO[bytes], size: int) -> bytes:
     """Read ``size`` bytes, looping over short reads; fewer only at end of stream."""
     parts: list[bytes] = []
     remaining = size

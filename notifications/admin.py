@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -51,15 +52,23 @@ class ResendMixin:
         from notifications.sending import resend_failed
         from notifications.tasks import queue_send
 
-        requeued = resend_failed(outbound_ids, request.user)
+        user = request.user
+        if not user.is_authenticated:  # the admin only serves signed-in staff
+            raise PermissionDenied
+        requeued = resend_failed(outbound_ids, user)
         if requeued:
             LogEntry.objects.log_actions(
-                user_id=request.user.pk,
+                user_id=user.pk,
                 queryset=OutboundMessage.objects.filter(pk__in=requeued),
                 action_flag=CHANGE,
                 change_message="Sent again from the admin (it had failed; attempts reset).",
             )
-        transaction.on_commit(lambda: [queue_send(pk) for pk in requeued])
+
+        def queue_all() -> None:
+            for pk in requeued:
+                queue_send(pk)
+
+        transaction.on_commit(queue_all)
         return len(requeued)
 
 

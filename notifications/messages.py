@@ -72,7 +72,7 @@ def build_message(
             rendered.subject, rendered.text, sender, [recipient], headers=headers, reply_to=reply_to
         )
         if rendered.html is not None:
-            message.attach_alternative(rendered.html, "text/html")  # type: ignore[attr-defined]
+            message.attach_alternative(rendered.html, "text/html")  # type: ignore[attr-defined]  # an EmailMultiAlternatives here
     else:
         message = EmailMessage(
             rendered.subject, rendered.html or "", sender, [recipient], headers=headers, reply_to=reply_to
@@ -90,7 +90,7 @@ class StoredEmail(EmailMessage):
         super().__init__(from_email=from_email, to=to)
         self.raw = raw
 
-    def message(self, *, policy: object = None) -> _RawMessage:  # type: ignore[override]
+    def message(self, *, policy: object = None) -> _RawMessage:  # type: ignore[override]  # returns the stored bytes as they are
         return _RawMessage(self.raw)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -62,11 +63,11 @@ class IssueEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.issue_key} ({self.status})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.expires_at is None:
             days = self.instance.event_retention_days if self.instance_id else 7
             self.expires_at = (self.received_at or timezone.now()) + timedelta(days=days)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 class NotificationMapping(models.Model):
@@ -208,11 +209,11 @@ class OutboundMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.issue_key} → {self.recipient_hash[:12]} ({self.status})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.expires_at is None:
             days = self.instance.outbound_retention_days if self.instance_id else 30
             self.expires_at = (self.created_at or timezone.now()) + timedelta(days=days)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 class NotificationDelivery(models.Model):

@@ -25,6 +25,7 @@ from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
 from jemh.rows import update_rows
+from jemh.stages import stage
 from jemh.storage import discard_blobs
 from profiles.config import ProfileConfig
 from profiles.routing import MessageFacts
@@ -172,7 +173,8 @@ def build_context(
 
 def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
     """Run the chain and then what follows an outcome (forwarding, hints). Returns the result and notes."""
-    result = run_chain(ctx)
+    with stage("pipeline"):
+        result = run_chain(ctx)
     notes: dict[str, Any] = {}
     if ctx.dry_run:
         return result, notes
@@ -258,7 +260,8 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
 
         raw = blob_storage().read_bytes(message.raw_blob)
         profile = profile_for(message, profile_id)
-        parsed = parse(raw, config=classifier_config())
+        with stage("parse"):
+            parsed = parse(raw, config=classifier_config())
         ctx = build_context(
             instance_id=message.instance_id,
             raw=raw,

@@ -105,3 +105,28 @@ def test_embedded_broker_keeps_all_its_files_under_var(tmp_path: Path) -> None:
     folders = [value for key, value in options.items() if key.endswith("folder") or key.startswith("data_folder")]
     assert {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"} <= set(options)
     assert all(str(tmp_path / "var") in folder for folder in folders)
+
+
+def _tree(folder: Path) -> set[Path]:
+    return set(folder.rglob("*")) if folder.exists() else set()
+
+
+def test_the_type_checkers_settings_write_nothing(tmp_path: Path) -> None:
+    """mypy's django-stubs plugin imports jemh.settings_typecheck: no key is generated, no folder made in the tree."""
+    env = {k: v for k, v in os.environ.items() if k in PASSTHROUGH}
+    env.update({"TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
+    before = _tree(ROOT / "var")
+    code = "import mypy, jemh.settings_typecheck as s; print(s.VAR_DIR)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str((tmp_path / "jemh-typecheck").resolve())
+    assert _tree(tmp_path) == {tmp_path / "jemh-typecheck"}  # the empty folder alone
+    assert "WARNING" not in result.stderr
+    assert _tree(ROOT / "var") == before
+
+
+def test_the_type_checkers_settings_refuse_to_serve_an_application() -> None:
+    with pytest.raises(ImportError, match="only for mypy"):
+        import jemh.settings_typecheck  # noqa: F401

@@ -125,7 +125,7 @@ def test_mail_captured_before_the_index_key_is_recognised(pipe: Source, with_mes
     if not with_message_id:
         raw = b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"Message-ID:"))
     first = capture(pipe, raw)
-    assert bool(first.message.message_id) is with_message_id
+    assert first.message is not None and bool(first.message.message_id) is with_message_id
     hashed_the_old_way(first.message)
     with override_settings(**ROTATED):
         again = capture(pipe, raw)
@@ -174,6 +174,7 @@ def test_flood_counts_rows_hashed_the_old_way_outside_a_group(
 
 def test_admin_search_finds_rows_hashed_the_old_way_after_a_rotation(admin_client: Any, pipe: Source) -> None:
     old = capture(pipe, mail(subject="Old row", message_id="<old-row@customer.example>")).message
+    assert old is not None
     hashed_the_old_way(old)
     new = capture(pipe, mail(subject="New row", sender="dan@customer.example")).message
     opts = InboundMessage._meta

@@ -44,8 +44,8 @@ def _store(issue: Issue, upload: AttachmentUpload) -> tuple[str, int, str]:
     import io
 
     name = f"tracker/{issue.instance_id}/{issue.project.key}/{issue.number}/{uuid.uuid4().hex}"
-    reader = _HashingReader(io.BytesIO(upload.data) if upload.data is not None else upload.file)  # type: ignore[arg-type]
-    stored = blob_storage().save_stream(name, reader)  # type: ignore[arg-type]
+    reader = _HashingReader(io.BytesIO(upload.data) if upload.data is not None else upload.file)  # type: ignore[arg-type]  # one of data/file is set
+    stored = blob_storage().save_stream(name, reader)  # type: ignore[arg-type]  # a reader, not a whole BinaryIO
     return stored, reader.size, reader.digest.hexdigest()
 
 
