@@ -16,14 +16,15 @@ from collections import Counter
 
 MAX_NESTING = 128  # open elements; Blink stops nesting at 512, mail nests a few dozen deep
 
-_TOKEN = re.compile(r"<(?:(!--)|(/?)([A-Za-z][^\t\n\f\r />]*+)|[!?/])")
-# What follows a tag name up to its ">", per the tokenizer's attribute states; every quantifier is possessive,
-# so a tag that does not end (EOF in a tag or a quoted value: the tokenizer drops the rest) fails in linear time.
-_TAG_REST = re.compile(
-    r"(?:[\t\n\f\r /]++"
+# A tag with what follows its name up to its ">" (the tokenizer's attribute states: group 4 is None when the tag
+# never ends -- EOF in a tag or a quoted value, and the tokenizer drops the rest), a comment opening, or a bogus
+# comment ("<!x", "<?x", "</1"). Every quantifier is possessive, so each search is linear in what it reads.
+_TOKEN = re.compile(
+    r"<(?:(!--)|(/?)([A-Za-z][^\t\n\f\r />]*+)"
+    r"(?:(?:[\t\n\f\r /]++"
     r"|[^\t\n\f\r />][^\t\n\f\r />=]*+(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
     r"(?:\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >\"'][^\t\n\f\r >]*+)?)?"
-    r")*+>"
+    r")*+(>))?|[!?/])"
 )
 _COMMENT_END = re.compile(r"--!?>")
 _VOID = frozenset(
@@ -127,8 +128,10 @@ _SPECIAL = frozenset(
         "title",
     ]
 )
-_RAW_TEXT = frozenset(["script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title"])
+_RAW_TEXT = frozenset(["script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title", "plaintext"])
 _HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+_UNCOUNTED = _VOID | _IMPLIED
+_CLOSE_FIRST = frozenset(["a", "nobr", "button"])
 _RAW_END: dict[str, re.Pattern[str]] = {
     name: re.compile(rf"</{name}(?=[\t\n\f\r />])", re.IGNORECASE) for name in _RAW_TEXT
 }
@@ -205,61 +208,61 @@ def cap_nesting(html: str, max_depth: int = MAX_NESTING) -> tuple[str, bool]:
     if html.count("<") <= max_depth:
         return html, False
     tree = _Tree()
-    dropped: Counter[str] = Counter()
+    dropped: dict[str, int] = {}
     cuts: list[tuple[int, int]] = []
     pos, size = 0, len(html)
+    search = _TOKEN.search
+    names = tree.names
     while pos < size:
-        token = _TOKEN.search(html, pos)
+        token = search(html, pos)
         if token is None:
             break
-        if tree.pending and token.start() > pos:
-            tree.reopen(max_depth)  # text reopens the formatting elements a block end closed
         start = token.start()
-        if token.group(1):  # comment: "<!-->" and "<!--->" end at once, others at "-->" or "--!>"
-            after = token.end()
-            if html.startswith(">", after) or html.startswith("->", after):
-                pos = html.find(">", after) + 1
+        if tree.pending and start > pos:
+            tree.reopen(max_depth)  # text reopens the formatting elements a block end closed
+        comment, slash, name, ended = token.groups()
+        pos = token.end()
+        if comment:  # "<!-->" and "<!--->" end at once, others at "-->" or "--!>"
+            if html.startswith(">", pos) or html.startswith("->", pos):
+                pos = html.find(">", pos) + 1
                 continue
-            end = _COMMENT_END.search(html, after)
+            end = _COMMENT_END.search(html, pos)
             if end is None:
                 break
             pos = end.end()
             continue
-        name = token.group(3)
-        if name is None:  # "<!x", "<?x", "</1": a bogus comment up to ">"
-            end = html.find(">", token.end())
+        if name is None:  # a bogus comment up to ">"
+            end = html.find(">", pos)
             if end < 0:
                 break
             pos = end + 1
             continue
-        rest = _TAG_REST.match(html, token.end())
-        if rest is None:
+        if ended is None:
             break  # the tag never ends: the tokenizer drops the rest of the document
-        pos = rest.end()
         name = name.lower()
-        if token.group(2):  # end tag
-            if dropped[name]:
+        if slash:  # end tag
+            if dropped.get(name):
                 dropped[name] -= 1
                 cuts.append((start, pos))
-            elif name not in _IMPLIED and name not in _VOID:
+            elif name not in _UNCOUNTED:
                 tree.close(name)
             continue
-        if name in _VOID or name in _IMPLIED:
+        if name in _UNCOUNTED:
             continue
         if tree.foreign and html[pos - 2] == "/":
             continue  # self-closing in SVG and MathML
-        if name not in _SPECIAL and tree.pending:
+        if tree.pending and name not in _SPECIAL:
             tree.reopen(max_depth)
-        if name in {"a", "nobr", "button"} or (name in _HEADINGS and tree.names and tree.names[-1] in _HEADINGS):
-            tree.close(name if name not in _HEADINGS else tree.names[-1])  # these close the open one first
-        if tree.depth() >= max_depth:
-            dropped[name] += 1
+        if name in _CLOSE_FIRST or (name in _HEADINGS and names and names[-1] in _HEADINGS):
+            tree.close(name if name not in _HEADINGS else names[-1])  # these close the open one first
+        if len(names) >= max_depth:
+            dropped[name] = dropped.get(name, 0) + 1
             cuts.append((start, pos))
             continue
         tree.push(name)
-        if name == "plaintext":
-            break
         if name in _RAW_TEXT and not tree.foreign:
+            if name == "plaintext":
+                break
             end_tag = _RAW_END[name].search(html, pos)
             if end_tag is None:
                 break
