@@ -229,6 +229,6 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
     if verdict.bounce and not verdict.recipients:
         verdict.recipients = template_recipients(body, exclude)
     if verdict.bounce and not verdict.temporary and not msg.report_type:
-        delayed = find_phrase(_TEMPORARY_MARKERS_LOWER, _human_part(body))
-        verdict.temporary = bool(delayed or re.search(r"warning|delay", msg.subject, re.IGNORECASE))
+        still_trying = find_phrase(_TEMPORARY_MARKERS_LOWER, _human_part(body))
+        verdict.temporary = bool(still_trying or re.search(r"warning|delay", msg.subject, re.IGNORECASE))
     return verdict

@@ -232,10 +232,10 @@ def cap_nesting(html: str, max_depth: int = MAX_NESTING) -> tuple[str, bool]:
             pos = end.end()
             continue
         if name is None:  # a bogus comment up to ">"
-            end = html.find(">", pos)
-            if end < 0:
+            close = html.find(">", pos)
+            if close < 0:
                 break
-            pos = end + 1
+            pos = close + 1
             continue
         if ended is None:
             break  # the tag never ends: the tokenizer drops the rest of the document
@@ -271,8 +271,8 @@ def cap_nesting(html: str, max_depth: int = MAX_NESTING) -> tuple[str, bool]:
         return html, False
     kept: list[str] = []
     last = 0
-    for start, end in cuts:
+    for start, stop in cuts:
         kept.append(html[last:start])
-        last = end
+        last = stop
     kept.append(html[last:])
     return "".join(kept), True

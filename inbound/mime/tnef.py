@@ -57,7 +57,7 @@ class _Attribute(tnef_module.TNEFObject):
 
     def __init__(self, data: memoryview, do_checksum: bool = False) -> None:
         super().__init__(data, do_checksum)
-        self.data = bytes(self.data)
+        self.data: bytes = bytes(self.data)
 
 
 class _NotParsed(tnef_module.TNEF):
