@@ -221,7 +221,7 @@ def _from_daemon(msg: ParsedMessage) -> str:
 # Local parts and display names that only delivery software and mail gateways use (a token of the address:
 # "E500_SMTP_Mail_Service", "Symantec_AntiVirus_for_SMTP_Gateways", "inetgw1", "Postmaster\\@host", "imss").
 MACHINE_LOCALPART = re.compile(
-    r"(?:^|[<._\-\\\s\"])(?:mailer-?daemon|mail-?daemon|postmaster|smtp|mta|mail[_ ]?service|mail[_ ]?gateway"
+    r"(?:^|[<._\-\\\s\"])(?:mailer-?daemon|mail-?daemon|postmaster|smtp|mta|e?-?mail[_ ]?service|e?-?mail[_ ]?gateway|gateways?"
     r"|antivirus|anti-virus|virus[_-]?scan\w*|inetgw\d*|imss|system administrator|mail[_ ]?delivery"
     r"|delivery[_-]?(?:status|notification|system|subsystem))(?:$|[._\-\\\s\"@\d])",
     re.IGNORECASE,
@@ -230,7 +230,12 @@ BODY_MARKERS_EXTRA = re.compile(
     r"cannot be delivered|can't be delivered|could not be (?:sent|transmitted|forwarded)|was not (?:sent|accepted)"
     r"|mail (?:error|failure)|returned (?:mail|message)|no such (?:recipient|domain)|unknown (?:address|domain|host)"
     r"|(?:domain|host) (?:not found|unknown)|address (?:rejected|unknown|not found)|mailbox (?:space|quota)"
-    r"|delivery (?:failure|notification)|non[- ]?delivery|not (?:be )?reached|could not reach|failed recipients?",
+    r"|delivery (?:failure|notification)|non[- ]?delivery|not (?:be )?reached|could not reach|failed recipients?"
+    r"|this is the mailer-daemon|delivery status notification from|running the courier mail server"
+    r"|wasn't delivered to (?:the )?group|did not receive (?:this|your) message|transcript of session follows"
+    r"|returning message to sender|(?:message|mail) (?:was |has been )?(?:rejected|refused|blocked|returned|bounced)"
+    r"|relay(?:ing)? (?:access )?denied|access denied|account (?:is )?(?:disabled|inactive|suspended|closed)"
+    r"|not (?:be )?deliver(?:ed|able)|delivery (?:has )?failed|message details|recipient (?:not found|rejected)",
     re.IGNORECASE,
 )
 RETURNED_PART_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers"})
@@ -313,12 +318,24 @@ def list_refusal(msg: ParsedMessage, exclude: set[str]) -> BounceVerdict | None:
 
 
 def machine_sender(msg: ParsedMessage) -> str:
-    """Why the envelope or header sender is delivery software or a mail gateway (beyond ``_from_daemon``), or ""."""
+    """Why the message comes from delivery software beyond ``_from_daemon``: a daemon envelope sender or Exchange's
+    NDR header; or ""."""
     if msg.return_path and _localpart(msg.return_path) in DAEMON_LOCALPARTS:
         return f"envelope sender {msg.return_path} is a mail delivery system"
+    if msg.header_all("X-MS-Exchange-Message-Is-Ndr"):
+        return "X-MS-Exchange-Message-Is-Ndr header (Exchange non-delivery report)"
+    return ""
+
+
+def gateway_sender(msg: ParsedMessage) -> str:
+    """Why the sender's address or name is a mail gateway's or delivery software's ("E500_SMTP_Mail_Service",
+    "Symantec_AntiVirus_for_SMTP_Gateways", "inetgw1", "System Administrator"), or "". Weaker than a daemon:
+    believed together with a failure subject."""
     for address in (msg.from_, msg.sender):
         if address is not None and MACHINE_LOCALPART.search(address.email.rsplit("@", 1)[0]):
             return f"sender {address.email} is delivery software or a mail gateway"
+        if address is not None and address.name and MACHINE_LOCALPART.search(address.name):
+            return f"sender name {address.name!r} is delivery software or a mail gateway"
     raw = msg.header("From")[:500]
     if "@" in raw and MACHINE_LOCALPART.search(raw.rsplit("@", 1)[0]):  # an address the parser could not read
         return f"sender {raw.strip()!r} is delivery software or a mail gateway"
@@ -361,6 +378,8 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
                 return detector
     daemon = _from_daemon(msg) or machine_sender(msg)
     subject_hit = BOUNCE_SUBJECT.search(msg.subject)
+    if not daemon and subject_hit and not REPLY_SUBJECT.match(msg.subject):
+        daemon = gateway_sender(msg)
     body = msg.body_text[:300_000]
     human = _human_part(body)
     body_hit = BODY_MARKERS.search(human)
@@ -372,6 +391,10 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
     template = None if daemon or REPLY_SUBJECT.match(msg.subject) else TEMPLATE_SIGNATURES.search(new_text)
     if not daemon and not template and subject_hit and not REPLY_SUBJECT.match(msg.subject) and returns_original(msg):
         template = BODY_MARKERS.search(new_text)  # an NDR's shape: a failure subject, its text, the original returned
+    submitted = _value_of(msg, "Auto-Submitted").lower()
+    if not daemon and not template and subject_hit and submitted and not submitted.startswith("no"):
+        # RFC 3834: software wrote it; a failure subject and a failure phrase make it a notice, not a vacation reply.
+        template = BODY_MARKERS.search(new_text)
     if not daemon and not template:
         body_hit = None
     elif template and not body_hit:

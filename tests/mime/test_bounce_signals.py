@@ -265,3 +265,46 @@ def test_vendor_auto_reply_markers(header: str) -> None:
 
 def test_a_new_mail_titled_out_of_office_is_not_flagged() -> None:
     assert not parse(mail("Out of office plans for August")).classification.auto_reply
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "recipient"),
+    [
+        (  # Lotus Domino: the router's template from its Postmaster address
+            "From: Postmaster@notes.example.net\nSubject: DELIVERY FAILURE: User jdoe (jdoe@notes.example.net) not"
+            " listed in Domino Directory",
+            "Your message\n\n  Subject: Printer\n\nwas not delivered to:\n\n  jdoe@notes.example.net\n\nbecause:\n\n"
+            "  User jdoe (jdoe@notes.example.net) not listed in Domino Directory\n",
+            "jdoe@notes.example.net",
+        ),
+        (  # Novell GroupWise: its template opening, from an ordinary-looking gateway address
+            "From: gwia@gw.example.net\nSubject: Message status - undeliverable",
+            "The message that you sent was undeliverable to the following:\n\tsmith@gw.example.net (user not found)\n",
+            "smith@gw.example.net",
+        ),
+        (  # a content gateway named by its address (McAfee, Symantec, Trend Micro IMSS write so)
+            "From: McAfee_Email_Gateway@mx.example.net\nSubject: Mail could not be delivered",
+            "Mail could not be delivered to the following recipient(s):\n\nkim@example.net\n",
+            "kim@example.net",
+        ),
+        (  # Exchange marks its reports with X-MS-Exchange-Message-Is-Ndr
+            "From: Help Desk <helpdesk@example.net>\nX-MS-Exchange-Message-Is-Ndr:\nSubject: Undeliverable: Printer",
+            "Delivery has failed to these recipients or groups:\n\nlee@example.net\n",
+            "lee@example.net",
+        ),
+    ],
+)
+def test_plain_text_templates_with_a_machine_signal(head: str, body: str, recipient: str) -> None:
+    verdict = parse(raw(head + "\nTo: support@example.com", body)).classification
+    assert verdict.bounce, verdict.reasons
+    assert recipient in verdict.bounced_recipients
+
+
+def test_vacation_reply_with_failure_words_is_not_a_bounce() -> None:
+    # Auto-Submitted says software wrote it, but without a failure subject it is an auto-reply, not a bounce.
+    message = raw(
+        "From: Jane <jane@example.net>\nTo: support@example.com\nSubject: Away\nAuto-Submitted: auto-replied",
+        "I am away and cannot be reached until Monday; your message was not delivered to my deputy.\n",
+    )
+    verdict = parse(message).classification
+    assert verdict.auto_reply and not verdict.bounce
