@@ -221,8 +221,8 @@ def _from_daemon(msg: ParsedMessage) -> str:
 # Local parts and display names that only delivery software and mail gateways use (a token of the address:
 # "E500_SMTP_Mail_Service", "Symantec_AntiVirus_for_SMTP_Gateways", "inetgw1", "Postmaster\\@host", "imss").
 MACHINE_LOCALPART = re.compile(
-    r"(?:^|[<._\-\\\s\"])(?:mailer-?daemon|mail-?daemon|postmaster|smtp|mta|e?-?mail[_ ]?service|e?-?mail[_ ]?gateway|gateways?"
-    r"|antivirus|anti-virus|virus[_-]?scan\w*|inetgw\d*|imss|system administrator|mail[_ ]?delivery"
+    r"(?:^|[<._\-\\\s\"])(?:mailer-?daemon|mail-?daemon|postmaster|smtp|mta|e?-?mail[_ ]?service"
+    r"|e?-?mail[_ ]?gateway|gateways?|antivirus|anti-virus|virus[_-]?scan\w*|inetgw\d*|imss|system administrator|mail[_ ]?delivery"
     r"|delivery[_-]?(?:status|notification|system|subsystem))(?:$|[._\-\\\s\"@\d])",
     re.IGNORECASE,
 )
