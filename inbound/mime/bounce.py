@@ -222,7 +222,8 @@ def _from_daemon(msg: ParsedMessage) -> str:
 # "E500_SMTP_Mail_Service", "Symantec_AntiVirus_for_SMTP_Gateways", "inetgw1", "Postmaster\\@host", "imss").
 MACHINE_LOCALPART = re.compile(
     r"(?:^|[<._\-\\\s\"])(?:mailer-?daemon|mail-?daemon|postmaster|smtp|mta|e?-?mail[_ ]?service"
-    r"|e?-?mail[_ ]?gateway|gateways?|antivirus|anti-virus|virus[_-]?scan\w*|inetgw\d*|imss|system administrator|mail[_ ]?delivery"
+    r"|e?-?mail[_ ]?gateway|gateways?|antivirus|anti-virus|virus[_-]?scan\w*|inetgw\d*|imss|system administrator"
+    r"|mail[_ ]?delivery"
     r"|delivery[_-]?(?:status|notification|system|subsystem))(?:$|[._\-\\\s\"@\d])",
     re.IGNORECASE,
 )
