@@ -48,12 +48,15 @@ from inbound.mime.reply_patterns import (
     MARKS,
     MAX_LINE,
     MOBILE_SIGNOFF,
+    OPEN_ADDRESS_END,
     ORIGINAL_SEPARATOR,
     QUOTED,
     REPLY_ABOVE_MARKER,
     SEPARATOR_LINE,
     STRONG_MARK,
+    TIME,
     WEAK_MARK,
+    YEAR,
     ZERO_WIDTH,
 )
 from inbound.mime.reply_signature import strip_signature, strip_signature_lines
@@ -115,8 +118,12 @@ def _is_attribution(joined: str) -> bool:
         or ATTRIBUTION_VERB_MID.search(tail)
         or ATTRIBUTION_CJK.search(tail[-40:])
         or ATTRIBUTION_VERB_DATE.search(tail)
-        or ATTRIBUTION_NO_VERB.search(tail)
+        or (ATTRIBUTION_NO_VERB.search(tail) is not None and _year_and_time(tail))
     )
+
+
+def _year_and_time(text: str) -> bool:
+    return YEAR.search(text) is not None and TIME.search(text) is not None
 
 
 def _weak_attribution(joined: str) -> bool:
@@ -223,14 +230,16 @@ def _device_signoff(lines: list[str], i: int, limit: int) -> bool:
 
 
 def _join_closers(lines: list[str]) -> list[str]:
-    """Attribution lines whose closing ``>:`` was wrapped onto a line of its own, joined back
-    ("... Hans Müller <hans@example.de" / ">:"), so the closer is not taken for a quoted line."""
+    """Attribution lines whose closing ``>:`` (or ``> wrote:``) was wrapped onto a line of its own, joined back
+    ("... Hans Müller <hans@example.de" / ">:"), so the closer is not taken for a quoted line. Only after a line
+    that ends inside an open ``<address``."""
     if not any(ATTRIBUTION_CLOSER.match(line) for line in lines[:50_000]):
         return lines
     out: list[str] = []
     for line in lines:
-        if ATTRIBUTION_CLOSER.match(line) and out and "@" in out[-1] and not _blank(out[-1]) and not _quoted(out[-1]):
-            out[-1] = out[-1].rstrip() + ">:"
+        previous = out[-1].rstrip() if out else ""
+        if ATTRIBUTION_CLOSER.match(line) and OPEN_ADDRESS_END.search(previous[-400:]) and not _quoted(previous):
+            out[-1] = previous + line.strip()
             continue
         out.append(line)
     return out

@@ -49,12 +49,13 @@ ATTRIBUTION_VERB_DATE = re.compile(
     re.IGNORECASE,
 )
 # Gmail's form without a verb in several locales (ja, ru, he, ...): "<date> <time>, <name> <address>:", the address
-# right before the final colon.
-ATTRIBUTION_NO_VERB = re.compile(
-    r"(?:\d{1,2}[:.]\d{2}|\d{4}).{0,200}(?:<[^<>\s@]{1,64}@[^<>\s@]{1,255}>|\([^()\s@]{1,64}@[^()\s@]{1,255}\))\s*[:：]\s*$"
-)
-# A line that only closes an attribution whose address was pushed to the next line ("<john@example.com\n>:").
-ATTRIBUTION_CLOSER = re.compile(r"^[ \t]*>[ \t]*[:：][ \t]*$")
+# in angle brackets right before the final colon; a year and a time must precede it (checked with YEAR and TIME).
+ATTRIBUTION_NO_VERB = re.compile(r"<\s?[^<>\s@]{1,64}@[^<>\s@]{1,255}>\s*[:：]\s*$")
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+TIME = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)")
+# A line that only closes an attribution whose address was wrapped ("<john@example.com" / ">:" or "> wrote:").
+ATTRIBUTION_CLOSER = re.compile(r"^[ \t]*>[ \t]*(?:[^\s>:：][^:：>]{0,40})?[:：][ \t]*$")
+OPEN_ADDRESS_END = re.compile(r"<[^<>\s@]{1,64}@[^<>\s@]{1,255}$")
 # CJK verbs have no word boundaries; accept them anywhere before the final colon.
 ATTRIBUTION_CJK = re.compile(r"(?:写道|寫道|書きました|작성)\s*[:：]\s*$")
 
