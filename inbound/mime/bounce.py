@@ -135,6 +135,7 @@ LIST_MANAGER_LOCALPART = re.compile(
     re.IGNORECASE,
 )
 LIST_MANAGER_HEADERS = ("X-Mailman-Version", "X-List-Administrivia", "X-Listserver", "X-Sympa-To", "X-Ecartis-Version")
+_DSN_RECIPIENT = re.compile(r"^(?:final|original)-recipient:", re.IGNORECASE | re.MULTILINE)
 _DSN_FIELD = re.compile(r"^([A-Za-z-]+):[ \t]*(.*)$", re.MULTILINE)
 
 
@@ -358,7 +359,7 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
     exclude |= {m.lower() for m in (msg.message_id, msg.in_reply_to, *msg.references)}
     if msg.report_type in {"delivery-status", "global-delivery-status"} or (
         msg.reports
-        and any("final-recipient" in r.lower() for r in msg.reports)
+        and any("final-recipient" in r.lower() or _DSN_RECIPIENT.search(r) for r in msg.reports)  # in any container
         and not _is_disposition_only(msg.reports)  # a read receipt (RFC 8098) is not a failure
     ):
         failed, delayed = delivery_status(msg.reports)

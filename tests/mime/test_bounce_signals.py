@@ -308,3 +308,31 @@ def test_vacation_reply_with_failure_words_is_not_a_bounce() -> None:
     )
     verdict = parse(message).classification
     assert verdict.auto_reply and not verdict.bounce
+
+
+def test_delivery_status_naming_only_the_original_recipient() -> None:
+    # Some servers omit Final-Recipient (RFC 3464 requires it); the part is still a delivery-status report.
+    message = raw(
+        """
+From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+To: support@example.com
+Subject: Delivery report
+Content-Type: multipart/mixed; boundary="b1"
+""",
+        """--b1
+Content-Type: text/plain
+
+See the report.
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Original-Recipient: rfc822; gone@example.net
+Action: failed
+Status: 5.1.1
+--b1--
+""",
+    )
+    verdict = parse(message).classification
+    assert verdict.bounce and verdict.bounced_recipients == ("gone@example.net",)
