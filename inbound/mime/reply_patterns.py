@@ -50,7 +50,7 @@ ATTRIBUTION_VERB_DATE = re.compile(
 )
 # Gmail's form without a verb in several locales (ja, ru, he, ...): "<date> <time>, <name> <address>:", the address
 # in angle brackets right before the final colon; a year and a time must precede it (checked with YEAR and TIME).
-ATTRIBUTION_NO_VERB = re.compile(r"<\s?[^<>\s@]{1,64}@[^<>\s@]{1,255}>\s*[:：]\s*$")
+ATTRIBUTION_NO_VERB = re.compile(r"<\s?[^<>\s@]{1,64}@[^<>\s@]{1,255}>\)?\s*[:：]\s*$")
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 TIME = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)")
 # A line that only closes an attribution whose address was wrapped ("<john@example.com" / ">:" or "> wrote:").
@@ -106,7 +106,7 @@ FORWARD_MARKER = re.compile(
 _FROM = (
     r"from|von|de|da|van|fra|från|frá|lähettäjä|od|от|от кого|kimden|feladó|από|发件人|寄件者|寄件人"
     r"|差出人|送信者|보낸 사람|보낸사람|afzender|expéditeur|remitente|mittente|remetente|nadawca"
-    r"|odesílatel|відправник"
+    r"|odesílatel|відправник|від|من|المرسل|מאת|từ|dari|จาก|de la|šalje|nuo|odosielateľ"
 )
 _OTHER = (
     r"sent|date|to|cc|bcc|subject|reply-to|gesendet|datum|an|kopie|betreff|envoyé|envoye|à|a|objet"
@@ -115,6 +115,9 @@ _OTHER = (
     r"|отправлено|дата|кому|копия|тема|发送时间|发送日期|日期|时间|收件人|抄送|主题|傳送時間|收件者|副本|主旨"
     r"|送信日時|日時|宛先|件名|cc|보낸 날짜|받는 사람|제목|tarih|gönderildi|kime|konu|elküldve|címzett"
     r"|tárgy|στάλθηκε|προς|θέμα|odesláno|komu|předmět|sendt den|envoyé le"
+    r"|надіслано|тема листа|تاريخ الإرسال|أُرسل|إلى|الموضوع|נשלח|אל|נושא|đã gửi|đến|chủ đề|dikirim|kepada|perihal"
+    r"|subjek|ส่ง|ถึง|เรื่อง|trimis|către|subiect|poslano|prima|predmet|изпратено|до|относно|odoslané|išsiųsta|kam"
+    r"|enviat|per a|assumpte|cc"
 )
 HEADER_FROM = re.compile(rf"^[\s>]*\**\s*(?:{_FROM})\s*\**\s*[:：]\**\s*\S", re.IGNORECASE)
 HEADER_ANY = re.compile(rf"^[\s>]*\**\s*(?:{_FROM}|{_OTHER})\s*\**\s*[:：]", re.IGNORECASE)
