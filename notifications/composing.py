@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 
 from jemh.crypto import keyed_hash_candidates
-from jemh.storage import blob_storage
 from notifications import threading
-from notifications.choices import OutboundStatus
 from notifications.messages import MailAttachment, MessageFactory, PreparedMail
 from notifications.models import IssueEvent, NotificationDelivery, NotificationMapping, OutboundMessage
+from notifications.outbound import new_outbound
 from notifications.recipients import (
     Exclusions,
     IssueView,
@@ -36,6 +33,8 @@ from notifications.recipients import (
     split_lines,
 )
 from notifications.rendering import build_context, mentions_recipient, render
+from trackers.errors import NotFound, TrackerError
+from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
 IssueRef = tuple[int, str]  # (instance id, issue key)
@@ -72,8 +71,6 @@ class FlushContext:
     """What the issues of one flush share, each read with one query for all of them."""
 
     def __init__(self, events: Sequence[IssueEvent]) -> None:
-        from trackers.registry import get_tracker
-
         instances = {e.instance_id: e.instance for e in events}
         issues = {(e.instance_id, e.issue_key) for e in events}
         self.mappings: dict[int, list[NotificationMapping]] = {pk: [] for pk in instances}
@@ -187,8 +184,6 @@ def issue_data(
     tracker: Any, issue_key: str, events: Sequence[IssueEvent], found: Mapping[str, Any] | None = None
 ) -> IssueData:
     """What composing needs of the issue; ``found`` holds issues already looked up (by key), if any."""
-    from trackers.errors import NotFound
-
     issue = found.get(issue_key) if found is not None else tracker.find_issue(issue_key)
     view: IssueView | None = None
     comments: dict[str, Any] = {}
@@ -257,30 +252,22 @@ def _compose(
 ) -> Mail:
     message_id = threading.new_message_id(instance.pk, factory.issue_key)
     raw = factory.build(address, message_id, previous_ids)
-    now = timezone.now()
-    name = blob_storage().save_bytes(f"outbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
-    saved_blobs.append(name)
-    outbound = OutboundMessage(
-        instance=instance,
-        mapping=mapping,
-        issue_key=factory.issue_key,
-        recipients=[address],
+    outbound = new_outbound(
+        instance,
+        raw=raw,
+        recipient=address,
         recipient_hash=rh,
         subject=factory.rendered.subject,
         message_id=message_id,
-        status=OutboundStatus.QUEUED,
-        blob_name=name,
-        keep_blob=instance.store_outbound_mail,
-        created_at=now,
-        expires_at=now + timedelta(days=instance.outbound_retention_days),
+        saved_blobs=saved_blobs,
+        issue_key=factory.issue_key,
+        mapping=mapping,
     )
     return Mail(outbound, events, PreparedMail(raw, factory.sender, (address,)))
 
 
 def _remember_message_ids(tracker: Any, issue_key: str, message_ids: list[str]) -> None:
     """Record our Message-IDs with the issue: in one call when the tracker offers ``record_message_ids``."""
-    from trackers.errors import TrackerError
-
     try:
         many = getattr(tracker, "record_message_ids", None)
         if many is not None:

@@ -32,6 +32,7 @@ def expand_tnef(data: bytes) -> TnefContent:
     if len(data) > MAX_TNEF:
         return TnefContent(error="TNEF too large to expand")
     try:
+        # Imported on first use: few messages carry TNEF (winmail.dat), and the parser costs ~17 ms to import.
         from tnefparse import TNEF
 
         logging.getLogger("tnefparse").setLevel(logging.ERROR)

@@ -1,7 +1,7 @@
 """Changing local issues: the one way the admin and the Tracker API both go, so every change emits an event.
 
-Each function runs in a transaction, locks the issue row while it changes it, and emits its
-:data:`~trackers.signals.issue_event` on commit.
+Each function runs in a transaction, locks the issue row while it changes it, and emits its event inside that
+transaction (recorded with the change, see :mod:`trackers.signals`; observers hear of it on commit).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.utils import timezone
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from trackers.errors import InvalidFieldValue, InvalidTransition
 from trackers.interface import normalize_message_id
+from trackers.local.attachments import delete_blobs_on_commit
 from trackers.local.changes import SYSTEM, ChangeContext, emit, emit_changes, snapshot
 from trackers.models import Issue, IssueCounter, IssueMessageId, MessageIdKind, Project
 from trackers.signals import EventKind
@@ -127,8 +128,10 @@ def change_issue(issue: Issue, mutate: Callable[[Issue], None], ctx: ChangeConte
 
 
 def record_admin_change(issue: Issue, before: dict[str, Any], ctx: ChangeContext) -> None:
-    """The admin saved ``issue`` (fields and watchers); emit what changed since ``before``."""
-    emit_changes(issue, before, ctx)
+    """The admin saved ``issue`` (fields and watchers); emit what changed since ``before`` (inside the admin's
+    transaction, which holds the save)."""
+    with transaction.atomic(savepoint=False):
+        emit_changes(issue, before, ctx)
 
 
 def apply_status(issue: Issue, old_status: str, new_status: str, resolution: str | None = None) -> None:
@@ -218,8 +221,6 @@ def _wanted_message_ids(message_ids: Iterable[str], kind: str) -> dict[str, str]
 
 def delete_issue(issue: Issue, ctx: ChangeContext = SYSTEM) -> None:
     """Delete the issue with its comments, attachments (blobs removed after commit) and Message-IDs."""
-    from trackers.local.attachments import delete_blobs_on_commit
-
     with transaction.atomic():
         locked = Issue.objects.select_for_update().select_related("project").get(pk=issue.pk)
         blobs = list(locked.attachments.values_list("blob_name", flat=True))
