@@ -134,7 +134,7 @@ SEPARATOR_LINE = re.compile(r"^\s*(?:[-_=*—–]\s*){5,}$")  # "________", "---
 
 # --- signatures ---------------------------------------------------------------------------------
 SIG_DELIMITER = re.compile(r"^(?:-- ?|--\xa0|__)\s*$")
-_DEVICE = r"[\w'’.+-]{1,20}(?: [\w'’.+-]{1,20}){0,4}"
+_DEVICE = r"[\w'’.+,&™®-]{1,20}(?: [\w'’.+,&™®-]{1,20}){0,4}"
 MOBILE_SIGNOFF = re.compile(
     rf"^\s*(?:sent from my {_DEVICE}"
     r"|sent from (?:mail|outlook|yahoo mail|aol mobile mail|windows mail|gmail|proton ?mail) for \w+(?: \w+)?"
@@ -142,6 +142,8 @@ MOBILE_SIGNOFF = re.compile(
     r"|sent from (?:mail|outlook|my mobile|samsung mobile|my samsung galaxy[\w ]*|yahoo mail|aol mobile mail)"
     rf"|sent via {_DEVICE}|sent using {_DEVICE}|sent with {_DEVICE}|sent from {_DEVICE} (?:mobile|phone|device)"
     rf"|sent from the {_DEVICE} (?:app|application)(?: for {_DEVICE})?|sent from {_DEVICE} for {_DEVICE}"
+    rf"|sent from {_DEVICE} on {_DEVICE}|enviado do {_DEVICE} no {_DEVICE}|enviado desde {_DEVICE} en {_DEVICE}"
+    rf"|envoyé de {_DEVICE} sur {_DEVICE}|gesendet von {_DEVICE} auf {_DEVICE}|inviato da {_DEVICE} su {_DEVICE}"
     rf"|enviado desde {_DEVICE} para (?:ios|android)|enviado (?:a partir )?do {_DEVICE} para (?:ios|android)"
     rf"|envoyé (?:à partir )?d[e']\s?{_DEVICE} pour (?:ios|android)|inviato da {_DEVICE} per (?:ios|android)"
     rf"|von meinem/meiner {_DEVICE} gesendet|von meiner {_DEVICE} gesendet|gesendet mit {_DEVICE}"
