@@ -134,7 +134,9 @@ LIST_MANAGER_LOCALPART = re.compile(
     r"(?:-owner|-request|-bounces?|-admin)$|^(?:mailman|majordomo|listserv|listproc|sympa|ecartis|owner-.+)$",
     re.IGNORECASE,
 )
-LIST_MANAGER_HEADERS = ("X-Mailman-Version", "X-List-Administrivia", "X-Listserver", "X-Sympa-To", "X-Ecartis-Version")
+# Set on a list manager's own notices (Mailman's X-List-Administrivia: yes), unlike X-Mailman-Version, which every
+# post distributed by the list carries.
+LIST_ADMIN_HEADER = "X-List-Administrivia"
 _DSN_RECIPIENT = re.compile(r"^(?:final|original)-recipient:", re.IGNORECASE | re.MULTILINE)
 _DSN_FIELD = re.compile(r"^([A-Za-z-]+):[ \t]*(.*)$", re.MULTILINE)
 
@@ -301,7 +303,7 @@ def list_refusal(msg: ParsedMessage, exclude: set[str]) -> BounceVerdict | None:
     was not delivered. Needs the list software as the sender (its address or its own header), never words alone."""
     sender = msg.from_.email if msg.from_ else ""
     machine = bool(sender) and bool(LIST_MANAGER_LOCALPART.search(_localpart(sender)))
-    machine = machine or any(_value_of(msg, h) for h in LIST_MANAGER_HEADERS) or bool(_from_daemon(msg))
+    machine = machine or _value_of(msg, LIST_ADMIN_HEADER).lower() == "yes" or bool(_from_daemon(msg))
     if not machine or REPLY_SUBJECT.match(msg.subject):
         return None
     text = _human_part(msg.reply_text or msg.body_text)[:20_000]

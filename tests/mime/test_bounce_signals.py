@@ -174,6 +174,7 @@ From: dev-owner@lists.example.org
 To: support@example.com
 Subject: Your message to Dev awaits moderator approval
 X-Mailman-Version: 2.1.39
+X-List-Administrivia: yes
 """,
         "Your mail to 'Dev' with the subject\n\n    Printer on fire\n\nIs being held until the list moderator can"
         " review it for approval.\n\nThe reason it is being held:\n\n    Post by non-member to a members-only list\n\n"
@@ -182,6 +183,22 @@ X-Mailman-Version: 2.1.39
     verdict = parse(message).classification
     assert verdict.bounce
     assert verdict.bounced_recipients == ("dev@lists.example.org",)
+
+
+def test_a_list_post_saying_not_a_member_is_not_a_bounce() -> None:
+    # Every post a Mailman list distributes carries X-Mailman-Version and a -bounces Sender: not a list notice.
+    message = raw(
+        """
+From: Ann <ann@example.org>
+Sender: dev-bounces@lists.example.org
+To: dev@lists.example.org
+Subject: announce list
+X-Mailman-Version: 2.1.39
+List-Id: <dev.lists.example.org>
+""",
+        "You are not subscribed to the announce list yet; please subscribe there too.\n",
+    )
+    assert not parse(message).classification.bounce
 
 
 def test_a_person_saying_not_a_member_is_not_a_bounce() -> None:
