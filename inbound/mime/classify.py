@@ -30,18 +30,17 @@ AUTO_REPLY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Auto-Reply", "X-Auto-Reply header"),
 )
 # The prefix a responder puts before the subject it answers: "Automatic reply: <subject>" (Exchange/Outlook in the
-# user's language), "Out of Office AutoReply:" (Exchange 2003), "Auto:" (Lotus Notes), "Réponse automatique :", ...
-# A colon right after the phrase is required: that is the responder's form, not a sentence a person writes.
+# user's language), "Out of Office AutoReply:" (Exchange 2003), "Réponse automatique :", "自動応答:", ... A colon right
+# after the phrase is required: that is the responder's form, not a sentence a person writes. Words a person uses as
+# a subject label ("Vacation:", "Abwesend:", German "Auto:" = car) are left out.
 AUTO_REPLY_PREFIX = re.compile(
     r"^\s*[\[(]?\s*(?:out of (?:the )?office(?: auto-?reply| reply)?|automatic reply"
-    r"|auto(?:matic)?[ _-]?(?:reply|response)|autoreply|autoresponse|auto|vacation(?: reply| response)?"
-    r"|away from (?:the )?office|abwesenheitsnotiz"
-    r"|automatische antwort|abwesend|r[ée]ponse automatique|absence du bureau|respuesta autom[áa]tica"
-    r"|fuera de la oficina|risposta automatica|fuori sede|resposta autom[áa]tica|ausente do escrit[óo]rio"
-    r"|automatisch antwoord|afwezig|odpowied[źz] automatyczna|poza biurem|automatiskt svar|automatisk svar"
-    r"|autosvar|fr[åa]nvaro|automaattinen vastaus|poissa|автоответ|автоматический ответ|нет на месте"
-    r"|自動応答|自動返信|不在通知|自动回复|自動回覆|자동 응답|otomatik yan[ıi]t|automatick[áa] odpov[ěe][ďd]"
-    r"|automatikus v[áa]lasz|αυτόματη απάντηση)\s*[\])]?\s*[:：]",
+    r"|auto(?:matic)?[ _-]?(?:reply|response)|autoreply|autoresponse|vacation (?:reply|response)|abwesenheitsnotiz"
+    r"|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica"
+    r"|resposta autom[áa]tica|automatisch antwoord|odpowied[źz] automatyczna|automatiskt svar|automatisk svar"
+    r"|autosvar|automaattinen vastaus|автоответ|автоматический ответ|自動応答|自動返信|不在通知|自动回复|自動回覆"
+    r"|자동 응답|otomatik yan[ıi]t|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|αυτόματη απάντηση)"
+    r"\s*[\])]?\s*[:：]",
     re.IGNORECASE,
 )
 SHORT_AUTO_REPLY = 2000  # characters of new text: an out-of-office notice is a few lines
