@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 
 from inbound.mime.model import ParsedMessage
 
-ADDRESS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}"
+# Every quantifier is bounded (RFC 5321: local part <= 64, domain <= 255 characters), so one attempt costs at
+# most a few hundred steps and a scan over n characters is linear even through a long run of "!" or "'".
+ADDRESS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}"
 _ADDRESS = re.compile(ADDRESS)
 _ANY_ADDRESS = re.compile(rf"(?<![\w.+-])({ADDRESS})")
 REGION_LINES = 25
+MAX_RECIPIENTS = 100  # bounced recipients kept per report (the de-duplication is quadratic in their number)
 DAEMON_LOCALPARTS = frozenset(
     {
         "mailer-daemon",
@@ -74,28 +77,23 @@ BODY_MARKERS = re.compile(
 TEMPORARY_MARKERS = re.compile(
     r"transient non-fatal|has not yet been delivered|delivery (?:is )?delayed"
     r"|will (?:continue|keep) (?:trying|to try)"
-    r"|still (?:trying|retrying)|warning: message .* still undelivered|this is a warning"
+    r"|still (?:trying|retrying)|warning: message .{0,200}? still undelivered|this is a warning"
     r"|delay(?:ed)? (?:notice|warning)"
     r"|no action is required|will retry|retry(?:ing)? (?:for|until)",
     re.IGNORECASE,
 )
 ORIGINAL_START = re.compile(
-    r"^[ \t>]*(?:-{2,}.*(?:original message|copy of (?:the )?message|returned message|message text|"
+    r"^[ \t>]*+(?:-{2,}+.*(?:original message|copy of (?:the )?message|returned message|message text|"
     r"headers? (?:of|and text)|undelivered message|original mail|rejected message)|"
     r"(?:below this line is a copy|-+ ?original message ?-+|the original message (?:headers|follows)|"
     r"original message follows|--- the header of the original|\*\*\* ?original)|received: (?:from|by) )",
     re.IGNORECASE | re.MULTILINE,
 )
-_RECIPIENT_LINE = re.compile(
-    rf"^[ \t>]*(?:\d{{3}}[ -](?:\d\.\d+\.\d+ )?)?['\"]?<?({ADDRESS})>?['\"]?"
-    r"(?:\s*(?:<mailto:[^>]*>|\(.*\)|on \w.*|\.\.\..*|:.*|\s+\S.{0,120}))?\s*$",
-    re.MULTILINE,
-)
 _PHRASE = re.compile(
     r"\b(?:undeliverable to|delivery to|failed (?:address|recipient)s?:?|unknown user:?|user unknown:?"
     r"|recipient:|not delivered to|no such user:?|rcpt to:|could not deliver (?:mail |message )?to"
     r"|unable to deliver (?:mail |message )?to|original-recipient:|bad address:?|invalid address:?"
-    r"|addressed to|to the following address(?:es)?:?|mailbox|user)(?:\s+|\s*[:<'\"]+\s*)['\"<]?"
+    r"|addressed to|to the following address(?:es)?:?|mailbox|user)(?>\s++|\s*+[:<'\"]++\s*+)['\"<]?"
     rf"(?<![\w.+-])({ADDRESS})",
     re.IGNORECASE,
 )
@@ -109,7 +107,6 @@ BODY_MARKERS_INTL = re.compile(
     r"|non [èe] stato possibile (?:recapitare|consegnare)|impossibile recapitare|n[ãa]o (?:foi|pôde ser) entregue"
     r"|kon niet worden (?:afgeleverd|bezorgd)|не (?:может быть|удалось|было) доставлен|не доставлено"
     r"|nie (?:mo[żz]na|zosta[łl]a) (?:dostarczy[ćc]|dostarczona)",
-    re.IGNORECASE,
 )
 # Opening lines by which servers name themselves in their notices (flufl.bounce's detectors key on the same ones).
 TEMPLATE_SIGNATURES = re.compile(
@@ -119,8 +116,8 @@ TEMPLATE_SIGNATURES = re.compile(
     r" failed(?: permanently)?|the original message was received at .{1,100} from|----- the following addresses had"
     r" (?:permanent )?fatal errors -----|not listed in (?:the )?(?:domino directory|public name & address book)"
     r"|the message that you sent was undeliverable to the following"
-    r"|this is an automatically generated delivery status notification|^[ \t]*-{2,} ?non-delivery report ?-{2,}[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
+    r"|this is an automatically generated delivery status notification"
+    r"|(?m:^[ \t]*-{2,} ?non-delivery report ?-{2,}[ \t]*$)",
 )
 # List managers refusing a post from someone who is not subscribed (Mailman, Majordomo, LISTSERV, Sympa, ezmlm).
 LIST_REFUSAL = re.compile(
@@ -128,7 +125,6 @@ LIST_REFUSAL = re.compile(
     r"|not (?:a )?member of (?:the|this) (?:list|group|mailing list)|posts? (?:by|from) non-?members"
     r"|non-?member (?:posts?|submissions?)|only (?:list )?members (?:can|may) (?:post|send)"
     r"|you (?:must|need to) (?:be|become) (?:a )?(?:member|subscribed|subscriber)|not allowed to (?:post|send) to",
-    re.IGNORECASE,
 )
 LIST_MANAGER_LOCALPART = re.compile(
     r"(?:-owner|-request|-bounces?|-admin)$|^(?:mailman|majordomo|listserv|listproc|sympa|ecartis|owner-.+)$",
@@ -138,6 +134,11 @@ LIST_MANAGER_LOCALPART = re.compile(
 # post distributed by the list carries.
 LIST_ADMIN_HEADER = "X-List-Administrivia"
 _DSN_RECIPIENT = re.compile(r"^(?:final|original)-recipient:", re.IGNORECASE | re.MULTILINE)
+# The phrase lists are long alternations, which Python's re tries at every position: with IGNORECASE that costs
+# about a microsecond a character, so they are matched case-sensitively on lowercased text (their literals are
+# lowercase) -- a hundred times faster on the same input.
+_BODY_MARKERS_LOWER = re.compile(BODY_MARKERS.pattern)
+_TEMPORARY_MARKERS_LOWER = re.compile(TEMPORARY_MARKERS.pattern)
 _DSN_FIELD = re.compile(r"^([A-Za-z-]+):[ \t]*(.*)$", re.MULTILINE)
 
 
@@ -154,6 +155,8 @@ def _localpart(address: str) -> str:
 
 
 def _add(found: list[str], address: str) -> None:
+    if len(found) >= MAX_RECIPIENTS:
+        return
     address = re.sub(r"^(?:smtp|rfc822|x400)[=:;]", "", address.strip().strip("<>.'\""), flags=re.IGNORECASE)
     if "@" in address and address.lower() not in (f.lower() for f in found):
         found.append(address)
@@ -181,6 +184,17 @@ def delivery_status(reports: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return failed, delayed
 
 
+def find_phrase(lowercase: re.Pattern[str], text: str) -> tuple[int, str] | None:
+    """Where the first phrase of ``lowercase`` (a pattern of lowercase literals) occurs in ``text`` in any case,
+    and the phrase as written."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lowercase to two: positions would not line up
+        match = re.compile(lowercase.pattern, re.IGNORECASE).search(text)
+        return (match.start(), match.group(0)) if match else None
+    match = lowercase.search(lowered)
+    return (match.start(), text[match.start() : match.end()]) if match else None
+
+
 def _human_part(text: str) -> str:
     match = ORIGINAL_START.search(text, 0, 200_000)
     return text[: match.start()] if match else text[:200_000]
@@ -190,10 +204,10 @@ def template_recipients(text: str, exclude: set[str]) -> list[str]:
     """Recipients listed by a human-readable NDR: address lines after the first bounce phrase."""
     human = _human_part(text)
     found: list[str] = []
-    marker = BODY_MARKERS.search(human)
+    marker = find_phrase(_BODY_MARKERS_LOWER, human)
     if marker or human:
         # Templates name the recipients next to their first bounce phrase, often a line before it.
-        at = marker.start() if marker else 0
+        at = marker[0] if marker else 0
         line_start = human.rfind("\n", 0, max(0, human.rfind("\n", 0, at)))
         lines = [line for line in human[max(0, line_start) :].splitlines() if line.strip()][:REGION_LINES]
         for address in _ANY_ADDRESS.findall("\n".join(lines)):
@@ -240,8 +254,9 @@ BODY_MARKERS_EXTRA = re.compile(
     r"|returning message to sender|(?:message|mail) (?:was |has been )?(?:rejected|refused|blocked|returned|bounced)"
     r"|relay(?:ing)? (?:access )?denied|access denied|account (?:is )?(?:disabled|inactive|suspended|closed)"
     r"|not (?:be )?deliver(?:ed|able)|delivery (?:has )?failed|message details|recipient (?:not found|rejected)",
-    re.IGNORECASE,
 )
+# BODY_MARKERS_INTL, TEMPLATE_SIGNATURES, LIST_REFUSAL and BODY_MARKERS_EXTRA are lowercase literals searched with
+# find_phrase on lowercased text, like BODY_MARKERS (see _BODY_MARKERS_LOWER).
 RETURNED_PART_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers"})
 REPLY_SUBJECT = re.compile(  # a person's reply or forward ("Re:", "AW:", "Fwd:", "回复:")
     r"^\s*(?:re|aw|sv|vs|antw|odp|ynt|fw|fwd|wg|tr|rv|ответ|回复|答复|返信)\s*(?:\[\d+\])?\s*[:\uff1a]", re.IGNORECASE
@@ -307,11 +322,11 @@ def list_refusal(msg: ParsedMessage, exclude: set[str]) -> BounceVerdict | None:
     if not machine or REPLY_SUBJECT.match(msg.subject):
         return None
     text = _human_part(msg.reply_text or msg.body_text)[:20_000]
-    match = LIST_REFUSAL.search(text)
-    if not match:
+    hit = find_phrase(LIST_REFUSAL, text)
+    if not hit:
         return None
-    verdict = BounceVerdict(bounce=True, reasons=[f"list manager refused the post ({match.group(0)!r})"])
-    for address in _ANY_ADDRESS.findall(text[max(0, match.start() - 2000) : match.end() + 2000]):
+    verdict = BounceVerdict(bounce=True, reasons=[f"list manager refused the post ({hit[1]!r})"])
+    for address in _ANY_ADDRESS.findall(text[max(0, hit[0] - 2000) : hit[0] + len(hit[1]) + 2000]):
         local = _localpart(address)
         if address.lower() in exclude or local in DAEMON_LOCALPARTS:
             continue
@@ -386,19 +401,19 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
         daemon = gateway_sender(msg)
     body = msg.body_text[:300_000]
     human = _human_part(body)
-    body_hit = BODY_MARKERS.search(human)
+    body_hit = find_phrase(_BODY_MARKERS_LOWER, human)
     if not body_hit and daemon:
-        body_hit = BODY_MARKERS_INTL.search(human) or BODY_MARKERS_EXTRA.search(human)
+        body_hit = find_phrase(BODY_MARKERS_INTL, human) or find_phrase(BODY_MARKERS_EXTRA, human)
     # Without a delivery system as the sender, words are believed only from a server's own template opening, in
     # the new text of a message that is not a reply: a person quoting a bounce is not one (issue 16).
     new_text = _human_part(msg.reply_text[:300_000]) if msg.reply_text else human
-    template = None if daemon or REPLY_SUBJECT.match(msg.subject) else TEMPLATE_SIGNATURES.search(new_text)
+    template = None if daemon or REPLY_SUBJECT.match(msg.subject) else find_phrase(TEMPLATE_SIGNATURES, new_text)
     if not daemon and not template and subject_hit and not REPLY_SUBJECT.match(msg.subject) and returns_original(msg):
-        template = BODY_MARKERS.search(new_text)  # an NDR's shape: a failure subject, its text, the original returned
+        template = find_phrase(_BODY_MARKERS_LOWER, new_text)  # an NDR's shape: failure subject, text, the original
     submitted = _value_of(msg, "Auto-Submitted").lower()
     if not daemon and not template and subject_hit and submitted and not submitted.startswith("no"):
         # RFC 3834: software wrote it; a failure subject and a failure phrase make it a notice, not a vacation reply.
-        template = BODY_MARKERS.search(new_text)
+        template = find_phrase(_BODY_MARKERS_LOWER, new_text)
     if not daemon and not template:
         body_hit = None
     elif template and not body_hit:
@@ -410,11 +425,10 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
         if subject_hit:
             verdict.reasons.append(f"subject looks like a delivery failure ({subject_hit.group(0)!r})")
         if body_hit:
-            verdict.reasons.append(f"delivery-failure text ({body_hit.group(0)!r})")
+            verdict.reasons.append(f"delivery-failure text ({body_hit[1]!r})")
     if verdict.bounce and not verdict.recipients:
         verdict.recipients = template_recipients(body, exclude)
     if verdict.bounce and not verdict.temporary and not msg.report_type:
-        verdict.temporary = bool(
-            TEMPORARY_MARKERS.search(_human_part(body)) or re.search(r"warning|delay", msg.subject, re.IGNORECASE)
-        )
+        still_trying = find_phrase(_TEMPORARY_MARKERS_LOWER, _human_part(body))
+        verdict.temporary = bool(still_trying or re.search(r"warning|delay", msg.subject, re.IGNORECASE))
     return verdict
