@@ -41,7 +41,9 @@ from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
 from notifications.sending import resend_failed
+from notifications.services import send_test_mail
 from notifications.tasks import queue_send
+from trackers.registry import issue_url
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -106,7 +108,6 @@ def inbound_message_url(inbound_id: int) -> str:
 
 def issue_link(instance_id: int, issue_key: str) -> str:
     """The issue key, linked to where the issue is read when the tracker has a page for it."""
-    from trackers.registry import issue_url
 
     if not issue_key:
         return "—"
@@ -454,7 +455,6 @@ class InstanceMailAdmin(InstanceAdmin):
 
     @admin.action(description="Send a test mail", permissions=["send_test_mail"])
     def send_test_mail(self, request: HttpRequest, queryset: QuerySet[Instance]) -> TemplateResponse | None:
-        from notifications.services import send_test_mail
 
         if "apply" in request.POST:
             form = TestMailForm(request.POST)
