@@ -69,16 +69,21 @@ class InboundMessage(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     report = EncryptedJSONField(default=dict, blank=True, help_text="Each step's verdict and reason.")
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The worker process holding the claim ("processing"): see inbound.pipeline.claims. Not indexed (see Meta).
+    claimed_by = models.CharField(max_length=120, blank=True, default="")
+    overruns = models.PositiveSmallIntegerField(
+        default=0, help_text="Times processing this message ran past its time budget (twice: an error)."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
-        # No index may cover status or updated_at: processing changes both twice per message, and on PostgreSQL
-        # such updates are cheap "HOT" updates (no index touched) only while no index covers a changed column;
-        # migration 0003 leaves room in each page for them (fillfactor). The resume sweep reads the table once a
-        # minute without an index.
+        # No index may cover status, updated_at, claimed_by or overruns: processing changes them per message, and
+        # on PostgreSQL such updates are cheap "HOT" updates (no index touched) only while no index covers a changed
+        # column; migration 0003 leaves room in each page for them (fillfactor). (The field-level index on status
+        # from 0001 still exists: the sweep and backlog read through it.)
         indexes = [
             models.Index(fields=["instance", "message_id_hash"], name="inbound_instance_msgid"),
             models.Index(fields=["source", "content_hash"], name="inbound_source_content"),

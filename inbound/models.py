@@ -235,4 +235,16 @@ class SourceReceipt(models.Model):
         return f"{self.source_id}:{self.key}"
 
 
+class WorkerHeartbeat(models.Model):
+    """A processing worker process that is alive: it rewrites ``beat_at`` every few seconds (see
+    inbound.pipeline.claims). A claim whose holder's heartbeat is stale is taken over at once."""
+
+    worker = models.CharField(max_length=120, primary_key=True, help_text="host:pid:boot-nonce")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"worker {self.worker} (last beat {self.beat_at:%Y-%m-%d %H:%M:%S})"
+
+
 from inbound import signals as _signals  # noqa: E402,F401 - connects the beat-schedule receivers
