@@ -173,10 +173,13 @@ JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE
 # Process captured mail in the capturing process instead of queueing it for a worker (small installations, the MTA
 # pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
 JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)
-# A processing task's time budget in seconds (Celery's soft limit raises inside it, the hard limit kills the process).
-# A group task that overruns releases its other messages; a message that overruns twice ends in error.
+# Each message's time budget in seconds: past the soft limit its processing is interrupted, past the hard limit the
+# worker process ends itself (its claims are taken over). The group's other messages are released and go on; a
+# message that overruns twice ends in error. Celery's time limits on the processing tasks are a backstop per group.
 JEMH_PROCESSING_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_SOFT_LIMIT", 120)
 JEMH_PROCESSING_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_HARD_LIMIT", 150)
+JEMH_PROCESSING_TASK_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
+JEMH_PROCESSING_TASK_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)

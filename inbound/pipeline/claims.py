@@ -16,11 +16,15 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
@@ -69,6 +73,7 @@ def _beat_forever(stop: threading.Event) -> None:
     from django.db import connection as thread_connection  # this thread's own connection
 
     while not stop.wait(heartbeat_interval()):
+        _kill_if_overdue()
         try:
             beat()
         except Exception as exc:  # the database is away: beat again next time
@@ -91,6 +96,53 @@ def ensure_heartbeat() -> None:
     thread = threading.Thread(target=_beat_forever, args=(threading.Event(),), name="jemh-heartbeat", daemon=True)
     thread.start()
     _heartbeat = (os.getpid(), thread)
+
+
+# -- the time budget of the message in hand ----------------------------------------------------------------------
+
+_in_hand_since: float | None = None
+
+
+def budget_seconds() -> tuple[int, int]:
+    """(soft, hard): past soft seconds on one message, SoftTimeLimitExceeded is raised in the processing; past
+    hard seconds (it did not stop), the worker process kills itself and the message is taken over."""
+    return (
+        int(getattr(settings, "JEMH_PROCESSING_SOFT_LIMIT", 120)),
+        int(getattr(settings, "JEMH_PROCESSING_HARD_LIMIT", 150)),
+    )
+
+
+@contextmanager
+def message_budget() -> Iterator[None]:
+    """Enforce the message time budget around processing one message, in a worker process's main thread (elsewhere
+    — a shell, inline processing — nothing is enforced). The soft limit is a SIGALRM timer raising Celery's
+    SoftTimeLimitExceeded; the hard limit is watched by the heartbeat thread (``_kill_if_overdue``). Celery's own
+    task limits stay on the tasks as a backstop for the whole group."""
+    global _in_hand_since
+    soft, _hard = budget_seconds()
+    if not _in_worker or threading.current_thread() is not threading.main_thread() or soft <= 0:
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise SoftTimeLimitExceeded(f"the message's time budget of {soft} s ran out")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, soft)
+    _in_hand_since = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        _in_hand_since = None
+
+
+def _kill_if_overdue() -> None:
+    since, (_soft, hard) = _in_hand_since, budget_seconds()
+    if since is not None and hard > 0 and time.monotonic() - since > hard:
+        log.error("a message is in hand for more than %s s and did not stop: this worker process ends", hard)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def dead_holders(holders: set[str], now: datetime) -> tuple[set[str], set[str]]:

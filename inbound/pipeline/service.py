@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.db.models import F
 from django.utils import timezone
@@ -19,7 +18,7 @@ from django.utils import timezone
 from auditing.models import InboundMessage, InboundStatus
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
-from inbound.pipeline.claims import claim, processing_order, release
+from inbound.pipeline.claims import budget_seconds, claim, message_budget, processing_order, release
 from inbound.pipeline.context import Context, Mail
 from inbound.pipeline.group import Group
 from inbound.pipeline.lookups import DatabaseLookups
@@ -220,7 +219,8 @@ def process_inbound_group(
         later: list[InboundMessage] = []
         for index, message in enumerate(pending):
             try:
-                done = _process_claimed(message, group, profile_id)
+                with message_budget():
+                    done = _process_claimed(message, group, profile_id)
             except SoftTimeLimitExceeded:
                 rest = [*pending[index + 1 :], *later]
                 outcomes[message.pk] = _overran(message)
@@ -249,7 +249,7 @@ def _overran(message: InboundMessage) -> str:
     message.overruns += 1
     previous = message.report if isinstance(message.report, dict) else {}
     attempts = int(previous.get("attempts", 0)) + 1
-    limit = getattr(settings, "JEMH_PROCESSING_SOFT_LIMIT", 120)
+    limit = budget_seconds()[0]
     if message.overruns >= OVERRUN_LIMIT:
         error = f"processing took longer than {limit} s twice: left for a human"
         outcome = Outcome.ERROR

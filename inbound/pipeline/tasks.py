@@ -17,10 +17,11 @@ RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest group when it is done
 
-# Each processing task's time budget (seconds; see JEMH_PROCESSING_SOFT_LIMIT).
+# Celery's time limits on each processing task: a backstop for the whole group (each message has its own budget,
+# JEMH_PROCESSING_SOFT_LIMIT/HARD_LIMIT, enforced in the worker process: see inbound.pipeline.claims).
 LIMITS = {
-    "soft_time_limit": getattr(settings, "JEMH_PROCESSING_SOFT_LIMIT", 120),
-    "time_limit": getattr(settings, "JEMH_PROCESSING_HARD_LIMIT", 150),
+    "soft_time_limit": getattr(settings, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900),
+    "time_limit": getattr(settings, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960),
 }
 
 
