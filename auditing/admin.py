@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from auditing.models import InboundMessage
 from inbound.pipeline.report_table import report_table
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash_candidates
 from trackers.registry import issue_url
 
 
@@ -94,8 +94,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
         if term.isdigit():
             return queryset.filter(pk=int(term)), False
         message_id = term.strip("<>")
-        by_sender = queryset.filter(sender_hash=keyed_hash(term, purpose="address"))
-        by_message_id = queryset.filter(message_id_hash=keyed_hash(message_id, purpose="message-id"))
+        by_sender = queryset.filter(sender_hash__in=keyed_hash_candidates(term, purpose="address"))
+        by_message_id = queryset.filter(message_id_hash__in=keyed_hash_candidates(message_id, purpose="message-id"))
         return by_sender | by_message_id, False
 
     @admin.display(description="subject")

@@ -16,6 +16,7 @@ Writes bench/results/outbound.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -26,7 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.services.redis import Redis
+    from tests.services.smtp import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -112,10 +119,10 @@ def main() -> int:
 
         keys_file = work / "issue_keys.json"
         keys_file.write_text(json.dumps(issue_keys))
-        processes = {
+        processes: dict[str, Callable[[], list[int]]] = {
             "postgres": lambda: postgres_pids(work / "postgres" / "data"),
             "redis": lambda: redis_pids(redis),
-            **{f"worker{n}": (lambda p=proc: [p.pid]) for n, proc in enumerate(workers)},
+            **{f"worker{n}": functools.partial(lambda p: [p.pid], proc) for n, proc in enumerate(workers)},
         }
         cpu_before = {name: total_cpu_seconds(pids()) for name, pids in processes.items()}
         self_before = cpu_seconds("self")
@@ -255,7 +262,7 @@ def produce(keys_file: Path, events: int) -> int:
     return 0
 
 
-def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
+def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
     from django.db.models import Count, Max
     from django.utils import timezone
 
@@ -279,8 +286,8 @@ def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
         time.sleep(0.2)
     else:
         stuck = dict(IssueEvent.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-        unsent = dict(OutboundMessage.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-        raise SystemExit(f"the workers did not finish in time (events {stuck}, mails {unsent})")
+        mails = dict(OutboundMessage.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+        raise SystemExit(f"the workers did not finish in time (events {stuck}, mails {mails})")
     events = IssueEvent.objects.exclude(status=EventStatus.DROPPED).count()  # not the issues' own creation
     first = IssueEvent.objects.filter(status=EventStatus.NOTIFIED).order_by("received_at").first()
     last_sent = OutboundMessage.objects.aggregate(last=Max("sent_at"))["last"]
@@ -316,7 +323,7 @@ def run(producer: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
     }
 
 
-def smtp_floor(sink: object) -> float:
+def smtp_floor(sink: SmtpSink) -> float:
     """smtplib sending the same rendered messages (as stored) over one connection: the SMTP floor."""
     from jemh.storage import blob_storage
     from notifications.models import OutboundMessage
@@ -327,7 +334,7 @@ def smtp_floor(sink: object) -> float:
         for row in OutboundMessage.objects.exclude(blob_name="").only("recipients", "blob_name")
     ]
     start = time.monotonic()
-    with smtplib.SMTP(sink.host, sink.port) as client:  # type: ignore[attr-defined]
+    with smtplib.SMTP(sink.host, sink.port) as client:
         for recipients, raw in messages:
             try:
                 client.sendmail("noreply@example.com", recipients, raw)
@@ -337,11 +344,11 @@ def smtp_floor(sink: object) -> float:
     return len(messages) / (time.monotonic() - start)
 
 
-def redis_pids(redis: object) -> list[int]:
-    return [proc.pid for proc in redis.processes.items]  # type: ignore[attr-defined]
+def redis_pids(redis: Redis) -> list[int]:
+    return [proc.pid for proc in redis.processes.items]
 
 
-def print_table(result: dict[str, object]) -> None:
+def print_table(result: dict[str, Any]) -> None:
     rows = [
         ("events / issues", f"{result['events']} / {result['issues']}"),
         ("notifications sent (failed)", f"{result['notifications_sent']} ({result['notifications_failed']})"),
@@ -360,7 +367,7 @@ def print_table(result: dict[str, object]) -> None:
         (
             f"CPU s during the run ({result['cpus']} CPUs)",
             ", ".join(f"{name} {value}" for name, value in result["cpu_s_during_run"].items()),
-        ),  # type: ignore[attr-defined]
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -27,6 +27,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.services.dovecot import Dovecot
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,13 +86,13 @@ def with_message_id(raw: bytes, number: int) -> bytes:
     return b"Message-ID: <bench-%d@bench.example.test>\r\n" % number + raw
 
 
-def load_mailbox(dovecot: object, messages: list[bytes]) -> None:
+def load_mailbox(dovecot: Dovecot, messages: list[bytes]) -> None:
     from imapclient import IMAPClient
 
     deadline = time.monotonic() + 30
     while True:
         try:
-            client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False, timeout=120)  # type: ignore[attr-defined]
+            client = IMAPClient(dovecot.host, port=dovecot.imap_port, ssl=False, timeout=120)
             client.login(USER, PASSWORD)
             break
         except Exception:
@@ -124,7 +128,7 @@ def _parse_headers(raw: bytes) -> None:
     _ = message["subject"], message["from"], message["message-id"]
 
 
-def floor(host: str, port: int, headers_only: bool = False) -> dict[str, object]:
+def floor(host: str, port: int, headers_only: bool = False) -> dict[str, Any]:
     """imapclient fetch in batches + stdlib parse; nothing stored. Pathological mail that breaks the stdlib
     (recursion, bad encodings) is counted, not fatal."""
     from imapclient import IMAPClient
@@ -155,7 +159,7 @@ def floor(host: str, port: int, headers_only: bool = False) -> dict[str, object]
     }
 
 
-def capture(host: str, port: int) -> dict[str, object]:
+def capture(host: str, port: int) -> dict[str, Any]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
     import django
 
@@ -193,7 +197,7 @@ def capture(host: str, port: int) -> dict[str, object]:
     }
 
 
-def child(mode: str, env: dict[str, str], host: str, port: int) -> dict[str, object]:
+def child(mode: str, env: dict[str, str], host: str, port: int) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, __file__, f"--{mode}", host, str(port)],
         env=env,
@@ -275,19 +279,19 @@ def main() -> None:
             postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    floor_rate = floor_run["messages"] / floor_run["seconds"]  # type: ignore[operator]
-    capture_rate = capture_run["messages"] / capture_run["seconds"]  # type: ignore[operator]
+    floor_rate = floor_run["messages"] / floor_run["seconds"]
+    capture_rate = capture_run["messages"] / capture_run["seconds"]
     ratio = capture_rate / floor_rate
     report = {
         "floor": {**floor_run, "messages_per_second": round(floor_rate, 1)},
-        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},  # type: ignore[operator]
-        "ratio_to_light_floor": round(capture_rate / (light_run["messages"] / light_run["seconds"]), 3),  # type: ignore[operator]
+        "light_floor": {**light_run, "messages_per_second": round(light_run["messages"] / light_run["seconds"], 1)},
+        "ratio_to_light_floor": round(capture_rate / (light_run["messages"] / light_run["seconds"]), 3),
         "capture": {**capture_run, "messages_per_second": round(capture_rate, 1)},
         "ratio": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
         "target_peak_rss_mb": TARGET_RSS_MB,
         "meets_ratio": ratio >= TARGET_RATIO,
-        "meets_memory": capture_run["peak_rss_mb"] < TARGET_RSS_MB,  # type: ignore[operator]
+        "meets_memory": capture_run["peak_rss_mb"] < TARGET_RSS_MB,
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

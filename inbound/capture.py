@@ -20,6 +20,8 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,9 +31,13 @@ from auditing.models import InboundMessage, InboundStatus, Outcome
 from inbound.models import Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
-from jemh.storage import blob_storage, discard_blobs
+from jemh.stages import timed
+from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
+
+if TYPE_CHECKING:
+    from jemh.models import Instance
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
@@ -71,6 +77,7 @@ def capture_oversized(
     return capture_batch(source, [incoming], revalidating=revalidating)[0]
 
 
+@timed("capture")
 def capture_batch(source: Source, items: Sequence[Incoming], *, revalidating: bool = False) -> list[CaptureResult]:
     """Capture ``items`` (one source, in order); returns one result per item. Raises StoreError."""
     if not items:
@@ -88,6 +95,8 @@ class _Prepared:
     summary: MailSummary
     message_id_hash: str
     content_hash: str
+    message_id_candidates: list[str]  # keyed_hash_candidates: the hash (first) and those older rows may carry
+    content_candidates: list[str]
     result: CaptureResult | None = None
     duplicate_of: int | None = None  # index of an earlier item of this chunk with the same mail
     row: InboundMessage | None = None
@@ -98,11 +107,15 @@ def _prepare(item: Incoming) -> _Prepared:
     digest = hashlib.sha256(item.raw)
     if item.oversized:
         digest.update(f"\0size={item.size}".encode())
+    by_id = keyed_hash_candidates(summary.message_id, purpose="message-id") if summary.message_id else [""]
+    by_content = keyed_hash_candidates(digest.hexdigest(), purpose="content")
     return _Prepared(
         item=item,
         summary=summary,
-        message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
-        content_hash=keyed_hash(digest.hexdigest(), purpose="content"),
+        message_id_hash=by_id[0],
+        content_hash=by_content[0],
+        message_id_candidates=by_id if summary.message_id else [],
+        content_candidates=by_content,
     )
 
 
@@ -117,10 +130,12 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
     by_message_id = _earlier(
         instance_id=instance.pk,
         field="message_id_hash",
-        values=[p.message_id_hash for p in prepared if p.message_id_hash],
+        values=[h for p in prepared for h in p.message_id_candidates],
     )
     by_content = _earlier(
-        source_id=source.pk, field="content_hash", values=[p.content_hash for p in prepared if not p.message_id_hash]
+        source_id=source.pk,
+        field="content_hash",
+        values=[h for p in prepared if not p.message_id_hash for h in p.content_candidates],
     )
     first_in_chunk: dict[str, int] = {}
     duplicates: list[tuple[_Prepared, InboundMessage | None]] = []
@@ -129,7 +144,9 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
         if p.item.key and p.item.key in receipts:
             p.result = CaptureResult(p.item.key, receipts[p.item.key].message, new=False)
         elif (
-            earlier := by_message_id.get(p.message_id_hash) if p.message_id_hash else by_content.get(p.content_hash)
+            earlier := _oldest(by_message_id, p.message_id_candidates)
+            if p.message_id_hash
+            else _oldest(by_content, p.content_candidates)
         ) is not None:
             duplicates.append((p, earlier))
         elif identity in first_in_chunk:
@@ -173,14 +190,20 @@ def _earlier(*, field: str, values: list[str], **scope: int) -> dict[str, Inboun
     return found
 
 
-def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[str]:
+def _oldest(found: dict[str, InboundMessage], candidates: list[str]) -> InboundMessage | None:
+    """The earliest row found under any of a mail's candidate hashes (rows hashed before JEMH_INDEX_KEY count)."""
+    rows = [found[h] for h in candidates if h in found]
+    return min(rows, key=lambda row: row.pk) if rows else None
+
+
+def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> list[str]:
     storage = blob_storage()
     stored: list[str] = []
     keep = getattr(instance, "store_raw_mail", True)
     for p in fresh:
         if p.item.oversized and not keep:
             continue  # rejected at once: nothing to process, nothing an opted-out instance keeps
-        name = f"inbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"  # type: ignore[attr-defined]
+        name = f"inbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
         try:
             p.row = InboundMessage(raw_blob=_store_raw(storage, name, p.item.raw))
         except Exception as exc:
@@ -190,12 +213,12 @@ def _store_all(instance: object, fresh: list[_Prepared], now: object) -> list[st
     return stored
 
 
-def _store_raw(storage: object, name: str, raw: bytes) -> str:
+def _store_raw(storage: EncryptedStorage, name: str, raw: bytes) -> str:
     """Step 1: the encrypted blob (a separate function so crash tests can stop right after it)."""
-    return storage.save_bytes(name, raw)  # type: ignore[attr-defined]
+    return storage.save_bytes(name, raw)
 
 
-def _row(source: Source, p: _Prepared, now: object) -> InboundMessage:
+def _row(source: Source, p: _Prepared, now: datetime) -> InboundMessage:
     instance = source.instance
     row = p.row or InboundMessage()
     summary = p.summary
@@ -227,7 +250,7 @@ def _commit_chunk(
     fresh: list[_Prepared],
     duplicates: list[tuple[_Prepared, InboundMessage | None]],
     revalidating: bool,
-    now: object,
+    now: datetime,
 ) -> None:
     """Step 2: audit rows and receipts, in one transaction."""
     with transaction.atomic():
@@ -244,26 +267,25 @@ def _commit_chunk(
             receipts.append(SourceReceipt(source=source, key=p.item.key, message=earlier or target))
         SourceReceipt.objects.bulk_create(receipts)
         counted = [e.pk for d, e in duplicates if e is not None and not (revalidating and e.source_id == source.pk)]
+        # A duplicate within the chunk points at a fresh item, whose row was written just above.
         counted += [
-            prepared[p.duplicate_of].row.pk
-            for p in prepared  # type: ignore[union-attr]
-            if p.duplicate_of is not None
+            first.pk for p in prepared if p.duplicate_of is not None and (first := prepared[p.duplicate_of].row)
         ]
         for pk in counted:
             InboundMessage.objects.filter(pk=pk).update(duplicate_copies=F("duplicate_copies") + 1)
         waiting = [row for row in rows if row.status == InboundStatus.RECEIVED]
         if waiting:
             transaction.on_commit(lambda: _announce(waiting))
-    for p in fresh:
+    for p, row in zip(fresh, rows, strict=True):
         log.info(
             "captured inbound #%s from source %s: message id %s, sender %s, %s bytes%s",
-            p.row.pk,
+            row.pk,
             source.pk,
             Pii.message_id(p.summary.message_id),
             Pii.address(p.summary.sender),
-            p.row.size,
+            row.size,
             " (rejected: too large)" if p.item.oversized else "",
-        )  # type: ignore[union-attr]
+        )
 
 
 def _announce(rows: list[InboundMessage]) -> None:

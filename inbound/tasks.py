@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from celery import shared_task
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from inbound.models import Source
 
 POLL_TASK = "inbound.poll_source"
 
@@ -25,22 +29,22 @@ def poll_source(source_id: int, force: bool = False) -> dict[str, object]:
     return result.as_dict()
 
 
-def sync_schedule(source: object) -> None:
+def sync_schedule(source: Source) -> None:
     """Create or update the source's periodic poll (enabled only for an enabled, polled source)."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     interval, _ = IntervalSchedule.objects.get_or_create(
-        every=source.poll_interval,  # type: ignore[attr-defined]
+        every=source.poll_interval,
         period=IntervalSchedule.SECONDS,
     )
     with transaction.atomic():
         PeriodicTask.objects.update_or_create(
-            name=schedule_name(source.pk),  # type: ignore[attr-defined]
+            name=schedule_name(source.pk),
             defaults={
                 "task": POLL_TASK,
                 "interval": interval,
-                "args": json.dumps([source.pk]),  # type: ignore[attr-defined]
-                "enabled": bool(source.enabled and source.is_polled),  # type: ignore[attr-defined]
+                "args": json.dumps([source.pk]),
+                "enabled": bool(source.enabled and source.is_polled),
                 "description": f"Poll mail source {source}",
             },
         )

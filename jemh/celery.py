@@ -7,6 +7,8 @@ from typing import Any
 
 from celery import Celery, signals
 
+from jemh import stages
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
 
 app = Celery("jemh")
@@ -28,3 +30,7 @@ def close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     from django.db import close_old_connections as close
 
     close()
+
+
+if stages.ENABLED:  # benchmarks: each pool process writes its stage times after every task (jemh/stages.py)
+    signals.task_postrun.connect(stages.dump, dispatch_uid="jemh.celery.stages_dump", weak=False)

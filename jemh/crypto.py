@@ -16,13 +16,14 @@ import os
 import struct
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import BinaryIO
+from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.utils.crypto import salted_hmac
 
 BLOB_MAGIC = b"JEMHBLOB1"
 CHUNK_SIZE = 64 * 1024
@@ -71,12 +72,78 @@ def rotate_text(token: str) -> str:
     return _fernet(_configured_keys()).rotate(token.encode("ascii")).decode("ascii")
 
 
+INDEX_SALT = "jemh.keyed_hash:"
+
+
+def salted_hash(salt: str, value: str | bytes, secret: str) -> str:
+    """HMAC-SHA256 (64 hex digits) of ``value`` by Django's ``salted_hmac``: the one primitive of every keyed hash
+    of the project (look-up hashes, their legacy form, log hashes, derived keys)."""
+    return salted_hmac(salt, value, secret=secret, algorithm="sha256").hexdigest()
+
+
+def _normalized(value: str) -> str:
+    return value.strip().lower()
+
+
 def keyed_hash(value: str, purpose: str = "lookup") -> str:
-    """A stable keyed hash (blind index) for finding encrypted values without decrypting them."""
+    """A stable keyed hash (blind index) for finding encrypted values without decrypting them.
+
+    HMAC-SHA256 of the stripped, lower-cased value by Django's ``salted_hmac``, keyed with ``JEMH_INDEX_KEY`` (a
+    long-lived key of its own, never ``SECRET_KEY``, so rotating ``SECRET_KEY`` changes no stored hash) and salted
+    with the purpose, so the same value hashes differently per purpose. 64 hex digits. This is what is *stored*;
+    look-ups use :func:`keyed_hash_candidates`.
+    """
     from django.conf import settings
 
-    key = hashlib.sha256(f"{purpose}:{settings.SECRET_KEY}".encode()).digest()
-    return hmac.new(key, value.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+    return salted_hash(INDEX_SALT + purpose, _normalized(value), settings.JEMH_INDEX_KEY)
+
+
+def legacy_keyed_hashes(value: str, purpose: str = "lookup") -> list[str]:
+    """The hashes rows written before ``JEMH_INDEX_KEY`` carry: keyed by ``SECRET_KEY`` (or one of its fallbacks).
+
+    The old derivation was ``HMAC(sha256(f"{purpose}:{SECRET_KEY}"), value)``, which is exactly ``salted_hmac``
+    with the salt ``f"{purpose}:"`` and ``SECRET_KEY`` as the secret, so Django's function computes it too.
+    """
+    normalized = _normalized(value)
+    return [salted_hash(f"{purpose}:", normalized, secret) for secret in token_secrets()]
+
+
+def keyed_hash_candidates(value: str, purpose: str = "lookup") -> list[str]:
+    """Every hash a stored row for ``value`` may carry: :func:`keyed_hash` first, then the legacy ones.
+
+    Look-ups filter with ``field__in=keyed_hash_candidates(...)``. Why a look-up fallback rather than a data
+    migration: a keyed hash is one-way, and not every hashed value is kept beside it (a content hash is of the raw
+    mail, which retention may already have purged), so a migration could not rewrite every row; a fallback finds
+    them all, costs a few more values in an indexed ``IN``, and needs no migration over large tables. Rows written
+    before ``JEMH_INDEX_KEY`` existed stay findable as long as the ``SECRET_KEY`` they were made with is
+    ``SECRET_KEY`` or in ``SECRET_KEY_FALLBACKS`` (keep the old key there after a rotation); every row written
+    since is keyed by ``JEMH_INDEX_KEY`` and does not depend on ``SECRET_KEY`` at all.
+    """
+    return list(dict.fromkeys([keyed_hash(value, purpose), *legacy_keyed_hashes(value, purpose)]))
+
+
+def derived_key(secret: str, purpose: str) -> str:
+    """A key for one purpose derived from a long-lived secret (e.g. the log hash key from ``JEMH_INDEX_KEY``)."""
+    return salted_hash("jemh.derived_key:" + purpose, purpose, secret)
+
+
+def token_mac(salt: str, message: str | bytes, secret: str | None = None) -> bytes:
+    """The signature of a token (reply token, fingerprint): ``salted_hmac`` under ``SECRET_KEY`` (or ``secret``)."""
+    from django.conf import settings
+
+    key = settings.SECRET_KEY if secret is None else secret
+    return salted_hmac(salt, message, secret=key, algorithm="sha256").digest()
+
+
+def token_secrets() -> list[str]:
+    """The secrets a token may have been signed with, current first: ``SECRET_KEY``, then ``SECRET_KEY_FALLBACKS``.
+
+    Verification tries each (as Django's own signing and password-reset tokens do), so rotating ``SECRET_KEY`` with
+    the old one kept in ``SECRET_KEY_FALLBACKS`` keeps the tokens in mail already sent valid.
+    """
+    from django.conf import settings
+
+    return list(dict.fromkeys([settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]))
 
 
 def _nonce(prefix: bytes, counter: int) -> bytes:
@@ -87,7 +154,7 @@ def _aad(header: bytes, counter: int, last: bool) -> bytes:
     return header + struct.pack(">I?", counter, last)
 
 
-def encrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
+def encrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
     """Yield the encrypted form of everything read from ``source``."""
     key_id, key = _blob_key((keys or _configured_keys())[0])
     aes = AESGCM(key)
@@ -107,7 +174,7 @@ def encrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Ite
         chunk = following
 
 
-def decrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
+def decrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
     """Yield the plaintext of a blob written by :func:`encrypt_stream`; raise DecryptionError if damaged."""
     header = _read_exactly(source, _HEADER.size)
     if len(header) != _HEADER.size or not header.startswith(BLOB_MAGIC):
@@ -139,7 +206,7 @@ def decrypt_stream(source: BinaryIO, keys: tuple[str, ...] | None = None) -> Ite
         counter += 1
 
 
-def _read_exactly(source: BinaryIO, size: int) -> bytes:
+def _read_exactly(source: IO[bytes], size: int) -> bytes:
     """Read ``size`` bytes, looping over short reads; fewer only at end of stream."""
     parts: list[bytes] = []
     remaining = size

@@ -1,7 +1,9 @@
-"""Where encryption keys come from: JEMH_ENCRYPTION_KEYS, or a key file generated once under var/."""
+"""Where the long-lived keys come from: JEMH_ENCRYPTION_KEYS and JEMH_INDEX_KEY, or key files generated once under
+var/."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -41,3 +43,34 @@ def load_encryption_keys(env: environ.Env, production: bool, var_dir: Path) -> l
             "back it up, and in production set JEMH_ENCRYPTION_KEYS instead."
         )
     return validate_keys([path.read_text().strip()], str(path))
+
+
+INDEX_KEY_HELP = (
+    "a long random string (50+ characters) that never changes: it keys the hashes the database finds values by. "
+    "Make one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+)
+
+
+def load_index_key(env: environ.Env, production: bool, var_dir: Path) -> str:
+    """JEMH_INDEX_KEY: the long-lived key of the keyed hashes (blind indexes), independent of SECRET_KEY.
+
+    Outside production it is generated once into ``var/index.key`` (like the encryption key). It is not meant to
+    be rotated: every stored hash depends on it, so a new key would make every existing row unfindable.
+    """
+    value = env.str("JEMH_INDEX_KEY", default="").strip()
+    if value:
+        if production and len(value) < 50:
+            raise config.fail("JEMH_INDEX_KEY", "is shorter than 50 characters", INDEX_KEY_HELP)
+        return value
+    if production:
+        raise config.fail("JEMH_INDEX_KEY", "is not set while JEMH_PRODUCTION=true", INDEX_KEY_HELP)
+    path = var_dir / "index.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(64) + "\n")
+        path.chmod(0o600)
+        config.warn(
+            f"generated a new index key in {path}. Every stored look-up hash depends on it: back it up, and in "
+            "production set JEMH_INDEX_KEY instead."
+        )
+    return path.read_text().strip()

@@ -37,6 +37,9 @@ class EncryptedJSONField(models.TextField):
     """Any JSON-serialisable value, stored encrypted."""
 
     description = "JSON encrypted at rest"
+    # For django-stubs: the attribute is set and read as any JSON value, not as the text it is stored as.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def get_prep_value(self, value: Any) -> Any:
         if value is None:

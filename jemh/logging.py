@@ -6,11 +6,11 @@ same mail?" can still be answered from logs without the logs holding the data.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 from functools import lru_cache
+
+from jemh.crypto import salted_hash
 
 EMAIL_RE = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -23,14 +23,13 @@ SUBJECT_RE = re.compile(r"(?im)(\bsubject\s*[:=]\s*)(?!\[subject:[0-9a-f]{12}\])
 
 
 @lru_cache(maxsize=1)
-def _key() -> bytes:
+def _key() -> str:
     try:
         from django.conf import settings
 
-        secret = settings.JEMH_LOG_HASH_KEY
+        return str(settings.JEMH_LOG_HASH_KEY)
     except Exception:  # logging before settings are ready must still never leak
-        secret = "jemh-unconfigured"
-    return hashlib.sha256(f"log-hash:{secret}".encode()).digest()
+        return "jemh-unconfigured"
 
 
 @lru_cache(maxsize=1)
@@ -44,8 +43,8 @@ def _enabled() -> bool:
 
 
 def pii_hash(value: str, kind: str) -> str:
-    digest = hmac.new(_key(), value.strip().lower().encode("utf-8", "surrogatepass"), hashlib.sha256)
-    return f"[{kind}:{digest.hexdigest()[:12]}]"
+    normalized = value.strip().lower().encode("utf-8", "surrogatepass")
+    return f"[{kind}:{salted_hash('log-hash:', normalized, _key())[:12]}]"
 
 
 class Pii:

@@ -9,9 +9,10 @@ field exactly as ``save()`` would (so encrypted fields are encrypted and datetim
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
@@ -21,12 +22,22 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
         return
     model = type(objects[0])
     meta = model._meta
-    concrete = [meta.get_field(name) for name in fields]
+    concrete: list[Field[Any, Any]] = []
+    columns: list[str] = []
+    for name in fields:
+        field = meta.get_field(name)
+        if not isinstance(field, Field) or field.column is None:
+            raise ValueError(f"{model.__name__}.{name} is not a column of {meta.db_table}")
+        concrete.append(field)
+        columns.append(field.column)
+    pk = meta.pk
+    if pk is None or pk.column is None:
+        raise ValueError(f"{model.__name__} has no primary key column")
     using = router.db_for_write(model)
     connection = connections[using]
     qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(field.column)} = %s" for field in concrete)
-    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
+    assignments = ", ".join(f"{qn(column)} = %s" for column in columns)
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(pk.column)} = %s"
     rows = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in concrete] + [obj.pk]
         for obj in objects

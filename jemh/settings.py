@@ -11,7 +11,8 @@ from pathlib import Path
 import environ
 
 from jemh import config
-from jemh.crypto_keys import load_encryption_keys
+from jemh.crypto import derived_key
+from jemh.crypto_keys import load_encryption_keys, load_index_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -26,14 +27,20 @@ if PRODUCTION and DEBUG:
     raise config.fail("DEBUG", "is true while JEMH_PRODUCTION=true", "DEBUG unset or false in production")
 
 SECRET_KEY = config.secret_key(env, PRODUCTION, VAR_DIR)
+# Earlier secret keys, still accepted when verifying signatures (sessions, reply tokens); rotate by putting the old
+# SECRET_KEY here.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise config.fail("ALLOWED_HOSTS", "is empty while JEMH_PRODUCTION=true", "a comma-separated host list")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 JEMH_ENCRYPTION_KEYS = load_encryption_keys(env, PRODUCTION, VAR_DIR)
-# Keyed hashes in logs; derived from SECRET_KEY unless given.
-JEMH_LOG_HASH_KEY = env.str("JEMH_LOG_HASH_KEY", default="") or SECRET_KEY
+# The key of the keyed hashes the database finds values by (jemh.crypto.keyed_hash); never SECRET_KEY, so rotating
+# SECRET_KEY (old one in SECRET_KEY_FALLBACKS) changes no stored hash.
+JEMH_INDEX_KEY = load_index_key(env, PRODUCTION, VAR_DIR)
+# Keyed hashes in logs; derived from JEMH_INDEX_KEY unless given.
+JEMH_LOG_HASH_KEY = env.str("JEMH_LOG_HASH_KEY", default="") or derived_key(JEMH_INDEX_KEY, "log-hash")
 JEMH_LOG_PII_HASHING = config.boolean(env, "JEMH_LOG_PII_HASHING", True)
 
 INSTALLED_APPS = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterable
 from typing import Any, BinaryIO
@@ -83,7 +84,7 @@ class EncryptedStorage(Storage):
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return self.inner.get_available_name(name, max_length=max_length)
 
-    def generate_filename(self, filename: str) -> str:
+    def generate_filename(self, filename: str | os.PathLike[str]) -> str:
         return self.inner.generate_filename(filename)
 
     def get_modified_time(self, name: str) -> Any:

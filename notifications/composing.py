@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 
-from jemh.crypto import keyed_hash
-from jemh.storage import blob_storage
+from jemh.crypto import keyed_hash_candidates
 from notifications import threading
-from notifications.choices import OutboundStatus
 from notifications.messages import MailAttachment, MessageFactory, PreparedMail
 from notifications.models import IssueEvent, NotificationDelivery, NotificationMapping, OutboundMessage
+from notifications.outbound import new_outbound
 from notifications.recipients import (
     Exclusions,
     IssueView,
@@ -135,10 +132,11 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
                 for e in wanted:
                     skipped_why[e.pk][f"excluded ({why})"] += 1
                 continue
-            rh = keyed_hash(address)
+            hashes = keyed_hash_candidates(address)  # rows made before JEMH_INDEX_KEY carry a legacy hash
+            rh = hashes[0]
             mine = []
             for e in wanted:
-                if (e.pk, rh) in ctx.taken:
+                if any((e.pk, h) in ctx.taken for h in hashes):
                     continue
                 if mapping.skip_actor and _made_by(e, address, data):
                     skipped_why[e.pk]["made the change themselves"] += 1
@@ -168,7 +166,7 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
                     reply_address=reply_address,
                     attachments=attachments,
                 )
-            previous_ids = [m for m, r, _ in previous_rows if r == rh]  # what this recipient already got
+            previous_ids = [m for m, r, _ in previous_rows if r in hashes]  # what this recipient already got
             outcome.mails.append(_compose(instance, mapping, factory, address, rh, mine, previous_ids, saved_blobs))
             for e in mine:
                 outcome.recipients_of[e.pk] += 1
@@ -256,22 +254,16 @@ def _compose(
 ) -> Mail:
     message_id = threading.new_message_id(instance.pk, factory.issue_key)
     raw = factory.build(address, message_id, previous_ids)
-    now = timezone.now()
-    name = blob_storage().save_bytes(f"outbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
-    saved_blobs.append(name)
-    outbound = OutboundMessage(
-        instance=instance,
-        mapping=mapping,
-        issue_key=factory.issue_key,
-        recipients=[address],
+    outbound = new_outbound(
+        instance,
+        raw=raw,
+        recipient=address,
         recipient_hash=rh,
         subject=factory.rendered.subject,
         message_id=message_id,
-        status=OutboundStatus.QUEUED,
-        blob_name=name,
-        keep_blob=instance.store_outbound_mail,
-        created_at=now,
-        expires_at=now + timedelta(days=instance.outbound_retention_days),
+        saved_blobs=saved_blobs,
+        issue_key=factory.issue_key,
+        mapping=mapping,
     )
     return Mail(outbound, events, PreparedMail(raw, factory.sender, (address,)))
 

@@ -67,18 +67,20 @@ class Mailer:
     def __init__(self, connection: Any = None) -> None:
         self.connection = connection or get_connection(fail_silently=False)
         self.owned = connection is None
-        self.smtp = isinstance(self.connection, SmtpBackend)
+        self.smtp_backend = self.connection if isinstance(self.connection, SmtpBackend) else None
+        self.smtp = self.smtp_backend is not None
         self.opened = False
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> int:
         """Send a built message; the number of recipients the server accepted. Raises :class:`SmtpOutage`,
         :class:`DeliveryUncertain` or the server's answer about the message (``smtplib.SMTPException``)."""
-        if not self.smtp:
+        backend = self.smtp_backend
+        if backend is None:
             return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
         try:
-            self._open()
+            session = self._open(backend)
             return self._transaction(
-                self.connection.connection,
+                session,
                 _envelope(sender),
                 [_envelope(r) for r in recipients],
                 CRLF.sub(b"\r\n", raw),
@@ -87,13 +89,15 @@ class Mailer:
             self._drop()
             raise
 
-    def _open(self) -> None:
-        if self.connection.connection is not None:
-            return
-        try:
-            self.opened = bool(self.connection.open()) or self.opened
-        except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, DNS, TLS, login, 4xx greeting
-            raise SmtpOutage(exc) from exc
+    def _open(self, backend: SmtpBackend) -> smtplib.SMTP:
+        if backend.connection is None:
+            try:
+                self.opened = bool(backend.open()) or self.opened
+            except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, DNS, TLS, login, 4xx greeting
+                raise SmtpOutage(exc) from exc
+        if backend.connection is None:  # open() answers None (fail_silently) rather than raise
+            raise SmtpOutage(smtplib.SMTPServerDisconnected("the SMTP backend opened no session"))
+        return backend.connection
 
     @staticmethod
     def _transaction(session: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> int:

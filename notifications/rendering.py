@@ -41,7 +41,7 @@ class RenderedMail:
 
 
 def _engine() -> Engine:
-    return engines["django"].engine  # type: ignore[attr-defined,no-any-return]
+    return engines["django"].engine  # type: ignore[attr-defined]  # DjangoTemplates backend has .engine
 
 
 def _template(override: str, part: str) -> Template:
@@ -171,12 +171,26 @@ def _fold(subject: str) -> str:
     return subject[:SUBJECT_MAX].rstrip()
 
 
+def mail_format(mapping: Any) -> MailFormat:
+    """The mapping's format (both without a mapping). An unknown value fails closed: no mail is made (the
+    events fail with this reason, for a human) rather than one without a body."""
+    value = getattr(mapping, "format", MailFormat.BOTH)
+    try:
+        return MailFormat(value)
+    except ValueError:
+        raise ValueError(
+            f"notification mapping {getattr(mapping, 'name', '')!r} has the unknown mail format {value!r} "
+            f"(expected one of {', '.join(MailFormat.values)})"
+        ) from None
+
+
 def render(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
     """Render subject, text and/or HTML per the mapping's format (``mapping`` may be None: defaults, both)."""
-    fmt = getattr(mapping, "format", MailFormat.BOTH)
+    fmt = mail_format(mapping)
     plain = Context(dict(context), autoescape=False)
     subject = _fold(_template(getattr(mapping, "subject_template", ""), "subject").render(plain))
-    text = html = None
+    text: str | None = None
+    html: str | None = None
     if fmt in (MailFormat.BOTH, MailFormat.TEXT):
         text = _template(getattr(mapping, "text_template", ""), "text").render(Context(dict(context), autoescape=False))
         text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

@@ -60,11 +60,17 @@ def request_flush() -> None:
 
 
 def queue_send(outbound_id: int, countdown: int | None = None) -> None:
-    send_notification.apply_async((outbound_id,), countdown=countdown)
+    if countdown is None:
+        send_notification.apply_async((outbound_id,))
+    else:
+        send_notification.apply_async((outbound_id,), countdown=countdown)
 
 
 def queue_batch(outbound_ids: list[int], countdown: int | None = None) -> None:
-    send_batch.apply_async((outbound_ids,), countdown=countdown)
+    if countdown is None:
+        send_batch.apply_async((outbound_ids,))
+    else:
+        send_batch.apply_async((outbound_ids,), countdown=countdown)
 
 
 @shared_task(name="notifications.flush_issue", bind=True, max_retries=None)

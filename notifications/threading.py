@@ -10,26 +10,33 @@ What outbound mail carries, and what the inbound pipeline uses to recognise it:
   that issue. Message-IDs are *not* signed (a sender could copy one): they are the same kind of evidence as any
   mail client's threading, weaker than the reply token.
 - **Reply address** ``support+t-{token}@example.com`` (:func:`reply_address_for`): the token carries instance,
-  issue key and a short hash of the recipient, signed with an HMAC (keyed by ``SECRET_KEY``, truncated to 80
-  bits). Everything is lower case, because mail servers may fold the case of local parts.
+  issue key and a short hash of the recipient, signed with Django's ``salted_hmac`` under ``SECRET_KEY`` (truncated
+  to 80 bits, base32). Everything is lower case, because mail servers may fold the case of local parts (which is
+  why this is not ``django.core.signing``: its base64 signatures are case-sensitive and 43 characters long, and a
+  local part holds 64).
   :func:`parse_reply_address` verifies it (constant-time compare) and returns a :class:`ReplyToken` or None.
 - **Fingerprint header** ``X-JEMH-Fingerprint: {instance}:{hmac}`` (:func:`fingerprint_for`). Its name is the
   default of ``inbound.mime`` (``ClassifierConfig.fingerprint_header``), so the classifier flags our own mail
   coming back as a loop; :func:`is_our_fingerprint` checks a value really came from this installation.
 
-Rotating ``SECRET_KEY`` invalidates old reply tokens and fingerprints: replies then still associate through
-Message-IDs.
+Signatures are checked against ``SECRET_KEY`` and every key in ``SECRET_KEY_FALLBACKS``
+(:func:`jemh.crypto.token_secrets`), so rotating ``SECRET_KEY`` with the old key kept as a fallback leaves the
+tokens and fingerprints of mail already sent valid. Mail sent before these signatures used ``salted_hmac`` carries
+the older derivation (``HMAC(sha256(f"jemh-notifications:{purpose}:{SECRET_KEY}"))``), which is ``salted_hmac``
+with the salt ``f"jemh-notifications:{purpose}:"``; it is accepted too (:data:`_LEGACY_SALT`), so replies to it
+keep their token.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
+
+from jemh.crypto import token_mac, token_secrets
 
 FINGERPRINT_HEADER = "X-JEMH-Fingerprint"  # == inbound.mime.model.DEFAULT_FINGERPRINT_HEADER
 DEFAULT_DOMAIN = "jemh.invalid"
@@ -39,14 +46,29 @@ _TOKEN = re.compile(rf"^t-(?P<instance>[0-9]+)\.(?P<key>{_ISSUE_KEY})\.(?P<rh>[0
 _FINGERPRINT = re.compile(r"^(?P<instance>[0-9]+):(?P<mac>[0-9a-f]{24})$")
 
 
-def _key(purpose: str) -> bytes:
-    from django.conf import settings
-
-    return hashlib.sha256(f"jemh-notifications:{purpose}:{settings.SECRET_KEY}".encode()).digest()
+_SALT = "jemh.notifications.threading:{purpose}"
+_LEGACY_SALT = "jemh-notifications:{purpose}:"  # the derivation of mail sent before salted_hmac signatures
 
 
-def _mac(purpose: str, message: str) -> bytes:
-    return hmac.new(_key(purpose), message.encode("utf-8"), hashlib.sha256).digest()
+@dataclass(frozen=True)
+class _Signer:
+    """One way a token of ours may have been signed: a salt pattern and a secret."""
+
+    salt: str
+    secret: str = field(repr=False)
+
+    def mac(self, purpose: str, message: str) -> bytes:
+        return token_mac(self.salt.format(purpose=purpose), message, secret=self.secret)
+
+
+def _signer() -> _Signer:
+    """How new tokens are signed: under the current ``SECRET_KEY``."""
+    return _Signer(_SALT, token_secrets()[0])
+
+
+def _verifiers() -> list[_Signer]:
+    """Every signer whose tokens verify, current first: each secret of :func:`token_secrets`, new then legacy salt."""
+    return [_Signer(salt, secret) for salt in (_SALT, _LEGACY_SALT) for secret in token_secrets()]
 
 
 # -- Message-IDs -----------------------------------------------------------------------------------------------
@@ -108,23 +130,31 @@ class ReplyToken:
     instance_id: int
     issue_key: str
     recipient_hash: str  # 8 hex digits; compare with recipient_fingerprint(address)
+    signer: _Signer | None = field(default=None, repr=False, compare=False)  # the one that verified the token
 
     def sent_to(self, address: str) -> bool:
-        """True when the notification carrying this token was sent to ``address`` (e.g. the reply's sender)."""
-        return hmac.compare_digest(self.recipient_hash, recipient_fingerprint(address))
+        """True when the notification carrying this token was sent to ``address`` (e.g. the reply's sender).
+
+        The recipient hash is recomputed with the key that signed the token, so this holds after a rotation too.
+        """
+        return hmac.compare_digest(self.recipient_hash, recipient_fingerprint(address, self.signer))
 
 
-def recipient_fingerprint(address: str) -> str:
+def recipient_fingerprint(address: str, signer: _Signer | None = None) -> str:
     """8 hex digits of a keyed hash of the (lower-cased) address: enough to notice a forwarded reply."""
-    return _mac("recipient", address.strip().lower()).hex()[:8]
+    return (signer or _signer()).mac("recipient", address.strip().lower()).hex()[:8]
+
+
+def _reply_mac(signer: _Signer, instance_id: int, key: str, rh: str) -> str:
+    return base64.b32encode(signer.mac("reply", f"{int(instance_id)}|{key}|{rh}")[:10]).decode("ascii").lower()
 
 
 def reply_token_for(instance_id: int, issue_key: str, recipient: str) -> str:
     """The signed token ``t-{instance}.{key}.{rh}.{mac}`` (lower case) for one recipient of one issue."""
     key = issue_key.lower()
-    rh = recipient_fingerprint(recipient)
-    mac = base64.b32encode(_mac("reply", f"{int(instance_id)}|{key}|{rh}")[:10]).decode("ascii").lower()
-    return f"t-{int(instance_id)}.{key}.{rh}.{mac}"
+    signer = _signer()
+    rh = recipient_fingerprint(recipient, signer)
+    return f"t-{int(instance_id)}.{key}.{rh}.{_reply_mac(signer, instance_id, key, rh)}"
 
 
 def reply_address_for(reply_address: str, instance_id: int, issue_key: str, recipient: str) -> str:
@@ -139,7 +169,8 @@ def reply_address_for(reply_address: str, instance_id: int, issue_key: str, reci
 def parse_reply_address(address: str) -> ReplyToken | None:
     """The verified token of a reply address (``support+t-…@…`` or ``Name <support+t-…@…>``), else None.
 
-    A tampered, truncated or foreign token gives None (the HMAC is compared in constant time).
+    A tampered, truncated or foreign token gives None (the HMAC is compared in constant time). A token signed under
+    a key of ``SECRET_KEY_FALLBACKS`` (or by the legacy derivation) verifies.
     """
     _, addr = parseaddr(address or "")
     local = (addr or address or "").strip().rpartition("@")[0]
@@ -150,18 +181,19 @@ def parse_reply_address(address: str) -> ReplyToken | None:
     if not match:
         return None
     instance_id, key, rh = int(match["instance"]), match["key"], match["rh"]
-    expected = base64.b32encode(_mac("reply", f"{instance_id}|{key}|{rh}")[:10]).decode("ascii").lower()
-    if not hmac.compare_digest(expected, match["mac"]):
-        return None
-    return ReplyToken(instance_id=instance_id, issue_key=key.upper(), recipient_hash=rh)
+    for signer in _verifiers():
+        if hmac.compare_digest(_reply_mac(signer, instance_id, key, rh), match["mac"]):
+            return ReplyToken(instance_id=instance_id, issue_key=key.upper(), recipient_hash=rh, signer=signer)
+    return None
 
 
 # -- fingerprint -------------------------------------------------------------------------------------------------
 
 
-def fingerprint_for(instance_id: int) -> str:
+def fingerprint_for(instance_id: int, signer: _Signer | None = None) -> str:
     """The value of our ``X-JEMH-Fingerprint`` header for an instance: ``{instance}:{hmac}``."""
-    return f"{int(instance_id)}:{_mac('fingerprint', str(int(instance_id))).hex()[:24]}"
+    mac = (signer or _signer()).mac("fingerprint", str(int(instance_id))).hex()[:24]
+    return f"{int(instance_id)}:{mac}"
 
 
 def fingerprint_instance(value: str) -> int | None:
@@ -170,7 +202,9 @@ def fingerprint_instance(value: str) -> int | None:
     if not match:
         return None
     instance_id = int(match["instance"])
-    return instance_id if hmac.compare_digest(fingerprint_for(instance_id), match[0]) else None
+    if any(hmac.compare_digest(fingerprint_for(instance_id, signer), match[0]) for signer in _verifiers()):
+        return instance_id
+    return None
 
 
 def is_our_fingerprint(value: str) -> bool:

@@ -3,12 +3,14 @@ rules), test cases; export of a profile as JSON and an import view linked from t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
@@ -31,6 +33,9 @@ from profiles.models import (
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
 from trackers.registry import issue_url
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
 
 MAPPING_FIELDS = ("name", "is_default", *inheritance.INHERITABLE_FIELDS)
 
@@ -86,7 +91,7 @@ class WorkflowAdvanceRuleInline(admin.TabularInline):
     extra = 0
 
 
-PROFILE_FIELDSETS = (
+PROFILE_FIELDSETS: _FieldsetSpec = (
     (None, {"fields": ("instance", "name", "description", "enabled")}),
     ("Catch addresses and forwarding", {"fields": ("non_catch_action", "forward_to", "reply_address")}),
     (
@@ -230,7 +235,7 @@ class ProfileAdmin(admin.ModelAdmin):
     def export_json_with_test_cases(self, request: HttpRequest, queryset: QuerySet[Profile]) -> HttpResponse | None:
         return self._export(request, queryset, include_test_cases=True)
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self) -> list[URLPattern]:
         custom = [path("import/", self.admin_site.admin_view(self.import_view), name="profiles_profile_import")]
         return custom + super().get_urls()
 
@@ -306,7 +311,7 @@ class ProjectMappingAdmin(admin.ModelAdmin):
         )
         return format_html("<table>{}</table>", rows)
 
-    def get_inlines(self, request: HttpRequest, obj: ProjectMapping | None = None):  # type: ignore[no-untyped-def]
+    def get_inlines(self, request: HttpRequest, obj: ProjectMapping | None = None) -> Any:
         return () if obj is not None and obj.is_default else self.inlines
 
 

@@ -1,7 +1,8 @@
 """Immutable snapshots of a profile's configuration, for the pipeline: no ORM objects, inheritance applied.
 
 Built by ``profiles.services.load_profile_config``; read by the pure helpers in ``routing``, ``directives``,
-``filtering`` and by the pipeline.
+``filtering`` and by the pipeline. Every configured choice is a member of its ``profiles.choices`` class: a value
+outside it never gets this far (the snapshot is refused, see ``profiles.services``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from profiles.choices import (
+    AddresseeHandling,
+    AliasKind,
+    AssigneeStrategy,
+    AssociationStrategy,
+    BodyTooLargeAction,
+    CommentOnlyNoMatchAction,
+    DirectiveProcessor,
+    FilterAction,
+    FilterRuleKind,
+    LimitAction,
+    MappingRuleKind,
+    NonCatchAction,
+    OperatingMode,
+    ProcessorTarget,
+    ReporterStrategy,
+    ResolvedIssueAction,
+    UnknownSenderAction,
+)
 from profiles.hints import DEFAULT_HINTS, render_hint
 from profiles.patterns import compiled
 
@@ -55,29 +75,29 @@ class ContentConfig:
 
 @dataclass(frozen=True)
 class FilterRuleConfig:
-    kind: str
+    kind: FilterRuleKind
     header_name: str
     pattern: str
-    action: str
+    action: FilterAction
     note: str
 
 
 @dataclass(frozen=True)
 class FiltersConfig:
-    own_mail_action: str
-    auto_reply_action: str
-    bounce_action: str
-    bulk_action: str
-    spam_action: str
-    sender_exclusion_action: str
+    own_mail_action: FilterAction
+    auto_reply_action: FilterAction
+    bounce_action: FilterAction
+    bulk_action: FilterAction
+    spam_action: FilterAction
+    sender_exclusion_action: FilterAction
     flood_limit_per_hour: int | None
-    flood_action: str
+    flood_action: FilterAction
     rules: tuple[FilterRuleConfig, ...]
 
 
 @dataclass(frozen=True)
 class MappingRuleConfig:
-    kind: str
+    kind: MappingRuleKind
     header_name: str
     pattern: str
     priority: int
@@ -95,13 +115,13 @@ class ResolvedMapping:
     issue_type: str
     priority: str
     default_summary: str
-    reporter_strategy: str
+    reporter_strategy: ReporterStrategy
     default_reporter: str
-    assignee_strategy: str
+    assignee_strategy: AssigneeStrategy
     assignee: str
-    operating_mode: str
-    unknown_sender_action: str
-    addressee_handling: str
+    operating_mode: OperatingMode
+    unknown_sender_action: UnknownSenderAction
+    addressee_handling: AddresseeHandling
     subject_cleanups: tuple[str, ...]
     body_cleanups: tuple[str, ...]
     body_delimiters: tuple[str, ...]
@@ -111,7 +131,7 @@ class ResolvedMapping:
 
 @dataclass(frozen=True)
 class DirectiveAliasConfig:
-    kind: str
+    kind: AliasKind
     alias: str
     directive: str
     value: str
@@ -120,7 +140,7 @@ class DirectiveAliasConfig:
 @dataclass(frozen=True)
 class FieldProcessorConfig:
     name: str
-    target: str
+    target: ProcessorTarget
     pattern: str
     directive: str
     strip_match: bool
@@ -130,7 +150,7 @@ class FieldProcessorConfig:
 class DirectivesConfig:
     on_create: bool
     on_comment: bool
-    processors: tuple[str, ...]  # enabled, in tie-break order
+    processors: tuple[DirectiveProcessor, ...]  # enabled, in tie-break order
     allow_list: tuple[str, ...]
     block_list: tuple[str, ...]
     within_sender_rights: bool
@@ -140,7 +160,7 @@ class DirectivesConfig:
 
 @dataclass(frozen=True)
 class AssociationConfig:
-    strategies: tuple[str, ...]  # enabled, in the order they run
+    strategies: tuple[AssociationStrategy, ...]  # enabled, in the order they run
     subject_key_pattern: str
     foreign_key_pattern: str
     foreign_key_field: str
@@ -165,19 +185,19 @@ class AssociationConfig:
 @dataclass(frozen=True)
 class RejectionConfig:
     resolved_reject_after_days: int | None
-    resolved_action: str
-    comment_only_no_match_action: str
+    resolved_action: ResolvedIssueAction
+    comment_only_no_match_action: CommentOnlyNoMatchAction
     participants_only: bool
 
 
 @dataclass(frozen=True)
 class LoopLimitsConfig:
     max_comments_per_issue: int | None
-    comment_limit_action: str
+    comment_limit_action: LimitAction
     max_comments_per_issue_per_hour: int | None
-    comment_rate_action: str
+    comment_rate_action: LimitAction
     max_body_chars: int | None
-    body_too_large_action: str
+    body_too_large_action: BodyTooLargeAction
 
 
 @dataclass(frozen=True)
@@ -228,7 +248,7 @@ class ProfileConfig:
     instance_id: int | None
     enabled: bool
     catch_addresses: tuple[CatchAddressConfig, ...]
-    non_catch_action: str
+    non_catch_action: NonCatchAction
     forward_to: tuple[str, ...]
     reply_address: str
     hints: HintsConfig

@@ -6,13 +6,13 @@ the most (recognised) directives wins and only its directives are used. Pure: wo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from profiles.choices import AliasKind, DirectiveProcessor, ProcessorTarget
 from profiles.config import DirectivesConfig, ProfileConfig
 from profiles.patterns import compiled
-from profiles.routing import normalize_headers
+from profiles.routing import HeaderValues, normalize_headers
 
 # Directive names the tracker side understands (case-insensitive; this spelling is canonical).
 KNOWN_DIRECTIVES = (
@@ -95,7 +95,7 @@ def extract_directives(
     directives = config.directives if isinstance(config, ProfileConfig) else config
     subject, body_text = subject or "", body_text or ""
     vocabulary = _Vocabulary(directives)
-    runners = {
+    runners: dict[str, Callable[[], _Found]] = {
         DirectiveProcessor.AT_PREFIX: lambda: _top_block(body_text, subject, _AT_LINE, vocabulary, colon=False),
         DirectiveProcessor.SUBJECT_HASH: lambda: _subject_tags(subject, body_text, vocabulary),
         DirectiveProcessor.COLON: lambda: _top_block(body_text, subject, _COLON_LINE, vocabulary, colon=True),
@@ -211,9 +211,9 @@ def _subject_tags(subject: str, body: str, vocabulary: _Vocabulary) -> _Found:
     return _Found(items, re.sub(r"\s{2,}", " ", cleaned).strip(), body)
 
 
-def _headers(headers: object, subject: str, body: str) -> _Found:
+def _headers(headers: HeaderValues | None, subject: str, body: str) -> _Found:
     items: list[tuple[str, str | None]] = []
-    for name, values in normalize_headers(headers).items():  # type: ignore[arg-type]
+    for name, values in normalize_headers(headers).items():
         if name.startswith(HEADER_PREFIX) and len(name) > len(HEADER_PREFIX):
             items.extend((name[len(HEADER_PREFIX) :], value.strip()) for value in values)
     return _Found(items, subject, body)
@@ -221,7 +221,7 @@ def _headers(headers: object, subject: str, body: str) -> _Found:
 
 def _regexes(config: DirectivesConfig, subject: str, body: str) -> _Found:
     items: list[tuple[str, str | None]] = []
-    texts = {ProcessorTarget.SUBJECT: subject, ProcessorTarget.BODY: body}
+    texts: dict[str, str] = {ProcessorTarget.SUBJECT: subject, ProcessorTarget.BODY: body}
     for processor in config.field_processors:
         pattern = compiled(processor.pattern, re.IGNORECASE | re.MULTILINE)
         text = texts[processor.target]

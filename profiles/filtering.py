@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from profiles.choices import FilterRuleKind
+from profiles.choices import FilterAction, FilterRuleKind
 from profiles.config import FilterRuleConfig, ProfileConfig
 from profiles.patterns import compiled
 from profiles.routing import MessageFacts, domain_of
@@ -16,7 +16,7 @@ from profiles.routing import MessageFacts, domain_of
 
 @dataclass(frozen=True)
 class FilterHit:
-    action: str  # a FilterAction value
+    action: FilterAction
     reason: str
     rule: FilterRuleConfig
 

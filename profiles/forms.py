@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -59,8 +61,8 @@ class TestCaseForm(forms.ModelForm):
         model = TestCase
         fields = ("profile", "name", "raw_message", "upload")
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["raw_message"].required = False
 
     def clean(self) -> dict[str, object]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -54,7 +55,7 @@ class ProfileImportError(Exception):
     """The file cannot be imported; the message says why and what to do."""
 
 
-def exported_fields(model: type[models.Model]) -> tuple[models.Field, ...]:  # type: ignore[type-arg]
+def exported_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     """The configuration fields of a model: no ids, relations, timestamps, encrypted values or secrets."""
     fields = []
     for field in model._meta.concrete_fields:
@@ -192,9 +193,9 @@ def _checked(
     data: Any,
     model: type[models.Model],
     path: str,
-    children: set[str] = frozenset(),  # type: ignore[assignment]
-    optional_children: set[str] = frozenset(),
-) -> dict[str, Any]:  # type: ignore[assignment]
+    children: AbstractSet[str] = frozenset(),
+    optional_children: AbstractSet[str] = frozenset(),
+) -> dict[str, Any]:
     """The field values of one object, after checking that every field is there with a value of the right type."""
     if not isinstance(data, dict):
         raise ProfileImportError(f"{path}: expected an object.")
@@ -211,7 +212,7 @@ def _checked(
     return {name: data[name] for name in fields}
 
 
-def _check_type(value: Any, field: models.Field, path: str) -> None:  # type: ignore[type-arg]
+def _check_type(value: Any, field: models.Field, path: str) -> None:
     if value is None:
         if not field.null:
             raise ProfileImportError(f"{path}: a value is required.")

@@ -141,7 +141,7 @@ def select_mapping(config: ProfileConfig, facts: MessageFacts | Mapping[str, obj
     ``facts``: a MessageFacts, or a dict of its fields. Returns the mapping and the reason, for the report.
     """
     if not isinstance(facts, MessageFacts):
-        facts = MessageFacts(**facts)  # type: ignore[arg-type]
+        facts = MessageFacts(**facts)  # type: ignore[arg-type]  # a dict of MessageFacts' fields; the dataclass normalizes them
     candidates = sorted(
         ((rule, mapping) for mapping in config.mappings for rule in mapping.rules),
         key=lambda pair: (pair[0].priority, pair[0].rule_id or 0),

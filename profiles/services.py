@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db import models
 from django.db.models.signals import post_delete, post_save
 
 from jemh.process_cache import ProcessCache
 from profiles import inheritance
-from profiles.choices import AssociationStrategy, DirectiveProcessor
+from profiles.choices import (
+    AddresseeHandling,
+    AliasKind,
+    AssigneeStrategy,
+    AssociationStrategy,
+    BodyTooLargeAction,
+    CommentOnlyNoMatchAction,
+    DirectiveProcessor,
+    FilterAction,
+    FilterRuleKind,
+    LimitAction,
+    MappingRuleKind,
+    NonCatchAction,
+    OperatingMode,
+    ProcessorTarget,
+    ReporterStrategy,
+    ResolvedIssueAction,
+    UnknownSenderAction,
+)
 from profiles.config import (
     AssociationConfig,
     AttachmentExclusionConfig,
@@ -38,6 +57,22 @@ from profiles.validators import split_lines
 
 class ProfileConfigError(Exception):
     """The profile cannot be used as configured; the message says what to fix."""
+
+
+C = TypeVar("C", bound=models.TextChoices)
+
+
+def choice(choices: type[C], value: str, where: str) -> C:
+    """``value`` as a member of ``choices``. A value outside them (a row changed outside the admin, a choice
+    removed since) fails closed: the snapshot is refused with a reason naming the value, so every message of the
+    profile ends as ``error`` for a human instead of being handled by a guess."""
+    try:
+        return choices(value)
+    except ValueError:
+        expected = ", ".join(choices.values)
+        raise ProfileConfigError(
+            f"{where} has the unknown value {value!r} (expected one of {expected}); fix it in the admin."
+        ) from None
 
 
 _PREFETCH = (
@@ -111,13 +146,18 @@ def profile_config(profile: Profile) -> ProfileConfig:
     if problems:
         detail = "; ".join(f"{name}: {message}" for name, message in sorted(problems.items()))
         raise ProfileConfigError(f"The default mapping of profile {profile.name!r} is incomplete ({detail}).")
+    where = f"Profile {profile.name!r}"
+
+    def action(name: str) -> FilterAction:
+        return choice(FilterAction, getattr(profile, name), f"{where}: {name}")
+
     return ProfileConfig(
         id=profile.pk,
         name=profile.name,
         instance_id=profile.instance_id,
         enabled=profile.enabled,
         catch_addresses=tuple(CatchAddressConfig(c.address.strip(), c.is_regex) for c in profile.catch_addresses.all()),
-        non_catch_action=profile.non_catch_action,
+        non_catch_action=choice(NonCatchAction, profile.non_catch_action, f"{where}: non_catch_action"),
         forward_to=tuple(split_lines(profile.forward_to)),
         reply_address=profile.reply_address.strip(),
         hints=HintsConfig(
@@ -126,16 +166,22 @@ def profile_config(profile: Profile) -> ProfileConfig:
         ),
         content=ContentConfig(profile.comment_reply_text_only, profile.body_to_markdown),
         filters=FiltersConfig(
-            own_mail_action=profile.own_mail_action,
-            auto_reply_action=profile.auto_reply_action,
-            bounce_action=profile.bounce_action,
-            bulk_action=profile.bulk_action,
-            spam_action=profile.spam_action,
-            sender_exclusion_action=profile.sender_exclusion_action,
+            own_mail_action=action("own_mail_action"),
+            auto_reply_action=action("auto_reply_action"),
+            bounce_action=action("bounce_action"),
+            bulk_action=action("bulk_action"),
+            spam_action=action("spam_action"),
+            sender_exclusion_action=action("sender_exclusion_action"),
             flood_limit_per_hour=profile.flood_limit_per_hour,
-            flood_action=profile.flood_action,
+            flood_action=action("flood_action"),
             rules=tuple(
-                FilterRuleConfig(r.kind, r.header_name.strip(), r.pattern, r.action, r.note)
+                FilterRuleConfig(
+                    choice(FilterRuleKind, r.kind, f"{where}: filter rule {r.pk}: kind"),
+                    r.header_name.strip(),
+                    r.pattern,
+                    choice(FilterAction, r.action, f"{where}: filter rule {r.pk}: action"),
+                    r.note,
+                )
                 for r in profile.filter_rules.all()
             ),
         ),
@@ -144,16 +190,27 @@ def profile_config(profile: Profile) -> ProfileConfig:
         directives=DirectivesConfig(
             on_create=profile.directives_on_create,
             on_comment=profile.directives_on_comment,
-            processors=tuple(name for name in DirectiveProcessor.values if getattr(profile, f"processor_{name}")),
+            processors=tuple(name for name in DirectiveProcessor if getattr(profile, f"processor_{name.value}")),
             allow_list=tuple(split_lines(profile.directive_allow_list)),
             block_list=tuple(split_lines(profile.directive_block_list)),
             within_sender_rights=profile.directives_within_sender_rights,
             aliases=tuple(
-                DirectiveAliasConfig(a.kind, a.alias.strip(), a.directive.strip(), a.value.strip())
+                DirectiveAliasConfig(
+                    choice(AliasKind, a.kind, f"{where}: alias {a.alias!r}: kind"),
+                    a.alias.strip(),
+                    a.directive.strip(),
+                    a.value.strip(),
+                )
                 for a in profile.aliases.all()
             ),
             field_processors=tuple(
-                FieldProcessorConfig(p.name, p.target, p.pattern, p.directive.strip(), p.strip_match)
+                FieldProcessorConfig(
+                    p.name,
+                    choice(ProcessorTarget, p.target, f"{where}: field processor {p.name!r}: target"),
+                    p.pattern,
+                    p.directive.strip(),
+                    p.strip_match,
+                )
                 for p in profile.field_processors.all()
             ),
         ),
@@ -161,7 +218,7 @@ def profile_config(profile: Profile) -> ProfileConfig:
             strategies=tuple(
                 name
                 for name in _association_order(profile.association_order)
-                if getattr(profile, f"associate_by_{name}")
+                if getattr(profile, f"associate_by_{name.value}")
             ),
             subject_key_pattern=profile.subject_key_pattern,
             foreign_key_pattern=profile.foreign_key_pattern,
@@ -171,17 +228,21 @@ def profile_config(profile: Profile) -> ProfileConfig:
         ),
         rejection=RejectionConfig(
             resolved_reject_after_days=profile.resolved_reject_after_days,
-            resolved_action=profile.resolved_action,
-            comment_only_no_match_action=profile.comment_only_no_match_action,
+            resolved_action=choice(ResolvedIssueAction, profile.resolved_action, f"{where}: resolved_action"),
+            comment_only_no_match_action=choice(
+                CommentOnlyNoMatchAction, profile.comment_only_no_match_action, f"{where}: comment_only_no_match_action"
+            ),
             participants_only=profile.participants_only,
         ),
         limits=LoopLimitsConfig(
             max_comments_per_issue=profile.max_comments_per_issue,
-            comment_limit_action=profile.comment_limit_action,
+            comment_limit_action=choice(LimitAction, profile.comment_limit_action, f"{where}: comment_limit_action"),
             max_comments_per_issue_per_hour=profile.max_comments_per_issue_per_hour,
-            comment_rate_action=profile.comment_rate_action,
+            comment_rate_action=choice(LimitAction, profile.comment_rate_action, f"{where}: comment_rate_action"),
             max_body_chars=profile.max_body_chars,
-            body_too_large_action=profile.body_too_large_action,
+            body_too_large_action=choice(
+                BodyTooLargeAction, profile.body_too_large_action, f"{where}: body_too_large_action"
+            ),
         ),
         attachments=AttachmentsConfig(
             drop_duplicates=profile.drop_duplicate_attachments,
@@ -201,16 +262,38 @@ def _hint(reason: str, enabled: bool, subject: str, text: str) -> HintConfig:
     return HintConfig(reason, enabled, subject.strip() or default_subject, text.strip() or default_text)
 
 
-def _association_order(order: str) -> list[str]:
-    """The configured order, then any strategy it leaves out, in the standard order."""
-    named = [name.strip() for name in order.split(",") if name.strip() in AssociationStrategy.values]
-    return named + [name for name in AssociationStrategy.values if name not in named]
+def _association_order(order: str) -> list[AssociationStrategy]:
+    """The configured order, then any strategy it leaves out, in the standard order (an unknown name in the
+    order is left out: it only orders, and every strategy still runs in its place)."""
+    named = [
+        AssociationStrategy(name.strip()) for name in order.split(",") if name.strip() in AssociationStrategy.values
+    ]
+    return named + [name for name in AssociationStrategy if name not in named]
+
+
+# The mapping's configured choices, checked as the profile's are.
+_MAPPING_CHOICES: dict[str, type[models.TextChoices]] = {
+    "reporter_strategy": ReporterStrategy,
+    "assignee_strategy": AssigneeStrategy,
+    "operating_mode": OperatingMode,
+    "unknown_sender_action": UnknownSenderAction,
+    "addressee_handling": AddresseeHandling,
+}
 
 
 def _resolve(mapping: ProjectMapping, default_values: dict[str, object]) -> ResolvedMapping:
     values, inherited = inheritance.resolve(mapping.own_values(), default_values)
+    where = f"Project mapping {mapping.name!r}"
+    for name, choices in _MAPPING_CHOICES.items():
+        values[name] = choice(choices, values[name], f"{where}: {name}")
     rules = tuple(
-        MappingRuleConfig(r.kind, r.header_name.strip(), r.pattern, r.priority, r.pk)
+        MappingRuleConfig(
+            choice(MappingRuleKind, r.kind, f"{where}: rule {r.pk}: kind"),
+            r.header_name.strip(),
+            r.pattern,
+            r.priority,
+            r.pk,
+        )
         for r in sorted(mapping.rules.all(), key=lambda rule: (rule.priority, rule.pk))
     )
     return ResolvedMapping(

@@ -24,7 +24,7 @@ if TEST_DB not in {"postgres", "sqlite"}:
     raise pytest.UsageError(f"JEMH_TEST_DB={TEST_DB!r}: expected 'postgres' or 'sqlite'")
 
 
-def _service(start, *args):  # type: ignore[no-untyped-def]
+def _service(start, *args):
     try:
         return start(*args)
     except ServiceUnavailable as exc:
@@ -40,7 +40,7 @@ def services_root() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def postgres(services_root: Path):  # type: ignore[no-untyped-def]
+def postgres(services_root: Path):
     from tests.services.postgres import start_postgres
 
     server = _service(start_postgres, services_root / "postgres")
@@ -65,12 +65,12 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
 
     connections.close_all()
     connections.__dict__.pop("settings", None)  # a cached_property: recomputed from _settings
-    connections._settings = None  # type: ignore[attr-defined]
-    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+    connections._settings = None  # type: ignore[attr-defined]  # private: reset for the test
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]  # private
 
 
 @pytest.fixture(scope="session")
-def redis_server(services_root: Path):  # type: ignore[no-untyped-def]
+def redis_server(services_root: Path):
     from tests.services.redis import start_redis
 
     server = _service(start_redis, services_root / "redis")
@@ -79,7 +79,7 @@ def redis_server(services_root: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def dovecot(services_root: Path):  # type: ignore[no-untyped-def]
+def dovecot(services_root: Path):
     from tests.services.dovecot import start_dovecot
 
     server = _service(start_dovecot, services_root / "dovecot")
@@ -88,7 +88,7 @@ def dovecot(services_root: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def swift(services_root: Path):  # type: ignore[no-untyped-def]
+def swift(services_root: Path):
     from tests.services.swift import start_swift
 
     server = _service(start_swift, services_root / "swift")
@@ -97,7 +97,7 @@ def swift(services_root: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def smtp_sink():  # type: ignore[no-untyped-def]
+def smtp_sink():
     from tests.services.smtp import start_smtp
 
     sink = start_smtp()
@@ -106,7 +106,7 @@ def smtp_sink():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def smtp(smtp_sink):  # type: ignore[no-untyped-def]
+def smtp(smtp_sink):
     """The SMTP sink, emptied for this test."""
     smtp_sink.clear()
     smtp_sink.refuse = False
@@ -115,7 +115,7 @@ def smtp(smtp_sink):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def smtp_mail(settings, smtp):  # type: ignore[no-untyped-def]
+def smtp_mail(settings, smtp):
     """Django's SMTP backend pointed at the aiosmtpd sink (pytest-django forces locmem otherwise)."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = smtp.host, smtp.port
@@ -127,7 +127,7 @@ def smtp_mail(settings, smtp):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def chromium():  # type: ignore[no-untyped-def]
+def chromium():
     from tests.services.chromium import start_chromium
 
     browser, playwright = _service(start_chromium)
@@ -137,7 +137,7 @@ def chromium():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def page(chromium):  # type: ignore[no-untyped-def]
+def page(chromium):
     context = chromium.new_context()
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -146,7 +146,7 @@ def page(chromium):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def blob_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def blob_root(settings, tmp_path: Path) -> Path:
     """Every test's blobs go through the real encrypting storage onto a folder of its own (never var/)."""
     root = tmp_path / "blobs"
     settings.STORAGES = {

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -190,7 +190,7 @@ class IssueAdmin(admin.ModelAdmin):
             services.insert_issue(obj, ctx=ctx)
             return
         stored = Issue.objects.select_related("project", "reporter", "assignee").get(pk=obj.pk)
-        obj._admin_before = snapshot(stored)  # type: ignore[attr-defined]
+        obj._admin_before = snapshot(stored)  # type: ignore[attr-defined]  # read back in save_related
         if obj.status != stored.status:
             services.apply_status(obj, stored.status, obj.status, obj.resolution or None)
         obj.email_sender_address_hash = services.email_hash(obj.email_sender_address or "")
@@ -244,7 +244,7 @@ class IssueAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def attachment_view(self, request: HttpRequest, issue_id: int, attachment_id: int) -> HttpResponse:
+    def attachment_view(self, request: HttpRequest, issue_id: int, attachment_id: int) -> FileResponse:
         attachment = get_object_or_404(Attachment, issue_id=issue_id, pk=attachment_id)
         if not self.has_view_permission(request, attachment.issue):
             raise PermissionDenied
@@ -276,5 +276,7 @@ class CommentAdmin(admin.ModelAdmin):
         if change:
             comment_services.edit_comment(obj, obj.body, admin_context(request))
         else:
+            if not request.user.is_authenticated:  # the admin only serves signed-in staff
+                raise PermissionDenied
             obj.author = request.user
             comment_services.insert_comment(obj, ctx=admin_context(request))

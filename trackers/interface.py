@@ -240,7 +240,7 @@ class AttachmentUpload:
         assert self.file is not None
         digest = hashlib.sha256()
         start = self.file.tell()
-        for chunk in iter(lambda: self.file.read(1024 * 1024), b""):  # type: ignore[union-attr]
+        for chunk in iter(lambda: self.file.read(1024 * 1024), b""):  # type: ignore[union-attr]  # asserted above; mypy drops it in a lambda
             digest.update(chunk)
         self.file.seek(start)
         return digest.hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import nh3
 
 from inbound.mime.limits import MAX_HTML_INPUT
@@ -49,7 +51,7 @@ for _cell in ("td", "th", "table", "tr"):
 _INLINE_IMAGE = ("cid:", "data:image/png", "data:image/gif", "data:image/jpeg", "data:image/webp")
 
 
-def _attribute_filter(allow_remote: bool):  # type: ignore[no-untyped-def]
+def _attribute_filter(allow_remote: bool) -> Callable[[str, str, str], str | None]:
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
             lowered = value.strip().lower()

@@ -364,9 +364,9 @@ def _extract(lines: list[str], forward_hint: bool) -> tuple[str, bool, bool, int
             text, _removed = _new_text(lines[: scan.first_quote_attr])
             return text, False, True, scan.first_quote_attr
     if kind == "forward":
-        head, _removed = _new_text(lines[: scan.index])
+        new_text, _removed = _new_text(lines[: scan.index])
         forwarded = _forwarded(lines[scan.index :])
-        return "\n\n".join(part for part in (head, forwarded) if part), True, True, len(lines)
+        return "\n\n".join(part for part in (new_text, forwarded) if part), True, True, len(lines)
     cut = scan.index if kind == "cut" else len(lines)
     text, removed = _new_text(lines[:cut])
     return text, False, removed or kind == "cut", (scan.end if kind == "cut" else -1)

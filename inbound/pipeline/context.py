@@ -27,6 +27,7 @@ class Mail:
     facts: MessageFacts = field(default_factory=MessageFacts)  # sender, every recipient, subject, headers
     inbound_id: int | None = None  # the audit row (None for a dry-run test case)
     sender_hash: str = ""  # the keyed hash of the sender's address (flood counts)
+    sender_hashes: tuple[str, ...] = ()  # every hash the sender's earlier rows may carry (jemh.crypto candidates)
 
     @property
     def idempotency_key(self) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count
 
 from auditing.models import InboundMessage
+from jemh.crypto import keyed_hash_candidates
 from profiles.services import OwnAddresses, current_own_addresses
 from trackers.interface import Tracker
 
@@ -71,10 +72,11 @@ def _count_earlier(messages: list[InboundMessage], now: datetime) -> dict[int, i
     counted = [m for m in messages if m.sender_hash]
     if not counted:
         return {}
+    hashes = {m.pk: sender_hashes(m) for m in counted}  # rows hashed before JEMH_INDEX_KEY count too
     first, last = min(m.pk for m in counted), max(m.pk for m in counted)
     recent = InboundMessage.objects.filter(
         received_at__gte=now - FLOOD_WINDOW,
-        sender_hash__in={m.sender_hash for m in counted},
+        sender_hash__in={h for m in counted for h in hashes[m.pk]},
         instance_id__in={m.instance_id for m in counted},
     )
     before: dict[tuple[int, str], int] = {
@@ -83,7 +85,14 @@ def _count_earlier(messages: list[InboundMessage], now: datetime) -> dict[int, i
     }
     within = list(recent.filter(pk__gte=first, pk__lt=last).values_list("instance_id", "sender_hash", "pk"))
     return {
-        m.pk: before.get((m.instance_id, m.sender_hash), 0)
-        + sum(1 for i, h, pk in within if (i, h) == (m.instance_id, m.sender_hash) and pk < m.pk)
+        m.pk: sum(before.get((m.instance_id, h), 0) for h in hashes[m.pk])
+        + sum(1 for i, h, pk in within if i == m.instance_id and h in hashes[m.pk] and pk < m.pk)
         for m in counted
     }
+
+
+def sender_hashes(message: InboundMessage) -> tuple[str, ...]:
+    """The hashes a row from the same sender may carry: its own, and the sender's keyed_hash_candidates."""
+    if not message.sender_hash:
+        return ()
+    return tuple(dict.fromkeys([message.sender_hash, *keyed_hash_candidates(message.sender, purpose="address")]))

@@ -17,7 +17,9 @@ def recent_from_sender(mail: Mail, now: datetime) -> int:
 
     The one database query of the flood step."""
     recent = InboundMessage.objects.filter(
-        instance_id=mail.instance_id, sender_hash=mail.sender_hash, received_at__gte=now - FLOOD_WINDOW
+        instance_id=mail.instance_id,
+        sender_hash__in=mail.sender_hashes or (mail.sender_hash,),
+        received_at__gte=now - FLOOD_WINDOW,
     )
     if mail.inbound_id is not None:
         recent = recent.filter(pk__lt=mail.inbound_id)  # the ones before this message

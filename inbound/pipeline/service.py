@@ -20,13 +20,14 @@ from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
 from inbound.pipeline.claims import budget_seconds, claim, message_budget, processing_order, release
 from inbound.pipeline.context import Context, Mail
-from inbound.pipeline.group import Group
+from inbound.pipeline.group import Group, sender_hashes
 from inbound.pipeline.lookups import DatabaseLookups
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from inbound.pipeline.thread_order import Wait, waits_for
 from jemh.logging import redact
 from jemh.rows import update_rows
+from jemh.stages import stage
 from jemh.storage import blob_storage, discard_blobs
 from profiles.config import ProfileConfig
 from profiles.routing import MessageFacts
@@ -134,6 +135,7 @@ def build_context(
         facts=facts,
         inbound_id=inbound.pk if inbound is not None else None,
         sender_hash=inbound.sender_hash if inbound is not None else "",
+        sender_hashes=sender_hashes(inbound) if inbound is not None else (),
     )
     return Context(
         mail=mail,
@@ -147,7 +149,8 @@ def build_context(
 
 def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
     """Run the chain and then what follows an outcome (forwarding, hints). Returns the result and notes."""
-    result = run_chain(ctx)
+    with stage("pipeline"):
+        result = run_chain(ctx)
     notes: dict[str, Any] = {}
     if ctx.dry_run:
         return result, notes
@@ -277,7 +280,8 @@ def _process_claimed(
             )
         raw = blob_storage().read_bytes(message.raw_blob)
         profile = profile_for(message, profile_id)
-        parsed = parse(raw, config=classifier_config())
+        with stage("parse"):
+            parsed = parse(raw, config=classifier_config())
         wait, waited = waits_for(message, parsed, timezone.now())
         if wait is not None:
             return wait

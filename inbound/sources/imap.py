@@ -9,10 +9,12 @@ so an oversized message's body is never downloaded (only ``BODY.PEEK[HEADER]``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -47,7 +49,7 @@ class ImapSession(MailboxSession):
         self.greeting = ""
         self.folder_info: dict[bytes, object] = {}
 
-    def _call(self, what: str, action):  # type: ignore[no-untyped-def]
+    def _call(self, what: str, action: Callable[[], Any]) -> Any:
         try:
             return action()
         except CONNECTION_ERRORS as exc:
@@ -71,7 +73,7 @@ class ImapSession(MailboxSession):
         self.folder_info = self._call(
             f"cannot open folder {source.folder!r}", lambda: client.select_folder(source.folder)
         )
-        self.uidvalidity = int(self.folder_info[b"UIDVALIDITY"])  # type: ignore[call-overload]
+        self.uidvalidity = int(self.folder_info[b"UIDVALIDITY"])  # type: ignore[call-overload]  # IMAPClient returns the server's values untyped
         known = source.uidvalidity if source.uidvalidity_folder == source.folder else None
         self.revalidating = known is not None and known != self.uidvalidity
 
@@ -81,7 +83,7 @@ class ImapSession(MailboxSession):
         try:
             self.client.logout()
         except CONNECTION_ERRORS:
-            with contextlib.suppress(CONNECTION_ERRORS):
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 self.client.shutdown()
         self.client = None
 
@@ -130,7 +132,7 @@ class ImapSession(MailboxSession):
         offset = 0
         while True:
             item = f"BODY.PEEK[]<{offset}.{PIECE}>".encode()
-            data = self._call("fetch failed", lambda item=item: client.fetch([envelope.ref], [item]))
+            data = self._call("fetch failed", functools.partial(client.fetch, [envelope.ref], [item]))
             found = data.get(envelope.ref, {})
             piece = next((v for k, v in found.items() if k.startswith(b"BODY[]")), None)
             if piece is None:

@@ -4,10 +4,12 @@ deletions take effect at QUIT, after everything taken in the session was recorde
 from __future__ import annotations
 
 import contextlib
+import functools
 import poplib
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from inbound.models import Security, Source
 from inbound.sources.base import Envelope, MailboxSession, SourceError
@@ -15,7 +17,7 @@ from inbound.sources.base import Envelope, MailboxSession, SourceError
 TIMEOUT = 60.0
 ERRORS = (poplib.error_proto, OSError, ssl.SSLError, socket.timeout, EOFError)
 # poplib refuses lines over 2048 bytes, but real mail has longer ones (RFC 5322 only advises 998).
-poplib._MAXLINE = max(poplib._MAXLINE, 1024 * 1024)  # type: ignore[attr-defined]
+poplib._MAXLINE = max(poplib._MAXLINE, 1024 * 1024)  # type: ignore[attr-defined]  # private, not in typeshed
 
 
 def _words(exc: BaseException) -> str:
@@ -32,7 +34,7 @@ class Pop3Session(MailboxSession):
         self.count = 0
         self.sizes: dict[int, int] = {}
 
-    def _call(self, what: str, action):  # type: ignore[no-untyped-def]
+    def _call(self, what: str, action: Callable[[], Any]) -> Any:
         try:
             return action()
         except ERRORS as exc:
@@ -42,6 +44,8 @@ class Pop3Session(MailboxSession):
         source = self.source
         context = ssl.create_default_context()
         host, port = source.host, source.effective_port
+        if port is None:
+            raise SourceError(f"{host}: no port is set and this kind of source has no default port")
         if source.security == Security.TLS:
             self.conn = self._call(
                 f"cannot connect to {host}:{port}",
@@ -67,7 +71,7 @@ class Pop3Session(MailboxSession):
         try:
             self.conn.quit()  # commits the DELEs of messages already recorded
         except ERRORS:
-            with contextlib.suppress(ERRORS):
+            with contextlib.suppress(*ERRORS):
                 self.conn.close()
         self.conn = None
 
@@ -84,7 +88,7 @@ class Pop3Session(MailboxSession):
         assert self.conn is not None
         conn = self.conn
         for envelope in envelopes:
-            _, lines, _ = self._call("RETR failed", lambda n=envelope.ref: conn.retr(n))
+            _, lines, _ = self._call("RETR failed", functools.partial(conn.retr, envelope.ref))
             yield envelope, b"\r\n".join(lines) + b"\r\n"
 
     def fetch_headers(self, envelope: Envelope) -> bytes:
@@ -99,7 +103,7 @@ class Pop3Session(MailboxSession):
             return  # kept on the server; the receipts (UIDL) stop it being captured again
         conn = self.conn
         for envelope in envelopes:
-            self._call("DELE failed", lambda n=envelope.ref: conn.dele(n))
+            self._call("DELE failed", functools.partial(conn.dele, envelope.ref))
 
     def describe(self) -> str:
         total = sum(self.sizes.values())

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 
 @pytest.mark.django_db(transaction=True)
-def test_admin_login_in_chromium(live_server, page) -> None:  # type: ignore[no-untyped-def]
+def test_admin_login_in_chromium(live_server, page) -> None:
     get_user_model().objects.create_superuser("root", "root@example.test", "s3cret-Pass-42")
     page.goto(f"{live_server.url}/admin/")
     assert "/admin/login/" in page.url

@@ -15,13 +15,13 @@ PLAIN = "alice.customer@example.org"
 
 
 @pytest.fixture()
-def keys(settings):  # type: ignore[no-untyped-def]
+def keys(settings):
     first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.JEMH_ENCRYPTION_KEYS = [first]
     return first, second
 
 
-def test_text_round_trip_and_rotation(keys, settings) -> None:  # type: ignore[no-untyped-def]
+def test_text_round_trip_and_rotation(keys, settings) -> None:
     old, new = keys
     token = crypto.encrypt_text(PLAIN)
     assert PLAIN not in token and crypto.decrypt_text(token) == PLAIN
@@ -35,7 +35,7 @@ def test_text_round_trip_and_rotation(keys, settings) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("size", [0, 1, crypto.CHUNK_SIZE - 1, crypto.CHUNK_SIZE, 3 * crypto.CHUNK_SIZE + 5])
-def test_blob_round_trip_sizes(keys, size: int) -> None:  # type: ignore[no-untyped-def]
+def test_blob_round_trip_sizes(keys, size: int) -> None:
     data = bytes(range(256)) * (size // 256 + 1)
     data = data[:size]
     sealed = crypto.encrypt_bytes(data)
@@ -44,7 +44,7 @@ def test_blob_round_trip_sizes(keys, size: int) -> None:  # type: ignore[no-unty
         assert data[:16] not in sealed
 
 
-def test_blob_tampering_truncation_and_unknown_key_are_detected(keys, settings) -> None:  # type: ignore[no-untyped-def]
+def test_blob_tampering_truncation_and_unknown_key_are_detected(keys, settings) -> None:
     data = b"x" * (2 * crypto.CHUNK_SIZE + 10)
     sealed = crypto.encrypt_bytes(data)
     flipped = bytearray(sealed)
@@ -62,7 +62,7 @@ def test_blob_tampering_truncation_and_unknown_key_are_detected(keys, settings) 
 
 
 @pytest.fixture()
-def secret_holder_table(transactional_db):  # type: ignore[no-untyped-def]
+def secret_holder_table(transactional_db):
     from tests.core.models_for_tests import SecretHolder
 
     with connection.schema_editor() as editor:
@@ -72,7 +72,7 @@ def secret_holder_table(transactional_db):  # type: ignore[no-untyped-def]
         editor.delete_model(SecretHolder)
 
 
-def test_encrypted_field_unreadable_in_database(keys, secret_holder_table) -> None:  # type: ignore[no-untyped-def]
+def test_encrypted_field_unreadable_in_database(keys, secret_holder_table) -> None:
     SecretHolder = secret_holder_table
     holder = SecretHolder.objects.create(address=PLAIN, details={"subject": "Printer on fire"})
     with connection.cursor() as cursor:
@@ -86,7 +86,7 @@ def test_encrypted_field_unreadable_in_database(keys, secret_holder_table) -> No
     assert isinstance(SecretHolder._meta.get_field("address"), models.TextField)
 
 
-def test_encrypted_blob_on_filesystem(keys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_encrypted_blob_on_filesystem(keys, tmp_path) -> None:
     storage = EncryptedStorage(
         {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}
     )
@@ -100,7 +100,7 @@ def test_encrypted_blob_on_filesystem(keys, tmp_path) -> None:  # type: ignore[n
         storage.url(name)
 
 
-def test_encrypted_blob_on_s3(keys, swift) -> None:  # type: ignore[no-untyped-def]
+def test_encrypted_blob_on_s3(keys, swift) -> None:
     client = swift.client()
     client.create_bucket(Bucket="jemh-encryption-test")
     storage = EncryptedStorage(

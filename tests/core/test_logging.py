@@ -7,7 +7,7 @@ import logging
 from jemh.logging import Pii, PiiHashingFilter, pii_hash, redact
 
 
-def test_configured_log_line_hashes_address_subject_and_message_id(capsys, settings) -> None:  # type: ignore[no-untyped-def]
+def test_configured_log_line_hashes_address_subject_and_message_id(capsys, settings) -> None:
     import logging.config
 
     logging.config.dictConfig(settings.LOGGING)  # the project's logging, as every process starts with it

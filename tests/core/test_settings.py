@@ -27,6 +27,7 @@ def production(**extra: str) -> dict[str, str]:
         "JEMH_PRODUCTION": "true",
         "SECRET_KEY": "x" * 20 + Fernet.generate_key().decode() + "y" * 20,
         "JEMH_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "JEMH_INDEX_KEY": "i" * 20 + Fernet.generate_key().decode() + "j" * 20,
         "ALLOWED_HOSTS": "mail.example.com",
         "DATABASE_URL": "postgres://jemh:pw@127.0.0.1:5432/jemh",
         **extra,
@@ -38,9 +39,12 @@ def test_embedded_defaults_need_no_configuration(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "encryption.key").exists()
     assert "WARNING: generated a new encryption key" in result.stderr
+    assert (tmp_path / "var" / "index.key").exists()
+    assert "WARNING: generated a new index key" in result.stderr
     assert (tmp_path / "var" / "outbox").is_dir()
     again = manage(tmp_path, "check")
     assert "generated a new encryption key" not in again.stderr  # generated once
+    assert "generated a new index key" not in again.stderr
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,7 @@ def test_wrong_setting_names_the_variable(tmp_path: Path, variables: dict[str, s
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("missing", ["JEMH_ENCRYPTION_KEYS", "SECRET_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["JEMH_ENCRYPTION_KEYS", "JEMH_INDEX_KEY", "SECRET_KEY", "ALLOWED_HOSTS"])
 def test_production_mode_requires_keys(tmp_path: Path, missing: str) -> None:
     variables = production()
     del variables[missing]
@@ -72,6 +76,13 @@ def test_production_mode_requires_keys(tmp_path: Path, missing: str) -> None:
     assert result.returncode != 0
     assert missing in result.stderr and "JEMH_PRODUCTION" in result.stderr
     assert not (tmp_path / "var" / "encryption.key").exists()
+    assert not (tmp_path / "var" / "index.key").exists()
+
+
+def test_production_mode_rejects_a_short_index_key(tmp_path: Path) -> None:
+    result = manage(tmp_path, "check", **production(JEMH_INDEX_KEY="short"))
+    assert result.returncode != 0
+    assert "JEMH_INDEX_KEY" in result.stderr and "50 characters" in result.stderr
 
 
 def test_check_deploy_with_production_variables_is_clean(tmp_path: Path) -> None:
@@ -94,3 +105,28 @@ def test_embedded_broker_keeps_all_its_files_under_var(tmp_path: Path) -> None:
     folders = [value for key, value in options.items() if key.endswith("folder") or key.startswith("data_folder")]
     assert {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"} <= set(options)
     assert all(str(tmp_path / "var") in folder for folder in folders)
+
+
+def _tree(folder: Path) -> set[Path]:
+    return set(folder.rglob("*")) if folder.exists() else set()
+
+
+def test_the_type_checkers_settings_write_nothing(tmp_path: Path) -> None:
+    """mypy's django-stubs plugin imports jemh.settings_typecheck: no key is generated, no folder made in the tree."""
+    env = {k: v for k, v in os.environ.items() if k in PASSTHROUGH}
+    env.update({"TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
+    before = _tree(ROOT / "var")
+    code = "import mypy, jemh.settings_typecheck as s; print(s.VAR_DIR)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str((tmp_path / "jemh-typecheck").resolve())
+    assert _tree(tmp_path) == {tmp_path / "jemh-typecheck"}  # the empty folder alone
+    assert "WARNING" not in result.stderr
+    assert _tree(ROOT / "var") == before
+
+
+def test_the_type_checkers_settings_refuse_to_serve_an_application() -> None:
+    with pytest.raises(ImportError, match="only for mypy"):
+        import jemh.settings_typecheck  # noqa: F401

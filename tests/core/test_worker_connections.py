@@ -44,7 +44,7 @@ def test_a_connection_past_its_age_is_dropped_before_the_next_task() -> None:
 def test_a_broken_connection_is_dropped_before_the_next_task() -> None:
     connection.ensure_connection()
     connection.errors_occurred = True
-    connection.health_check_enabled = True
+    connection.health_check_enabled = True  # type: ignore[attr-defined]  # set by Django 5.1+, not in django-stubs
     connection.connection.close()  # the server went away
     close_old_connections(sender=task(eager=False))
     assert connection.connection is None

@@ -228,6 +228,7 @@ def worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             "DJANGO_SETTINGS_MODULE": "jemh.settings",
             "SECRET_KEY": settings.SECRET_KEY,
             "JEMH_ENCRYPTION_KEYS": ",".join(settings.JEMH_ENCRYPTION_KEYS),
+            "JEMH_INDEX_KEY": settings.JEMH_INDEX_KEY,
             "PYTHONPATH": str(ROOT),
         }
     )

@@ -111,7 +111,7 @@ def test_oversized_mail_recorded_from_headers_and_rejected(pipe: Source) -> None
     assert not capture_oversized(pipe, headers, size=40_000_000, key="big").new
 
 
-def test_signal_sent_on_commit_only_for_mail_to_process(pipe: Source, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_signal_sent_on_commit_only_for_mail_to_process(pipe: Source, django_capture_on_commit_callbacks) -> None:
     received: list[int] = []
 
     def listener(sender: Any, messages: list[InboundMessage], **kwargs: Any) -> None:

@@ -19,7 +19,7 @@ READERS = [summary._summarize_with_mime, summary._summarize_with_stdlib]
 
 
 @pytest.mark.parametrize("reader", READERS, ids=["mime", "stdlib"])
-def test_headers_decoded_into_audit_facts(reader) -> None:  # type: ignore[no-untyped-def]
+def test_headers_decoded_into_audit_facts(reader) -> None:
     facts = reader(header_block(ENCODED))
     assert facts.message_id == "abc.123@example.test"
     assert facts.subject == "Ärger mit dem Drucker"

@@ -47,8 +47,8 @@ def _install_crash(stage: str, count: int, how: str) -> None:
         if stage == "recorded" and seen["recorded"] == count:
             _die(how)
 
-    capture._store_raw = crashing_store  # type: ignore[assignment]
-    capture._commit_chunk = crashing_commit  # type: ignore[assignment]
+    capture._store_raw = crashing_store
+    capture._commit_chunk = crashing_commit
 
 
 def setup(options: argparse.Namespace) -> dict[str, Any]:

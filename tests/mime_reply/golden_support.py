@@ -42,7 +42,7 @@ class Case:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         kind = "plain" if self.part == "eml-text" else "html"
         body = message.get_body((kind,))
-        content = body.get_content() if body is not None else ""  # type: ignore[attr-defined]
+        content = body.get_content() if body is not None else ""
         return (content, "") if kind == "plain" else ("", content)
 
 

@@ -18,7 +18,7 @@ CASES = all_cases(CORPORA) if CORPORA.is_dir() else []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.corpus}/{c.name}" for c in CASES])
-def test_golden_reply(case, shared_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_golden_reply(case, shared_dir: Path) -> None:
     text, html = case.inputs(shared_dir / "corpora")
     actual = extract_reply(text, html).rstrip("\n")
     if RECORD:

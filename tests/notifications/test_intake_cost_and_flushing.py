@@ -185,7 +185,7 @@ def test_a_broken_mapping_fails_only_its_own_issues_in_a_shared_flush(
 def test_the_factory_builds_what_build_message_builds(settings: Any) -> None:
     settings.JEMH_MESSAGE_ID_DOMAIN = "notify.example.com"
     rendered = RenderedMail("[ABC-1] Grüße über alles", "text body\n", "<p>html body</p>")
-    args = {
+    args: dict[str, Any] = {
         "instance_id": 7,
         "issue_key": "ABC-1",
         "rendered": rendered,

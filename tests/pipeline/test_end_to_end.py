@@ -14,7 +14,7 @@ from trackers.models import Comment, Issue
 
 
 @pytest.fixture()
-def imap_source(make_source, profile) -> Any:  # type: ignore[no-untyped-def]
+def imap_source(make_source, profile) -> Any:
     return make_source(profile=profile)
 
 
@@ -61,7 +61,7 @@ def test_mail_reply_and_out_of_office_through_dovecot(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_processing_through_celery_worker_and_redis(redis_server, imap_source, mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_processing_through_celery_worker_and_redis(redis_server, imap_source, mailbox) -> None:
     from celery.contrib.testing.worker import start_worker
 
     from inbound.tasks import poll_source

@@ -218,7 +218,7 @@ def test_invalid_or_empty_matching_delimiters_are_skipped(bad: str) -> None:
 
 # -- through the pipeline --------------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_configured_signature_delimiter_cuts_the_description(deliver, profile) -> None:  # type: ignore[no-untyped-def]
+def test_configured_signature_delimiter_cuts_the_description(deliver, profile) -> None:
     # regression: "^-- $" was looked for literally, so the signature became part of the issue
     profile.mappings.update(body_delimiters="^-- $")
     deliver(mail(body="The printer is on fire.\n\n-- \nCarol Customer\nCustomer Ltd\n"))
@@ -226,7 +226,7 @@ def test_configured_signature_delimiter_cuts_the_description(deliver, profile) -
 
 
 @pytest.mark.django_db
-def test_mailed_text_is_stored_as_markdown_that_renders_as_written(deliver) -> None:  # type: ignore[no-untyped-def]
+def test_mailed_text_is_stored_as_markdown_that_renders_as_written(deliver) -> None:
     text = "# 2 printers\n> both jammed\n1. paper tray\n* toner_low, see C:\\logs\\*.txt"
     deliver(mail(body=text))
     description = Issue.objects.get().description

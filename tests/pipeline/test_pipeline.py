@@ -173,7 +173,9 @@ def test_resolved_too_long_rejected_with_hint(deliver, profile, tracker) -> None
     late = deliver(mail(subject=f"Re: {key}", body="It broke again"))
     assert late.outcome == "rejected"
     assert "resolved 30 days ago" in late.report["reason"]
-    assert len(django_mail.outbox) == 1 and key in (django_mail.outbox[0].body + django_mail.outbox[0].subject)
+    assert len(django_mail.outbox) == 1 and key in (
+        str(django_mail.outbox[0].body) + str(django_mail.outbox[0].subject)
+    )
     assert late.report["hint"].startswith("sent")
 
 

@@ -17,7 +17,7 @@ from trackers.models import Issue
 pytestmark = pytest.mark.django_db
 
 
-def test_group_task_processes_each_message_once(instance, profile, projects) -> None:  # type: ignore[no-untyped-def]
+def test_group_task_processes_each_message_once(instance, profile, projects) -> None:
     ids = [record_test_message(instance.pk, mail(subject=f"Group {n}")).pk for n in range(3)]
     process_messages(ids)
     process_messages(ids)  # delivered twice (at-least-once brokers): nothing more happens
@@ -25,7 +25,7 @@ def test_group_task_processes_each_message_once(instance, profile, projects) -> 
     assert Issue.objects.count() == 3
 
 
-def test_sweep_resumes_messages_left_waiting(instance, profile, projects) -> None:  # type: ignore[no-untyped-def]
+def test_sweep_resumes_messages_left_waiting(instance, profile, projects) -> None:
     never_queued = record_test_message(instance.pk, mail(subject="never queued"))
     abandoned = record_test_message(instance.pk, mail(subject="worker died"))
     fresh = record_test_message(instance.pk, mail(subject="just arrived"))

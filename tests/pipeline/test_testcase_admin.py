@@ -13,7 +13,7 @@ from trackers.models import Issue
 pytestmark = pytest.mark.django_db
 
 
-def test_dry_run_and_real_run_actions(client, profile, projects) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_and_real_run_actions(client, profile, projects) -> None:
     admin = get_user_model().objects.create_superuser("root", "root@example.test", "pw-Long-enough-42")
     client.force_login(admin)
     case = TestCase.objects.create(profile=profile, name="printer", raw_message=mail().decode())

@@ -42,7 +42,7 @@ DEFAULT_MAPPING = {
 
 
 @pytest.fixture()
-def instance(db) -> Instance:  # type: ignore[no-untyped-def]
+def instance(db) -> Instance:
     return Instance.objects.create(name="Acme")
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
@@ -17,7 +18,7 @@ from profiles.portability import export_profile, exported_fields
 
 
 @pytest.fixture()
-def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
+def admin_client(db) -> Client:
     # no password: force_login needs none, and hashing one costs a second per test
     user = get_user_model().objects.create(username="root", is_staff=True, is_superuser=True)
     client = Client()
@@ -25,11 +26,11 @@ def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
     return client
 
 
-def _form_data(response) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _form_data(response) -> dict[str, object]:
     """The POST data of an admin change form as rendered (main form, inline management forms and forms)."""
     data: dict[str, object] = {}
 
-    def add(form) -> None:  # type: ignore[no-untyped-def]
+    def add(form) -> None:
         for name in form.fields:
             value = form[name].value()
             if value is None or value is False:
@@ -51,14 +52,14 @@ def test_every_profile_field_is_in_the_admin() -> None:
     assert editable - {"created_at", "updated_at"} == shown
 
 
-def test_changelist_links_the_import_view(admin_client, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_changelist_links_the_import_view(admin_client, rich_profile) -> None:
     response = admin_client.get(reverse("admin:profiles_profile_changelist"))
     assert response.status_code == 200
     assert reverse("admin:profiles_profile_import") in response.content.decode()
     assert "support@example.com" in response.content.decode()
 
 
-def test_change_page_with_inlines_renders_and_saves(admin_client, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_change_page_with_inlines_renders_and_saves(admin_client, rich_profile) -> None:
     url = reverse("admin:profiles_profile_change", args=[rich_profile.pk])
     response = admin_client.get(url)
     assert response.status_code == 200
@@ -85,7 +86,7 @@ def test_change_page_with_inlines_renders_and_saves(admin_client, rich_profile) 
     assert after == before  # saving the unchanged inlines changed nothing else
 
 
-def test_add_page_requires_exactly_one_default_mapping(admin_client, instance) -> None:  # type: ignore[no-untyped-def]
+def test_add_page_requires_exactly_one_default_mapping(admin_client, instance) -> None:
     url = reverse("admin:profiles_profile_add")
     response = admin_client.get(url)
     assert response.status_code == 200
@@ -119,7 +120,7 @@ def test_add_page_requires_exactly_one_default_mapping(admin_client, instance) -
     assert profile.catch_addresses.get().address == "new@example.com"
 
 
-def test_mapping_change_page_shows_rules_and_effective_values(admin_client, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_mapping_change_page_shows_rules_and_effective_values(admin_client, rich_profile) -> None:
     sales = rich_profile.mappings.get(name="Sales")
     response = admin_client.get(reverse("admin:profiles_projectmapping_change", args=[sales.pk]))
     page = response.content.decode()
@@ -130,7 +131,7 @@ def test_mapping_change_page_shows_rules_and_effective_values(admin_client, rich
     assert admin_client.get(reverse("admin:profiles_projectmapping_changelist")).status_code == 200
 
 
-def test_export_action_downloads_json(admin_client, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_export_action_downloads_json(admin_client, rich_profile) -> None:
     url = reverse("admin:profiles_profile_changelist")
     response = admin_client.post(url, {"action": "export_json", "_selected_action": [rich_profile.pk]})
     assert response.status_code == 200
@@ -144,7 +145,7 @@ def test_export_action_downloads_json(admin_client, rich_profile) -> None:  # ty
     assert "Select exactly one profile" in several.content.decode()
 
 
-def test_import_view(admin_client, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_import_view(admin_client, rich_profile) -> None:
     url = reverse("admin:profiles_profile_import")
     assert admin_client.get(url).status_code == 200
     target = Instance.objects.create(name="Target")
@@ -159,14 +160,14 @@ def test_import_view(admin_client, rich_profile) -> None:  # type: ignore[no-unt
     assert "Choose a file" in admin_client.post(url, {"instance": target.pk}).content.decode()
 
 
-def test_import_view_needs_add_permission(db, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_import_view_needs_add_permission(db, rich_profile) -> None:
     staff = get_user_model().objects.create(username="staff", is_staff=True)
     client = Client()
     client.force_login(staff)
     assert client.get(reverse("admin:profiles_profile_import")).status_code == 403
 
 
-def test_test_case_admin_upload(admin_client, rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_test_case_admin_upload(admin_client, rich_profile) -> None:
     url = reverse("admin:profiles_testcase_add")
     assert admin_client.get(url).status_code == 200
     raw = b"From: a@example.org\r\nSubject: caf\xe9\r\n\r\nlatin-1 body \xe9\r\n"
@@ -187,7 +188,8 @@ def test_exported_fields_cover_each_model() -> None:
     # Everything an admin edits travels in the export (test cases' raw message only on request).
     from profiles.portability import CHILDREN
 
-    for _key, model in (*CHILDREN, (None, Profile)):
+    models: tuple[tuple[str | None, type[Model]], ...] = (*CHILDREN, (None, Profile))
+    for _key, model in models:
         editable = {
             f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key and not f.is_relation
         }

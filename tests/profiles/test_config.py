@@ -10,7 +10,7 @@ from profiles.services import load_profile_config
 from tests.profiles.conftest import LOGO_SHA256, make_profile
 
 
-def test_snapshot_holds_every_section(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot_holds_every_section(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
     assert config.name == "Support" and config.instance_id == rich_profile.instance_id and config.enabled
     assert config.forward_to == ("admin@example.com", "ops@example.com")
@@ -26,7 +26,7 @@ def test_snapshot_holds_every_section(rich_profile) -> None:  # type: ignore[no-
     assert config.attachments.known_fingerprints == frozenset({LOGO_SHA256})
 
 
-def test_association_order_and_switches(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_association_order_and_switches(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
     # the configured order first, then the rest in the standard order
     assert config.association.strategies == (
@@ -41,7 +41,7 @@ def test_association_order_and_switches(rich_profile) -> None:  # type: ignore[n
     assert config.association.strategies == ("subject_key", "foreign_key", "own_message_id")
 
 
-def test_subject_key_and_foreign_key_patterns(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_subject_key_and_foreign_key_patterns(rich_profile) -> None:
     association = load_profile_config(rich_profile.pk).association
     assert association.subject_issue_keys("Re: [SUP-12] printer (see ABC_2-7)") == ("SUP-12", "ABC_2-7")
     assert association.subject_issue_keys("utf-8 and sup-12 are not keys") == ()
@@ -49,7 +49,7 @@ def test_subject_key_and_foreign_key_patterns(rich_profile) -> None:  # type: ig
     assert association.foreign_key("nothing here") is None
 
 
-def test_hints_defaults_overrides_and_switches(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_hints_defaults_overrides_and_switches(rich_profile) -> None:
     hints = load_profile_config(rich_profile.pk).hints
     custom = hints.for_reason("resolved_too_long")
     assert custom is not None
@@ -68,7 +68,7 @@ def test_hint_rendering_leaves_unknown_braces() -> None:
     assert render_hint("{issue_key} {unknown} {days}", {"issue_key": "A-1"}) == "A-1 {unknown} {days}"
 
 
-def test_attachment_exclusions(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_attachment_exclusions(rich_profile) -> None:
     attachments = load_profile_config(rich_profile.pk).attachments
     assert attachments.drop_duplicates and attachments.keep_inline_images
     assert attachments.exclusion_reason("logo.png", "image/png", 50_000, LOGO_SHA256.upper()) == "known fingerprint"
@@ -78,14 +78,14 @@ def test_attachment_exclusions(rich_profile) -> None:  # type: ignore[no-untyped
     assert attachments.exclusion_reason("report.pdf", "application/pdf", 100, "d" * 64) is None
 
 
-def test_workflow_advance(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_workflow_advance(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
     assert config.workflow_target("waiting for customer") == "In Progress"
     assert config.workflow_target("Resolved") == "Open"
     assert config.workflow_target("Open") is None
 
 
-def test_profile_validation(instance) -> None:  # type: ignore[no-untyped-def]
+def test_profile_validation(instance) -> None:
     profile = make_profile(instance, forward_to="")
     profile.bulk_action = "forward"
     profile.associate_by_foreign_key = True
@@ -100,7 +100,7 @@ def test_profile_validation(instance) -> None:  # type: ignore[no-untyped-def]
         profile.full_clean()
 
 
-def test_catch_address_validation(instance) -> None:  # type: ignore[no-untyped-def]
+def test_catch_address_validation(instance) -> None:
     profile = make_profile(instance)
     with pytest.raises(ValidationError, match="full address"):
         CatchAddress(profile=profile, address="support").full_clean()
@@ -108,7 +108,7 @@ def test_catch_address_validation(instance) -> None:  # type: ignore[no-untyped-
         CatchAddress(profile=profile, address="support(@", is_regex=True).full_clean()
 
 
-def test_instance_own_addresses(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_instance_own_addresses(rich_profile) -> None:
     from jemh.models import Instance
     from profiles.services import instance_own_addresses
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from profiles.choices import AliasKind, ProcessorTarget
 from profiles.config import DirectiveAliasConfig, DirectivesConfig, FieldProcessorConfig
 from profiles.directives import extract_directives
 from profiles.services import load_profile_config
 
 ALL = ("at_prefix", "subject_hash", "colon", "headers", "regex")
 ALIASES = (
-    DirectiveAliasConfig("key_value", "bug", "issueType", "Bug"),
-    DirectiveAliasConfig("key", "type", "issueType", ""),
-    DirectiveAliasConfig("value", "urgent", "priority", "Highest"),
+    DirectiveAliasConfig(AliasKind.KEY_VALUE, "bug", "issueType", "Bug"),
+    DirectiveAliasConfig(AliasKind.KEY, "type", "issueType", ""),
+    DirectiveAliasConfig(AliasKind.VALUE, "urgent", "priority", "Highest"),
 )
 
 
-def make(processors=ALL, allow=(), block=(), aliases=ALIASES, field_processors=()):  # type: ignore[no-untyped-def]
+def make(processors=ALL, allow=(), block=(), aliases=ALIASES, field_processors=()):
     return DirectivesConfig(
         True, True, tuple(processors), tuple(allow), tuple(block), True, tuple(aliases), tuple(field_processors)
     )
@@ -82,8 +83,8 @@ def test_x_jemh_headers() -> None:
 
 def test_regex_field_processors() -> None:
     processors = (
-        FieldProcessorConfig("order", "body", r"Order no\.\s*(\d+)", "customfield_10001", True),
-        FieldProcessorConfig("ticket", "subject", r"ticket (?P<issueKey>[A-Z]+-\d+)", "", False),
+        FieldProcessorConfig("order", ProcessorTarget.BODY, r"Order no\.\s*(\d+)", "customfield_10001", True),
+        FieldProcessorConfig("ticket", ProcessorTarget.SUBJECT, r"ticket (?P<issueKey>[A-Z]+-\d+)", "", False),
     )
     result = extract_directives(make(field_processors=processors), "About ticket SUP-7", "Order no. 4711\nHi", {})
     assert result.processor == "regex"
@@ -146,7 +147,7 @@ def test_case_insensitive_names_become_canonical() -> None:
     assert result.values == {"issueType": "Bug", "priority": "High"}
 
 
-def test_from_a_loaded_profile(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_from_a_loaded_profile(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)  # colon on, reporter blocked, an order-number processor
     result = extract_directives(config, "Printer", "Reporter: boss\nPriority: urgent\n\nOrder no. 5", {})
     assert result.processor == "colon"

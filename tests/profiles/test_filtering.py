@@ -7,9 +7,9 @@ from profiles.routing import MessageFacts
 from profiles.services import load_profile_config
 
 
-def test_filter_rules(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_filter_rules(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
-    hit = match_filter_rules(config, MessageFacts(sender="a@b.org", headers={"X-Mailer": "MassMailer 3"}))
+    hit = match_filter_rules(config, MessageFacts(sender="a@b.org", headers={"X-Mailer": ("MassMailer 3",)}))
     assert hit is not None and hit.action == "drop" and "X-Mailer" in hit.reason
     hit = match_filter_rules(config, MessageFacts(sender="a@b.org", subject="out of office: back Monday"))
     assert hit is not None and hit.action == "leave"

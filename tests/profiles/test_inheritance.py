@@ -32,7 +32,7 @@ def test_unset_values_are_inherited_and_set_values_are_own() -> None:
     assert {"issue_type", "priority", "subject_cleanups"} <= inherited
 
 
-def test_loaded_config_applies_inheritance(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_loaded_config_applies_inheritance(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
     sales = next(m for m in config.mappings if m.name == "Sales")
     vip = next(m for m in config.mappings if m.name == "VIP")
@@ -45,19 +45,19 @@ def test_loaded_config_applies_inheritance(rich_profile) -> None:  # type: ignor
     assert config.default_mapping.subject_cleanups == (r"^\[EXTERNAL\]\s*",)
 
 
-def test_config_is_immutable(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_config_is_immutable(rich_profile) -> None:
     config = load_profile_config(rich_profile.pk)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        config.default_mapping.project_key = "X"  # type: ignore[misc]
+        config.default_mapping.project_key = "X"  # type: ignore[misc]  # the test: frozen
 
 
-def test_a_change_of_the_default_reaches_mappings_that_inherit(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_a_change_of_the_default_reaches_mappings_that_inherit(rich_profile) -> None:
     rich_profile.mappings.filter(is_default=True).update(issue_type="Incident")
     config = load_profile_config(rich_profile.pk)
     assert {m.name: m.issue_type for m in config.mappings} == {"Sales": "Incident", "VIP": "Incident"}
 
 
-def test_default_mapping_must_set_everything_required(instance) -> None:  # type: ignore[no-untyped-def]
+def test_default_mapping_must_set_everything_required(instance) -> None:
     profile = make_profile(instance)
     profile.mappings.all().delete()
     mapping = ProjectMapping(profile=profile, name="Default", is_default=True, project_key="SUP")
@@ -66,7 +66,7 @@ def test_default_mapping_must_set_everything_required(instance) -> None:  # type
     assert {"issue_type", "operating_mode", "reporter_strategy"} <= set(caught.value.message_dict)
 
 
-def test_strategy_specific_requirements(instance) -> None:  # type: ignore[no-untyped-def]
+def test_strategy_specific_requirements(instance) -> None:
     profile = make_profile(instance)
     fixed = ProjectMapping(profile=profile, name="Fixed", assignee_strategy="fixed_user")
     with pytest.raises(ValidationError) as caught:
@@ -77,14 +77,14 @@ def test_strategy_specific_requirements(instance) -> None:  # type: ignore[no-un
     fixed.full_clean()
 
 
-def test_only_one_default_mapping(instance) -> None:  # type: ignore[no-untyped-def]
+def test_only_one_default_mapping(instance) -> None:
     profile = make_profile(instance)
     second = ProjectMapping(profile=profile, **{**DEFAULT_MAPPING, "name": "Other default"})
     with pytest.raises(ValidationError, match="already has a default mapping"):
         second.full_clean()
 
 
-def test_default_mapping_takes_no_rules(instance) -> None:  # type: ignore[no-untyped-def]
+def test_default_mapping_takes_no_rules(instance) -> None:
     from profiles.models import MappingRule
 
     profile = make_profile(instance)
@@ -93,14 +93,14 @@ def test_default_mapping_takes_no_rules(instance) -> None:  # type: ignore[no-un
         rule.full_clean()
 
 
-def test_empty_list_field_means_inherit(instance) -> None:  # type: ignore[no-untyped-def]
+def test_empty_list_field_means_inherit(instance) -> None:
     profile = make_profile(instance)
     mapping = ProjectMapping(profile=profile, name="Blank", subject_cleanups="  ", body_cleanups="")
     mapping.full_clean()
     assert mapping.subject_cleanups is None and mapping.body_cleanups is None
 
 
-def test_invalid_regex_lines_are_named(instance) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_regex_lines_are_named(instance) -> None:
     profile = make_profile(instance)
     mapping = ProjectMapping(profile=profile, name="Bad", body_cleanups="ok\n(unclosed")
     with pytest.raises(ValidationError) as caught:
@@ -108,7 +108,7 @@ def test_invalid_regex_lines_are_named(instance) -> None:  # type: ignore[no-unt
     assert "line 2" in caught.value.message_dict["body_cleanups"][0]
 
 
-def test_profile_without_default_mapping_gives_a_clear_error(instance) -> None:  # type: ignore[no-untyped-def]
+def test_profile_without_default_mapping_gives_a_clear_error(instance) -> None:
     profile = make_profile(instance)
     profile.mappings.all().delete()
     with pytest.raises(ProfileConfigError, match="no default project mapping"):

@@ -9,7 +9,7 @@ from profiles.services import load_profile_config
 
 
 @pytest.fixture()
-def config(rich_profile):  # type: ignore[no-untyped-def]
+def config(rich_profile):
     return load_profile_config(rich_profile.pk)
 
 
@@ -30,11 +30,11 @@ def config(rich_profile):  # type: ignore[no-untyped-def]
         ([""], False),
     ],
 )
-def test_catch_addresses(config, addresses, expected) -> None:  # type: ignore[no-untyped-def]
+def test_catch_addresses(config, addresses, expected) -> None:
     assert matches_catch_address(config, addresses) is expected
 
 
-def test_no_catch_address_catches_nothing_but_the_reply_address(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_no_catch_address_catches_nothing_but_the_reply_address(rich_profile) -> None:
     rich_profile.catch_addresses.all().delete()
     config = load_profile_config(rich_profile.pk)
     assert not matches_catch_address(config, ["help-billing@example.org"])
@@ -47,24 +47,24 @@ def test_split_subaddress() -> None:
     assert split_subaddress("a+b+c@x.org") == ("a@x.org", "b+c")
 
 
-def _select(config, **facts):  # type: ignore[no-untyped-def]
+def _select(config, **facts):
     mapping, reason = select_mapping(config, MessageFacts(**facts))
     return mapping.name, reason
 
 
-def test_subaddress_rule(config) -> None:  # type: ignore[no-untyped-def]
+def test_subaddress_rule(config) -> None:
     name, reason = _select(config, sender="x@y.org", recipients=("support+Sales@example.com",))
     assert name == "Sales"
     assert "sub-address 'sales'" in reason and "priority 10" in reason
     assert _select(config, sender="x@y.org", recipients=("support+salesforce@example.com",))[0] == "Default"
 
 
-def test_sender_rule_by_domain_or_address(config) -> None:  # type: ignore[no-untyped-def]
+def test_sender_rule_by_domain_or_address(config) -> None:
     assert _select(config, sender="Anna <anna@Customer.example>")[0] == "Sales"
     assert _select(config, sender="anna@notcustomer.example")[0] == "Default"  # the whole domain must match
 
 
-def test_header_rule(config) -> None:  # type: ignore[no-untyped-def]
+def test_header_rule(config) -> None:
     assert _select(config, sender="a@b.org", headers={"x-customer-tier": "GOLD"})[0] == "VIP"
     assert (
         _select(config, sender="a@b.org", headers=[("X-Customer-Tier", "silver"), ("X-Customer-Tier", "gold")])[0]
@@ -73,18 +73,18 @@ def test_header_rule(config) -> None:  # type: ignore[no-untyped-def]
     assert _select(config, sender="a@b.org", headers={"X-Customer-Tier": "golden"})[0] == "Default"
 
 
-def test_subject_rule(config) -> None:  # type: ignore[no-untyped-def]
+def test_subject_rule(config) -> None:
     name, reason = _select(config, sender="a@b.org", subject="Re: vip request")
     assert name == "VIP" and "subject" in reason
     assert _select(config, sender="a@b.org", subject="VIPER")[0] == "Default"
 
 
-def test_recipient_rule(config) -> None:  # type: ignore[no-untyped-def]
+def test_recipient_rule(config) -> None:
     assert _select(config, sender="a@b.org", recipients=("support@example.com", "VIP@example.com"))[0] == "VIP"
     assert _select(config, sender="a@b.org", recipients=("vip+x@example.com",))[0] == "VIP"  # sub-address stripped
 
 
-def test_priority_order_first_match_wins(config) -> None:  # type: ignore[no-untyped-def]
+def test_priority_order_first_match_wins(config) -> None:
     # sub-address (Sales, 10) beats header (VIP, 20)
     facts = {"sender": "a@b.org", "recipients": ("support+sales@example.com",), "headers": {"X-Customer-Tier": "gold"}}
     assert _select(config, **facts)[0] == "Sales"
@@ -94,7 +94,7 @@ def test_priority_order_first_match_wins(config) -> None:  # type: ignore[no-unt
     assert _select(config, sender="a@customer.example", subject="VIP")[0] == "VIP"
 
 
-def test_priority_is_read_from_the_rules(rich_profile) -> None:  # type: ignore[no-untyped-def]
+def test_priority_is_read_from_the_rules(rich_profile) -> None:
     from profiles.models import MappingRule
 
     MappingRule.objects.filter(kind="sender").update(priority=1)
@@ -102,14 +102,14 @@ def test_priority_is_read_from_the_rules(rich_profile) -> None:  # type: ignore[
     assert _select(config, sender="a@customer.example", subject="VIP")[0] == "Sales"
 
 
-def test_fallback_is_the_default_mapping(config) -> None:  # type: ignore[no-untyped-def]
+def test_fallback_is_the_default_mapping(config) -> None:
     mapping, reason = select_mapping(config, {"sender": "a@b.org", "subject": "hello"})
     assert mapping.is_default and mapping.project_key == "SUP"
     assert "no mapping rule matched" in reason
     assert select_mapping(config, MessageFacts())[0].is_default
 
 
-def test_facts_from_a_parsed_message(config) -> None:  # type: ignore[no-untyped-def]
+def test_facts_from_a_parsed_message(config) -> None:
     from inbound.mime import parse
 
     raw = (

@@ -63,7 +63,7 @@ class Processes:
         handle = open(log, "ab")  # noqa: SIM115 - kept open for the life of the process
         proc = subprocess.Popen(
             argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs
-        )  # type: ignore[call-overload]
+        )  # type: ignore[call-overload]  # **kwargs: Popen options
         self.items.append(proc)
         return proc
 

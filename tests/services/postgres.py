@@ -23,6 +23,7 @@ class Postgres:
     root: Path
     port: int
     bindir: Path
+    durable: bool = False  # True: PostgreSQL's own defaults (fsync, synchronous_commit, full_page_writes on)
 
     @property
     def url(self) -> str:
@@ -55,10 +56,9 @@ class Postgres:
         )
         if result.returncode:
             raise ServiceUnavailable(f"initdb failed: {result.stderr.strip()}")
-        options = (
-            f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root / 'sock'} -c max_connections=200"
+        if not self.durable:  # the test suite's speed-ups: a crash may lose committed transactions
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = run(
             [
                 str(self.bindir / "pg_ctl"),
@@ -89,7 +89,8 @@ class Postgres:
         )
 
 
-def start_postgres(root: Path) -> Postgres:
-    server = Postgres(root=root, port=free_port(), bindir=_bindir())
+def start_postgres(root: Path, *, durable: bool = False) -> Postgres:
+    """A started cluster under ``root``; ``durable`` keeps PostgreSQL's default durability (benchmarks)."""
+    server = Postgres(root=root, port=free_port(), bindir=_bindir(), durable=durable)
     server.start()
     return server

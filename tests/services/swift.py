@@ -103,7 +103,7 @@ class Swift:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self):
         import boto3
         from botocore.config import Config
 

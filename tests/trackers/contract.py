@@ -767,4 +767,4 @@ class TrackerContract:
         issue = tracker.create_issue(self.new())
         assert isinstance(issue, TrackerIssue)
         with pytest.raises(AttributeError):
-            issue.summary = "changed"  # type: ignore[misc]
+            issue.summary = "changed"  # type: ignore[misc]  # the test: a frozen dataclass refuses it

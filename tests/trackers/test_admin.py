@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.http import FileResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -31,7 +32,7 @@ def commit(django_capture_on_commit_callbacks: Any) -> Any:
 def _inlines(issue: Issue | None) -> dict[str, str]:
     """Management and existing-row data of the three inlines, as the change form would post them."""
     data: dict[str, str] = {}
-    rows = {
+    rows: dict[str, list[Any]] = {
         "comments": list(issue.comments.all()) if issue else [],
         "attachments": list(issue.attachments.all()) if issue else [],
         "message_ids": list(issue.message_ids.all()) if issue else [],
@@ -47,7 +48,7 @@ def _inlines(issue: Issue | None) -> dict[str, str]:
         )
         for i, row in enumerate(existing):
             data[f"{prefix}-{i}-id"] = str(row.pk)
-            data[f"{prefix}-{i}-issue"] = str(issue.pk)  # type: ignore[union-attr]
+            data[f"{prefix}-{i}-issue"] = str(issue.pk)
             if prefix == "comments":
                 data[f"{prefix}-{i}-body"] = row.body
     return data
@@ -162,7 +163,7 @@ def test_admin_change_emits_field_changes_and_checks_the_workflow(
     with commit():
         client.post(url, _form(issue, status="Open", resolution=""))
     issue.refresh_from_db()
-    assert (issue.status, issue.resolution, issue.resolved_at) == ("Open", "", None)
+    assert (issue.status, issue.resolution, issue.resolved_at) == ("Open", "", None)  # type: ignore[comparison-overlap]  # refresh_from_db() reset what mypy narrowed above
     assert events[-1].kind == EventKind.UPDATED and events[-1].change("status") == FieldChange(
         "status", "Resolved", "Open"
     )
@@ -211,6 +212,7 @@ def test_admin_pages_and_attachment_download(admin_client_: tuple[Client, Any], 
     download = client.get(reverse("admin:trackers_issue_attachment", args=[issue.pk, attachment.id]))
     assert download.status_code == 200 and download["Content-Type"] == "application/octet-stream"
     assert download["Content-Disposition"].startswith("attachment;")
+    assert isinstance(download, FileResponse)
     assert b"".join(download.streaming_content) == b"<script>alert(1)</script>"
     assert client.get(reverse("admin:trackers_issue_attachment", args=[issue.pk, 999999])).status_code == 404
     anonymous = Client().get(reverse("admin:trackers_issue_attachment", args=[issue.pk, attachment.id]))

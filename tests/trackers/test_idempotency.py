@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -113,15 +114,11 @@ def test_concurrent_creates_get_distinct_consecutive_keys() -> None:
 
     def work(i: int) -> list[str]:
         tracker = LocalTracker(instance)
-        return [
-            _retrying(
-                lambda n=n: (
-                    tracker.create_issue(NewIssue("RACE", f"w{i} n{n}"), idempotency_key=f"inbound:{i}-{n}").key
-                ),
-                deadline,
-            )
-            for n in range(per_worker)
-        ]
+
+        def create(n: int) -> str:
+            return tracker.create_issue(NewIssue("RACE", f"w{i} n{n}"), idempotency_key=f"inbound:{i}-{n}").key
+
+        return [_retrying(functools.partial(create, n), deadline) for n in range(per_worker)]
 
     keys = [key for batch in _in_threads(workers, work) for key in batch]
     assert sorted(keys, key=lambda k: int(k.split("-")[1])) == [f"RACE-{n}" for n in range(1, 41)]

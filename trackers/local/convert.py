@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User  # the project keeps Django's default user model
 
 from trackers.interface import TrackerAttachment, TrackerComment, TrackerIssue, TrackerProject, TrackerUser
 from trackers.models import Attachment, Comment, Issue, Project
@@ -25,7 +25,7 @@ def to_user(user: Any) -> TrackerUser | None:
     )
 
 
-def find_user_by_email(email: str) -> AbstractBaseUser | None:
+def find_user_by_email(email: str) -> User | None:
     """The active user with this address (case-insensitive); the oldest account if several share it."""
     address = email.strip()
     if not address:
@@ -35,7 +35,7 @@ def find_user_by_email(email: str) -> AbstractBaseUser | None:
     return model.objects.filter(**{f"{field}__iexact": address}, is_active=True).order_by("pk").first()
 
 
-def find_users_by_email(emails: Iterable[str]) -> dict[str, AbstractBaseUser]:
+def find_users_by_email(emails: Iterable[str]) -> dict[str, User]:
     """find_user_by_email for several plain-ASCII addresses in one query: the users found, by lower-case address."""
     from django.db.models.functions import Lower
 
@@ -44,15 +44,15 @@ def find_users_by_email(emails: Iterable[str]) -> dict[str, AbstractBaseUser]:
         return {}
     model = get_user_model()
     field = model.get_email_field_name()
-    found: dict[str, AbstractBaseUser] = {}
+    found: dict[str, User] = {}
     for user in (
         model.objects.annotate(_address=Lower(field)).filter(_address__in=wanted, is_active=True).order_by("-pk")
     ):
-        found[user._address] = user  # type: ignore[attr-defined]  # the oldest account wins (iterated last)
+        found[user._address] = user  # the oldest account wins (iterated last)
     return found
 
 
-def find_user(account_id: str) -> AbstractBaseUser | None:
+def find_user(account_id: str) -> User | None:
     model = get_user_model()
     return model.objects.filter(**{model.USERNAME_FIELD: account_id}).first()
 
@@ -89,7 +89,7 @@ def to_issue(issue: Issue, watchers: Iterable[Any] | None = None) -> TrackerIssu
         reporter=to_user(issue.reporter),
         assignee=to_user(issue.assignee),
         labels=tuple(issue.labels or ()),
-        watchers=tuple(to_user(u) for u in watchers),  # type: ignore[misc]
+        watchers=tuple(to_user(u) for u in watchers),  # type: ignore[misc]  # to_user of a user is never None
         email_sender_address=issue.email_sender_address or "",
         email_sender_name=issue.email_sender_name or "",
         email_participants=tuple(issue.email_participants or ()),

@@ -1,7 +1,7 @@
 """Changing local issues: the one way the admin and the Tracker API both go, so every change emits an event.
 
-Each function runs in a transaction, locks the issue row while it changes it, and emits its
-:data:`~trackers.signals.issue_event` on commit.
+Each function runs in a transaction, locks the issue row while it changes it, and emits its event inside that
+transaction (recorded with the change, see :mod:`trackers.signals`; observers hear of it on commit).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash, keyed_hash_candidates
 from trackers.errors import InvalidFieldValue, InvalidTransition
 from trackers.interface import normalize_message_id
 from trackers.local.changes import SYSTEM, ChangeContext, emit, emit_changes, snapshot
@@ -27,6 +27,11 @@ def email_hash(address: str) -> str:
 
 def message_id_hash(message_id: str) -> str:
     return keyed_hash(normalize_message_id(message_id), purpose="message-id")
+
+
+def message_id_hashes(message_id: str) -> list[str]:
+    """Every hash a stored row of this Message-ID may carry (rows recorded before JEMH_INDEX_KEY included)."""
+    return keyed_hash_candidates(normalize_message_id(message_id), purpose="message-id")
 
 
 def clean_addresses(addresses: Iterable[str]) -> list[str]:
@@ -122,8 +127,10 @@ def change_issue(issue: Issue, mutate: Callable[[Issue], None], ctx: ChangeConte
 
 
 def record_admin_change(issue: Issue, before: dict[str, Any], ctx: ChangeContext) -> None:
-    """The admin saved ``issue`` (fields and watchers); emit what changed since ``before``."""
-    emit_changes(issue, before, ctx)
+    """The admin saved ``issue`` (fields and watchers); emit what changed since ``before`` (inside the admin's
+    transaction, which holds the save)."""
+    with transaction.atomic(savepoint=False):
+        emit_changes(issue, before, ctx)
 
 
 def apply_status(issue: Issue, old_status: str, new_status: str, resolution: str | None = None) -> None:
@@ -163,7 +170,7 @@ def record_message_id(issue: Issue, message_id: str, *, kind: str = MessageIdKin
     if not message_id.strip().strip("<>").strip():
         raise InvalidFieldValue("an empty Message-ID cannot be recorded")
     digest = message_id_hash(message_id)
-    existing = IssueMessageId.objects.filter(issue=issue, message_id_hash=digest).first()
+    existing = IssueMessageId.objects.filter(issue=issue, message_id_hash__in=message_id_hashes(message_id)).first()
     if existing is not None:
         return existing
     try:

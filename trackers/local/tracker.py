@@ -14,6 +14,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from jemh.models import Instance
+from jemh.stages import timed
 from trackers import errors
 from trackers.interface import (
     Actor,
@@ -62,7 +63,7 @@ def _translating_errors(method: F) -> F:
                 f"the local tracker's database is unavailable or busy ({type(exc).__name__}); try again later"
             ) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature of F
 
 
 def _row_id(value: str) -> int:
@@ -201,7 +202,7 @@ class LocalTracker:
                 continue
             found = (
                 IssueMessageId.objects.filter(
-                    instance=self.instance, message_id_hash=services.message_id_hash(message_id)
+                    instance=self.instance, message_id_hash__in=services.message_id_hashes(message_id)
                 )
                 .select_related("issue__project")
                 .order_by("-created_at", "-pk")
@@ -234,6 +235,7 @@ class LocalTracker:
         return Issue.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
 
     @_translating_errors
+    @timed("tracker writes")
     def create_issue(
         self, new: NewIssue, *, idempotency_key: str | None = None, actor: Actor | None = None
     ) -> TrackerIssue:
@@ -303,6 +305,7 @@ class LocalTracker:
             raise errors.InvalidFieldValue(f"custom field values must be JSON (text, numbers, lists): {exc}") from exc
 
     @_translating_errors
+    @timed("tracker writes")
     def add_comment(self, issue_key: str, comment: NewComment, *, idempotency_key: str | None = None) -> TrackerComment:
         if idempotency_key:
             existing = Comment.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
@@ -347,6 +350,7 @@ class LocalTracker:
         return [convert.to_comment(c) for c in issue.comments.select_related("author", "issue")]
 
     @_translating_errors
+    @timed("tracker writes")
     def add_attachments(
         self,
         issue_key: str,
@@ -384,10 +388,12 @@ class LocalTracker:
         return attachment_services.read_attachment(attachment)
 
     @_translating_errors
+    @timed("tracker writes")
     def record_message_id(self, issue_key: str, message_id: str, *, kind: str = MessageIdKind.OUTBOUND) -> None:
         services.record_message_id(self._issue(issue_key), message_id, kind=kind)
 
     @_translating_errors
+    @timed("tracker writes")
     def record_message_ids(
         self, issue_key: str, message_ids: Sequence[str], *, kind: str = MessageIdKind.OUTBOUND
     ) -> None:
@@ -404,6 +410,7 @@ class LocalTracker:
 
     # -- changing -----------------------------------------------------------------------------------
     @_translating_errors
+    @timed("tracker writes")
     def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
         issue = self._issue(issue_key)
         values: dict[str, Any] = {}
@@ -448,6 +455,7 @@ class LocalTracker:
         return [Transition(id=t.id, name=t.name, to_status=t.target) for t in transitions_from(issue.status)]
 
     @_translating_errors
+    @timed("tracker writes")
     def transition_issue(
         self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
     ) -> TrackerIssue:
@@ -464,6 +472,7 @@ class LocalTracker:
         return tuple(self._issue(issue_key).email_participants or ())
 
     @_translating_errors
+    @timed("tracker writes")
     def add_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
     ) -> tuple[str, ...]:
@@ -475,6 +484,7 @@ class LocalTracker:
         return tuple(services.change_issue(self._issue(issue_key), mutate, self._context(actor)).email_participants)
 
     @_translating_errors
+    @timed("tracker writes")
     def set_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
     ) -> tuple[str, ...]:
@@ -490,6 +500,7 @@ class LocalTracker:
         return dict(self._issue(issue_key).custom_fields or {})
 
     @_translating_errors
+    @timed("tracker writes")
     def update_custom_fields(
         self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None
     ) -> TrackerIssue:

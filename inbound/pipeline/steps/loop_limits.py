@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+from inbound.pipeline.step import unknown_action
 from inbound.pipeline.steps.limited import limited
 
 
@@ -52,6 +53,8 @@ class LoopLimits:
                 )
         body = ctx.draft.reply if uses_reply_text(ctx) else ctx.draft.body
         if limits.max_body_chars and len(body) > limits.max_body_chars:
+            if limits.body_too_large_action not in ("reject", "truncate"):
+                return unknown_action(self.name, limits.body_too_large_action, f"body over {limits.max_body_chars}")
             if limits.body_too_large_action == "reject":
                 ctx.decisions.hint = Hint("body_too_large", {"limit": limits.max_body_chars})
                 return stop(

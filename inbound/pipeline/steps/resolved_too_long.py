@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+from inbound.pipeline.step import unknown_action
 
 
 class ResolvedTooLong:
@@ -21,7 +22,10 @@ class ResolvedTooLong:
         age = ctx.now - issue.resolved_at
         if age <= timedelta(days=days):
             return go_on(self.name, f"{issue.key} was resolved {age.days} day(s) ago (limit {days})")
-        if ctx.profile.rejection.resolved_action == "create_linked":
+        action = ctx.profile.rejection.resolved_action
+        if action not in ("reject", "create_linked"):
+            return unknown_action(self.name, action, f"{issue.key} was resolved {age.days} days ago")
+        if action == "create_linked":
             decisions.linked_issue_key, decisions.issue, decisions.association = issue.key, None, ""
             return go_on(self.name, f"{issue.key} was resolved {age.days} days ago: a new issue linked to it")
         decisions.hint = Hint("resolved_too_long", {"issue_key": issue.key, "days": days})

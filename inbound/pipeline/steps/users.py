@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+from inbound.pipeline.step import unknown_action
 from profiles.patterns import compiled
 from profiles.routing import matches_catch_address, split_subaddress
 
@@ -44,6 +45,8 @@ class Users:
         people.sender_account = ctx.tracker.find_user_by_email(sender)
         found = addressees(ctx)
         handling = mapping.addressee_handling
+        if handling not in ("ignore", "participants", "watchers"):
+            return unknown_action(self.name, handling, "addressee handling")
         if handling == "participants":
             people.participants.extend(found)
         elif handling == "watchers":
@@ -60,6 +63,8 @@ class Users:
                 participants=len(people.participants),
                 watchers=len(people.watchers),
             )
+        if mapping.unknown_sender_action not in ("reject", "email_only"):
+            return unknown_action(self.name, mapping.unknown_sender_action, "the sender has no account")
         if mapping.unknown_sender_action == "reject":
             ctx.decisions.hint = Hint("unknown_sender", {})
             return stop(self.name, Outcome.REJECTED, "the sender has no account and such senders are rejected")

@@ -3,6 +3,7 @@ look-ups without a database, and a context around them on an in-memory tracker."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -10,7 +11,21 @@ from typing import Any
 
 from inbound.mime import parse
 from inbound.pipeline.context import Context, Mail
-from profiles.choices import AssociationStrategy, DirectiveProcessor
+from profiles.choices import (
+    AddresseeHandling,
+    AssigneeStrategy,
+    AssociationStrategy,
+    BodyTooLargeAction,
+    CommentOnlyNoMatchAction,
+    DirectiveProcessor,
+    FilterAction,
+    LimitAction,
+    NonCatchAction,
+    OperatingMode,
+    ReporterStrategy,
+    ResolvedIssueAction,
+    UnknownSenderAction,
+)
 from profiles.config import (
     AssociationConfig,
     AttachmentsConfig,
@@ -42,13 +57,13 @@ def mapping(**changes: Any) -> ResolvedMapping:
         issue_type="Task",
         priority="",
         default_summary="(no subject)",
-        reporter_strategy="sender",
+        reporter_strategy=ReporterStrategy.SENDER,
         default_reporter="",
-        assignee_strategy="unassigned",
+        assignee_strategy=AssigneeStrategy.UNASSIGNED,
         assignee="",
-        operating_mode="create_and_comment",
-        unknown_sender_action="email_only",
-        addressee_handling="ignore",
+        operating_mode=OperatingMode.CREATE_AND_COMMENT,
+        unknown_sender_action=UnknownSenderAction.EMAIL_ONLY,
+        addressee_handling=AddresseeHandling.IGNORE,
         subject_cleanups=(),
         body_cleanups=(),
         body_delimiters=(),
@@ -67,20 +82,20 @@ def profile(**sections: Any) -> ProfileConfig:
         instance_id=1,
         enabled=True,
         catch_addresses=(),
-        non_catch_action=p.non_catch_action,
+        non_catch_action=NonCatchAction(p.non_catch_action),
         forward_to=(),
         reply_address="",
         hints=HintsConfig(send_hints=p.send_hints, hints=()),
         content=ContentConfig(p.comment_reply_text_only, p.body_to_markdown),
         filters=FiltersConfig(
-            own_mail_action=p.own_mail_action,
-            auto_reply_action=p.auto_reply_action,
-            bounce_action=p.bounce_action,
-            bulk_action=p.bulk_action,
-            spam_action=p.spam_action,
-            sender_exclusion_action=p.sender_exclusion_action,
+            own_mail_action=FilterAction(p.own_mail_action),
+            auto_reply_action=FilterAction(p.auto_reply_action),
+            bounce_action=FilterAction(p.bounce_action),
+            bulk_action=FilterAction(p.bulk_action),
+            spam_action=FilterAction(p.spam_action),
+            sender_exclusion_action=FilterAction(p.sender_exclusion_action),
             flood_limit_per_hour=p.flood_limit_per_hour,
-            flood_action=p.flood_action,
+            flood_action=FilterAction(p.flood_action),
             rules=(),
         ),
         default_mapping=mapping(),
@@ -88,13 +103,13 @@ def profile(**sections: Any) -> ProfileConfig:
         directives=DirectivesConfig(
             on_create=p.directives_on_create,
             on_comment=p.directives_on_comment,
-            processors=tuple(name for name in DirectiveProcessor.values if getattr(p, f"processor_{name}")),
+            processors=tuple(name for name in DirectiveProcessor if getattr(p, f"processor_{name.value}")),
             allow_list=(),
             block_list=(),
             within_sender_rights=p.directives_within_sender_rights,
         ),
         association=AssociationConfig(
-            strategies=tuple(AssociationStrategy.values),
+            strategies=tuple(AssociationStrategy),
             subject_key_pattern=p.subject_key_pattern,
             foreign_key_pattern="",
             foreign_key_field="",
@@ -103,17 +118,17 @@ def profile(**sections: Any) -> ProfileConfig:
         ),
         rejection=RejectionConfig(
             resolved_reject_after_days=p.resolved_reject_after_days,
-            resolved_action=p.resolved_action,
-            comment_only_no_match_action=p.comment_only_no_match_action,
+            resolved_action=ResolvedIssueAction(p.resolved_action),
+            comment_only_no_match_action=CommentOnlyNoMatchAction(p.comment_only_no_match_action),
             participants_only=p.participants_only,
         ),
         limits=LoopLimitsConfig(
             max_comments_per_issue=p.max_comments_per_issue,
-            comment_limit_action=p.comment_limit_action,
+            comment_limit_action=LimitAction(p.comment_limit_action),
             max_comments_per_issue_per_hour=p.max_comments_per_issue_per_hour,
-            comment_rate_action=p.comment_rate_action,
+            comment_rate_action=LimitAction(p.comment_rate_action),
             max_body_chars=p.max_body_chars,
-            body_too_large_action=p.body_too_large_action,
+            body_too_large_action=BodyTooLargeAction(p.body_too_large_action),
         ),
         attachments=AttachmentsConfig(
             drop_duplicates=p.drop_duplicate_attachments,
@@ -142,7 +157,7 @@ def raw_mail(
     to: str = "support@example.com",
     cc: str = "",
     headers: dict[str, str] | None = None,
-    attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> bytes:
     message = EmailMessage()
     message["From"] = sender

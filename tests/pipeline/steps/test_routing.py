@@ -1,6 +1,7 @@
 """Routing, in memory."""
 
 from inbound.pipeline.steps.routing import Routing
+from profiles.choices import MappingRuleKind
 from profiles.config import MappingRuleConfig
 from tests.pipeline.steps.factory import context, mapping, profile
 
@@ -18,7 +19,7 @@ def test_a_matching_rule_chooses_its_mapping() -> None:
         name="sales",
         is_default=False,
         project_key="SAL",
-        rules=(MappingRuleConfig("subject", "", "(?i)fire", 1),),
+        rules=(MappingRuleConfig(MappingRuleKind.SUBJECT, "", "(?i)fire", 1),),
     )
     ctx = context(config=profile(mappings=(sales,)))
     Routing()(ctx)
