@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -184,7 +185,7 @@ def claim(inbound_ids: Sequence[int], *, redelivered: bool = False) -> list[int]
     table = qn(InboundMessage._meta.db_table)
     status, claimed_by = qn("status"), qn("claimed_by")
     condition = f"{status} IN (%s, %s)"
-    params: list[object] = [InboundStatus.PROCESSING, connection.ops.adapt_datetimefield_value(now), me]
+    params: list[Any] = [InboundStatus.PROCESSING, connection.ops.adapt_datetimefield_value(now), me]
     params += candidates
     params += list(CLAIMABLE)
     if gone:

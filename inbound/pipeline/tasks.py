@@ -19,10 +19,8 @@ SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest
 
 # Celery's time limits on each processing task: a backstop for the whole group (each message has its own budget,
 # JEMH_PROCESSING_SOFT_LIMIT/HARD_LIMIT, enforced in the worker process: see inbound.pipeline.claims).
-LIMITS = {
-    "soft_time_limit": getattr(settings, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900),
-    "time_limit": getattr(settings, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960),
-}
+SOFT_LIMIT: int = getattr(settings, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
+HARD_LIMIT: int = getattr(settings, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
 
 
 @signals.worker_process_init.connect(dispatch_uid="inbound.pipeline.worker_process")
@@ -38,7 +36,15 @@ def _redelivered(task: Any) -> bool:
 
 
 # ignore_result: the outcome is recorded on the audit row; storing it in the result backend too only costs time
-@shared_task(bind=True, name="inbound.process_message", acks_late=True, max_retries=None, ignore_result=True, **LIMITS)
+@shared_task(
+    bind=True,
+    name="inbound.process_message",
+    acks_late=True,
+    max_retries=None,
+    ignore_result=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=HARD_LIMIT,
+)
 def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-untyped-def]
     outcome = process_inbound(inbound_id, redelivered=_redelivered(self))
     if outcome == "failed":
@@ -48,14 +54,28 @@ def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-unt
     return outcome
 
 
-@shared_task(bind=True, name="inbound.process_messages", acks_late=True, ignore_result=True, **LIMITS)
+@shared_task(
+    bind=True,
+    name="inbound.process_messages",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=HARD_LIMIT,
+)
 def process_messages(self, inbound_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
     """Process a group of captured messages (queued together by capture); a message that fails for a temporary
     reason is retried on its own with back-off. Safe to run twice: finished messages are skipped."""
     process_group(inbound_ids, redelivered=_redelivered(self))
 
 
-@shared_task(bind=True, name="inbound.drain_backlog", acks_late=True, ignore_result=True, **LIMITS)
+@shared_task(
+    bind=True,
+    name="inbound.drain_backlog",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=HARD_LIMIT,
+)
 def drain_backlog(self, inbound_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
     """Process a group the sweep queued, then queue the next oldest waiting group (a chain that drains the
     backlog oldest first as fast as the workers take it; it ends when it finds nothing to claim)."""

@@ -38,7 +38,7 @@ def _install_faults() -> None:
             time.sleep(slow)
         return original(raw, **kwargs)
 
-    service.parse = parse  # type: ignore[assignment]
+    service.parse = parse
 
 
 def main() -> None:
