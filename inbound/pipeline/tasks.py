@@ -3,6 +3,7 @@ was left waiting (oldest first)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task, signals
@@ -12,6 +13,8 @@ from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
 from inbound.pipeline.claims import mark_worker
 from inbound.pipeline.receivers import GROUP_SIZE
 from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group
+
+log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
@@ -93,17 +96,21 @@ def process_group(inbound_ids: list[int], redelivered: bool = False) -> dict[int
 
 def _follow_up(outcomes: dict[int, str]) -> None:
     """Queue what a run left to do: retries with back-off, replies waiting for their request, messages released
-    when the task ran out of time (again at once, the one that overran alone)."""
-    released = [pk for pk, outcome in outcomes.items() if outcome == RELEASED]
-    if released:
-        process_messages.delay(released)
-    for inbound_id, outcome in outcomes.items():
-        if outcome == "failed":
-            process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
-        elif outcome == WAITING:
-            process_message.apply_async((inbound_id,), countdown=settings.JEMH_THREAD_WAIT_RETRY_SECONDS)
-        elif outcome == OVERRAN:
-            process_message.delay(inbound_id)
+    when one ran out of time (again at once; the one that overran alone). With the broker down, the sweep queues
+    them later (they are waiting rows): nothing is lost."""
+    try:
+        released = [pk for pk, outcome in outcomes.items() if outcome == RELEASED]
+        if released:
+            process_messages.delay(released)
+        for inbound_id, outcome in outcomes.items():
+            if outcome == "failed":
+                process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
+            elif outcome == WAITING:
+                process_message.apply_async((inbound_id,), countdown=settings.JEMH_THREAD_WAIT_RETRY_SECONDS)
+            elif outcome == OVERRAN:
+                process_message.delay(inbound_id)
+    except Exception:
+        log.warning("could not queue the follow-ups of inbound %s; the sweep will", sorted(outcomes))
 
 
 @shared_task(name="inbound.resume_processing", ignore_result=True)
