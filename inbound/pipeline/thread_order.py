@@ -16,7 +16,7 @@ from django.conf import settings
 
 from auditing.models import InboundMessage, InboundStatus
 from inbound.mime import ParsedMessage
-from jemh.crypto import keyed_hash
+from jemh.crypto import keyed_hash_candidates
 
 UNFINISHED = (InboundStatus.RECEIVED, InboundStatus.PROCESSING, InboundStatus.FAILED)
 
@@ -37,7 +37,7 @@ def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> fr
     named = {parsed.in_reply_to, *parsed.references} - {"", parsed.message_id}
     if not named:
         return frozenset()
-    hashes = {keyed_hash(message_id, purpose="message-id") for message_id in named}
+    hashes = {h for message_id in named for h in keyed_hash_candidates(message_id, purpose="message-id")}
     rows = InboundMessage.objects.filter(
         instance_id=message.instance_id, message_id_hash__in=hashes, status__in=UNFINISHED
     ).exclude(pk=message.pk)

@@ -1,5 +1,6 @@
-"""Fixtures of the fault tests: real prefork Celery workers (started and killed as a test needs) on Redis and a
-database shared with them (the inbound tests' subprocess database)."""
+"""Fixtures of the fault tests: a PostgreSQL cluster of their own (stopped and started by the tests), set up
+like the suite's server and with WAL written as lazily as PostgreSQL allows, the inbound fixtures, and real
+prefork Celery workers (started and killed as a test needs) on Redis and the inbound tests' shared database."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +19,44 @@ from typing import Any
 
 import pytest
 
-from tests.inbound.conftest import ROOT, Worker
-from tests.inbound.conftest import worker as worker  # the shared database (a session fixture)
+from tests.conftest import _service
+from tests.inbound.conftest import (  # noqa: F401 - fixtures shared with the inbound tests
+    ROOT,
+    Worker,
+    mailbox,
+    mailbox_pool,
+    new_database,
+    start_worker,
+    worker,
+)
+from tests.services.postgres import Postgres, start_postgres
+
+# With synchronous_commit=off (the suite's setting) a commit returns before its WAL is written; these make the
+# WAL writer wait 10 s (its maximum) before writing it, so a crash soon after such a commit loses it.
+LAZY_WAL = {
+    "wal_writer_delay": "10000ms",
+    "wal_writer_flush_after": "1GB",
+    "bgwriter_lru_maxpages": "0",
+    "checkpoint_timeout": "1h",
+    "max_wal_size": "4GB",
+}
+
+
+@pytest.fixture(scope="module")
+def lazy_postgres(services_root: Path) -> Iterator[Postgres]:
+    root = services_root / f"postgres-faults-{uuid.uuid4().hex[:6]}"
+    server = _service(lambda: start_postgres(root, settings=LAZY_WAL))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def lazy_worker(lazy_postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Worker:
+    """Subprocesses (pollers, ``jemh deliver``) on a migrated database of the lazy cluster."""
+    return start_worker(new_database(lazy_postgres.url, "jemh_faults"), tmp_path_factory.mktemp("faults-worker"))
+
+
+# -- real Celery workers ---------------------------------------------------------------------------------------
 
 _redis_databases = itertools.count(1)
 
@@ -94,7 +132,7 @@ class Cluster:
 
 
 @pytest.fixture()
-def cluster(worker: Worker, redis_server: Any, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(worker: Worker, redis_server: Any, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
     url = redis_server.url.rsplit("/", 1)[0] + f"/{next(_redis_databases) % 16}"
     env = {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url, **FAST}
     cluster = Cluster(worker, env, tmp_path)

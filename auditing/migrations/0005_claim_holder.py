@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     time budget. Neither column is indexed (processing's updates stay HOT on PostgreSQL)."""
 
     dependencies = [
-        ("auditing", "0003_inboundmessage_inbound_sender_recent_and_more"),
+        ("auditing", "0004_unique_message_id_per_instance"),
     ]
 
     operations = [
