@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -39,7 +40,7 @@ def test_sweep_resumes_messages_left_waiting(instance, profile, projects) -> Non
     assert outcomes == {never_queued.pk: "created", abandoned.pk: "created", fresh.pk: ""}
 
 
-def test_sweep_drains_the_whole_backlog_oldest_first(instance, profile, projects) -> None:  # type: ignore[no-untyped-def]
+def test_sweep_drains_the_whole_backlog_oldest_first(instance: Any, profile: Any, projects: Any) -> None:
     ids = [record_test_message(instance.pk, mail(subject=f"Backlog {n}")).pk for n in range(30)]
     InboundMessage.objects.filter(pk__in=ids).update(updated_at=timezone.now() - timedelta(hours=1))
     with celery_pointed_at("memory://") as app:
