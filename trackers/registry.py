@@ -7,14 +7,13 @@ from django.urls import reverse
 from jemh.models import Instance, TrackerKind
 from trackers.errors import TrackerNotAvailable
 from trackers.interface import Tracker
+from trackers.local import LocalTracker
 from trackers.models import Issue
 
 
 def get_tracker(instance: Instance) -> Tracker:
     """The Tracker of ``instance``: the local tracker for kind "local"; TrackerNotAvailable otherwise."""
     if instance.tracker_kind == TrackerKind.LOCAL:
-        from trackers.local import LocalTracker
-
         return LocalTracker(instance)
     if instance.tracker_kind == TrackerKind.JIRA:
         raise TrackerNotAvailable(

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 
 from inbound.mime.model import ParsedMessage
 
-ADDRESS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}"
+# Every quantifier is bounded (RFC 5321: local part <= 64, domain <= 255 characters), so one attempt costs at
+# most a few hundred steps and a scan over n characters is linear even through a long run of "!" or "'".
+ADDRESS = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}"
 _ADDRESS = re.compile(ADDRESS)
 _ANY_ADDRESS = re.compile(rf"(?<![\w.+-])({ADDRESS})")
 REGION_LINES = 25
+MAX_RECIPIENTS = 100  # bounced recipients kept per report (the de-duplication is quadratic in their number)
 DAEMON_LOCALPARTS = frozenset(
     {
         "mailer-daemon",
@@ -73,31 +76,31 @@ BODY_MARKERS = re.compile(
 TEMPORARY_MARKERS = re.compile(
     r"transient non-fatal|has not yet been delivered|delivery (?:is )?delayed"
     r"|will (?:continue|keep) (?:trying|to try)"
-    r"|still (?:trying|retrying)|warning: message .* still undelivered|this is a warning"
+    r"|still (?:trying|retrying)|warning: message .{0,200}? still undelivered|this is a warning"
     r"|delay(?:ed)? (?:notice|warning)"
     r"|no action is required|will retry|retry(?:ing)? (?:for|until)",
     re.IGNORECASE,
 )
 ORIGINAL_START = re.compile(
-    r"^[ \t>]*(?:-{2,}.*(?:original message|copy of (?:the )?message|returned message|message text|"
+    r"^[ \t>]*+(?:-{2,}+.*(?:original message|copy of (?:the )?message|returned message|message text|"
     r"headers? (?:of|and text)|undelivered message|original mail|rejected message)|"
     r"(?:below this line is a copy|-+ ?original message ?-+|the original message (?:headers|follows)|"
     r"original message follows|--- the header of the original|\*\*\* ?original)|received: (?:from|by) )",
     re.IGNORECASE | re.MULTILINE,
 )
-_RECIPIENT_LINE = re.compile(
-    rf"^[ \t>]*(?:\d{{3}}[ -](?:\d\.\d+\.\d+ )?)?['\"]?<?({ADDRESS})>?['\"]?"
-    r"(?:\s*(?:<mailto:[^>]*>|\(.*\)|on \w.*|\.\.\..*|:.*|\s+\S.{0,120}))?\s*$",
-    re.MULTILINE,
-)
 _PHRASE = re.compile(
     r"\b(?:undeliverable to|delivery to|failed (?:address|recipient)s?:?|unknown user:?|user unknown:?"
     r"|recipient:|not delivered to|no such user:?|rcpt to:|could not deliver (?:mail |message )?to"
     r"|unable to deliver (?:mail |message )?to|original-recipient:|bad address:?|invalid address:?"
-    r"|addressed to|to the following address(?:es)?:?|mailbox|user)(?:\s+|\s*[:<'\"]+\s*)['\"<]?"
+    r"|addressed to|to the following address(?:es)?:?|mailbox|user)(?>\s++|\s*+[:<'\"]++\s*+)['\"<]?"
     rf"(?<![\w.+-])({ADDRESS})",
     re.IGNORECASE,
 )
+# The phrase lists are long alternations, which Python's re tries at every position: with IGNORECASE that costs
+# about a microsecond a character, so they are matched case-sensitively on lowercased text (their literals are
+# lowercase) -- a hundred times faster on the same input.
+_BODY_MARKERS_LOWER = re.compile(BODY_MARKERS.pattern)
+_TEMPORARY_MARKERS_LOWER = re.compile(TEMPORARY_MARKERS.pattern)
 _DSN_FIELD = re.compile(r"^([A-Za-z-]+):[ \t]*(.*)$", re.MULTILINE)
 
 
@@ -114,6 +117,8 @@ def _localpart(address: str) -> str:
 
 
 def _add(found: list[str], address: str) -> None:
+    if len(found) >= MAX_RECIPIENTS:
+        return
     address = re.sub(r"^(?:smtp|rfc822|x400)[=:;]", "", address.strip().strip("<>.'\""), flags=re.IGNORECASE)
     if "@" in address and address.lower() not in (f.lower() for f in found):
         found.append(address)
@@ -141,6 +146,17 @@ def delivery_status(reports: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return failed, delayed
 
 
+def find_phrase(lowercase: re.Pattern[str], text: str) -> tuple[int, str] | None:
+    """Where the first phrase of ``lowercase`` (a pattern of lowercase literals) occurs in ``text`` in any case,
+    and the phrase as written."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lowercase to two: positions would not line up
+        match = re.compile(lowercase.pattern, re.IGNORECASE).search(text)
+        return (match.start(), match.group(0)) if match else None
+    match = lowercase.search(lowered)
+    return (match.start(), text[match.start() : match.end()]) if match else None
+
+
 def _human_part(text: str) -> str:
     match = ORIGINAL_START.search(text, 0, 200_000)
     return text[: match.start()] if match else text[:200_000]
@@ -150,10 +166,10 @@ def template_recipients(text: str, exclude: set[str]) -> list[str]:
     """Recipients listed by a human-readable NDR: address lines after the first bounce phrase."""
     human = _human_part(text)
     found: list[str] = []
-    marker = BODY_MARKERS.search(human)
+    marker = find_phrase(_BODY_MARKERS_LOWER, human)
     if marker or human:
         # Templates name the recipients next to their first bounce phrase, often a line before it.
-        at = marker.start() if marker else 0
+        at = marker[0] if marker else 0
         line_start = human.rfind("\n", 0, max(0, human.rfind("\n", 0, at)))
         lines = [line for line in human[max(0, line_start) :].splitlines() if line.strip()][:REGION_LINES]
         for address in _ANY_ADDRESS.findall("\n".join(lines)):
@@ -201,7 +217,7 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
     daemon = _from_daemon(msg)
     subject_hit = BOUNCE_SUBJECT.search(msg.subject)
     body = msg.body_text[:300_000]
-    body_hit = BODY_MARKERS.search(_human_part(body))
+    body_hit = find_phrase(_BODY_MARKERS_LOWER, _human_part(body))
     if not verdict.bounce and ((body_hit and (daemon or subject_hit)) or (daemon and subject_hit)):
         verdict.bounce = True
         if daemon:
@@ -209,11 +225,10 @@ def detect_bounce(msg: ParsedMessage) -> BounceVerdict:
         if subject_hit:
             verdict.reasons.append(f"subject looks like a delivery failure ({subject_hit.group(0)!r})")
         if body_hit:
-            verdict.reasons.append(f"delivery-failure text ({body_hit.group(0)!r})")
+            verdict.reasons.append(f"delivery-failure text ({body_hit[1]!r})")
     if verdict.bounce and not verdict.recipients:
         verdict.recipients = template_recipients(body, exclude)
     if verdict.bounce and not verdict.temporary and not msg.report_type:
-        verdict.temporary = bool(
-            TEMPORARY_MARKERS.search(_human_part(body)) or re.search(r"warning|delay", msg.subject, re.IGNORECASE)
-        )
+        still_trying = find_phrase(_TEMPORARY_MARKERS_LOWER, _human_part(body))
+        verdict.temporary = bool(still_trying or re.search(r"warning|delay", msg.subject, re.IGNORECASE))
     return verdict

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus
+from inbound.models import InboundMessage, InboundStatus, WorkerHeartbeat
 from inbound.pipeline.claims import STALE_CLAIM, heartbeat_staleness
 
 UNQUEUED_AFTER = timedelta(minutes=2)  # received this long ago and not claimed: its task was lost
@@ -43,7 +43,6 @@ def backlog(now: datetime | None = None) -> Backlog:
 
 def waiting(now: datetime | None = None) -> QuerySet[InboundMessage]:
     """The messages the sweep should queue again, oldest first."""
-    from inbound.models import WorkerHeartbeat
 
     now = now or timezone.now()
     beats = WorkerHeartbeat.objects.values("worker")
@@ -61,7 +60,6 @@ def oldest_waiting(limit: int, now: datetime | None = None) -> list[int]:
 
 
 def forget_old_heartbeats(now: datetime | None = None) -> int:
-    from inbound.models import WorkerHeartbeat
 
     now = now or timezone.now()
     return WorkerHeartbeat.objects.filter(beat_at__lt=now - HEARTBEATS_KEPT).delete()[0]

@@ -31,7 +31,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus
+from inbound.models import InboundMessage, InboundStatus, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ def heartbeat_staleness() -> timedelta:
 
 def beat(now: datetime | None = None) -> None:
     """Record that this worker process is alive."""
-    from inbound.models import WorkerHeartbeat
 
     now = now or timezone.now()
     me = worker_identity()
@@ -148,7 +147,6 @@ def _kill_if_overdue() -> None:
 
 def dead_holders(holders: set[str], now: datetime) -> tuple[set[str], set[str]]:
     """Of the given holders: (those whose heartbeat is stale, those that never beat)."""
-    from inbound.models import WorkerHeartbeat
 
     beats = dict(WorkerHeartbeat.objects.filter(worker__in=holders).values_list("worker", "beat_at"))
     stale = {h for h, at in beats.items() if at < now - heartbeat_staleness()}

@@ -11,13 +11,13 @@ from django.conf import settings
 
 from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
 from inbound.pipeline.claims import mark_worker
-from inbound.pipeline.receivers import GROUP_SIZE
 from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group
 
 log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
+GROUP_SIZE = 25  # messages per queued group (= inbound.sources.base.FETCH_CHUNK_MESSAGES)
 SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest group when it is done
 
 # Celery's time limits on each processing task: a backstop for the whole group (each message has its own budget,

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from auditing.models import InboundMessage, InboundStatus
 from inbound.mime import ParsedMessage
+from inbound.models import InboundMessage, InboundStatus
 from jemh.crypto import keyed_hash_candidates
 
 UNFINISHED = (InboundStatus.RECEIVED, InboundStatus.PROCESSING, InboundStatus.FAILED)

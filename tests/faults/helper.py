@@ -63,7 +63,7 @@ def sweep(options: argparse.Namespace) -> dict[str, Any]:
 def report(options: argparse.Namespace) -> dict[str, Any]:
     from django.db.models import Count
 
-    from auditing.models import InboundMessage
+    from inbound.models import InboundMessage
     from trackers.models import Comment, Issue
 
     rows = [

@@ -9,8 +9,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus
-from inbound.models import WorkerHeartbeat
+from inbound.models import InboundMessage, InboundStatus, WorkerHeartbeat
 from inbound.pipeline import service
 from inbound.pipeline.backlog import backlog, oldest_waiting
 from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, claim_many, process_inbound_group

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail as django_mail
 from django.utils import timezone
 
-from auditing.models import InboundStatus
+from inbound.models import InboundStatus
 from inbound.pipeline.service import process_inbound
 from profiles.models import MappingRule, ProjectMapping, WorkflowAdvanceRule
 from tests.pipeline.conftest import mail, reasons

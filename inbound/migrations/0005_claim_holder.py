@@ -1,5 +1,7 @@
-"""Worker heartbeats (claims that follow their worker), and the resume sweep every 15 seconds instead of every
-minute (it queues the oldest waiting mail and takes over the claims of dead workers)."""
+"""Claims that follow their worker: who holds a message's claim and how often its processing overran its time
+budget (neither column indexed, so processing's updates stay HOT on PostgreSQL), worker heartbeats, and the resume
+sweep every 15 seconds instead of every minute (it queues the oldest waiting mail and takes over the claims of
+dead workers)."""
 
 from django.db import migrations, models
 
@@ -20,10 +22,23 @@ def every_minute(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inbound", "0003_resume_processing_schedule"),
+        ("inbound", "0004_inboundmessage_from_auditing"),
+        ("django_celery_beat", "0016_alter_crontabschedule_timezone"),
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="inboundmessage",
+            name="claimed_by",
+            field=models.CharField(blank=True, default="", max_length=120),
+        ),
+        migrations.AddField(
+            model_name="inboundmessage",
+            name="overruns",
+            field=models.PositiveSmallIntegerField(
+                default=0, help_text="Times processing this message ran past its time budget (twice: an error)."
+            ),
+        ),
         migrations.CreateModel(
             name="WorkerHeartbeat",
             fields=[
