@@ -39,7 +39,7 @@ STALE_CLAIM = timedelta(minutes=10)  # a claim of a holder without heartbeat unt
 CLAIMABLE = (InboundStatus.RECEIVED, InboundStatus.FAILED)
 
 _identity: tuple[int, str] | None = None
-_heartbeat: tuple[int, threading.Thread] | None = None
+_heartbeat: tuple[int, threading.Event] | None = None
 _in_worker = False  # set in a Celery worker's main process (inherited by its pool processes)
 
 
@@ -93,9 +93,18 @@ def ensure_heartbeat() -> None:
     if not _in_worker or (_heartbeat is not None and _heartbeat[0] == os.getpid()):
         return
     beat()
-    thread = threading.Thread(target=_beat_forever, args=(threading.Event(),), name="jemh-heartbeat", daemon=True)
-    thread.start()
-    _heartbeat = (os.getpid(), thread)
+    stop = threading.Event()
+    threading.Thread(target=_beat_forever, args=(stop,), name="jemh-heartbeat", daemon=True).start()
+    _heartbeat = (os.getpid(), stop)
+
+
+def stop_heartbeat() -> None:
+    """The worker stops (warm shutdown): stop beating; this process holds no claims any more."""
+    global _heartbeat, _in_worker
+    _in_worker = False
+    if _heartbeat is not None and _heartbeat[0] == os.getpid():
+        _heartbeat[1].set()
+    _heartbeat = None
 
 
 # -- the time budget of the message in hand ----------------------------------------------------------------------

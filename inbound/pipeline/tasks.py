@@ -10,7 +10,7 @@ from celery import shared_task, signals
 from django.conf import settings
 
 from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
-from inbound.pipeline.claims import mark_worker
+from inbound.pipeline.claims import mark_worker, stop_heartbeat
 from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,17 @@ SOFT_LIMIT: int = getattr(settings, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
 HARD_LIMIT: int = getattr(settings, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
 
 
-@signals.worker_process_init.connect(dispatch_uid="inbound.pipeline.worker_process")
-@signals.worker_ready.connect(dispatch_uid="inbound.pipeline.worker_ready")
+@signals.celeryd_init.connect(dispatch_uid="inbound.pipeline.worker_init")
 def _in_a_worker(**kwargs: Any) -> None:
-    """Processes of a Celery worker beat a heartbeat once they claim mail (claims follow their worker)."""
+    """The processes of a Celery worker (started by ``celery worker``: its main process, and the pool processes
+    forked from it) beat a heartbeat once they claim mail (claims follow their worker)."""
     mark_worker()
+
+
+@signals.worker_shutdown.connect(dispatch_uid="inbound.pipeline.worker_shutdown")
+@signals.worker_process_shutdown.connect(dispatch_uid="inbound.pipeline.worker_process_shutdown")
+def _worker_stops(**kwargs: Any) -> None:
+    stop_heartbeat()
 
 
 def _redelivered(task: Any) -> bool:
