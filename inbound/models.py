@@ -301,6 +301,11 @@ class InboundMessage(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     report = EncryptedJSONField(default=dict, blank=True, help_text="Each step's verdict and reason.")
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The worker process holding the claim ("processing"): see inbound.pipeline.claims. Not indexed (see Meta).
+    claimed_by = models.CharField(max_length=120, blank=True, default="")
+    overruns = models.PositiveSmallIntegerField(
+        default=0, help_text="Times processing this message ran past its time budget (twice: an error)."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -310,10 +315,10 @@ class InboundMessage(models.Model):
         # (inbound 0004): the table keeps its first name, so no row was ever copied.
         db_table = "auditing_inboundmessage"
         ordering = ["-received_at", "-pk"]
-        # No index may cover status or updated_at: processing changes both twice per message, and on PostgreSQL
-        # such updates are cheap "HOT" updates (no index touched) only while no index covers a changed column;
-        # migration auditing 0003 leaves room in each page for them (fillfactor). The resume sweep reads the table
-        # once a minute without an index.
+        # No index may cover status, updated_at, claimed_by or overruns: processing changes them per message, and
+        # on PostgreSQL such updates are cheap "HOT" updates (no index touched) only while no index covers a changed
+        # column; migration auditing 0003 leaves room in each page for them (fillfactor). (The field-level index on
+        # status from auditing 0001 still exists: the sweep and the backlog read through it.)
         # One captured row per Message-ID and instance, whatever races (capture also locks, see inbound.capture).
         # Rows of test-case runs (no source) are outside it: a test case may run the same mail again.
         constraints = [
@@ -332,3 +337,15 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"inbound #{self.pk} ({self.status}{', ' + self.outcome if self.outcome else ''})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A processing worker process that is alive: it rewrites ``beat_at`` every few seconds (see
+    inbound.pipeline.claims). A claim whose holder's heartbeat is stale is taken over at once."""
+
+    worker = models.CharField(max_length=120, primary_key=True, help_text="host:pid:boot-nonce")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"worker {self.worker} (last beat {self.beat_at:%Y-%m-%d %H:%M:%S})"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,11 +19,13 @@ from inbound.flood import sender_hashes
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
 from inbound.models import InboundMessage, InboundStatus, Source
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
+from inbound.pipeline.claims import budget_seconds, claim, message_budget, processing_order, release
 from inbound.pipeline.context import Context, Mail
 from inbound.pipeline.group import Group
 from inbound.pipeline.lookups import DatabaseLookups
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
+from inbound.pipeline.thread_order import Wait, waits_for
 from jemh.logging import redact
 from jemh.models import Instance
 from jemh.rows import update_rows
@@ -39,47 +41,21 @@ from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=10)  # a "processing" message untouched this long was abandoned by a crash
 MAX_ATTEMPTS = 8  # temporary failures before the message needs a human
+OVERRUN_LIMIT = 2  # time-budget overruns (or deaths of the worker holding it) before the message needs a human
 
 
 def classifier_config() -> ClassifierConfig:
     return ClassifierConfig(own_message_id_domains=tuple(own_message_id_domains()))
 
 
-def claim_many(inbound_ids: Sequence[int]) -> list[InboundMessage]:
-    """Claim the messages that are neither finished nor freshly claimed by another worker; return them (in the
-    given order) loaded with their instance, source and the source profile's version.
-
-    One ``UPDATE ... RETURNING`` claims them all atomically (of two workers racing for a message, the second
-    sees the first's claim and gets nothing back); one query then loads what was claimed."""
-    ids = list(dict.fromkeys(int(pk) for pk in inbound_ids))
-    if not ids:
-        return []
-    now = timezone.now()
-    qn = connection.ops.quote_name
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    stale = connection.ops.adapt_datetimefield_value(now - STALE_CLAIM)
-    sql = (
-        f"UPDATE {qn(InboundMessage._meta.db_table)} SET {qn('status')} = %s, {qn('updated_at')} = %s "
-        f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))}) AND {qn('status')} NOT IN (%s, %s) "
-        f"AND NOT ({qn('status')} = %s AND {qn('updated_at')} > %s) RETURNING {qn('id')}"
-    )
-    params = [
-        InboundStatus.PROCESSING,
-        stamp,
-        *ids,
-        InboundStatus.PROCESSED,
-        InboundStatus.ERROR,
-        InboundStatus.PROCESSING,
-        stale,
-    ]
-    with connection.cursor() as cursor:  # one statement: atomic on its own
-        cursor.execute(sql, params)
-        claimed = {row[0] for row in cursor.fetchall()}
+def claim_many(inbound_ids: Sequence[int], *, redelivered: bool = False) -> list[InboundMessage]:
+    """Claim the messages that are neither finished nor held by a live worker (see ``claims``); return them in
+    processing order, loaded with their instance, source and the source profile's version."""
+    claimed = claim(inbound_ids, redelivered=redelivered)
     if not claimed:
         return []
-    return _load_claimed([pk for pk in ids if pk in claimed])
+    return sorted(_load_claimed(claimed), key=processing_order)
 
 
 # What processing never reads of the rows it loads (it reads the raw mail): left out, so they are not decrypted.
@@ -201,41 +177,87 @@ def report_of(
     return report
 
 
-def process_inbound(inbound_id: int, *, profile_id: int | None = None) -> str | None:
-    """Process one captured message. Returns the outcome, or None when there was nothing to do."""
-    return process_inbound_group([inbound_id], profile_id=profile_id).get(inbound_id)
+WAITING = "waiting"  # released to wait for the message it replies to (threads in order); retried shortly
+RELEASED = "released"  # released unprocessed because the task ran out of time on another message; queue again
+OVERRAN = "overran"  # ran past the time budget once (status failed): retry it alone
 
 
-def process_inbound_group(inbound_ids: Sequence[int], *, profile_id: int | None = None) -> dict[int, str]:
+def process_inbound(inbound_id: int, *, profile_id: int | None = None, redelivered: bool = False) -> str | None:
+    """Process one captured message. Returns the outcome (or WAITING, RELEASED, OVERRAN), or None when there was
+    nothing to do."""
+    return process_inbound_group([inbound_id], profile_id=profile_id, redelivered=redelivered).get(inbound_id)
+
+
+def process_inbound_group(
+    inbound_ids: Sequence[int], *, profile_id: int | None = None, redelivered: bool = False
+) -> dict[int, str]:
     """Process several captured messages as one unit of work: claimed together, run one by one with a shared
-    tracker (its look-ups serve the whole group), and finished together. Returns the outcome of each message
-    that was claimed (finished or freshly claimed elsewhere: absent).
+    tracker (its look-ups serve the whole group), each outcome committed as soon as it is known (a crash costs at
+    most the message in hand). Returns what became of each message that was claimed (finished or held by a live
+    worker elsewhere: absent): its outcome, or WAITING, RELEASED or OVERRAN (see above).
 
-    Finishing together is safe: every tracker call carries the message's idempotency key, so a message run
-    again after a crash before its finish changes nothing twice. Side effects outside the tracker (a forward,
-    a hint) have no such key, so a message that had one is finished at once."""
-    messages = claim_many(inbound_ids)
+    A reply whose request is a later message of the same group is set aside and run after the group's other
+    messages; one whose request is elsewhere is released to wait (``thread_order``). A task that runs out of time
+    (Celery's soft limit) counts an overrun for the message in hand and releases the rest."""
+    messages = claim_many(inbound_ids, redelivered=redelivered)
     group = Group(messages, get_tracker)
-    finished: list[InboundMessage] = []
     outcomes: dict[int, str] = {}
-    try:
-        for message in messages:
-            outcome, report = _process_claimed(message, group, profile_id)
+    pending = messages
+    for second_pass in (False, True):
+        later: list[InboundMessage] = []
+        for index, message in enumerate(pending):
+            try:
+                with message_budget():
+                    done = _process_claimed(message, group, profile_id)
+            except SoftTimeLimitExceeded:
+                rest = [*pending[index + 1 :], *later]
+                outcomes[message.pk] = _overran(message)
+                release(rest)
+                outcomes.update(dict.fromkeys((m.pk for m in rest), RELEASED))
+                return outcomes
+            if isinstance(done, Wait):
+                release([message])  # (a kill meanwhile must not count it as the message in hand)
+                if not second_pass and done.blockers <= {m.pk for m in pending[index + 1 :]}:
+                    later.append(message)  # its request is a later message of this group: run it after them
+                else:
+                    outcomes[message.pk] = WAITING
+                continue
+            outcome, report = done
             _set_outcome(message, outcome, report)
+            _save_finished([message])
             outcomes[message.pk] = str(outcome)
-            if "forwarded_to" in report or "hint" in report:
-                _save_finished([message])
-            else:
-                finished.append(message)
-    finally:
-        _save_finished(finished)
+        if not later:
+            break
+        pending = claim_many([m.pk for m in later])
     return outcomes
 
 
-def _process_claimed(message: InboundMessage, group: Group, profile_id: int | None) -> tuple[Outcome, dict[str, Any]]:
+def _overran(message: InboundMessage) -> str:
+    """The message in hand when the task ran out of time: one more overrun; the second ends it in error."""
+    message.overruns += 1
+    previous = message.report if isinstance(message.report, dict) else {}
+    attempts = int(previous.get("attempts", 0)) + 1
+    limit = budget_seconds()[0]
+    if message.overruns >= OVERRUN_LIMIT:
+        error = f"processing took longer than {limit} s twice: left for a human"
+        outcome = Outcome.ERROR
+    else:
+        error = f"processing took longer than {limit} s: retried alone"
+        outcome = Outcome.FAILED
+    _set_outcome(message, outcome, report_of(None, None, {}, attempts, error))
+    _save_finished([message], extra=["overruns"])
+    return str(outcome) if outcome == Outcome.ERROR else OVERRAN
+
+
+def _process_claimed(
+    message: InboundMessage, group: Group, profile_id: int | None
+) -> tuple[Outcome, dict[str, Any]] | Wait:
     previous = message.report if isinstance(message.report, dict) else {}
     attempts = int(previous.get("attempts", 0)) + 1
     profile: ProfileConfig | None = None
+    if message.overruns >= OVERRUN_LIMIT:  # in hand at two deaths of its worker
+        error = "processing did not finish twice (its worker died or was killed past its time budget)"
+        return Outcome.ERROR, report_of(None, None, {}, attempts, error)
     try:
         if not message.raw_blob:
             return Outcome.ERROR, report_of(
@@ -245,6 +267,9 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
         profile = profile_for(message, profile_id)
         with stage("parse"):
             parsed = parse(raw, config=classifier_config())
+        wait, waited = waits_for(message, parsed, timezone.now())
+        if wait is not None:
+            return wait
         ctx = build_context(
             instance_id=message.instance_id,
             raw=raw,
@@ -258,8 +283,14 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
         result, notes = run(ctx)
         if parsed.error:
             notes["parse_notes"] = parsed.error
+        if waited:
+            notes["thread_wait"] = waited
         return result.outcome, report_of(profile, result, notes, attempts)
+    except SoftTimeLimitExceeded:
+        raise
     except StepFailed as failed:
+        if isinstance(failed.error, SoftTimeLimitExceeded):
+            raise failed.error from None
         outcome, error = classify_error(failed.error, attempts, message.pk)
         return outcome, report_of(profile, None, {}, attempts, error, failed=failed, outcome=outcome)
     except Exception as exc:
@@ -283,7 +314,7 @@ def classify_error(exc: Exception, attempts: int, inbound_id: int) -> tuple[Outc
     return Outcome.ERROR, f"unexpected error: {type(exc).__name__} (the details are in the worker's log)"
 
 
-_FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "raw_blob"]
+_FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "raw_blob", "claimed_by"]
 
 
 def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, Any]) -> None:
@@ -293,11 +324,17 @@ def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, An
     message.outcome = str(outcome)
     message.report = report
     message.processed_at = message.updated_at = timezone.now()
+    message.claimed_by = ""
 
 
-def _save_finished(messages: list[InboundMessage]) -> None:
-    """Record the outcomes (one UPDATE for all), then remove the raw mail an instance does not keep (after the
-    outcome is safe: a crash in between leaves an orphan blob, never a message without its mail)."""
+def _save_finished(messages: list[InboundMessage], extra: Sequence[str] = ()) -> None:
+    """Record the outcomes (one UPDATE each), then remove the raw mail an instance does not keep (after the
+    outcome is safe: a crash in between leaves an orphan blob, never a message without its mail).
+
+    On PostgreSQL an outcome whose loss in a database crash would only mean processing the message again (every
+    tracker write carries its idempotency key; no raw mail is removed; no forward or hint was sent) is committed
+    without waiting for the WAL flush (``synchronous_commit = off`` for that transaction): one fsync per message
+    saved, with the next durable commit flushing it anyway."""
     if not messages:
         return
     discard = [
@@ -308,6 +345,12 @@ def _save_finished(messages: list[InboundMessage]) -> None:
     for message in messages:
         if message.raw_blob in discard:
             message.raw_blob = ""
-    update_rows(messages, _FINISH_FIELDS)
+    side_effects = any("forwarded_to" in m.report or "hint" in m.report for m in messages if isinstance(m.report, dict))
+    if connection.vendor == "postgresql" and not discard and not side_effects and not connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            update_rows(messages, [*_FINISH_FIELDS, *extra])
+    else:
+        update_rows(messages, [*_FINISH_FIELDS, *extra])
     messages.clear()
     discard_blobs(discard, "raw mail of a processed message")

@@ -1,55 +1,131 @@
-"""Celery tasks of the pipeline: thin wrappers around the processing service."""
+"""Celery tasks of the pipeline: thin wrappers around the processing service, and the sweep that drains what
+was left waiting (oldest first)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from typing import Any
 
-from celery import shared_task
-from django.db.models import Q
-from django.utils import timezone
+from celery import shared_task, signals
+from django.conf import settings
 
-from inbound.models import InboundMessage, InboundStatus
-from inbound.pipeline.service import STALE_CLAIM, process_inbound, process_inbound_group
+from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
+from inbound.pipeline.claims import mark_worker, stop_heartbeat
+from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group
+
+log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 GROUP_SIZE = 25  # messages per queued group (= inbound.sources.base.FETCH_CHUNK_MESSAGES)
+SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest group when it is done
+
+# Celery's time limits on each processing task: a backstop for the whole group (each message has its own budget,
+# JEMH_PROCESSING_SOFT_LIMIT/HARD_LIMIT, enforced in the worker process: see inbound.pipeline.claims).
+SOFT_LIMIT: int = getattr(settings, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
+HARD_LIMIT: int = getattr(settings, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
+
+
+@signals.celeryd_init.connect(dispatch_uid="inbound.pipeline.worker_init")
+def _in_a_worker(**kwargs: Any) -> None:
+    """The processes of a Celery worker (started by ``celery worker``: its main process, and the pool processes
+    forked from it) beat a heartbeat once they claim mail (claims follow their worker)."""
+    mark_worker()
+
+
+@signals.worker_shutdown.connect(dispatch_uid="inbound.pipeline.worker_shutdown")
+@signals.worker_process_shutdown.connect(dispatch_uid="inbound.pipeline.worker_process_shutdown")
+def _worker_stops(**kwargs: Any) -> None:
+    stop_heartbeat()
+
+
+def _redelivered(task: Any) -> bool:
+    """The broker redelivered the task: the worker process that had it died."""
+    return bool((task.request.delivery_info or {}).get("redelivered"))
 
 
 # ignore_result: the outcome is recorded on the audit row; storing it in the result backend too only costs time
-@shared_task(bind=True, name="inbound.process_message", acks_late=True, max_retries=None, ignore_result=True)
+@shared_task(
+    bind=True,
+    name="inbound.process_message",
+    acks_late=True,
+    max_retries=None,
+    ignore_result=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=HARD_LIMIT,
+)
 def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-untyped-def]
-    outcome = process_inbound(inbound_id)
+    outcome = process_inbound(inbound_id, redelivered=_redelivered(self))
     if outcome == "failed":
         delay = min(RETRY_BASE_SECONDS * 2 ** min(self.request.retries, 10), RETRY_MAX_SECONDS)
         raise self.retry(countdown=delay)
+    _follow_up({inbound_id: outcome} if outcome else {})
     return outcome
 
 
-@shared_task(name="inbound.process_messages", acks_late=True, ignore_result=True)
-def process_messages(inbound_ids: list[int]) -> None:
+@shared_task(
+    bind=True,
+    name="inbound.process_messages",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=HARD_LIMIT,
+)
+def process_messages(self, inbound_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
     """Process a group of captured messages (queued together by capture); a message that fails for a temporary
     reason is retried on its own with back-off. Safe to run twice: finished messages are skipped."""
-    process_group(inbound_ids)
+    process_group(inbound_ids, redelivered=_redelivered(self))
 
 
-def process_group(inbound_ids: list[int]) -> None:
-    for inbound_id, outcome in process_inbound_group(inbound_ids).items():
-        if outcome == "failed":
-            process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
+@shared_task(
+    bind=True,
+    name="inbound.drain_backlog",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=SOFT_LIMIT,
+    time_limit=HARD_LIMIT,
+)
+def drain_backlog(self, inbound_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Process a group the sweep queued, then queue the next oldest waiting group (a chain that drains the
+    backlog oldest first as fast as the workers take it; it ends when it finds nothing to claim)."""
+    if process_group(inbound_ids, redelivered=_redelivered(self)):
+        following = oldest_waiting(GROUP_SIZE)
+        if following:
+            drain_backlog.delay(following)
 
 
-@shared_task(name="inbound.resume_processing")
-def resume_processing(limit: int = 500) -> int:
-    """Re-queue messages that wait too long: captured but never queued (broker down), claimed by a worker that
-    died, or failed and due again. Scheduled every minute by beat; safe because processing is idempotent."""
-    now = timezone.now()
-    waiting = InboundMessage.objects.filter(
-        Q(status=InboundStatus.RECEIVED, updated_at__lt=now - timedelta(minutes=2))
-        | Q(status=InboundStatus.PROCESSING, updated_at__lt=now - STALE_CLAIM)
-        | Q(status=InboundStatus.FAILED, updated_at__lt=now - timedelta(minutes=15))
-    ).values_list("pk", flat=True)[:limit]
-    ids = list(waiting)
+def process_group(inbound_ids: list[int], redelivered: bool = False) -> dict[int, str]:
+    outcomes = process_inbound_group(inbound_ids, redelivered=redelivered)
+    _follow_up(outcomes)
+    return outcomes
+
+
+def _follow_up(outcomes: dict[int, str]) -> None:
+    """Queue what a run left to do: retries with back-off, replies waiting for their request, messages released
+    when one ran out of time (again at once; the one that overran alone). With the broker down, the sweep queues
+    them later (they are waiting rows): nothing is lost."""
+    try:
+        released = [pk for pk, outcome in outcomes.items() if outcome == RELEASED]
+        if released:
+            process_messages.delay(released)
+        for inbound_id, outcome in outcomes.items():
+            if outcome == "failed":
+                process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
+            elif outcome == WAITING:
+                process_message.apply_async((inbound_id,), countdown=settings.JEMH_THREAD_WAIT_RETRY_SECONDS)
+            elif outcome == OVERRAN:
+                process_message.delay(inbound_id)
+    except Exception:
+        log.warning("could not queue the follow-ups of inbound %s; the sweep will", sorted(outcomes))
+
+
+@shared_task(name="inbound.resume_processing", ignore_result=True)
+def resume_processing(groups: int = SWEEP_GROUPS) -> int:
+    """Queue the oldest mail that waits too long: captured but never queued (broker down), claimed by a worker
+    that is gone, or failed with its retry lost. Queues a few groups, each of which queues the next oldest when
+    done (``drain_backlog``). Scheduled every 15 seconds by beat; safe because processing is idempotent."""
+    forget_old_heartbeats()
+    ids = oldest_waiting(groups * GROUP_SIZE)
     for start in range(0, len(ids), GROUP_SIZE):
-        process_messages.delay(ids[start : start + GROUP_SIZE])
+        drain_backlog.delay(ids[start : start + GROUP_SIZE])
     return len(ids)

@@ -1,4 +1,4 @@
-"""Processing captured mail in groups: one claim, shared look-ups, one write of the outcomes; still idempotent."""
+"""Processing captured mail in groups: one claim, shared look-ups, each outcome written when known; idempotent."""
 
 from __future__ import annotations
 
@@ -72,23 +72,28 @@ def test_messages_claimed_by_another_worker_are_left_to_it(instance: Instance, p
     assert Issue.objects.count() == 2
 
 
-def test_a_crash_before_the_outcomes_are_written_creates_nothing_twice(
+def test_a_crash_before_an_outcome_is_written_creates_nothing_twice(
     instance: Instance, profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = record(instance, mail(subject="One", attachments=[("a.txt", "text/plain", b"a")]), mail(subject="Two"))
+    ids = record(instance, mail(subject="One"), mail(subject="Two", attachments=[("a.txt", "text/plain", b"a")]))
+    save = service._save_finished
+    saved: list[int] = []
 
-    def crash(messages: list[Any]) -> None:
-        if messages:
+    def crash_on_the_second(messages: list[Any], extra: Any = ()) -> None:
+        if saved:
             raise KeyboardInterrupt("the worker was killed")
+        saved.extend(m.pk for m in messages)
+        save(messages, extra)
 
-    monkeypatch.setattr(service, "_save_finished", crash)
+    monkeypatch.setattr(service, "_save_finished", crash_on_the_second)
     with pytest.raises(KeyboardInterrupt):
         process_inbound_group(ids, profile_id=profile.pk)
     monkeypatch.undo()
-    assert Issue.objects.count() == 2  # the tracker work was done, the outcomes were not recorded
-    assert set(InboundMessage.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"processing"}
+    assert Issue.objects.count() == 2  # the tracker work was done, the second outcome was not recorded
+    statuses = dict(InboundMessage.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert statuses == {ids[0]: "processed", ids[1]: "processing"}  # the first outcome was committed at once
     InboundMessage.objects.filter(pk__in=ids).update(updated_at=timezone.now() - timedelta(minutes=11))
-    assert process_inbound_group(ids, profile_id=profile.pk) == {ids[0]: "created", ids[1]: "created"}
+    assert process_inbound_group(ids, profile_id=profile.pk) == {ids[1]: "created"}
     assert Issue.objects.count() == 2 and Attachment.objects.count() == 1
     keys = [InboundMessage.objects.get(pk=pk).report["steps"][-1]["details"]["issue"] for pk in ids]
     assert sorted(keys) == sorted(Issue.objects.values_list("key", flat=True))

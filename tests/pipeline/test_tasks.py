@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -37,3 +38,14 @@ def test_sweep_resumes_messages_left_waiting(instance, profile, projects) -> Non
         assert resume_processing() == 2
     outcomes = dict(InboundMessage.objects.values_list("pk", "outcome"))
     assert outcomes == {never_queued.pk: "created", abandoned.pk: "created", fresh.pk: ""}
+
+
+def test_sweep_drains_the_whole_backlog_oldest_first(instance: Any, profile: Any, projects: Any) -> None:
+    ids = [record_test_message(instance.pk, mail(subject=f"Backlog {n}")).pk for n in range(30)]
+    InboundMessage.objects.filter(pk__in=ids).update(updated_at=timezone.now() - timedelta(hours=1))
+    with celery_pointed_at("memory://") as app:
+        app.conf.task_always_eager = True
+        assert resume_processing(groups=1) == 25  # one group queued; it queues the next oldest when done
+    assert list(InboundMessage.objects.order_by("pk").values_list("outcome", flat=True)) == ["created"] * 30
+    keys = list(Issue.objects.order_by("pk").values_list("summary", flat=True))
+    assert keys == [f"Backlog {n}" for n in range(30)]  # processed oldest first

@@ -1,0 +1,147 @@
+"""Claims that follow their worker, threads in order, time budgets, and the backlog the sweep drains."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
+
+from inbound.models import InboundMessage, InboundStatus, WorkerHeartbeat
+from inbound.pipeline import service
+from inbound.pipeline.backlog import backlog, oldest_waiting
+from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, claim_many, process_inbound_group
+from inbound.pipeline.testcases import record_test_message
+from jemh.models import Instance
+from profiles.models import Profile
+from tests.pipeline.conftest import mail
+from trackers.models import Comment, Issue
+
+
+def record(instance: Instance, *raws: bytes) -> list[int]:
+    return [record_test_message(instance.pk, raw).pk for raw in raws]
+
+
+def held_by(ids: list[int], worker: str, beat_ago: float | None, claimed_ago: float = 1) -> None:
+    now = timezone.now()
+    InboundMessage.objects.filter(pk__in=ids).update(
+        status=InboundStatus.PROCESSING, claimed_by=worker, updated_at=now - timedelta(seconds=claimed_ago)
+    )
+    if beat_ago is not None:
+        at = now - timedelta(seconds=beat_ago)
+        WorkerHeartbeat.objects.update_or_create(worker=worker, defaults={"beat_at": at, "started_at": at})
+
+
+def test_a_claim_records_its_holder(instance: Instance, profile: Profile) -> None:
+    [pk] = record(instance, mail())
+    [message] = claim_many([pk])
+    row = InboundMessage.objects.get(pk=pk)
+    assert row.status == InboundStatus.PROCESSING and row.claimed_by == message.claimed_by
+    assert row.claimed_by.count(":") == 2  # host:pid:nonce
+
+
+def test_a_live_holder_keeps_its_claim(instance: Instance, profile: Profile) -> None:
+    ids = record(instance, mail())
+    held_by(ids, "other:1:aa", beat_ago=2)
+    assert claim_many(ids) == []
+
+
+def test_a_claim_whose_holder_stopped_beating_is_taken_over_at_once(instance: Instance, profile: Profile) -> None:
+    ids = record(instance, mail(subject="One"), mail(subject="Two"))
+    held_by(ids, "dead:1:aa", beat_ago=60)
+    assert process_inbound_group(ids, profile_id=profile.pk) == {ids[0]: "created", ids[1]: "created"}
+    overruns = dict(InboundMessage.objects.values_list("pk", "overruns"))
+    assert overruns == {ids[0]: 1, ids[1]: 0}  # the first in processing order was the one in hand
+
+
+def test_a_redelivered_task_takes_over_a_claim_whose_holder_still_beats(instance: Instance, profile: Profile) -> None:
+    ids = record(instance, mail())
+    held_by(ids, "killed:1:aa", beat_ago=2)
+    assert claim_many(ids) == []
+    assert [m.pk for m in claim_many(ids, redelivered=True)] == ids
+
+
+def test_a_holder_without_heartbeat_keeps_its_claim_for_ten_minutes(instance: Instance, profile: Profile) -> None:
+    ids = record(instance, mail())
+    held_by(ids, "shell:1:aa", beat_ago=None, claimed_ago=60)
+    assert claim_many(ids) == []
+    held_by(ids, "shell:1:aa", beat_ago=None, claimed_ago=11 * 60)
+    assert [m.pk for m in claim_many(ids)] == ids
+
+
+def test_in_hand_at_two_deaths_ends_in_error(instance: Instance, profile: Profile) -> None:
+    ids = record(instance, mail(subject="Poison"), mail(subject="Fine"))
+    InboundMessage.objects.filter(pk=ids[0]).update(overruns=1)
+    held_by(ids[:1], "dead:2:bb", beat_ago=60)  # its holder died with it in hand (its only message left)
+    outcomes = process_inbound_group(ids, profile_id=profile.pk)
+    assert outcomes == {ids[0]: "error", ids[1]: "created"}
+    poison = InboundMessage.objects.get(pk=ids[0])
+    assert poison.overruns == 2 and "did not finish twice" in poison.report["error"]
+
+
+def test_an_overrun_releases_the_rest_and_the_second_ends_in_error(
+    instance: Instance, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = record(instance, mail(subject="Fine"), mail(subject="Hangs"), mail(subject="Behind"))
+    parse = service.parse
+
+    def hanging(raw: bytes, **kwargs: Any) -> Any:
+        if b"Subject: Hangs" in raw:
+            raise SoftTimeLimitExceeded("budget")
+        return parse(raw, **kwargs)
+
+    monkeypatch.setattr(service, "parse", hanging)
+    assert process_inbound_group(ids, profile_id=profile.pk) == {ids[0]: "created", ids[1]: OVERRAN, ids[2]: RELEASED}
+    statuses = dict(InboundMessage.objects.values_list("pk", "status"))
+    assert statuses == {ids[0]: "processed", ids[1]: "failed", ids[2]: "received"}
+    assert process_inbound_group(ids[1:], profile_id=profile.pk) == {ids[1]: "error", ids[2]: "created"}
+    poison = InboundMessage.objects.get(pk=ids[1])
+    assert poison.overruns == 2
+    assert poison.report["error"] == "processing took longer than 120 s twice: left for a human"
+
+
+def test_a_reply_waits_for_its_request_captured_elsewhere(instance: Instance, profile: Profile) -> None:
+    [request] = record(instance, mail(subject="Question", message_id="<q@c.example>"))
+    [reply] = record(instance, mail(subject="Re: Question", headers={"In-Reply-To": "<q@c.example>"}))
+    assert process_inbound_group([reply], profile_id=profile.pk) == {reply: WAITING}
+    row = InboundMessage.objects.get(pk=reply)
+    assert (row.status, row.claimed_by, row.report) == ("received", "", {})  # no attempt spent
+    assert process_inbound_group([request], profile_id=profile.pk) == {request: "created"}
+    assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "commented"}
+    assert Issue.objects.count() == 1 and Comment.objects.count() == 1
+
+
+def test_a_reply_before_its_request_in_the_same_group_runs_after_it(instance: Instance, profile: Profile) -> None:
+    reply, request = record(
+        instance,
+        mail(subject="Re: Question", headers={"In-Reply-To": "<q2@c.example>"}),
+        mail(subject="Question", message_id="<q2@c.example>"),
+    )
+    assert process_inbound_group([reply, request], profile_id=profile.pk) == {request: "created", reply: "commented"}
+
+
+def test_a_reply_stops_waiting_after_the_bound(instance: Instance, profile: Profile, settings: Any) -> None:
+    record(instance, mail(subject="Question", message_id="<q3@c.example>"))
+    [reply] = record(instance, mail(subject="Re: Question", headers={"In-Reply-To": "<q3@c.example>"}))
+    InboundMessage.objects.filter(pk=reply).update(created_at=timezone.now() - timedelta(minutes=3))
+    assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "created"}
+    note = InboundMessage.objects.get(pk=reply).report["thread_wait"]
+    assert note.startswith("processed without waiting for #") and "within 120 s" in note
+
+
+def test_the_sweep_takes_the_oldest_first_and_the_backlog_counts_what_is_unfinished(
+    instance: Instance, profile: Profile
+) -> None:
+    ids = record(instance, *[mail(subject=f"Old {n}") for n in range(4)])
+    long_ago = timezone.now() - timedelta(hours=1)
+    InboundMessage.objects.filter(pk__in=ids).update(updated_at=long_ago, received_at=long_ago)
+    held_by(ids[1:2], "dead:3:cc", beat_ago=60, claimed_ago=3600)
+    held_by(ids[2:3], "alive:3:dd", beat_ago=1, claimed_ago=3600)
+    assert oldest_waiting(10) == [ids[0], ids[1], ids[3]]
+    assert oldest_waiting(2) == [ids[0], ids[1]]
+    state = backlog()
+    assert state.count == 4 and state.oldest_age_seconds is not None and state.oldest_age_seconds >= 3600
+    process_inbound_group(ids[:2], profile_id=profile.pk)
+    assert backlog().count == 2
