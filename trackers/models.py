@@ -237,3 +237,25 @@ class RemoteIdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.result or '(in progress)'}"
+
+
+class RemoteAttachment(models.Model):
+    """What Jira does not keep about an attachment we uploaded: its content's SHA-256, the comment it came with,
+    and the idempotency key of the upload (so a retried upload attaches each content once)."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue_key = models.CharField(max_length=64)
+    attachment_id = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)
+    comment_id = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(max_length=300, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "attachment_id"], name="trackers_remote_attachment_unique"),
+        ]
+        indexes = [models.Index(fields=["instance", "issue_key"], name="trackers_remote_att_issue")]
+
+    def __str__(self) -> str:
+        return f"attachment {self.attachment_id} of {self.issue_key}"

@@ -299,7 +299,7 @@ class FakeJira:
             if not isinstance(value, dict):
                 raise spec.SpecViolation(f"{where}: REST v3 wants an ADF document, got {type(value).__name__}")
             spec.check_adf(value, where)
-            return json.dumps(value)
+            return _adf_text(value)
         if not isinstance(value, str):
             raise spec.SpecViolation(f"{where}: REST v2 wants wiki markup (a string), got {type(value).__name__}")
         return value
@@ -342,7 +342,7 @@ class FakeJira:
                         raise JiraError(400, errors={"summary": "Summary must be less than 255 characters, on one line."})
                     target["summary"] = value
                 elif field_id == "description":
-                    if value is not None and len(self._text(value, "description")) > TEXT_LIMIT * 2 + 1000:
+                    if value is not None and len(self._text(value, "description")) > TEXT_LIMIT:
                         raise JiraError(400, ["CONTENT_LIMIT_EXCEEDED"])
                     target["description"] = value
                 elif field_id in ("reporter", "assignee"):
@@ -563,7 +563,7 @@ class FakeJira:
         issue = self._issue(key)
         body = request.json()
         text = self._text(body.get("body"), "comment body")
-        if len(text) > TEXT_LIMIT * 2 + 1000 or (self.flavour == "datacenter" and len(text) > TEXT_LIMIT):
+        if len(text) > TEXT_LIMIT:
             raise JiraError(400, errors={"comment": "The entered text is too long. It exceeds the allowed limit of 32767 characters."})
         if not text.strip():
             raise JiraError(400, errors={"comment": "Comment body can not be empty!"})
@@ -759,6 +759,19 @@ class FakeJira:
         if self.flavour == "cloud":
             return 200, {"issues": issues, "isLast": len(found) <= size}
         return 200, {"expand": "", "startAt": 0, "maxResults": size, "total": len(found), "issues": issues}
+
+
+def _adf_text(node: Any) -> str:
+    """The characters of an ADF document that count against Jira's 32,767 limit: its text and line breaks."""
+    if not isinstance(node, dict):
+        return ""
+    if node.get("type") == "text":
+        return str(node.get("text", ""))
+    if node.get("type") == "hardBreak":
+        return "\n"
+    return "\n".join(_adf_text(child) for child in node.get("content") or []) if node.get("type") == "doc" else "".join(
+        _adf_text(child) for child in node.get("content") or []
+    )
 
 
 def _unquote(value: str) -> str:
