@@ -27,13 +27,19 @@ class Instance(models.Model):
         max_length=16, choices=JiraDeployment.choices, default=JiraDeployment.CLOUD, verbose_name="Jira deployment"
     )
     jira_email = EncryptedTextField(
-        blank=True, default="", verbose_name="Jira account e-mail", help_text="Cloud: the account the API token belongs to."
+        blank=True,
+        default="",
+        verbose_name="Jira account e-mail",
+        help_text="Cloud: the account the API token belongs to.",
     )
     jira_api_token = EncryptedTextField(
         blank=True, default="", verbose_name="Jira API token", help_text="Cloud: an API token of that account."
     )
     jira_pat = EncryptedTextField(
-        blank=True, default="", verbose_name="Jira personal access token", help_text="Data Center: sent as a bearer token."
+        blank=True,
+        default="",
+        verbose_name="Jira personal access token",
+        help_text="Data Center: sent as a bearer token.",
     )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -9,7 +9,7 @@ from trackers.errors import TrackerNotAvailable
 from trackers.jira.client import CLOUD, DATA_CENTER, Credentials, JiraClient
 from trackers.jira.tracker import JiraTracker
 
-__all__ = ["JiraClient", "JiraTracker", "Credentials", "client_for", "tracker_for"]
+__all__ = ["Credentials", "JiraClient", "JiraTracker", "client_for", "tracker_for"]
 
 _clients: dict[tuple[int, str, str], JiraClient] = {}
 _lock = threading.Lock()
@@ -30,7 +30,11 @@ def client_for(instance: Instance) -> JiraClient:
     if not instance.jira_credentials_set:
         raise TrackerNotAvailable(
             f"the Jira backend is not available for instance {instance.name!r}: its credentials are not set; "
-            + ("set a personal access token" if instance.jira_deployment == JiraDeployment.DATA_CENTER else "set the account e-mail and API token")
+            + (
+                "set a personal access token"
+                if instance.jira_deployment == JiraDeployment.DATA_CENTER
+                else "set the account e-mail and API token"
+            )
         )
     credentials = credentials_of(instance)
     key = (instance.pk or 0, instance.base_url, str(hash(credentials)))

@@ -98,7 +98,13 @@ def _inline(children: list[Token]) -> list[Node]:
         elif child.type == "image":
             alt = child.content or str(child.attrGet("src") or "")
             if alt:
-                out.append({"type": "text", "text": alt, "marks": [{"type": "link", "attrs": {"href": str(child.attrGet("src"))}}]})
+                out.append(
+                    {
+                        "type": "text",
+                        "text": alt,
+                        "marks": [{"type": "link", "attrs": {"href": str(child.attrGet("src"))}}],
+                    }
+                )
     return out
 
 

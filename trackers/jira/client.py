@@ -179,7 +179,11 @@ class JiraClient:
                 if retryable_here and attempt <= self.max_retries and (wait or 0.5) <= self.max_inline_wait:
                     time.sleep((wait or 0.5) * random.uniform(1.0, 1.3))  # jitter: never retry all at once
                     continue
-                kind = f"rate-limited ({reason})" if status == 429 and reason else ("rate-limited" if status == 429 else f"failing ({status})")
+                kind = (
+                    f"rate-limited ({reason})"
+                    if status == 429 and reason
+                    else ("rate-limited" if status == 429 else f"failing ({status})")
+                )
                 raise JiraTemporaryError(
                     f"Jira at {self.base_url} is {kind} on {label}: {error_text(response)}; "
                     + (f"retry after {wait:.0f} s" if wait is not None else "try again later"),

@@ -48,7 +48,9 @@ class FieldMap:
         fields: dict[str, FieldInfo] = {}
         for raw in self.client.get("field"):
             schema: dict[str, Any] = raw.get("schema") or {}
-            info = FieldInfo(raw["id"], raw["name"], bool(raw.get("custom")), schema.get("type", ""), schema.get("custom", ""))
+            info = FieldInfo(
+                raw["id"], raw["name"], bool(raw.get("custom")), schema.get("type", ""), schema.get("custom", "")
+            )
             fields.setdefault(info.name, info)
         with _lock:
             _cache[key] = (time.monotonic() + TTL, fields)

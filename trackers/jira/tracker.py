@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from jemh.crypto import keyed_hash, keyed_hash_candidates
@@ -43,7 +43,14 @@ from trackers.interface import (
 from trackers.jira import adf, wiki
 from trackers.jira.client import JiraClient
 from trackers.jira.errors import JiraTemporaryError
-from trackers.jira.fields import EMAIL_FIELDS, EMAIL_PARTICIPANTS, EMAIL_SENDER_ADDRESS, EMAIL_SENDER_NAME, FieldInfo, FieldMap
+from trackers.jira.fields import (
+    EMAIL_FIELDS,
+    EMAIL_PARTICIPANTS,
+    EMAIL_SENDER_ADDRESS,
+    EMAIL_SENDER_NAME,
+    FieldInfo,
+    FieldMap,
+)
 from trackers.jira.users import UserDirectory
 from trackers.models import MessageIdKind, RemoteAttachment, RemoteIdempotencyKey, RemoteMessageId
 
@@ -51,6 +58,7 @@ PROPERTY = "jemh"  # the entity property holding what Jira does not keep
 TEXT_LIMIT = 32767  # Jira's limit for descriptions and comment bodies
 PROPERTY_LIMIT = 30000  # bytes of our Markdown kept in the property (Jira allows 32,768 per property)
 CLAIM_TIMEOUT = timedelta(seconds=60)  # a claim older than this belongs to a worker that died
+RECHECK_AFTER = timedelta(seconds=5)  # after a lost create answer, when a retry may look the issue up
 SUMMARY_LIMIT = 255
 
 
@@ -160,7 +168,9 @@ class JiraTracker:
         if not wanted:
             raise errors.ProjectNotFound("no project key given")
         raw = self.client.get(
-            f"project/{wanted}", params={"expand": "issueTypes,lead"}, not_found=errors.ProjectNotFound,
+            f"project/{wanted}",
+            params={"expand": "issueTypes,lead"},
+            not_found=errors.ProjectNotFound,
             what=f"project {project_key!r} (fix the project mapping, or check the Jira account may browse it)",
         )
         statuses: list[str] = []
@@ -210,7 +220,9 @@ class JiraTracker:
     def get_user(self, account_id: str) -> TrackerUser | None:
         return self.users.by_id(account_id)
 
-    def _account(self, account_id: str, role: str, inactive: type[errors.TrackerError] = errors.InvalidFieldValue) -> TrackerUser:
+    def _account(
+        self, account_id: str, role: str, inactive: type[errors.TrackerError] = errors.InvalidFieldValue
+    ) -> TrackerUser:
         user = self.users.by_id(account_id)
         if user is None:
             raise errors.UserNotFound(f"{role}: no Jira user with the account id {account_id!r}")
@@ -317,7 +329,9 @@ class JiraTracker:
     def get_issue(self, key: str) -> TrackerIssue:
         issue = self.find_issue(key)
         if issue is None:
-            raise errors.IssueNotFound(f"no issue {key!r} in Jira at {self.client.base_url} (or no permission to browse it)")
+            raise errors.IssueNotFound(
+                f"no issue {key!r} in Jira at {self.client.base_url} (or no permission to browse it)"
+            )
         return issue
 
     def _require_issue(self, key: str) -> None:
@@ -327,10 +341,16 @@ class JiraTracker:
 
     def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
         for message_id in message_ids:
-            if not message_id or normalize_message_id(message_id) == "<>" or not normalize_message_id(message_id)[1:-1].strip():
+            if (
+                not message_id
+                or normalize_message_id(message_id) == "<>"
+                or not normalize_message_id(message_id)[1:-1].strip()
+            ):
                 continue
             hashes = keyed_hash_candidates(normalize_message_id(message_id), purpose="message-id")
-            keys = RemoteMessageId.objects.filter(instance=self.instance, message_id_hash__in=hashes).order_by("-created_at")
+            keys = RemoteMessageId.objects.filter(instance=self.instance, message_id_hash__in=hashes).order_by(
+                "-created_at"
+            )
             for key in keys.values_list("issue_key", flat=True):
                 issue = self.find_issue(key)
                 if issue is not None:
@@ -342,7 +362,9 @@ class JiraTracker:
         path = "search/jql" if self.cloud else "search"
         return list(self.client.request("POST", path, json=body, retry_unsafe=True).json().get("issues") or [])
 
-    def find_issue_by_foreign_key(self, field_name: str, value: str, project_key: str | None = None) -> TrackerIssue | None:
+    def find_issue_by_foreign_key(
+        self, field_name: str, value: str, project_key: str | None = None
+    ) -> TrackerIssue | None:
         clauses = []
         if project_key is not None:
             clauses.append(f'project = "{self._project(project_key)[0].key}"')
@@ -372,7 +394,9 @@ class JiraTracker:
         if new.priority:
             priority = next((p for p in self._priority_list() if p["name"].casefold() == new.priority.casefold()), None)
             if priority is None:
-                raise errors.InvalidFieldValue(f"priority {new.priority!r} is not one of {', '.join(project.priorities)}")
+                raise errors.InvalidFieldValue(
+                    f"priority {new.priority!r} is not one of {', '.join(project.priorities)}"
+                )
             fields["priority"] = {"id": priority["id"]}
         for role, account in (("reporter", new.reporter), ("assignee", new.assignee)):
             if account:
@@ -393,12 +417,16 @@ class JiraTracker:
         if new.source_message_id is not None:
             properties["sourceMessageId"] = new.source_message_id
         description = new.description
+        if len(description) > TEXT_LIMIT:  # Jira refuses more: the whole text is attached after the create
+            description = description[: TEXT_LIMIT - 200].rstrip() + "\n\n(continued in the attached full text)"
         if description:
             rendered = self._render(description)
             fields["description"] = rendered
             properties["description"] = self._source(description, rendered)
         if new.email_sender_address:
-            fields[self._field(EMAIL_SENDER_ADDRESS).id] = _check_address(new.email_sender_address, EMAIL_SENDER_ADDRESS)
+            fields[self._field(EMAIL_SENDER_ADDRESS).id] = _check_address(
+                new.email_sender_address, EMAIL_SENDER_ADDRESS
+            )
         if new.email_sender_name:
             fields[self._field(EMAIL_SENDER_NAME).id] = new.email_sender_name
         participants = _dedupe_addresses(new.email_participants, EMAIL_PARTICIPANTS)
@@ -413,7 +441,9 @@ class JiraTracker:
             body["properties"] = [{"key": PROPERTY, "value": properties}]
         return body, watchers
 
-    def create_issue(self, new: NewIssue, *, idempotency_key: str | None = None, actor: Actor | None = None) -> TrackerIssue:
+    def create_issue(
+        self, new: NewIssue, *, idempotency_key: str | None = None, actor: Actor | None = None
+    ) -> TrackerIssue:
         self._check_actor(actor)
         body, watchers = self._new_issue_request(new, idempotency_key)  # everything checked before anything is sent
         claim = f"issue:{idempotency_key}" if idempotency_key else None
@@ -423,6 +453,13 @@ class JiraTracker:
                 return self.get_issue(done)
         try:
             key = self._post_issue(body, idempotency_key)
+        except JiraTemporaryError as exc:
+            if claim is not None:
+                if exc.status == 429:  # refused before any work: nothing can have been created
+                    self._release(claim)
+                else:  # a lost answer: the create may still commit; whoever retries looks it up first
+                    self._expire_soon(claim)
+            raise
         except Exception:
             if claim is not None:
                 self._release(claim)
@@ -433,6 +470,9 @@ class JiraTracker:
             self._record(key, new.message_ids, MessageIdKind.INBOUND)
         for watcher in watchers:
             self.client.request("POST", f"issue/{key}/watchers", json=watcher, not_found=errors.IssueNotFound)
+        if len(new.description) > TEXT_LIMIT:
+            full = AttachmentUpload("description-full-text.txt", "text/plain", data=new.description.encode())
+            self.add_attachments(key, [full])
         return self.get_issue(key)
 
     def _post_issue(self, body: dict[str, Any], idempotency_key: str | None) -> str:
@@ -463,6 +503,8 @@ class JiraTracker:
             return None
         except IntegrityError:
             pass
+        except OperationalError as exc:  # a locked or busy database
+            raise JiraTemporaryError(f"{key}: the database is busy; try again", retry_after=0.1) from exc
         row = RemoteIdempotencyKey.objects.filter(instance=self.instance, key=key).first()
         if row is None:
             raise JiraTemporaryError(f"{key}: claimed and released meanwhile; try again", retry_after=0.1)
@@ -474,10 +516,17 @@ class JiraTracker:
         if found:
             RemoteIdempotencyKey.objects.filter(pk=row.pk).update(result=found)
             return str(found)
-        taken = RemoteIdempotencyKey.objects.filter(pk=row.pk, claimed_at=row.claimed_at, result="").update(claimed_at=now)
+        taken = RemoteIdempotencyKey.objects.filter(pk=row.pk, claimed_at=row.claimed_at, result="").update(
+            claimed_at=now
+        )
         if not taken:
             raise JiraTemporaryError(f"{key}: another worker took this over; try again", retry_after=1.0)
         return None
+
+    def _expire_soon(self, key: str) -> None:
+        """Let the claim go stale in a few seconds: the next try looks the result up in Jira before creating."""
+        stale_at = timezone.now() - CLAIM_TIMEOUT + RECHECK_AFTER
+        RemoteIdempotencyKey.objects.filter(instance=self.instance, key=key, result="").update(claimed_at=stale_at)
 
     def _finish(self, key: str, result: str) -> None:
         RemoteIdempotencyKey.objects.filter(instance=self.instance, key=key).update(result=result)
@@ -522,7 +571,10 @@ class JiraTracker:
         body_text = comment.body
         overflow = ""
         if len(body_text) > TEXT_LIMIT:  # Jira refuses longer bodies: the whole text goes into an attachment
-            overflow, body_text = body_text, body_text[: TEXT_LIMIT - 200].rstrip() + "\n\n(continued in the attached full text)"
+            overflow, body_text = (
+                body_text,
+                body_text[: TEXT_LIMIT - 200].rstrip() + "\n\n(continued in the attached full text)",
+            )
         rendered = self._render(body_text)
         meta: dict[str, Any] = {"body": self._source(body_text, rendered)}
         if comment.author:
@@ -539,7 +591,10 @@ class JiraTracker:
         try:
             try:
                 raw = self.client.request(
-                    "POST", f"issue/{_key(issue_key)}/comment", json=request, not_found=errors.IssueNotFound,
+                    "POST",
+                    f"issue/{_key(issue_key)}/comment",
+                    json=request,
+                    not_found=errors.IssueNotFound,
                     what=f"comment on {issue_key}",
                 ).json()
             except JiraTemporaryError:
@@ -556,7 +611,11 @@ class JiraTracker:
         if comment.message_ids:
             self._record(issue_key, comment.message_ids, MessageIdKind.INBOUND)
         if overflow:
-            self.add_attachments(issue_key, [AttachmentUpload("full-text.txt", "text/plain", data=overflow.encode())], comment_id=str(raw["id"]))
+            self.add_attachments(
+                issue_key,
+                [AttachmentUpload("full-text.txt", "text/plain", data=overflow.encode())],
+                comment_id=str(raw["id"]),
+            )
         if "created" not in raw:
             return next(c for c in self.list_comments(issue_key) if c.id == str(raw["id"]))
         return self._to_comment(issue_key, raw, meta)
@@ -590,8 +649,13 @@ class JiraTracker:
 
     # -- attachments ----------------------------------------------------------------------------------------
     def _raw_attachments(self, issue_key: str) -> list[dict[str, Any]]:
-        raw = self.client.get(f"issue/{_key(issue_key)}", params={"fields": "attachment"}, not_found=errors.IssueNotFound)
-        return sorted(raw.get("fields", {}).get("attachment") or [], key=lambda a: (a.get("created", ""), int(a["id"]) if str(a["id"]).isdigit() else 0))
+        raw = self.client.get(
+            f"issue/{_key(issue_key)}", params={"fields": "attachment"}, not_found=errors.IssueNotFound
+        )
+        return sorted(
+            raw.get("fields", {}).get("attachment") or [],
+            key=lambda a: (a.get("created", ""), int(a["id"]) if str(a["id"]).isdigit() else 0),
+        )
 
     def _to_attachment(self, issue_key: str, raw: dict[str, Any], record: RemoteAttachment | None) -> TrackerAttachment:
         return TrackerAttachment(
@@ -624,13 +688,17 @@ class JiraTracker:
         for upload in items:
             digest = upload.content_sha256()
             if upload.sha256 is not None and upload.sha256 != digest:
-                raise errors.InvalidFieldValue(f"attachment {upload.filename!r}: its content does not match its SHA-256")
+                raise errors.InvalidFieldValue(
+                    f"attachment {upload.filename!r}: its content does not match its SHA-256"
+                )
             hashes.append(digest)
         if comment_id is not None and not any(c.get("id") == comment_id for c in self._raw_comments(issue_key)):
             raise errors.NotFound(f"no comment {comment_id!r} on {issue_key}")
         existing: dict[str, str] = {}
         if idempotency_key:
-            rows = RemoteAttachment.objects.filter(instance=self.instance, issue_key=_key(issue_key), idempotency_key=idempotency_key)
+            rows = RemoteAttachment.objects.filter(
+                instance=self.instance, issue_key=_key(issue_key), idempotency_key=idempotency_key
+            )
             existing = {row.sha256: row.attachment_id for row in rows}
         fresh = [(u, h) for u, h in zip(items, hashes, strict=True) if h not in existing]
         uploaded: dict[int, dict[str, Any]] = {}
@@ -642,15 +710,22 @@ class JiraTracker:
                     upload.file.seek(0)
                 files.append(("file", (upload.filename, content, upload.content_type)))
             answer = self.client.request(
-                "POST", f"issue/{_key(issue_key)}/attachments", files=files,
-                headers={"X-Atlassian-Token": "no-check"}, not_found=errors.IssueNotFound,
+                "POST",
+                f"issue/{_key(issue_key)}/attachments",
+                files=files,
+                headers={"X-Atlassian-Token": "no-check"},
+                not_found=errors.IssueNotFound,
                 what=f"attachments to {issue_key}",
             ).json()
             RemoteAttachment.objects.bulk_create(
                 [
                     RemoteAttachment(
-                        instance=self.instance, issue_key=_key(issue_key), attachment_id=str(raw["id"]), sha256=digest,
-                        comment_id=comment_id or "", idempotency_key=idempotency_key,
+                        instance=self.instance,
+                        issue_key=_key(issue_key),
+                        attachment_id=str(raw["id"]),
+                        sha256=digest,
+                        comment_id=comment_id or "",
+                        idempotency_key=idempotency_key,
                     )
                     for raw, (_, digest) in zip(answer, fresh, strict=True)
                 ]
@@ -695,8 +770,11 @@ class JiraTracker:
         for message_id in message_ids:
             normalized = normalize_message_id(message_id)
             rows[_message_id_hash(normalized)] = RemoteMessageId(
-                instance=self.instance, issue_key=_key(issue_key), message_id_hash=_message_id_hash(normalized),
-                message_id=normalized, kind=kind,
+                instance=self.instance,
+                issue_key=_key(issue_key),
+                message_id_hash=_message_id_hash(normalized),
+                message_id=normalized,
+                kind=kind,
             )
         RemoteMessageId.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
 
@@ -734,12 +812,18 @@ class JiraTracker:
             properties.append({"key": PROPERTY, "value": kept})
         if update.issue_type is not None:
             if update.issue_type.casefold() not in type_ids:
-                raise errors.InvalidFieldValue(f"issue type {update.issue_type!r} is not one of {', '.join(project.issue_types)}")
+                raise errors.InvalidFieldValue(
+                    f"issue type {update.issue_type!r} is not one of {', '.join(project.issue_types)}"
+                )
             fields["issuetype"] = {"id": type_ids[update.issue_type.casefold()]}
         if update.priority is not None:
-            priority = next((p for p in self._priority_list() if p["name"].casefold() == update.priority.casefold()), None)
+            priority = next(
+                (p for p in self._priority_list() if p["name"].casefold() == update.priority.casefold()), None
+            )
             if priority is None:
-                raise errors.InvalidFieldValue(f"priority {update.priority!r} is not one of {', '.join(project.priorities)}")
+                raise errors.InvalidFieldValue(
+                    f"priority {update.priority!r} is not one of {', '.join(project.priorities)}"
+                )
             fields["priority"] = {"id": priority["id"]}
         if not isinstance(update.assignee, _Unset):
             if update.assignee is None:
@@ -749,7 +833,9 @@ class JiraTracker:
                 fields["assignee"] = self._user_ref(update.assignee)
         if update.labels is not None or update.add_labels or update.remove_labels:
             labels = list(update.labels if update.labels is not None else current.labels)
-            labels = [label for label in dict.fromkeys([*labels, *update.add_labels]) if label not in update.remove_labels]
+            labels = [
+                label for label in dict.fromkeys([*labels, *update.add_labels]) if label not in update.remove_labels
+            ]
             for label in labels:
                 if not label or any(c.isspace() for c in label):
                     raise errors.InvalidFieldValue(f"label {label!r}: Jira labels cannot be empty or contain spaces")
@@ -757,7 +843,11 @@ class JiraTracker:
         for watcher in update.add_watchers:
             self._account(watcher, "watcher")
         if update.email_sender_address is not None:
-            address = _check_address(update.email_sender_address, EMAIL_SENDER_ADDRESS) if update.email_sender_address else None
+            address = (
+                _check_address(update.email_sender_address, EMAIL_SENDER_ADDRESS)
+                if update.email_sender_address
+                else None
+            )
             fields[self._field(EMAIL_SENDER_ADDRESS).id] = address
         if update.email_sender_name is not None:
             fields[self._field(EMAIL_SENDER_NAME).id] = update.email_sender_name or None
@@ -774,7 +864,9 @@ class JiraTracker:
         for watcher in dict.fromkeys(update.remove_watchers):
             if watcher in watching:
                 param = "accountId" if self.cloud else "username"
-                self.client.request("DELETE", f"issue/{key}/watchers", params={param: watcher}, not_found=errors.IssueNotFound)
+                self.client.request(
+                    "DELETE", f"issue/{key}/watchers", params={param: watcher}, not_found=errors.IssueNotFound
+                )
         return self.get_issue(key)
 
     def _transitions(self, issue: TrackerIssue) -> list[dict[str, Any]]:
@@ -805,7 +897,9 @@ class JiraTracker:
         if resolution is not None:
             known = next((r for r in self._resolution_list() if r["name"].casefold() == resolution.casefold()), None)
             if known is None:
-                raise errors.InvalidFieldValue(f"resolution {resolution!r} is not one of {', '.join(r['name'] for r in self._resolution_list())}")
+                raise errors.InvalidFieldValue(
+                    f"resolution {resolution!r} is not one of {', '.join(r['name'] for r in self._resolution_list())}"
+                )
             if done:
                 body["fields"] = {"resolution": {"id": known["id"]}}
         self.client.request("POST", f"issue/{issue.key}/transitions", json=body, not_found=errors.IssueNotFound)
@@ -819,7 +913,9 @@ class JiraTracker:
         value = self._render_lines(addresses) if addresses else None
         self.client.request("PUT", f"issue/{key}", json={"fields": {field.id: value}}, not_found=errors.IssueNotFound)
 
-    def add_participants(self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None) -> tuple[str, ...]:
+    def add_participants(
+        self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
+    ) -> tuple[str, ...]:
         self._check_actor(actor)
         added = _dedupe_addresses(addresses, EMAIL_PARTICIPANTS)
         issue = self.get_issue(issue_key)
@@ -828,7 +924,9 @@ class JiraTracker:
             self._set_participant_field(issue.key, merged)
         return tuple(merged)
 
-    def set_participants(self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None) -> tuple[str, ...]:
+    def set_participants(
+        self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
+    ) -> tuple[str, ...]:
         self._check_actor(actor)
         wanted = _dedupe_addresses(addresses, EMAIL_PARTICIPANTS)
         issue = self.get_issue(issue_key)
@@ -839,7 +937,9 @@ class JiraTracker:
     def get_custom_fields(self, issue_key: str) -> dict[str, Any]:
         return dict(self.get_issue(issue_key).custom_fields)
 
-    def update_custom_fields(self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None) -> TrackerIssue:
+    def update_custom_fields(
+        self, issue_key: str, values: Mapping[str, Any], *, actor: Actor | None = None
+    ) -> TrackerIssue:
         self._check_actor(actor)
         fields = {}
         for name, value in values.items():
@@ -847,7 +947,9 @@ class JiraTracker:
             fields[info.id] = self._custom_value(info, value)
         key = _key(issue_key)
         if fields:
-            self.client.request("PUT", f"issue/{key}", json={"fields": fields}, not_found=errors.IssueNotFound, what=f"update {key}")
+            self.client.request(
+                "PUT", f"issue/{key}", json={"fields": fields}, not_found=errors.IssueNotFound, what=f"update {key}"
+            )
             return self.get_issue(key)
         return self.get_issue(key)
 

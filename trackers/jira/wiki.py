@@ -52,7 +52,9 @@ def markdown_to_wiki(markdown: str) -> str:
             current = None
         elif kind in ("fence", "code_block"):
             language = token.info.strip().split()[0] if token.info.strip() else ""
-            blocks.append(("{code:" + language + "}" if language else "{code}") + "\n" + token.content.rstrip("\n") + "\n{code}")
+            blocks.append(
+                ("{code:" + language + "}" if language else "{code}") + "\n" + token.content.rstrip("\n") + "\n{code}"
+            )
         elif kind == "hr":
             blocks.append("----")
         elif kind == "html_block":
@@ -64,7 +66,9 @@ def _join(blocks: list[str]) -> str:
     out = ""
     for block in blocks:
         if out:
-            list_item = block[:1] in ("*", "#") and out.rsplit("\n", 1)[-1][:1] in ("*", "#") and block[1:2] in (" ", "*", "#")
+            list_item = (
+                block[:1] in ("*", "#") and out.rsplit("\n", 1)[-1][:1] in ("*", "#") and block[1:2] in (" ", "*", "#")
+            )
             out += "\n" if list_item else "\n\n"
         out += block
     return out

@@ -11,6 +11,7 @@ work was committed (:meth:`FakeJira.inject`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import socket
@@ -29,7 +30,6 @@ from tests.trackers.jira_fake import spec
 from tests.trackers.jira_fake.state import (
     DEFAULT_PRIORITY,
     DEFAULT_RESOLUTION,
-    EMAIL_FIELDS,
     ISSUE_TYPES,
     PRIORITIES,
     RESOLUTIONS,
@@ -148,7 +148,10 @@ class FakeJira:
         return f"{self.base_url}{self.prefix}/{path}"
 
     def user_json(self, user: User) -> dict[str, Any]:
-        avatars = {size: f"{self.base_url}/avatar/{user.account_id}?s={size[:2]}" for size in ("16x16", "24x24", "32x32", "48x48")}
+        avatars = {
+            size: f"{self.base_url}/avatar/{user.account_id}?s={size[:2]}"
+            for size in ("16x16", "24x24", "32x32", "48x48")
+        }
         if self.flavour == "cloud":
             body: dict[str, Any] = {
                 "self": self.url(f"user?accountId={user.account_id}"),
@@ -286,7 +289,13 @@ class FakeJira:
                 fields[field_id] = self.priority_json(value)
             else:
                 fields[field_id] = value
-        body: dict[str, Any] = {"expand": "", "id": issue.id, "key": issue.key, "self": self.url(f"issue/{issue.id}"), "fields": fields}
+        body: dict[str, Any] = {
+            "expand": "",
+            "id": issue.id,
+            "key": issue.key,
+            "self": self.url(f"issue/{issue.id}"),
+            "fields": fields,
+        }
         if properties:
             wanted = {k: v for k, v in issue.properties.items() if "*all" in properties or k in properties}
             body["properties"] = wanted
@@ -339,7 +348,9 @@ class FakeJira:
                     if not isinstance(value, str) or not value.strip():
                         raise JiraError(400, errors={"summary": "You must specify a summary of the issue."})
                     if len(value) > 255 or "\n" in value or "\r" in value:
-                        raise JiraError(400, errors={"summary": "Summary must be less than 255 characters, on one line."})
+                        raise JiraError(
+                            400, errors={"summary": "Summary must be less than 255 characters, on one line."}
+                        )
                     target["summary"] = value
                 elif field_id == "description":
                     if value is not None and len(self._text(value, "description")) > TEXT_LIMIT:
@@ -348,9 +359,13 @@ class FakeJira:
                 elif field_id in ("reporter", "assignee"):
                     target[field_id] = self._user_ref(value, field_id)
                 elif field_id == "issuetype":
-                    target[field_id] = self._named(value, ISSUE_TYPES, "issuetype", lambda n: str(ISSUE_TYPES.index(n) + 10001))
+                    target[field_id] = self._named(
+                        value, ISSUE_TYPES, "issuetype", lambda n: str(ISSUE_TYPES.index(n) + 10001)
+                    )
                 elif field_id == "priority":
-                    target[field_id] = self._named(value, PRIORITIES, "priority", lambda n: str(PRIORITIES.index(n) + 1))
+                    target[field_id] = self._named(
+                        value, PRIORITIES, "priority", lambda n: str(PRIORITIES.index(n) + 1)
+                    )
                 elif field_id == "labels":
                     if not isinstance(value, list) or any(not isinstance(v, str) or " " in v or not v for v in value):
                         raise JiraError(400, errors={"labels": "Labels cannot contain spaces."})
@@ -364,13 +379,18 @@ class FakeJira:
                         self._text(value, field.name)
                         target[field_id] = value
                     elif not isinstance(value, str) or len(value) > 255:
-                        raise JiraError(400, errors={field_id: f"{field.name}: a single line of at most 255 characters"})
+                        raise JiraError(
+                            400, errors={field_id: f"{field.name}: a single line of at most 255 characters"}
+                        )
                     else:
                         target[field_id] = value
                 else:
                     raise JiraError(
                         400,
-                        errors={field_id: f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."},
+                        errors={
+                            field_id: f"Field '{field_id}' cannot be set. "
+                            "It is not on the appropriate screen, or unknown."
+                        },
                     )
             except JiraError as exc:
                 errors.update(exc.body["errors"])
@@ -564,7 +584,10 @@ class FakeJira:
         body = request.json()
         text = self._text(body.get("body"), "comment body")
         if len(text) > TEXT_LIMIT:
-            raise JiraError(400, errors={"comment": "The entered text is too long. It exceeds the allowed limit of 32767 characters."})
+            raise JiraError(
+                400,
+                errors={"comment": "The entered text is too long. It exceeds the allowed limit of 32767 characters."},
+            )
         if not text.strip():
             raise JiraError(400, errors={"comment": "Comment body can not be empty!"})
         with self.state.lock:
@@ -654,7 +677,9 @@ class FakeJira:
         fields = body.get("fields") or {}
         resolution = None
         if "resolution" in fields:
-            resolution = self._named(fields["resolution"], RESOLUTIONS, "resolution", lambda n: str(RESOLUTIONS.index(n) + 10000))
+            resolution = self._named(
+                fields["resolution"], RESOLUTIONS, "resolution", lambda n: str(RESOLUTIONS.index(n) + 10000)
+            )
         with self.state.lock:
             issue.status = move[1]
             if STATUSES[move[1]] == "done":
@@ -680,9 +705,9 @@ class FakeJira:
         value = request.json()
         user = self.state.user(value) if self.flavour == "cloud" else self.state.user_by_name(value)
         if user is None:
-            raise JiraError(404, [f"The user \"{value}\" does not exist."])
+            raise JiraError(404, [f'The user "{value}" does not exist.'])
         if not user.active:
-            raise JiraError(400, [f"The user \"{value}\" is inactive."])
+            raise JiraError(400, [f'The user "{value}" is inactive.'])
         with self.state.lock:
             if user.account_id not in issue.watchers:
                 issue.watchers.append(user.account_id)
@@ -733,7 +758,9 @@ class FakeJira:
                 tests.append(lambda i, v=value: i.project == v)
             elif match["cf"]:
                 field_id, value = f"customfield_{match['cf']}", _unquote(match["cfvalue"]).strip('"').casefold()
-                tests.append(lambda i, f=field_id, v=value: isinstance(i.fields.get(f), str) and v in i.fields[f].casefold())
+                tests.append(
+                    lambda i, f=field_id, v=value: isinstance(i.fields.get(f), str) and v in i.fields[f].casefold()
+                )
             else:
                 prop, path, value = match["prop"], match["path"].split("."), _unquote(match["propvalue"])
 
@@ -769,8 +796,10 @@ def _adf_text(node: Any) -> str:
         return str(node.get("text", ""))
     if node.get("type") == "hardBreak":
         return "\n"
-    return "\n".join(_adf_text(child) for child in node.get("content") or []) if node.get("type") == "doc" else "".join(
-        _adf_text(child) for child in node.get("content") or []
+    return (
+        "\n".join(_adf_text(child) for child in node.get("content") or [])
+        if node.get("type") == "doc"
+        else "".join(_adf_text(child) for child in node.get("content") or [])
     )
 
 
@@ -821,7 +850,9 @@ class _Handler(BaseHTTPRequestHandler):
             # Data Center serves attachment content outside the REST API (no spec describes it)
             jira.calls["secureAttachment"] += 1
             if not self._authenticated(headers):
-                return self._send(401, {"errorMessages": ["You are not authenticated."], "errors": {}}, "secureAttachment", request)
+                return self._send(
+                    401, {"errorMessages": ["You are not authenticated."], "errors": {}}, "secureAttachment", request
+                )
             try:
                 attachment = jira._attachment(parts.path.split("/")[3])
             except JiraError as exc:
@@ -866,7 +897,13 @@ class _Handler(BaseHTTPRequestHandler):
 
         if operation != "getServerInfo" and not self._authenticated(headers):
             extra = {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"} if jira.flavour == "datacenter" else {}
-            return self._send(401, {"errorMessages": ["You are not authenticated. Authentication required."], "errors": {}}, operation, request, extra)
+            return self._send(
+                401,
+                {"errorMessages": ["You are not authenticated. Authentication required."], "errors": {}},
+                operation,
+                request,
+                extra,
+            )
         try:
             status, payload = route.handler(request, **params)
         except JiraError as exc:
@@ -887,10 +924,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _send(
         self, status: int, payload: Any, operation: str, request: Request, extra: dict[str, str] | None = None
@@ -904,8 +939,16 @@ class _Handler(BaseHTTPRequestHandler):
         if operation not in ("unknown", "secureAttachment") and not (status == 400 and b"fake Jira:" in data):
             try:
                 spec.check_response(
-                    self.jira.flavour, operation, request.method.lower(), request.path, request.query,
-                    request.headers, request.body, status, data, ctype.split(";")[0] or "application/json",
+                    self.jira.flavour,
+                    operation,
+                    request.method.lower(),
+                    request.path,
+                    request.query,
+                    request.headers,
+                    request.body,
+                    status,
+                    data,
+                    ctype.split(";")[0] or "application/json",
                 )
             except spec.SpecViolation as exc:
                 self.jira.violations.append(str(exc))

@@ -46,6 +46,12 @@ QUIRKS: tuple[Quirk, ...] = (
         Quirk("*", op, "MissingData", "204 described with a JSON body; real Jira sends no body")
         for op in ("doTransition", "addWatcher", "removeWatcher", "editIssue")
     ),
+    # Rate limits and outages are cross-cutting (endpoints.md §0: any call may get 429 or a 5xx, with Retry-After)
+    # but the spec lists them for only a few operations.
+    *(
+        Quirk("*", "*", f"Unknown response http status: {status}", "429/5xx from any operation")
+        for status in (429, 500, 502, 503, 504)
+    ),
     # The upload's body is described as an array of MultipartFile (a Java type: "bytes", "inputStream", ...);
     # a multipart body is read as a form (an object), so it can never match. The fake checks the parts itself
     # (named "file", 1-60 of them) and the X-Atlassian-Token header.
@@ -55,7 +61,7 @@ QUIRKS: tuple[Quirk, ...] = (
 
 def allowed(flavour: str, operation: str, finding: str) -> Quirk | None:
     for quirk in QUIRKS:
-        if quirk.flavour in ("*", flavour) and quirk.operation == operation and quirk.contains in finding:
+        if quirk.flavour in ("*", flavour) and quirk.operation in ("*", operation) and quirk.contains in finding:
             return quirk
     return None
 
@@ -108,12 +114,24 @@ def check_adf(document: Any, where: str) -> None:
 
 def _request(method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes, ctype: str):
     return MockRequest(
-        SPEC_HOST, method, path, args=query, headers=headers, data=body or None, content_type=ctype or "application/json"
+        SPEC_HOST,
+        method,
+        path,
+        args=query,
+        headers=headers,
+        data=body or None,
+        content_type=ctype or "application/json",
     )
 
 
 def check_request(
-    flavour: str, operation: str, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
+    flavour: str,
+    operation: str,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: bytes,
 ) -> None:
     ctype = headers.get("Content-Type", headers.get("content-type", ""))
     request = _request(method, path, query, headers, body, ctype)

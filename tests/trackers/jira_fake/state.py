@@ -25,7 +25,13 @@ WORKFLOW = {
     "Resolved": [("Reopen Issue", "Open"), ("Close Issue", "Closed")],
     "Closed": [("Reopen Issue", "Open")],
 }
-TRANSITION_IDS = {"Start Progress": "4", "Stop Progress": "301", "Resolve Issue": "5", "Close Issue": "2", "Reopen Issue": "3"}
+TRANSITION_IDS = {
+    "Start Progress": "4",
+    "Stop Progress": "301",
+    "Resolve Issue": "5",
+    "Close Issue": "2",
+    "Reopen Issue": "3",
+}
 #: the e-mail fields JEMH-style handlers keep on issues (created in every fake Jira, as JEMHC creates them)
 EMAIL_FIELDS = {"Email Sender Address": "textfield", "Email Sender Name": "textfield", "Email Participants": "textarea"}
 
