@@ -6,6 +6,7 @@ inside a paragraph become ``hardBreak`` (mail text keeps its lines)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from markdown_it.token import Token
@@ -14,7 +15,7 @@ from trackers.jira.markdown import tokens
 
 Node = dict[str, Any]
 
-_BLOCKS = {
+_BLOCKS: dict[str, Callable[[Token], Node]] = {
     "paragraph_open": lambda t: {"type": "paragraph", "content": []},
     "heading_open": lambda t: {"type": "heading", "attrs": {"level": int(t.tag[1])}, "content": []},
     "bullet_list_open": lambda t: {"type": "bulletList", "content": []},

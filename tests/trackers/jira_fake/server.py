@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import re
 import socket
@@ -55,7 +56,9 @@ class JiraError(Exception):
     def __init__(self, status: int, messages: list[str] | None = None, errors: dict[str, str] | None = None) -> None:
         super().__init__(status, messages, errors)
         self.status = status
-        self.body = {"errorMessages": messages or [], "errors": errors or {}}
+        self.messages: list[str] = messages or []
+        self.errors: dict[str, str] = errors or {}
+        self.body: dict[str, Any] = {"errorMessages": self.messages, "errors": self.errors}
 
 
 @dataclass
@@ -123,7 +126,7 @@ class FakeJira:
     def base_url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     # -- test controls ---------------------------------------------------------------------------------------
     def inject(self, operation: str = "*", **kwargs: Any) -> Fault:
@@ -211,7 +214,7 @@ class FakeJira:
 
     def priority_json(self, name: str) -> dict[str, Any]:
         priority_id = str(PRIORITIES.index(name) + 1)
-        body = {
+        body: dict[str, Any] = {
             "self": self.url(f"priority/{priority_id}"),
             "id": priority_id,
             "name": name,
@@ -393,8 +396,8 @@ class FakeJira:
                         },
                     )
             except JiraError as exc:
-                errors.update(exc.body["errors"])
-                if exc.body["errorMessages"]:
+                errors.update(exc.errors)
+                if exc.messages:
                     raise
         if errors:
             raise JiraError(400, errors=errors)
@@ -402,7 +405,7 @@ class FakeJira:
     # -- operations --------------------------------------------------------------------------------------------
     def _routes(self) -> list[Route]:
         key = r"(?P<key>[^/]+)"
-        table = [
+        table: list[tuple[str, str, str, Callable[..., Any]]] = [
             ("GET", r"serverInfo", "getServerInfo", self.server_info),
             ("GET", r"myself", "getCurrentUser", self.myself),
             ("GET", r"field", "getFields", self.get_fields),
@@ -629,7 +632,7 @@ class FakeJira:
                     issue.id,
                     part.get_filename() or "unnamed",
                     part.get_content_type(),
-                    part.get_payload(decode=True) or b"",
+                    bytes(part.get_payload(decode=True) or b""),
                     self.service.account_id,
                     now(),
                 )
@@ -755,12 +758,10 @@ class FakeJira:
                 value = match["pvalue"].upper()
                 if value not in self.state.projects:
                     raise JiraError(400, [f"The value '{value}' does not exist for the field 'project'."])
-                tests.append(lambda i, v=value: i.project == v)
+                tests.append(functools.partial(_in_project, project=value))
             elif match["cf"]:
                 field_id, value = f"customfield_{match['cf']}", _unquote(match["cfvalue"]).strip('"').casefold()
-                tests.append(
-                    lambda i, f=field_id, v=value: isinstance(i.fields.get(f), str) and v in i.fields[f].casefold()
-                )
+                tests.append(functools.partial(_field_contains, field_id=field_id, text=value))
             else:
                 prop, path, value = match["prop"], match["path"].split("."), _unquote(match["propvalue"])
 
@@ -786,6 +787,15 @@ class FakeJira:
         if self.flavour == "cloud":
             return 200, {"issues": issues, "isLast": len(found) <= size}
         return 200, {"expand": "", "startAt": 0, "maxResults": size, "total": len(found), "issues": issues}
+
+
+def _in_project(issue: Issue, project: str) -> bool:
+    return issue.project == project
+
+
+def _field_contains(issue: Issue, field_id: str, text: str) -> bool:
+    value = issue.fields.get(field_id)
+    return isinstance(value, str) and text in value.casefold()
 
 
 def _adf_text(node: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
+from werkzeug.datastructures import MultiDict
 
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "jira"
 SPEC_FILES = {"cloud": "swagger-v3.v3.json", "datacenter": "jira-platform-v2.openapi.json"}
@@ -117,7 +118,7 @@ def _request(method: str, path: str, query: list[tuple[str, str]], headers: dict
         SPEC_HOST,
         method,
         path,
-        args=query,
+        args=MultiDict(query),
         headers=headers,
         data=body or None,
         content_type=ctype or "application/json",
