@@ -14,7 +14,7 @@ from jemh.models import Instance, JiraDeployment, TrackerKind
 from tests.trackers.jira_fake import FakeJira
 from tests.trackers.test_jira_contract import jira_instance
 from trackers import errors
-from trackers.interface import NewComment, NewIssue
+from trackers.interface import AttachmentUpload, NewComment, NewIssue
 from trackers.jira import tracker_for
 from trackers.jira.client import CLOUD, Credentials, JiraClient
 from trackers.jira.errors import JiraAuthError, JiraTemporaryError
@@ -164,3 +164,28 @@ def test_the_admin_form_never_shows_jira_secrets_and_keeps_them_when_left_empty(
     bound.save()
     instance.refresh_from_db()
     assert (instance.jira_email, instance.jira_api_token) == ("me@x.example", "s3cret-token")
+
+
+def test_warm_caches_keep_calls_to_the_issue_targets(tracker: JiraTracker, fake: FakeJira) -> None:
+    """Issue 13's targets: at most 2 Jira calls per new issue, 1 per comment, +1 per message with attachments."""
+    tracker.create_issue(NewIssue("ABC", "warming up", email_sender_address="c@customer.example"))
+    fake.calls.clear()
+    unit = tracker_for(tracker.instance)  # the next message: a new unit of work, caches warm
+    issue = unit.create_issue(
+        NewIssue(
+            "ABC", "Printer on fire", "It *burns*.", email_sender_address="c@customer.example", message_ids=("<a@x>",)
+        ),
+        idempotency_key="inbound:20",
+    )
+    assert sum(fake.calls.values()) == 2, fake.calls
+    fake.calls.clear()
+    comment = unit.add_comment(
+        issue.key,
+        NewComment("Still burning", author_email="c@customer.example", message_ids=("<b@x>",)),
+        idempotency_key="inbound:21",
+    )
+    assert sum(fake.calls.values()) == 1, fake.calls
+    fake.calls.clear()
+    upload = AttachmentUpload("log.txt", "text/plain", data=b"smoke")
+    unit.add_attachments(issue.key, [upload, upload], comment_id=comment.id, idempotency_key="inbound:21")
+    assert dict(fake.calls) == {"addAttachment": 1}

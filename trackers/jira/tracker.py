@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,6 +111,29 @@ def _check_json(value: Any, role: str) -> None:
         raise errors.InvalidFieldValue(f"{role}: {value!r} is not a JSON value (text, number, list)") from exc
 
 
+class _SiteCache:
+    """What changes rarely on a site (projects with their issue types and statuses, priorities, resolutions),
+    shared by the tracker objects of a process for a few minutes, so warm calls cost no look-ups."""
+
+    TTL = 300.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, str, str], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[str, str, str]) -> Any:
+        with self._lock:
+            found = self._values.get(key)
+        return found[1] if found and found[0] > time.monotonic() else None
+
+    def put(self, key: tuple[str, str, str], value: Any) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic() + self.TTL, value)
+
+
+_site_cache = _SiteCache()
+
+
 class JiraTracker:
     """The Jira site of one instance. Cheap to create; one per unit of work (projects are memoised in it)."""
 
@@ -123,6 +148,8 @@ class JiraTracker:
         self._projects: dict[str, tuple[TrackerProject, dict[str, str]]] = {}
         self._priorities: list[dict[str, Any]] | None = None
         self._resolutions: list[dict[str, Any]] | None = None
+        # (issue key, comment id) of comments this object made or read: attaching to one needs no look-up
+        self._comments: set[tuple[str, str]] = set()
 
     # -- text ---------------------------------------------------------------------------------------------
     def _render(self, markdown: str) -> Any:
@@ -165,6 +192,10 @@ class JiraTracker:
         wanted = _key(project_key)
         if wanted in self._projects:
             return self._projects[wanted]
+        cached = _site_cache.get((self.client.base_url, "project", wanted))
+        if cached is not None:
+            self._projects[wanted] = cached
+            return cached
         if not wanted:
             raise errors.ProjectNotFound("no project key given")
         raw = self.client.get(
@@ -196,16 +227,23 @@ class JiraTracker:
         )
         type_ids = {t["name"].casefold(): t["id"] for t in types}
         self._projects[wanted] = (project, type_ids)
+        _site_cache.put((self.client.base_url, "project", wanted), self._projects[wanted])
         return self._projects[wanted]
 
     def _priority_list(self) -> list[dict[str, Any]]:
         if self._priorities is None:
+            self._priorities = _site_cache.get((self.client.base_url, "priority", ""))
+        if self._priorities is None:
             self._priorities = list(self.client.get("priority"))
+            _site_cache.put((self.client.base_url, "priority", ""), self._priorities)
         return self._priorities
 
     def _resolution_list(self) -> list[dict[str, Any]]:
         if self._resolutions is None:
+            self._resolutions = _site_cache.get((self.client.base_url, "resolution", ""))
+        if self._resolutions is None:
             self._resolutions = list(self.client.get("resolution"))
+            _site_cache.put((self.client.base_url, "resolution", ""), self._resolutions)
         return self._resolutions
 
     def get_project(self, project_key: str) -> TrackerProject:
@@ -608,6 +646,7 @@ class JiraTracker:
             raise
         if claim is not None:
             self._finish(claim, str(raw["id"]))
+        self._comments.add((_key(issue_key), str(raw["id"])))
         if comment.message_ids:
             self._record(issue_key, comment.message_ids, MessageIdKind.INBOUND)
         if overflow:
@@ -692,7 +731,11 @@ class JiraTracker:
                     f"attachment {upload.filename!r}: its content does not match its SHA-256"
                 )
             hashes.append(digest)
-        if comment_id is not None and not any(c.get("id") == comment_id for c in self._raw_comments(issue_key)):
+        if (
+            comment_id is not None
+            and (_key(issue_key), comment_id) not in self._comments
+            and not any(c.get("id") == comment_id for c in self._raw_comments(issue_key))
+        ):
             raise errors.NotFound(f"no comment {comment_id!r} on {issue_key}")
         existing: dict[str, str] = {}
         if idempotency_key:
