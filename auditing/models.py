@@ -39,9 +39,10 @@ class InboundMessage(models.Model):
     received_at = models.DateTimeField(db_index=True)
 
     message_id = EncryptedTextField(blank=True, default="")
+    # Unique per instance among captured mail (see Meta.constraints); blank when the mail had no Message-ID.
     message_id_hash = models.CharField(max_length=64, blank=True, db_index=True)
     # Keyed hash of the raw content: recognises a message without Message-ID seen again (MTA retry,
-    # UIDVALIDITY reset).
+    # UIDVALIDITY reset, the same mail through a second source).
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     subject = EncryptedTextField(blank=True, default="")
     sender = EncryptedTextField(blank=True, default="")
@@ -60,7 +61,9 @@ class InboundMessage(models.Model):
         "and processing must delete it.",
     )
     duplicate_copies = models.PositiveIntegerField(
-        default=0, help_text="Further copies with the same Message-ID that arrived later (not processed again)."
+        default=0,
+        help_text="Further copies with the same Message-ID (or, without one, the same content) that arrived "
+        "later (not processed again).",
     )
 
     status = models.CharField(
@@ -79,9 +82,18 @@ class InboundMessage(models.Model):
         # such updates are cheap "HOT" updates (no index touched) only while no index covers a changed column;
         # migration 0003 leaves room in each page for them (fillfactor). The resume sweep reads the table once a
         # minute without an index.
+        # One captured row per Message-ID and instance, whatever races (capture also locks, see inbound.capture).
+        # Rows of test-case runs (no source) are outside it: a test case may run the same mail again.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "message_id_hash"],
+                condition=~models.Q(message_id_hash="") & models.Q(source__isnull=False),
+                name="inbound_unique_message_id",
+            )
+        ]
         indexes = [
             models.Index(fields=["instance", "message_id_hash"], name="inbound_instance_msgid"),
-            models.Index(fields=["source", "content_hash"], name="inbound_source_content"),
+            models.Index(fields=["instance", "content_hash"], name="inbound_instance_content"),
             models.Index(fields=["source", "received_at"], name="inbound_source_received"),
             models.Index(fields=["instance", "sender_hash", "received_at"], name="inbound_sender_recent"),  # flood
         ]

@@ -9,8 +9,18 @@ Order of operations (a crash at any point loses nothing and duplicates nothing):
    repaired by the next poll, which finds the receipt and only tells the source again.
 
 Capture is idempotent on its dedupe keys: the source's key (IMAP folder+UIDVALIDITY+UID, POP3 UIDL,
-Maildir name), then the Message-ID within the instance, then (mail without Message-ID) the content
-within the source.
+Maildir name), then the Message-ID within the instance, then (mail without Message-ID) the content within
+the instance over ``CONTENT_WINDOW`` (within the source, for ever).
+
+Two guarantees hold whatever the server's defaults and whatever runs beside a capture:
+
+- **durable before acknowledged**: the transaction of step 2 commits durably (``synchronous_commit = on``
+  for it on PostgreSQL, even when the server runs with it off), so a mailbox told in step 3, or an MTA
+  given exit code 0, never holds the only copy of mail a database crash could still lose;
+- **one row per mail under races**: inside that transaction capture takes a PostgreSQL advisory lock on
+  each identity (Message-ID, or content) per instance, in a fixed order, then looks for earlier rows, then
+  inserts; a unique constraint on (instance, Message-ID) is the backstop. Concurrent deliveries of one
+  mail through any mix of sources end in one audit row, the later copies counted on it.
 """
 
 from __future__ import annotations
@@ -20,11 +30,11 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from auditing.models import InboundMessage, InboundStatus, Outcome
@@ -41,6 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
+CONTENT_WINDOW = timedelta(days=7)  # mail without Message-ID: the same content from another source is a copy
+CONFLICT_RETRIES = 3  # a unique violation means a copy committed beside us: look again (it is found then)
 
 
 class StoreError(Exception):
@@ -86,7 +98,17 @@ def capture_batch(source: Source, items: Sequence[Incoming], *, revalidating: bo
         return _capture_chunk(source, list(items), revalidating)
     except IntegrityError:
         # Another capture recorded one of these keys at the same moment: settle them one by one.
-        return [_capture_chunk(source, [item], revalidating)[0] for item in items]
+        return [_capture_one(source, item, revalidating) for item in items]
+
+
+def _capture_one(source: Source, item: Incoming, revalidating: bool) -> CaptureResult:
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return _capture_chunk(source, [item], revalidating)[0]
+        except IntegrityError:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -99,7 +121,12 @@ class _Prepared:
     content_candidates: list[str]
     result: CaptureResult | None = None
     duplicate_of: int | None = None  # index of an earlier item of this chunk with the same mail
+    earlier: InboundMessage | None = None  # the audit row of the same mail captured before
     row: InboundMessage | None = None
+
+    @property
+    def identity(self) -> str:
+        return self.message_id_hash or "content:" + self.content_hash
 
 
 def _prepare(item: Incoming) -> _Prepared:
@@ -127,50 +154,52 @@ def _capture_chunk(source: Source, items: list[Incoming], revalidating: bool) ->
     instance = source.instance
     prepared = [_prepare(item) for item in items]
     receipts = _receipts(source, [p.item.key for p in prepared if p.item.key])
-    by_message_id = _earlier(
-        instance_id=instance.pk,
-        field="message_id_hash",
-        values=[h for p in prepared for h in p.message_id_candidates],
-    )
-    by_content = _earlier(
-        source_id=source.pk,
-        field="content_hash",
-        values=[h for p in prepared if not p.message_id_hash for h in p.content_candidates],
-    )
-    first_in_chunk: dict[str, int] = {}
-    duplicates: list[tuple[_Prepared, InboundMessage | None]] = []
-    for index, p in enumerate(prepared):
-        identity = p.message_id_hash or "content:" + p.content_hash
+    for p in prepared:
         if p.item.key and p.item.key in receipts:
             p.result = CaptureResult(p.item.key, receipts[p.item.key].message, new=False)
-        elif (
-            earlier := _oldest(by_message_id, p.message_id_candidates)
-            if p.message_id_hash
-            else _oldest(by_content, p.content_candidates)
-        ) is not None:
-            duplicates.append((p, earlier))
-        elif identity in first_in_chunk:
-            p.duplicate_of = first_in_chunk[identity]
-        else:
-            first_in_chunk[identity] = index
-    fresh = [
-        p for p in prepared if p.result is None and p.duplicate_of is None and not any(p is d for d, _ in duplicates)
-    ]
     now = timezone.now()
-    stored = _store_all(instance, fresh, now)
+    _classify(prepared, _earlier_copies(source, [p for p in prepared if p.result is None], now))  # a first look
+    stored = _store_all(instance, _fresh(prepared), now)
     try:
-        _commit_chunk(source, prepared, fresh, duplicates, revalidating, now)
+        late = _commit_chunk(source, prepared, revalidating, now)
     except BaseException:
         discard_blobs(stored, "unrecorded raw mail")
         raise
-    for p, earlier in duplicates:
-        p.result = CaptureResult(p.item.key, earlier, new=False, duplicate=True)
+    if late:  # copies recorded beside us while the blobs were stored
+        discard_blobs(late, "raw mail of a copy recorded meanwhile")
     for p in prepared:
-        if p.result is None and p.duplicate_of is not None:
-            p.result = CaptureResult(p.item.key, prepared[p.duplicate_of].row, new=False, duplicate=True)
-        elif p.result is None:
+        if p.result is not None:
+            continue
+        if p.earlier is not None:
+            p.result = CaptureResult(p.item.key, p.earlier, new=False, duplicate=True)
+        elif p.duplicate_of is not None:
+            first = prepared[p.duplicate_of]
+            p.result = CaptureResult(p.item.key, first.earlier or first.row, new=False, duplicate=True)
+        else:
             p.result = CaptureResult(p.item.key, p.row, new=True)
     return [p.result for p in prepared if p.result is not None]
+
+
+def _classify(prepared: list[_Prepared], earlier: dict[str, InboundMessage]) -> None:
+    """Mark copies of mail recorded before (``earlier``, by identity) and of an earlier item of the chunk."""
+    first_in_chunk: dict[str, int] = {}
+    for index, p in enumerate(prepared):
+        if p.result is not None:
+            continue
+        p.duplicate_of = None
+        if p.earlier is None:
+            p.earlier = earlier.get(p.identity)
+        if p.earlier is not None:
+            continue
+        if p.identity in first_in_chunk:
+            p.duplicate_of = first_in_chunk[p.identity]
+        else:
+            first_in_chunk[p.identity] = index
+
+
+def _fresh(prepared: list[_Prepared]) -> list[_Prepared]:
+    """Items that make a new audit row."""
+    return [p for p in prepared if p.result is None and p.earlier is None and p.duplicate_of is None]
 
 
 def _receipts(source: Source, keys: list[str]) -> dict[str, SourceReceipt]:
@@ -181,12 +210,34 @@ def _receipts(source: Source, keys: list[str]) -> dict[str, SourceReceipt]:
     return found
 
 
-def _earlier(*, field: str, values: list[str], **scope: int) -> dict[str, InboundMessage]:
-    found: dict[str, InboundMessage] = {}
-    for part in _chunks(sorted(set(values))):
-        query = InboundMessage.objects.filter(**scope, **{f"{field}__in": part}).order_by("-pk")
+def _earlier_copies(source: Source, candidates: list[_Prepared], now: datetime) -> dict[str, InboundMessage]:
+    """The oldest audit row of the instance for each candidate's identity: the same Message-ID, or (mail
+    without one) the same content from this source, or from any source of the instance within the window."""
+    instance_id = source.instance_id
+    by_id: dict[str, InboundMessage] = {}
+    by_content: dict[str, InboundMessage] = {}
+    message_ids = sorted({h for p in candidates if p.message_id_hash for h in p.message_id_candidates})
+    contents = sorted({h for p in candidates if not p.message_id_hash for h in p.content_candidates})
+    recent = Q(source_id=source.pk) | Q(received_at__gte=now - CONTENT_WINDOW)
+    for part in _chunks(message_ids):
+        query = InboundMessage.objects.filter(instance_id=instance_id, message_id_hash__in=part).order_by("-pk")
         for message in query:
-            found[getattr(message, field)] = message  # the oldest wins (iterated last)
+            by_id[message.message_id_hash] = message  # the oldest wins (iterated last)
+    for part in _chunks(contents):
+        query = (
+            InboundMessage.objects.filter(instance_id=instance_id, content_hash__in=part, message_id_hash="")
+            .filter(recent)
+            .order_by("-pk")
+        )
+        for message in query:
+            by_content[message.content_hash] = message
+    found: dict[str, InboundMessage] = {}
+    for p in candidates:
+        earliest = (
+            _oldest(by_id, p.message_id_candidates) if p.message_id_hash else _oldest(by_content, p.content_candidates)
+        )
+        if earliest is not None:
+            found[p.identity] = earliest
     return found
 
 
@@ -194,6 +245,31 @@ def _oldest(found: dict[str, InboundMessage], candidates: list[str]) -> InboundM
     """The earliest row found under any of a mail's candidate hashes (rows hashed before JEMH_INDEX_KEY count)."""
     rows = [found[h] for h in candidates if h in found]
     return min(rows, key=lambda row: row.pk) if rows else None
+
+
+def _durable() -> None:
+    """Make the current transaction's commit wait for its WAL flush, whatever the server's default (the
+    test suite's server, and some tuned installs, run with ``synchronous_commit = off``)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = on")
+
+
+def _lock_identities(instance_id: int, prepared: list[_Prepared]) -> None:
+    """PostgreSQL: hold a transaction-scoped advisory lock per identity (instance + Message-ID or content),
+    taken in ascending order so two captures never wait on each other in a cycle. A capture of the same mail
+    elsewhere waits here until this transaction ends, then finds its row."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers; the unique constraint still holds Message-IDs
+    keys = sorted(
+        {
+            int.from_bytes(hashlib.sha256(f"{instance_id}:{p.identity}".encode()).digest()[:8], "big", signed=True)
+            for p in prepared
+        }
+    )
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(keys)), keys)
 
 
 def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> list[str]:
@@ -244,33 +320,40 @@ def _row(source: Source, p: _Prepared, now: datetime) -> InboundMessage:
     return row
 
 
-def _commit_chunk(
-    source: Source,
-    prepared: list[_Prepared],
-    fresh: list[_Prepared],
-    duplicates: list[tuple[_Prepared, InboundMessage | None]],
-    revalidating: bool,
-    now: datetime,
-) -> None:
-    """Step 2: audit rows and receipts, in one transaction."""
+def _commit_chunk(source: Source, prepared: list[_Prepared], revalidating: bool, now: datetime) -> list[str]:
+    """Step 2: audit rows and receipts, in one durable transaction. Returns the blobs of items found to be
+    copies only once the identities were locked (to discard)."""
+    late: list[str] = []
     with transaction.atomic():
+        _durable()
+        candidates = _fresh(prepared)
+        _lock_identities(source.instance_id, candidates)
+        if candidates:
+            earlier = _earlier_copies(source, candidates, now)
+            if earlier:
+                for p in candidates:
+                    if p.identity in earlier and p.row is not None and p.row.raw_blob:
+                        late.append(p.row.raw_blob)
+                _classify(prepared, earlier)
+        fresh = _fresh(prepared)
         rows = [_row(source, p, now) for p in fresh]
         InboundMessage.objects.bulk_create(rows)
         for p, row in zip(fresh, rows, strict=True):
             p.row = row
         receipts: list[SourceReceipt] = []
+        counted: list[int] = []
         for p in prepared:
-            if p.item.key is None or p.result is not None:
+            if p.result is not None:
                 continue
-            target = p.row if p.duplicate_of is None else prepared[p.duplicate_of].row
-            earlier = next((e for d, e in duplicates if d is p), None)
-            receipts.append(SourceReceipt(source=source, key=p.item.key, message=earlier or target))
+            first = prepared[p.duplicate_of] if p.duplicate_of is not None else None
+            target = p.earlier or (first.earlier or first.row if first is not None else p.row)
+            if p.item.key is not None:
+                receipts.append(SourceReceipt(source=source, key=p.item.key, message=target))
+            if p.earlier is not None and not (revalidating and p.earlier.source_id == source.pk):
+                counted.append(p.earlier.pk)
+            elif first is not None and target is not None:
+                counted.append(target.pk)
         SourceReceipt.objects.bulk_create(receipts)
-        counted = [e.pk for d, e in duplicates if e is not None and not (revalidating and e.source_id == source.pk)]
-        # A duplicate within the chunk points at a fresh item, whose row was written just above.
-        counted += [
-            first.pk for p in prepared if p.duplicate_of is not None and (first := prepared[p.duplicate_of].row)
-        ]
         for pk in counted:
             InboundMessage.objects.filter(pk=pk).update(duplicate_copies=F("duplicate_copies") + 1)
         waiting = [row for row in rows if row.status == InboundStatus.RECEIVED]
@@ -286,6 +369,7 @@ def _commit_chunk(
             row.size,
             " (rejected: too large)" if p.item.oversized else "",
         )
+    return late
 
 
 def _announce(rows: list[InboundMessage]) -> None:

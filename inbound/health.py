@@ -10,10 +10,12 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from inbound.models import Source
+from notifications.choices import OutboundKind
+from notifications.services import send_mail
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,8 @@ def reset(source: Source) -> None:
 
 
 def notify_admins_disabled(source: Source) -> int:
-    """Mail the instance's admins that a source was disabled; returns the number of recipients."""
+    """Mail the instance's admins that a source was disabled; returns the number of recipients. The alert is
+    recorded (kind ``alert``) and sent by the notifications app, once per disabling, retried through an outage."""
     instance = source.instance
     recipients = sorted({user.email for user in instance.admins.all() if user.email})
     if not recipients:
@@ -123,8 +126,14 @@ def notify_admins_disabled(source: Source) -> int:
         "Mail sent to this mailbox is not being picked up. Fix the cause (for example the password, the "
         'server name or the folder), use "Test connection" on the source in the admin, then enable it again.\n'
     )
+    since = source.failing_since.isoformat() if source.failing_since else "unknown"
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        send_mail(
+            kind=OutboundKind.ALERT,
+            instance=instance,
+            message=EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients),
+            idempotency_key=f"source:{source.pk}:disabled:{since}",
+        )
     except Exception:
         log.exception("could not mail the admins of instance %s about disabled source %s", instance.pk, source.pk)
         return 0

@@ -7,10 +7,13 @@ UPDATE (atomic on PostgreSQL and SQLite alike) and renewed per chunk; a crashed 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from django.db import DatabaseError, InterfaceError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,6 +26,9 @@ from inbound.summary import header_block
 
 log = logging.getLogger(__name__)
 LEASE_TTL = timedelta(minutes=5)  # renewed per chunk; a crashed poller blocks the source at most this long
+# A poll that fails because the database went away waits this long for it to come back, to record the failure
+# and release its lease (otherwise the lease blocks the source until it runs out).
+DATABASE_PATIENCE = timedelta(seconds=60)
 
 
 @dataclass
@@ -77,22 +83,68 @@ def poll(source: Source | int, *, force: bool = False) -> PollResult:
     token = acquire_lease(source_id)
     if token is None:
         return PollResult(source_id, "skipped", detail="another poll of this source is running")
+    result = PollResult(source_id, "ok")
+    error = ""
     try:
-        result = PollResult(source_id, "ok")
         state = _poll_locked(source, token, result)
         health.record_success(source, state)
-        return result
     except (SourceError, StoreError) as exc:
-        health.record_failure(source, str(exc))
-        result.status, result.detail = "failed", str(exc)
-        return result
-    except Exception as exc:
+        error = result.detail = str(exc)
+        result.status = "failed"
+    except Exception as exc:  # the database going away mid-poll included: the mail stays in the mailbox
         log.exception("unexpected error while polling source %s", source_id)
-        health.record_failure(source, f"unexpected error ({exc.__class__.__name__}): {exc}")
+        error = f"unexpected error ({exc.__class__.__name__}): {exc}"
         result.status, result.detail = "failed", f"{exc.__class__.__name__}: {exc}"
-        return result
-    finally:
-        release_lease(source_id, token)
+    if result.status == "failed":
+        _despite_outage(source_id, "record the failure", lambda: _record_failure(source_id, error))
+    _despite_outage(source_id, "release the poll lease", lambda: release_lease(source_id, token))
+    return result
+
+
+def _record_failure(source_id: int, error: str) -> None:
+    source = Source.objects.select_related("instance").filter(pk=source_id).first()  # as it is now, not as polled
+    if source is not None:
+        health.record_failure(source, error)
+
+
+def _despite_outage(source_id: int, what: str, write: Callable[[], None]) -> bool:
+    """Run ``write`` (the poll's last words on the source), waiting up to DATABASE_PATIENCE for a database
+    that went away to come back; never raises. False (and an error in the log) when it could not be done."""
+    deadline = time.monotonic() + DATABASE_PATIENCE.total_seconds()
+    pause = 0.5
+    while True:
+        try:
+            write()
+            return True
+        except (DatabaseError, InterfaceError) as exc:
+            _drop_connection()
+            if time.monotonic() + pause > deadline:
+                log.error(
+                    "source %s: could not %s, the database is unreachable (%s: %s); the lease runs out by itself "
+                    "within %s",
+                    source_id,
+                    what,
+                    exc.__class__.__name__,
+                    exc,
+                    LEASE_TTL,
+                )
+                return False
+            log.warning("source %s: waiting for the database to %s (%s)", source_id, what, exc.__class__.__name__)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+        except Exception:
+            log.exception("source %s: could not %s", source_id, what)
+            return False
+
+
+def _drop_connection() -> None:
+    """Forget a broken database connection so the next query opens a new one (outside a transaction only)."""
+    if connection.in_atomic_block:
+        return
+    try:
+        connection.close()
+    except Exception:  # closing a dead connection may fail too; Django forgets it either way
+        connection.connection = None
 
 
 def _known(source: Source, keys: list[str]) -> set[str]:

@@ -1,4 +1,10 @@
-"""Admin of notifications: mappings (with template preview), issue events and outbound mail (read-only).
+"""Admin of notifications: mappings (with template preview), issue events and outbound mail (read-only), and the
+*Send a test mail* action on the Instance admin (it sends through this app, so it is added here: ``jemh`` imports no
+other app).
+
+The outbound audit lists every mail we send (notifications, hints, forwards, alerts, test mail) by kind and status,
+with links to what caused it: the issue, the events, the inbound message (its admin page found through the model's
+``_meta``, wherever the app owning it lives).
 
 Failed notifications can be sent again (a *Send again* button on a failed mail's page, a bulk action on the
 outbound list, and one on issue events for the mail they led to), by users with the ``resend_notification``
@@ -13,7 +19,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -21,10 +30,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from jemh.admin import InstanceAdmin
+from jemh.models import Instance
 from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
@@ -77,6 +88,39 @@ def sandboxed(html: str) -> str:
         '<iframe sandbox="" referrerpolicy="no-referrer" srcdoc="{}" '
         'style="width:100%;min-height:480px;border:1px solid #ccc;background:#fff"></iframe>',
         sanitize_mail_html(html),
+    )
+
+
+def inbound_message_url(inbound_id: int) -> str:
+    """The admin page of an inbound message ("" when there is none): reversed from the model's ``_meta``, found
+    in the app registry by name, so it survives the model moving apps (notifications imports no inbound code)."""
+    model = next((m for m in apps.get_models() if m._meta.object_name == "InboundMessage"), None)
+    if model is None:
+        return ""
+    try:
+        opts = model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[inbound_id])
+    except NoReverseMatch:
+        return ""
+
+
+def issue_link(instance_id: int, issue_key: str) -> str:
+    """The issue key, linked to where the issue is read when the tracker has a page for it."""
+    from trackers.registry import issue_url
+
+    if not issue_key:
+        return "—"
+    url = issue_url(instance_id, issue_key)
+    return format_html('<a href="{}">{}</a>', url, issue_key) if url else issue_key
+
+
+def outbound_link(outbound: OutboundMessage) -> str:
+    return format_html(
+        '<a href="{}">#{} {} · {}</a>',
+        reverse("admin:notifications_outboundmessage_change", args=[outbound.pk]),
+        outbound.pk,
+        outbound.get_kind_display(),
+        outbound.get_status_display(),
     )
 
 
@@ -170,7 +214,7 @@ class NotificationMappingAdmin(admin.ModelAdmin):
 
 @admin.register(IssueEvent)
 class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
-    list_display = ("issue_key", "kind", "source", "status", "received_at", "expires_at")
+    list_display = ("issue_key", "kind", "source", "status", "reason_shown", "received_at", "expires_at")
     list_filter = ("status", "kind", "source", "instance")
     search_fields = ("issue_key",)
     actions = ["run_again", "resend_their_failed_mail"]
@@ -183,6 +227,7 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
         "project_key",
         "status",
         "reason",
+        "report_shown",
         "occurred_at",
         "received_at",
         "due_at",
@@ -192,6 +237,22 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
         "payload_shown",
     )
     readonly_fields = fields
+
+    @admin.display(description="reason")
+    def reason_shown(self, obj: IssueEvent) -> str:
+        return obj.reason[:120] + ("…" if len(obj.reason) > 120 else "")
+
+    @admin.display(description="report")
+    def report_shown(self, obj: IssueEvent) -> str:
+        """What the event led to: its status and reason, and each mail it caused with that mail's state."""
+        mails = list(obj.outbound_messages.order_by("pk").only("pk", "kind", "status", "issue_key"))
+        summary = format_html(
+            "<p><strong>{}</strong>{}</p>", obj.get_status_display(), f": {obj.reason}" if obj.reason else ""
+        )
+        if not mails:
+            return format_html("{}<p>No mail was made from this event.</p>", summary)
+        rows = format_html_join("", "<li>{}</li>", ((outbound_link(m),) for m in mails))
+        return format_html("{}<p>Mail made from it ({}):</p><ul>{}</ul>", summary, len(mails), rows)
 
     @admin.display(description="actor")
     def actor_shown(self, obj: IssueEvent) -> str:
@@ -234,15 +295,31 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
-    list_display = ("issue_key", "recipients_shown", "subject_shown", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "instance")
+    """The outbound audit: every mail we send. Recipients and subject are decrypted for display; seeing this list
+    at all takes the view permission of outbound messages."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "recipients_shown",
+        "subject_shown",
+        "status",
+        "attempts",
+        "caused_by",
+        "sent_at",
+    )
+    list_filter = ("kind", "status", "instance")
+    list_select_related = ("instance",)
     search_fields = ("issue_key", "message_id")
     actions = ["resend_selected"]
     change_form_template = "notifications/admin/outbound_change_form.html"
     fields = (
         "instance",
+        "kind",
         "mapping",
-        "issue_key",
+        "issue_shown",
+        "inbound_shown",
+        "events_shown",
         "recipients_shown",
         "subject_shown",
         "status",
@@ -261,6 +338,39 @@ class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
         "stored_shown",
     )
     readonly_fields = fields
+
+    @admin.display(description="caused by")
+    def caused_by(self, obj: OutboundMessage) -> str:
+        """Links to what the mail came from: the issue, the inbound message."""
+        parts = []
+        if obj.issue_key:
+            parts.append(issue_link(obj.instance_id, obj.issue_key))
+        if obj.inbound_id is not None:
+            parts.append(self.inbound_shown(obj))
+        return format_html_join(" · ", "{}", ((p,) for p in parts)) if parts else "—"
+
+    @admin.display(description="issue")
+    def issue_shown(self, obj: OutboundMessage) -> str:
+        return issue_link(obj.instance_id, obj.issue_key)
+
+    @admin.display(description="inbound message")
+    def inbound_shown(self, obj: OutboundMessage) -> str:
+        if obj.inbound_id is None:
+            return "—"
+        url = inbound_message_url(obj.inbound_id)
+        label = f"inbound message #{obj.inbound_id}"
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+    @admin.display(description="issue events")
+    def events_shown(self, obj: OutboundMessage) -> str:
+        events = list(obj.events.order_by("pk").only("pk", "kind", "issue_key", "status"))
+        if not events:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("admin:notifications_issueevent_change", args=[e.pk]), str(e)) for e in events),
+        )
 
     @admin.action(description="Send the failed ones again", permissions=["resend"])
     def resend_selected(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
@@ -288,7 +398,7 @@ class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
         if self.resend(request, [row.pk]):
             messages.info(request, "Queued to be sent again.")
         else:
-            messages.warning(request, "Not sent again: only a failed notification with its stored message can be.")
+            messages.warning(request, "Not sent again: only a failed mail with its stored message can be.")
         return HttpResponseRedirect(reverse("admin:notifications_outboundmessage_change", args=[row.pk]))
 
     def change_view(
@@ -325,3 +435,66 @@ class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
             frame,
             f"Attachments: {', '.join(view.attachments)}" if view.attachments else "",
         )
+
+
+# -- the test mail of an instance's mail settings ----------------------------------------------------------------
+
+TEST_MAIL_PERMISSION = "notifications.send_test_mail"
+
+
+class TestMailForm(forms.Form):
+    address = forms.EmailField(label="Send the test mail to", help_text="Your own address, unless you enter another.")
+
+
+class InstanceMailAdmin(InstanceAdmin):
+    """The Instance admin with *Send a test mail* (its own permission): a mail through the configured mail
+    settings to the acting admin (or an address entered on the intermediate page), recorded as kind ``test``."""
+
+    actions = ["send_test_mail"]
+
+    def has_send_test_mail_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(TEST_MAIL_PERMISSION))
+
+    @admin.action(description="Send a test mail", permissions=["send_test_mail"])
+    def send_test_mail(self, request: HttpRequest, queryset: QuerySet[Instance]) -> TemplateResponse | None:
+        from notifications.services import send_test_mail
+
+        if "apply" in request.POST:
+            form = TestMailForm(request.POST)
+            if form.is_valid():
+                address = form.cleaned_data["address"]
+                for instance in queryset:
+                    sent = send_test_mail(instance, address, requested_by=request.user.get_username())
+                    self._report_test_mail(request, instance, address, sent)
+                return None
+        else:
+            form = TestMailForm(initial={"address": getattr(request.user, "email", "")})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Send a test mail",
+            "opts": self.model._meta,
+            "instances": list(queryset),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "notifications/admin/test_mail.html", context)
+
+    def _report_test_mail(self, request: HttpRequest, instance: Instance, address: str, sent: Any) -> None:
+        link = format_html(
+            '<a href="{}">outbound #{}</a>',
+            reverse("admin:notifications_outboundmessage_change", args=[sent.outbound_id]),
+            sent.outbound_id,
+        )
+        if sent.status == OutboundStatus.SENT:
+            what, level = "sent: the server accepted it", messages.SUCCESS
+        elif sent.status == OutboundStatus.FAILED:
+            what, level = f"failed: {sent.detail}", messages.ERROR
+        else:
+            what, level = f"not sent yet, it is retried: {sent.detail or 'queued'}", messages.WARNING
+        self.message_user(
+            request, format_html("Test mail of {} to {} {} ({}).", instance.name, address, what, link), level
+        )
+
+
+admin.site.unregister(Instance)
+admin.site.register(Instance, InstanceMailAdmin)

@@ -18,6 +18,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from notifications import tasks  # noqa: F401 - registered at start-up (see InboundConfig.ready)
         from notifications.intake import on_local_issue_event
-        from trackers.signals import issue_event
+        from trackers.signals import issue_event_in_transaction
 
-        issue_event.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")
+        # inside the change's transaction: the event is recorded with the change, or neither is
+        issue_event_in_transaction.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")

@@ -19,10 +19,13 @@ class EventSource(models.TextChoices):
 
 
 class EventStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for its batch window"
-    PROCESSING = "processing", "Being turned into mail"
-    NOTIFIED = "notified", "Notifications queued"
-    DROPPED = "dropped", "Dropped: no mapping wanted it (payload discarded)"
+    """An issue event's state, in the audit's words: queued, processing, sent, ignored (with the reason) or
+    failed. The stored values are older than those words and stay as they are."""
+
+    PENDING = "pending", "Queued (waiting for its batch window)"
+    PROCESSING = "processing", "Processing (being turned into mail)"
+    NOTIFIED = "notified", "Sent (its mail was made: see the outbound audit)"
+    DROPPED = "dropped", "Ignored: no mapping wanted it (payload discarded)"
     IGNORED = "ignored", "Ignored: nobody to notify"
     FAILED = "failed", "Failed (see reason)"
 
@@ -31,6 +34,16 @@ class MailFormat(models.TextChoices):
     BOTH = "both", "HTML with a text alternative"
     HTML = "html", "HTML only"
     TEXT = "text", "Plain text only"
+
+
+class OutboundKind(models.TextChoices):
+    """Why a mail was sent: every mail we send is one of these."""
+
+    NOTIFICATION = "notification", "Notification"
+    HINT = "hint", "Hint (why a mail was rejected)"
+    FORWARD = "forward", "Forward"
+    ALERT = "alert", "Alert to the instance's admins"
+    TEST = "test", "Test mail"
 
 
 class OutboundStatus(models.TextChoices):

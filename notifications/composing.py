@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 
 from jemh.crypto import keyed_hash_candidates
-from jemh.storage import blob_storage
 from notifications import threading
-from notifications.choices import OutboundStatus
 from notifications.messages import MailAttachment, MessageFactory, PreparedMail
 from notifications.models import IssueEvent, NotificationDelivery, NotificationMapping, OutboundMessage
+from notifications.outbound import new_outbound
 from notifications.recipients import (
     Exclusions,
     IssueView,
@@ -257,22 +254,16 @@ def _compose(
 ) -> Mail:
     message_id = threading.new_message_id(instance.pk, factory.issue_key)
     raw = factory.build(address, message_id, previous_ids)
-    now = timezone.now()
-    name = blob_storage().save_bytes(f"outbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
-    saved_blobs.append(name)
-    outbound = OutboundMessage(
-        instance=instance,
-        mapping=mapping,
-        issue_key=factory.issue_key,
-        recipients=[address],
+    outbound = new_outbound(
+        instance,
+        raw=raw,
+        recipient=address,
         recipient_hash=rh,
         subject=factory.rendered.subject,
         message_id=message_id,
-        status=OutboundStatus.QUEUED,
-        blob_name=name,
-        keep_blob=instance.store_outbound_mail,
-        created_at=now,
-        expires_at=now + timedelta(days=instance.outbound_retention_days),
+        saved_blobs=saved_blobs,
+        issue_key=factory.issue_key,
+        mapping=mapping,
     )
     return Mail(outbound, events, PreparedMail(raw, factory.sender, (address,)))
 

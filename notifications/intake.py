@@ -135,8 +135,18 @@ def record_event(
             transaction.on_commit(request_flush, robust=True)
         elif opens_batch:  # an event joining an open batch is flushed by the task its opener scheduled
             transaction.on_commit(lambda: schedule_flush(instance_id, issue_key, event.due_at), robust=True)
+        else:  # unless its transaction (the change's) commits after that flush ran: then it asks for one itself
+            transaction.on_commit(lambda: _flush_if_overdue(event.due_at), robust=True)
     log.info("issue event %s %s recorded: %s", kind, issue_key, event.status)
     return event
+
+
+def _flush_if_overdue(due_at: datetime) -> None:
+    """Ask for a flush of due events when ``due_at`` has passed (a joining event committed after its batch's end)."""
+    if timezone.now() >= due_at:
+        from notifications.tasks import request_flush
+
+        request_flush()
 
 
 def _project_of(issue_key: str, project_key: str | None) -> str:
@@ -234,9 +244,17 @@ def record_local_event(event: Any) -> IssueEvent:
 
 
 def on_local_issue_event(sender: Any, event: Any = None, **kwargs: Any) -> None:
-    """Receiver of ``trackers.signals.issue_event`` (connected in NotificationsConfig.ready)."""
+    """Receiver of ``trackers.signals.issue_event_in_transaction`` (connected in NotificationsConfig.ready): the event
+    is recorded inside the transaction that makes the change, so both commit or neither does; the flush it asks for
+    is queued only on commit.
+
+    Database trouble propagates: it rolls the change back with the event, and the caller (mail processing, under
+    its idempotency key) retries both. An InvalidEvent (raised before anything is written) is logged and the change
+    goes on without it: such an event could never be recorded, and refusing the change for it would block the issue
+    for good.
+    """
     if event is None:
-        log.error("trackers.signals.issue_event sent without an event; nothing recorded")
+        log.error("trackers.signals.issue_event_in_transaction sent without an event; nothing recorded")
         return
     try:
         record_local_event(event)

@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage as ParsedEmail
 from email.utils import parseaddr
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -84,14 +88,47 @@ def build_message(
 
 
 class StoredEmail(EmailMessage):
-    """An already-built message (bytes from storage) handed to a Django email backend unchanged."""
+    """An already-built message (bytes from storage) handed to a Django email backend unchanged.
+
+    For backends that keep the message object (locmem, as in tests) its subject, body, headers and attachments
+    read like an ordinary Django email's, taken from the bytes (parsed on first use, read-only)."""
 
     def __init__(self, raw: bytes, from_email: str, to: list[str]) -> None:
-        super().__init__(from_email=from_email, to=to)
         self.raw = raw
+        super().__init__(from_email=from_email, to=to)
 
     def message(self, *, policy: object = None) -> _RawMessage:  # type: ignore[override]  # returns the stored bytes as they are
         return _RawMessage(self.raw)
+
+    @cached_property
+    def parsed(self) -> ParsedEmail:
+        return message_from_bytes(self.raw, policy=email_policy.default)
+
+    def _ignored(self, value: object) -> None:
+        """EmailMessage.__init__ sets the fields below; here they are the stored message's."""
+
+    subject = property(lambda self: str(self.parsed.get("Subject", "")), _ignored)
+    extra_headers = property(lambda self: {k: str(v) for k, v in self.parsed.items()}, _ignored)
+
+    @property
+    def body(self) -> str:
+        part = self.parsed.get_body(preferencelist=("plain", "html"))
+        return str(part.get_content()) if part is not None else ""
+
+    @body.setter
+    def body(self, value: object) -> None:
+        pass
+
+    @property
+    def attachments(self) -> list[tuple[str, Any, str]]:
+        return [
+            (part.get_filename() or "", part.get_content(), part.get_content_type())
+            for part in self.parsed.iter_attachments()
+        ]
+
+    @attachments.setter
+    def attachments(self, value: object) -> None:
+        pass
 
 
 class _RawMessage:

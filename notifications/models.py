@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from jemh.fields import EncryptedJSONField, EncryptedTextField
-from notifications.choices import EventKind, EventSource, EventStatus, MailFormat, OutboundStatus
+from notifications.choices import EventKind, EventSource, EventStatus, MailFormat, OutboundKind, OutboundStatus
 
 DEFAULT_ATTACHMENT_CAP = 5 * 1024 * 1024
 
@@ -157,14 +157,31 @@ class NotificationMapping(models.Model):
 
 
 class OutboundMessage(models.Model):
-    """One notification mail to one recipient: audit row, send state and the stored message."""
+    """One mail we send to one recipient (a notification, a hint, a forward, an alert or a test mail): audit row,
+    send state and the stored message, with what caused it (its events, the inbound message, the issue)."""
 
     instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="outbound_messages")
+    kind = models.CharField(max_length=16, choices=OutboundKind.choices, default=OutboundKind.NOTIFICATION)
     mapping = models.ForeignKey(
         NotificationMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound_messages"
     )
     events = models.ManyToManyField(IssueEvent, through="NotificationDelivery", related_name="outbound_messages")
-    issue_key = models.CharField(max_length=64)
+    issue_key = models.CharField(max_length=64, blank=True)
+    inbound_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The inbound message that caused this mail (a hint or a forward), by id: the inbound app owns it.",
+    )
+    idempotency_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Set by the sender when the same cause must not send this mail twice (e.g. a re-run of an inbound "
+        "message): a second request with the same key sends nothing.",
+    )
     recipients = EncryptedJSONField(default=list)
     recipient_hash = models.CharField(max_length=64, db_index=True, help_text="Keyed hash of the recipient.")
     subject = EncryptedTextField(blank=True, default="")
@@ -199,15 +216,20 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("resend_notification", "Can send failed notifications again")]
+        permissions = [
+            ("resend_notification", "Can send failed notifications again"),
+            ("send_test_mail", "Can send a test mail from an instance's mail settings"),
+        ]
         indexes = [
             models.Index(fields=["instance", "issue_key", "created_at"], name="notif_outbound_thread"),
             models.Index(fields=["status", "next_attempt_at"], name="notif_outbound_due"),
             models.Index(fields=["expires_at"], name="notif_outbound_expiry"),
+            models.Index(fields=["kind", "status", "created_at"], name="notif_outbound_kind"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.issue_key} → {self.recipient_hash[:12]} ({self.status})"
+        about = self.issue_key or self.get_kind_display()
+        return f"{about} → {self.recipient_hash[:12]} ({self.status})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.expires_at is None:

@@ -1,4 +1,5 @@
-"""Building notification mail (threading and loop-safety headers) and sending it exactly once, with retries.
+"""Building notification mail (threading and loop-safety headers) and sending any outbound mail exactly once, with
+retries (notifications, and the hints, forwards, alerts and test mail recorded by :mod:`notifications.services`).
 
 :func:`build_message` turns a rendered mail into RFC 5322 bytes with our headers. :func:`send_outbound` sends a
 queued :class:`OutboundMessage` through Django's email backend (SMTP when ``EMAIL_URL`` is set, files by
@@ -115,6 +116,7 @@ def _claim(outbound_id: int) -> bool:
 
 _CLAIMED_FIELDS = (
     "pk",
+    "kind",
     "issue_key",
     "recipients",
     "message_id",
@@ -190,7 +192,13 @@ def _record_sent(outbound: OutboundMessage) -> None:
         outbound.blob_name = ""
     update_rows([outbound], _SENT_FIELDS)
     discard_blobs([discard], "stored outbound message")
-    log.info("notification %s for %s sent as %s", outbound.pk, outbound.issue_key, Pii.message_id(outbound.message_id))
+    log.info(
+        "%s %s for %s sent as %s",
+        outbound.kind,
+        outbound.pk,
+        outbound.issue_key or "-",
+        Pii.message_id(outbound.message_id),
+    )
 
 
 _SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "unreachable_since", "blob_name"]
@@ -252,7 +260,7 @@ def _retry(outbound: OutboundMessage, recipients: list[str], error: str) -> Send
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
     log.warning(
-        "notification %s to %s not sent (attempt %s), retrying in %ss: %s",
+        "outbound mail %s to %s not sent (attempt %s), retrying in %ss: %s",
         outbound.pk,
         Pii.address(recipients[0] if recipients else ""),
         outbound.attempts,
@@ -268,7 +276,7 @@ def _uncertain(outbound: OutboundMessage, recipients: list[str], exc: DeliveryUn
     reason = f"the connection dropped after the whole message was sent, before the server confirmed it ({exc})"
     doubted_before = outbound.maybe_sent_at is not None
     OutboundMessage.objects.filter(pk=outbound.pk).update(maybe_sent_at=timezone.now(), maybe_sent_reason=reason[:300])
-    log.warning("notification %s for %s may have been sent: %s", outbound.pk, outbound.issue_key, exc)
+    log.warning("outbound mail %s for %s may have been sent: %s", outbound.pk, outbound.issue_key or "-", exc)
     if doubted_before:
         return _finish_failed(
             outbound,
@@ -295,7 +303,7 @@ def _wait_for_server(rows: Sequence[OutboundMessage], exc: SmtpOutage) -> dict[i
         results[row.pk] = SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=row.error, outage=True)
     update_rows(rows, _WAITING_FIELDS)
     log.warning(
-        "SMTP server unreachable (%s): %s notification(s) wait, next try in %ss at the earliest",
+        "SMTP server unreachable (%s): %s outbound mail(s) wait, next try in %ss at the earliest",
         type(exc.cause).__name__,
         len(rows),
         min(r.retry_in or 0 for r in results.values()),
@@ -311,7 +319,7 @@ def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
     OutboundMessage.objects.filter(pk=outbound.pk).update(
         status=OutboundStatus.FAILED, error=error, claimed_at=None, next_attempt_at=None, unreachable_since=None
     )
-    log.error("notification %s for %s failed: %s", outbound.pk, outbound.issue_key, error)
+    log.error("outbound mail %s for %s failed: %s", outbound.pk, outbound.issue_key or "-", error)
     return SendResult(OutboundStatus.FAILED, detail=error)
 
 

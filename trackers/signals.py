@@ -1,17 +1,27 @@
 """Issue events of the local tracker, for the notifications.
 
-Every change to a local issue — made through the Tracker API (mail processing) or in the admin — sends
-:data:`issue_event` once the database transaction that made it has committed (never for a change that
-was rolled back). Receivers get ``event``, an :class:`IssueEventData`::
+Every change to a local issue — made through the Tracker API (mail processing) or in the admin — sends two
+signals with the same ``event``, an :class:`IssueEventData`:
+
+- :data:`issue_event_in_transaction`, at once, *inside* the database transaction that makes the change. It is
+  for receivers that record the event in the database (the notifications' intake): what they write commits
+  with the change or rolls back with it, so a crash can never leave a change without its event (nor an event
+  without its change). Such a receiver must only write to the database (anything else — a task queued, a mail
+  sent — goes in ``transaction.on_commit``). It is sent with ``send``: a receiver that raises rolls the change
+  back and the caller sees the error (the Tracker API turns database trouble into TemporaryTrackerError, which
+  mail processing retries under its idempotency key), so an event is never silently lost.
+- :data:`issue_event`, once that transaction has committed (never for a change that was rolled back), for
+  everything else. A receiver that raises is logged and disturbs neither the others nor the change (it is
+  sent with ``send_robust``).
+
+::
 
     from trackers.signals import issue_event
 
     @receiver(issue_event)
     def on_issue_event(sender, event: IssueEventData, **kwargs): ...
 
-A receiver that raises is logged and does not disturb the others or the change itself (the signal is
-sent with ``send_robust``). The payload may hold personal data (e.g. an email-only participant added);
-store it encrypted. Kinds:
+The payload may hold personal data (e.g. an email-only participant added); store it encrypted. Kinds:
 
 - ``created``: a new issue (``changes`` is empty);
 - ``updated``: fields changed, each as a :class:`FieldChange` (old → new); attachments added appear as
@@ -36,7 +46,8 @@ from jemh.logging import Pii
 
 log = logging.getLogger(__name__)
 
-issue_event = Signal()  # sent with sender="trackers.local" and event=IssueEventData
+issue_event_in_transaction = Signal()  # sent inside the change's transaction, sender="trackers.local", event=...
+issue_event = Signal()  # sent after the change's transaction committed, sender="trackers.local", event=...
 
 
 class EventKind:
@@ -83,12 +94,17 @@ class IssueEventData:
 SENDER = "trackers.local"
 
 
-def emit_on_commit(event: IssueEventData) -> None:
-    """Send ``event`` once the current transaction commits (at once when there is none)."""
-    transaction.on_commit(lambda: _send(event))
+def send_issue_event(event: IssueEventData) -> None:
+    """Send ``event``: now to :data:`issue_event_in_transaction` (inside the caller's transaction, which the change
+    that made the event is part of; an exception from a receiver propagates and rolls the change back), and to
+    :data:`issue_event` once that transaction commits (at once when there is none)."""
+    with transaction.atomic(savepoint=False):  # without a caller's transaction, the receivers' writes are one
+        issue_event_in_transaction.send(sender=SENDER, event=event)
+    if issue_event.has_listeners(SENDER):
+        transaction.on_commit(lambda: _send_after_commit(event))
 
 
-def _send(event: IssueEventData) -> None:
+def _send_after_commit(event: IssueEventData) -> None:
     for receiver, result in issue_event.send_robust(sender=SENDER, event=event):
         if isinstance(result, Exception):
             log.error(

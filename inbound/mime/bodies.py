@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from inbound.mime.attachments import make_attachment
-from inbound.mime.charsets import decode_text
+from inbound.mime.charsets import _detect, codec_for, decode_text
 from inbound.mime.headers import decode_words
+from inbound.mime.limits import MAX_HTML_DECODED, MAX_TEXT_DECODED
 from inbound.mime.model import Attachment
 from inbound.mime.structure import Part
 from inbound.mime.tnef import expand_tnef
@@ -57,8 +61,132 @@ class Contents:
         )
 
 
-def part_text(part: Part) -> str:
-    return decode_text(part.payload(), part.charset).replace("\r\n", "\n").replace("\r", "\n")
+class CutText(str):
+    """The start of a body part's text that was decoded only as far as the caps keep (at least the cap's
+    characters after its leading line breaks); the part's whole text has more, not only whitespace."""
+
+
+def part_text(part: Part, keep: int | None = None) -> str:
+    """The part's text with line breaks made ``\n``. With ``keep``, a part whose text could be longer (its body has
+    more bytes) is decoded only as far as ``keep`` characters past its leading line breaks (see :func:`kept_text`)."""
+    if keep is not None and part.end - part.start > keep:  # no charset makes more characters than bytes
+        kept = kept_text(part.payload_pieces, part.charset, keep)
+        if kept is not None:
+            return kept
+    return _lines(decode_text(part.payload(), part.charset))
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def kept_text(pieces: Callable[[], Iterable[bytes]], declared: str | None, keep: int) -> str | None:
+    """What ``part_text`` gives for the payload ``b"".join(pieces())``, decoded only as far as it is kept.
+
+    The result is the whole text, or a :class:`CutText` holding its first characters, at least ``keep`` past
+    the leading line breaks; "" for a text of only whitespace. The payload is read to its end (a piece at a time)
+    because the charset chosen, as in :func:`~inbound.mime.charsets.decode_text`, depends on all of it: the
+    declared one when all of it decodes, else UTF-8 when all of it does, else the declared one with replacement
+    characters (undeclared: UTF-8, else the charset detected in its first 64 KiB, else cp1252). None when a
+    uuencoded block may be in it (a line starts ``begin``): its files are found in the whole text only.
+    """
+    codec = codec_for(declared)
+    strict = ([codec] if codec else []) + (["utf-8"] if codec != "utf-8" else [])
+    for candidate in strict:
+        result = _read(pieces, candidate, "strict", keep)
+        if result is not _INVALID:
+            return result  # type: ignore[return-value]
+    if codec:
+        result = _read(pieces, codec, "replace", keep)
+        if result is not _UNKNOWN_CODEC:
+            return result  # type: ignore[return-value]
+    head = bytearray()
+    for piece in pieces():
+        head += piece[: 65536 - len(head)]
+        if len(head) >= 65536:
+            break
+    detected = _detect(bytes(head))
+    if detected:
+        result = _read(pieces, detected, "replace", keep)
+        if result is not _UNKNOWN_CODEC:
+            return result  # type: ignore[return-value]
+    return _read(pieces, "cp1252", "replace", keep)  # type: ignore[return-value]
+
+
+_UU_STARTS = ("begin ", "begin-")
+_UU_LINE = re.compile(r"^begin[ -]", re.MULTILINE)
+_INVALID = object()  # the payload does not decode strictly
+_UNKNOWN_CODEC = object()
+
+
+def _read(pieces: Callable[[], Iterable[bytes]], codec: str, errors: str, keep: int) -> str | object | None:
+    """The kept text of the payload in ``codec`` (see :func:`kept_text`), or _INVALID or _UNKNOWN_CODEC."""
+    try:
+        decoder = codecs.getincrementaldecoder(codec)(errors)
+    except LookupError:
+        return _UNKNOWN_CODEC
+    kept = _Kept(keep)
+    try:
+        for piece in pieces():
+            kept.add(decoder.decode(piece))
+        kept.add(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        return _INVALID
+    return kept.result()
+
+
+class _Kept:
+    """Text arriving in pieces: line breaks made ``\n`` (a ``\r`` at a piece's end waits for the next piece), kept
+    until ``keep`` characters past the leading line breaks, the rest only looked at."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.pieces: list[str] = []
+        self.count = 0  # kept characters past the leading line breaks
+        self.pending = ""
+        self.content = False  # anything but whitespace seen
+        self.cut = False
+        self.uu = False  # a line starting "begin ": a uuencoded block may start there
+        self.head = ""  # the start of the line the previous pieces ended in
+
+    def add(self, text: str) -> None:
+        text = self.pending + text
+        self.pending = "\r" if text.endswith("\r") else ""
+        if self.pending:
+            text = text[:-1]
+        self._take(_lines(text))
+
+    def _take(self, text: str) -> None:
+        if not text:
+            return
+        if not self.uu:
+            self._look_for_uu(text)
+        if not self.content and not text.isspace():
+            self.content = True
+        if self.count >= self.keep:
+            self.cut = True
+            return
+        self.pieces.append(text)
+        self.count += len(text.lstrip("\n")) if not self.count else len(text)
+
+    def _look_for_uu(self, text: str) -> None:
+        """A line starting ``begin `` or ``begin-`` may open a uuencoded block (see inbound.mime.uuencode)."""
+        line_start = self.head + text[:7]
+        first_break = text.find("\n")
+        if line_start.startswith(_UU_STARTS) or (first_break >= 0 and _UU_LINE.search(text, first_break + 1)):
+            self.uu = True
+        last_break = text.rfind("\n")
+        self.head = line_start[:7] if last_break < 0 else text[last_break + 1 : last_break + 8]
+
+    def result(self) -> str | None:
+        if self.pending:
+            self._take("\n")
+        if self.uu:
+            return None
+        if self.cut and not self.content:
+            return ""
+        text = "".join(self.pieces)
+        return CutText(text) if self.cut else text
 
 
 def collect(root: Part) -> Contents:
@@ -89,9 +217,9 @@ def _alternative(part: Part, out: Contents) -> None:
     plain = [c for c in part.children if c.content_type == "text/plain" and not _is_attachment(c)]
     html = [c for c in part.children if c.content_type == "text/html" and not _is_attachment(c)]
     if plain:
-        out.texts.append(part_text(plain[-1]))
+        out.texts.append(part_text(plain[-1], MAX_TEXT_DECODED))
     if html:
-        out.htmls.append(part_text(html[-1]))
+        out.htmls.append(part_text(html[-1], MAX_HTML_DECODED))
     for child in part.children:
         if child.content_type in {"text/plain", "text/html"} and not _is_attachment(child):
             continue
@@ -133,12 +261,12 @@ def _leaf(part: Part, out: Contents, parent: str) -> None:
         )
         return
     if ctype in {"text/plain", "text/html"} and not _is_attachment(part):
-        text = part_text(part)
+        text = part_text(part, MAX_HTML_DECODED if ctype == "text/html" else MAX_TEXT_DECODED)
         if ctype == "text/html":
             out.htmls.append(text)
             return
-        text, files = extract_uu_blocks(text)
-        out.texts.append(text)
+        uncut, files = extract_uu_blocks(text)
+        out.texts.append(CutText(uncut) if isinstance(text, CutText) else uncut)
         for name, data in files:
             out.attach(data, name, "application/octet-stream", False, "")
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbound.mime.bodies import Contents, collect
+from inbound.mime.bodies import Contents, CutText, collect
 from inbound.mime.classify import classify
 from inbound.mime.headers import (
     HeaderSection,
@@ -84,11 +84,16 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
 
 
 def _bodies(contents: Contents, config: ClassifierConfig) -> tuple[str, str]:
-    html = "\n".join(h for h in contents.htmls if h.strip())
-    text = "\n\n".join(t.strip("\n") for t in contents.texts if t.strip())
+    html = "\n".join(h for h in contents.htmls if h.strip() or isinstance(h, CutText))
+    text = "\n\n".join(_trimmed(t) for t in contents.texts if t.strip() or isinstance(t, CutText))
     if not text and html:
         text = html_to_text(html)
     return text[:MAX_TEXT], sanitize_html(html, allow_remote_images=config.allow_remote_images)
+
+
+def _trimmed(text: str) -> str:
+    """Without its leading and trailing line breaks; a cut text's end is not its end: only the start is trimmed."""
+    return text.lstrip("\n") if isinstance(text, CutText) else text.strip("\n")
 
 
 def _first(addresses: tuple[Address, ...]) -> Address | None:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from inbound.mime.headers import HeaderSection, parse_parameterised, split_entity
-from inbound.mime.limits import MAX_DEPTH, MAX_PARTS
+from inbound.mime.limits import MAX_DEPTH, MAX_PARTS, TRANSFER_CHUNK
 
 _GUESS_BOUNDARY = re.compile(rb"^--([^\s]{1,200}?)[ \t]*\r?$", re.MULTILINE)
 _ENCAPSULATED = frozenset({"message/rfc822", "message/global"})
 _B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_B64_OTHERS = bytes(b for b in range(256) if b not in _B64_ALPHABET)
+_UU = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 
 @dataclass(slots=True, eq=False)
@@ -52,6 +55,10 @@ class Part:
     def payload(self) -> bytes:
         """The body with its Content-Transfer-Encoding undone (tolerant of damage)."""
         return decode_transfer(self.raw_body(), self.transfer_encoding)
+
+    def payload_pieces(self, chunk: int = TRANSFER_CHUNK) -> Iterator[bytes]:
+        """:meth:`payload` in pieces (of about ``chunk`` encoded bytes each), for a reader that may stop early."""
+        return iter_transfer(self.data, self.start, self.end, self.transfer_encoding, chunk)
 
 
 @dataclass(slots=True)
@@ -182,9 +189,54 @@ def decode_transfer(body: memoryview | bytes, encoding: str) -> bytes:
             return binascii.a2b_qp(body)
         except (binascii.Error, ValueError):
             return bytes(body)
-    if encoding in {"x-uuencode", "uuencode", "x-uue", "uue"}:
+    if encoding in _UU:
         from inbound.mime.uuencode import decode_uu_block
 
         decoded = decode_uu_block(bytes(body))
         return decoded if decoded is not None else bytes(body)
     return bytes(body)
+
+
+def iter_transfer(data: bytes, start: int, end: int, encoding: str, chunk: int = TRANSFER_CHUNK) -> Iterator[bytes]:
+    """``decode_transfer(data[start:end], encoding)`` in pieces whose concatenation is exactly that result.
+
+    Base64 is cut after a whole quantum (4 alphabet characters) where no ``=`` came before, quoted-printable
+    after a line break (or, in one long line, where no escape is open): there both decoders are in their initial
+    state, so the rest decodes as it would have in one go. Where no such cut is found, the rest is decoded at once.
+    """
+    body = memoryview(data)
+    if encoding == "base64":
+        pos = start
+        while end - pos > 2 * chunk:
+            cut = pos + chunk
+            if data.find(b"=", pos, cut) >= 0:
+                break
+            extra = len(data[pos:cut].translate(None, _B64_OTHERS)) % 4
+            while extra:  # step back over the incomplete quantum
+                cut -= 1
+                extra -= data[cut] in _B64_ALPHABET
+            if cut <= pos:
+                break
+            yield binascii.a2b_base64(body[pos:cut])
+            pos = cut
+        yield decode_transfer(body[pos:end], encoding)
+    elif encoding == "quoted-printable":
+        pos = start
+        while end - pos > 2 * chunk:
+            cut = data.rfind(b"\n", pos, pos + chunk) + 1
+            if cut <= pos:  # one long line: "=\r" hides everything up to the next line break
+                cut = pos + chunk
+                if data.find(b"=\r", pos, cut + 1) >= 0:
+                    break
+                while cut > pos and data.find(b"=", max(cut - 2, pos), cut) >= 0:  # not inside "=XX" or "=="
+                    cut -= 1
+                if cut <= pos:
+                    break
+            yield binascii.a2b_qp(body[pos:cut])
+            pos = cut
+        yield decode_transfer(body[pos:end], encoding)
+    elif encoding in _UU:
+        yield decode_transfer(body[start:end], encoding)
+    else:
+        for pos in range(start, end, chunk):
+            yield bytes(body[pos : min(pos + chunk, end)])

@@ -1,5 +1,10 @@
 """Mail the pipeline itself sends: a polite hint to a rejected sender, and forwarding to the profile's
-forward-to addresses. Both carry our loop-safety headers, and hints never go to automated mail."""
+forward-to addresses. Both carry our loop-safety headers, and hints never go to automated mail.
+
+Both are recorded and sent by the notifications app (:func:`notifications.services.send_mail`), which owns the
+outbound audit: each is an ``OutboundMessage`` of kind ``hint`` or ``forward`` linked to the inbound message,
+retried through an SMTP outage, and sent once per inbound message however often it is processed (the
+idempotency key names the message and the kind)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from django.core.mail import EmailMessage
 
 from inbound.pipeline.context import Context
 from jemh.logging import Pii
+from notifications.choices import OutboundKind, OutboundStatus
+from notifications.services import SentMail, send_mail
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +70,40 @@ def send_hint(ctx: Context) -> str:
         headers=headers,
     )
     try:
-        mail.send()
+        [sent] = _record_and_send(ctx, OutboundKind.HINT, mail)
     except Exception as exc:  # a hint is a courtesy: its failure must not fail the message
-        log.warning("hint to %s not sent: %s", Pii.address(reply_to), exc)
+        log.warning("hint to %s not recorded: %s", Pii.address(reply_to), exc)
         return f"not sent: {type(exc).__name__}"
-    return f"sent ({hint_decided.reason})"
+    return _hint_note(sent, hint_decided.reason)
+
+
+def _record_and_send(ctx: Context, kind: str, mail: EmailMessage) -> list[SentMail]:
+    inbound_id = ctx.mail.inbound_id
+    issue = ctx.decisions.issue
+    return send_mail(
+        kind=kind,
+        instance=ctx.mail.instance_id,
+        message=mail,
+        inbound_id=inbound_id,
+        issue_key=issue.key if issue is not None else "",
+        idempotency_key=f"inbound:{inbound_id}:{kind}" if inbound_id is not None else "",
+    )
+
+
+def _hint_note(sent: SentMail, reason: str) -> str:
+    """What became of a hint, for the report."""
+    if sent.duplicate:
+        return f"not sent again: sent for an earlier run of this message (outbound #{sent.outbound_id}, {sent.status})"
+    if sent.status == OutboundStatus.SENT:
+        return f"sent ({reason})"
+    if sent.status == OutboundStatus.FAILED:
+        return f"not sent: {sent.detail} (outbound #{sent.outbound_id})"
+    return f"queued, to be retried: {sent.detail or 'waiting to be sent'} (outbound #{sent.outbound_id}, {reason})"
 
 
 def forward_original(ctx: Context, reason: str) -> int:
-    """Forward the original message, attached whole, to the profile's forward-to addresses."""
+    """Forward the original message, attached whole, to the profile's forward-to addresses (each its own copy);
+    the number of addresses it is recorded for (sent now, or retried later by the notifications app)."""
     targets = [address for address in ctx.profile.forward_to if address]
     if not targets:
         return 0
@@ -83,5 +115,4 @@ def forward_original(ctx: Context, reason: str) -> int:
         headers=_loop_headers(ctx),
     )
     mail.attach("original.eml", ctx.mail.raw, "message/rfc822")
-    mail.send()
-    return len(targets)
+    return len(_record_and_send(ctx, OutboundKind.FORWARD, mail))

@@ -207,19 +207,28 @@ class Worker:
 
 @pytest.fixture(scope="session")
 def worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Worker:
-    from django.conf import settings
-
     home = tmp_path_factory.mktemp("inbound-worker")
     if TEST_DB == "postgres":
-        import psycopg
-
-        server = request.getfixturevalue("postgres")
-        name = f"jemh_inbound_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        database_url = server.url.rsplit("/", 1)[0] + "/" + name
+        database_url = new_database(request.getfixturevalue("postgres").url, "jemh_inbound")
     else:
         database_url = f"sqlite:///{home / 'worker.sqlite3'}"
+    return start_worker(database_url, home)
+
+
+def new_database(server_url: str, prefix: str) -> str:
+    """Create a database on a PostgreSQL server (by URL); returns its URL."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def start_worker(database_url: str, home: Path) -> Worker:
+    """A Worker on ``database_url``, migrated."""
+    from django.conf import settings
+
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JEMH_S3_", "PYTEST"))}
     env.update(
         {

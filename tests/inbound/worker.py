@@ -2,12 +2,14 @@
 
     python -m tests.inbound.worker setup KIND --host H --port P --user U --password PW [options]
     python -m tests.inbound.worker poll SOURCE_ID [--expire-lease] [--chunk N]
-        [--crash-at stored:N|recorded:N] [--how exit|kill]
+        [--crash-at stored:N|recorded:N] [--how exit|kill] [--pause-at FILE]
     python -m tests.inbound.worker report SOURCE_ID
 
 Each prints one JSON line. ``--crash-at stored:N`` ends the process abruptly right after the N-th raw blob
 was stored (before its audit row is recorded); ``recorded:N`` right after the N-th chunk of audit rows was
-committed (before the mailbox is told). ``--how kill`` uses SIGKILL, ``exit`` os._exit.
+committed (before the mailbox is told). ``--how kill`` uses SIGKILL, ``exit`` os._exit. ``--pause-at FILE``
+creates FILE before the first chunk is fetched and waits until the test removes it (e.g. having stopped the
+database meanwhile).
 """
 
 from __future__ import annotations
@@ -41,14 +43,37 @@ def _install_crash(stage: str, count: int, how: str) -> None:
             _die(how)
         return name
 
-    def crashing_commit(*args: Any, **kwargs: Any) -> None:
-        commit(*args, **kwargs)
+    def crashing_commit(*args: Any, **kwargs: Any) -> list[str]:
+        late = commit(*args, **kwargs)
         seen["recorded"] += 1
         if stage == "recorded" and seen["recorded"] == count:
             _die(how)
+        return late
 
     capture._store_raw = crashing_store
     capture._commit_chunk = crashing_commit
+
+
+def _install_pause(marker: str) -> None:
+    import time
+    from pathlib import Path
+
+    import inbound.retrieval as retrieval
+
+    take = retrieval._take_chunk
+    paused = {"done": False}
+
+    def pausing_take(*args: Any, **kwargs: Any) -> None:
+        if not paused["done"]:
+            paused["done"] = True
+            path = Path(marker)
+            path.write_text("paused")
+            deadline = time.monotonic() + 120
+            while path.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        take(*args, **kwargs)
+
+    retrieval._take_chunk = pausing_take
 
 
 def setup(options: argparse.Namespace) -> dict[str, Any]:
@@ -92,12 +117,14 @@ def poll(options: argparse.Namespace) -> dict[str, Any]:
     if options.crash_at:
         stage, _, count = options.crash_at.partition(":")
         _install_crash(stage, int(count), options.how)
+    if options.pause_at:
+        _install_pause(options.pause_at)
     return run_poll(options.source_id, force=True).as_dict()
 
 
 def report(options: argparse.Namespace) -> dict[str, Any]:
     from auditing.models import InboundMessage
-    from inbound.models import SourceReceipt
+    from inbound.models import Source, SourceReceipt
     from jemh.storage import blob_storage
 
     storage = blob_storage()
@@ -115,7 +142,13 @@ def report(options: argparse.Namespace) -> dict[str, Any]:
             }
         )
     receipts = SourceReceipt.objects.filter(source_id=options.source_id).count()
-    return {"rows": rows, "receipts": receipts}
+    source = Source.objects.get(pk=options.source_id)
+    health = {
+        "last_error": source.last_error,
+        "consecutive_failures": source.consecutive_failures,
+        "leased": bool(source.poll_lease_token),
+    }
+    return {"rows": rows, "receipts": receipts, "source": health}
 
 
 def main() -> None:
@@ -140,6 +173,7 @@ def main() -> None:
     run.add_argument("--crash-at")
     run.add_argument("--expire-lease", action="store_true")
     run.add_argument("--how", default="exit", choices=["exit", "kill"])
+    run.add_argument("--pause-at")
     show = sub.add_parser("report")
     show.add_argument("source_id", type=int)
     options = parser.parse_args()

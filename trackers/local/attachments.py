@@ -59,10 +59,9 @@ def add_attachments(
 ) -> list[Attachment]:
     """Attach each upload; with an idempotency key, content already attached under it is returned as is.
 
-    Emits one ``updated`` event (change ``attachments``) for the newly stored ones.
+    Emits one ``updated`` event (change ``attachments``) for the newly stored ones, in the transaction that records
+    them. A failure records none of them (and removes the content stored for them).
     """
-    result: list[Attachment] = []
-    new: list[Attachment] = []
     expected_hashes = [upload.sha256.lower() if upload.sha256 else upload.content_sha256() for upload in uploads]
     earlier: dict[str, Attachment] = {}
     if idempotency_key and uploads:  # one query for what an earlier run under this key attached
@@ -72,19 +71,63 @@ def add_attachments(
                 issue=issue, idempotency_key=idempotency_key, sha256__in=set(expected_hashes)
             ).order_by("-pk")
         }
-    for upload, expected in zip(uploads, expected_hashes, strict=True):
-        if expected in earlier:
-            result.append(earlier[expected])
+    # The content goes to blob storage first, outside any transaction (no row is locked while it is written);
+    # then the rows and their event are written in one transaction: both are recorded or neither is.
+    stored: list[tuple[AttachmentUpload, str, int, str] | Attachment] = []
+    try:
+        for upload, expected in zip(uploads, expected_hashes, strict=True):
+            if expected in earlier:
+                stored.append(earlier[expected])
+                continue
+            blob, size, digest = _store(issue, upload)
+            if digest != expected:
+                blob_storage().delete(blob)
+                raise InvalidFieldValue(
+                    f"attachment {upload.filename!r}: its content does not match the SHA-256 given "
+                    f"({expected}); pass the content's hash or none"
+                )
+            stored.append((upload, blob, size, digest))
+        with transaction.atomic():
+            result, new = _insert_rows(issue, stored, comment, idempotency_key)
+            if new:
+                emit(
+                    issue,
+                    EventKind.UPDATED,
+                    ctx,
+                    comment_id=comment.pk if comment else None,
+                    attachment_ids=tuple(a.pk for a in new),
+                    changes=(FieldChange("attachments", None, [a.filename for a in new]),),
+                )
+    except BaseException:
+        _delete_blobs([s[1] for s in stored if isinstance(s, tuple)])
+        raise
+    _delete_blobs([a.blob_name for a in result if isinstance(a, _Duplicate)])
+    return [a.existing if isinstance(a, _Duplicate) else a for a in result]
+
+
+class _Duplicate:
+    """An upload another run under the same idempotency key attached meanwhile: its blob is not needed."""
+
+    def __init__(self, blob_name: str, existing: Attachment) -> None:
+        self.blob_name = blob_name
+        self.existing = existing
+
+
+def _insert_rows(
+    issue: Issue,
+    stored: list[tuple[AttachmentUpload, str, int, str] | Attachment],
+    comment: Comment | None,
+    idempotency_key: str | None,
+) -> tuple[list[Attachment | _Duplicate], list[Attachment]]:
+    result: list[Attachment | _Duplicate] = []
+    new: list[Attachment] = []
+    for item in stored:
+        if isinstance(item, Attachment):
+            result.append(item)
             continue
-        blob, size, digest = _store(issue, upload)
-        if digest != expected:
-            blob_storage().delete(blob)
-            raise InvalidFieldValue(
-                f"attachment {upload.filename!r}: its content does not match the SHA-256 given "
-                f"({expected}); pass the content's hash or none"
-            )
+        upload, blob, size, digest = item
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a savepoint: a duplicate under the idempotency key breaks nothing
                 attachment = Attachment.objects.create(
                     instance_id=issue.instance_id,
                     issue=issue,
@@ -97,27 +140,22 @@ def add_attachments(
                     idempotency_key=idempotency_key,
                 )
         except IntegrityError:
-            blob_storage().delete(blob)
             if not idempotency_key:
                 raise
-            result.append(Attachment.objects.get(issue=issue, idempotency_key=idempotency_key, sha256=digest))
+            existing = Attachment.objects.get(issue=issue, idempotency_key=idempotency_key, sha256=digest)
+            result.append(_Duplicate(blob, existing))
             continue
-        except BaseException:
-            blob_storage().delete(blob)
-            raise
         result.append(attachment)
         new.append(attachment)
-    if new:
-        with transaction.atomic():
-            emit(
-                issue,
-                EventKind.UPDATED,
-                ctx,
-                comment_id=comment.pk if comment else None,
-                attachment_ids=tuple(a.pk for a in new),
-                changes=(FieldChange("attachments", None, [a.filename for a in new]),),
-            )
-    return result
+    return result, new
+
+
+def _delete_blobs(names: list[str]) -> None:
+    for name in names:
+        try:
+            blob_storage().delete(name)
+        except Exception:
+            log.exception("could not delete the unused attachment blob %s", name)
 
 
 def read_attachment(attachment: Attachment) -> bytes:

@@ -1,5 +1,8 @@
 """What changed on an issue, and the event that says so.
 
+Events are sent inside the transaction of the change (see :mod:`trackers.signals`): every caller of
+:func:`emit` holds a transaction that also holds the change.
+
 A snapshot is a plain dict of everything about an issue a person would call a field; two snapshots
 compared give the :class:`~trackers.signals.FieldChange` list of an event.
 """
@@ -12,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from trackers.models import Issue
-from trackers.signals import EventKind, FieldChange, IssueEventData, emit_on_commit
+from trackers.signals import EventKind, FieldChange, IssueEventData, send_issue_event
 from trackers.workflow import DONE_STATUSES
 
 TRACKED_FIELDS = (
@@ -95,7 +98,7 @@ def emit(
     comment_id: int | None = None,
     attachment_ids: tuple[int, ...] = (),
 ) -> None:
-    emit_on_commit(
+    send_issue_event(
         IssueEventData(
             instance_id=issue.instance_id,
             kind=kind,

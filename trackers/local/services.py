@@ -1,7 +1,7 @@
 """Changing local issues: the one way the admin and the Tracker API both go, so every change emits an event.
 
-Each function runs in a transaction, locks the issue row while it changes it, and emits its
-:data:`~trackers.signals.issue_event` on commit.
+Each function runs in a transaction, locks the issue row while it changes it, and emits its event inside that
+transaction (recorded with the change, see :mod:`trackers.signals`; observers hear of it on commit).
 """
 
 from __future__ import annotations
@@ -127,8 +127,10 @@ def change_issue(issue: Issue, mutate: Callable[[Issue], None], ctx: ChangeConte
 
 
 def record_admin_change(issue: Issue, before: dict[str, Any], ctx: ChangeContext) -> None:
-    """The admin saved ``issue`` (fields and watchers); emit what changed since ``before``."""
-    emit_changes(issue, before, ctx)
+    """The admin saved ``issue`` (fields and watchers); emit what changed since ``before`` (inside the admin's
+    transaction, which holds the save)."""
+    with transaction.atomic(savepoint=False):
+        emit_changes(issue, before, ctx)
 
 
 def apply_status(issue: Issue, old_status: str, new_status: str, resolution: str | None = None) -> None:
