@@ -56,7 +56,52 @@ def markdown_to_adf(markdown: str) -> Node:
             stack[-1]["content"].append({"type": "rule"})
         elif token.type == "html_block":
             stack[-1]["content"].append(paragraph(token.content.rstrip("\n")))
-    return root
+    return _fit(root)
+
+
+def _as_paragraphs(node: Node) -> list[Node]:
+    """A block where only paragraphs may stand (inside a quote): its text as paragraphs."""
+    kind = node["type"]
+    if kind == "paragraph":
+        return [node]
+    if kind == "heading":
+        return [{"type": "paragraph", "content": node["content"]} if node.get("content") else {"type": "paragraph"}]
+    if kind in ("blockquote", "listItem"):
+        return [p for child in node.get("content") or [] for p in _as_paragraphs(child)]
+    if kind in ("bulletList", "orderedList"):
+        out: list[Node] = []
+        for number, item in enumerate(node.get("content") or [], start=1):
+            marker = "- " if kind == "bulletList" else f"{number}. "
+            for index, block in enumerate(_as_paragraphs(item)):
+                if index == 0:
+                    block = {
+                        "type": "paragraph",
+                        "content": [{"type": "text", "text": marker}, *block.get("content", [])],
+                    }
+                out.append(block)
+        return out
+    return [paragraph(adf_to_text(node))]
+
+
+def _fit(node: Node) -> Node:
+    """Reshape what Markdown allows and ADF does not: a quote holds only paragraphs; a list item starts with a
+    paragraph or code block and holds no headings or quotes."""
+    children = [_fit(child) for child in node.get("content") or []] if node.get("type") != "text" else None
+    if children is None or "content" not in node:
+        return node
+    if node["type"] == "blockquote":
+        children = [p for child in children for p in _as_paragraphs(child)] or [{"type": "paragraph"}]
+    elif node["type"] == "listItem":
+        fitted: list[Node] = []
+        for child in children:
+            if child["type"] in ("heading", "blockquote"):
+                fitted.extend(_as_paragraphs(child))
+            else:
+                fitted.append(child)
+        if not fitted or fitted[0]["type"] not in ("paragraph", "codeBlock"):
+            fitted.insert(0, {"type": "paragraph"})
+        children = fitted
+    return {**node, "content": children}
 
 
 def paragraph(text: str) -> Node:
