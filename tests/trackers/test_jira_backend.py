@@ -189,3 +189,27 @@ def test_warm_caches_keep_calls_to_the_issue_targets(tracker: JiraTracker, fake:
     upload = AttachmentUpload("log.txt", "text/plain", data=b"smoke")
     unit.add_attachments(issue.key, [upload, upload], comment_id=comment.id, idempotency_key="inbound:21")
     assert dict(fake.calls) == {"addAttachment": 1}
+
+
+def test_a_429_without_retry_after_uses_the_rate_limit_reset(tracker: JiraTracker, fake: FakeJira) -> None:
+    reset = (timezone.now() + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%MZ")
+    fake.inject("getProject", status=429, headers={"X-RateLimit-Reset": reset})
+    with pytest.raises(JiraTemporaryError) as caught:
+        tracker.get_project("ABC")
+    assert caught.value.retry_after is not None and 60 <= caught.value.retry_after <= 150
+
+
+def test_a_cloud_user_hiding_their_address_is_not_found_by_it(tracker: JiraTracker, fake: FakeJira) -> None:
+    """The sender then counts as e-mail-only (Cloud privacy setting: the address is not shown to the API)."""
+    shy = fake.state.add_user("shy", "shy@example.org", "Shy Person")
+    shy.hide_email = True
+    assert tracker.find_user_by_email("shy@example.org") is None
+    found = tracker.get_user(shy.account_id)
+    assert found is not None and (found.display_name, found.email) == ("Shy Person", "")
+
+
+def test_issue_urls_of_a_jira_instance_are_its_browse_urls(db: None, fake: FakeJira) -> None:
+    from trackers.registry import issue_url
+
+    instance = jira_instance(fake)
+    assert issue_url(instance.pk, " abc-7 ") == f"{fake.base_url}/browse/ABC-7"
