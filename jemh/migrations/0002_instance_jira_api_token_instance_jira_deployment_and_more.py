@@ -14,21 +14,21 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='instance',
             name='jira_api_token',
-            field=jemh.fields.EncryptedTextField(blank=True, default='', help_text='Cloud: an API token of that account.', verbose_name='Jira API token'),
+            field=jemh.fields.EncryptedTextField(blank=True, default='', null=True, help_text='Cloud: an API token of that account.', verbose_name='Jira API token'),
         ),
         migrations.AddField(
             model_name='instance',
             name='jira_deployment',
-            field=models.CharField(choices=[('cloud', 'Jira Cloud (REST v3, account e-mail + API token)'), ('datacenter', 'Jira Data Center / Server (REST v2, personal access token)')], default='cloud', max_length=16, verbose_name='Jira deployment'),
+            field=models.CharField(choices=[('cloud', 'Jira Cloud (REST v3, account e-mail + API token)'), ('datacenter', 'Jira Data Center / Server (REST v2, personal access token)')], db_default='cloud', default='cloud', max_length=16, verbose_name='Jira deployment'),
         ),
         migrations.AddField(
             model_name='instance',
             name='jira_email',
-            field=jemh.fields.EncryptedTextField(blank=True, default='', help_text='Cloud: the account the API token belongs to.', verbose_name='Jira account e-mail'),
+            field=jemh.fields.EncryptedTextField(blank=True, default='', null=True, help_text='Cloud: the account the API token belongs to.', verbose_name='Jira account e-mail'),
         ),
         migrations.AddField(
             model_name='instance',
             name='jira_pat',
-            field=jemh.fields.EncryptedTextField(blank=True, default='', help_text='Data Center: sent as a bearer token.', verbose_name='Jira personal access token'),
+            field=jemh.fields.EncryptedTextField(blank=True, default='', null=True, help_text='Data Center: sent as a bearer token.', verbose_name='Jira personal access token'),
         ),
     ]

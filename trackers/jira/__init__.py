@@ -17,8 +17,8 @@ _lock = threading.Lock()
 
 def credentials_of(instance: Instance) -> Credentials:
     if instance.jira_deployment == JiraDeployment.DATA_CENTER:
-        return Credentials(DATA_CENTER, pat=instance.jira_pat)
-    return Credentials(CLOUD, email=instance.jira_email, api_token=instance.jira_api_token)
+        return Credentials(DATA_CENTER, pat=instance.jira_pat or "")
+    return Credentials(CLOUD, email=instance.jira_email or "", api_token=instance.jira_api_token or "")
 
 
 def client_for(instance: Instance) -> JiraClient:
