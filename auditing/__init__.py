@@ -1,3 +1,3 @@
-"""Inbound/outbound audit records, raw message storage, retention and purge, support flagging and the support
-views, data-subject export/erasure.
+"""The read side of the audit: browsing inbound and outbound mail through the writer apps' service functions, and to
+come, support flagging and views, retention and purge, data-subject export/erasure. No other app imports it.
 """

@@ -1,4 +1,7 @@
-"""Admin of the inbound audit: read-only, decrypted fields shown as text (mail HTML is never rendered)."""
+"""Admin of the inbound audit: read-only, decrypted fields shown as text (mail HTML is never rendered).
+
+The audit is read here; what changes a message (processing it again, making a test case of it) and how it is found
+by its encrypted fields belong to inbound, which writes it, and are called through ``inbound.services``."""
 
 from __future__ import annotations
 
@@ -9,10 +12,31 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from auditing.models import InboundMessage
+from inbound import services
+from inbound.models import InboundMessage
 from inbound.pipeline.report_table import report_table
-from jemh.crypto import keyed_hash_candidates
 from trackers.registry import issue_url
+
+# Every field of the audit row, shown and never edited (the admin reads; inbound writes).
+AUDIT_FIELDS = (
+    "instance",
+    "source",
+    "received_at",
+    "message_id",
+    "subject_text",
+    "sender",
+    "recipients_text",
+    "size",
+    "raw_blob",
+    "raw_retained_until_processed",
+    "duplicate_copies",
+    "status",
+    "outcome",
+    "report_text",
+    "processed_at",
+    "created_at",
+    "updated_at",
+)
 
 
 @admin.register(InboundMessage)
@@ -34,46 +58,19 @@ class InboundMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An e-mail address (sender) or a Message-ID, exactly."
-    fields = [
-        "instance",
-        "source",
-        "received_at",
-        "message_id",
-        "subject_text",
-        "sender",
-        "recipients_text",
-        "size",
-        "raw_blob",
-        "raw_retained_until_processed",
-        "duplicate_copies",
-        "status",
-        "outcome",
-        "report_text",
-        "processed_at",
-        "created_at",
-        "updated_at",
-    ]
-    readonly_fields = fields
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
     actions = ["make_test_case", "process_again"]
 
     @admin.action(description="Make a test case from the stored message (for its source's profile)")
     def make_test_case(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
-        from auditing.services import test_case_from_message
-
         for message in queryset.select_related("source"):
-            made, note = test_case_from_message(message)
+            made, note = services.make_test_case(message)
             self.message_user(request, note, messages.SUCCESS if made else messages.WARNING)
 
     @admin.action(description="Process again (failed or errored messages; idempotent)")
     def process_again(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
-        from auditing.models import InboundStatus
-        from inbound.pipeline.service import process_inbound
-
-        retried = 0
-        for message in queryset.filter(status__in=[InboundStatus.FAILED, InboundStatus.ERROR]):
-            type(message).objects.filter(pk=message.pk).update(status=InboundStatus.RECEIVED)
-            process_inbound(message.pk)
-            retried += 1
+        retried = services.process_again(queryset)
         self.message_user(request, f"{retried} message(s) processed again; others were left as they are.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -88,15 +85,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[InboundMessage], search_term: str
     ) -> tuple[QuerySet[InboundMessage], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        if term.isdigit():
-            return queryset.filter(pk=int(term)), False
-        message_id = term.strip("<>")
-        by_sender = queryset.filter(sender_hash__in=keyed_hash_candidates(term, purpose="address"))
-        by_message_id = queryset.filter(message_id_hash__in=keyed_hash_candidates(message_id, purpose="message-id"))
-        return by_sender | by_message_id, False
+        return services.search_messages(queryset, search_term), False
 
     @admin.display(description="subject")
     def subject_text(self, message: InboundMessage) -> str:

@@ -2,8 +2,9 @@ from django.apps import AppConfig
 
 
 class AuditingConfig(AppConfig):
-    """Inbound/outbound audit records, raw message storage, retention and purge, support flagging and the support
-    views, data-subject export/erasure.
+    """The read side of the audit: browsing inbound and outbound mail (the inbound audit admin), and to come, support
+    flagging and the support views, retention and purge, data-subject export/erasure. It owns no record of the mail
+    itself: it reads the writer apps' models and calls their service functions, and no other app imports it.
     """
 
     name = "auditing"

@@ -211,7 +211,7 @@ def wait_for_worker(worker: subprocess.Popen[bytes], log: Path) -> None:
 
 def wait_for_outcomes(capture: subprocess.Popen[str], timeout: float) -> tuple[int, int]:
     """Until the capture has ended and every captured message has a final outcome. Returns (captured, done)."""
-    from auditing.models import InboundMessage
+    from inbound.models import InboundMessage
 
     deadline = time.monotonic() + timeout
     last_print = 0.0

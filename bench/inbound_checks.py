@@ -22,7 +22,7 @@ def results(poll_started: float) -> dict[str, Any]:
     comment (or both an issue and a comment)."""
     from django.db.models import Count, Max
 
-    from auditing.models import InboundMessage
+    from inbound.models import InboundMessage
     from trackers.models import Comment, Issue
 
     messages = InboundMessage.objects.all()
@@ -70,7 +70,7 @@ def results(poll_started: float) -> dict[str, Any]:
 def against_truth(truth: Sequence[dict[str, Any]], poll_size: int) -> dict[str, Any]:
     """Each generated message's outcome against what it should be. A thread split is a reply that became a new
     issue instead of a comment on its request's issue; a misthreaded reply commented on another issue."""
-    from auditing.models import InboundMessage
+    from inbound.models import InboundMessage
     from trackers.models import Comment, Issue
 
     row_of = {

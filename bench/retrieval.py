@@ -164,8 +164,7 @@ def capture(host: str, port: int) -> dict[str, Any]:
     import django
 
     django.setup()
-    from auditing.models import InboundMessage
-    from inbound.models import Security, Source, SourceKind
+    from inbound.models import InboundMessage, Security, Source, SourceKind
     from inbound.retrieval import poll
     from jemh.models import Instance
 

@@ -1,4 +1,5 @@
-"""Admin of inbound mail sources: configuration, health at a glance, "test connection" and "poll now"."""
+"""Admin of inbound mail sources (configuration, health at a glance, "test connection" and "poll now") and of
+test cases (``profiles.TestCase``: raw mail an admin runs through the pipeline under a profile)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from django.utils.html import format_html
 
 from inbound import health
 from inbound.models import Source
+from inbound.pipeline.report_table import report_table
+from inbound.pipeline.testcases import run_test_case
+from inbound.retrieval import check_connection, poll
+from profiles.forms import TestCaseForm
+from profiles.models import TestCase
+from trackers.registry import issue_url
 
 
 class SourceForm(forms.ModelForm):
@@ -149,8 +156,6 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Test connection (shows what the server said)")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        from inbound.retrieval import check_connection
-
         for source in queryset:
             if not source.is_polled:
                 self.message_user(
@@ -169,8 +174,6 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll now")
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        from inbound.retrieval import poll
-
         for source in queryset:
             result = poll(source.pk, force=True)
             if result.status == "ok":
@@ -192,3 +195,39 @@ class SourceAdmin(admin.ModelAdmin):
             source.save(update_fields=["enabled"])
             health.reset(source)
         self.message_user(request, f"{queryset.count()} source(s) enabled.", messages.SUCCESS)
+
+
+@admin.register(TestCase)
+class TestCaseAdmin(admin.ModelAdmin):
+    form = TestCaseForm
+    list_display = ("name", "profile", "created_at")
+    list_filter = ("profile__instance", "profile")
+    search_fields = ("name",)
+    readonly_fields = ("created_at", "report")
+
+    @admin.display(description="last run report")
+    def report(self, case: TestCase) -> str:
+        if case.last_run_report is None:
+            return "Not run yet."
+        instance_id = case.profile.instance_id
+        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
+
+    actions = ("dry_run", "real_run")
+
+    @admin.action(description="Run as a dry run (nothing is created; the report says what would happen)")
+    def dry_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
+        self._run(request, queryset, dry_run=True)
+
+    @admin.action(description="Run for real (creates issues and comments in the tracker)")
+    def real_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
+        self._run(request, queryset, dry_run=False)
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[TestCase], *, dry_run: bool) -> None:
+        for case in queryset.select_related("profile"):
+            report = run_test_case(case, dry_run=dry_run)
+            outcome = report.get("outcome") or "error"
+            self.message_user(
+                request,
+                f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
+                messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
+            )

@@ -12,6 +12,9 @@ Capture is idempotent on its dedupe keys: the source's key (IMAP folder+UIDVALID
 Maildir name), then the Message-ID within the instance, then (mail without Message-ID) the content within
 the instance over ``CONTENT_WINDOW`` (within the source, for ever).
 
+A test case run for real records its message without a source (``record_without_source``): the same row, made
+by the same code, but never deduplicated, since a test case may run again and again.
+
 Two guarantees hold whatever the server's defaults and whatever runs beside a capture:
 
 - **durable before acknowledged**: the transaction of step 2 commits durably (``synchronous_commit = on``
@@ -31,23 +34,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus, Outcome
-from inbound.models import Source, SourceReceipt
+from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
+from jemh.models import Instance
 from jemh.stages import timed
 from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
-
-if TYPE_CHECKING:
-    from jemh.models import Instance
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
@@ -127,6 +126,28 @@ class _Prepared:
     @property
     def identity(self) -> str:
         return self.message_id_hash or "content:" + self.content_hash
+
+
+def record_without_source(instance_id: int, raw: bytes) -> InboundMessage:
+    """An audit row without a source for ``raw`` (a test case run for real), made as capture makes its rows, with
+    the raw mail in the encrypting storage: ready for processing. Not announced (the caller processes it) and
+    never deduplicated."""
+    instance = Instance.objects.get(pk=instance_id)
+    now = timezone.now()
+    p = _prepare(Incoming(raw=raw))
+    p.row = InboundMessage(raw_blob=_store_raw(blob_storage(), _blob_name("test-cases", now), raw))
+    row = _row(instance, None, p, now)
+    try:
+        row.save()
+    except BaseException:
+        discard_blobs([row.raw_blob], "unrecorded raw mail")
+        raise
+    return row
+
+
+def _blob_name(folder: object, now: datetime) -> str:
+    """Where a message's raw mail is stored: under its instance's id (or ``test-cases``) and the day it came."""
+    return f"inbound/{folder}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
 
 
 def _prepare(item: Incoming) -> _Prepared:
@@ -279,9 +300,8 @@ def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> lis
     for p in fresh:
         if p.item.oversized and not keep:
             continue  # rejected at once: nothing to process, nothing an opted-out instance keeps
-        name = f"inbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
         try:
-            p.row = InboundMessage(raw_blob=_store_raw(storage, name, p.item.raw))
+            p.row = InboundMessage(raw_blob=_store_raw(storage, _blob_name(instance.pk, now), p.item.raw))
         except Exception as exc:
             discard_blobs(stored, "unrecorded raw mail")
             raise StoreError(f"could not store the raw mail: {exc}") from exc
@@ -294,8 +314,7 @@ def _store_raw(storage: EncryptedStorage, name: str, raw: bytes) -> str:
     return storage.save_bytes(name, raw)
 
 
-def _row(source: Source, p: _Prepared, now: datetime) -> InboundMessage:
-    instance = source.instance
+def _row(instance: Instance, source: Source | None, p: _Prepared, now: datetime) -> InboundMessage:
     row = p.row or InboundMessage()
     summary = p.summary
     row.instance, row.source, row.received_at = instance, source, now
@@ -304,6 +323,7 @@ def _row(source: Source, p: _Prepared, now: datetime) -> InboundMessage:
     row.sender_hash = keyed_hash(summary.sender, purpose="address") if summary.sender else ""
     row.size = p.item.size if p.item.size is not None else len(p.item.raw)
     if p.item.oversized:
+        assert source is not None, "only a source hands over oversized mail"
         limit = source.max_message_size
         reason = f"too large: {row.size} bytes, over this source's limit of {limit} bytes"
         row.status, row.outcome, row.processed_at = InboundStatus.PROCESSED, Outcome.REJECTED, now
@@ -336,7 +356,7 @@ def _commit_chunk(source: Source, prepared: list[_Prepared], revalidating: bool,
                         late.append(p.row.raw_blob)
                 _classify(prepared, earlier)
         fresh = _fresh(prepared)
-        rows = [_row(source, p, now) for p in fresh]
+        rows = [_row(source.instance, source, p, now) for p in fresh]
         InboundMessage.objects.bulk_create(rows)
         for p, row in zip(fresh, rows, strict=True):
             p.row = row

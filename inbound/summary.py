@@ -2,13 +2,19 @@
 
 Only the header section is looked at, and only its first ``MAX_HEADER_BYTES``: any input, however
 malformed, gives a summary (possibly empty), never an exception. The message-understanding library's
-header reader is used when it is available; otherwise the standard library parser (compat32).
+header reader (``inbound.mime.headers``) is used, and should it ever fail, the standard library parser (compat32).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
+from inbound.mime.headers import decode_words, parse_addresses, parse_message_ids, split_entity
 
 MAX_HEADER_BYTES = 256 * 1024
 MAX_VALUE_CHARS = 2000
@@ -45,8 +51,6 @@ def summarize(raw: bytes) -> MailSummary:
     block = header_block(raw)
     try:
         return _summarize_with_mime(block)
-    except ImportError:
-        pass
     except Exception:
         pass
     try:
@@ -60,8 +64,6 @@ def _clip(value: str) -> str:
 
 
 def _summarize_with_mime(block: bytes) -> MailSummary:
-    from inbound.mime.headers import decode_words, parse_addresses, parse_message_ids, split_entity
-
     headers, _, _ = split_entity(block, 0, len(block))
     ids = parse_message_ids(headers.get("Message-ID"), limit=1)
     senders = parse_addresses(headers.get("From")) or parse_addresses(headers.get("Sender"))
@@ -79,11 +81,6 @@ def _summarize_with_mime(block: bytes) -> MailSummary:
 
 
 def _summarize_with_stdlib(block: bytes) -> MailSummary:
-    from email import policy
-    from email.header import decode_header, make_header
-    from email.parser import BytesHeaderParser
-    from email.utils import getaddresses
-
     message = BytesHeaderParser(policy=policy.compat32).parsebytes(block)
 
     def text(name: str) -> str:

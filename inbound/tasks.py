@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 from celery import shared_task
 from django.db import transaction
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from inbound.retrieval import poll
 
 if TYPE_CHECKING:
     from inbound.models import Source
@@ -21,8 +24,6 @@ def schedule_name(source_id: int) -> str:
 @shared_task(name=POLL_TASK, ignore_result=True)
 def poll_source(source_id: int, force: bool = False) -> dict[str, object]:
     """Poll one source (idempotent: a second run finds nothing new, and never runs beside another)."""
-    from inbound.retrieval import poll
-
     result = poll(source_id, force=force)
     if result.status == "ok" and result.more_pending:
         poll_source.apply_async((source_id,), countdown=1)  # the batch limit left mail: carry on soon
@@ -31,8 +32,6 @@ def poll_source(source_id: int, force: bool = False) -> dict[str, object]:
 
 def sync_schedule(source: Source) -> None:
     """Create or update the source's periodic poll (enabled only for an enabled, polled source)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=source.poll_interval,
         period=IntervalSchedule.SECONDS,
@@ -51,6 +50,4 @@ def sync_schedule(source: Source) -> None:
 
 
 def remove_schedule(source_id: int) -> None:
-    from django_celery_beat.models import PeriodicTask
-
     PeriodicTask.objects.filter(name=schedule_name(source_id)).delete()

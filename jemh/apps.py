@@ -8,4 +8,6 @@ class JemhConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from jemh import tasks  # noqa: F401 - registered at start-up (see InboundConfig.ready)
+        # Imported at start-up so every process registers the same tasks (see InboundConfig.ready); not at the
+        # top, as the tasks import models, which cannot be imported before the app registry is ready.
+        from jemh import tasks  # noqa: F401

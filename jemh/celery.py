@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from django import db
 
 from jemh import stages
 
@@ -27,9 +28,7 @@ def close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     PostgreSQL backend per task costs more than most tasks); this keeps a broken one from being reused."""
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return  # run in the caller's process (and perhaps inside its transaction): not ours to close
-    from django.db import close_old_connections as close
-
-    close()
+    db.close_old_connections()
 
 
 if stages.ENABLED:  # benchmarks: each pool process writes its stage times after every task (jemh/stages.py)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import struct
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 BLOB_MAGIC = b"JEMHBLOB1"
@@ -36,8 +38,6 @@ class DecryptionError(Exception):
 
 
 def _configured_keys() -> tuple[str, ...]:
-    from django.conf import settings
-
     return tuple(settings.JEMH_ENCRYPTION_KEYS)
 
 
@@ -93,8 +93,6 @@ def keyed_hash(value: str, purpose: str = "lookup") -> str:
     with the purpose, so the same value hashes differently per purpose. 64 hex digits. This is what is *stored*;
     look-ups use :func:`keyed_hash_candidates`.
     """
-    from django.conf import settings
-
     return salted_hash(INDEX_SALT + purpose, _normalized(value), settings.JEMH_INDEX_KEY)
 
 
@@ -129,8 +127,6 @@ def derived_key(secret: str, purpose: str) -> str:
 
 def token_mac(salt: str, message: str | bytes, secret: str | None = None) -> bytes:
     """The signature of a token (reply token, fingerprint): ``salted_hmac`` under ``SECRET_KEY`` (or ``secret``)."""
-    from django.conf import settings
-
     key = settings.SECRET_KEY if secret is None else secret
     return salted_hmac(salt, message, secret=key, algorithm="sha256").digest()
 
@@ -141,8 +137,6 @@ def token_secrets() -> list[str]:
     Verification tries each (as Django's own signing and password-reset tokens do), so rotating ``SECRET_KEY`` with
     the old one kept in ``SECRET_KEY_FALLBACKS`` keeps the tokens in mail already sent valid.
     """
-    from django.conf import settings
-
     return list(dict.fromkeys([settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]))
 
 
@@ -220,12 +214,8 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes:
 
 
 def encrypt_bytes(data: bytes) -> bytes:
-    import io
-
     return b"".join(encrypt_stream(io.BytesIO(data)))
 
 
 def decrypt_bytes(data: bytes) -> bytes:
-    import io
-
     return b"".join(decrypt_stream(io.BytesIO(data)))

@@ -10,6 +10,8 @@ import logging
 import re
 from functools import lru_cache
 
+from django.conf import settings
+
 from jemh.crypto import salted_hash
 
 EMAIL_RE = re.compile(
@@ -25,8 +27,6 @@ SUBJECT_RE = re.compile(r"(?im)(\bsubject\s*[:=]\s*)(?!\[subject:[0-9a-f]{12}\])
 @lru_cache(maxsize=1)
 def _key() -> str:
     try:
-        from django.conf import settings
-
         return str(settings.JEMH_LOG_HASH_KEY)
     except Exception:  # logging before settings are ready must still never leak
         return "jemh-unconfigured"
@@ -35,8 +35,6 @@ def _key() -> str:
 @lru_cache(maxsize=1)
 def _enabled() -> bool:
     try:
-        from django.conf import settings
-
         return bool(getattr(settings, "JEMH_LOG_PII_HASHING", True))
     except Exception:
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -81,8 +82,6 @@ class Instance(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.tracker_kind == TrackerKind.JIRA and not self.base_url:
             raise ValidationError({"base_url": "A Jira instance needs the site's base URL."})
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import tempfile
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import Storage
+from django.core.files.storage import Storage, storages
 from django.utils.module_loading import import_string
 
 from jemh import crypto
@@ -27,8 +29,6 @@ class EncryptedStorage(Storage):
 
     def __init__(self, backend: dict[str, Any] | None = None) -> None:
         if backend is None:
-            from django.conf import settings
-
             backend = settings.JEMH_BLOB_BACKEND
         self.backend_config = backend
         self.inner: Storage = import_string(backend["BACKEND"])(**backend.get("OPTIONS", {}))
@@ -59,8 +59,6 @@ class EncryptedStorage(Storage):
             return handle.read()
 
     def save_bytes(self, name: str, data: bytes) -> str:
-        import io
-
         return self.save(name, File(io.BytesIO(data), name=name))
 
     def save_stream(self, name: str, stream: BinaryIO) -> str:
@@ -95,8 +93,6 @@ class EncryptedStorage(Storage):
 
 
 def blob_storage() -> EncryptedStorage:
-    from django.core.files.storage import storages
-
     storage = storages["blobs"]
     assert isinstance(storage, EncryptedStorage)
     return storage

@@ -36,9 +36,14 @@ from django.utils.html import format_html, format_html_join
 
 from jemh.admin import InstanceAdmin
 from jemh.models import Instance
+from notifications.batching import flush_issue
 from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
+from notifications.sending import resend_failed
+from notifications.services import send_test_mail
+from notifications.tasks import queue_send
+from trackers.registry import issue_url
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -60,9 +65,6 @@ class ResendMixin:
 
     def resend(self, request: HttpRequest, outbound_ids: list[int]) -> int:
         """Queue failed notifications to be sent again; each resent row is logged in the admin's history."""
-        from notifications.sending import resend_failed
-        from notifications.tasks import queue_send
-
         user = request.user
         if not user.is_authenticated:  # the admin only serves signed-in staff
             raise PermissionDenied
@@ -106,7 +108,6 @@ def inbound_message_url(inbound_id: int) -> str:
 
 def issue_link(instance_id: int, issue_key: str) -> str:
     """The issue key, linked to where the issue is read when the tracker has a page for it."""
-    from trackers.registry import issue_url
 
     if not issue_key:
         return "—"
@@ -266,9 +267,6 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
 
     @admin.action(description="Run again (failed or ignored events with their payload)")
     def run_again(self, request: HttpRequest, queryset: QuerySet[IssueEvent]) -> None:
-        from notifications.batching import flush_issue
-        from notifications.tasks import queue_send
-
         chosen = queryset.filter(status__in=[EventStatus.FAILED, EventStatus.IGNORED], payload__isnull=False)
         issues = set(chosen.values_list("instance_id", "issue_key"))
         count = chosen.update(status=EventStatus.PENDING, due_at=timezone.now(), reason="Run again from the admin.")
@@ -457,7 +455,6 @@ class InstanceMailAdmin(InstanceAdmin):
 
     @admin.action(description="Send a test mail", permissions=["send_test_mail"])
     def send_test_mail(self, request: HttpRequest, queryset: QuerySet[Instance]) -> TemplateResponse | None:
-        from notifications.services import send_test_mail
 
         if "apply" in request.POST:
             form = TestMailForm(request.POST)

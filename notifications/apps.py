@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import logging
-
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
-log = logging.getLogger(__name__)
+from trackers.signals import issue_event_in_transaction
 
 
 class NotificationsConfig(AppConfig):
@@ -16,9 +15,19 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from notifications import tasks  # noqa: F401 - registered at start-up (see InboundConfig.ready)
+        # Imported here, not at the top: these modules import models, which cannot be imported before the app
+        # registry is ready. Importing the tasks at start-up registers them in every process (see InboundConfig).
+        from notifications import tasks  # noqa: F401
         from notifications.intake import on_local_issue_event
-        from trackers.signals import issue_event_in_transaction
+        from notifications.mapping_cache import forget_cached_mappings
+        from notifications.models import NotificationMapping
 
         # inside the change's transaction: the event is recorded with the change, or neither is
         issue_event_in_transaction.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")
+        for signal in (post_save, post_delete):
+            for model in (NotificationMapping, "jemh.Instance"):
+                signal.connect(
+                    forget_cached_mappings,
+                    sender=model,
+                    dispatch_uid=f"notifications.mapping_cache.{signal is post_save}.{model}",
+                )

@@ -33,6 +33,8 @@ from notifications.recipients import (
     split_lines,
 )
 from notifications.rendering import build_context, mentions_recipient, render
+from trackers.errors import NotFound, TrackerError
+from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
 IssueRef = tuple[int, str]  # (instance id, issue key)
@@ -69,8 +71,6 @@ class FlushContext:
     """What the issues of one flush share, each read with one query for all of them."""
 
     def __init__(self, events: Sequence[IssueEvent]) -> None:
-        from trackers.registry import get_tracker
-
         instances = {e.instance_id: e.instance for e in events}
         issues = {(e.instance_id, e.issue_key) for e in events}
         self.mappings: dict[int, list[NotificationMapping]] = {pk: [] for pk in instances}
@@ -184,8 +184,6 @@ def issue_data(
     tracker: Any, issue_key: str, events: Sequence[IssueEvent], found: Mapping[str, Any] | None = None
 ) -> IssueData:
     """What composing needs of the issue; ``found`` holds issues already looked up (by key), if any."""
-    from trackers.errors import NotFound
-
     issue = found.get(issue_key) if found is not None else tracker.find_issue(issue_key)
     view: IssueView | None = None
     comments: dict[str, Any] = {}
@@ -270,8 +268,6 @@ def _compose(
 
 def _remember_message_ids(tracker: Any, issue_key: str, message_ids: list[str]) -> None:
     """Record our Message-IDs with the issue: in one call when the tracker offers ``record_message_ids``."""
-    from trackers.errors import TrackerError
-
     try:
         many = getattr(tracker, "record_message_ids", None)
         if many is not None:

@@ -23,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications import tasks  # called as tasks.X: tests replace the tasks on the module
 from notifications.choices import EventKind, EventSource, EventStatus
 from notifications.mapping_cache import UnknownInstance, current_mappings
 from notifications.models import IssueEvent, NotificationMapping
@@ -128,13 +130,11 @@ def record_event(
     else:
         event.save(force_insert=True)
     if mappings:
-        from notifications.tasks import request_flush, schedule_flush
-
         # robust: with the broker down the event is still recorded, and the sweeper flushes it later
         if event.due_at <= now:
-            transaction.on_commit(request_flush, robust=True)
+            transaction.on_commit(tasks.request_flush, robust=True)
         elif opens_batch:  # an event joining an open batch is flushed by the task its opener scheduled
-            transaction.on_commit(lambda: schedule_flush(instance_id, issue_key, event.due_at), robust=True)
+            transaction.on_commit(lambda: tasks.schedule_flush(instance_id, issue_key, event.due_at), robust=True)
         else:  # unless its transaction (the change's) commits after that flush ran: then it asks for one itself
             transaction.on_commit(lambda: _flush_if_overdue(event.due_at), robust=True)
     log.info("issue event %s %s recorded: %s", kind, issue_key, event.status)
@@ -144,9 +144,7 @@ def record_event(
 def _flush_if_overdue(due_at: datetime) -> None:
     """Ask for a flush of due events when ``due_at`` has passed (a joining event committed after its batch's end)."""
     if timezone.now() >= due_at:
-        from notifications.tasks import request_flush
-
-        request_flush()
+        tasks.request_flush()
 
 
 def _project_of(issue_key: str, project_key: str | None) -> str:
@@ -188,8 +186,6 @@ def _clean_actor(actor: Mapping[str, Any] | None) -> dict[str, str] | None:
 def _local_actor(event: Any) -> dict[str, str] | None:
     user_id = getattr(event, "actor_user_id", None)
     if user_id:
-        from django.contrib.auth import get_user_model
-
         user = get_user_model().objects.filter(pk=user_id).first()
         if user is not None:
             return {

@@ -20,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
-
+from jemh.models import Instance
 from jemh.process_cache import ProcessCache
 from notifications.models import NotificationMapping
 
@@ -51,8 +50,6 @@ def current_mappings(instance_id: int) -> InstanceMappings:
 
 
 def _load(instance_id: int) -> InstanceMappings:
-    from jemh.models import Instance
-
     retention = Instance.objects.filter(pk=instance_id).values_list("event_retention_days", flat=True).first()
     if retention is None:
         raise UnknownInstance(f"no instance with id {instance_id}")
@@ -61,15 +58,6 @@ def _load(instance_id: int) -> InstanceMappings:
 
 
 def forget_cached_mappings(**kwargs: Any) -> None:
-    """Drop every snapshot (connected to saves and deletes of mappings and instances)."""
+    """Drop every snapshot (connected by NotificationsConfig.ready to saves and deletes of mappings and
+    instances)."""
     _snapshots.clear()
-
-
-for _signal in (post_save, post_delete):
-    for _model in (NotificationMapping, "jemh.Instance"):
-        _signal.connect(
-            forget_cached_mappings,
-            sender=_model,
-            weak=False,
-            dispatch_uid=f"notifications.mapping_cache.{_signal is post_save}.{_model}",
-        )

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from jemh.fields import EncryptedJSONField, EncryptedTextField
 from notifications.choices import EventKind, EventSource, EventStatus, MailFormat, OutboundKind, OutboundStatus
+from notifications.recipients import pattern_errors
+from notifications.rendering import template_errors
 
 DEFAULT_ATTACHMENT_CAP = 5 * 1024 * 1024
 
@@ -132,9 +134,6 @@ class NotificationMapping(models.Model):
         return self.enabled and kind in (self.event_kinds or []) and (not projects or project_key.upper() in projects)
 
     def clean(self) -> None:
-        from notifications.recipients import pattern_errors
-        from notifications.rendering import template_errors
-
         errors: dict[str, str] = {}
         if not isinstance(self.projects, list) or not all(isinstance(p, str) for p in self.projects):
             errors["projects"] = 'A list of project keys, e.g. ["ABC", "OPS"].'

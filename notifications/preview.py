@@ -7,9 +7,12 @@ from email import message_from_bytes, policy
 
 import nh3
 
+from jemh.storage import blob_storage
+from notifications.composing import issue_data
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
 from notifications.recipients import audience
 from notifications.rendering import RenderedMail, build_context, render
+from trackers.registry import get_tracker
 
 PREVIEW_RECIPIENT = "recipient@example.invalid"
 _MAIL_TAGS = nh3.ALLOWED_TAGS | {"table", "tbody", "thead", "tr", "td", "th", "div", "span", "center", "font"}
@@ -23,9 +26,6 @@ _MAIL_ATTRIBUTES["img"] = {"alt", "width", "height"}  # no src: remote images st
 
 def preview_mapping(mapping: NotificationMapping, event: IssueEvent) -> RenderedMail:
     """Render the mapping's templates (as saved) against a stored event and its issue as it is now."""
-    from notifications.composing import issue_data
-    from trackers.registry import get_tracker
-
     if event.payload is None:
         raise ValueError("This event's payload was dropped (no mapping wanted it); pick another event.")
     data = issue_data(get_tracker(event.instance), event.issue_key, [event])
@@ -64,8 +64,6 @@ class StoredMailView:
 
 def stored_mail(outbound: OutboundMessage) -> StoredMailView | None:
     """The stored message of an outbound row, split for display; None when it is not kept."""
-    from jemh.storage import blob_storage
-
     if not outbound.blob_name:
         return None
     message = message_from_bytes(blob_storage().read_bytes(outbound.blob_name), policy=policy.default)

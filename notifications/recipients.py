@@ -11,6 +11,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from profiles.services import current_own_addresses
+
 
 @dataclass(frozen=True)
 class Person:
@@ -212,8 +214,6 @@ def instance_reply_address(instance_id: int) -> str:
 def instance_addresses(instance_id: int, patterns: Iterable[str] = ()) -> tuple[Exclusions, str]:
     """:func:`instance_exclusions` and :func:`instance_reply_address` together, from the profiles' own
     addresses (``profiles.services.current_own_addresses``, cached while the profiles are unchanged)."""
-    from profiles.services import current_own_addresses
-
     own = current_own_addresses(instance_id)
     regexes: list[re.Pattern[str]] = []
     for pattern in own.patterns:

@@ -31,6 +31,7 @@ import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any
 
@@ -355,7 +356,5 @@ def resend_failed(outbound_ids: Sequence[int], user: Any = None) -> list[int]:
 
 def _header(raw: bytes, name: str) -> str:
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    from email.parser import BytesHeaderParser
-
     value = BytesHeaderParser().parsebytes(head + b"\n\n").get(name)
     return str(value) if value else ""

@@ -28,11 +28,14 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 
 from jemh.crypto import keyed_hash
+from jemh.models import Instance
 from jemh.storage import discard_blobs
 from notifications.choices import OutboundKind, OutboundStatus
 from notifications.messages import PreparedMail
 from notifications.models import OutboundMessage
 from notifications.outbound import new_outbound
+from notifications.sending import send_many
+from notifications.tasks import queue_batch, reschedule
 from notifications.threading import FINGERPRINT_HEADER, fingerprint_for, message_id_domain
 
 log = logging.getLogger(__name__)
@@ -118,7 +121,6 @@ def send_mail(
 
 
 def _instance(instance: Any) -> Any:
-    from jemh.models import Instance
 
     return instance if isinstance(instance, Instance) else Instance.objects.get(pk=instance)
 
@@ -151,8 +153,6 @@ def _copy_for(message: EmailMessage, recipient: str, keep_message_id: bool) -> E
 def _send(outbound_ids: Sequence[int], prepared: dict[int, PreparedMail]) -> dict[int, SentMail]:
     """Send freshly recorded rows now; what must wait is queued to be retried by the notifications' tasks (and
     the sweep picks up anything those lose)."""
-    from notifications.sending import send_many
-    from notifications.tasks import queue_batch, reschedule
 
     ids = list(outbound_ids)
     try:

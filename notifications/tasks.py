@@ -23,8 +23,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import shared_task
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
+
+from notifications.batching import flush_due, flush_issue
+from notifications.choices import EventStatus, OutboundStatus
+from notifications.models import IssueEvent, OutboundMessage
+from notifications.retention import purge_expired
+from notifications.sending import lease_seconds, send_many, send_outbound
 
 log = logging.getLogger(__name__)
 SWEEP_GRACE = timedelta(seconds=60)
@@ -75,8 +82,6 @@ def queue_batch(outbound_ids: list[int], countdown: int | None = None) -> None:
 
 @shared_task(name="notifications.flush_issue", bind=True, max_retries=None)
 def flush_issue_batch(self: Any, instance_id: int, issue_key: str) -> dict[str, Any]:
-    from notifications.batching import flush_issue
-
     try:
         result = flush_issue(instance_id, issue_key)
     except Exception as exc:  # only temporary problems get here (see flush_issue)
@@ -89,8 +94,6 @@ def flush_issue_batch(self: Any, instance_id: int, issue_key: str) -> dict[str, 
 
 @shared_task(name="notifications.flush_due", bind=True, max_retries=None, ignore_result=True)
 def flush_due_events(self: Any) -> dict[str, Any]:
-    from notifications.batching import flush_due
-
     try:
         result = flush_due(on_more=flush_due_events.delay)  # the next chunk goes to another worker at once
     except Exception as exc:  # only temporary problems get here (see flush_due)
@@ -105,8 +108,6 @@ def send_and_reschedule(outbound_ids: list[int], prepared: dict[int, Any] | None
     """Send a flushed batch at once over one connection (``prepared``: the messages still in memory, by id);
     what must wait for a retry becomes a delayed send task, and what waits for an unreachable server one delayed
     batch."""
-    from notifications.sending import send_many
-
     if not outbound_ids:
         return
     try:
@@ -120,10 +121,6 @@ def send_and_reschedule(outbound_ids: list[int], prepared: dict[int, Any] | None
 
 @shared_task(name="notifications.send_batch", bind=True, max_retries=None)
 def send_batch(self: Any, outbound_ids: list[int]) -> dict[str, Any]:
-    from django.db import DatabaseError
-
-    from notifications.sending import send_many
-
     try:
         results = send_many(outbound_ids)
     except DatabaseError as exc:  # the database is busy or away: the rows are untouched or re-claimable
@@ -146,10 +143,6 @@ def reschedule(results: dict[int, Any]) -> int:
 
 @shared_task(name="notifications.send", bind=True, max_retries=None)
 def send_notification(self: Any, outbound_id: int) -> dict[str, Any]:
-    from django.db import DatabaseError
-
-    from notifications.sending import send_outbound
-
     try:
         result = send_outbound(outbound_id)
     except DatabaseError as exc:  # the database is busy or away: the row is untouched or re-claimable
@@ -161,10 +154,6 @@ def send_notification(self: Any, outbound_id: int) -> dict[str, Any]:
 
 @shared_task(name="notifications.sweep")
 def sweep() -> dict[str, int]:
-    from notifications.choices import EventStatus, OutboundStatus
-    from notifications.models import IssueEvent, OutboundMessage
-    from notifications.sending import lease_seconds
-
     now = timezone.now()
     issues = set(
         IssueEvent.objects.filter(status=EventStatus.PENDING, due_at__lt=now - SWEEP_GRACE).values_list(
@@ -186,6 +175,4 @@ def sweep() -> dict[str, int]:
 
 @shared_task(name="notifications.purge")
 def purge() -> dict[str, int]:
-    from notifications.retention import purge_expired
-
     return purge_expired()

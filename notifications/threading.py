@@ -36,6 +36,8 @@ import secrets
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 
+from django.conf import settings
+
 from jemh.crypto import token_mac, token_secrets
 
 FINGERPRINT_HEADER = "X-JEMH-Fingerprint"  # == inbound.mime.model.DEFAULT_FINGERPRINT_HEADER
@@ -76,8 +78,6 @@ def _verifiers() -> list[_Signer]:
 
 def message_id_domain() -> str:
     """The host part of our Message-IDs (``settings.JEMH_MESSAGE_ID_DOMAIN``)."""
-    from django.conf import settings
-
     return (getattr(settings, "JEMH_MESSAGE_ID_DOMAIN", "") or DEFAULT_DOMAIN).strip().lower()
 
 
@@ -86,8 +86,6 @@ def own_message_id_domains() -> list[str]:
 
     Pass it to ``inbound.mime.ClassifierConfig(own_message_id_domains=...)``.
     """
-    from django.conf import settings
-
     previous = getattr(settings, "JEMH_MESSAGE_ID_PREVIOUS_DOMAINS", []) or []
     domains = [message_id_domain(), *(d.strip().lower() for d in previous if d.strip())]
     return list(dict.fromkeys(domains))

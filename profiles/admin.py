@@ -1,5 +1,6 @@
 """Admin of profiles: Profile (with its catch addresses, mappings and rules as inlines), ProjectMapping (with its
-rules), test cases; export of a profile as JSON and an import view linked from the profile list."""
+rules); export of a profile as JSON and an import view linked from the profile list. Test cases are run by the
+pipeline, so their admin lives with it, in ``inbound.admin``."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
-from inbound.pipeline.report_table import report_table
 from profiles import inheritance
-from profiles.forms import MappingInlineFormSet, ProfileImportForm, TestCaseForm
+from profiles.forms import MappingInlineFormSet, ProfileImportForm
 from profiles.models import (
     AttachmentExclusion,
     CatchAddress,
@@ -28,11 +28,9 @@ from profiles.models import (
     MappingRule,
     Profile,
     ProjectMapping,
-    TestCase,
     WorkflowAdvanceRule,
 )
 from profiles.portability import ProfileImportError, export_profile_json, import_profile
-from trackers.registry import issue_url
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldsetSpec
@@ -313,41 +311,3 @@ class ProjectMappingAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: ProjectMapping | None = None) -> Any:
         return () if obj is not None and obj.is_default else self.inlines
-
-
-@admin.register(TestCase)
-class TestCaseAdmin(admin.ModelAdmin):
-    form = TestCaseForm
-    list_display = ("name", "profile", "created_at")
-    list_filter = ("profile__instance", "profile")
-    search_fields = ("name",)
-    readonly_fields = ("created_at", "report")
-
-    @admin.display(description="last run report")
-    def report(self, case: TestCase) -> str:
-        if case.last_run_report is None:
-            return "Not run yet."
-        instance_id = case.profile.instance_id
-        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
-
-    actions = ("dry_run", "real_run")
-
-    @admin.action(description="Run as a dry run (nothing is created; the report says what would happen)")
-    def dry_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
-        self._run(request, queryset, dry_run=True)
-
-    @admin.action(description="Run for real (creates issues and comments in the tracker)")
-    def real_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
-        self._run(request, queryset, dry_run=False)
-
-    def _run(self, request: HttpRequest, queryset: QuerySet[TestCase], *, dry_run: bool) -> None:
-        from inbound.pipeline.testcases import run_test_case
-
-        for case in queryset.select_related("profile"):
-            report = run_test_case(case, dry_run=dry_run)
-            outcome = report.get("outcome") or "error"
-            self.message_user(
-                request,
-                f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
-                messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
-            )

@@ -1,4 +1,5 @@
-"""Services of profiles: load a profile as an immutable configuration snapshot for the pipeline."""
+"""Services of profiles: the profile mail is processed with, a profile as an immutable configuration snapshot for the
+pipeline, the instance's own addresses, and test cases made from stored mail."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import models
-from django.db.models.signals import post_delete, post_save
+from django.db.models import Count, Max
 
 from jemh.process_cache import ProcessCache
 from profiles import inheritance
@@ -51,12 +52,45 @@ from profiles.config import (
     WorkflowAdvanceConfig,
 )
 from profiles.hints import DEFAULT_HINTS
-from profiles.models import Profile, ProjectMapping
+from profiles.models import CatchAddress, Profile, ProjectMapping, TestCase
+from profiles.routing import split_subaddress
 from profiles.validators import split_lines
 
 
 class ProfileConfigError(Exception):
     """The profile cannot be used as configured; the message says what to fix."""
+
+
+class NoProfile(ProfileConfigError):
+    """Mail has no profile to be processed with: its source names none and the instance has no or several enabled
+    profiles (``enabled`` says how many)."""
+
+    def __init__(self, message: str, enabled: int) -> None:
+        super().__init__(message)
+        self.enabled = enabled
+
+
+def processing_profile_id(instance_id: int, source_profile_id: int | None, *, source_name: str = "(no source)") -> int:
+    """The profile mail from a source is processed with: the source's profile (``source_profile_id``), else the
+    instance's only enabled profile. Raises NoProfile, saying what to do, when neither applies."""
+    if source_profile_id is not None:
+        return source_profile_id
+    enabled = list(Profile.objects.filter(instance_id=instance_id, enabled=True).values_list("pk", flat=True))
+    if len(enabled) != 1:
+        raise NoProfile(
+            f"no profile is set for source {source_name!r} and the instance has {len(enabled)} enabled "
+            "profiles: choose the source's profile in the admin",
+            enabled=len(enabled),
+        )
+    return enabled[0]
+
+
+def create_test_case(profile_id: int, name: str, raw: bytes) -> TestCase:
+    """A new test case of the profile holding the raw message ``raw`` (its name cut to the field's length)."""
+    case = TestCase(profile_id=profile_id, name=name[: TestCase._meta.get_field("name").max_length])
+    case.raw_bytes = raw
+    case.save()
+    return case
 
 
 C = TypeVar("C", bound=models.TextChoices)
@@ -117,10 +151,6 @@ def forget_cached_profiles(**kwargs: Any) -> None:
         return
     _config_cache.clear()
     _own_cache.clear()
-
-
-post_save.connect(forget_cached_profiles, weak=False, dispatch_uid="profiles.services.forget_cached_profiles.save")
-post_delete.connect(forget_cached_profiles, weak=False, dispatch_uid="profiles.services.forget_cached_profiles.delete")
 
 
 def current_profile_config(profile_id: int, updated_at: datetime | None = None) -> ProfileConfig:
@@ -327,8 +357,6 @@ def instance_own_addresses(instance_id: int) -> OwnAddresses:
 def current_own_addresses(instance_id: int) -> OwnAddresses:
     """``instance_own_addresses``, reused from this process's cache while the instance's profiles are unchanged
     (their number and latest ``updated_at``; one query instead of two), as ``current_profile_config``."""
-    from django.db.models import Count, Max
-
     version = tuple(
         Profile.objects.filter(instance_id=instance_id).aggregate(n=Count("pk"), last=Max("updated_at")).values()
     )
@@ -336,9 +364,6 @@ def current_own_addresses(instance_id: int) -> OwnAddresses:
 
 
 def _load_own_addresses(instance_id: int) -> OwnAddresses:
-    from profiles.models import CatchAddress
-    from profiles.routing import split_subaddress
-
     profiles = sorted(
         Profile.objects.filter(instance_id=instance_id).values_list("reply_address", "enabled", "id"),
         key=lambda row: (not row[1], row[2]),

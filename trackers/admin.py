@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.contrib import admin, messages
@@ -82,13 +83,11 @@ class MessageIdInline(admin.TabularInline):
 
 def inbound_message_url(pk: int) -> str:
     """The admin page of an inbound message ("" when the admin has none). By URL name, not by importing the
-    model: the trackers app does not depend on the app that owns inbound messages (it is moving to inbound)."""
-    for name in ("admin:inbound_inboundmessage_change", "admin:auditing_inboundmessage_change"):
-        try:
-            return reverse(name, args=[pk])
-        except NoReverseMatch:
-            continue
-    return ""
+    model: the trackers app does not depend on inbound, the app that owns inbound messages."""
+    try:
+        return reverse("admin:inbound_inboundmessage_change", args=[pk])
+    except NoReverseMatch:
+        return ""
 
 
 def author_of(comment: Comment) -> str:
@@ -249,8 +248,6 @@ class IssueAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, attachment.issue):
             raise PermissionDenied
         data = attachment_services.read_attachment(attachment)
-        import io
-
         # Always a download with a neutral type: attachments come from strangers' mail.
         return FileResponse(
             io.BytesIO(data), as_attachment=True, filename=attachment.filename, content_type="application/octet-stream"

@@ -7,6 +7,7 @@ from django.urls import reverse
 from jemh.models import Instance, TrackerKind
 from trackers.errors import TrackerNotAvailable
 from trackers.interface import Tracker
+from trackers.local import LocalTracker
 from trackers.models import Issue
 
 
@@ -14,8 +15,6 @@ def get_tracker(instance: Instance) -> Tracker:
     """The Tracker of ``instance``: the local tracker for kind "local", the Jira backend for kind "jira"
     (TrackerNotAvailable while its URL or credentials are missing)."""
     if instance.tracker_kind == TrackerKind.LOCAL:
-        from trackers.local import LocalTracker
-
         return LocalTracker(instance)
     if instance.tracker_kind == TrackerKind.JIRA:
         from trackers.jira import tracker_for

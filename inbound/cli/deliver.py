@@ -12,6 +12,10 @@ import argparse
 import sys
 from typing import Any, BinaryIO, TextIO
 
+from inbound.capture import StoreError
+from inbound.models import Source, SourceKind
+from inbound.sources.pipe import EmptyMessage, deliver
+
 HELP = "capture one message from standard input for a pipe source (for an MTA alias or transport)"
 
 EX_OK = 0
@@ -44,9 +48,6 @@ def run(options: dict[str, Any], out: TextIO, err: TextIO, stream: BinaryIO | No
             "again (Inbound mail > Sources in the admin)\n"
         )
         return EX_TEMPFAIL
-    from inbound.capture import StoreError
-    from inbound.sources.pipe import EmptyMessage, deliver
-
     try:
         result = deliver(source, stream)
     except EmptyMessage as exc:
@@ -68,8 +69,6 @@ def run(options: dict[str, Any], out: TextIO, err: TextIO, stream: BinaryIO | No
 
 
 def _find_source(name: str, instance_name: str | None) -> tuple[Any, str]:
-    from inbound.models import Source, SourceKind
-
     candidates = Source.objects.select_related("instance").filter(name=name)
     if instance_name:
         candidates = candidates.filter(instance__name=instance_name)

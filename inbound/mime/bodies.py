@@ -280,6 +280,7 @@ def _leaf(part: Part, out: Contents, parent: str) -> None:
 def _tnef(part: Part, out: Contents) -> None:
     payload = part.payload()
     content = expand_tnef(payload)
+    out.notes.extend(content.notes)
     if content.error:
         out.notes.append(content.error)
         out.attach(payload, part.filename or "winmail.dat", "application/ms-tnef", False, part.content_id)

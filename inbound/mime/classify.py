@@ -4,6 +4,8 @@ A false positive loses a customer's mail, so each verdict rests on an explicit m
 or a vendor's documented one); weak hints only count together with a second independent signal.
 """
 
+# ruff: noqa: RUF001  # multilingual subjects: full-width colons, Turkish dotless i
+
 from __future__ import annotations
 
 import re
@@ -23,7 +25,25 @@ AUTO_REPLY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-MS-Exchange-Generated-Message-Source", "X-MS-Exchange-Generated-Message-Source (Exchange agent)"),
     ("X-Vacation", "X-Vacation header"),
     ("X-Zimbra-Autoreply", "X-Zimbra-Autoreply header"),
+    ("X-Autoresponder", "X-Autoresponder header"),
+    ("X-Autoresponse", "X-Autoresponse header"),
+    ("X-Auto-Reply", "X-Auto-Reply header"),
 )
+# The prefix a responder puts before the subject it answers: "Automatic reply: <subject>" (Exchange/Outlook in the
+# user's language), "Out of Office AutoReply:" (Exchange 2003), "Réponse automatique :", "自動応答:", ... A colon right
+# after the phrase is required: that is the responder's form, not a sentence a person writes. Words a person uses as
+# a subject label ("Vacation:", "Abwesend:", German "Auto:" = car) are left out.
+AUTO_REPLY_PREFIX = re.compile(
+    r"^\s*[\[(]?\s*(?:out of (?:the )?office(?: auto-?reply| reply)?|automatic reply"
+    r"|auto(?:matic)?[ _-]?(?:reply|response)|autoreply|autoresponse|vacation (?:reply|response)|abwesenheitsnotiz"
+    r"|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica"
+    r"|resposta autom[áa]tica|automatisch antwoord|odpowied[źz] automatyczna|automatiskt svar|automatisk svar"
+    r"|autosvar|automaattinen vastaus|автоответ|автоматический ответ|自動応答|自動返信|不在通知|自动回复|自動回覆"
+    r"|자동 응답|otomatik yan[ıi]t|automatick[áa] odpov[ěe][ďd]|automatikus v[áa]lasz|αυτόματη απάντηση)"
+    r"\s*[\])]?\s*[:：]",
+    re.IGNORECASE,
+)
+SHORT_AUTO_REPLY = 2000  # characters of new text: an out-of-office notice is a few lines
 OOF_SUBJECT = re.compile(
     r"^\s*(?:auto(?:matic)?[ _-]?(?:reply|response|antwort)|out of (?:the )?office|autoreply|auto:"
     r"|abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica"
@@ -37,7 +57,26 @@ def _value(msg: ParsedMessage, name: str) -> str:
     return msg.header(name).strip()
 
 
-def _auto_reply(msg: ParsedMessage) -> list[str]:
+def _answers_us(msg: ParsedMessage, config: ClassifierConfig) -> bool:
+    domains = {d.lower().lstrip("@") for d in config.own_message_id_domains if d}
+    ids = (msg.in_reply_to, *msg.references)
+    return bool(domains) and any(i and i.rsplit("@", 1)[-1].strip("<> ").lower() in domains for i in ids)
+
+
+def _subject_only(msg: ParsedMessage, config: ClassifierConfig, prefix: str) -> list[str]:
+    """An auto-reply known by its responder's subject prefix: believed when it answers one of our mails or is short.
+
+    A person's answer to an out-of-office notice starts "Re:" and is not matched; quoted history is not counted,
+    as the new text (``reply_text``) is measured."""
+    if _answers_us(msg, config):
+        return [f"subject {prefix!r} answering one of our messages"]
+    text = (msg.reply_text or msg.body_text).strip()
+    if len(text) <= SHORT_AUTO_REPLY:
+        return [f"subject {prefix!r} with a short body (an automatic reply)"]
+    return []
+
+
+def _auto_reply(msg: ParsedMessage, config: ClassifierConfig) -> list[str]:
     reasons: list[str] = []
     submitted = _value(msg, "Auto-Submitted").lower()
     if submitted and not submitted.startswith("no"):
@@ -49,11 +88,14 @@ def _auto_reply(msg: ParsedMessage) -> list[str]:
         value = _value(msg, header)
         if value and value.lower() not in {"no", "false", "0"}:
             reasons.append(reason)
+    if _value(msg, "X-Apple-Action").lower() == "vacation":
+        reasons.append("X-Apple-Action: vacation (iCloud vacation responder)")
     message_class = _value(msg, "X-POST-MessageClass").lower()
     if "autoresponder" in message_class:
         reasons.append("X-POST-MessageClass: Autoresponder")
     mailer = _value(msg, "X-Mailer").lower()
-    if reasons or not OOF_SUBJECT.search(msg.subject):
+    prefix = AUTO_REPLY_PREFIX.match(msg.subject)
+    if reasons or not (prefix or OOF_SUBJECT.search(msg.subject)):
         return reasons
     # An out-of-office subject alone is a person's choice of words; believe it with a machine signal.
     suppress = _value(msg, "X-Auto-Response-Suppress").lower()
@@ -63,6 +105,8 @@ def _auto_reply(msg: ParsedMessage) -> list[str]:
         reasons.append("out-of-office subject with a null Return-Path (RFC 3834 section 3.3)")
     elif "vacation" in mailer or "autorespond" in mailer:
         reasons.append(f"out-of-office subject from X-Mailer {mailer!r}")
+    elif prefix:
+        reasons.extend(_subject_only(msg, config, prefix.group(0).strip()))
     return reasons
 
 
@@ -116,7 +160,7 @@ def _loop(msg: ParsedMessage, config: ClassifierConfig) -> list[str]:
 def classify(msg: ParsedMessage, config: ClassifierConfig | None = None) -> Classification:
     """Every verdict about ``msg`` with the reasons behind it."""
     config = config or ClassifierConfig()
-    auto = _auto_reply(msg)
+    auto = _auto_reply(msg, config)
     bounce = detect_bounce(msg)
     bulk, is_list, list_reasons = _bulk_and_list(msg)
     spam = _spam(msg)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import nh3
 
+from inbound.mime.html_nesting import cap_nesting
 from inbound.mime.limits import MAX_HTML_INPUT
 
 _SAFE_STYLE = frozenset(
@@ -66,12 +67,14 @@ def _attribute_filter(allow_remote: bool) -> Callable[[str, str, str], str | Non
 
 
 def sanitize_html(html: str, *, allow_remote_images: bool = False) -> str:
-    """No scripts, event handlers, executable styles or remote fetches (unless allowed); cid: images kept."""
+    """No scripts, event handlers, executable styles or remote fetches (unless allowed); cid: images kept.
+    Tags nested deeper than ``html_nesting.MAX_NESTING`` are dropped first (their text is kept)."""
     if not html:
         return ""
     try:
+        flat, _capped = cap_nesting(html[:MAX_HTML_INPUT])
         return nh3.clean(
-            html[:MAX_HTML_INPUT],
+            flat,
             tags=_TAGS,
             clean_content_tags={"script", "style", "title", "head", "template", "noscript", "iframe", "object"},
             attributes=_ATTRIBUTES,

@@ -32,10 +32,14 @@ from inbound.mime.reply_html import MAX_HTML, html_to_marked_text
 from inbound.mime.reply_patterns import (
     ATTR_MARK,
     ATTRIBUTION_CJK,
+    ATTRIBUTION_CLOSER,
+    ATTRIBUTION_NO_VERB,
+    ATTRIBUTION_VERB_DATE,
     ATTRIBUTION_VERB_END,
     ATTRIBUTION_VERB_MID,
     DATE,
     DATE_OR_ADDRESS,
+    DEVICE_WORD,
     FORWARD_MARKER,
     GENERIC_HEADER,
     HEADER_ANY,
@@ -43,12 +47,16 @@ from inbound.mime.reply_patterns import (
     MARK_TABLE,
     MARKS,
     MAX_LINE,
+    MOBILE_SIGNOFF,
+    OPEN_ADDRESS_END,
     ORIGINAL_SEPARATOR,
     QUOTED,
     REPLY_ABOVE_MARKER,
     SEPARATOR_LINE,
     STRONG_MARK,
+    TIME,
     WEAK_MARK,
+    YEAR,
     ZERO_WIDTH,
 )
 from inbound.mime.reply_signature import strip_signature, strip_signature_lines
@@ -109,7 +117,13 @@ def _is_attribution(joined: str) -> bool:
         ATTRIBUTION_VERB_END.search(tail[-80:])
         or ATTRIBUTION_VERB_MID.search(tail)
         or ATTRIBUTION_CJK.search(tail[-40:])
+        or ATTRIBUTION_VERB_DATE.search(tail)
+        or (ATTRIBUTION_NO_VERB.search(tail) is not None and _year_and_time(tail))
     )
+
+
+def _year_and_time(text: str) -> bool:
+    return YEAR.search(text) is not None and TIME.search(text) is not None
 
 
 def _weak_attribution(joined: str) -> bool:
@@ -203,6 +217,34 @@ def _forward_near(lines: list[str], i: int, limit: int) -> bool:
     return False
 
 
+def _device_signoff(lines: list[str], i: int, limit: int) -> bool:
+    """Line i is a phone/app sign-off ("Sent from my iPhone") below new text, with more (unquoted) lines after it
+    that are not a forward: what follows is the history a mobile client appended."""
+    text = lines[i].strip()
+    if len(text) > 120 or not MOBILE_SIGNOFF.match(text) or not DEVICE_WORD.search(text):
+        return False
+    if not any(not _blank(line) and line.strip() not in MARKS for line in lines[:i]):
+        return False
+    after = _next_nonblank(lines, i + 1)
+    return after >= 0 and not _quoted(lines[after]) and not _forward_near(lines, after, limit)
+
+
+def _join_closers(lines: list[str]) -> list[str]:
+    """Attribution lines whose closing ``>:`` (or ``> wrote:``) was wrapped onto a line of its own, joined back
+    ("... Hans Müller <hans@example.de" / ">:"), so the closer is not taken for a quoted line. Only after a line
+    that ends inside an open ``<address``."""
+    if not any(ATTRIBUTION_CLOSER.match(line) for line in lines[:50_000]):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        previous = out[-1].rstrip() if out else ""
+        if ATTRIBUTION_CLOSER.match(line) and OPEN_ADDRESS_END.search(previous[-400:]) and not _quoted(previous):
+            out[-1] = previous + line.strip()
+            continue
+        out.append(line)
+    return out
+
+
 # -- scanning ---------------------------------------------------------------------------------------
 def _scan(lines: list[str], limit: int) -> _Scan:
     scan = _Scan()
@@ -243,6 +285,8 @@ def _scan(lines: list[str], limit: int) -> _Scan:
             if ORIGINAL_SEPARATOR.match(text):
                 kind = "forward" if _forward_near(lines, i + 1, limit) else "cut"
                 return _Scan(kind, i, i + 1, scan.first_quote_attr)
+        if _device_signoff(lines, i, limit):
+            return _Scan("cut", i + 1, i + 1, scan.first_quote_attr)
         head = text[:40]
         if ":" in head or "：" in head:
             end = _header_block_end(lines, i, limit)
@@ -426,7 +470,7 @@ def parse_reply(body_text: str, body_html: str = "", *, subject: str | None = No
         sources.append(body_text.translate(MARK_TABLE))
     for source in sources:
         source = _undo_soft_breaks(source.replace("\r\n", "\n").replace("\r", "\n"))
-        lines = source.split("\n")
+        lines = _join_closers(source.split("\n"))
         marker = _reply_marker(lines)
         if marker > 0:
             text, is_forward, _history, _resume = _extract(_above_marker(lines[:marker]), forward_hint)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from inbound.mime.headers import HeaderSection, parse_parameterised, split_entity
 from inbound.mime.limits import MAX_DEPTH, MAX_PARTS, TRANSFER_CHUNK
+from inbound.mime.uuencode import decode_uu_block
 
 _GUESS_BOUNDARY = re.compile(rb"^--([^\s]{1,200}?)[ \t]*\r?$", re.MULTILINE)
 _ENCAPSULATED = frozenset({"message/rfc822", "message/global"})
@@ -190,8 +191,6 @@ def decode_transfer(body: memoryview | bytes, encoding: str) -> bytes:
         except (binascii.Error, ValueError):
             return bytes(body)
     if encoding in _UU:
-        from inbound.mime.uuencode import decode_uu_block
-
         decoded = decode_uu_block(bytes(body))
         return decoded if decoded is not None else bytes(body)
     return bytes(body)

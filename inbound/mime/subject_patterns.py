@@ -79,9 +79,10 @@ FORWARD_PREFIX = re.compile(
 # "[Fwd: subject]" - old clients wrap the forwarded subject in brackets
 WRAPPED = re.compile(rf"^\[\s*(?:{_ALTERNATION})\s*[:：]", re.IGNORECASE)
 TAG = re.compile(r"^\[[^\[\]]{0,100}\]\s*")
-TRAILING_TAG = re.compile(r"\s*\[[^\[\]]{1,100}\]$")
+# (?<!\s): a search starts a run of spaces at its beginning only (from every space it was quadratic in the run)
+TRAILING_TAG = re.compile(r"(?<!\s)\s*+\[[^\[\]]{1,100}\]$")
 FWD_PAREN = re.compile(r"^\(\s*(?:fwd?|fw)\s*\)\s*", re.IGNORECASE)
-TRAILING_FWD_PAREN = re.compile(r"\s*\(\s*(?:fwd?|fw)\s*\)$", re.IGNORECASE)
+TRAILING_FWD_PAREN = re.compile(r"(?<!\s)\s*+\(\s*+(?:fwd?|fw)\s*+\)$", re.IGNORECASE)
 BARE = re.compile(r"^(?:re|fwd?|fw)[\s:：;]*$", re.IGNORECASE)
 SPACES = re.compile(r"\s+")
 MAX_SUBJECT = 10_000

@@ -5,7 +5,8 @@ from __future__ import annotations
 import binascii
 import re
 
-_BEGIN = re.compile(r"^begin(?:-base64)? +([0-7]{3,4}) +(.+?)\s*$", re.MULTILINE)
+# The name is the rest of the line, stripped in Python (a lazy ``(.+?)\s*$`` is quadratic in a line of spaces).
+_BEGIN = re.compile(r"^begin(?:-base64)? +([0-7]{3,4}) +(.+)$", re.MULTILINE)
 _END = re.compile(r"^end\s*$", re.MULTILINE)
 
 
@@ -42,24 +43,30 @@ def decode_uu_block(body: bytes) -> bytes | None:
 
 
 def extract_uu_blocks(text: str) -> tuple[str, list[tuple[str, bytes]]]:
-    """Find ``begin 644 name`` ... ``end`` blocks in text: the text without them, and (name, bytes) files."""
+    """Find ``begin 644 name`` ... ``end`` blocks in text: the text without them, and (name, bytes) files.
+
+    Linear: each ``end`` is searched for once from a ``begin``, and the ``begin`` lines inside that block are
+    skipped whether it decoded or not (lines decode one by one, so a block inside an empty block is empty)."""
     if "begin " not in text:
         return text, []
     files: list[tuple[str, bytes]] = []
     kept: list[str] = []
     pos = 0
+    scanned = 0  # begin lines before this are inside a block already tried
     for begin in _BEGIN.finditer(text):
-        if begin.start() < pos:
+        name = begin.group(2).strip()
+        if begin.start() < scanned:
             continue
         end = _END.search(text, begin.end())
         if end is None:
             break
+        scanned = end.start()
         block = text[begin.end() : end.start()]
         data = _decode_lines([line.encode("latin-1", "replace") for line in block.splitlines()])
         if not data:
             continue
         kept.append(text[pos : begin.start()])
-        files.append((begin.group(2).strip(), data))
+        files.append((name, data))
         pos = end.end()
     kept.append(text[pos:])
     return "".join(kept), files

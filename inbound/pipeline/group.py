@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
-
-from auditing.models import InboundMessage
-from jemh.crypto import keyed_hash_candidates
+from inbound.flood import earlier_by_message
+from inbound.models import InboundMessage
 from profiles.services import OwnAddresses, current_own_addresses
 from trackers.interface import Tracker
 
 log = logging.getLogger(__name__)
-
-FLOOD_WINDOW = timedelta(hours=1)
 
 
 class Group:
@@ -52,7 +48,7 @@ class Group:
         """How many messages of the same instance and sender arrived in the hour before ``now`` and before
         this one (lower id); None when ``inbound_id`` is not in the group or has no sender."""
         if self._earlier is None:
-            self._earlier = _count_earlier(self.messages, now)
+            self._earlier = earlier_by_message(self.messages, now)
         return self._earlier.get(inbound_id)
 
     def own_addresses(self, instance_id: int) -> OwnAddresses:
@@ -64,35 +60,3 @@ class Group:
 
 def own_addresses(group: Group | None, instance_id: int) -> OwnAddresses:
     return group.own_addresses(instance_id) if group is not None else current_own_addresses(instance_id)
-
-
-def _count_earlier(messages: list[InboundMessage], now: datetime) -> dict[int, int]:
-    """For each message with a sender, its sender's earlier messages (lower id) in the flood window: one grouped
-    count of those older than the whole group, plus the few in the group's own id range, counted here."""
-    counted = [m for m in messages if m.sender_hash]
-    if not counted:
-        return {}
-    hashes = {m.pk: sender_hashes(m) for m in counted}  # rows hashed before JEMH_INDEX_KEY count too
-    first, last = min(m.pk for m in counted), max(m.pk for m in counted)
-    recent = InboundMessage.objects.filter(
-        received_at__gte=now - FLOOD_WINDOW,
-        sender_hash__in={h for m in counted for h in hashes[m.pk]},
-        instance_id__in={m.instance_id for m in counted},
-    )
-    before: dict[tuple[int, str], int] = {
-        (row["instance_id"], row["sender_hash"]): row["n"]
-        for row in recent.filter(pk__lt=first).order_by().values("instance_id", "sender_hash").annotate(n=Count("pk"))
-    }
-    within = list(recent.filter(pk__gte=first, pk__lt=last).values_list("instance_id", "sender_hash", "pk"))
-    return {
-        m.pk: sum(before.get((m.instance_id, h), 0) for h in hashes[m.pk])
-        + sum(1 for i, h, pk in within if i == m.instance_id and h in hashes[m.pk] and pk < m.pk)
-        for m in counted
-    }
-
-
-def sender_hashes(message: InboundMessage) -> tuple[str, ...]:
-    """The hashes a row from the same sender may carry: its own, and the sender's keyed_hash_candidates."""
-    if not message.sender_hash:
-        return ()
-    return tuple(dict.fromkeys([message.sender_hash, *keyed_hash_candidates(message.sender, purpose="address")]))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from auditing.models import InboundMessage
+from inbound.flood import earlier_from_sender
 from inbound.pipeline.context import Mail
-from inbound.pipeline.group import FLOOD_WINDOW, Group, own_addresses
+from inbound.pipeline.group import Group, own_addresses
 from profiles.services import OwnAddresses
 
 
@@ -16,14 +16,8 @@ def recent_from_sender(mail: Mail, now: datetime) -> int:
     """The messages of the mail's instance and sender received in the flood window before it (lower id).
 
     The one database query of the flood step."""
-    recent = InboundMessage.objects.filter(
-        instance_id=mail.instance_id,
-        sender_hash__in=mail.sender_hashes or (mail.sender_hash,),
-        received_at__gte=now - FLOOD_WINDOW,
-    )
-    if mail.inbound_id is not None:
-        recent = recent.filter(pk__lt=mail.inbound_id)  # the ones before this message
-    return recent.count()
+    hashes = mail.sender_hashes or (mail.sender_hash,)
+    return earlier_from_sender(mail.instance_id, hashes, now, before_id=mail.inbound_id)
 
 
 class DatabaseLookups:

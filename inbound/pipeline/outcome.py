@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditing.models import Outcome
+from inbound.models import Outcome
 
 __all__ = ["Outcome", "Verdict", "go_on", "stop"]
 

@@ -1,6 +1,7 @@
 """Connects captured mail to processing: the messages of each committed capture are queued in groups (one broker
 round trip, one claim, one write of the outcomes per group instead of per message). A group is at most what one
-capture commits (a source fetches 25 messages at a time), so while a mailbox is drained every worker gets groups."""
+capture commits (a source fetches 25 messages at a time), so while a mailbox is drained every worker gets groups.
+Connected to ``inbound.signals.messages_captured`` by ``InboundConfig.ready``."""
 
 from __future__ import annotations
 
@@ -8,24 +9,17 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.dispatch import receiver
 
-from inbound.signals import messages_captured
+from inbound.pipeline.tasks import GROUP_SIZE, process_group, process_messages
 
 log = logging.getLogger(__name__)
-GROUP_SIZE = 25  # = inbound.sources.base.FETCH_CHUNK_MESSAGES
 
 
-@receiver(messages_captured, dispatch_uid="inbound.pipeline.queue_captured")
 def queue_captured(sender: Any, messages: list[Any], **kwargs: Any) -> None:
     ids = [message.pk for message in messages]
     if getattr(settings, "JEMH_PROCESS_INLINE", False):
-        from inbound.pipeline.tasks import process_group
-
         process_group(ids)
         return
-    from inbound.pipeline.tasks import process_messages
-
     for start in range(0, len(ids), GROUP_SIZE):
         group = ids[start : start + GROUP_SIZE]
         try:

@@ -18,13 +18,12 @@ from inbound.pipeline.context import Context
 from jemh.logging import Pii
 from notifications.choices import OutboundKind, OutboundStatus
 from notifications.services import SentMail, send_mail
+from notifications.threading import fingerprint_for, message_id_domain
 
 log = logging.getLogger(__name__)
 
 
 def _loop_headers(ctx: Context) -> dict[str, str]:
-    from notifications.threading import fingerprint_for, message_id_domain
-
     return {
         "Auto-Submitted": "auto-replied",
         "X-Auto-Response-Suppress": "All",

@@ -15,21 +15,24 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus
+from inbound.flood import sender_hashes
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
+from inbound.models import InboundMessage, InboundStatus, Source
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
 from inbound.pipeline.context import Context, Mail
-from inbound.pipeline.group import Group, sender_hashes
+from inbound.pipeline.group import Group
 from inbound.pipeline.lookups import DatabaseLookups
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.replies import forward_original, send_hint
 from jemh.logging import redact
+from jemh.models import Instance
 from jemh.rows import update_rows
 from jemh.stages import stage
-from jemh.storage import discard_blobs
+from jemh.storage import blob_storage, discard_blobs
+from notifications.threading import own_message_id_domains
 from profiles.config import ProfileConfig
 from profiles.routing import MessageFacts
-from profiles.services import ProfileConfigError, current_profile_config
+from profiles.services import NoProfile, ProfileConfigError, current_profile_config, processing_profile_id
 from trackers.errors import TemporaryTrackerError, TrackerError
 from trackers.interface import Tracker
 from trackers.registry import get_tracker
@@ -40,13 +43,7 @@ STALE_CLAIM = timedelta(minutes=10)  # a "processing" message untouched this lon
 MAX_ATTEMPTS = 8  # temporary failures before the message needs a human
 
 
-class NoProfile(Exception):
-    """No profile is configured for the message's source."""
-
-
 def classifier_config() -> ClassifierConfig:
-    from notifications.threading import own_message_id_domains
-
     return ClassifierConfig(own_message_id_domains=tuple(own_message_id_domains()))
 
 
@@ -92,9 +89,6 @@ _UNREAD_SOURCE_FIELDS = ("password", "oauth_access_token", "oauth_refresh_token"
 
 def _load_claimed(ids: list[int]) -> list[InboundMessage]:
     """The claimed messages with their instance and source, each instance and source loaded once."""
-    from inbound.models import Source
-    from jemh.models import Instance
-
     messages = {m.pk: m for m in InboundMessage.objects.defer(*_UNREAD_MESSAGE_FIELDS).filter(pk__in=ids)}
     instances = Instance.objects.in_bulk({m.instance_id for m in messages.values()})
     sources = {
@@ -113,22 +107,15 @@ def _load_claimed(ids: list[int]) -> list[InboundMessage]:
 
 def profile_for(message: InboundMessage, profile_id: int | None = None) -> ProfileConfig:
     """The given profile, else the source's profile; failing that, the instance's only enabled profile."""
-    from profiles.models import Profile
-
     version = None
-    if profile_id is None and message.source_id:
-        profile_id = getattr(message.source, "profile_id", None)
-        version = getattr(message, "source_profile_version", None)
     if profile_id is None:
-        profiles = Profile.objects.filter(instance_id=message.instance_id, enabled=True)
-        enabled = list(profiles.values_list("pk", flat=True))
-        if len(enabled) != 1:
-            source = message.source.name if message.source_id else "(no source)"
-            raise NoProfile(
-                f"no profile is set for source {source!r} and the instance has {len(enabled)} enabled "
-                "profiles: choose the source's profile in the admin"
-            )
-        profile_id = enabled[0]
+        source = message.source if message.source_id else None
+        version = getattr(message, "source_profile_version", None) if source is not None else None
+        profile_id = processing_profile_id(
+            message.instance_id,
+            source.profile_id if source is not None else None,
+            source_name=source.name if source is not None else "(no source)",
+        )
     return current_profile_config(profile_id, version)
 
 
@@ -143,8 +130,6 @@ def build_context(
     tracker: Tracker | None = None,
     group: Group | None = None,
 ) -> Context:
-    from jemh.models import Instance
-
     facts = MessageFacts.from_parsed(parsed)
     instance = inbound.instance if inbound is not None else Instance.objects.get(pk=instance_id)
     if inbound is not None and isinstance(inbound.recipients, dict):
@@ -256,8 +241,6 @@ def _process_claimed(message: InboundMessage, group: Group, profile_id: int | No
             return Outcome.ERROR, report_of(
                 None, None, {}, attempts, "the raw message was not stored, so it cannot be processed"
             )
-        from jemh.storage import blob_storage
-
         raw = blob_storage().read_bytes(message.raw_blob)
         profile = profile_for(message, profile_id)
         with stage("parse"):

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from inbound.capture import record_without_source
 from inbound.mime import parse
+from inbound.models import InboundMessage
 from inbound.pipeline.chain import StepFailed
 from inbound.pipeline.service import build_context, classifier_config, process_inbound, report_of, run
 from profiles.services import profile_config
@@ -41,29 +43,7 @@ def run_test_case(case: Any, *, dry_run: bool = True) -> dict[str, Any]:
     return report
 
 
-def record_test_message(instance_id: int, raw: bytes) -> Any:
-    """An audit row (no source) with the raw mail in the encrypting storage, ready for processing; its header
-    facts and keyed hashes are made exactly as capture makes them."""
-    import uuid
-
-    from auditing.models import InboundMessage
-    from inbound.summary import summarize
-    from jemh.crypto import keyed_hash
-    from jemh.storage import blob_storage
-
-    summary = summarize(raw)
-    now = timezone.now()
-    name = blob_storage().save_bytes(f"inbound/test-cases/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
-    return InboundMessage.objects.create(
-        instance_id=instance_id,
-        source=None,
-        received_at=now,
-        message_id=summary.message_id,
-        message_id_hash=keyed_hash(summary.message_id, purpose="message-id") if summary.message_id else "",
-        subject=summary.subject,
-        sender=summary.sender,
-        sender_hash=keyed_hash(summary.sender, purpose="address") if summary.sender else "",
-        recipients=summary.recipients,
-        size=len(raw),
-        raw_blob=name,
-    )
+def record_test_message(instance_id: int, raw: bytes) -> InboundMessage:
+    """An audit row (no source) with the raw mail in the encrypting storage, ready for processing; made by capture
+    itself, so its header facts and keyed hashes are exactly those of captured mail."""
+    return record_without_source(instance_id, raw)

@@ -6,6 +6,8 @@ import argparse
 import secrets
 from typing import Any, TextIO
 
+from django.contrib.auth import get_user_model
+
 HELP = "create an admin user if none exists (prints its one-time password)"
 
 
@@ -15,8 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
-    from django.contrib.auth import get_user_model
-
     users = get_user_model()
     if users.objects.filter(is_superuser=True).exists():
         out.write("An admin user already exists; nothing to do.\n")

@@ -17,8 +17,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.db.models import Sum
 
-from auditing.models import InboundMessage, InboundStatus
-from inbound.models import Source, SourceKind
+from inbound.models import InboundMessage, InboundStatus, Source, SourceKind
 from inbound.pipeline.tasks import process_group
 from inbound.retrieval import poll
 from inbound.sources.pipe import deliver

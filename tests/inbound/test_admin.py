@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from auditing.models import InboundMessage
 from inbound.capture import capture
-from inbound.models import Source, SourceKind
+from inbound.models import InboundMessage, Source, SourceKind
 from inbound.retrieval import poll
 from tests.inbound.conftest import Mailbox, make_message
 
@@ -79,12 +78,12 @@ def test_test_connection_action_reports_server_words(admin_client: Any, make_sou
 def test_audit_admin_shows_decrypted_fields_and_never_renders_html(admin_client: Any, instance: Any) -> None:
     pipe = Source.objects.create(instance=instance, name="p", kind=SourceKind.PIPE)
     row = capture(pipe, make_message(subject="<script>alert(1)</script> urgent", sender="bob@example.test")).message
-    listing = admin_client.get(reverse("admin:auditing_inboundmessage_changelist")).content.decode()
+    listing = admin_client.get(reverse("admin:inbound_inboundmessage_changelist")).content.decode()
     assert "bob@example.test" in listing and "&lt;script&gt;alert(1)&lt;/script&gt; urgent" in listing
     assert "<script>alert(1)" not in listing
-    found = admin_client.get(reverse("admin:auditing_inboundmessage_changelist"), {"q": "BOB@example.test"})
+    found = admin_client.get(reverse("admin:inbound_inboundmessage_changelist"), {"q": "BOB@example.test"})
     assert "urgent" in found.content.decode()
-    detail = admin_client.get(reverse("admin:auditing_inboundmessage_change", args=[row.pk])).content.decode()
+    detail = admin_client.get(reverse("admin:inbound_inboundmessage_change", args=[row.pk])).content.decode()
     assert "support@example.test" in detail and "<script>alert" not in detail
-    assert admin_client.get(reverse("admin:auditing_inboundmessage_add")).status_code == 403
+    assert admin_client.get(reverse("admin:inbound_inboundmessage_add")).status_code == 403
     assert InboundMessage.objects.count() == 1

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundMessage, InboundStatus, Outcome
-from inbound.capture import Incoming, StoreError, capture, capture_batch, capture_oversized
-from inbound.models import Source, SourceKind, SourceReceipt
+from inbound.capture import Incoming, StoreError, capture, capture_batch, capture_oversized, record_without_source
+from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceKind, SourceReceipt
 from inbound.signals import messages_captured
 from jemh.crypto import keyed_hash
 from jemh.storage import blob_storage
@@ -156,3 +155,44 @@ def test_malformed_mail_still_gets_its_audit_row(pipe: Source) -> None:
     row = capture(pipe, raw).message
     assert row.pk and row.status == InboundStatus.RECEIVED and row.size == len(raw)
     assert blob_storage().read_bytes(row.raw_blob) == raw
+
+
+AUDIT_FACTS = (
+    "instance_id",
+    "message_id",
+    "message_id_hash",
+    "content_hash",
+    "subject",
+    "sender",
+    "sender_hash",
+    "recipients",
+    "size",
+    "status",
+    "report",
+    "raw_retained_until_processed",
+)
+
+
+def test_a_test_message_is_recorded_as_capture_records_mail(pipe: Source, instance: Any) -> None:
+    # Test cases used to build their audit row with a copy of capture's code, which had drifted (no content hash).
+    raw = make_message(subject="Same facts", message_id="<same@example.test>", extra={"Cc": "ops@example.test"})
+    captured = capture(pipe, raw).message
+    recorded = record_without_source(instance.pk, raw)
+    assert recorded.pk != captured.pk and recorded.source is None
+    assert {f: getattr(recorded, f) for f in AUDIT_FACTS} == {f: getattr(captured, f) for f in AUDIT_FACTS}
+    assert recorded.raw_blob.startswith("inbound/test-cases/")
+    assert blob_storage().read_bytes(recorded.raw_blob) == raw
+    assert InboundMessage.objects.get(pk=recorded.pk).subject == "Same facts"
+
+
+def test_test_messages_are_never_deduplicated(instance: Any) -> None:
+    raw = make_message(message_id="<again@example.test>")
+    first, second = record_without_source(instance.pk, raw), record_without_source(instance.pk, raw)
+    assert first.pk != second.pk and first.raw_blob != second.raw_blob
+    assert InboundMessage.objects.filter(duplicate_copies=0).count() == 2
+
+
+def test_a_test_message_follows_the_instances_raw_mail_choice(instance: Any) -> None:
+    instance.store_raw_mail = False
+    instance.save()
+    assert record_without_source(instance.pk, make_message()).raw_retained_until_processed

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundMessage, InboundStatus, Outcome
-from inbound.models import ReadStrategy, Source, SourceReceipt
+from inbound.models import InboundMessage, InboundStatus, Outcome, ReadStrategy, Source, SourceReceipt
 from inbound.retrieval import acquire_lease, check_connection, poll, release_lease
 from jemh.storage import blob_storage
 from tests.inbound.conftest import Mailbox, make_message

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundMessage
-from inbound.models import ReadStrategy, Source, SourceKind
+from inbound.models import InboundMessage, ReadStrategy, Source, SourceKind
 from inbound.retrieval import check_connection, poll
 from jemh.storage import blob_storage
 from tests.inbound.conftest import make_message

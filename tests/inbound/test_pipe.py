@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from auditing.models import InboundMessage, Outcome
 from inbound.cli import deliver
-from inbound.models import Source, SourceKind
+from inbound.models import InboundMessage, Outcome, Source, SourceKind
 from jemh.storage import blob_storage
 from tests.inbound.conftest import Worker, make_message
 

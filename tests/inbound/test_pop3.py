@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from auditing.models import InboundMessage, Outcome
-from inbound.models import Source, SourceKind
+from inbound.models import InboundMessage, Outcome, Source, SourceKind
 from inbound.retrieval import check_connection, poll
 from jemh.storage import blob_storage
 from tests.inbound.conftest import Mailbox, make_message

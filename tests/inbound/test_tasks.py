@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from auditing.models import InboundMessage
-from inbound.models import Source, SourceKind
+from inbound.models import InboundMessage, Source, SourceKind
 from inbound.tasks import POLL_TASK, poll_source
 from tests.inbound.conftest import Mailbox, make_message
 

@@ -123,8 +123,7 @@ def poll(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(options: argparse.Namespace) -> dict[str, Any]:
-    from auditing.models import InboundMessage
-    from inbound.models import Source, SourceReceipt
+    from inbound.models import InboundMessage, Source, SourceReceipt
     from jemh.storage import blob_storage
 
     storage = blob_storage()

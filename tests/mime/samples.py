@@ -70,3 +70,37 @@ def tnef_blob(files: dict[str, bytes], body: bytes = b"Body from TNEF") -> bytes
         out.append(_tnef_attribute(2, 0x8010, 0x0001, name.encode() + b"\x00"))
         out.append(_tnef_attribute(2, 0x800F, 0x0006, data))
     return b"".join(out)
+
+
+def uu_begin_lines(size: int = 94_000) -> bytes:
+    """A text body of ``size`` bytes of uuencode ``begin`` lines closed by one ``end`` (issue 16: 18 s)."""
+    line = b"begin 644 file.txt\r\n"
+    return b"From: a@example.com\r\nSubject: uu\r\n\r\n" + line * (size // len(line)) + b"end\r\n"
+
+
+def nested_divs(size: int = 300_000) -> bytes:
+    """An HTML body of about ``size`` bytes of ``<div>`` nested in each other (issue 16: 12-179 s in nh3)."""
+    count = size // 11
+    html = b"<div>" * count + b"deep" + b"</div>" * count
+    return b"From: a@example.com\r\nSubject: divs\r\nContent-Type: text/html\r\n\r\n" + html
+
+
+def tiny_tnef_objects(size: int = 2_000_000) -> bytes:
+    """A winmail.dat of about ``size`` bytes of tiny TNEF attributes, each starting an attachment (issue 16: 7.8 s)."""
+    one = _tnef_attribute(2, 0x9002, 0x0006, b"\x00")
+    blob = struct.pack("<IH", 0x223E9F78, 1) + one * (size // len(one))
+    return (
+        b"From: a@example.com\r\nSubject: tnef\r\nContent-Type: multipart/mixed; boundary=xx\r\n\r\n"
+        b"--xx\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--xx\r\nContent-Type: application/ms-tnef\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename=winmail.dat\r\n\r\n" + base64.encodebytes(blob) + b"--xx--\r\n"
+    )
+
+
+def bang_bounce(size: int = 97_000) -> bytes:
+    """A bounce whose text has a run of ``size`` "!" (every one an address character; issue 16: 13 s)."""
+    return (
+        b"From: MAILER-DAEMON@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n"
+        b"This is the mail system at host example.com.\r\n\r\nYour message could not be delivered to\r\n"
+        b"user " + b"!" * size + b"\r\n"
+    )

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# Our own inputs, written from what the clients named in each file's notes produce (not from any test corpus).
+CLIENTS = Path(__file__).resolve().parent / "clients"
 RECORD = os.environ.get("JEMH_RECORD_GOLDEN", "") not in {"", "0", "false", "no"}
 NOTE = "%% "
 
@@ -28,15 +30,19 @@ class Case:
     name: str
     source: str  # path relative to the corpora directory
     part: str  # "text" | "html" | "eml-text" | "eml-html"
+    local: bool = False  # the input is one of ours under ``CLIENTS`` rather than in the corpora
 
     @property
     def expected_path(self) -> Path:
         return GOLDEN / self.corpus / f"{self.name}.txt"
 
     def inputs(self, corpora: Path) -> tuple[str, str]:
-        raw = (corpora / self.source).read_bytes()
+        raw = ((CLIENTS if self.local else corpora) / self.source).read_bytes()
         if self.part == "text":
-            return raw.decode("utf-8", errors="replace"), ""
+            text = raw.decode("utf-8", errors="replace")
+            while self.local and text.startswith(NOTE):  # our inputs' notes name the client form
+                text = text.split("\n", 1)[1] if "\n" in text else ""
+            return text, ""
         if self.part == "html":
             return "", raw.decode("utf-8", errors="replace")
         message = email.message_from_bytes(raw, policy=email.policy.default)
@@ -81,6 +87,12 @@ def _quotequail(corpora: Path) -> list[Case]:
     return [Case("quotequail", f.stem, f"{folder}/{f.name}", "html") for f in sorted((corpora / folder).glob("*.html"))]
 
 
+def _clients(_corpora: Path) -> list[Case]:
+    """Reply forms of real clients the upstream corpora lack: wrapped and verb-less attributions in many locales,
+    mobile sign-offs above unquoted history (issue 16). Each input's first ``%% `` lines name the client form."""
+    return [Case("clients", f.stem, f.name, "text", local=True) for f in sorted(CLIENTS.glob("*.txt"))]
+
+
 CORPORA: dict[str, Callable[[Path], list[Case]]] = {
     "talon": _talon,
     # email_long_quote (750 kB, no upstream expectation) is covered by the performance test instead
@@ -88,6 +100,7 @@ CORPORA: dict[str, Callable[[Path], list[Case]]] = {
     "zapier-email-reply-parser": _txt("zapier-email-reply-parser", "zapier-email-reply-parser/test/emails"),
     "mail-parser-reply": _txt("mail-parser-reply", "mail-parser-reply/test/emails"),
     "quotequail": _quotequail,
+    "clients": _clients,
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from auditing.models import InboundMessage
+from inbound.models import InboundMessage
 from inbound.pipeline.service import process_inbound
 from inbound.pipeline.testcases import record_test_message
 from jemh.models import Instance

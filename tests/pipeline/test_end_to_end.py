@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundMessage
+from inbound.models import InboundMessage
 from inbound.retrieval import poll
 from tests.pipeline.conftest import mail, reasons
 from trackers.models import Comment, Issue

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from auditing.models import InboundMessage
+from inbound.models import InboundMessage
 from inbound.pipeline.context import Context
 from inbound.pipeline.steps.users import Users
 from inbound.pipeline.testcases import run_test_case

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus
+from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline import service
 from inbound.pipeline.service import claim_many, process_inbound_group
 from inbound.pipeline.testcases import record_test_message

@@ -12,10 +12,9 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from auditing.models import InboundMessage
 from inbound.capture import capture
 from inbound.mime import parse
-from inbound.models import Source, SourceKind
+from inbound.models import InboundMessage, Source, SourceKind
 from inbound.pipeline.service import build_context, profile_for
 from inbound.pipeline.steps.flood import Flood
 from jemh.crypto import keyed_hash

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from auditing.models import InboundMessage
+from inbound.models import InboundMessage
 from inbound.retrieval import poll
 from notifications.models import NotificationMapping
 from tests.notifications.helpers import by_recipient, flush_now, send_queued

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail as django_mail
 from django.utils import timezone
 
-from auditing.models import InboundStatus
+from inbound.models import InboundStatus
 from inbound.pipeline.service import process_inbound
 from profiles.models import MappingRule, ProjectMapping, WorkflowAdvanceRule
 from tests.pipeline.conftest import mail, reasons
@@ -109,6 +109,30 @@ def test_bounce_is_dropped_and_no_comment(deliver) -> None:
     assert message.outcome == "dropped"
     assert message.report["steps"][-1]["step"] in {"bounce", "auto_reply"}
     assert Comment.objects.filter(issue__key=key).count() == 0
+
+
+def test_customer_reply_quoting_a_bounce_becomes_a_comment(deliver, tracker) -> None:
+    # Regression (issue 16): an Outlook reply whose quoted history was an NDR was dropped as a bounce.
+    first = deliver(mail(message_id="<orig2@customer.example>"))
+    key = first.report["steps"][-1]["details"]["issue"]
+    body = (
+        "My old address is gone, please write to this one from now on.\n\n"
+        "________________________________\nFrom: Microsoft Outlook <postmaster@customer.example>\n"
+        "Sent: Monday, 1 June 2026 10:00\nTo: support@support.example.com\nSubject: Undeliverable: Printer on fire\n\n"
+        "Your message to old@customer.example couldn't be delivered.\nDelivery has failed to these recipients.\n"
+    )
+    headers = {"In-Reply-To": "<orig2@customer.example>"}
+    reply = deliver(mail(subject="RE: Undeliverable: Printer on fire", body=body, headers=headers))
+    assert reply.outcome == "commented", reasons(reply)
+    [comment] = tracker.list_comments(key)
+    assert comment.body.startswith("My old address is gone")
+
+
+def test_out_of_office_known_only_by_its_subject_is_filtered(deliver) -> None:
+    message = deliver(mail(subject="Automatic reply: Printer on fire", body="I am out of the office until Monday."))
+    assert message.outcome in {"dropped", "filtered"}
+    assert message.report["steps"][-1]["step"] == "auto_reply"
+    assert Issue.objects.count() == 0
 
 
 def test_our_own_notification_coming_back_is_a_loop(deliver) -> None:

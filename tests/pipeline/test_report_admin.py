@@ -8,7 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from auditing.models import InboundMessage
+from inbound.models import InboundMessage
 from tests.pipeline.conftest import mail
 from trackers.models import Issue
 

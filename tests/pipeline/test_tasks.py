@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from auditing.models import InboundMessage, InboundStatus
+from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.tasks import process_messages, resume_processing
 from inbound.pipeline.testcases import record_test_message
 from tests.pipeline.conftest import mail

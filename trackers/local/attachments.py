@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import uuid
 from typing import BinaryIO
@@ -41,8 +42,6 @@ class _HashingReader:
 
 def _store(issue: Issue, upload: AttachmentUpload) -> tuple[str, int, str]:
     """Write the content to blob storage; return (blob name, size, sha256)."""
-    import io
-
     name = f"tracker/{issue.instance_id}/{issue.project.key}/{issue.number}/{uuid.uuid4().hex}"
     reader = _HashingReader(io.BytesIO(upload.data) if upload.data is not None else upload.file)  # type: ignore[arg-type]  # one of data/file is set
     stored = blob_storage().save_stream(name, reader)  # type: ignore[arg-type]  # a reader, not a whole BinaryIO

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User  # the project keeps Django's default user model
+from django.db.models.functions import Lower
 
 from trackers.interface import TrackerAttachment, TrackerComment, TrackerIssue, TrackerProject, TrackerUser
 from trackers.models import Attachment, Comment, Issue, Project
@@ -37,8 +38,6 @@ def find_user_by_email(email: str) -> User | None:
 
 def find_users_by_email(emails: Iterable[str]) -> dict[str, User]:
     """find_user_by_email for several plain-ASCII addresses in one query: the users found, by lower-case address."""
-    from django.db.models.functions import Lower
-
     wanted = {email.strip().lower() for email in emails if email.strip() and email.isascii()}
     if not wanted:
         return {}

@@ -15,6 +15,7 @@ from django.utils import timezone
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from trackers.errors import InvalidFieldValue, InvalidTransition
 from trackers.interface import normalize_message_id
+from trackers.local.attachments import delete_blobs_on_commit
 from trackers.local.changes import SYSTEM, ChangeContext, emit, emit_changes, snapshot
 from trackers.models import Issue, IssueCounter, IssueMessageId, MessageIdKind, Project
 from trackers.signals import EventKind
@@ -220,8 +221,6 @@ def _wanted_message_ids(message_ids: Iterable[str], kind: str) -> dict[str, str]
 
 def delete_issue(issue: Issue, ctx: ChangeContext = SYSTEM) -> None:
     """Delete the issue with its comments, attachments (blobs removed after commit) and Message-IDs."""
-    from trackers.local.attachments import delete_blobs_on_commit
-
     with transaction.atomic():
         locked = Issue.objects.select_for_update().select_related("project").get(pk=issue.pk)
         blobs = list(locked.attachments.values_list("blob_name", flat=True))

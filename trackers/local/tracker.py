@@ -35,7 +35,7 @@ from trackers.local import comments as comment_services
 from trackers.local import convert, services
 from trackers.local.changes import ChangeContext
 from trackers.models import Attachment, Comment, Issue, IssueMessageId, MessageIdKind, Project
-from trackers.workflow import IssueType, Priority, canonical, transitions_from
+from trackers.workflow import IssueType, Priority, Resolution, canonical, transitions_from
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -459,8 +459,6 @@ class LocalTracker:
     def transition_issue(
         self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
     ) -> TrackerIssue:
-        from trackers.workflow import Resolution
-
         chosen = self._choice(resolution, Resolution, "resolution") if resolution else None
         issue = self._issue(issue_key)
         return convert.to_issue(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from inbound.pipeline.context import Context
 from inbound.pipeline.outcome import Verdict, go_on
+from notifications.threading import parse_our_message_id, parse_reply_address
 from trackers.interface import TrackerIssue
 
 Found = tuple[TrackerIssue, str] | None
@@ -45,8 +46,6 @@ def _by_subject_key(ctx: Context) -> Found:
 
 
 def _by_own_ids(ctx: Context) -> Found:
-    from notifications.threading import parse_our_message_id, parse_reply_address  # notifications imports inbound
-
     instance_id = ctx.mail.instance_id
     for address in ctx.mail.facts.recipients:
         token = parse_reply_address(address)
