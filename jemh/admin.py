@@ -1,16 +1,49 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
 from jemh.models import Instance
 
+#: Jira credentials: write-only in the admin (never shown again; an empty field keeps what is stored).
+SECRET_FIELDS = ("jira_email", "jira_api_token", "jira_pat")
+
+
+class InstanceForm(forms.ModelForm):
+    """The instance form: Jira credentials are typed in, never displayed; left empty, the stored value stays."""
+
+    class Meta:
+        model = Instance
+        fields = "__all__"
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            if name in self.fields:
+                self.fields[name].required = False
+                self.initial[name] = ""
+                stored = bool(self.instance.pk and getattr(self.instance, name))
+                self.fields[name].help_text = f"{'set' if stored else 'not set'}. {self.fields[name].help_text}"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in SECRET_FIELDS:
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)  # empty: keep the stored secret
+        return cleaned
+
 
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
-    list_display = ("name", "tracker_kind", "base_url", "store_raw_mail", "raw_mail_retention_days")
+    form = InstanceForm
+    list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")
     search_fields = ("name", "base_url")
     filter_horizontal = ("admins",)
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
+        ("Jira connection", {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat")}),
         (
             "Data retention",
             {
@@ -26,3 +59,9 @@ class InstanceAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    @admin.display(description="Jira credentials")
+    def jira_credentials(self, obj: Instance) -> str:
+        if obj.tracker_kind != "jira":
+            return "-"
+        return "set" if obj.jira_credentials_set else "not set"

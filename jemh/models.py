@@ -7,16 +7,51 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from jemh.fields import EncryptedTextField
+
 
 class TrackerKind(models.TextChoices):
     LOCAL = "local", "Built-in local tracker"
     JIRA = "jira", "Jira (Cloud or Data Center)"
 
 
+class JiraDeployment(models.TextChoices):
+    CLOUD = "cloud", "Jira Cloud (REST v3, account e-mail + API token)"
+    DATA_CENTER = "datacenter", "Jira Data Center / Server (REST v2, personal access token)"
+
+
 class Instance(models.Model):
     name = models.CharField(max_length=200, unique=True)
     tracker_kind = models.CharField(max_length=16, choices=TrackerKind.choices, default=TrackerKind.LOCAL)
     base_url = models.URLField(blank=True, help_text="The tracker site's URL (required for Jira).")
+    jira_deployment = models.CharField(
+        max_length=16,
+        choices=JiraDeployment.choices,
+        default=JiraDeployment.CLOUD,
+        db_default=JiraDeployment.CLOUD,  # rows written by code that predates the column (migration tests) get it too
+        verbose_name="Jira deployment",
+    )
+    jira_email = EncryptedTextField(
+        null=True,  # rows written by code that predates the column (migration tests) leave it empty
+        blank=True,
+        default="",
+        verbose_name="Jira account e-mail",
+        help_text="Cloud: the account the API token belongs to.",
+    )
+    jira_api_token = EncryptedTextField(
+        null=True,  # rows written by code that predates the column (migration tests) leave it empty
+        blank=True,
+        default="",
+        verbose_name="Jira API token",
+        help_text="Cloud: an API token of that account.",
+    )
+    jira_pat = EncryptedTextField(
+        null=True,  # rows written by code that predates the column (migration tests) leave it empty
+        blank=True,
+        default="",
+        verbose_name="Jira personal access token",
+        help_text="Data Center: sent as a bearer token.",
+    )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -49,3 +84,10 @@ class Instance(models.Model):
     def clean(self) -> None:
         if self.tracker_kind == TrackerKind.JIRA and not self.base_url:
             raise ValidationError({"base_url": "A Jira instance needs the site's base URL."})
+
+    @property
+    def jira_credentials_set(self) -> bool:
+        """Whether the credentials the deployment needs are stored (they are never shown again)."""
+        if self.jira_deployment == JiraDeployment.DATA_CENTER:
+            return bool(self.jira_pat)
+        return bool(self.jira_email and self.jira_api_token)

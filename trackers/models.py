@@ -193,3 +193,69 @@ class IssueMessageId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} Message-ID of {self.issue.key}"
+
+
+class RemoteMessageId(models.Model):
+    """A Message-ID that belongs to an issue of a remote tracker (Jira): looked up here, never by JQL.
+
+    The local tracker's :class:`IssueMessageId` points at a local issue row; a remote issue has only its key."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue_key = models.CharField(max_length=64)
+    message_id_hash = models.CharField(max_length=64)
+    message_id = EncryptedTextField()
+    kind = models.CharField(max_length=16, choices=MessageIdKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "remote issue Message-ID"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "issue_key", "message_id_hash"], name="trackers_remote_message_id_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["instance", "message_id_hash"], name="trackers_remote_msgid_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} Message-ID of {self.issue_key}"
+
+
+class RemoteIdempotencyKey(models.Model):
+    """An idempotency key a remote tracker call was made with, and what it made (an issue key, a comment id).
+
+    Claimed (``result`` empty) before the remote call, so two workers never both create; filled in after it. A
+    claim left empty by a crashed worker is taken over once stale, after looking the result up in the tracker."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=300)
+    result = models.CharField(max_length=200, blank=True, default="")
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "key"], name="trackers_remote_idempotency_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.result or '(in progress)'}"
+
+
+class RemoteAttachment(models.Model):
+    """What Jira does not keep about an attachment we uploaded: its content's SHA-256, the comment it came with,
+    and the idempotency key of the upload (so a retried upload attaches each content once)."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue_key = models.CharField(max_length=64)
+    attachment_id = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64)
+    comment_id = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(max_length=300, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "attachment_id"], name="trackers_remote_attachment_unique"),
+        ]
+        indexes = [models.Index(fields=["instance", "issue_key"], name="trackers_remote_att_issue")]
+
+    def __str__(self) -> str:
+        return f"attachment {self.attachment_id} of {self.issue_key}"

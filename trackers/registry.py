@@ -12,21 +12,23 @@ from trackers.models import Issue
 
 
 def get_tracker(instance: Instance) -> Tracker:
-    """The Tracker of ``instance``: the local tracker for kind "local"; TrackerNotAvailable otherwise."""
+    """The Tracker of ``instance``: the local tracker for kind "local", the Jira backend for kind "jira"
+    (TrackerNotAvailable while its URL or credentials are missing)."""
     if instance.tracker_kind == TrackerKind.LOCAL:
         return LocalTracker(instance)
     if instance.tracker_kind == TrackerKind.JIRA:
-        raise TrackerNotAvailable(
-            f"instance {instance.name!r} uses Jira, and the Jira backend is not available in this version; "
-            "switch the instance to the built-in local tracker or upgrade"
-        )
+        from trackers.jira import tracker_for
+
+        return tracker_for(instance)
     raise TrackerNotAvailable(f"instance {instance.name!r} has an unknown tracker kind {instance.tracker_kind!r}")
 
 
 def issue_url(instance_id: int, key: str) -> str:
     """Where a person reads the issue ``key`` of an instance: the trackers admin page of a local issue ("" when
-    there is no such issue). A Jira backend will answer with its browse URL."""
-    instance = Instance.objects.filter(pk=instance_id).only("tracker_kind").first()
+    there is no such issue); for a Jira instance, the issue's browse URL on the site."""
+    instance = Instance.objects.filter(pk=instance_id).only("tracker_kind", "base_url").first()
+    if instance is not None and instance.tracker_kind == TrackerKind.JIRA and instance.base_url:
+        return f"{instance.base_url.rstrip('/')}/browse/{key.strip().upper()}"
     if instance is None or instance.tracker_kind != TrackerKind.LOCAL:
         return ""
     pk = Issue.objects.filter(instance_id=instance_id, key=key.strip().upper()).values_list("pk", flat=True).first()

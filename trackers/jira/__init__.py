@@ -1,0 +1,48 @@
+"""The Jira backend: Cloud (REST v3) and Data Center (REST v2) behind the Tracker interface."""
+
+from __future__ import annotations
+
+import threading
+
+from jemh.models import Instance, JiraDeployment
+from trackers.errors import TrackerNotAvailable
+from trackers.jira.client import CLOUD, DATA_CENTER, Credentials, JiraClient
+from trackers.jira.tracker import JiraTracker
+
+__all__ = ["Credentials", "JiraClient", "JiraTracker", "client_for", "tracker_for"]
+
+_clients: dict[tuple[int, str, str], JiraClient] = {}
+_lock = threading.Lock()
+
+
+def credentials_of(instance: Instance) -> Credentials:
+    if instance.jira_deployment == JiraDeployment.DATA_CENTER:
+        return Credentials(DATA_CENTER, pat=instance.jira_pat or "")
+    return Credentials(CLOUD, email=instance.jira_email or "", api_token=instance.jira_api_token or "")
+
+
+def client_for(instance: Instance) -> JiraClient:
+    """The instance's client (one per instance and credentials, so its connections are pooled and reused)."""
+    if not instance.base_url:
+        raise TrackerNotAvailable(
+            f"the Jira backend is not available for instance {instance.name!r}: it has no base URL; set the site's URL"
+        )
+    if not instance.jira_credentials_set:
+        raise TrackerNotAvailable(
+            f"the Jira backend is not available for instance {instance.name!r}: its credentials are not set; "
+            + (
+                "set a personal access token"
+                if instance.jira_deployment == JiraDeployment.DATA_CENTER
+                else "set the account e-mail and API token"
+            )
+        )
+    credentials = credentials_of(instance)
+    key = (instance.pk or 0, instance.base_url, str(hash(credentials)))
+    with _lock:
+        if key not in _clients:
+            _clients[key] = JiraClient(instance.base_url, credentials)
+        return _clients[key]
+
+
+def tracker_for(instance: Instance) -> JiraTracker:
+    return JiraTracker(instance, client_for(instance))

@@ -1,0 +1,208 @@
+"""JiraClient: HTTP to one Jira site (httpx): authentication, timeouts, pooled connections, rate limits, errors.
+
+Why httpx: explicit connect/read timeouts, a pooled keep-alive client that is safe to share between threads, the
+same API synchronously and asynchronously (``httpx.AsyncClient``, for keeping many Jira calls in flight within an
+instance's concurrency bound), and multipart uploads of many files in one request.
+
+Rate limits: a 429 (or a 503 with ``Retry-After``) is waited out here only when the wait is short
+(:attr:`JiraClient.max_inline_wait`, with jitter); otherwise the call raises :class:`JiraTemporaryError`
+carrying the retry time, so a worker never sleeps for minutes holding a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from trackers import errors
+from trackers.jira.errors import JiraAuthError, JiraTemporaryError
+
+CLOUD = "cloud"
+DATA_CENTER = "datacenter"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Cloud: account e-mail + API token (HTTP basic). Data Center: a personal access token (bearer)."""
+
+    deployment: str
+    email: str = ""
+    api_token: str = ""
+    pat: str = ""
+
+    def headers(self) -> dict[str, str]:
+        if self.deployment == DATA_CENTER:
+            return {"Authorization": f"Bearer {self.pat}"}
+        return {}
+
+    def auth(self) -> httpx.BasicAuth | None:
+        return httpx.BasicAuth(self.email, self.api_token) if self.deployment == CLOUD else None
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """How long Jira asks us to wait: ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset``."""
+    value = response.headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+            return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            pass
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            moment = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        except ValueError:
+            pass
+    return None
+
+
+def error_text(response: httpx.Response) -> str:
+    """Jira's ErrorCollection in one line: the messages, then ``field: message`` for each field."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300].strip() or response.reason_phrase
+    if not isinstance(body, dict):
+        return str(body)[:300]
+    parts = [str(m) for m in body.get("errorMessages") or []]
+    parts += [f"{field}: {message}" for field, message in (body.get("errors") or {}).items()]
+    return "; ".join(parts) or response.reason_phrase
+
+
+def error_fields(response: httpx.Response) -> dict[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return dict(body.get("errors") or {}) if isinstance(body, dict) else {}
+
+
+class JiraClient:
+    """Calls to one Jira site's REST API (``/rest/api/3`` on Cloud, ``/rest/api/2`` on Data Center)."""
+
+    #: a Retry-After up to this many seconds is waited out in the call (with jitter); longer ones raise
+    max_inline_wait = 3.0
+    #: how many times a refused call (429/503 with a short Retry-After, or a GET that timed out) is tried again
+    max_retries = 2
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        max_connections: int = 10,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.deployment = credentials.deployment
+        self.api = f"/rest/api/{'3' if credentials.deployment == CLOUD else '2'}"
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=credentials.auth(),
+            headers={**credentials.headers(), "Accept": "application/json", "User-Agent": "jemh-mailhandler"},
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
+        )
+        self._lock = threading.Lock()
+        #: calls made, by "METHOD path-template" (for cost reports)
+        self.calls: dict[str, int] = {}
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.deployment == CLOUD
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        files: list[tuple[str, tuple[str, Any, str]]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        absolute: bool = False,
+        not_found: type[errors.NotFound] | None = errors.NotFound,
+        what: str = "",
+        retry_unsafe: bool = False,
+    ) -> httpx.Response:
+        """One call; ``path`` is relative to the API root unless ``absolute``. Errors become trackers.errors:
+
+        401/403 → JiraAuthError; 404 → ``not_found`` (None: return the response); 400/409/413/422 →
+        InvalidFieldValue naming the fields; 429/5xx/timeouts/dropped connections → JiraTemporaryError with the
+        retry time. 429s and 503s with a short Retry-After are tried again here; a timed-out or dropped POST is
+        not (the caller knows whether it is safe: ``retry_unsafe``)."""
+        url = path if absolute else f"{self.api}/{path}"
+        label = f"{method} {path.split('?')[0]}"
+        attempt = 0
+        while True:
+            attempt += 1
+            with self._lock:
+                self.calls[label] = self.calls.get(label, 0) + 1
+            try:
+                response = self._http.request(method, url, params=params, json=json, files=files, headers=headers)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                safe = method in ("GET", "PUT", "DELETE") or retry_unsafe
+                if safe and attempt <= self.max_retries:
+                    time.sleep(random.uniform(0.05, 0.3) * attempt)
+                    continue
+                raise JiraTemporaryError(
+                    f"Jira at {self.base_url} did not answer {label} ({type(exc).__name__}); try again later",
+                    retry_after=None,
+                ) from exc
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 429 or status >= 500:
+                wait = retry_after_seconds(response)
+                reason = response.headers.get("RateLimit-Reason", "")
+                retryable_here = status in (429, 503) or (method == "GET")
+                if retryable_here and attempt <= self.max_retries and (wait or 0.5) <= self.max_inline_wait:
+                    time.sleep((wait or 0.5) * random.uniform(1.0, 1.3))  # jitter: never retry all at once
+                    continue
+                kind = (
+                    f"rate-limited ({reason})"
+                    if status == 429 and reason
+                    else ("rate-limited" if status == 429 else f"failing ({status})")
+                )
+                raise JiraTemporaryError(
+                    f"Jira at {self.base_url} is {kind} on {label}: {error_text(response)}; "
+                    + (f"retry after {wait:.0f} s" if wait is not None else "try again later"),
+                    retry_after=(wait * random.uniform(1.0, 1.2)) if wait is not None else None,
+                    status=status,
+                )
+            if status in (401, 403):
+                if status == 401:
+                    advice = "the instance's Jira credentials are wrong or expired: set a new API token / PAT"
+                else:
+                    advice = "the Jira account lacks a permission for this: grant it in Jira's permission scheme"
+                raise JiraAuthError(f"Jira refused {label} ({status}: {error_text(response)}); {advice}", status)
+            if status == 404:
+                if not_found is None:
+                    return response
+                raise not_found(f"{what or label}: not found in Jira ({error_text(response)})")
+            fields = error_fields(response)
+            named = f" (fields: {', '.join(fields)})" if fields else ""
+            raise errors.InvalidFieldValue(f"Jira refused {what or label}{named}: {error_text(response)}")
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()

@@ -1,0 +1,24 @@
+"""Jira's refusals as the interface's errors (:mod:`trackers.errors`), with what an admin can do about them."""
+
+from __future__ import annotations
+
+from trackers import errors
+
+
+class JiraAuthError(errors.PermissionDenied):
+    """Jira refused the instance's credentials (401) or their permissions (403). Retrying will not help: the
+    instance's processing should pause with an alert until an admin fixes the token or the permission."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class JiraTemporaryError(errors.TemporaryTrackerError):
+    """Jira is busy (429) or failing (5xx, timeouts, dropped connections). ``retry_after`` (seconds, or None) is
+    when to try again: release the message with that retry time rather than sleeping on it."""
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
