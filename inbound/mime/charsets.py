@@ -59,6 +59,9 @@ SUPERSETS: dict[str, str] = {
     "uft-8": "utf-8",
     "utf-8;": "utf-8",
     "unicode-1-1-utf-8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",  # the label Outlook Express and old Exchange wrote for UTF-7
+    "x-unicode-2-0-utf-7": "utf-7",
+    "csunicode11utf7": "utf-7",
     "x-unicode20utf8": "utf-8",
     "unicode": "utf-16",
     "x-user-defined": "cp1252",

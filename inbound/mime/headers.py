@@ -23,7 +23,9 @@ from inbound.mime.limits import (
 from inbound.mime.model import Address
 
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+[ \t]*:")
-_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+# RFC 2047 §2 forbids white space inside an encoded-word, but real clients fold long words and write a
+# leading space in the text, and every receiving client decodes them: the text may hold spaces and tabs.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
 _WORD_GAP = re.compile(r"^[ \t\r\n]+$")
 _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 
@@ -140,7 +142,7 @@ def _header_text(value: bytes) -> str:
 
 def _decode_word(charset: str, encoding: str, payload: str) -> bytes:
     if encoding in "bB":
-        payload = payload.rstrip("=")
+        payload = "".join(payload.split()).rstrip("=")
         payload += "=" * (-len(payload) % 4)
         try:
             return binascii.a2b_base64(payload.encode("ascii", "ignore"))
@@ -267,24 +269,203 @@ def parse_parameterised(value: str) -> tuple[str, dict[str, str]]:
 
 
 def parse_addresses(value: str) -> tuple[Address, ...]:
-    """An address-list header to addresses, names from display names or RFC 822 comments."""
+    """An address-list header to addresses, names from display names or RFC 822 comments.
+
+    The list is split on its own commas first; encoded-words are then decoded inside each mailbox before
+    it is parsed (an encoded-word may hold the angle-addr, as some senders write it), but decoded text
+    always stays a name: its commas and brackets never make another address.
+    A mailbox with no phrase takes its comment as the name (``user@host (Full Name)``).
+    """
     if not value:
         return ()
     value = value[:MAX_HEADER_VALUE]
-    try:
-        pairs = getaddresses([value])
-    except Exception:
-        return ()
     result: list[Address] = []
-    for name, email in pairs[:MAX_ADDRESSES]:
-        email = email.strip()
-        if not email:
-            continue
-        name = decode_words(name).strip().strip('"').strip()
-        if name == email:
-            name = ""
-        result.append(Address(name=name, email=email))
+    for segment in _mailbox_segments(value):
+        if len(result) >= MAX_ADDRESSES:
+            break
+        address = _parse_mailbox(segment)
+        if address is not None:
+            result.append(address)
     return tuple(result)
+
+
+_NOT_GROUP_NAME = frozenset('"<>()@')
+_ANGLE_ADDR_END = re.compile(r"^(.*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$", re.DOTALL)
+_ADDR_SPEC = re.compile(r"^[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+$")
+
+
+def _mailbox_segments(value: str) -> list[str]:
+    """The list split on commas outside quotes, comments and angle brackets; group names and ``;`` dropped."""
+    segments: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    depth = angle = 0
+    pos = 0
+    phrase_only = True  # nothing yet that a group's display name cannot hold
+    while pos < len(value):
+        char = value[pos]
+        if not (quoted or depth or escaped) and value.startswith("=?", pos):
+            match = _WORD_RUN.match(value, pos)
+            if match:  # an encoded-word is one atom: its commas and brackets are text
+                current.append(match.group(0))
+                phrase_only = False
+                pos = match.end()
+                continue
+        pos += 1
+        if escaped:
+            escaped = False
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth:
+            pass
+        elif char == "<":
+            angle += 1
+        elif char == ">" and angle:
+            angle -= 1
+        elif char in ",;" and not angle:
+            segments.append("".join(current))
+            current = []
+            phrase_only = True
+            continue
+        elif char == ":" and not angle and phrase_only:
+            current = []  # a group's display name: its members follow
+            continue
+        if char in _NOT_GROUP_NAME:
+            phrase_only = False
+        current.append(char)
+    segments.append("".join(current))
+    return [s for s in (seg.strip() for seg in segments) if s]
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _escape_comment(text: str) -> str:
+    return re.sub(r"([()\\])", r"\\\1", text)
+
+
+def _decode_mailbox_words(segment: str) -> tuple[str, list[str]]:
+    """The mailbox with encoded-words outside quoted strings decoded (and made safe), and its comments' text."""
+    out: list[str] = []
+    comments: list[str] = []
+    comment: list[str] = []
+    quoted = escaped = False
+    depth = 0
+    pos = 0
+    has_angle = "<" in _WORD_RUN.sub("", segment)
+    while pos < len(segment):
+        char = segment[pos]
+        if not quoted and not escaped and segment.startswith("=?", pos):
+            match = _WORD_RUN.match(segment, pos)
+            if match:
+                decoded = decode_words(match.group(0))
+                if depth:
+                    comment.append(decoded)
+                    out.append(_escape_comment(decoded))
+                else:
+                    out.append(_word_as_phrase(decoded, has_angle))
+                pos = match.end()
+                continue
+        pos += 1
+        if escaped:
+            escaped = False
+            if depth:
+                comment.append(char)
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            if depth:
+                comment.append(char)
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+            if depth:
+                comment.append(char)
+            else:
+                comments.append("".join(comment).strip())
+                comment = []
+        elif depth:
+            comment.append(char)
+        out.append(char)
+    if comment:
+        comments.append("".join(comment).strip())
+    return "".join(out), [c for c in comments if c]
+
+
+_WORD_RUN = re.compile(_ENCODED_WORD.pattern + r"(?:[ \t]*" + _ENCODED_WORD.pattern + r")*")
+
+
+def _word_as_phrase(decoded: str, has_angle: bool) -> str:
+    """Decoded phrase text as mailbox syntax: a trailing angle-addr it carries is kept, the rest is quoted."""
+    match = _ANGLE_ADDR_END.match(decoded)
+    if match and not has_angle:
+        name = match.group(1).strip().strip('"').strip()
+        return (_quote(name) + " " if name else "") + f"<{match.group(2)}>"
+    if not has_angle and _ADDR_SPEC.match(decoded.strip()):
+        return decoded.strip()
+    return _quote(decoded)
+
+
+def _without_comments(text: str) -> str:
+    out: list[str] = []
+    quoted = escaped = False
+    depth = 0
+    for char in text:
+        if escaped:
+            escaped = False
+            if not depth:
+                out.append(char)
+            continue
+        if char == "\\" and (quoted or depth):
+            escaped = True
+            if not depth:
+                out.append(char)
+            continue
+        if quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            depth += 1
+            continue
+        elif char == ")" and depth:
+            depth -= 1
+            out.append(" ")
+            continue
+        if not depth:
+            out.append(char)
+    return "".join(out)
+
+
+def _parse_mailbox(segment: str) -> Address | None:
+    prepared, comments = _decode_mailbox_words(segment)
+    try:
+        pairs = getaddresses([_without_comments(prepared)])
+    except Exception:
+        return None
+    pairs = [(n, e.strip()) for n, e in pairs if e.strip()]
+    if not pairs:
+        return None
+    name, email = pairs[0]
+    name = decode_words(name).strip().strip('"').strip()
+    if not name and comments:
+        name = " ".join(comments)  # RFC 822 style: ``user@host (Full Name)``
+    if name == email:
+        name = ""
+    return Address(name=name, email=email)
 
 
 def parse_message_ids(value: str, limit: int = MAX_REFERENCES) -> tuple[str, ...]:
