@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from inbound.mime.attachments import make_attachment
-from inbound.mime.charsets import _detect, codec_for, decode_text
+from inbound.mime.charsets import codec_for, decode_text, detect_charset
 from inbound.mime.headers import decode_words
 from inbound.mime.limits import MAX_HTML_DECODED, MAX_TEXT_DECODED
 from inbound.mime.model import Attachment
@@ -105,7 +105,7 @@ def kept_text(pieces: Callable[[], Iterable[bytes]], declared: str | None, keep:
         head += piece[: 65536 - len(head)]
         if len(head) >= 65536:
             break
-    detected = _detect(bytes(head))
+    detected = detect_charset(bytes(head))
     if detected:
         result = _read(pieces, detected, "replace", keep)
         if result is not _UNKNOWN_CODEC:

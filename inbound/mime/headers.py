@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 from urllib.parse import unquote_to_bytes
 
-from inbound.mime.charsets import decode_text
+from inbound.mime.charsets import codec_for, decode_text, detect_charset
 from inbound.mime.limits import (
     MAX_ADDRESSES,
     MAX_ENCODED_WORDS,
@@ -33,11 +33,21 @@ _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 class HeaderSection:
     """The parsed header fields of one entity, in order, with names as written."""
 
-    __slots__ = ("fields", "truncated")
+    __slots__ = ("fields", "raw8", "truncated")
 
-    def __init__(self, fields: list[tuple[str, str]], truncated: bool) -> None:
+    def __init__(self, fields: list[tuple[str, str]], truncated: bool, raw8: dict[int, bytes] | None = None) -> None:
         self.fields = fields
         self.truncated = truncated
+        self.raw8 = raw8 or {}  # the undeclared 8-bit values as read, by field index
+
+    def redecoded(self, declared: str | None) -> HeaderSection:
+        """The same section with its raw 8-bit values decoded under ``declared`` (the body's charset)."""
+        if not self.raw8 or not declared:
+            return self
+        fields = list(self.fields)
+        for index, text in _decode_raw8(self.raw8, declared).items():
+            fields[index] = (fields[index][0], text)
+        return HeaderSection(fields, self.truncated, self.raw8)
 
     def get(self, name: str, default: str = "") -> str:
         wanted = name.lower()
@@ -62,7 +72,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
     A leading mbox ``From `` line is skipped; a line that is not a header ends the section.
     """
     limit = min(end, start + MAX_HEADER_BLOCK)
-    fields: list[tuple[str, str]] = []
+    fields: list[tuple[str, bytes]] = []
     truncated = False
     pos = start
     name: str | None = None
@@ -76,8 +86,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
         if len(fields) >= MAX_HEADERS:
             truncated = True
             return
-        value = b"".join(value_parts)
-        fields.append((name, _header_text(value)))
+        fields.append((name, b"".join(value_parts)))
 
     first = True
     while pos < end:
@@ -89,13 +98,13 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
             line = line[:-1]
         if not line.strip(b" \t"):
             flush()
-            return HeaderSection(fields, truncated), next_pos, first and not fields
+            return _section(fields, truncated), next_pos, first and not fields
         if pos >= limit:
             truncated = True
             flush()
             name = None
             # skip the rest of an oversized header section without decoding it
-            return HeaderSection(fields, True), _after_blank_line(data, pos, end), False
+            return _section(fields, True), _after_blank_line(data, pos, end), False
         if line[:1] in (b" ", b"\t") and name is not None:
             if value_len < MAX_HEADER_VALUE:
                 value_parts.append(line)
@@ -114,7 +123,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
                     continue
                 # not a header: the body starts here (the blank separator line is missing)
                 flush()
-                return HeaderSection(fields, truncated), pos, first and not fields
+                return _section(fields, truncated), pos, first and not fields
             flush()
             name = line[: match.end() - 1].rstrip(b" \t").decode("ascii", "replace")
             rest = line[match.end() :]
@@ -123,7 +132,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
         first = False
         pos = next_pos
     flush()
-    return HeaderSection(fields, truncated), end, first and not fields
+    return _section(fields, truncated), end, first and not fields
 
 
 def _after_blank_line(data: bytes, pos: int, end: int) -> int:
@@ -132,12 +141,60 @@ def _after_blank_line(data: bytes, pos: int, end: int) -> int:
     return min(found) if found else end
 
 
-def _header_text(value: bytes) -> str:
-    """Raw header bytes (with folding) to an unfolded string; 8-bit bytes as UTF-8 or detected."""
-    if len(value) > MAX_HEADER_VALUE:
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+
+
+def _section(raw_fields: list[tuple[str, bytes]], truncated: bool) -> HeaderSection:
+    """Header text from raw values. RFC 5322 headers are ASCII; raw 8-bit values (RFC 6532 UTF-8, or a
+    legacy charset written by an old client) are decoded by :func:`_decode_raw8` under the entity's own
+    declared charset, if any."""
+    fields: list[tuple[str, str]] = []
+    raw8: dict[int, bytes] = {}
+    declared: str | None = None
+    for index, (name, value) in enumerate(raw_fields):
         value = value[:MAX_HEADER_VALUE]
-    text = value.decode("ascii") if value.isascii() else decode_text(value, None)
+        if value.isascii():
+            text = value.decode("ascii")
+            if declared is None and name.lower() == "content-type":
+                match = _CHARSET_PARAM.search(text)
+                declared = match.group(1) if match else None
+        else:
+            raw8[index] = value
+            text = ""
+        fields.append((name, _unfold(text)))
+    for index, text in _decode_raw8(raw8, declared).items():
+        fields[index] = (fields[index][0], text)
+    return HeaderSection(fields, truncated, raw8)
+
+
+def _unfold(text: str) -> str:
     return text.replace("\r", "").replace("\n", "").strip()
+
+
+def _decode_raw8(raw8: dict[int, bytes], declared: str | None) -> dict[int, str]:
+    """Decide the charset of undeclared 8-bit header values from evidence, strongest first: valid UTF-8
+    (RFC 6532), the declared charset of the body through its superset (GB2312 → GB18030), then a detector's
+    guess over all the 8-bit values together (more text, a better guess), then windows-1252."""
+    if not raw8:
+        return {}
+    texts: dict[int, str] = {}
+    undecided: dict[int, bytes] = {}
+    codec = codec_for(declared)
+    for index, value in raw8.items():
+        for candidate in ("utf-8", codec):
+            if candidate:
+                try:
+                    texts[index] = _unfold(value.decode(candidate))
+                    break
+                except (UnicodeDecodeError, LookupError):
+                    continue
+        else:
+            undecided[index] = value
+    if undecided:
+        guess = detect_charset(b"\n".join(undecided.values()))
+        for index, value in undecided.items():
+            texts[index] = _unfold(decode_text(value, guess or "cp1252"))
+    return texts
 
 
 def _decode_word(charset: str, encoding: str, payload: str) -> bytes:
