@@ -95,7 +95,8 @@ class Classification:
 class ParsedMessage:
     """Everything later pipeline steps need from one raw message. Every field is always present."""
 
-    error: str | None = None
+    error: str | None = None  # what was lost: content cut by a cap, or what could not be read
+    defects: tuple[str, ...] = ()  # damage repaired without loss (a missing final boundary, a guessed one)
     message_id: str = ""
     subject: str = ""
     normalized_subject: str = ""
@@ -144,6 +145,7 @@ class ParsedMessage:
         """The JSON shape of ``jemh inspect`` (without ``file``)."""
         return {
             "error": self.error,
+            "defects": list(self.defects),
             "message_id": self.message_id,
             "subject": self.subject,
             "normalized_subject": self.normalized_subject,

@@ -47,7 +47,7 @@ def parse(raw: bytes, *, config: ClassifierConfig | None = None) -> ParsedMessag
 
 
 def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
-    root, notes = build_tree(raw)
+    root, notes, defects = build_tree(raw)
     headers = root.headers
     if headers.raw8 and root.content_type.startswith("multipart/"):
         headers = headers.redecoded(_body_charset(root))
@@ -60,6 +60,7 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
     from_ = _first(parse_addresses(headers.get("From")))
     return ParsedMessage(
         error="; ".join(notes)[:300] or None,
+        defects=tuple(defects),
         message_id=_first_id(headers.get("Message-ID") or headers.get("Message-Id")),
         subject=subject,
         normalized_subject=_safe_normalize(subject),
