@@ -47,6 +47,21 @@ class Contents:
     reports: list[str] = field(default_factory=list)
     enclosed: list[Part] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    signatures: list[Attachment] = field(default_factory=list)  # signature parts: listed, never user files
+
+    def sign(self, part: Part) -> None:
+        payload = part.payload()
+        self.signatures.append(
+            make_attachment(
+                payload,
+                filename=part.filename,
+                content_type=part.content_type,
+                inline=False,
+                content_id=part.content_id,
+                index=len(self.attachments) + len(self.signatures) + 1,
+                signature=True,
+            )
+        )
 
     def attach(self, payload: bytes, filename: str, content_type: str, inline: bool, content_id: str) -> None:
         self.attachments.append(
@@ -204,7 +219,9 @@ def _walk(part: Part, out: Contents, parent: str) -> None:
             _alternative(part, out)
         elif ctype in {"multipart/signed", "multipart/encrypted"}:
             for child in part.children:
-                if child.content_type not in SIGNATURE_TYPES and child.content_type != "application/pgp-encrypted":
+                if child.content_type in SIGNATURE_TYPES:
+                    out.sign(child)
+                elif child.content_type != "application/pgp-encrypted":
                     _walk(child, out, ctype)
         else:
             for child in part.children:
@@ -241,6 +258,7 @@ def _is_attachment(part: Part) -> bool:
 def _leaf(part: Part, out: Contents, parent: str) -> None:
     ctype = part.content_type
     if ctype in SIGNATURE_TYPES:
+        out.sign(part)
         return
     if ctype in REPORT_TYPES:
         out.reports.append(part_text(part))

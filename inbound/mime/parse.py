@@ -76,6 +76,7 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
         body_html=body_html,
         reply_text=_safe_reply(body_text, body_html, subject),
         attachments=tuple(contents.attachments),
+        signatures=tuple(contents.signatures),
         headers=_kept_headers(headers),
         delivered_to=_envelope(headers),
         return_path=_return_path(headers),

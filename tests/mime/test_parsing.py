@@ -252,3 +252,34 @@ def test_attachment_payload_not_in_equality_or_repr() -> None:
     a = Attachment("f", "text/plain", 1, False, "", "h", payload=b"a")
     b = Attachment("f", "text/plain", 1, False, "", "h", payload=b"b")
     assert a == b and "payload" not in repr(a)
+
+
+def test_signature_parts_are_listed_with_a_flag_but_are_not_user_attachments() -> None:
+    body = (
+        "--s\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+        "--m\r\nContent-Type: text/plain\r\n\r\nsigned words\r\n"
+        "--m\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment\r\n\r\n"
+        "PDF\r\n--m--\r\n"
+        "--s\r\nContent-Type: application/pgp-signature; name=signature.asc\r\n\r\n"
+        "-----BEGIN PGP SIGNATURE-----\r\n--s--\r\n"
+    )
+    m = parse(msg("From: a@example.com\nContent-Type: multipart/signed; protocol=x; boundary=s\n", body))
+    assert [a.filename for a in m.attachments] == ["report.pdf"]
+    listed = m.to_dict()["attachments"]
+    assert [(a["filename"], a["content_type"], a["signature"]) for a in listed] == [
+        ("report.pdf", "application/pdf", False),
+        ("signature.asc", "application/pgp-signature", True),
+    ]
+
+
+@pytest.mark.parametrize("ctype", ["application/pkcs7-signature", "application/x-pkcs7-signature"])
+def test_smime_signature_is_flagged_even_outside_multipart_signed(ctype: str) -> None:
+    body = (
+        "--m\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        f"--m\r\nContent-Type: {ctype}; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\nU0lH\r\n--m--\r\n"
+    )
+    m = parse(msg("From: a@example.com\nContent-Type: multipart/mixed; boundary=m\n", body))
+    assert m.attachments == ()
+    (signature,) = m.signatures
+    assert (signature.filename, signature.signature, signature.size) == ("smime.p7s", True, 3)
+    assert m.to_dict()["attachments"] == [signature.to_dict()]
