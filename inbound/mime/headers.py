@@ -415,13 +415,13 @@ def _decode_mailbox_words(segment: str) -> tuple[str, list[str]]:
     out: list[str] = []
     comments: list[str] = []
     comment: list[str] = []
-    quoted = escaped = False
+    quoted = escaped = angle = False
     depth = 0
     pos = 0
     has_angle = "<" in _WORD_RUN.sub("", segment)
     while pos < len(segment):
         char = segment[pos]
-        if not quoted and not escaped and segment.startswith("=?", pos):
+        if not (quoted or escaped or angle) and segment.startswith("=?", pos):
             match = _WORD_RUN.match(segment, pos)
             if match:
                 decoded = decode_words(match.group(0))
@@ -456,6 +456,8 @@ def _decode_mailbox_words(segment: str) -> tuple[str, list[str]]:
                 comment = []
         elif depth:
             comment.append(char)
+        elif char in "<>":
+            angle = char == "<"  # an addr-spec is never decoded (RFC 2047 §5 (3))
         out.append(char)
     if comment:
         comments.append("".join(comment).strip())

@@ -65,6 +65,8 @@ def test_utf7_labels_map_to_the_utf7_codec() -> None:
         # a phrase mixing plain and encoded words
         ("Dr. =?utf-8?q?M=C3=BCller?= <m@example.de>", [("Dr. Müller", "m@example.de")]),
         ("=?utf-8?q?Jo?= =?utf-8?q?hn?= <j@example.com>", [("John", "j@example.com")]),
+        # an addr-spec is never decoded (RFC 2047 §5 (3))
+        ("Ann <=?utf-8?q?x?=@example.com>", [("Ann", "=?utf-8?q?x?=@example.com")]),
     ],
 )
 def test_encoded_words_in_address_lists(value: str, expected: list[tuple[str, str]]) -> None:
