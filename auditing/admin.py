@@ -34,6 +34,13 @@ SUBJECT_CHARS = 60  # the list's subject column, cut with an ellipsis (the full 
 SENDER_CHARS = 40
 # What the list never shows, so never decrypts.
 LIST_DEFERRED = ("report", "recipients", "message_id")
+# The detail page, read-only: what the mail is, what processing made of it, what it touched, and the row itself.
+DETAIL_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("Mail", ("header_summary", "subject_text", "size_text", "raw_kept_until")),
+    ("Processing", ("status", "outcome", "issue_link", "processed_at", "report_text")),
+    ("Related", ("source_link", "profile_link", "test_cases", "outbound_mail")),
+    ("Record", ("instance", "received_at", "duplicate_copies", "raw_blob", "created_at", "updated_at")),
+]
 
 
 class InboundChangeList(ChangeList):
@@ -80,13 +87,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
     show_full_result_count = False  # no second COUNT(*) of the whole table on every filtered page
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
-    fieldsets = [
-        ("Mail", {"fields": ["header_summary", "subject_text", "size_text", "raw_kept_until"]}),
-        ("Processing", {"fields": ["status", "outcome", "issue_link", "processed_at", "report_text"]}),
-        ("Related", {"fields": ["source_link", "profile_link", "test_cases", "outbound_mail"]}),
-        ("Record", {"fields": ["instance", "received_at", "duplicate_copies", "raw_blob", "created_at", "updated_at"]}),
-    ]
-    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
+    readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
     actions = ["make_test_case", "process_again"]
 
     @admin.action(description="Make a test case from the stored message (for its source's profile)")
