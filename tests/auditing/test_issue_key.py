@@ -4,6 +4,7 @@ processed before the column existed, and turned into links many at a time."""
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -50,12 +51,12 @@ def test_the_migration_fills_keys_of_rows_processed_before_it() -> None:
 
 
 @pytest.mark.django_db
-def test_issue_urls_agree_with_issue_url_in_two_queries(django_assert_max_num_queries: object) -> None:
+def test_issue_urls_agree_with_issue_url_in_two_queries(django_assert_max_num_queries: Any) -> None:
     local = Instance.objects.create(name="Acme")
     project = Project.objects.create(instance=local, key="SUP", name="Support")
     issue = Issue.objects.create(instance=local, project=project, number=1, key="SUP-1", summary="x")
     jira = Instance.objects.create(name="Site", tracker_kind=TrackerKind.JIRA, base_url="https://acme.example/")
-    with django_assert_max_num_queries(2):  # type: ignore[operator]
+    with django_assert_max_num_queries(2):
         urls = issue_urls(local.pk, ["sup-1", "SUP-404"])
     assert urls == {"sup-1": reverse("admin:trackers_issue_change", args=[issue.pk]), "SUP-404": ""}
     assert urls["sup-1"] == issue_url(local.pk, "sup-1")
