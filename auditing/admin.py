@@ -28,6 +28,7 @@ from inbound import services
 from inbound.models import InboundMessage
 from inbound.pipeline.report_table import report_table
 from notifications.services import outbound_for_inbound
+from profiles.services import cases_made_from_inbound
 from trackers.registry import issue_url, issue_urls
 
 SUBJECT_CHARS = 60  # the list's subject column, cut with an ellipsis (the full subject is its tooltip)
@@ -196,8 +197,12 @@ class InboundMessageAdmin(admin.ModelAdmin):
         return f"{named} (the instance's only enabled profile)" if named else "-"
 
     @admin.display(description="test cases made from it")
-    def test_cases(self, message: InboundMessage) -> str:
-        return "Not recorded: test cases do not remember the message they were made from (their name says it)."
+    def test_cases(self, message: InboundMessage) -> SafeString | str:
+        cases = cases_made_from_inbound(message.pk)
+        if not cases:
+            return "none"
+        items = ((reverse("admin:profiles_testcase_change", args=[pk]), name) for pk, name in cases)
+        return format_html("<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a></li>', items))
 
     @admin.display(description="mail it caused")
     def outbound_mail(self, message: InboundMessage) -> SafeString | str:

@@ -96,7 +96,7 @@ def make_test_case(message: InboundMessage) -> tuple[bool, str]:
     except NoProfile:
         return False, f"inbound #{message.pk}: its source has no profile; make the test case by hand"
     name = f"From inbound #{message.pk}: {message.subject or '(no subject)'}"
-    case = create_test_case(profile_id, name, blob_storage().read_bytes(message.raw_blob))
+    case = create_test_case(profile_id, name, blob_storage().read_bytes(message.raw_blob), inbound_id=message.pk)
     return True, f"inbound #{message.pk}: test case {case.pk} made for profile {case.profile}"
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceKind
 from jemh.models import Instance
 from notifications.models import OutboundMessage
-from profiles.models import Profile
+from profiles.models import Profile, TestCase
 from tests.pipeline.conftest import mail
 from trackers.models import Issue
 
@@ -156,7 +156,18 @@ def test_detail_page_summary_and_links(
     assert f'<a href="{reverse("admin:profiles_profile_change", args=[profile.pk])}">{profile}</a>' in page
     assert reverse("admin:notifications_outboundmessage_change", args=[hint.pk]) in page
     assert "hint (queued" in page
-    assert "Not recorded: test cases do not remember" in page
+    assert "test cases made from it" in page.lower()
+
+
+def test_detail_links_the_test_cases_made_from_it(admin_client: Client, deliver: Callable[..., InboundMessage]) -> None:
+    message = deliver(mail(subject="Make me a <case>"))
+    response = admin_client.post(LIST, {"action": "make_test_case", "_selected_action": [message.pk]}, follow=True)
+    assert "test case" in response.content.decode()
+    case = TestCase.objects.get()
+    assert case.inbound_id == message.pk
+    page = admin_client.get(detail_url(message)).content.decode()
+    url = reverse("admin:profiles_testcase_change", args=[case.pk])
+    assert f'<a href="{url}">From inbound #{message.pk}: Make me a &lt;case&gt;</a>' in page
 
 
 def test_detail_without_raw_mail_uses_the_audit_row(admin_client: Client, instance: Instance, pipe: Source) -> None:
