@@ -1,65 +1,95 @@
-"""Admin of the inbound audit: read-only, decrypted fields shown as text (mail HTML is never rendered).
+"""Admin of the inbound audit: read-only, decrypted fields shown as escaped text (mail HTML is never rendered).
+
+The list is made to read at 1366 px: few, short columns (the subject cut short), the issue a message created or
+commented on linked, and no full ``COUNT(*)`` per page. The detail page leads with a header summary, then the
+report as a table and links to what the message touched: the issue, the source, the profile and the mail it caused.
 
 The audit is read here; what changes a message (processing it again, making a test case of it) and how it is found
 by its encrypted fields belong to inbound, which writes it, and are called through ``inbound.services``."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from rangefilter.filters import DateRangeFilterBuilder
 
+from auditing.filters import TrafficFilter
 from inbound import services
 from inbound.models import InboundMessage
 from inbound.pipeline.report_table import report_table
-from trackers.registry import issue_url
+from notifications.services import outbound_for_inbound
+from profiles.services import cases_made_from_inbound
+from trackers.registry import issue_url, issue_urls
 
-# Every field of the audit row, shown and never edited (the admin reads; inbound writes).
-AUDIT_FIELDS = (
-    "instance",
-    "source",
-    "received_at",
-    "message_id",
-    "subject_text",
-    "sender",
-    "recipients_text",
-    "size",
-    "raw_blob",
-    "raw_retained_until_processed",
-    "duplicate_copies",
-    "status",
-    "outcome",
-    "report_text",
-    "processed_at",
-    "created_at",
-    "updated_at",
-)
+SUBJECT_CHARS = 60  # the list's subject column, cut with an ellipsis (the full subject is its tooltip)
+SENDER_CHARS = 40
+# What the list never shows, so never decrypts.
+LIST_DEFERRED = ("report", "recipients", "message_id")
+# The detail page, read-only: what the mail is, what processing made of it, what it touched, and the row itself.
+DETAIL_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("Mail", ("header_summary", "subject_text", "size_text", "raw_kept_until")),
+    ("Processing", ("status", "outcome", "issue_link", "processed_at", "report_text")),
+    ("Related", ("source_link", "profile_link", "test_cases", "outbound_mail")),
+    ("Record", ("instance", "received_at", "duplicate_copies", "raw_blob", "created_at", "updated_at")),
+]
+
+
+class InboundChangeList(ChangeList):
+    """The list page: its rows loaded without the fields it does not show, and the issue links of a page resolved
+    in two queries per instance on it (not two per row)."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[InboundMessage]:
+        return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        keys: dict[int, set[str]] = defaultdict(set)
+        for message in self.result_list:
+            if message.issue_key:
+                keys[message.instance_id].add(message.issue_key)
+        urls = {(pk, key): url for pk, wanted in keys.items() for key, url in issue_urls(pk, wanted).items()}
+        for message in self.result_list:
+            message.issue_link_url = urls.get((message.instance_id, message.issue_key), "")
 
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
     list_display = [
         "received_at",
-        "instance",
-        "source",
-        "sender",
-        "subject_text",
-        "size",
+        "source_name",
+        "sender_short",
+        "subject_short",
         "status",
         "outcome",
-        "duplicate_copies",
-        "raw_kept",
+        "issue_link",
+        "size_text",
+        "raw_kept_until",
     ]
-    list_filter = ["status", "outcome", "instance", "source"]
-    list_select_related = ["instance", "source"]
-    date_hierarchy = "received_at"
+    list_filter = [
+        "outcome",
+        "status",
+        "source",
+        "source__profile",
+        "instance",
+        ("received_at", DateRangeFilterBuilder(title="received")),
+        TrafficFilter,
+    ]
+    list_select_related = ["source"]
+    show_full_result_count = False  # no second COUNT(*) of the whole table on every filtered page
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
-    search_help_text = "An e-mail address (sender) or a Message-ID, exactly."
-    fields = AUDIT_FIELDS
-    readonly_fields = AUDIT_FIELDS
+    search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
+    fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
+    readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
     actions = ["make_test_case", "process_again"]
 
     @admin.action(description="Make a test case from the stored message (for its source's profile)")
@@ -72,6 +102,12 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def process_again(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         retried = services.process_again(queryset)
         self.message_user(request, f"{retried} message(s) processed again; others were left as they are.")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return InboundChangeList
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
+        return super().get_queryset(request).select_related("instance", "source__profile")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -87,22 +123,102 @@ class InboundMessageAdmin(admin.ModelAdmin):
     ) -> tuple[QuerySet[InboundMessage], bool]:
         return services.search_messages(queryset, search_term), False
 
+    # -- the list's columns (also on the detail page) ------------------------------------------------------------
+    @admin.display(description="source", ordering="source__name")
+    def source_name(self, message: InboundMessage) -> str:
+        return message.source.name if message.source is not None else "(none)"
+
+    @admin.display(description="sender")
+    def sender_short(self, message: InboundMessage) -> str:
+        return Truncator(message.sender).chars(SENDER_CHARS) if message.sender else "-"
+
+    @admin.display(description="subject")
+    def subject_short(self, message: InboundMessage) -> SafeString:
+        subject = message.subject or "(no subject)"
+        return format_html('<span title="{}">{}</span>', subject, Truncator(subject).chars(SUBJECT_CHARS))
+
     @admin.display(description="subject")
     def subject_text(self, message: InboundMessage) -> str:
         return message.subject or "(no subject)"
 
-    @admin.display(description="recipients")
-    def recipients_text(self, message: InboundMessage) -> str:
-        lines = [f"{header}: {', '.join(addresses)}" for header, addresses in (message.recipients or {}).items()]
-        return format_html("<pre>{}</pre>", "\n".join(lines) or "-")
+    @admin.display(description="issue", ordering="issue_key")
+    def issue_link(self, message: InboundMessage) -> str:
+        if not message.issue_key:
+            return "-"
+        url = getattr(message, "issue_link_url", None)
+        if url is None:  # the detail page (one row)
+            url = issue_url(message.instance_id, message.issue_key)
+        return format_html('<a href="{}">{}</a>', url, message.issue_key) if url else message.issue_key
+
+    @admin.display(description="size", ordering="size")
+    def size_text(self, message: InboundMessage) -> str:
+        return filesizeformat(message.size)
+
+    @admin.display(description="raw mail kept until")
+    def raw_kept_until(self, message: InboundMessage) -> str:
+        """Whether the raw mail is still stored. Kept mail shows blank: its retention date comes with retention."""
+        if not message.raw_blob:
+            return "not kept"
+        return "until processed" if message.raw_retained_until_processed else ""
+
+    # -- the detail page -----------------------------------------------------------------------------------------
+    @admin.display(description="headers")
+    def header_summary(self, message: InboundMessage) -> SafeString:
+        summary = services.header_summary(message)
+        rows = [
+            ("From", summary.sender),
+            ("To", ", ".join(summary.to)),
+            ("Cc", ", ".join(summary.cc)),
+            ("Date", summary.date or ("" if summary.from_raw else "(raw mail not kept)")),
+            ("Message-ID", summary.message_id),
+            ("In-Reply-To", summary.in_reply_to or ("" if summary.from_raw else "(raw mail not kept)")),
+        ]
+        body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((name, value or "-") for name, value in rows))
+        return format_html('<table class="jemh-headers">{}</table>', body)
 
     @admin.display(description="report")
     def report_text(self, message: InboundMessage) -> str:
         return report_html(message.report, message.instance_id)
 
-    @admin.display(description="raw kept", boolean=True)
-    def raw_kept(self, message: InboundMessage) -> bool:
-        return bool(message.raw_blob)
+    @admin.display(description="source")
+    def source_link(self, message: InboundMessage) -> str:
+        if message.source is None:
+            return "(none: a test-case run, or the source was deleted)"
+        url = reverse("admin:inbound_source_change", args=[message.source.pk])
+        return format_html('<a href="{}">{}</a>', url, str(message.source))
+
+    @admin.display(description="profile")
+    def profile_link(self, message: InboundMessage) -> str:
+        profile = message.source.profile if message.source is not None else None
+        if profile is not None:
+            url = reverse("admin:profiles_profile_change", args=[profile.pk])
+            return format_html('<a href="{}">{}</a>', url, profile)
+        named = message.report.get("profile") if isinstance(message.report, dict) else None
+        return f"{named} (the instance's only enabled profile)" if named else "-"
+
+    @admin.display(description="test cases made from it")
+    def test_cases(self, message: InboundMessage) -> SafeString | str:
+        cases = cases_made_from_inbound(message.pk)
+        if not cases:
+            return "none"
+        items = ((reverse("admin:profiles_testcase_change", args=[pk]), name) for pk, name in cases)
+        return format_html("<ul>{}</ul>", format_html_join("", '<li><a href="{}">{}</a></li>', items))
+
+    @admin.display(description="mail it caused")
+    def outbound_mail(self, message: InboundMessage) -> SafeString | str:
+        sent = outbound_for_inbound(message.pk)
+        if not sent:
+            return "none"
+        items = (
+            (
+                reverse("admin:notifications_outboundmessage_change", args=[mail.outbound_id]),
+                mail.kind,
+                mail.status,
+                mail.created_at,
+            )
+            for mail in sent
+        )
+        return format_html("<ul>{}</ul>", format_html_join("", '<li><a href="{}">{} ({}, {})</a></li>', items))
 
 
 def report_html(report: Any, instance_id: int) -> str:

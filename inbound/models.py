@@ -300,6 +300,9 @@ class InboundMessage(models.Model):
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     report = EncryptedJSONField(default=dict, blank=True, help_text="Each step's verdict and reason.")
+    # The issue the message created or commented on, in plain text (an issue key is not personal data): written
+    # with the outcome, so the audit can link and search it without decrypting reports.
+    issue_key = models.CharField(max_length=64, blank=True, default="")
     processed_at = models.DateTimeField(null=True, blank=True)
     # The worker process holding the claim ("processing"): see inbound.pipeline.claims. Not indexed (see Meta).
     claimed_by = models.CharField(max_length=120, blank=True, default="")
@@ -333,6 +336,9 @@ class InboundMessage(models.Model):
             models.Index(fields=["instance", "content_hash"], name="inbound_instance_content"),
             models.Index(fields=["source", "received_at"], name="inbound_source_received"),
             models.Index(fields=["instance", "sender_hash", "received_at"], name="inbound_sender_recent"),  # flood
+            # The audit's search by issue key. Only rows that wrote to an issue are in it; it makes the one update
+            # that finishes such a message a non-HOT one (the claim's updates before it stay HOT).
+            models.Index(fields=["issue_key"], condition=~models.Q(issue_key=""), name="inbound_issue_key"),
         ]
 
     def __str__(self) -> str:

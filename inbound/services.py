@@ -4,20 +4,28 @@ than write inbound's models."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
+from inbound.mime import Address, parse
 from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.service import process_inbound
+from inbound.summary import header_block
 from jemh.crypto import keyed_hash_candidates
 from jemh.storage import blob_storage
 from profiles.services import NoProfile, create_test_case, processing_profile_id
 
+# An issue key as trackers write it (Jira's and the local tracker's): a project key, a dash, a number.
+ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
+
 
 def search_messages(messages: QuerySet[InboundMessage], term: str) -> QuerySet[InboundMessage]:
-    """The messages of ``messages`` that ``term`` names: an audit id (digits), else a sender's address or a
-    Message-ID (with or without angle brackets), exactly. Addresses and Message-IDs are stored encrypted, so they
-    are found by their keyed hashes (every candidate: rows hashed before JEMH_INDEX_KEY too); a blank term names
-    them all."""
+    """The messages of ``messages`` that ``term`` names: an audit id (digits), else a sender's address, a
+    Message-ID (with or without angle brackets) or the key of the issue a message created or commented on, exactly.
+    Addresses and Message-IDs are stored encrypted, so they are found by their keyed hashes (every candidate: rows
+    hashed before JEMH_INDEX_KEY too); issue keys are plain text. A blank term names them all."""
     term = term.strip()
     if not term:
         return messages
@@ -25,7 +33,56 @@ def search_messages(messages: QuerySet[InboundMessage], term: str) -> QuerySet[I
         return messages.filter(pk=int(term))
     by_sender = messages.filter(sender_hash__in=keyed_hash_candidates(term, purpose="address"))
     by_message_id = messages.filter(message_id_hash__in=keyed_hash_candidates(term.strip("<>"), purpose="message-id"))
-    return by_sender | by_message_id
+    found = by_sender | by_message_id
+    if ISSUE_KEY.fullmatch(term):
+        found = found | messages.filter(issue_key=term.upper())
+    return found
+
+
+@dataclass(frozen=True)
+class HeaderSummary:
+    """The headers an admin reads first about one message. From, To, Cc and Message-ID come from the audit row's
+    (decrypted) fields; the sender's name, Date and In-Reply-To from the stored raw mail's header section, when it
+    is still kept (``from_raw`` says whether it was)."""
+
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    message_id: str
+    date: str = ""
+    in_reply_to: str = ""
+    from_raw: bool = False
+
+
+def _shown(address: Address) -> str:
+    return f"{address.name} <{address.email}>" if address.name else address.email
+
+
+def header_summary(message: InboundMessage) -> HeaderSummary:
+    """The header summary of ``message`` (see HeaderSummary); reads only the raw mail's header section."""
+    recipients = message.recipients if isinstance(message.recipients, dict) else {}
+    summary = HeaderSummary(
+        sender=message.sender,
+        to=tuple(recipients.get("To") or ()),
+        cc=tuple(recipients.get("Cc") or ()),
+        message_id=f"<{message.message_id}>" if message.message_id else "",
+    )
+    if not message.raw_blob:
+        return summary
+    try:
+        raw = blob_storage().read_bytes(message.raw_blob)
+    except OSError:  # purged meanwhile: the row's fields are all there is
+        return summary
+    parsed = parse(header_block(raw))
+    return HeaderSummary(
+        sender=_shown(parsed.from_) if parsed.from_ is not None else summary.sender,
+        to=tuple(_shown(a) for a in parsed.to) or summary.to,
+        cc=tuple(_shown(a) for a in parsed.cc) or summary.cc,
+        message_id=summary.message_id or (f"<{parsed.message_id}>" if parsed.message_id else ""),
+        date=parsed.date.isoformat(sep=" ") if parsed.date is not None else "",
+        in_reply_to=f"<{parsed.in_reply_to}>" if parsed.in_reply_to else "",
+        from_raw=True,
+    )
 
 
 def make_test_case(message: InboundMessage) -> tuple[bool, str]:
@@ -39,7 +96,7 @@ def make_test_case(message: InboundMessage) -> tuple[bool, str]:
     except NoProfile:
         return False, f"inbound #{message.pk}: its source has no profile; make the test case by hand"
     name = f"From inbound #{message.pk}: {message.subject or '(no subject)'}"
-    case = create_test_case(profile_id, name, blob_storage().read_bytes(message.raw_blob))
+    case = create_test_case(profile_id, name, blob_storage().read_bytes(message.raw_blob), inbound_id=message.pk)
     return True, f"inbound #{message.pk}: test case {case.pk} made for profile {case.profile}"
 
 

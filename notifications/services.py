@@ -43,6 +43,28 @@ KEY_MAX = 200  # OutboundMessage.idempotency_key's length
 
 
 @dataclass(frozen=True)
+class OutboundSummary:
+    """One mail we sent (or mean to send) because of an inbound message, as the inbound audit lists it: no
+    recipient or subject (they are encrypted and the outbound audit shows them)."""
+
+    outbound_id: int
+    kind: str
+    status: str
+    issue_key: str
+    created_at: Any
+
+
+def outbound_for_inbound(inbound_id: int) -> list[OutboundSummary]:
+    """The mail an inbound message caused (hints, forwards, ...), oldest first."""
+    rows = (
+        OutboundMessage.objects.filter(inbound_id=inbound_id)
+        .order_by("created_at", "pk")
+        .values_list("pk", "kind", "status", "issue_key", "created_at")
+    )
+    return [OutboundSummary(*row) for row in rows]
+
+
+@dataclass(frozen=True)
 class SentMail:
     """What became of the mail to one recipient: its row's id and status (``sent``, ``queued``, ``retrying``,
     ``failed``), the detail of a failure or wait, and whether it had been recorded before (nothing sent now)."""

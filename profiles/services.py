@@ -85,12 +85,20 @@ def processing_profile_id(instance_id: int, source_profile_id: int | None, *, so
     return enabled[0]
 
 
-def create_test_case(profile_id: int, name: str, raw: bytes) -> TestCase:
-    """A new test case of the profile holding the raw message ``raw`` (its name cut to the field's length)."""
-    case = TestCase(profile_id=profile_id, name=name[: TestCase._meta.get_field("name").max_length])
+def create_test_case(profile_id: int, name: str, raw: bytes, inbound_id: int | None = None) -> TestCase:
+    """A new test case of the profile holding the raw message ``raw`` (its name cut to the field's length), made
+    from the inbound message ``inbound_id`` when it was."""
+    case = TestCase(
+        profile_id=profile_id, name=name[: TestCase._meta.get_field("name").max_length], inbound_id=inbound_id
+    )
     case.raw_bytes = raw
     case.save()
     return case
+
+
+def cases_made_from_inbound(inbound_id: int) -> list[tuple[int, str]]:
+    """The test cases made from the inbound message ``inbound_id``, as (id, name), oldest first."""
+    return list(TestCase.objects.filter(inbound_id=inbound_id).order_by("created_at", "pk").values_list("pk", "name"))
 
 
 C = TypeVar("C", bound=models.TextChoices)

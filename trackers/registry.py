@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.urls import reverse
 
 from jemh.models import Instance, TrackerKind
@@ -33,3 +35,21 @@ def issue_url(instance_id: int, key: str) -> str:
         return ""
     pk = Issue.objects.filter(instance_id=instance_id, key=key.strip().upper()).values_list("pk", flat=True).first()
     return reverse("admin:trackers_issue_change", args=[pk]) if pk is not None else ""
+
+
+def issue_urls(instance_id: int, keys: Iterable[str]) -> dict[str, str]:
+    """``issue_url`` for many keys of one instance at once (two queries, whatever their number): by key as given,
+    "" for a key with no page."""
+    wanted = {key: key.strip().upper() for key in keys if key}
+    if not wanted:
+        return {}
+    instance = Instance.objects.filter(pk=instance_id).only("tracker_kind", "base_url").first()
+    if instance is not None and instance.tracker_kind == TrackerKind.JIRA and instance.base_url:
+        return {key: f"{instance.base_url.rstrip('/')}/browse/{upper}" for key, upper in wanted.items()}
+    if instance is None or instance.tracker_kind != TrackerKind.LOCAL:
+        return dict.fromkeys(wanted, "")
+    pks = dict(Issue.objects.filter(instance_id=instance_id, key__in=set(wanted.values())).values_list("key", "pk"))
+    return {
+        key: reverse("admin:trackers_issue_change", args=[pks[upper]]) if upper in pks else ""
+        for key, upper in wanted.items()
+    }

@@ -7,7 +7,7 @@ from typing import Any
 
 from inbound.models import Outcome
 
-__all__ = ["Outcome", "Verdict", "go_on", "stop"]
+__all__ = ["Outcome", "Verdict", "go_on", "issue_key_of", "stop"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,18 @@ def go_on(step: str, reason: str, **details: Any) -> Verdict:
 
 def stop(step: str, outcome: Outcome, reason: str, **details: Any) -> Verdict:
     return Verdict(step=step, reason=reason, outcome=outcome, details=details)
+
+
+ISSUE_OUTCOMES = frozenset({Outcome.CREATED, Outcome.COMMENTED})  # the outcomes that wrote to an issue
+
+
+def issue_key_of(outcome: str, report: Any) -> str:
+    """The issue a processing report says the message created or commented on ("" for any other outcome, and
+    for a dry run, which wrote nothing): the ``issue`` detail of the last step naming one."""
+    if outcome not in ISSUE_OUTCOMES or not isinstance(report, dict):
+        return ""
+    for step in reversed(report.get("steps") or []):
+        details = step.get("details") if isinstance(step, dict) else None
+        if isinstance(details, dict) and not details.get("dry_run") and isinstance(details.get("issue"), str):
+            return str(details["issue"])[:64]
+    return ""

@@ -23,7 +23,7 @@ from inbound.pipeline.claims import budget_seconds, claim, message_budget, proce
 from inbound.pipeline.context import Context, Mail
 from inbound.pipeline.group import Group
 from inbound.pipeline.lookups import DatabaseLookups
-from inbound.pipeline.outcome import Outcome
+from inbound.pipeline.outcome import Outcome, issue_key_of
 from inbound.pipeline.replies import forward_original, send_hint
 from inbound.pipeline.thread_order import Wait, waits_for
 from jemh.logging import redact
@@ -314,7 +314,7 @@ def classify_error(exc: Exception, attempts: int, inbound_id: int) -> tuple[Outc
     return Outcome.ERROR, f"unexpected error: {type(exc).__name__} (the details are in the worker's log)"
 
 
-_FINISH_FIELDS = ["status", "outcome", "report", "processed_at", "updated_at", "raw_blob", "claimed_by"]
+_FINISH_FIELDS = ["status", "outcome", "report", "issue_key", "processed_at", "updated_at", "raw_blob", "claimed_by"]
 
 
 def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, Any]) -> None:
@@ -323,6 +323,7 @@ def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, An
     )
     message.outcome = str(outcome)
     message.report = report
+    message.issue_key = issue_key_of(message.outcome, report)
     message.processed_at = message.updated_at = timezone.now()
     message.claimed_by = ""
 

@@ -21,6 +21,13 @@ class TestCase(models.Model):
         help_text="The full message source (headers and body), encrypted at rest.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    inbound_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The inbound message it was made from, by id (inbound owns that row); blank when pasted or uploaded.",
+    )
     # Reports can name people (a bounce's recipients, a sender in a reason): encrypted like inbound reports.
     last_run_report = EncryptedJSONField(null=True, blank=True, editable=False)
 
