@@ -40,7 +40,14 @@ def guess_content_type(filename: str, declared: str) -> str:
 
 
 def make_attachment(
-    payload: bytes, *, filename: str, content_type: str, inline: bool, content_id: str, index: int
+    payload: bytes,
+    *,
+    filename: str,
+    content_type: str,
+    inline: bool,
+    content_id: str,
+    index: int,
+    signature: bool = False,
 ) -> Attachment:
     name = clean_filename(filename) or f"attachment-{index}{extension_for(content_type)}"
     return Attachment(
@@ -51,4 +58,5 @@ def make_attachment(
         content_id=content_id,
         sha256=hashlib.sha256(payload).hexdigest(),
         payload=payload,
+        signature=signature,
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from inbound.mime.attachments import make_attachment
-from inbound.mime.charsets import _detect, codec_for, decode_text
+from inbound.mime.charsets import codec_for, decode_text, detect_charset
 from inbound.mime.headers import decode_words
 from inbound.mime.limits import MAX_HTML_DECODED, MAX_TEXT_DECODED
 from inbound.mime.model import Attachment
@@ -47,6 +47,21 @@ class Contents:
     reports: list[str] = field(default_factory=list)
     enclosed: list[Part] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    signatures: list[Attachment] = field(default_factory=list)  # signature parts: listed, never user files
+
+    def sign(self, part: Part) -> None:
+        payload = part.payload()
+        self.signatures.append(
+            make_attachment(
+                payload,
+                filename=part.filename,
+                content_type=part.content_type,
+                inline=False,
+                content_id=part.content_id,
+                index=len(self.attachments) + len(self.signatures) + 1,
+                signature=True,
+            )
+        )
 
     def attach(self, payload: bytes, filename: str, content_type: str, inline: bool, content_id: str) -> None:
         self.attachments.append(
@@ -105,7 +120,7 @@ def kept_text(pieces: Callable[[], Iterable[bytes]], declared: str | None, keep:
         head += piece[: 65536 - len(head)]
         if len(head) >= 65536:
             break
-    detected = _detect(bytes(head))
+    detected = detect_charset(bytes(head))
     if detected:
         result = _read(pieces, detected, "replace", keep)
         if result is not _UNKNOWN_CODEC:
@@ -204,7 +219,9 @@ def _walk(part: Part, out: Contents, parent: str) -> None:
             _alternative(part, out)
         elif ctype in {"multipart/signed", "multipart/encrypted"}:
             for child in part.children:
-                if child.content_type not in SIGNATURE_TYPES and child.content_type != "application/pgp-encrypted":
+                if child.content_type in SIGNATURE_TYPES:
+                    out.sign(child)
+                elif child.content_type != "application/pgp-encrypted":
                     _walk(child, out, ctype)
         else:
             for child in part.children:
@@ -241,6 +258,7 @@ def _is_attachment(part: Part) -> bool:
 def _leaf(part: Part, out: Contents, parent: str) -> None:
     ctype = part.content_type
     if ctype in SIGNATURE_TYPES:
+        out.sign(part)
         return
     if ctype in REPORT_TYPES:
         out.reports.append(part_text(part))

@@ -59,6 +59,9 @@ SUPERSETS: dict[str, str] = {
     "uft-8": "utf-8",
     "utf-8;": "utf-8",
     "unicode-1-1-utf-8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",  # the label Outlook Express and old Exchange wrote for UTF-7
+    "x-unicode-2-0-utf-7": "utf-7",
+    "csunicode11utf7": "utf-7",
     "x-unicode20utf8": "utf-8",
     "unicode": "utf-16",
     "x-user-defined": "cp1252",
@@ -99,7 +102,8 @@ def codec_for(declared: str | None) -> str | None:
     return None
 
 
-def _detect(data: bytes) -> str | None:
+def detect_charset(data: bytes) -> str | None:
+    """A detector's guess at the charset of undeclared 8-bit ``data`` (None when it has none)."""
     try:
         # Imported on first use: most mail names its charset, and the detector costs ~17 ms to import.
         from charset_normalizer import from_bytes
@@ -135,7 +139,7 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    detected = _detect(data)
+    detected = detect_charset(data)
     if detected:
         try:
             return data.decode(detected, errors="replace")

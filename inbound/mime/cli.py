@@ -46,6 +46,8 @@ def _summary(record: dict[str, Any]) -> str:
         )
     reply = record["reply_text"].strip().replace("\n", "\n               ")
     lines.append(f"   reply:      {reply[:600] or '(empty)'}")
+    if record["defects"]:
+        lines.append(f"   defects:    {'; '.join(record['defects'])}")
     if record["error"]:
         lines.append(f"   error:      {record['error']}")
     return "\n".join(lines) + "\n"

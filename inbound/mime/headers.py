@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 from urllib.parse import unquote_to_bytes
 
-from inbound.mime.charsets import decode_text
+from inbound.mime.charsets import codec_for, decode_text, detect_charset
 from inbound.mime.limits import (
     MAX_ADDRESSES,
     MAX_ENCODED_WORDS,
@@ -23,7 +23,9 @@ from inbound.mime.limits import (
 from inbound.mime.model import Address
 
 _FIELD_NAME = re.compile(rb"^[!-9;-~]+[ \t]*:")
-_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+# RFC 2047 §2 forbids white space inside an encoded-word, but real clients fold long words and write a
+# leading space in the text, and every receiving client decodes them: the text may hold spaces and tabs.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
 _WORD_GAP = re.compile(r"^[ \t\r\n]+$")
 _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 
@@ -31,11 +33,21 @@ _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 class HeaderSection:
     """The parsed header fields of one entity, in order, with names as written."""
 
-    __slots__ = ("fields", "truncated")
+    __slots__ = ("fields", "raw8", "truncated")
 
-    def __init__(self, fields: list[tuple[str, str]], truncated: bool) -> None:
+    def __init__(self, fields: list[tuple[str, str]], truncated: bool, raw8: dict[int, bytes] | None = None) -> None:
         self.fields = fields
         self.truncated = truncated
+        self.raw8 = raw8 or {}  # the undeclared 8-bit values as read, by field index
+
+    def redecoded(self, declared: str | None) -> HeaderSection:
+        """The same section with its raw 8-bit values decoded under ``declared`` (the body's charset)."""
+        if not self.raw8 or not declared:
+            return self
+        fields = list(self.fields)
+        for index, text in _decode_raw8(self.raw8, declared).items():
+            fields[index] = (fields[index][0], text)
+        return HeaderSection(fields, self.truncated, self.raw8)
 
     def get(self, name: str, default: str = "") -> str:
         wanted = name.lower()
@@ -60,7 +72,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
     A leading mbox ``From `` line is skipped; a line that is not a header ends the section.
     """
     limit = min(end, start + MAX_HEADER_BLOCK)
-    fields: list[tuple[str, str]] = []
+    fields: list[tuple[str, bytes]] = []
     truncated = False
     pos = start
     name: str | None = None
@@ -74,8 +86,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
         if len(fields) >= MAX_HEADERS:
             truncated = True
             return
-        value = b"".join(value_parts)
-        fields.append((name, _header_text(value)))
+        fields.append((name, b"".join(value_parts)))
 
     first = True
     while pos < end:
@@ -87,13 +98,13 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
             line = line[:-1]
         if not line.strip(b" \t"):
             flush()
-            return HeaderSection(fields, truncated), next_pos, first and not fields
+            return _section(fields, truncated), next_pos, first and not fields
         if pos >= limit:
             truncated = True
             flush()
             name = None
             # skip the rest of an oversized header section without decoding it
-            return HeaderSection(fields, True), _after_blank_line(data, pos, end), False
+            return _section(fields, True), _after_blank_line(data, pos, end), False
         if line[:1] in (b" ", b"\t") and name is not None:
             if value_len < MAX_HEADER_VALUE:
                 value_parts.append(line)
@@ -112,7 +123,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
                     continue
                 # not a header: the body starts here (the blank separator line is missing)
                 flush()
-                return HeaderSection(fields, truncated), pos, first and not fields
+                return _section(fields, truncated), pos, first and not fields
             flush()
             name = line[: match.end() - 1].rstrip(b" \t").decode("ascii", "replace")
             rest = line[match.end() :]
@@ -121,7 +132,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
         first = False
         pos = next_pos
     flush()
-    return HeaderSection(fields, truncated), end, first and not fields
+    return _section(fields, truncated), end, first and not fields
 
 
 def _after_blank_line(data: bytes, pos: int, end: int) -> int:
@@ -130,17 +141,65 @@ def _after_blank_line(data: bytes, pos: int, end: int) -> int:
     return min(found) if found else end
 
 
-def _header_text(value: bytes) -> str:
-    """Raw header bytes (with folding) to an unfolded string; 8-bit bytes as UTF-8 or detected."""
-    if len(value) > MAX_HEADER_VALUE:
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+
+
+def _section(raw_fields: list[tuple[str, bytes]], truncated: bool) -> HeaderSection:
+    """Header text from raw values. RFC 5322 headers are ASCII; raw 8-bit values (RFC 6532 UTF-8, or a
+    legacy charset written by an old client) are decoded by :func:`_decode_raw8` under the entity's own
+    declared charset, if any."""
+    fields: list[tuple[str, str]] = []
+    raw8: dict[int, bytes] = {}
+    declared: str | None = None
+    for index, (name, value) in enumerate(raw_fields):
         value = value[:MAX_HEADER_VALUE]
-    text = value.decode("ascii") if value.isascii() else decode_text(value, None)
+        if value.isascii():
+            text = value.decode("ascii")
+            if declared is None and name.lower() == "content-type":
+                match = _CHARSET_PARAM.search(text)
+                declared = match.group(1) if match else None
+        else:
+            raw8[index] = value
+            text = ""
+        fields.append((name, _unfold(text)))
+    for index, text in _decode_raw8(raw8, declared).items():
+        fields[index] = (fields[index][0], text)
+    return HeaderSection(fields, truncated, raw8)
+
+
+def _unfold(text: str) -> str:
     return text.replace("\r", "").replace("\n", "").strip()
+
+
+def _decode_raw8(raw8: dict[int, bytes], declared: str | None) -> dict[int, str]:
+    """Decide the charset of undeclared 8-bit header values from evidence, strongest first: valid UTF-8
+    (RFC 6532), the declared charset of the body through its superset (GB2312 → GB18030), then a detector's
+    guess over all the 8-bit values together (more text, a better guess), then windows-1252."""
+    if not raw8:
+        return {}
+    texts: dict[int, str] = {}
+    undecided: dict[int, bytes] = {}
+    codec = codec_for(declared)
+    for index, value in raw8.items():
+        for candidate in ("utf-8", codec):
+            if candidate:
+                try:
+                    texts[index] = _unfold(value.decode(candidate))
+                    break
+                except (UnicodeDecodeError, LookupError):
+                    continue
+        else:
+            undecided[index] = value
+    if undecided:
+        guess = detect_charset(b"\n".join(undecided.values()))
+        for index, value in undecided.items():
+            texts[index] = _unfold(decode_text(value, guess or "cp1252"))
+    return texts
 
 
 def _decode_word(charset: str, encoding: str, payload: str) -> bytes:
     if encoding in "bB":
-        payload = payload.rstrip("=")
+        payload = "".join(payload.split()).rstrip("=")
         payload += "=" * (-len(payload) % 4)
         try:
             return binascii.a2b_base64(payload.encode("ascii", "ignore"))
@@ -267,24 +326,205 @@ def parse_parameterised(value: str) -> tuple[str, dict[str, str]]:
 
 
 def parse_addresses(value: str) -> tuple[Address, ...]:
-    """An address-list header to addresses, names from display names or RFC 822 comments."""
+    """An address-list header to addresses, names from display names or RFC 822 comments.
+
+    The list is split on its own commas first; encoded-words are then decoded inside each mailbox before
+    it is parsed (an encoded-word may hold the angle-addr, as some senders write it), but decoded text
+    always stays a name: its commas and brackets never make another address.
+    A mailbox with no phrase takes its comment as the name (``user@host (Full Name)``).
+    """
     if not value:
         return ()
     value = value[:MAX_HEADER_VALUE]
-    try:
-        pairs = getaddresses([value])
-    except Exception:
-        return ()
     result: list[Address] = []
-    for name, email in pairs[:MAX_ADDRESSES]:
-        email = email.strip()
-        if not email:
-            continue
-        name = decode_words(name).strip().strip('"').strip()
-        if name == email:
-            name = ""
-        result.append(Address(name=name, email=email))
+    for segment in _mailbox_segments(value):
+        if len(result) >= MAX_ADDRESSES:
+            break
+        address = _parse_mailbox(segment)
+        if address is not None:
+            result.append(address)
     return tuple(result)
+
+
+_NOT_GROUP_NAME = frozenset('"<>()@')
+_ANGLE_ADDR_END = re.compile(r"^(.*?)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>\s*$", re.DOTALL)
+_ADDR_SPEC = re.compile(r"^[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+$")
+
+
+def _mailbox_segments(value: str) -> list[str]:
+    """The list split on commas outside quotes, comments and angle brackets; group names and ``;`` dropped."""
+    segments: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    depth = angle = 0
+    pos = 0
+    phrase_only = True  # nothing yet that a group's display name cannot hold
+    while pos < len(value):
+        char = value[pos]
+        if not (quoted or depth or escaped) and value.startswith("=?", pos):
+            match = _WORD_RUN.match(value, pos)
+            if match:  # an encoded-word is one atom: its commas and brackets are text
+                current.append(match.group(0))
+                phrase_only = False
+                pos = match.end()
+                continue
+        pos += 1
+        if escaped:
+            escaped = False
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth:
+            pass
+        elif char == "<":
+            angle += 1
+        elif char == ">" and angle:
+            angle -= 1
+        elif char in ",;" and not angle:
+            segments.append("".join(current))
+            current = []
+            phrase_only = True
+            continue
+        elif char == ":" and not angle and phrase_only:
+            current = []  # a group's display name: its members follow
+            continue
+        if char in _NOT_GROUP_NAME:
+            phrase_only = False
+        current.append(char)
+    segments.append("".join(current))
+    return [s for s in (seg.strip() for seg in segments) if s]
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _escape_comment(text: str) -> str:
+    return re.sub(r"([()\\])", r"\\\1", text)
+
+
+def _decode_mailbox_words(segment: str) -> tuple[str, list[str]]:
+    """The mailbox with encoded-words outside quoted strings decoded (and made safe), and its comments' text."""
+    out: list[str] = []
+    comments: list[str] = []
+    comment: list[str] = []
+    quoted = escaped = angle = False
+    depth = 0
+    pos = 0
+    has_angle = "<" in _WORD_RUN.sub("", segment)
+    while pos < len(segment):
+        char = segment[pos]
+        if not (quoted or escaped or angle) and segment.startswith("=?", pos):
+            match = _WORD_RUN.match(segment, pos)
+            if match:
+                decoded = decode_words(match.group(0))
+                if depth:
+                    comment.append(decoded)
+                    out.append(_escape_comment(decoded))
+                else:
+                    out.append(_word_as_phrase(decoded, has_angle))
+                pos = match.end()
+                continue
+        pos += 1
+        if escaped:
+            escaped = False
+            if depth:
+                comment.append(char)
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            if depth:
+                comment.append(char)
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+            if depth:
+                comment.append(char)
+            else:
+                comments.append("".join(comment).strip())
+                comment = []
+        elif depth:
+            comment.append(char)
+        elif char in "<>":
+            angle = char == "<"  # an addr-spec is never decoded (RFC 2047 §5 (3))
+        out.append(char)
+    if comment:
+        comments.append("".join(comment).strip())
+    return "".join(out), [c for c in comments if c]
+
+
+_WORD_RUN = re.compile(_ENCODED_WORD.pattern + r"(?:[ \t]*" + _ENCODED_WORD.pattern + r")*")
+
+
+def _word_as_phrase(decoded: str, has_angle: bool) -> str:
+    """Decoded phrase text as mailbox syntax: a trailing angle-addr it carries is kept, the rest is quoted."""
+    match = _ANGLE_ADDR_END.match(decoded)
+    if match and not has_angle:
+        name = match.group(1).strip().strip('"').strip()
+        return (_quote(name) + " " if name else "") + f"<{match.group(2)}>"
+    if not has_angle and _ADDR_SPEC.match(decoded.strip()):
+        return decoded.strip()
+    return _quote(decoded)
+
+
+def _without_comments(text: str) -> str:
+    out: list[str] = []
+    quoted = escaped = False
+    depth = 0
+    for char in text:
+        if escaped:
+            escaped = False
+            if not depth:
+                out.append(char)
+            continue
+        if char == "\\" and (quoted or depth):
+            escaped = True
+            if not depth:
+                out.append(char)
+            continue
+        if quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            depth += 1
+            continue
+        elif char == ")" and depth:
+            depth -= 1
+            out.append(" ")
+            continue
+        if not depth:
+            out.append(char)
+    return "".join(out)
+
+
+def _parse_mailbox(segment: str) -> Address | None:
+    prepared, comments = _decode_mailbox_words(segment)
+    try:
+        pairs = getaddresses([_without_comments(prepared)])
+    except Exception:
+        return None
+    pairs = [(n, e.strip()) for n, e in pairs if e.strip()]
+    if not pairs:
+        return None
+    name, email = pairs[0]
+    name = decode_words(name).strip().strip('"').strip()
+    if not name and comments:
+        name = " ".join(comments)  # RFC 822 style: ``user@host (Full Name)``
+    if name == email:
+        name = ""
+    return Address(name=name, email=email)
 
 
 def parse_message_ids(value: str, limit: int = MAX_REFERENCES) -> tuple[str, ...]:

@@ -23,7 +23,10 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A user-visible attachment; the payload is kept but left out of equality and repr."""
+    """A file part of the message; the payload is kept but left out of equality and repr.
+
+    ``signature`` marks a PGP/S-MIME signature part: listed by ``jemh inspect``, never a user attachment.
+    """
 
     filename: str
     content_type: str
@@ -32,6 +35,7 @@ class Attachment:
     content_id: str
     sha256: str
     payload: bytes = field(default=b"", compare=False, repr=False)
+    signature: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +45,7 @@ class Attachment:
             "inline": self.inline,
             "content_id": self.content_id,
             "sha256": self.sha256,
+            "signature": self.signature,
         }
 
 
@@ -95,7 +100,8 @@ class Classification:
 class ParsedMessage:
     """Everything later pipeline steps need from one raw message. Every field is always present."""
 
-    error: str | None = None
+    error: str | None = None  # what was lost: content cut by a cap, or what could not be read
+    defects: tuple[str, ...] = ()  # damage repaired without loss (a missing final boundary, a guessed one)
     message_id: str = ""
     subject: str = ""
     normalized_subject: str = ""
@@ -110,7 +116,8 @@ class ParsedMessage:
     body_text: str = ""
     body_html: str = ""
     reply_text: str = ""
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[Attachment, ...] = ()  # the user's files (what may become tracker attachments)
+    signatures: tuple[Attachment, ...] = field(default=(), repr=False)  # signature parts, listed by inspect only
     classification: Classification = field(default_factory=Classification)
     headers: tuple[tuple[str, str], ...] = ()
     delivered_to: tuple[str, ...] = ()
@@ -144,6 +151,7 @@ class ParsedMessage:
         """The JSON shape of ``jemh inspect`` (without ``file``)."""
         return {
             "error": self.error,
+            "defects": list(self.defects),
             "message_id": self.message_id,
             "subject": self.subject,
             "normalized_subject": self.normalized_subject,
@@ -157,7 +165,7 @@ class ParsedMessage:
             "body_text": self.body_text,
             "body_html": self.body_html,
             "reply_text": self.reply_text,
-            "attachments": [a.to_dict() for a in self.attachments],
+            "attachments": [a.to_dict() for a in self.attachments + self.signatures],
             "classification": self.classification.to_dict(),
             "delivered_to": list(self.delivered_to),
         }

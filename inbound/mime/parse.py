@@ -12,11 +12,11 @@ from inbound.mime.headers import (
     parse_message_ids,
 )
 from inbound.mime.html import sanitize_html
-from inbound.mime.limits import MAX_TEXT
+from inbound.mime.limits import MAX_PARTS, MAX_TEXT
 from inbound.mime.model import Address, ClassifierConfig, ParsedMessage
 from inbound.mime.reply import extract_reply
 from inbound.mime.reply_html import html_to_text
-from inbound.mime.structure import build_tree
+from inbound.mime.structure import Part, build_tree
 from inbound.mime.subject import normalize_subject
 
 MAX_KEPT_HEADERS = 200
@@ -47,8 +47,10 @@ def parse(raw: bytes, *, config: ClassifierConfig | None = None) -> ParsedMessag
 
 
 def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
-    root, notes = build_tree(raw)
+    root, notes, defects = build_tree(raw)
     headers = root.headers
+    if headers.raw8 and root.content_type.startswith("multipart/"):
+        headers = headers.redecoded(_body_charset(root))
     if not headers.fields:
         notes.insert(0, "no header section")
     contents = collect(root)
@@ -58,6 +60,7 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
     from_ = _first(parse_addresses(headers.get("From")))
     return ParsedMessage(
         error="; ".join(notes)[:300] or None,
+        defects=tuple(defects),
         message_id=_first_id(headers.get("Message-ID") or headers.get("Message-Id")),
         subject=subject,
         normalized_subject=_safe_normalize(subject),
@@ -73,6 +76,7 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
         body_html=body_html,
         reply_text=_safe_reply(body_text, body_html, subject),
         attachments=tuple(contents.attachments),
+        signatures=tuple(contents.signatures),
         headers=_kept_headers(headers),
         delivered_to=_envelope(headers),
         return_path=_return_path(headers),
@@ -81,6 +85,20 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
         reports=tuple(contents.reports),
         enclosed_headers=tuple(_kept_headers(p.children[0].headers) for p in contents.enclosed if p.children),
     )
+
+
+def _body_charset(root: Part) -> str | None:
+    """The charset declared by the first text part: the best evidence for undeclared 8-bit headers."""
+    stack = [root]
+    seen = 0
+    while stack and seen < MAX_PARTS:
+        part = stack.pop()
+        seen += 1
+        if part.content_type.startswith("text/") and part.charset:
+            return part.charset
+        if part.content_type.startswith("multipart/"):
+            stack.extend(reversed(part.children))
+    return None
 
 
 def _bodies(contents: Contents, config: ClassifierConfig) -> tuple[str, str]:

@@ -66,17 +66,25 @@ class Part:
 class _Walk:
     count: int = 0
     notes: list[str] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
+        """Content was lost: a cap cut it, or it could not be read."""
         if text not in self.notes:
             self.notes.append(text)
 
+    def defect(self, text: str) -> None:
+        """The structure was damaged but repaired without losing content."""
+        if text not in self.defects:
+            self.defects.append(text)
 
-def build_tree(raw: bytes) -> tuple[Part, list[str]]:
-    """Parse ``raw`` into a tree of parts; the notes say what was capped or repaired."""
+
+def build_tree(raw: bytes) -> tuple[Part, list[str], list[str]]:
+    """Parse ``raw`` into a tree of parts, with notes on what was lost (capped or unreadable) and the
+    recoverable defects that were repaired without loss."""
     walk = _Walk()
     root = _entity(raw, 0, len(raw), 0, "text/plain", walk)
-    return root, walk.notes
+    return root, walk.notes, walk.defects
 
 
 def _entity(data: bytes, start: int, end: int, depth: int, default_type: str, walk: _Walk) -> Part:
@@ -106,11 +114,11 @@ def _split_multipart(part: Part, walk: _Walk) -> None:
     if not boundary:
         guess = _GUESS_BOUNDARY.search(data, start, min(end, start + 65536))
         if guess is None:
-            walk.note("multipart without boundary read as text")
+            walk.defect("multipart without boundary read as text")
             part.content_type, part.params = "text/plain", {}
             return
         boundary = guess.group(1)
-        walk.note("missing boundary guessed")
+        walk.defect("missing boundary guessed")
     delimiter = b"--" + boundary
     spans: list[tuple[int, int]] = []
     content_start: int | None = None
@@ -136,12 +144,12 @@ def _split_multipart(part: Part, walk: _Walk) -> None:
                 content_start = min(line_end + 1, end)
         idx = data.find(delimiter, after, end)
     if content_start is None:
-        walk.note("multipart without parts read as text")
+        walk.defect("multipart without parts read as text")
         part.content_type, part.params = "text/plain", {}
         return
     if not closed:
         spans.append((content_start, end))
-        walk.note("missing final boundary")
+        walk.defect("missing final boundary")
     default = "message/rfc822" if part.content_type == "multipart/digest" else "text/plain"
     for child_start, child_end in spans:
         if walk.count >= MAX_PARTS:

@@ -11,6 +11,7 @@ from inbound.mime import cli
 FIELDS = {
     "file",
     "error",
+    "defects",
     "message_id",
     "subject",
     "normalized_subject",
@@ -58,3 +59,16 @@ def test_summary_for_people(tmp_path: Path) -> None:
     path.write_bytes(b"From: a@example.com\r\nSubject: hi\r\nPrecedence: bulk\r\n\r\nbody\r\n")
     code, out, _ = run(str(path), jsonl=False)
     assert code == 0 and "subject:" in out and "bulk" in out
+
+
+def test_defects_are_listed_and_error_stays_null_when_nothing_was_lost(tmp_path: Path) -> None:
+    path = tmp_path / "open.eml"
+    path.write_bytes(
+        b"From: a@example.com\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+        b"--zz\r\nContent-Type: text/plain\r\n\r\nunterminated\r\n"
+    )
+    _, out, _ = run(str(path))
+    record = json.loads(out)
+    assert record["defects"] == ["missing final boundary"] and record["error"] is None
+    _, text, _ = run(str(path), jsonl=False)
+    assert "defects:    missing final boundary" in text and "error:" not in text

@@ -55,3 +55,26 @@ def test_ordinary_corpus_mail_is_not_a_bounce(shared_dir: Path) -> None:
     for name in ("talon", "mail-parser", "django-helpdesk", "zulip"):
         for path in message_files(shared_dir / "corpora" / name):
             assert not parse(path.read_bytes()).classification.bounce, path
+
+
+def test_real_headers_of_the_corpora(shared_dir: Path) -> None:
+    """Real examples of issue 16's header categories (raw 8-bit legacy charsets, comments as names, defects)."""
+    root = shared_dir / "corpora"
+
+    def read(name: str) -> ParsedMessage:
+        return parse((root / name).read_bytes())
+
+    # raw GB2312 subject, the body declares gb2312 (a Sina bounce); it ends in a fullwidth exclamation mark
+    assert read("flufl.bounce/tests/data/sina_01.txt").subject == "邮件传输失败\uff01"
+    # a raw 0x85 under a body declaring iso-8859-1: windows-1252's ellipsis, as clients show it
+    assert read("flanker/tests/fixtures/messages/spam/broken-headers.eml").subject.endswith("Exchange…")
+    postfix = read("flufl.bounce/tests/data/postfix_01.txt")
+    assert (postfix.from_.name, postfix.from_.email) == ("Mail Delivery System", "MAILER-DAEMON@python.org")
+    for name, defect in [
+        ("flanker/tests/fixtures/messages/missing-final-boundary.eml", "missing final boundary"),
+        ("cpython/Lib/test/test_email/data/msg_25.txt", "missing boundary guessed"),
+        ("cpython/Lib/test/test_email/data/msg_41.txt", "multipart without boundary read as text"),
+        ("flanker/tests/fixtures/messages/false-multipart.eml", "multipart without parts read as text"),
+    ]:
+        message = read(name)
+        assert defect in message.defects and message.error is None, name

@@ -164,7 +164,8 @@ def test_missing_boundary_parameter_is_guessed_and_missing_final_boundary_tolera
     body = "--zz\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--zz\r\nContent-Type: text/plain\r\n\r\nsecond"
     m = parse(msg("From: a@example.com\nContent-Type: multipart/mixed\n", body))
     assert "first" in m.body_text and "second" in m.body_text
-    assert "missing boundary guessed" in (m.error or "") and "missing final boundary" in (m.error or "")
+    # issue 16: repaired damage is a defect, not an error (nothing was lost)
+    assert m.defects == ("missing boundary guessed", "missing final boundary") and m.error is None
 
 
 def test_duplicated_and_broken_headers() -> None:
@@ -177,6 +178,40 @@ def test_duplicated_and_broken_headers() -> None:
 def test_no_headers_at_all() -> None:
     m = parse(b"Just a body.\nNo headers.\n")
     assert m.error == "no header section" and m.body_text.startswith("Just a body")
+
+
+def test_multipart_without_parts_is_a_defect_read_as_text() -> None:
+    m = parse(msg("From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n", "no delimiter here\n"))
+    assert m.defects == ("multipart without parts read as text",) and m.error is None
+    assert m.body_text == "no delimiter here"
+
+
+def test_multipart_without_boundary_is_a_defect_read_as_text() -> None:
+    m = parse(msg("From: a@example.com\nContent-Type: multipart/mixed\n", "plain words\n"))
+    assert m.defects == ("multipart without boundary read as text",) and m.error is None
+    assert "plain words" in m.body_text
+
+
+def test_caps_that_cut_content_stay_errors_not_defects() -> None:
+    m = parse(
+        b"Subject: x\r\n"
+        + b"X-Pad: "
+        + b"a" * 100
+        + b"\r\n" * 1
+        + b"".join(b"X-%d: v\r\n" % i for i in range(600))
+        + b"\r\nbody"
+    )
+    assert m.error is not None and "truncated" in m.error and m.defects == ()
+
+
+def test_well_formed_message_has_no_defects() -> None:
+    m = parse(
+        msg(
+            "From: a@example.com\nContent-Type: multipart/mixed; boundary=zz\n",
+            "--zz\nContent-Type: text/plain\n\nhi\n--zz--\n",
+        )
+    )
+    assert m.defects == () and m.error is None and m.to_dict()["defects"] == []
 
 
 def test_to_dict_shape() -> None:
@@ -217,3 +252,34 @@ def test_attachment_payload_not_in_equality_or_repr() -> None:
     a = Attachment("f", "text/plain", 1, False, "", "h", payload=b"a")
     b = Attachment("f", "text/plain", 1, False, "", "h", payload=b"b")
     assert a == b and "payload" not in repr(a)
+
+
+def test_signature_parts_are_listed_with_a_flag_but_are_not_user_attachments() -> None:
+    body = (
+        "--s\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+        "--m\r\nContent-Type: text/plain\r\n\r\nsigned words\r\n"
+        "--m\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Disposition: attachment\r\n\r\n"
+        "PDF\r\n--m--\r\n"
+        "--s\r\nContent-Type: application/pgp-signature; name=signature.asc\r\n\r\n"
+        "-----BEGIN PGP SIGNATURE-----\r\n--s--\r\n"
+    )
+    m = parse(msg("From: a@example.com\nContent-Type: multipart/signed; protocol=x; boundary=s\n", body))
+    assert [a.filename for a in m.attachments] == ["report.pdf"]
+    listed = m.to_dict()["attachments"]
+    assert [(a["filename"], a["content_type"], a["signature"]) for a in listed] == [
+        ("report.pdf", "application/pdf", False),
+        ("signature.asc", "application/pgp-signature", True),
+    ]
+
+
+@pytest.mark.parametrize("ctype", ["application/pkcs7-signature", "application/x-pkcs7-signature"])
+def test_smime_signature_is_flagged_even_outside_multipart_signed(ctype: str) -> None:
+    body = (
+        "--m\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        f"--m\r\nContent-Type: {ctype}; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\nU0lH\r\n--m--\r\n"
+    )
+    m = parse(msg("From: a@example.com\nContent-Type: multipart/mixed; boundary=m\n", body))
+    assert m.attachments == ()
+    (signature,) = m.signatures
+    assert (signature.filename, signature.signature, signature.size) == ("smime.p7s", True, 3)
+    assert m.to_dict()["attachments"] == [signature.to_dict()]
