@@ -4,6 +4,7 @@
     python -m tests.faults.helper record INSTANCE_ID FOLDER      (records FOLDER/*.eml in name order)
     python -m tests.faults.helper queue ID [ID ...] --group N     (queues process_messages groups)
     python -m tests.faults.helper sweep
+    python -m tests.faults.helper age INSTANCE_ID SECONDS        (waiting rows made SECONDS older)
     python -m tests.faults.helper report INSTANCE_ID
 
 Each prints one JSON line.
@@ -34,7 +35,7 @@ def setup(options: argparse.Namespace) -> dict[str, Any]:
     profile = Profile.objects.create(instance=instance, name="Support", reply_address="support@support.example.com")
     ProjectMapping.objects.create(profile=profile, **DEFAULT_MAPPING)
     CatchAddress.objects.create(profile=profile, address="support@support.example.com")
-    return {"instance_id": instance.pk, "profile_id": profile.pk}
+    return {"instance_id": instance.pk, "profile_id": profile.pk, "name": instance.name}
 
 
 def record(options: argparse.Namespace) -> dict[str, Any]:
@@ -58,6 +59,18 @@ def sweep(options: argparse.Namespace) -> dict[str, Any]:
     from inbound.pipeline.tasks import resume_processing
 
     return {"queued": resume_processing()}
+
+
+def age(options: argparse.Namespace) -> dict[str, Any]:
+    """Make the instance's waiting rows look ``seconds`` older (the time the sweep waits for them has passed)."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from inbound.models import InboundMessage, InboundStatus
+
+    rows = InboundMessage.objects.filter(instance_id=options.instance_id, status=InboundStatus.RECEIVED)
+    return {"aged": rows.update(updated_at=F("updated_at") - timedelta(seconds=options.seconds))}
 
 
 def report(options: argparse.Namespace) -> dict[str, Any]:
@@ -105,6 +118,9 @@ def main() -> None:
     send.add_argument("ids", type=int, nargs="+")
     send.add_argument("--group", type=int, default=25)
     sub.add_parser("sweep")
+    older = sub.add_parser("age")
+    older.add_argument("instance_id", type=int)
+    older.add_argument("seconds", type=float)
     show = sub.add_parser("report")
     show.add_argument("instance_id", type=int)
     options = parser.parse_args()
@@ -113,7 +129,7 @@ def main() -> None:
     import django
 
     django.setup()
-    commands = {"setup": setup, "record": record, "queue": queue, "sweep": sweep, "report": report}
+    commands = {"setup": setup, "record": record, "queue": queue, "sweep": sweep, "age": age, "report": report}
     print(json.dumps(commands[options.command](options)))
 
 

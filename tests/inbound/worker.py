@@ -2,14 +2,18 @@
 
     python -m tests.inbound.worker setup KIND --host H --port P --user U --password PW [options]
     python -m tests.inbound.worker poll SOURCE_ID [--expire-lease] [--chunk N]
-        [--crash-at stored:N|recorded:N] [--how exit|kill] [--pause-at FILE]
+        [--crash-at stored:N|recorded:N|queued:N|told:N] [--how exit|kill] [--pause-at FILE [--pause-before P]]
     python -m tests.inbound.worker report SOURCE_ID
 
 Each prints one JSON line. ``--crash-at stored:N`` ends the process abruptly right after the N-th raw blob
 was stored (before its audit row is recorded); ``recorded:N`` right after the N-th chunk of audit rows was
-committed (before the mailbox is told). ``--how kill`` uses SIGKILL, ``exit`` os._exit. ``--pause-at FILE``
-creates FILE before the first chunk is fetched and waits until the test removes it (e.g. having stopped the
-database meanwhile).
+committed (before the mailbox is told); ``queued:N`` right after the N-th chunk's processing tasks were sent
+to the broker (after its commit, before the mailbox is told); ``told:N`` while the mailbox is told about the
+N-th chunk, after its first half was told (flagged, moved or deleted) and before the rest is.
+``--how kill`` uses SIGKILL, ``exit`` os._exit. ``--pause-at FILE`` creates FILE and waits until the test
+removes it (e.g. having stopped the database meanwhile): ``--pause-before take:N`` (the default ``take:1``)
+before the N-th chunk is fetched, ``commit:N`` before the N-th chunk of audit rows is committed (its blobs
+stored); if that commit then fails, FILE.failed is created before the error goes on.
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ def _die(how: str) -> None:
 
 def _install_crash(stage: str, count: int, how: str) -> None:
     import inbound.capture as capture
+    from inbound.sources.imap import ImapSession
 
-    seen = {"stored": 0, "recorded": 0}
-    store, commit = capture._store_raw, capture._commit_chunk
+    seen = {"stored": 0, "recorded": 0, "queued": 0, "told": 0}
+    store, commit, announce = capture._store_raw, capture._commit_chunk, capture._announce
+    acknowledge = ImapSession.acknowledge
 
     def crashing_store(*args: Any, **kwargs: Any) -> str:
         name = store(*args, **kwargs)
@@ -50,30 +56,63 @@ def _install_crash(stage: str, count: int, how: str) -> None:
             _die(how)
         return late
 
+    def crashing_announce(*args: Any, **kwargs: Any) -> None:
+        announce(*args, **kwargs)
+        seen["queued"] += 1
+        if stage == "queued" and seen["queued"] == count:
+            _die(how)
+
+    def crashing_acknowledge(self: ImapSession, envelopes: Any) -> None:
+        seen["told"] += 1
+        if stage == "told" and seen["told"] == count:
+            acknowledge(self, envelopes[: len(envelopes) // 2])
+            _die(how)
+        acknowledge(self, envelopes)
+
     capture._store_raw = crashing_store
     capture._commit_chunk = crashing_commit
+    capture._announce = crashing_announce
+    ImapSession.acknowledge = crashing_acknowledge  # type: ignore[method-assign]
 
 
-def _install_pause(marker: str) -> None:
+def _install_pause(marker: str, point: str) -> None:
     import time
     from pathlib import Path
 
+    import inbound.capture as capture
     import inbound.retrieval as retrieval
 
-    take = retrieval._take_chunk
-    paused = {"done": False}
+    where, _, number = point.partition(":")
+    path = Path(marker)
+    calls = {"take": 0, "commit": 0}
+
+    def pause_here(what: str) -> bool:
+        calls[what] += 1
+        if where != what or calls[what] != int(number or 1):
+            return False
+        path.write_text("paused")
+        deadline = time.monotonic() + 120
+        while path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return True
+
+    take, commit = retrieval._take_chunk, capture._commit_chunk
 
     def pausing_take(*args: Any, **kwargs: Any) -> None:
-        if not paused["done"]:
-            paused["done"] = True
-            path = Path(marker)
-            path.write_text("paused")
-            deadline = time.monotonic() + 120
-            while path.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
+        pause_here("take")
         take(*args, **kwargs)
 
+    def pausing_commit(*args: Any, **kwargs: Any) -> list[str]:
+        paused = pause_here("commit")
+        try:
+            return commit(*args, **kwargs)
+        except BaseException:
+            if paused:
+                Path(f"{marker}.failed").write_text("failed")
+            raise
+
     retrieval._take_chunk = pausing_take
+    capture._commit_chunk = pausing_commit
 
 
 def setup(options: argparse.Namespace) -> dict[str, Any]:
@@ -93,11 +132,12 @@ def setup(options: argparse.Namespace) -> dict[str, Any]:
         username=options.user or "",
         password=options.password or "",
         read_strategy=options.strategy,
+        move_to=options.move_to or "",
         delete_after_capture=options.delete_after,
         batch_limit=options.batch,
         maildir_path=options.maildir or "",
     )
-    return {"source_id": source.pk, "name": source.name}
+    return {"source_id": source.pk, "name": source.name, "instance_id": instance.pk}
 
 
 def poll(options: argparse.Namespace) -> dict[str, Any]:
@@ -118,7 +158,7 @@ def poll(options: argparse.Namespace) -> dict[str, Any]:
         stage, _, count = options.crash_at.partition(":")
         _install_crash(stage, int(count), options.how)
     if options.pause_at:
-        _install_pause(options.pause_at)
+        _install_pause(options.pause_at, options.pause_before)
     return run_poll(options.source_id, force=True).as_dict()
 
 
@@ -162,6 +202,7 @@ def main() -> None:
     make.add_argument("--user")
     make.add_argument("--password")
     make.add_argument("--strategy", default="mark_read")
+    make.add_argument("--move-to")
     make.add_argument("--delete-after", action="store_true")
     make.add_argument("--batch", type=int, default=100)
     make.add_argument("--maildir")
@@ -173,6 +214,7 @@ def main() -> None:
     run.add_argument("--expire-lease", action="store_true")
     run.add_argument("--how", default="exit", choices=["exit", "kill"])
     run.add_argument("--pause-at")
+    run.add_argument("--pause-before", default="take:1")
     show = sub.add_parser("report")
     show.add_argument("source_id", type=int)
     options = parser.parse_args()

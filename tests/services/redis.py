@@ -21,11 +21,22 @@ class Redis:
     def stop(self) -> None:
         self.processes.stop()
 
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port: without persistence, every queue is gone."""
+        self.stop()
+        _launch(self)
+
 
 def start_redis(root: Path) -> Redis:
-    binary = require_binary("redis-server", "redis-server")
     root.mkdir(parents=True, exist_ok=True)
     server = Redis(root=root, port=free_port())
+    _launch(server)
+    return server
+
+
+def _launch(server: Redis) -> None:
+    binary = require_binary("redis-server", "redis-server")
+    root = server.root
     server.processes.start(
         [
             binary,
@@ -45,4 +56,3 @@ def start_redis(root: Path) -> Redis:
         root / "redis.log",
     )
     wait_until(lambda: port_open(server.port), 20, "Redis", root / "redis.log")
-    return server
