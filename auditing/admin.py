@@ -10,20 +10,29 @@ by its encrypted fields belong to inbound, which writes it, and are called throu
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from rangefilter.filters import DateRangeFilterBuilder
 
 from auditing.filters import TrafficFilter
+from auditing.models import InboundDeletion
+from auditing.paging import ProbingPaginator, requested_page
 from inbound import services
 from inbound.models import InboundMessage
 from inbound.pipeline.report_table import report_table
@@ -86,25 +95,73 @@ class InboundMessageAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["source"]
     show_full_result_count = False  # no second COUNT(*) of the whole table on every filtered page
+    sortable_by = ["received_at"]  # the one order an index serves (with each filter: see InboundMessage.Meta)
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
     fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
     readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
-    actions = ["make_test_case", "process_again"]
+    actions = ["make_test_case", "process_again", "delete_with_reason"]
 
-    @admin.action(description="Make a test case from the stored message (for its source's profile)")
+    # -- the actions, each behind its own permission (see InboundMessage.Meta.permissions) -------------------------
+    def has_reprocess_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("inbound.reprocess_inboundmessage"))
+
+    def has_make_test_case_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("inbound.make_testcase_inboundmessage"))
+
+    def has_erase_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("inbound.erase_inboundmessage"))
+
+    @admin.action(
+        description="Make a test case from the stored message (for its source's profile)",
+        permissions=["make_test_case"],
+    )
     def make_test_case(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         for message in queryset.select_related("source"):
             made, note = services.make_test_case(message)
             self.message_user(request, note, messages.SUCCESS if made else messages.WARNING)
 
-    @admin.action(description="Process again (failed or errored messages; idempotent)")
+    @admin.action(description="Process again (failed or errored messages; idempotent)", permissions=["reprocess"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         retried = services.process_again(queryset)
         self.message_user(request, f"{retried} message(s) processed again; others were left as they are.")
 
+    @admin.action(description="Delete, with a reason (the row and its stored mail)", permissions=["erase"])
+    def delete_with_reason(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> TemplateResponse | None:
+        form = DeletionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            user = request.user
+            for message in queryset.only("pk", "instance_id", "message_id_hash", "received_at", "raw_blob"):
+                gone = services.delete_message(message)
+                InboundDeletion.objects.create(
+                    inbound_id=gone.inbound_id,
+                    instance_id=gone.instance_id,
+                    message_id_hash=gone.message_id_hash,
+                    received_at=gone.received_at,
+                    raw_mail_deleted=gone.raw_mail_deleted,
+                    reason=form.cleaned_data["reason"],
+                    deleted_by=user if user.is_authenticated else None,
+                    deleted_by_name=user.get_username(),
+                )
+                self.message_user(request, f"inbound #{gone.inbound_id} deleted.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Delete inbound messages",
+            "opts": self.model._meta,
+            "messages_to_delete": list(queryset.only("pk", "received_at", "status", "outcome")[:500]),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "auditing/admin/delete_inbound.html", context)
+
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return InboundChangeList
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: QuerySet[InboundMessage], per_page: int, *args: Any, **kwargs: Any
+    ) -> Paginator:
+        return ProbingPaginator(queryset, per_page, requested_page(request), *args, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         return super().get_queryset(request).select_related("instance", "source__profile")
@@ -156,10 +213,14 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="raw mail kept until")
     def raw_kept_until(self, message: InboundMessage) -> str:
-        """Whether the raw mail is still stored. Kept mail shows blank: its retention date comes with retention."""
+        """Until when the raw mail is stored: received + the instance's raw mail retention, "until processed" when
+        the instance keeps none (it goes once processing ends), "not kept" once it is gone."""
         if not message.raw_blob:
             return "not kept"
-        return "until processed" if message.raw_retained_until_processed else ""
+        if message.raw_retained_until_processed or not message.instance.store_raw_mail:
+            return "until processed"
+        until = message.received_at + timedelta(days=message.instance.raw_mail_retention_days)
+        return date_format(timezone.localtime(until), "DATE_FORMAT")
 
     # -- the detail page -----------------------------------------------------------------------------------------
     @admin.display(description="headers")
@@ -224,3 +285,45 @@ class InboundMessageAdmin(admin.ModelAdmin):
 def report_html(report: Any, instance_id: int) -> str:
     """A processing report as a table, its issue keys linked to the issue."""
     return report_table(report, lambda key: issue_url(instance_id, key))
+
+
+class DeletionForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Why these messages are deleted; kept in the deletion record (write no personal data here).",
+    )
+
+
+@admin.register(InboundDeletion)
+class InboundDeletionAdmin(admin.ModelAdmin):
+    """The deletion records, read-only: nobody adds, changes or deletes them from the admin."""
+
+    list_display = ("deleted_at", "inbound_id", "instance", "deleted_by_name", "reason_short", "raw_mail_deleted")
+    list_filter = ("instance",)
+    search_fields = ("=inbound_id", "=message_id_hash")
+    readonly_fields = (
+        "inbound_id",
+        "instance",
+        "message_id_hash",
+        "received_at",
+        "reason",
+        "deleted_by",
+        "deleted_by_name",
+        "deleted_at",
+        "raw_mail_deleted",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="reason")
+    def reason_short(self, record: InboundDeletion) -> str:
+        return Truncator(record.reason).chars(80)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

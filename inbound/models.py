@@ -318,6 +318,12 @@ class InboundMessage(models.Model):
         # (inbound 0004): the table keeps its first name, so no row was ever copied.
         db_table = "auditing_inboundmessage"
         ordering = ["-received_at", "-pk"]
+        # The audit's actions, each behind its own permission (the admin's own add/change/delete stay off).
+        permissions = [
+            ("reprocess_inboundmessage", "Can process inbound mail again"),
+            ("make_testcase_inboundmessage", "Can make a test case from inbound mail"),
+            ("erase_inboundmessage", "Can delete inbound mail (the row and its stored mail, with a reason)"),
+        ]
         # No index may cover status, updated_at, claimed_by or overruns: processing changes them per message, and
         # on PostgreSQL such updates are cheap "HOT" updates (no index touched) only while no index covers a changed
         # column; migration auditing 0003 leaves room in each page for them (fillfactor). (The field-level index on
@@ -339,6 +345,11 @@ class InboundMessage(models.Model):
             # The audit's search by issue key. Only rows that wrote to an issue are in it; it makes the one update
             # that finishes such a message a non-HOT one (the claim's updates before it stay HOT).
             models.Index(fields=["issue_key"], condition=~models.Q(issue_key=""), name="inbound_issue_key"),
+            # The audit list: its order (newest first, the id breaking ties) and each filter with that order, so a page
+            # reads ~100 index entries at any table size (see auditing.paging: no full count either).
+            models.Index(fields=["-received_at", "-id"], name="inbound_audit_order"),
+            models.Index(fields=["outcome", "-received_at", "-id"], name="inbound_outcome_order"),
+            models.Index(fields=["instance", "-received_at", "-id"], name="inbound_instance_order"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 from inbound.mime import Address, parse
@@ -14,7 +16,7 @@ from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.service import process_inbound
 from inbound.summary import header_block
 from jemh.crypto import keyed_hash_candidates
-from jemh.storage import blob_storage
+from jemh.storage import blob_storage, discard_blobs
 from profiles.services import NoProfile, create_test_case, processing_profile_id
 
 # An issue key as trackers write it (Jira's and the local tracker's): a project key, a dash, a number.
@@ -109,3 +111,30 @@ def process_again(messages: QuerySet[InboundMessage]) -> int:
         process_inbound(message.pk)
         retried += 1
     return retried
+
+
+@dataclass(frozen=True)
+class DeletedMessage:
+    """What is left to say about an inbound message once deleted: nothing personal (its Message-ID only hashed)."""
+
+    inbound_id: int
+    instance_id: int
+    message_id_hash: str
+    received_at: datetime | None
+    raw_mail_deleted: bool
+
+
+def delete_message(message: InboundMessage) -> DeletedMessage:
+    """Delete ``message``'s audit row and its stored raw mail (the receipts of its source stay, unlinked, so the
+    mail is not captured again from a mailbox that still holds it). Returns what the caller may record of it."""
+    gone = DeletedMessage(
+        inbound_id=message.pk,
+        instance_id=message.instance_id,
+        message_id_hash=message.message_id_hash,
+        received_at=message.received_at,
+        raw_mail_deleted=bool(message.raw_blob),
+    )
+    with transaction.atomic():
+        InboundMessage.objects.filter(pk=message.pk).delete()
+        transaction.on_commit(lambda: discard_blobs([message.raw_blob], "raw mail of a deleted inbound message"))
+    return gone

@@ -1,41 +1,20 @@
-from typing import Any
-
 from django import forms
 from django.contrib import admin
 
+from jemh.admin_secrets import SecretsAdminMixin
 from jemh.models import Instance
 
-#: Jira credentials: write-only in the admin (never shown again; an empty field keeps what is stored).
-SECRET_FIELDS = ("jira_email", "jira_api_token", "jira_pat")
-
-
 class InstanceForm(forms.ModelForm):
-    """The instance form: Jira credentials are typed in, never displayed; left empty, the stored value stays."""
+    """The instance form. Jira credentials are write-only (see jemh.admin_secrets): typed in, never displayed."""
 
     class Meta:
         model = Instance
         fields = "__all__"
-        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in SECRET_FIELDS:
-            if name in self.fields:
-                self.fields[name].required = False
-                self.initial[name] = ""
-                stored = bool(self.instance.pk and getattr(self.instance, name))
-                self.fields[name].help_text = f"{'set' if stored else 'not set'}. {self.fields[name].help_text}"
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in SECRET_FIELDS:
-            if not cleaned.get(name) and self.instance.pk:
-                cleaned[name] = getattr(self.instance, name)  # empty: keep the stored secret
-        return cleaned
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+    extra_secret_fields = ("jira_email",)  # not a credential, but it names the account the token is of
     form = InstanceForm
     list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")

@@ -265,7 +265,10 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
             return "— (dropped)"
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, default=str))
 
-    @admin.action(description="Run again (failed or ignored events with their payload)")
+    def has_run_again_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("notifications.run_issueevent_again"))
+
+    @admin.action(description="Run again (failed or ignored events with their payload)", permissions=["run_again"])
     def run_again(self, request: HttpRequest, queryset: QuerySet[IssueEvent]) -> None:
         chosen = queryset.filter(status__in=[EventStatus.FAILED, EventStatus.IGNORED], payload__isnull=False)
         issues = set(chosen.values_list("instance_id", "issue_key"))
