@@ -20,8 +20,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -131,7 +131,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
         form = DeletionForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             user = request.user
-            for message in queryset.only("pk", "instance_id", "message_id_hash", "received_at", "raw_blob"):
+            for message in queryset.select_related(None).only(
+                "pk", "instance_id", "message_id_hash", "received_at", "raw_blob"
+            ):
                 gone = services.delete_message(message)
                 InboundDeletion.objects.create(
                     inbound_id=gone.inbound_id,
@@ -149,7 +151,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Delete inbound messages",
             "opts": self.model._meta,
-            "messages_to_delete": list(queryset.only("pk", "received_at", "status", "outcome")[:500]),
+            "messages_to_delete": list(
+                queryset.select_related(None).only("pk", "received_at", "status", "outcome")[:500]
+            ),
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }

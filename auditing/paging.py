@@ -28,7 +28,7 @@ class ProbingPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         limit = (self.page_number + LOOKAHEAD_PAGES) * self.per_page
-        counted = self.object_list[: limit + 1].count()
+        counted = self.object_list[: limit + 1].count()  # type: ignore[attr-defined]  # a QuerySet (see __init__)
         self.more = counted > limit
         return min(counted, limit)
 

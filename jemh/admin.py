@@ -1,8 +1,15 @@
+"""Admin of the instance (the tenant) and of the periodic tasks Celery beat runs."""
+
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
 
 from jemh.admin_secrets import SecretsAdminMixin
 from jemh.models import Instance
+
 
 class InstanceForm(forms.ModelForm):
     """The instance form. Jira credentials are write-only (see jemh.admin_secrets): typed in, never displayed."""
@@ -44,3 +51,28 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         if obj.tracker_kind != "jira":
             return "-"
         return "set" if obj.jira_credentials_set else "not set"
+
+
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    """django-celery-beat's periodic task admin, its actions behind the change permission (the package's own
+    declare none, so a user who may only view tasks could enable, disable or run them)."""
+
+    @admin.action(description="Enable selected tasks", permissions=["change"])
+    def enable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().enable_tasks(request, queryset)
+
+    @admin.action(description="Disable selected tasks", permissions=["change"])
+    def disable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().disable_tasks(request, queryset)
+
+    @admin.action(description="Toggle activity of selected tasks", permissions=["change"])
+    def toggle_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().toggle_tasks(request, queryset)
+
+    @admin.action(description="Run selected tasks", permissions=["change"])
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().run_tasks(request, queryset)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)

@@ -76,7 +76,7 @@ class SecretInput(forms.MultiWidget):
         clear_id = f"{(attrs or {}).get('id') or 'id_' + name}_1"
         return format_html(
             '<span class="jemh-secret-state">{}</span> {} <label for="{}">clear</label>'
-            '<div class="help">Type a new value to replace it; leave blank to keep it; tick "clear" to remove it.</div>',
+            '<div class="help">Type a new value to replace it, leave it blank to keep it, or tick clear.</div>',
             self.state(value),
             inputs,
             clear_id,
@@ -128,7 +128,7 @@ class SecretsFormMixin(forms.ModelForm):
             for name in self.secret_names:
                 if cleaned.get(name) is KEEP:
                     cleaned[name] = getattr(self.instance, name) or "" if self.instance.pk else ""
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # BaseModelForm has it; the stubs do not say so
 
 
 class SecretsAdminMixin(admin.ModelAdmin):
