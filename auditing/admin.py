@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -34,8 +34,10 @@ from auditing.filters import TrafficFilter
 from auditing.models import InboundDeletion
 from auditing.paging import ProbingPaginator, requested_page
 from inbound import services
-from inbound.models import InboundMessage
+from inbound.models import InboundMessage, Source
 from inbound.pipeline.report_table import report_table
+from jemh.fields import EncryptedJSONField, EncryptedTextField
+from jemh.models import Instance
 from notifications.services import outbound_for_inbound
 from profiles.services import cases_made_from_inbound
 from trackers.registry import issue_url, issue_urls
@@ -44,6 +46,19 @@ SUBJECT_CHARS = 60  # the list's subject column, cut with an ellipsis (the full 
 SENDER_CHARS = 40
 # What the list never shows, so never decrypts.
 LIST_DEFERRED = ("report", "recipients", "message_id")
+
+
+def encrypted_fields(model: type[Model], via: str) -> list[str]:
+    """The encrypted fields of a related ``model``, reached through ``via``: a list page loads but never shows them,
+    and decrypting them for every row (a source's password, an instance's tokens) costs more than the page."""
+    return [
+        f"{via}__{field.name}"
+        for field in model._meta.concrete_fields
+        if isinstance(field, (EncryptedTextField, EncryptedJSONField))
+    ]
+
+
+LIST_RELATED_DEFERRED = (*encrypted_fields(Source, "source"), *encrypted_fields(Instance, "instance"))
 # The detail page, read-only: what the mail is, what processing made of it, what it touched, and the row itself.
 DETAIL_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Mail", ("header_summary", "subject_text", "size_text", "raw_kept_until")),
@@ -58,7 +73,10 @@ class InboundChangeList(ChangeList):
     in two queries per instance on it (not two per row)."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[InboundMessage]:
-        return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
+        rows = (
+            super().get_queryset(request, exclude_parameters).select_related(None).select_related("source", "instance")
+        )
+        return rows.defer(*LIST_DEFERRED, *LIST_RELATED_DEFERRED)
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -95,6 +113,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["source"]
     show_full_result_count = False  # no second COUNT(*) of the whole table on every filtered page
+    list_per_page = 50  # rendering a row (decrypting its subject and sender) is what a page costs, not the query
     sortable_by = ["received_at"]  # the one order an index serves (with each filter: see InboundMessage.Meta)
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
