@@ -119,7 +119,7 @@ def test_the_bulk_action_sends_the_failed_ones_again_and_leaves_the_rest(
 def test_events_send_their_failed_mail_again_and_run_again_says_why_not(
     failed: list[OutboundMessage], smtp_mail: Any
 ) -> None:
-    client, _ = staff_client("resender", [*VIEW_ONLY, "resend_notification"])
+    client, _ = staff_client("resender", [*VIEW_ONLY, "resend_notification", "run_issueevent_again"])
     event = IssueEvent.objects.get()
     assert event.status == EventStatus.NOTIFIED
     url = reverse("admin:notifications_issueevent_changelist")
