@@ -36,6 +36,7 @@ from auditing.paging import ProbingPaginator, requested_page
 from inbound import services
 from inbound.models import InboundMessage, Source
 from inbound.pipeline.report_table import report_table
+from jemh.crypto import keyed_hash_candidates
 from jemh.fields import EncryptedJSONField, EncryptedTextField
 from jemh.models import Instance
 from notifications.services import outbound_for_inbound
@@ -324,7 +325,8 @@ class InboundDeletionAdmin(admin.ModelAdmin):
 
     list_display = ("deleted_at", "inbound_id", "instance", "deleted_by_name", "reason_short", "raw_mail_deleted")
     list_filter = ("instance",)
-    search_fields = ("=inbound_id", "=message_id_hash")
+    search_fields = ("=inbound_id",)  # and a Message-ID, by its keyed hash: see get_search_results
+    search_help_text = "An audit id, or the Message-ID the deleted mail had, exactly."
     readonly_fields = (
         "inbound_id",
         "instance",
@@ -337,6 +339,15 @@ class InboundDeletionAdmin(admin.ModelAdmin):
         "raw_mail_deleted",
     )
     fields = readonly_fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[InboundDeletion], search_term: str
+    ) -> tuple[QuerySet[InboundDeletion], bool]:
+        term = search_term.strip()
+        if not term or term.isdigit():
+            return super().get_search_results(request, queryset, term)
+        hashes = keyed_hash_candidates(term.strip("<>"), purpose="message-id")
+        return queryset.filter(message_id_hash__in=hashes), False
 
     @admin.display(description="reason")
     def reason_short(self, record: InboundDeletion) -> str:

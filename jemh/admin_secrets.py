@@ -151,7 +151,7 @@ class SecretsAdminMixin(admin.ModelAdmin):
             model_field = self.model._meta.get_field(name)
             attrs[name] = SecretField(
                 label=str(model_field.verbose_name).capitalize(),
-                help_text=f"Stored encrypted; never shown. {model_field.help_text or ''}".strip(),
+                help_text=model_field.help_text or "Stored encrypted; never shown.",
                 disabled=view_only or name in read_only,  # posted values of a read-only secret are ignored
             )
         return type(form.__name__, (SecretsFormMixin, form), attrs)
