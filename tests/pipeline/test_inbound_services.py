@@ -52,8 +52,10 @@ def test_make_test_case_for_the_instances_only_profile(instance: Instance, profi
     assert made and note == f"inbound #{message.pk}: test case {case.pk} made for profile Support"
     assert case.profile == profile and case.raw_bytes == raw == blob_storage().read_bytes(message.raw_blob)
     # regression: the name held the subject in clear (privacy.md: subjects are encrypted)
-    made = f"From inbound #{message.pk} ({message.received_at:%Y-%m-%d %H:%M} UTC, {message.outcome or message.status})"
-    assert case.name == made
+    named = (
+        f"From inbound #{message.pk} ({message.received_at:%Y-%m-%d %H:%M} UTC, {message.outcome or message.status})"
+    )
+    assert case.name == named
     assert "Printer" not in case.name
 
 
