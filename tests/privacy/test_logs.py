@@ -63,6 +63,7 @@ def test_no_marker_reaches_a_log_line(debug_log: io.StringIO, deliver: Callable[
 
 def test_wire_loggers_are_held_at_info() -> None:
     """imapclient logs every IMAP command and response (the mail itself) at DEBUG."""
-    loggers: dict[str, Any] = dict(settings.LOGGING)["loggers"]
+    configured: dict[str, Any] = dict(settings.LOGGING)
+    loggers: dict[str, Any] = configured["loggers"]
     for name in ("imapclient", "imapclient.imaplib"):
         assert loggers.get(name, {}).get("level") == "INFO", name
