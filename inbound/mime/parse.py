@@ -50,8 +50,8 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
     root, notes, defects = build_tree(raw)
     redecode_8bit_headers(root, _body_charset(root))
     headers = root.headers
-    if not headers.fields:
-        notes.insert(0, "no header section")
+    if not headers.fields:  # nothing is lost (all of it is the body): a defect, not an error
+        defects.insert(0, "no header section")
     contents = collect(root)
     notes.extend(contents.notes)
     subject = decode_words(headers.get("Subject")).strip()

@@ -178,7 +178,8 @@ def test_duplicated_and_broken_headers() -> None:
 
 def test_no_headers_at_all() -> None:
     m = parse(b"Just a body.\nNo headers.\n")
-    assert m.error == "no header section" and m.body_text.startswith("Just a body")
+    # issue 16: the whole input is the body, nothing was lost: a defect, and error stays None
+    assert m.defects == ("no header section",) and m.error is None and m.body_text.startswith("Just a body")
 
 
 def test_multipart_without_parts_is_a_defect_read_as_text() -> None:
