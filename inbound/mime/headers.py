@@ -153,8 +153,11 @@ def split_entity(data: bytes, start: int, end: int, *, whole_message: bool = Fal
                         _add(defects, "non-header line in the header section skipped")
                         pos = next_pos
                         continue
-                # not a header: the body starts here (the blank separator line is missing)
+                # not a header: the body starts here (the blank separator line is missing; Python's email parser
+                # records the same as MissingHeaderBodySeparatorDefect)
                 flush()
+                if fields:
+                    _add(defects, "no blank line after the header section")
                 return section(), pos, first and not fields
             flush()
             name = line[: match.end() - 1].rstrip(b" \t").decode("ascii", "replace")

@@ -86,6 +86,7 @@ def test_a_stray_line_followed_by_body_text_starts_the_body(raw: bytes | None, s
     m = parse(raw)
     assert m.from_ is not None and m.from_.email in {"a@example.org", "aperson@dom.ain"}
     assert "non-header line in the header section skipped" not in m.defects
+    assert "no blank line after the header section" in m.defects and m.error is None  # as Python's defect says
     assert m.body_text.split("\n")[0] in {"Hi,", "counter to RFC 2822, there's no separating newline here"}
 
 
