@@ -111,7 +111,8 @@ def make_test_case(message: InboundMessage) -> tuple[bool, str]:
         profile_id = processing_profile_id(message.instance_id, source_profile_id)
     except NoProfile:
         return False, f"inbound #{message.pk}: its source has no profile; make the test case by hand"
-    name = f"From inbound #{message.pk}: {message.subject or '(no subject)'}"
+    # the name is stored in clear (it orders and labels the list): no subject, no address, only what is ours
+    name = f"From inbound #{message.pk} ({message.received_at:%Y-%m-%d %H:%M} UTC, {message.outcome or message.status})"
     case = create_test_case(profile_id, name, blob_storage().read_bytes(message.raw_blob), inbound_id=message.pk)
     return True, f"inbound #{message.pk}: test case {case.pk} made for profile {case.profile}"
 

@@ -1,9 +1,13 @@
 """Admin of the instance (the tenant) and of the periodic tasks Celery beat runs."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import PeriodicTask
 
@@ -17,6 +21,11 @@ class InstanceForm(forms.ModelForm):
     class Meta:
         model = Instance
         fields = "__all__"
+
+
+# Read-only lines other apps add to the instance's page ("Data retention"): (label, function of the instance).
+# Registered from their AppConfig.ready(); jemh imports no other app.
+INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
 
 
 @admin.register(Instance)
@@ -41,10 +50,23 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
                     "failure_retention_days",
                     "event_retention_days",
                     "outbound_retention_days",
+                    "retention_status",
                 )
             },
         ),
     )
+    readonly_fields = ("retention_status",)
+
+    @admin.display(description="Purge")
+    def retention_status(self, obj: Instance) -> str:
+        if not obj.pk:
+            return "-"
+        return (
+            format_html_join(
+                mark_safe("<br>"), "{}: {}", ((label, summary(obj)) for label, summary in INSTANCE_SUMMARIES)
+            )
+            or "-"
+        )
 
     @admin.display(description="Jira credentials")
     def jira_credentials(self, obj: Instance) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -133,11 +134,24 @@ def secret_key(env: environ.Env, production: bool, var_dir: Path) -> str:
     if production:
         raise fail("SECRET_KEY", "is not set while JEMH_PRODUCTION=true", "a long random string (50+ characters)")
     path = var_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
+    create_secret_file(path, secrets.token_urlsafe(64))
     return path.read_text().strip()
+
+
+def create_secret_file(path: Path, content: str) -> bool:
+    """Write ``content`` to a new file at ``path`` that is created readable by its owner only (mode 0600 from the
+    first byte, never written first and restricted after). An existing file is left as it is (another process
+    of the same start may have made it a moment ago). Returns whether this call created it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True
 
 
 def warn(message: str) -> None:

@@ -145,7 +145,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "imapclient": {"level": "INFO"},
+        "imapclient.imaplib": {"level": "INFO"},
+    },
 }
 
 # Security settings; in production these are on (see README "Production").

@@ -28,7 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
-from auditing.models import InboundDeletion
+from auditing.models import InboundDeletion, PurgeRun
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source
 from jemh.admin_secrets import SecretsAdminMixin, secret_field_names
 from jemh.models import Instance
@@ -48,8 +48,8 @@ STANDARD_PAGES = ("changelist", "add", "change", "delete", "history")
 
 # What even a superuser cannot do from the admin (audit records are written by the apps, never by hand).
 NOT_ADDABLE = {"notifications.IssueEvent", "notifications.OutboundMessage", "inbound.InboundMessage"}
-NOT_ADDABLE |= {"auditing.InboundDeletion"}
-NOT_DELETABLE = {"inbound.InboundMessage", "auditing.InboundDeletion"}
+NOT_ADDABLE |= {"auditing.InboundDeletion", "auditing.PurgeRun"}
+NOT_DELETABLE = {"inbound.InboundMessage", "auditing.InboundDeletion", "auditing.PurgeRun"}
 
 # Every admin action, by model and name (a glob), and the one permission that lets a user run it.
 ACTIONS: dict[tuple[str, str], str] = {
@@ -168,6 +168,9 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
         ),
         "auditing.InboundDeletion": InboundDeletion.objects.create(
             inbound_id=999999, instance=instance, reason="a test", deleted_by_name="someone"
+        ),
+        "auditing.PurgeRun": PurgeRun.objects.create(
+            instance=instance, started_at=timezone.now(), finished_at=timezone.now(), counts={"raw_mail": 1}
         ),
         "auth.Group": Group.objects.get_or_create(name="matrix group")[0],
         "auth.User": user_model.objects.create_user("somebody", "somebody@example.org"),
