@@ -178,3 +178,11 @@ def integer(env: environ.Env, variable: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise fail(variable, f"{raw!r} is not a whole number", "a whole number") from exc
+
+
+def http_url(env: environ.Env, variable: str) -> str:
+    """An optional http(s) URL ("" when unset)."""
+    value = env.str(variable, default="").strip()
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+        raise fail(variable, f"{value!r} is not an http(s) URL", "https://hooks.slack.com/services/...")
+    return value
