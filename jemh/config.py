@@ -58,7 +58,8 @@ def broker_url(env: environ.Env, var_dir: Path) -> tuple[str, dict[str, Any], st
             "store_processed": False,
             "polling_interval": 0.1,
         }
-        return "filesystem://", options, f"file://{folder / 'results'}"
+        # the host is only named so kombu does not warn "No hostname was supplied" on every command
+        return "filesystem://localhost/", options, f"file://{folder / 'results'}"
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss", "filesystem", "memory"}:
         raise fail(name, f"unsupported scheme {parts.scheme or '(none)'!r}", "redis://HOST:PORT/DB")
