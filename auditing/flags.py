@@ -32,11 +32,18 @@ class CannotFlag(Exception):
     """The message cannot be flagged; the message says why."""
 
 
-def _name(user: AbstractBaseUser | AnonymousUser) -> str:
-    return str(user.get_username()) if user.is_authenticated else ""
+User = AbstractBaseUser | AnonymousUser | None  # None: the system (a task, a script)
 
 
-def flag_message(message: InboundMessage, reason: str, user: AbstractBaseUser | AnonymousUser) -> SupportFlag:
+def _name(user: User) -> str:
+    return str(user.get_username()) if user is not None and user.is_authenticated else ""
+
+
+def _account(user: User) -> AbstractBaseUser | None:
+    return user if isinstance(user, AbstractBaseUser) and user.is_authenticated else None
+
+
+def flag_message(message: InboundMessage, reason: str, user: User) -> SupportFlag:
     """Flag ``message`` for support for ``reason`` (required), until the instance's ``support_flag_days`` pass.
     Raises CannotFlag when the reason is blank or the raw mail is no longer stored."""
     reason = reason.strip()
@@ -61,7 +68,7 @@ def flag_message(message: InboundMessage, reason: str, user: AbstractBaseUser | 
                 message=message,
                 instance_id=message.instance_id,
                 reason=reason,
-                flagged_by=user if user.is_authenticated else None,
+                flagged_by=_account(user),
                 flagged_by_name=_name(user),
                 flagged_at=now,
                 expires_at=now + timedelta(days=message.instance.support_flag_days),
@@ -78,7 +85,7 @@ def flag_message(message: InboundMessage, reason: str, user: AbstractBaseUser | 
     return flag
 
 
-def unflag(flag: SupportFlag, user: AbstractBaseUser | AnonymousUser) -> bool:
+def unflag(flag: SupportFlag, user: User) -> bool:
     """Withdraw ``flag`` at once and delete its snapshots; False when it had already ended (withdrawn or expired)."""
     now = timezone.now()
     with transaction.atomic():
@@ -102,7 +109,7 @@ def record_expiries() -> int:
                 expiry_recorded_at=now
             ):
                 continue  # recorded by a concurrent run
-            SupportFlagEvent.objects.create(flag=flag, kind=FlagEventKind.EXPIRED, at=flag.expires_at)
+            SupportFlagEvent.objects.create(flag=flag, kind=FlagEventKind.EXPIRED, at=now)
         discard_blobs(flag.blobs, "snapshot of an expired support flag")
         recorded += 1
     return recorded
