@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 
 from auditing.models import RawMailAccess, RawRead, SupportAccess, SupportFlag, SupportSaw
@@ -14,7 +16,7 @@ def client_address(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _user(request: HttpRequest) -> tuple[object, str]:
+def _user(request: HttpRequest) -> tuple[Any, str]:
     user = request.user
     return (user, str(user.get_username())) if user.is_authenticated else (None, "")
 
@@ -26,6 +28,4 @@ def record_raw_read(request: HttpRequest, message: InboundMessage, what: RawRead
 
 def record_support_access(request: HttpRequest, flag: SupportFlag | None, what: SupportSaw) -> None:
     user, name = _user(request)
-    SupportAccess.objects.create(
-        flag=flag, user=user, username=name, what=what, client_address=client_address(request)
-    )
+    SupportAccess.objects.create(flag=flag, user=user, username=name, what=what, client_address=client_address(request))

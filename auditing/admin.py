@@ -116,7 +116,9 @@ class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAd
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        message = InboundMessage.objects.filter(pk=object_id).only("pk", "raw_blob").first() if object_id.isdigit() else None
+        message = (
+            InboundMessage.objects.filter(pk=object_id).only("pk", "raw_blob").first() if object_id.isdigit() else None
+        )
         if message is not None:
             extra_context = {
                 **(extra_context or {}),

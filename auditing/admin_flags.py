@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -49,7 +50,11 @@ class SupportFlaggingMixin:
         wrap = self.admin_site.admin_view
         return [
             path("<int:pk>/flag/", wrap(self.flag_view), name="inbound_inboundmessage_flag"),
-            path("<int:pk>/unflag/<int:flag_pk>/", wrap(require_POST(self.unflag_view)), name="inbound_inboundmessage_unflag"),
+            path(
+                "<int:pk>/unflag/<int:flag_pk>/",
+                wrap(require_POST(self.unflag_view)),
+                name="inbound_inboundmessage_unflag",
+            ),
         ]
 
     def _flag_all(self, request: HttpRequest, chosen: list[InboundMessage], reason: str) -> None:
@@ -71,7 +76,7 @@ class SupportFlaggingMixin:
             "chosen": chosen,
             "form": form,
             "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "auditing/admin/flag.html", context)
 
@@ -149,6 +154,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+FLAG_FIELDS: tuple[str, ...] = (
+    "message_link",
+    "instance",
+    "reason",
+    "flagged_by_name",
+    "flagged_at",
+    "expires_at",
+    "state",
+    "withdrawn_at",
+    "withdrawn_by_name",
+    "outcome",
+    "profile_name",
+    "history",
+    "access_log",
+)
+
+
 @admin.register(SupportFlag)
 class SupportFlagAdmin(ReadOnlyAdmin):
     """The "flagged for support" list: every flag, active or ended, with its message, reason and dates."""
@@ -158,22 +180,8 @@ class SupportFlagAdmin(ReadOnlyAdmin):
     list_select_related = ["instance"]
     show_full_result_count = False
     actions = ["withdraw"]
-    fields = [
-        "message_link",
-        "instance",
-        "reason",
-        "flagged_by_name",
-        "flagged_at",
-        "expires_at",
-        "state",
-        "withdrawn_at",
-        "withdrawn_by_name",
-        "outcome",
-        "profile_name",
-        "history",
-        "access_log",
-    ]
-    readonly_fields = fields
+    fields = FLAG_FIELDS
+    readonly_fields = FLAG_FIELDS
 
     def has_flag_for_support_permission(self, request: HttpRequest) -> bool:
         return _may_flag(request)
@@ -207,7 +215,9 @@ class SupportFlagAdmin(ReadOnlyAdmin):
 
     @admin.display(description="support access log")
     def access_log(self, flag: SupportFlag) -> str:
-        rows = [(str(a.at.strftime("%Y-%m-%d %H:%M:%S")), a.username, a.get_what_display()) for a in flag.accesses.all()]
+        rows = [
+            (str(a.at.strftime("%Y-%m-%d %H:%M:%S")), a.username, a.get_what_display()) for a in flag.accesses.all()
+        ]
         return format_html("<ul>{}</ul>", format_html_join_items(rows)) if rows else "no access yet"
 
 
@@ -215,16 +225,20 @@ def format_html_join_items(rows: Any) -> str:
     return format_html_join("", "<li>{} · {} {}</li>", rows)
 
 
+ACCESS_FIELDS: tuple[str, ...] = ("at", "username", "flag_link", "what", "client_address")
+READ_FIELDS: tuple[str, ...] = ("at", "username", "message_link", "what", "detail")
+
+
 @admin.register(SupportAccess)
 class SupportAccessAdmin(ReadOnlyAdmin):
     """The support access log: every page view and download through the support views."""
 
-    list_display = ["at", "username", "flag_link", "what", "client_address"]
+    list_display = ACCESS_FIELDS
     list_filter = ["what"]
     search_fields = ["username"]
     show_full_result_count = False
-    fields = ["at", "username", "flag_link", "what", "client_address"]
-    readonly_fields = fields
+    fields = ACCESS_FIELDS
+    readonly_fields = ACCESS_FIELDS
 
     @admin.display(description="flagged item")
     def flag_link(self, access: SupportAccess) -> str:
@@ -238,12 +252,12 @@ class SupportAccessAdmin(ReadOnlyAdmin):
 class RawMailAccessAdmin(ReadOnlyAdmin):
     """Every read of stored raw mail in the admin."""
 
-    list_display = ["at", "username", "message_link", "what", "detail"]
+    list_display = READ_FIELDS
     list_filter = ["what"]
     search_fields = ["username"]
     show_full_result_count = False
-    fields = list_display
-    readonly_fields = fields
+    fields = READ_FIELDS
+    readonly_fields = READ_FIELDS
 
     @admin.display(description="message")
     def message_link(self, access: RawMailAccess) -> str:

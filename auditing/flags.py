@@ -39,7 +39,7 @@ def _name(user: User) -> str:
     return str(user.get_username()) if user is not None and user.is_authenticated else ""
 
 
-def _account(user: User) -> AbstractBaseUser | None:
+def _account(user: User) -> Any:
     return user if isinstance(user, AbstractBaseUser) and user.is_authenticated else None
 
 

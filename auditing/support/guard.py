@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 
 from auditing.models import SUPPORT_ACCESS
 
 
-def is_support_user(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_support_user(user: Any) -> bool:
     """A user who holds the support permission (the ``Support staff`` group, or given directly) and is not a
     superuser (who holds every permission by definition)."""
     return bool(user.is_authenticated and not getattr(user, "is_superuser", False) and user.has_perm(SUPPORT_ACCESS))

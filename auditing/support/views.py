@@ -32,13 +32,18 @@ View = Callable[..., HttpResponse]
 
 
 class SupportLoginView(auth_views.LoginView):
+    """Django's login, on the support views' own page; then the list of flagged mail."""
+
     template_name = "support/login.html"
-    next_page = reverse_lazy("support:flags")
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("support:flags")
 
 
 class SupportLogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("support:login")
+    def get_default_redirect_url(self) -> str:
+        return reverse("support:login")
 
 
 def support_only(view: View) -> View:

@@ -43,7 +43,14 @@ def test_raw_reads_need_the_view_raw_mail_permission(client: Client, hostile: In
     assert client.get(url("change", hostile)).status_code == 200
     page = client.get(url("change", hostile)).content.decode()
     assert url("mail", hostile) not in page  # no link without the permission
-    for name, *more in [("mail",), ("mail_html",), ("mail_source",), ("mail_eml",), ("mail_attachment", 0)]:
+    pages: list[tuple[str, tuple[int, ...]]] = [
+        ("mail", ()),
+        ("mail_html", ()),
+        ("mail_source", ()),
+        ("mail_eml", ()),
+        ("mail_attachment", (0,)),
+    ]
+    for name, more in pages:
         assert client.get(url(name, hostile, *more)).status_code == 403, name
     assert not RawMailAccess.objects.exists()
 

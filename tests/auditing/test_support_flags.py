@@ -52,7 +52,10 @@ def test_flagging_needs_its_own_permission(client: Client, message: InboundMessa
     assert response.status_code in (200, 302)
     page = client.get(LIST).content.decode()
     assert "flag_for_support" not in page  # the action is not offered without the permission
-    assert "Flag for support" not in client.get(reverse("admin:inbound_inboundmessage_change", args=[message.pk])).content.decode()
+    assert (
+        "Flag for support"
+        not in client.get(reverse("admin:inbound_inboundmessage_change", args=[message.pk])).content.decode()
+    )
 
 
 def test_a_reason_is_required(flagger: Client, message: InboundMessage) -> None:
@@ -160,7 +163,9 @@ def test_flagged_for_support_list_and_withdraw_action(flagger: Client, message: 
     assert [f.pk for f in flagger.get(listing, {"state": "withdrawn"}).context["cl"].result_list] == [flag.pk]
 
 
-def test_deleting_the_message_deletes_the_flag_snapshots(message: InboundMessage, django_capture_on_commit_callbacks) -> None:
+def test_deleting_the_message_deletes_the_flag_snapshots(
+    message: InboundMessage, django_capture_on_commit_callbacks
+) -> None:
     flag = flag_message(message, "look", staff_user("other"))
     with django_capture_on_commit_callbacks(execute=True):
         InboundMessage.objects.filter(pk=message.pk).delete()

@@ -85,7 +85,12 @@ def test_the_list_shows_active_flags_and_is_recorded(
     assert "withdrawn one" not in page and "expired one" not in page
     assert [f.pk for f in response.context["flags"]] == [flag.pk]
     access = SupportAccess.objects.get()
-    assert (access.username, access.what, access.flag, access.client_address) == ("sam", SupportSaw.LIST, None, "192.0.2.7")
+    assert (access.username, access.what, access.flag, access.client_address) == (
+        "sam",
+        SupportSaw.LIST,
+        None,
+        "192.0.2.7",
+    )
 
 
 def test_the_item_page_shows_the_mail_safely_the_report_and_the_profile_export(sam: Client, flag: SupportFlag) -> None:
@@ -175,7 +180,9 @@ def test_a_staff_support_user_with_admin_permissions_still_sees_only_flagged_ite
     client: Client, flag: SupportFlag, deliver: Callable[..., InboundMessage]
 ) -> None:
     user = support_user("sam", is_staff=True)
-    user.user_permissions.add(*staff_user("x", "inbound.view_inboundmessage", "auditing.view_raw_mail").user_permissions.all())
+    user.user_permissions.add(
+        *staff_user("x", "inbound.view_inboundmessage", "auditing.view_raw_mail").user_permissions.all()
+    )
     client.force_login(user)
     other = deliver(hostile_mail("Not flagged"))
     assert client.get(reverse("admin:inbound_inboundmessage_mail", args=[other.pk])).status_code == 403
