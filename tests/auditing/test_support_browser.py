@@ -145,6 +145,7 @@ def test_flag_for_support_end_to_end(
     for what in ("item page", "HTML body", ".eml download", "profile export download"):
         assert what in log, log
     assert "sam" in log and "127.0.0.1" in log
+    assert admin.fits_1366()
 
     # After unflagging, the same URLs answer 404.
     admin.page.click("input[value='Unflag']")
