@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -21,7 +22,8 @@ from inbound.models import InboundMessage
 from jemh.models import Instance
 from jemh.storage import blob_storage
 from profiles.models import Profile
-from tests.auditing.conftest import hostile_mail, staff_user
+from tests.auditing.conftest import hostile_mail, staff_user, support_user
+from tests.inbound.conftest import blobs_in_swift  # noqa: F401  # the fixture
 
 pytestmark = pytest.mark.django_db
 FLAGGER_PERMISSIONS = ("inbound.view_inboundmessage", "auditing.flag_for_support")
@@ -176,3 +178,22 @@ def test_deleting_the_message_deletes_the_flag_snapshots(
 def test_report_snapshot_is_json(message: InboundMessage) -> None:
     flag = flag_message(message, "look", staff_user("other"))
     assert json.loads(blob_storage().read_bytes(flag.report_blob)) == message.report
+
+
+def test_snapshots_in_real_s3_are_encrypted_served_and_deleted_on_unflag(
+    blobs_in_swift: str, swift: Any, deliver: Callable[..., InboundMessage], client: Client
+) -> None:
+    message = deliver(hostile_mail("Stored in S3"))
+    flag = flag_message(message, "look in S3", None)
+    keys = {o["Key"] for o in swift.client().list_objects_v2(Bucket=blobs_in_swift)["Contents"]}
+    assert set(flag.blobs) <= keys
+    for name in flag.blobs:
+        sealed = swift.client().get_object(Bucket=blobs_in_swift, Key=name)["Body"].read()
+        assert sealed.startswith(b"JEMHBLOB1") and b"Stored in S3" not in sealed
+    client.force_login(support_user("sam"))
+    eml = client.get(reverse("support:eml", args=[flag.pk]))
+    assert eml.status_code == 200 and b"Subject: Stored in S3" in eml.content
+    unflag(flag, None)
+    left = {o["Key"] for o in swift.client().list_objects_v2(Bucket=blobs_in_swift).get("Contents", [])}
+    assert not set(flag.blobs) & left
+    assert client.get(reverse("support:eml", args=[flag.pk])).status_code == 404
