@@ -12,6 +12,7 @@ from inbound.capture import capture
 from inbound.models import InboundMessage, Source, SourceKind
 from inbound.pipeline.service import process_inbound
 from profiles.models import Profile
+from tests.inbound import conftest as inbound
 from tests.pipeline import conftest as pipeline
 
 # The pipeline tests' fixtures, shared.
@@ -22,6 +23,7 @@ agents, instance, our_domain, profile, projects = (
     pipeline.profile,
     pipeline.projects,
 )
+blobs_in_swift = inbound.blobs_in_swift  # the blob storage on a fresh bucket of the real Swift S3 store
 
 
 @pytest.fixture()

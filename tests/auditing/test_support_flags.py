@@ -23,7 +23,6 @@ from jemh.models import Instance
 from jemh.storage import blob_storage
 from profiles.models import Profile
 from tests.auditing.conftest import hostile_mail, staff_user, support_user
-from tests.inbound.conftest import blobs_in_swift  # noqa: F401  # the fixture
 
 pytestmark = pytest.mark.django_db
 FLAGGER_PERMISSIONS = ("inbound.view_inboundmessage", "auditing.flag_for_support")
