@@ -51,6 +51,15 @@ def test_the_migration_made_the_support_staff_group_with_the_support_permission_
     ]
 
 
+def test_the_migration_schedules_the_recording_of_expired_flags() -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from auditing.tasks import EXPIRE_FLAGS_TASK
+
+    task = PeriodicTask.objects.get(task=EXPIRE_FLAGS_TASK)
+    assert task.enabled and task.interval is not None and (task.interval.every, task.interval.period) == (10, "minutes")
+
+
 def test_anonymous_users_are_sent_to_the_support_login(client: Client, flag: SupportFlag) -> None:
     for url in [reverse("support:flags"), *item_urls(flag).values()]:
         response = client.get(url)
