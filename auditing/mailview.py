@@ -124,7 +124,10 @@ def frame_response(html: str) -> HttpResponse:
 
 
 def _disposition(filename: str) -> str:
-    return content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+    """``attachment`` with the file's name as the mail gave it, less what a header or a file system cannot take
+    (control characters, path separators)."""
+    name = "".join(ch for ch in filename if ch.isprintable() and ch not in "/\\").strip(" .") or "attachment.bin"
+    return content_disposition_header(as_attachment=True, filename=name) or "attachment"
 
 
 def download_response(data: bytes, filename: str, content_type: str = "application/octet-stream") -> HttpResponse:

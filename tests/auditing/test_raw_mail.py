@@ -129,3 +129,13 @@ def hostile_raw(message: InboundMessage) -> bytes:
     from jemh.storage import blob_storage
 
     return blob_storage().read_bytes(message.raw_blob)
+
+
+def test_download_names_lose_control_characters_and_paths() -> None:
+    """A mail may name its attachment with line breaks or a path: the header must stay one safe line."""
+    from auditing.mailview import download_response
+
+    response = download_response(b"x", "../../etc/pass\r\nSet-Cookie: a=b.txt")
+    assert response["Content-Disposition"] == 'attachment; filename="etcpassSet-Cookie: a=b.txt"'
+    assert download_response(b"x", "\n")["Content-Disposition"] == 'attachment; filename="attachment.bin"'
+    assert "filename*=utf-8''r%C3%A9sum%C3%A9.pdf" in download_response(b"x", "résumé.pdf")["Content-Disposition"]
