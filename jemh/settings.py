@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditing.support.guard.SupportStaffOutsideAdmin",  # support staff never open the admin
 ]
 
 ROOT_URLCONF = "jemh.urls"

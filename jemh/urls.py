@@ -13,5 +13,6 @@ admin.site.site_title = "JEMH mail handler"
 urlpatterns = [
     path("admin/feedback/", include("notifications.urls")),  # before the admin's own catch-all
     path("admin/", admin.site.urls),
+    path("support/", include("auditing.support.urls")),
     path("health/", health, name="health"),
 ]
