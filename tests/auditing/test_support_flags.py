@@ -19,6 +19,7 @@ from auditing.flags import CannotFlag, flag_message, record_expiries, shared, un
 from auditing.models import FlagEventKind, SupportFlag
 from auditing.tasks import expire_support_flags
 from inbound.models import InboundMessage
+from jemh import crypto
 from jemh.models import Instance
 from jemh.storage import blob_storage
 from profiles.models import Profile
@@ -83,7 +84,7 @@ def test_flag_snapshots_the_mail_the_report_and_the_profile_export_encrypted(
     assert snapshot.profile["profile"]["name"] == profile.name == flag.profile_name
     for name in flag.blobs:  # stored encrypted, as capture stores raw mail
         stored = (blob_root / name).read_bytes()
-        assert stored.startswith(b"JEMHBLOB1") and b"printer" not in stored and b"reply_address" not in stored
+        assert stored.startswith(crypto.BLOB_MAGIC) and b"printer" not in stored and b"reply_address" not in stored
 
     # Fixed at flagging time: later changes to the message and the profile do not reach the snapshots.
     Profile.objects.filter(pk=profile.pk).update(name="Renamed desk")
@@ -188,7 +189,7 @@ def test_snapshots_in_real_s3_are_encrypted_served_and_deleted_on_unflag(
     assert set(flag.blobs) <= keys
     for name in flag.blobs:
         sealed = swift.client().get_object(Bucket=blobs_in_swift, Key=name)["Body"].read()
-        assert sealed.startswith(b"JEMHBLOB1") and b"Stored in S3" not in sealed
+        assert sealed.startswith(crypto.BLOB_MAGIC) and b"Stored in S3" not in sealed
     client.force_login(support_user("sam"))
     eml = client.get(reverse("support:eml", args=[flag.pk]))
     assert eml.status_code == 200 and b"Subject: Stored in S3" in eml.content
