@@ -122,6 +122,16 @@ def _permissions(client: JiraClient, keys: Sequence[str], project: str = "") -> 
     return {key: bool((found.get(key) or {}).get("havePermission")) for key in keys}
 
 
+def _other_api_server_info(client: JiraClient) -> dict[str, Any] | None:
+    """serverInfo from the other REST version (Data Center serves only v2): a site set up as the wrong deployment
+    answers there, so the check can say which deployment it is."""
+    other = "/rest/api/2" if client.api.endswith("3") else "/rest/api/3"
+    try:
+        return dict(client.get(f"{other}/serverInfo", absolute=True))
+    except errors.TrackerError:
+        return None
+
+
 def check_connection(instance: Instance, projects: Mapping[str, Sequence[str]]) -> Report:
     """Check the instance's Jira connection and, for each project key (with where it is named), what the account
     may do there. Never raises for what Jira answers: every answer becomes a finding."""
@@ -138,7 +148,7 @@ def check_connection(instance: Instance, projects: Mapping[str, Sequence[str]]) 
 
 def _check(instance: Instance, client: JiraClient, projects: Mapping[str, Sequence[str]], report: Report) -> None:
     cloud = _cloud(instance)
-    info: dict[str, Any] = {}
+    info: dict[str, Any] | None = {}
     try:
         info = client.get("serverInfo")
     except errors.TemporaryTrackerError as exc:
@@ -149,17 +159,19 @@ def _check(instance: Instance, client: JiraClient, projects: Mapping[str, Sequen
         )
         return
     except errors.NotFound:
+        info = _other_api_server_info(client)
+    except JiraAuthError:
+        pass  # some sites refuse serverInfo to wrong credentials: /myself below says so
+    except errors.TrackerError as exc:
+        report.add(False, f"{instance.base_url} answered serverInfo with an error: {exc}.", "check the base URL.")
+        return
+    if info is None:
         report.add(
             False,
             f"{instance.base_url} answers, but not as Jira (no {client.api}/serverInfo).",
             "enter the Jira site's own address as the base URL (for Data Center including its context path, "
             "e.g. https://jira.example.com/jira).",
         )
-        return
-    except JiraAuthError:
-        pass  # some sites refuse serverInfo to wrong credentials: /myself below says so
-    except errors.TrackerError as exc:
-        report.add(False, f"{instance.base_url} answered serverInfo with an error: {exc}.", "check the base URL.")
         return
     report.add(True, f"{instance.base_url} is reachable.")
     if info:

@@ -611,6 +611,13 @@ class FakeJira:
         for required in ("summary", "issuetype"):
             if required not in given:
                 raise JiraError(400, errors={required: f"You must specify the {required}."})
+        off_screen = {
+            field_id: f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
+            for field_id in given
+            if field_id in self.state.off_screen
+        }
+        if off_screen:
+            raise JiraError(400, errors=off_screen)
         fields: dict[str, Any] = {"priority": DEFAULT_PRIORITY, "labels": []}
         self._apply_fields(fields, given, creating=True)
         properties = {p["key"]: p["value"] for p in body.get("properties") or []}

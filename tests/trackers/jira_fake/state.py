@@ -134,6 +134,8 @@ class State:
             Field("labels", "Labels", False, {"type": "array", "items": "string", "system": "labels"}),
         ]
         self.issues: dict[str, Issue] = {}  # by id
+        #: custom field ids that are not on the projects' create and edit screens (setting them is a 400)
+        self.off_screen: set[str] = set()
         #: permissions the service account lacks: (project key or "" for global ones, permission key)
         self.revoked: set[tuple[str, str]] = set()
         self._ids = itertools.count(10000)
