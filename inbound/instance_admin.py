@@ -22,6 +22,7 @@ from trackers.jira.check import Report
 
 CHECK_TRACKER_PERMISSION = "jemh.check_tracker"
 RESUME_PERMISSION = "jemh.resume_processing"
+PROCESSING_FIELDS = ("processing_paused", "processing_paused_at", "processing_paused_reason")
 
 
 def _report_html(report: Report) -> str:
@@ -32,7 +33,9 @@ def _report_html(report: Report) -> str:
 
 class InstanceTrackerAdmin(InstanceMailAdmin):
     actions = [*InstanceMailAdmin.actions, "test_tracker_connection", "check_custom_fields", "resume"]
-    readonly_fields = ("processing_paused", "processing_paused_at", "processing_paused_reason")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), *PROCESSING_FIELDS)
 
     def get_list_display(self, request: HttpRequest) -> Any:
         return (*super().get_list_display(request), "processing")

@@ -11,4 +11,6 @@ SUBCOMMANDS: dict[str, str] = {
     "inspect": "inbound.mime.cli",
     "deliver": "inbound.cli.deliver",
     "jira": "inbound.cli.jira",
+    "purge": "auditing.cli.purge",
+    "rekey": "jemh.cli.rekey",
 }
