@@ -5,6 +5,7 @@ than write inbound's models."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -13,10 +14,14 @@ from django.db.models import QuerySet
 from inbound.mime import Address, parse
 from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.service import process_inbound
+from inbound.pipeline.tasks import GROUP_SIZE, process_messages
 from inbound.summary import header_block
 from jemh.crypto import keyed_hash_candidates
+from jemh.models import Instance
 from jemh.storage import blob_storage
 from profiles.services import NoProfile, create_test_case, processing_profile_id, profile_export
+
+log = logging.getLogger(__name__)
 
 # An issue key as trackers write it (Jira's and the local tracker's): a project key, a dash, a number.
 ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
@@ -139,3 +144,23 @@ def processing_profile_export(message: InboundMessage) -> tuple[str, str] | None
     except NoProfile:
         return None
     return profile_export(message.instance_id, profile_id=profile_id)
+
+
+def resume_processing(instance: Instance) -> int:
+    """Resume an instance's paused processing (``inbound.pipeline.pause``): clear the flag and queue the mail that
+    waited, oldest first. Returns how many messages were queued (with the broker away, the sweep queues them)."""
+    Instance.objects.filter(pk=instance.pk).update(
+        processing_paused=False, processing_paused_at=None, processing_paused_reason=""
+    )
+    instance.processing_paused, instance.processing_paused_at, instance.processing_paused_reason = False, None, ""
+    ids = list(
+        InboundMessage.objects.filter(instance=instance, status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    try:
+        for start in range(0, len(ids), GROUP_SIZE):
+            process_messages.delay(ids[start : start + GROUP_SIZE])
+    except Exception:
+        log.warning("could not queue the waiting mail of instance %s; the sweep will", instance.pk)
+    return len(ids)

@@ -58,6 +58,16 @@ class Instance(models.Model):
         related_name="administered_instances",
         help_text="People told about problems with this instance (e.g. a mailbox that keeps failing).",
     )
+    processing_paused = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by code that predates the column (migration tests) get it too
+        help_text="Set when the tracker refused the instance's credentials or permissions: its mail waits "
+        "(nothing is lost) until an admin fixes them and resumes processing.",
+    )
+    processing_paused_at = models.DateTimeField(null=True, blank=True)
+    processing_paused_reason = models.TextField(
+        blank=True, default="", db_default="", help_text="What the tracker said when processing paused."
+    )
     store_raw_mail = models.BooleanField(
         default=True,
         help_text="Keep the full source of inbound mail (encrypted). Off: only the audit row remains "
@@ -84,6 +94,10 @@ class Instance(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("check_tracker", "Can test an instance's tracker connection and create its custom fields"),
+            ("resume_processing", "Can resume an instance's paused processing"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -398,3 +398,29 @@ def _load_own_addresses(instance_id: int) -> OwnAddresses:
         elif address.strip():
             literals.add(split_subaddress(address)[0])
     return OwnAddresses(frozenset(literals), tuple(patterns), replies[0] if replies else "")
+
+
+@dataclass(frozen=True)
+class TrackerNeeds:
+    """What an instance's enabled profiles ask of its tracker: the projects their mappings name (a mapping that
+    leaves the key empty inherits its profile's default mapping's) and the custom fields holding foreign keys, each
+    with where it is named ("profile P, mapping M")."""
+
+    projects: dict[str, list[str]]
+    foreign_key_fields: dict[str, list[str]]
+
+
+def tracker_needs(instance_id: int) -> TrackerNeeds:
+    projects: dict[str, list[str]] = {}
+    fields: dict[str, list[str]] = {}
+    profiles = Profile.objects.filter(instance_id=instance_id, enabled=True).prefetch_related("mappings")
+    for profile in profiles.order_by("name"):
+        mappings = list(profile.mappings.all())
+        default_key = next((m.project_key for m in mappings if m.is_default), "")
+        for mapping in mappings:
+            key = (mapping.project_key or default_key).strip().upper()
+            if key:
+                projects.setdefault(key, []).append(f"profile {profile.name!r}, mapping {mapping.name!r}")
+        if profile.foreign_key_field.strip():
+            fields.setdefault(profile.foreign_key_field.strip(), []).append(f"profile {profile.name!r}")
+    return TrackerNeeds(projects, fields)
