@@ -188,6 +188,9 @@ JEMH_PROCESSING_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_SOFT_LIMIT", 1
 JEMH_PROCESSING_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_HARD_LIMIT", 150)
 JEMH_PROCESSING_TASK_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
 JEMH_PROCESSING_TASK_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
+# A message that failed for a temporary reason is retried after this many seconds, doubling with each failure (one
+# refused with a retry time, e.g. Jira's Retry-After, is retried after that time instead).
+JEMH_RETRY_BASE_SECONDS = config.integer(env, "JEMH_RETRY_BASE_SECONDS", 30)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)

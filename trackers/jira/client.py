@@ -6,7 +6,14 @@ instance's concurrency bound), and multipart uploads of many files in one reques
 
 Rate limits: a 429 (or a 503 with ``Retry-After``) is waited out here only when the wait is short
 (:attr:`JiraClient.max_inline_wait`, with jitter); otherwise the call raises :class:`JiraTemporaryError`
-carrying the retry time, so a worker never sleeps for minutes holding a message.
+carrying the retry time, so a worker never sleeps for minutes holding a message. The wait Jira asked for
+(``Retry-After``, else ``X-RateLimit-Reset`` when ``X-RateLimit-Remaining`` is 0) pauses every thread of the
+process that uses this client, not only the refused call (up to ``max_inline_wait``; a longer wait releases each
+message that meets it), except for ``RateLimit-Reason: jira-per-issue-on-write``, which is about one issue only.
+
+Concurrency: with ``slots`` (:class:`trackers.jira.concurrency.CallSlots`), each request holds one of the
+instance's call slots while it is on the wire, so all workers together keep at most the instance's
+``jira_max_concurrency`` requests in flight.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 import httpx
 
 from trackers import errors
+from trackers.jira.concurrency import CallSlots
 from trackers.jira.errors import JiraAuthError, JiraTemporaryError
 
 CLOUD = "cloud"
@@ -69,6 +77,14 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return None
 
 
+def exhausted_for(response: httpx.Response) -> float | None:
+    """On a successful answer: seconds until the rate-limit window resets when ``X-RateLimit-Remaining`` says
+    nothing is left of it (None otherwise)."""
+    if response.headers.get("X-RateLimit-Remaining", "").strip() != "0":
+        return None
+    return retry_after_seconds(response)
+
+
 def error_text(response: httpx.Response) -> str:
     """Jira's ErrorCollection in one line: the messages, then ``field: message`` for each field."""
     try:
@@ -107,6 +123,7 @@ class JiraClient:
         connect_timeout: float = 5.0,
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
+        slots: CallSlots | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
@@ -121,6 +138,9 @@ class JiraClient:
             transport=transport,
         )
         self._lock = threading.Lock()
+        self.slots = slots
+        #: time.monotonic() before which no call is sent (Jira asked us to wait)
+        self._paused_until = 0.0
         #: calls made, by "METHOD path-template" (for cost reports)
         self.calls: dict[str, int] = {}
 
@@ -156,10 +176,11 @@ class JiraClient:
         attempt = 0
         while True:
             attempt += 1
+            self._wait_for_pause(label)
             with self._lock:
                 self.calls[label] = self.calls.get(label, 0) + 1
             try:
-                response = self._http.request(method, url, params=params, json=json, files=files, headers=headers)
+                response = self._send(method, url, params=params, json=json, files=files, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 safe = method in ("GET", "PUT", "DELETE") or retry_unsafe
                 if safe and attempt <= self.max_retries:
@@ -171,10 +192,15 @@ class JiraClient:
                 ) from exc
             status = response.status_code
             if status < 400:
+                exhausted = exhausted_for(response)
+                if exhausted:
+                    self._pause(min(exhausted, self.max_inline_wait))
                 return response
             if status == 429 or status >= 500:
                 wait = retry_after_seconds(response)
                 reason = response.headers.get("RateLimit-Reason", "")
+                if (status == 429 or wait) and reason != "jira-per-issue-on-write":  # that one is per issue
+                    self._pause(min(wait if wait is not None else 0.5, self.max_inline_wait))
                 retryable_here = status in (429, 503) or (method == "GET")
                 if retryable_here and attempt <= self.max_retries and (wait or 0.5) <= self.max_inline_wait:
                     time.sleep((wait or 0.5) * random.uniform(1.0, 1.3))  # jitter: never retry all at once
@@ -203,6 +229,32 @@ class JiraClient:
             fields = error_fields(response)
             named = f" (fields: {', '.join(fields)})" if fields else ""
             raise errors.InvalidFieldValue(f"Jira refused {what or label}{named}: {error_text(response)}")
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self.slots is None:
+            return self._http.request(method, url, **kwargs)
+        with self.slots.slot():
+            return self._http.request(method, url, **kwargs)
+
+    def _pause(self, seconds: float) -> None:
+        """Jira asked for ``seconds`` of quiet: no thread sends through this client before then (with jitter, so
+        the threads do not all come back at the same instant)."""
+        until = time.monotonic() + seconds
+        with self._lock:
+            self._paused_until = max(self._paused_until, until)
+
+    def _wait_for_pause(self, label: str) -> None:
+        with self._lock:
+            left = self._paused_until - time.monotonic()
+        if left <= 0:
+            return
+        if left > self.max_inline_wait:
+            raise JiraTemporaryError(
+                f"Jira at {self.base_url} asked for a pause; {label} is retried after {left:.0f} s",
+                retry_after=left * random.uniform(1.0, 1.2),
+                throttled=True,
+            )
+        time.sleep(left * random.uniform(1.0, 1.3))
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs).json()
