@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -129,12 +130,19 @@ class JiraClient:
         self.credentials = credentials
         self.deployment = credentials.deployment
         self.api = f"/rest/api/{'3' if credentials.deployment == CLOUD else '2'}"
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        if transport is None:
+            # a POST's headers and body are separate writes: without TCP_NODELAY the body waits for the server's
+            # delayed ACK (40 ms on Linux), on every write call
+            transport = httpx.HTTPTransport(
+                limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            )
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=credentials.auth(),
             headers={**credentials.headers(), "Accept": "application/json", "User-Agent": "jemh-mailhandler"},
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             transport=transport,
         )
         self._lock = threading.Lock()

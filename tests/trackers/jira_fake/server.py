@@ -894,6 +894,9 @@ class Request:
 class _Handler(BaseHTTPRequestHandler):
     jira: FakeJira
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes: with Nagle's algorithm the body would wait for the client's delayed ACK
+    # (40 ms on Linux) on every keep-alive answer, a latency real Jira does not add
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
