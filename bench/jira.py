@@ -98,6 +98,7 @@ def fake_summary(fake: Any) -> dict[str, Any]:
             "refused": dict(fake.refused),
             "refused_calls": dict(fake.refused_calls),
             "peak_in_flight": fake.peak_in_flight,
+            "cpu_s": round(time.process_time(), 2),
             "violations": fake.violations[:20],
             "issues": len(issues),
             "comments": len(comment_sources),
@@ -287,7 +288,7 @@ def wait_for_outcomes(
 
 def results(poll_started: float, summary: dict[str, Any]) -> dict[str, Any]:
     """Outcomes and latencies from the audit rows, checked against what the fake Jira holds."""
-    from django.db.models import Count, Max
+    from django.db.models import Count, Max, Min
 
     from inbound.models import InboundMessage
 
@@ -298,16 +299,18 @@ def results(poll_started: float, summary: dict[str, Any]) -> dict[str, Any]:
         (done - created).total_seconds()
         for created, done in messages.filter(processed_at__isnull=False).values_list("created_at", "processed_at")
     ]
-    last = messages.aggregate(last=Max("processed_at"))["last"]
+    span = messages.aggregate(first=Min("processed_at"), last=Max("processed_at"))
+    first, last = span["first"], span["last"]
     elapsed = last.timestamp() - poll_started if last else float("nan")
     issue_sources, comment_sources = Counter(summary["issue_sources"]), Counter(summary["comment_sources"])
     both = set(issue_sources) & set(comment_sources)
     lost = 0  # an outcome that says an issue or comment was made, but Jira has none from that message
-    throttled = 0
+    throttled = waited = 0
     problems: Counter[str] = Counter()
     for pk, outcome, report in messages.values_list("pk", "outcome", "report"):
         report = report if isinstance(report, dict) else {}
         throttled += int(report.get("throttled", 0) or 0)
+        waited += bool(report.get("thread_wait"))
         if outcome == "created" and str(pk) not in issue_sources:
             lost += 1
         if outcome == "commented" and str(pk) not in comment_sources:
@@ -337,6 +340,8 @@ def results(poll_started: float, summary: dict[str, Any]) -> dict[str, Any]:
         + sum(1 for n in comment_sources.values() if n > 1)
         + len(both),
         "releases_for_rate_limits": throttled,
+        "replies_that_waited_for_their_request": waited,
+        "first_outcome_after_s": round(first.timestamp() - poll_started, 2) if first else None,
         "error_reasons": dict(problems.most_common(10)),
     }
 
@@ -595,6 +600,7 @@ def main() -> int:
             "refused": summary["refused"],
             "refused_by_operation": summary["refused_calls"],
             "peak_in_flight": summary["peak_in_flight"],
+            "fake_cpu_s": summary["cpu_s"],
             "spec_violations": final_summary["violations"],
         },
         "ceiling_messages_per_second": round(ceiling, 1),
@@ -655,7 +661,10 @@ def print_table(report: dict[str, Any]) -> None:
         ("capture → outcome p50 / p95", f"{e2e['capture_to_outcome_p50_s']} s / {e2e['capture_to_outcome_p95_s']} s"),
         ("429s sent by the fake", ", ".join(f"{k} {v}" for k, v in jira["refused"].items()) or "none"),
         ("messages released for a rate limit", e2e["releases_for_rate_limits"]),
+        ("replies that waited for their request", e2e["replies_that_waited_for_their_request"]),
+        ("first outcome after poll start", f"{e2e['first_outcome_after_s']} s"),
         ("peak requests in flight at the fake", jira["peak_in_flight"]),
+        ("fake Jira CPU (validation included)", f"{jira['fake_cpu_s']} s"),
         ("outcomes", ", ".join(f"{k or '(none)'} {v}" for k, v in sorted(e2e["outcomes"].items()))),
         ("Jira issues / comments / attachments", f"{e2e['jira_issues']} / {e2e['jira_comments']} / "
          f"{e2e['jira_attachments']}"),
