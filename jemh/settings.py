@@ -135,6 +135,14 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Processing mail into Jira waits on Jira (50-500 ms a call): give it a queue of its own and a worker with a threads
+# pool, so one process keeps many messages (and Jira calls) in flight (README "Jira"). Unset: the default queue.
+JEMH_PROCESSING_QUEUE = env.str("JEMH_PROCESSING_QUEUE", default="")
+if JEMH_PROCESSING_QUEUE:
+    CELERY_TASK_ROUTES = {
+        name: {"queue": JEMH_PROCESSING_QUEUE}
+        for name in ("inbound.process_message", "inbound.process_messages", "inbound.drain_backlog")
+    }
 
 LOGGING = {
     "version": 1,

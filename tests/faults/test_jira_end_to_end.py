@@ -11,15 +11,18 @@ exactly once: the fake holds one issue per request and one comment per reply, ea
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.faults.conftest import Cluster
-from tests.inbound.conftest import Mailbox
+from tests.inbound.conftest import ROOT, Mailbox
 from tests.pipeline.conftest import mail
 from tests.trackers.jira_fake import FakeJira
 from tests.trackers.jira_fake.state import EMAIL_FIELDS, now
@@ -256,3 +259,44 @@ def test_a_jira_outage_ends_with_every_message_processed_once(site: Site, fake: 
     assert outcomes == {"created": 10, "commented": 6}, rows
     assert max(r["attempts"] for r in rows) >= 2  # some messages failed during the outage and were retried
     _exactly_once(fake, requests=10, replies=6)
+
+
+def start_threads_worker(cluster: Cluster, concurrency: int) -> subprocess.Popen[bytes]:
+    """A worker with a threads pool (how Jira-bound processing is meant to run: README ``JEMH_PROCESSING_QUEUE``),
+    on the cluster's broker and database, logged like the cluster's prefork workers."""
+    name = f"faults{len(cluster.workers)}"
+    log = cluster.logs / f"{name}.log"
+    argv = [sys.executable, "-m", "tests.faults.worker", "--pool", "threads", "--concurrency", str(concurrency)]
+    argv += ["-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+    process = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env={**cluster.db.env, **cluster.env},
+        stdout=open(log, "wb"),  # noqa: SIM115 - lives as long as the worker
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    cluster.workers.append(process)
+    _eventually(lambda: process.poll() is None and b" ready." in log.read_bytes(), 60, "the threads worker's start")
+    return process
+
+
+def test_a_threads_pool_worker_keeps_calls_in_flight_within_the_bound_through_a_storm(
+    site: Site, fake: FakeJira, cluster: Cluster, tmp_path: Path
+) -> None:
+    """One worker process, six pool threads: several messages' Jira calls in flight at once (the fake answers in
+    80 ms), never more than the instance's four call slots, and a 429 storm still ends with each message once."""
+    fake.latency = 0.08
+    start_threads_worker(cluster, concurrency=6)
+    requests, replies = _mailbox_of(24, 8, "threads")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    for index, raw in enumerate(requests + replies):
+        (folder / f"{index:04d}.eml").write_bytes(raw)
+    ids = cluster.call("record", str(site.instance_id), str(folder))["ids"]
+    fake.storm(4.0)
+    cluster.call("queue", *map(str, ids), "--group", "4")  # eight groups at once: up to six run side by side
+    rows = site.wait_until_final(32, 120)
+    assert Counter(r["outcome"] for r in rows) == {"created": 24, "commented": 8}, rows
+    assert 2 <= fake.peak_in_flight <= 4 + 1  # +1: the fake counts a request until its handler returns
+    _exactly_once(fake, requests=24, replies=8)
