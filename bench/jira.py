@@ -27,6 +27,7 @@ generator's ground truth, and the workers' peak RSS (target at most 150 MB each)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -149,10 +150,8 @@ class Fake:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(OSError, SystemExit):
                 self.command("quit")
-            except (OSError, SystemExit):
-                pass
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -431,7 +430,7 @@ def calibrate(instance_id: int, fake: Fake, truth: list[dict[str, Any]], raws: d
         "comment with attachments": median.get("reply+att"),
     }
     extra = [
-        per[f"{kind} with attachments"] - per[kind]  # type: ignore[operator]
+        per[f"{kind} with attachments"] - per[kind]
         for kind in ("new issue", "comment")
         if per.get(kind) is not None and per.get(f"{kind} with attachments") is not None
     ]
@@ -538,6 +537,8 @@ def main() -> int:
         out, err = capture.communicate(timeout=60)
         if capture.returncode:
             raise SystemExit(f"the capture failed:\n{err[-4000:]}")
+        if done < captured:
+            print(f"WARNING: {captured - done} message(s) without a final outcome after {options.timeout} s")
         capture_run = json.loads(out.strip().splitlines()[-1])
         pids = sorted(set(pids) | set(processing_pids(options, workers)))
         rss = {str(pid): peak_rss_mb(pid) for pid in pids}
@@ -646,8 +647,10 @@ def print_table(report: dict[str, Any]) -> None:
         ("Jira calls per new issue (warm)", calls("new issue")),
         ("Jira calls per comment (warm)", calls("comment")),
         ("extra calls for attachments (warm)", calls("attachments (extra)")),
-        ("  new issue / comment with attachments", f"{per.get('new issue with attachments')} / "
-         f"{per.get('comment with attachments')}"),
+        (
+            "  new issue / comment with attachments",
+            f"{per.get('new issue with attachments')} / {per.get('comment with attachments')}",
+        ),
         ("answered Jira calls per message (whole run)", jira["answered_calls_per_message"]),
         (
             "end to end (poll start → last outcome)",
@@ -666,17 +669,30 @@ def print_table(report: dict[str, Any]) -> None:
         ("peak requests in flight at the fake", jira["peak_in_flight"]),
         ("fake Jira CPU (validation included)", f"{jira['fake_cpu_s']} s"),
         ("outcomes", ", ".join(f"{k or '(none)'} {v}" for k, v in sorted(e2e["outcomes"].items()))),
-        ("Jira issues / comments / attachments", f"{e2e['jira_issues']} / {e2e['jira_comments']} / "
-         f"{e2e['jira_attachments']}"),
-        ("lost (no outcome / outcome not in Jira)", f"{e2e['lost']} ({e2e['without_outcome']} / "
-         f"{e2e['outcome_without_its_jira_change']})"),
-        ("doubles (> 1 issue / > 1 comment / both)", f"{e2e['doubles']} ({e2e['messages_with_more_than_one_issue']} / "
-         f"{e2e['messages_with_more_than_one_comment']} / {e2e['messages_with_an_issue_and_a_comment']})"),
-        ("thread splits / misthreaded replies", f"{report['ground_truth']['thread_splits']} / "
-         f"{report['ground_truth']['misthreaded_replies']} of {report['ground_truth']['replies']} replies"),
+        (
+            "Jira issues / comments / attachments",
+            f"{e2e['jira_issues']} / {e2e['jira_comments']} / {e2e['jira_attachments']}",
+        ),
+        (
+            "lost (no outcome / outcome not in Jira)",
+            f"{e2e['lost']} ({e2e['without_outcome']} / {e2e['outcome_without_its_jira_change']})",
+        ),
+        (
+            "doubles (> 1 issue / > 1 comment / both)",
+            f"{e2e['doubles']} ({e2e['messages_with_more_than_one_issue']} / "
+            f"{e2e['messages_with_more_than_one_comment']} / {e2e['messages_with_an_issue_and_a_comment']})",
+        ),
+        (
+            "thread splits / misthreaded replies",
+            f"{report['ground_truth']['thread_splits']} / "
+            f"{report['ground_truth']['misthreaded_replies']} of {report['ground_truth']['replies']} replies",
+        ),
         ("worker CPU per message", f"{report['worker_cpu_ms_per_message']} ms"),
-        ("worker peak RSS MB (processing; main)", f"{list(report['worker_peak_rss_mb']['processing'].values())}; "
-         f"{report['worker_peak_rss_mb']['main']} (target <= {TARGET_RSS_MB})"),
+        (
+            "worker peak RSS MB (processing; main)",
+            f"{list(report['worker_peak_rss_mb']['processing'].values())}; "
+            f"{report['worker_peak_rss_mb']['main']} (target <= {TARGET_RSS_MB})",
+        ),
         ("load average (1 min) before / after", report["load_average_before_after"]),
         ("spec violations seen by the fake", len(jira["spec_violations"])),
         ("whole run", f"{report['run_seconds']} s"),

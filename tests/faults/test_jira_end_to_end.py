@@ -143,7 +143,10 @@ def test_mail_becomes_issues_and_comments_in_jira(site: Site, fake: FakeJira, cl
         subject="VPN drops",
         body="The VPN drops every ten minutes.",
         sender="Alice Agent <alice@customer.example>",
-        attachments=[("vpn.log", "text/plain", b"drop at 10:00\ndrop at 10:10\n"), ("shot.png", "image/png", b"\x89PNG")],
+        attachments=[
+            ("vpn.log", "text/plain", b"drop at 10:00\ndrop at 10:10\n"),
+            ("shot.png", "image/png", b"\x89PNG"),
+        ],
         message_id="<request-2@customer.example>",
     )
     site.deliver(unknown, known)

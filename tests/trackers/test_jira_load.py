@@ -40,7 +40,9 @@ def fake() -> Iterator[FakeJira]:
 
 
 def _client(fake: FakeJira, slots: CallSlots | None = None) -> JiraClient:
-    return JiraClient(fake.base_url, Credentials(CLOUD, email=FakeJira.EMAIL, api_token=FakeJira.API_TOKEN), slots=slots)
+    return JiraClient(
+        fake.base_url, Credentials(CLOUD, email=FakeJira.EMAIL, api_token=FakeJira.API_TOKEN), slots=slots
+    )
 
 
 # -- call slots ----------------------------------------------------------------------------------------------------

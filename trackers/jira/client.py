@@ -134,9 +134,7 @@ class JiraClient:
         if transport is None:
             # a POST's headers and body are separate writes: without TCP_NODELAY the body waits for the server's
             # delayed ACK (40 ms on Linux), on every write call
-            transport = httpx.HTTPTransport(
-                limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-            )
+            transport = httpx.HTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=credentials.auth(),

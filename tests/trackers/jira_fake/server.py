@@ -961,8 +961,8 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "outage-drop":
                 return self._drop()
             if kind == "outage-503":
-                body = {"errorMessages": ["Service unavailable (outage)."], "errors": {}}
-                return self._send(503, body, operation, request)
+                outage = {"errorMessages": ["Service unavailable (outage)."], "errors": {}}
+                return self._send(503, outage, operation, request)
             limit = str(int(jira.rate_limit or 100))
             reset = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(time.time() + 60))
             extra = {
@@ -972,8 +972,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-RateLimit-Reset": reset,
                 "RateLimit-Reason": "jira-burst-based",
             }
-            body = {"errorMessages": ["Rate limit exceeded."], "errors": {}}
-            return self._send(429, body, operation, request, extra)
+            refused = {"errorMessages": ["Rate limit exceeded."], "errors": {}}
+            return self._send(429, refused, operation, request, extra)
 
         fault = jira._take_fault(operation)
         if fault is not None:
