@@ -254,3 +254,23 @@ def test_the_fakes_outage_answers_503_or_drops_the_connection(fake: FakeJira) ->
         client.request("POST", "issue", json={})
     time.sleep(0.5)
     assert client.get("serverInfo")["deploymentType"] == "Cloud"
+
+
+# -- calls a reply costs ---------------------------------------------------------------------------------------------
+
+
+def test_an_issue_read_says_its_comment_count_and_serves_the_attachment_look_up(db: None, fake: FakeJira) -> None:
+    from trackers.interface import AttachmentUpload, NewComment
+
+    tracker = tracker_for(jira_instance(fake))
+    created = tracker.create_issue(NewIssue("ABC", "Printer on fire"))
+    assert created.comment_count == 0
+    tracker.add_comment(created.key, NewComment("from mail", author_email="c@customer.example", source_message_id=3))
+    issue = tracker.find_issue(created.key)
+    assert issue is not None and issue.comment_count == 1
+    reads = fake.count("getIssue")
+    assert tracker.attachment_hashes(created.key) == frozenset()  # from the issue just read: no call
+    assert fake.count("getIssue") == reads
+    tracker.add_attachments(created.key, [AttachmentUpload("a.txt", "text/plain", data=b"a")])
+    assert len(tracker.attachment_hashes(created.key)) == 1  # its own upload made the list stale: read again
+    assert fake.count("getIssue") == reads + 1
