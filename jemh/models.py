@@ -81,6 +81,13 @@ class Instance(models.Model):
     )
     event_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
     outbound_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    support_flag_days = models.PositiveIntegerField(
+        default=30,
+        db_default=30,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1)],
+        verbose_name="support flags expire after (days)",
+        help_text="Mail flagged for support is shared for this many days, unless unflagged sooner.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

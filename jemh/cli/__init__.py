@@ -10,4 +10,6 @@ SUBCOMMANDS: dict[str, str] = {
     "bootstrap": "jemh.cli.bootstrap",
     "inspect": "inbound.mime.cli",
     "deliver": "inbound.cli.deliver",
+    "purge": "auditing.cli.purge",
+    "rekey": "jemh.cli.rekey",
 }
