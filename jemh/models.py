@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from jemh.fields import EncryptedTextField
@@ -51,6 +51,14 @@ class Instance(models.Model):
         default="",
         verbose_name="Jira personal access token",
         help_text="Data Center: sent as a bearer token.",
+    )
+    jira_max_concurrency = models.PositiveSmallIntegerField(
+        default=10,
+        db_default=10,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        verbose_name="Jira calls in flight at most",
+        help_text="How many requests all workers together send to this Jira site at once. Jira answers in 50-500 ms, "
+        "so a few in flight keep processing fast; lower it if Jira answers with rate limits (HTTP 429).",
     )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
