@@ -75,7 +75,8 @@ def test_the_filter_rule_form_shows_why_a_pattern_is_refused(rich_profile) -> No
     form = form_class({"profile": rich_profile.pk, "kind": "subject_block", "pattern": r"(\w)\1{3}", "action": "drop"})
     assert not form.is_valid()
     assert "backreference" in " ".join(form.errors["pattern"])
-    accepted = form_class({"profile": rich_profile.pk, "kind": "subject_block", "pattern": CATASTROPHIC, "action": "drop"})
+    data = {"profile": rich_profile.pk, "kind": "subject_block", "pattern": CATASTROPHIC, "action": "drop"}
+    accepted = form_class(data)
     assert accepted.is_valid(), accepted.errors
 
 
@@ -118,7 +119,7 @@ def test_every_regex_field_is_validated_for_re2_and_its_default_compiles() -> No
     fields = list(_regex_fields())
     names = {name for name, _, _ in fields}
     assert {"FilterRule.pattern", "Profile.foreign_key_pattern", "ProjectMapping.subject_cleanups"} <= names
-    for name, default, lines in fields:
+    for _name, default, lines in fields:
         if not default:
             continue
         (validate_regex_lines if lines else validate_regex)(str(default))  # raises for a default RE2 refuses
@@ -193,8 +194,8 @@ def test_every_builtin_pattern_compiles_for_re2_or_grows_linearly() -> None:
     for name, pattern in backtracking.items():
         small, large = _hostile_texts(pattern, 2_000), _hostile_texts(pattern, 8_000)
         _run_all(pattern, small)  # warm-up
-        small_time = _seconds(lambda: _run_all(pattern, small), runs=1)
-        large_time = _seconds(lambda: _run_all(pattern, large), runs=1)
+        small_time = _seconds(lambda p=pattern, t=small: _run_all(p, t), runs=1)  # type: ignore[misc]
+        large_time = _seconds(lambda p=pattern, t=large: _run_all(p, t), runs=1)  # type: ignore[misc]
         per_text = large_time / len(large)
         if per_text > 0.05 or large_time > 12 * max(small_time, 0.01):  # 4x the text: linear is ~4x the time
             slow[name] = (round(small_time, 3), round(large_time, 3))
