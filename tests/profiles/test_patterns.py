@@ -9,6 +9,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -74,7 +75,7 @@ def test_the_filter_rule_form_shows_why_a_pattern_is_refused(rich_profile) -> No
     form_class = modelform_factory(FilterRule, fields=["profile", "kind", "pattern", "action"])
     form = form_class({"profile": rich_profile.pk, "kind": "subject_block", "pattern": r"(\w)\1{3}", "action": "drop"})
     assert not form.is_valid()
-    assert "backreference" in " ".join(form.errors["pattern"])
+    assert "backreference" in " ".join(str(error) for error in form.errors["pattern"])
     data = {"profile": rich_profile.pk, "kind": "subject_block", "pattern": CATASTROPHIC, "action": "drop"}
     accepted = form_class(data)
     assert accepted.is_valid(), accepted.errors
@@ -105,7 +106,7 @@ def test_model_cleans_refuse_a_pattern_they_cannot_compile(instance) -> None:
     assert "lookahead" in str(refused.value.message_dict["pattern"])
 
 
-def _regex_fields() -> Iterator[tuple[str, object, bool]]:
+def _regex_fields() -> Iterator[tuple[str, Any, bool]]:
     from django.apps import apps
 
     for model in apps.get_app_config("profiles").get_models():
@@ -130,7 +131,7 @@ def test_the_default_mapping_fixture_patterns_compile() -> None:
 
     for field in ProjectMapping._meta.concrete_fields:
         if field.name in DEFAULT_MAPPING and validate_regex_lines in field.validators:
-            validate_regex_lines(DEFAULT_MAPPING[field.name])
+            validate_regex_lines(str(DEFAULT_MAPPING[field.name]))
 
 
 # -- built-in patterns ---------------------------------------------------------------------------------------------
