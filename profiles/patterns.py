@@ -7,8 +7,8 @@ takes Python's backtracking engine seconds on 24 characters, takes microseconds.
 is Python's minus the constructs that need backtracking: backreferences (``\\1``, ``(?P=name)``), lookarounds
 (``(?=…)``, ``(?!…)``, ``(?<=…)``, ``(?<!…)``), atomic groups and possessive quantifiers are refused, with a
 message saying so (:func:`pattern_problem`, used by the validators). Named groups ``(?P<name>…)`` and inline flags
-work; ``\\Z`` is read as RE2's ``\\z`` (the end of the text). ``\\w``, ``\\d``, ``\\s`` and ``\\b`` are ASCII in
-RE2; ``\\p{L}`` and friends match any script.
+work; ``\\Z`` is read as RE2's ``\\z`` (the end of the text), and ``\\w``, ``\\d`` and ``\\s`` keep Python's Unicode
+meaning (written out as RE2's Unicode classes); only ``\\b`` is ASCII in RE2.
 
 A failure to compile raises :class:`re.error`, as Python's engine would, so callers skip a stored pattern that
 does not compile (validation refuses those; stored data may predate it).
@@ -72,18 +72,41 @@ class LinearPattern(Protocol):
     def sub(self, repl: str, text: str, count: int = 0) -> str: ...
 
 
+# Python's \\w, \\d and \\s are Unicode-aware on text, RE2's are ASCII: written out in RE2's Unicode classes so that
+# a pattern means what it meant to Python (\\b stays ASCII: RE2 has no Unicode word boundary).
+_CLASS_BODY = {"w": r"\p{L}\p{N}_", "d": r"\p{Nd}", "s": r"\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Z}"}
+
+
 def _for_re2(pattern: str) -> str:
-    """``pattern`` with Python's ``\\Z`` (end of text) written as RE2 spells it, ``\\z``."""
-    if "\\Z" not in pattern:
+    """``pattern`` as RE2 reads it the way Python did: ``\\Z`` (end of text) written ``\\z``, and ``\\w``, ``\\d``,
+    ``\\s`` (and ``\\W``, ``\\D``, ``\\S`` outside brackets) as the Unicode classes Python matches."""
+    if "\\" not in pattern:
         return pattern
-    out, index = [], 0
+    out: list[str] = []
+    index, in_class, class_start = 0, False, -1
     while index < len(pattern):
         char = pattern[index]
         if char == "\\" and index + 1 < len(pattern):
-            pair = pattern[index : index + 2]
-            out.append("\\z" if pair == "\\Z" else pair)
+            letter = pattern[index + 1]
+            if letter == "Z":
+                out.append("\\z")
+            elif letter in _CLASS_BODY:
+                out.append(_CLASS_BODY[letter] if in_class else f"[{_CLASS_BODY[letter]}]")
+            elif letter.lower() in _CLASS_BODY and not in_class:
+                out.append(f"[^{_CLASS_BODY[letter.lower()]}]")
+            else:
+                out.append(pattern[index : index + 2])
             index += 2
             continue
+        if not in_class and char == "[":
+            in_class, class_start = True, index
+            if pattern.startswith("[^", index):
+                out.append("[^")
+                index += 2
+                class_start = index - 1
+                continue
+        elif in_class and char == "]" and index > class_start + 1:
+            in_class = False
         out.append(char)
         index += 1
     return "".join(out)

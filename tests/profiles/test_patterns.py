@@ -89,6 +89,11 @@ def test_python_syntax_that_re2_shares_keeps_working() -> None:
     assert compiled("ticket").search("TICKET") is not None  # IGNORECASE is the default of configuration
     assert compiled("ticket", 0).search("TICKET") is None
     assert compiled(r"[\\]1").search("\\1") is not None  # an escaped backslash is no backreference
+    # \w, \d and \s keep Python's Unicode meaning (RE2's own are ASCII)
+    for pattern, text in [(r"^\[\w+\]", "[Größe] x"), (r"[\w-]+$", "é-ü"), (r"\d", "٣"), (r"a\sb", "a\u00a0b")]:
+        assert compiled(pattern).search(text) is not None and re.search(pattern, text, re.I) is not None, pattern
+    for pattern, text in [(r"\W", "éü"), (r"\D", "٣"), (r"[^\w]", "é"), (r"[]\w]+x", "]éx")]:
+        assert (compiled(pattern).search(text) is None) == (re.search(pattern, text, re.I) is None), pattern
     with pytest.raises(re.error):
         compiled("[unclosed")
     assert "is not a valid regular expression" in pattern_problem("[unclosed")
