@@ -14,6 +14,7 @@ from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from inbound.mime.controls import header_text
 from inbound.mime.headers import decode_words, parse_addresses, parse_message_ids, split_entity
 
 MAX_HEADER_BYTES = 256 * 1024
@@ -60,7 +61,7 @@ def summarize(raw: bytes) -> MailSummary:
 
 
 def _clip(value: str) -> str:
-    return " ".join(value.split())[:MAX_VALUE_CHARS]
+    return " ".join(header_text(value).split())[:MAX_VALUE_CHARS]  # no control characters (inbound.mime.controls)
 
 
 def _summarize_with_mime(block: bytes) -> MailSummary:

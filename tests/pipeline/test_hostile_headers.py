@@ -47,6 +47,7 @@ def test_an_encoded_line_break_in_the_subject_is_forwarded_on_one_line(deliver, 
     profile.save()
     message = deliver(with_subject(mail(to="someone-else@support.example.com"), INJECTED))
     assert message.outcome == "forwarded", message.report
+    assert message.subject == FOLDED  # the audit row too: no NUL, no line break
     [received] = smtp_mail.wait_for(1)
     assert received.envelope_to == ["admin@support.example.com"]  # nobody else was added
     assert received.message["Subject"] == f"[JEMH forwarded] {FOLDED}"
