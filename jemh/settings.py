@@ -106,7 +106,10 @@ AXES_FAILURE_LIMIT = config.integer(env, "JEMH_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=config.integer(env, "JEMH_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets that user's earlier failures
 AXES_CLIENT_IP_CALLABLE = "jemh.signin.client_address"
-AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Keep no more personal data than the lockout needs: the attempts (expired after the cool-off), no log of every
+# sign-in and no failure log.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_SENSITIVE_PARAMETERS = ["password"]
 JEMH_BEHIND_PROXY = config.boolean(env, "JEMH_BEHIND_PROXY", False)
 
