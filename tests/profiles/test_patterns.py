@@ -155,7 +155,7 @@ def _builtin_patterns() -> dict[str, re.Pattern]:
                 continue
             module = importlib.import_module(info.name)
             for name, value in vars(module).items():
-                if isinstance(value, re.Pattern) and id(value) not in seen:
+                if type(value) is re.Pattern and id(value) not in seen:  # type(): lazy proxies stay unevaluated
                     seen.add(id(value))
                     found[f"{info.name}.{name}"] = value
     return found
