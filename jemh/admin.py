@@ -63,6 +63,7 @@ class InstanceAdmin(admin.ModelAdmin):
                     "failure_retention_days",
                     "event_retention_days",
                     "outbound_retention_days",
+                    "support_flag_days",
                     "retention_status",
                 )
             },

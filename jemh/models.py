@@ -99,6 +99,13 @@ class Instance(models.Model):
         help_text="At most this many notifications, hints and forwards of this instance go out in any hour; more "
         "wait the same way. Alerts and test mail are never held. Empty: no limit.",
     )
+    support_flag_days = models.PositiveIntegerField(
+        default=30,
+        db_default=30,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1)],
+        verbose_name="support flags expire after (days)",
+        help_text="Mail flagged for support is shared for this many days, unless unflagged sooner.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

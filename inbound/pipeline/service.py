@@ -153,6 +153,18 @@ def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
     return result, notes
 
 
+def parse_findings(parsed: ParsedMessage) -> dict[str, Any]:
+    """What the parser says about the raw message, for the report: ``parse_notes`` when content was lost (a cap
+    cut it, or it could not be read), ``parse_defects`` for damage repaired without loss (a missing final
+    boundary, lines skipped before the header section)."""
+    findings: dict[str, Any] = {}
+    if parsed.error:
+        findings["parse_notes"] = parsed.error
+    if parsed.defects:
+        findings["parse_defects"] = list(parsed.defects)
+    return findings
+
+
 def report_of(
     profile: ProfileConfig | None,
     result: RunResult | None,
@@ -281,8 +293,7 @@ def _process_claimed(
             group=group,
         )
         result, notes = run(ctx)
-        if parsed.error:
-            notes["parse_notes"] = parsed.error
+        notes.update(parse_findings(parsed))
         if waited:
             notes["thread_wait"] = waited
         return result.outcome, report_of(profile, result, notes, attempts)

@@ -11,4 +11,5 @@ SUBCOMMANDS: dict[str, str] = {
     "inspect": "inbound.mime.cli",
     "deliver": "inbound.cli.deliver",
     "purge": "auditing.cli.purge",
+    "rekey": "jemh.cli.rekey",
 }

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0002_instance_jira_api_token_instance_jira_deployment_and_more'),
+        ('jemh', '0003_instance_support_flag_days'),
     ]
 
     operations = [
