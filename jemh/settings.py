@@ -182,6 +182,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "imapclient": {"level": "INFO"},
         "imapclient.imaplib": {"level": "INFO"},
+        "axes.apps": {"level": "WARNING"},  # its start-up banner on every command
         "httpx": {"level": "WARNING"},
     },
 }

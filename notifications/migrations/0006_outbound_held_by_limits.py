@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0004_instance_outbound_limits'),
+        ('jemh', '0006_instance_outbound_limits'),
         ('notifications', '0005_outbound_kind_chat'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

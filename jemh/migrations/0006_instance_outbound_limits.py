@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0003_instance_support_flag_days'),
+        ('jemh', '0005_instance_jira_max_concurrency'),
     ]
 
     operations = [
