@@ -19,10 +19,10 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -30,6 +30,8 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from rangefilter.filters import DateRangeFilterBuilder
 
+from auditing.admin_flags import SupportFlaggingMixin
+from auditing.admin_raw import RawMailAdminMixin
 from auditing.filters import TrafficFilter
 from auditing.models import InboundDeletion
 from auditing.paging import ProbingPaginator, requested_page
@@ -91,7 +93,7 @@ class InboundChangeList(ChangeList):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAdmin):
     list_display = [
         "received_at",
         "source_name",
@@ -120,7 +122,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
     search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
     fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
     readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
-    actions = ["make_test_case", "process_again", "delete_with_reason"]
+    actions = ["make_test_case", "process_again", "flag_for_support", "delete_with_reason"]
+    # The detail page adds the stored mail's link and reads, and the support flags, below the fields.
+    change_form_template = "auditing/admin/inbound_change_form.html"
 
     # -- the actions, each behind its own permission (see InboundMessage.Meta.permissions) -------------------------
     def has_reprocess_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -186,6 +190,23 @@ class InboundMessageAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[InboundMessage], per_page: int, *args: Any, **kwargs: Any
     ) -> Paginator:
         return ProbingPaginator(queryset, per_page, requested_page(request), *args, **kwargs)
+
+    def get_urls(self) -> list[URLPattern]:
+        return self.raw_mail_urls() + self.flag_urls() + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        message = (
+            InboundMessage.objects.filter(pk=object_id).only("pk", "raw_blob").first() if object_id.isdigit() else None
+        )
+        if message is not None:
+            extra_context = {
+                **(extra_context or {}),
+                **self.raw_mail_context(request, message),
+                **self.flag_context(request, message),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         return super().get_queryset(request).select_related("instance", "source__profile")

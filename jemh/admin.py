@@ -38,7 +38,10 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     filter_horizontal = ("admins",)
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
-        ("Jira connection", {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat")}),
+        (
+            "Jira connection",
+            {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat", "jira_max_concurrency")},
+        ),
         (
             "Data retention",
             {
@@ -50,10 +53,12 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
                     "failure_retention_days",
                     "event_retention_days",
                     "outbound_retention_days",
+                    "support_flag_days",
                     "retention_status",
                 )
             },
         ),
+        ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
     )
     readonly_fields = ("retention_status",)
 

@@ -58,7 +58,8 @@ def broker_url(env: environ.Env, var_dir: Path) -> tuple[str, dict[str, Any], st
             "store_processed": False,
             "polling_interval": 0.1,
         }
-        return "filesystem://", options, f"file://{folder / 'results'}"
+        # the host is only named so kombu does not warn "No hostname was supplied" on every command
+        return "filesystem://localhost/", options, f"file://{folder / 'results'}"
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss", "filesystem", "memory"}:
         raise fail(name, f"unsupported scheme {parts.scheme or '(none)'!r}", "redis://HOST:PORT/DB")
@@ -178,3 +179,11 @@ def integer(env: environ.Env, variable: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise fail(variable, f"{raw!r} is not a whole number", "a whole number") from exc
+
+
+def http_url(env: environ.Env, variable: str) -> str:
+    """An optional http(s) URL ("" when unset)."""
+    value = env.str(variable, default="").strip()
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+        raise fail(variable, f"{value!r} is not an http(s) URL", "https://hooks.slack.com/services/...")
+    return value

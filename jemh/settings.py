@@ -6,6 +6,7 @@ outbound mail written as files under ``var/outbox/``. Every variable is listed i
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "rangefilter",
+    "axes",
     "jemh",
     "profiles",
     "inbound",
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditing.support.guard.SupportStaffOutsideAdmin",  # support staff never open the admin
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout response
 ]
 
 ROOT_URLCONF = "jemh.urls"
@@ -90,6 +94,25 @@ TEMPLATES = [
 
 DATABASES = {"default": config.database(env, VAR_DIR / "jemh.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin sign-in (issue 14): django-axes throttles failed sign-ins per user name and, separately, per client
+# address; a superuser unlocks from the admin (Axes → Access attempts: delete the rows) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` / `axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user name or address before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked out is enough (not only the pair)
+AXES_FAILURE_LIMIT = config.integer(env, "JEMH_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=config.integer(env, "JEMH_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets that user's earlier failures
+AXES_CLIENT_IP_CALLABLE = "jemh.signin.client_address"
+# Keep no more personal data than the lockout needs: the attempts (expired after the cool-off), no log of every
+# sign-in and no failure log.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = ["password"]
+JEMH_BEHIND_PROXY = config.boolean(env, "JEMH_BEHIND_PROXY", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -135,6 +158,14 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Processing mail into Jira waits on Jira (50-500 ms a call): give it a queue of its own and a worker with a threads
+# pool, so one process keeps many messages (and Jira calls) in flight (README "Jira"). Unset: the default queue.
+JEMH_PROCESSING_QUEUE = env.str("JEMH_PROCESSING_QUEUE", default="")
+if JEMH_PROCESSING_QUEUE:
+    CELERY_TASK_ROUTES = {
+        name: {"queue": JEMH_PROCESSING_QUEUE}
+        for name in ("inbound.process_message", "inbound.process_messages", "inbound.drain_backlog")
+    }
 
 LOGGING = {
     "version": 1,
@@ -145,11 +176,14 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL
+    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL;
+    # httpx logs every request at INFO, with its query string (Jira user searches carry e-mail addresses)
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "imapclient": {"level": "INFO"},
         "imapclient.imaplib": {"level": "INFO"},
+        "axes.apps": {"level": "WARNING"},  # its start-up banner on every command
+        "httpx": {"level": "WARNING"},
     },
 }
 
@@ -163,7 +197,7 @@ SECURE_HSTS_PRELOAD = config.boolean(env, "SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if config.boolean(env, "JEMH_BEHIND_PROXY", False):
+if JEMH_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -185,6 +219,8 @@ JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE
 # --- processing (issue 5) ------------------------------------------------------------------------------------------
 # Process captured mail in the capturing process instead of queueing it for a worker (small installations, the MTA
 # pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
+# A Slack-compatible incoming webhook: told of instance registrations and admins' feedback (privacy.md).
+JEMH_CHAT_WEBHOOK_URL = config.http_url(env, "JEMH_CHAT_WEBHOOK_URL")
 JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)
 # Each message's time budget in seconds: past the soft limit its processing is interrupted, past the hard limit the
 # worker process ends itself (its claims are taken over). The group's other messages are released and go on; a
@@ -193,6 +229,9 @@ JEMH_PROCESSING_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_SOFT_LIMIT", 1
 JEMH_PROCESSING_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_HARD_LIMIT", 150)
 JEMH_PROCESSING_TASK_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
 JEMH_PROCESSING_TASK_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
+# A message that failed for a temporary reason is retried after this many seconds, doubling with each failure (one
+# refused with a retry time, e.g. Jira's Retry-After, is retried after that time instead).
+JEMH_RETRY_BASE_SECONDS = config.integer(env, "JEMH_RETRY_BASE_SECONDS", 30)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)

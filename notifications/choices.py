@@ -44,6 +44,7 @@ class OutboundKind(models.TextChoices):
     FORWARD = "forward", "Forward"
     ALERT = "alert", "Alert to the instance's admins"
     TEST = "test", "Test mail"
+    CHAT = "chat", "Chat webhook post (registration, feedback)"
 
 
 class OutboundStatus(models.TextChoices):
@@ -51,4 +52,5 @@ class OutboundStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     RETRYING = "retrying", "Retrying (server unavailable)"
+    HELD = "held", "Held (hourly sending limit: sent at its next attempt)"
     FAILED = "failed", "Failed"

@@ -57,6 +57,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("inbound.InboundMessage", "process_again"): "inbound.reprocess_inboundmessage",
     ("inbound.InboundMessage", "make_test_case"): "inbound.make_testcase_inboundmessage",
     ("inbound.InboundMessage", "delete_with_reason"): "inbound.erase_inboundmessage",
+    ("inbound.InboundMessage", "flag_for_support"): "auditing.flag_for_support",
     ("inbound.Source", "test_connection"): "inbound.change_source",
     ("inbound.Source", "poll_now"): "inbound.change_source",
     ("inbound.Source", "enable_and_reset"): "inbound.change_source",

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('auditing', '0007_purge_schedule'),
+        ('auditing', '0009_purge_schedule'),
         ('jemh', '0002_instance_jira_api_token_instance_jira_deployment_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0004_outbound_kinds'),
+        ('notifications', '0006_outbound_held_by_limits'),
     ]
 
     operations = [
