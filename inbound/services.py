@@ -160,6 +160,7 @@ def delete_message(message: InboundMessage) -> DeletedMessage:
         transaction.on_commit(lambda: discard_blobs([message.raw_blob], "raw mail of a deleted inbound message"))
     return gone
 
+
 def raw_mail(message: InboundMessage) -> bytes | None:
     """The stored raw mail of ``message`` (decrypted), or None when it is not kept (the instance keeps none, or
     retention purged it)."""
