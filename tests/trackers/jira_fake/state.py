@@ -123,6 +123,7 @@ class State:
             Field("labels", "Labels", False, {"type": "array", "items": "string", "system": "labels"}),
         ]
         self.issues: dict[str, Issue] = {}  # by id
+        self.grants: dict[tuple[str, str], set[str]] = {}  # (account id, project key) -> project permissions
         self._ids = itertools.count(10000)
         self._field_ids = itertools.count(10100)
         for name, kind in EMAIL_FIELDS.items():
@@ -138,6 +139,11 @@ class State:
             user = User(account_id, name, email, display_name, active)
             self.users[account_id] = user
             return user
+
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        """Give the account these project permissions in the project (the permission scheme, in short)."""
+        with self.lock:
+            self.grants.setdefault((account_id, project_key.upper()), set()).update(permissions)
 
     def add_project(self, key: str, name: str, lead: str | None) -> Project:
         with self.lock:
