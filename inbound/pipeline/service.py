@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from inbound.flood import sender_hashes
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
-from inbound.models import InboundMessage, InboundStatus, Source
+from inbound.models import InboundMessage, InboundStatus, Source, authserv_ids
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
 from inbound.pipeline.claims import budget_seconds, claim, message_budget, processing_order, release
 from inbound.pipeline.context import Context, Mail
@@ -121,6 +121,7 @@ def build_context(
         inbound_id=inbound.pk if inbound is not None else None,
         sender_hash=inbound.sender_hash if inbound is not None else "",
         sender_hashes=sender_hashes(inbound) if inbound is not None else (),
+        trusted_authserv_ids=trusted_authserv_ids(inbound),
     )
     return Context(
         mail=mail,
@@ -130,6 +131,12 @@ def build_context(
         now=timezone.now(),
         dry_run=dry_run,
     )
+
+
+def trusted_authserv_ids(inbound: InboundMessage | None) -> tuple[str, ...]:
+    """The authserv-ids whose Authentication-Results the message's source trusts (none without a source)."""
+    source = inbound.source if inbound is not None and inbound.source_id else None
+    return authserv_ids(source.trusted_authserv_ids) if source is not None else ()
 
 
 def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:

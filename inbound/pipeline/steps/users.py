@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+from inbound.pipeline.sender import identify, takes_part
 from inbound.pipeline.step import unknown_action
 from profiles.patterns import compiled
 from profiles.routing import matches_catch_address, split_subaddress
@@ -38,15 +39,15 @@ class Users:
 
     def __call__(self, ctx: Context) -> Verdict:
         mapping = ctx.mapping
-        sender = ctx.mail.sender_email
-        if not usable_address(sender):
+        sender = identify(ctx)
+        if not usable_address(sender.email):
             return stop(self.name, Outcome.FILTERED, "the message has no usable From address: left for a human")
         people = ctx.draft.people
-        people.sender_account = ctx.tracker.find_user_by_email(sender)
-        found = addressees(ctx)
+        people.sender_account = sender.account
         handling = mapping.addressee_handling
         if handling not in ("ignore", "participants", "watchers"):
             return unknown_action(self.name, handling, "addressee handling")
+        found, addressee_note = self._addressees(ctx, handling)
         if handling == "participants":
             people.participants.extend(found)
         elif handling == "watchers":
@@ -56,23 +57,45 @@ class Users:
                     people.watchers.append(user.account_id)
                 else:
                     people.participants.append(address)
+        counts = {"participants": len(people.participants), "watchers": len(people.watchers)}
+        if addressee_note:
+            counts["addressees"] = addressee_note
         if people.sender_account is not None:
-            return go_on(
-                self.name,
-                f"the sender has an account ({people.sender_account.account_id})",
-                participants=len(people.participants),
-                watchers=len(people.watchers),
-            )
+            return go_on(self.name, f"the sender has an account ({people.sender_account.account_id})", **counts)
         if mapping.unknown_sender_action not in ("reject", "email_only"):
             return unknown_action(self.name, mapping.unknown_sender_action, "the sender has no account")
         if mapping.unknown_sender_action == "reject":
             ctx.decisions.hint = Hint("unknown_sender", {})
-            return stop(self.name, Outcome.REJECTED, "the sender has no account and such senders are rejected")
-        if sender not in people.participants:
-            people.participants.insert(0, sender)
-        return go_on(
-            self.name,
-            "the sender has no account: an email-only user (fields and participants)",
-            participants=len(people.participants),
-            watchers=len(people.watchers),
-        )
+            return stop(
+                self.name, Outcome.REJECTED, f"the sender has no usable account ({sender.reason}) and is rejected"
+            )
+        if mapping.sender_becomes_participant and sender.email not in people.participants:
+            people.participants.insert(0, sender.email)
+            counts["participants"] = len(people.participants)
+        return go_on(self.name, "the sender has no account: an email-only user", **counts)
+
+    @staticmethod
+    def _addressees(ctx: Context, handling: str) -> tuple[list[str], str]:
+        """The To/Cc people who join the issue, and a note when some or all do not (empty: all of them joined).
+
+        Only an authenticated sender brings people along, and only one already on the issue or with an account
+        (a new issue: an account); never more than the mapping's caps per message and per issue."""
+        if handling == "ignore":
+            return [], ""
+        sender, issue = identify(ctx), ctx.decisions.issue
+        found = [a for a in addressees(ctx) if issue is None or not takes_part(issue, a)]
+        if not found:
+            return [], ""
+        if not sender.authenticated:
+            return [], f"{len(found)} To/Cc people not added: the sender is not authenticated"
+        on_issue = issue is not None and takes_part(issue, sender.email)
+        if sender.account is None and not on_issue:
+            where = f"taking part in {issue.key}" if issue is not None else "creating an issue with an account"
+            return [], f"{len(found)} To/Cc people not added: the sender is not {where}"
+        per_message = ctx.mapping.addressees_per_message
+        already = len(issue.email_participants) + len(issue.watchers) if issue is not None else 0
+        room = max(0, min(per_message, ctx.mapping.participants_per_issue - already))
+        if len(found) <= room:
+            return found, ""
+        note = f"{len(found) - room} of {len(found)} To/Cc people not added: at most {per_message} per message"
+        return found[:room], f"{note} and {ctx.mapping.participants_per_issue} per issue"

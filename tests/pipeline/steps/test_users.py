@@ -1,12 +1,18 @@
 """The users step, in memory."""
 
 from inbound.pipeline.outcome import Outcome
+from trackers.interface import NewIssue
 from inbound.pipeline.steps.users import Users
-from tests.pipeline.steps.factory import context, mapping
+from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping
 
 
 def _ctx(**mapping_changes: object):
-    ctx = context(cc="Bob <bob@example.org>, support@example.com, carol@example.org")
+    """Mail from alice@example.org, authenticated by our MTA (only such a sender brings To/Cc people along)."""
+    ctx = context(
+        cc="Bob <bob@example.org>, support@example.com, carol@example.org",
+        headers=authenticated("example.org"),
+        trusted=(TRUSTED_MTA,),
+    )
     ctx.decisions.mapping = mapping(**mapping_changes)
     return ctx
 
@@ -23,7 +29,12 @@ def test_a_known_sender_and_to_cc_people_as_watchers() -> None:
 
 
 def test_an_unknown_sender_becomes_an_email_only_participant() -> None:
-    ctx = _ctx(addressee_handling="participants")
+    # (issue 14: an e-mail-only sender joins only when the mapping says so, and brings To/Cc people along only to
+    # an issue they already take part in)
+    ctx = _ctx(addressee_handling="participants", sender_becomes_participant=True)
+    ctx.decisions.issue = ctx.tracker.create_issue(
+        NewIssue(project_key="ABC", summary="Printer", email_sender_address="alice@example.org")
+    )
     Users()(ctx)
     assert ctx.draft.people.participants == ["alice@example.org", "bob@example.org", "carol@example.org"]
 
