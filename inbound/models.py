@@ -374,6 +374,7 @@ class HintGrace(models.Model):
     recipient_hash = models.CharField(max_length=64)
     reason = models.CharField(max_length=64)
     sent_at = models.DateTimeField()
+    inbound_id = models.BigIntegerField(null=True, help_text="The message whose hint took the slot (it may retry).")
 
     class Meta:
         constraints = [

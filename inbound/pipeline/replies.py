@@ -15,6 +15,7 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from inbound.models import HintGrace
 from inbound.pipeline.context import Context
@@ -56,15 +57,20 @@ def claim_hint_slot(ctx: Context, recipient: str, reason: str) -> bool:
     hours = ctx.profile.hints.grace_hours
     if hours <= 0:
         return True
-    now, digest = ctx.now, keyed_hash(recipient.lower())
+    now, digest, inbound_id = ctx.now, keyed_hash(recipient.lower()), ctx.mail.inbound_id
     slots = HintGrace.objects.filter(instance_id=ctx.mail.instance_id, recipient_hash=digest, reason=reason)
-    if slots.filter(sent_at__lte=now - timedelta(hours=hours)).update(sent_at=now):
+    free = Q(sent_at__lte=now - timedelta(hours=hours))
+    if inbound_id is not None:
+        free |= Q(inbound_id=inbound_id)  # this message took it before: a rerun (send_mail sends no second copy)
+    if slots.filter(free).update(sent_at=now, inbound_id=inbound_id):
         return True
     if slots.exists():
         return False
     try:
         with transaction.atomic():
-            HintGrace.objects.create(instance_id=ctx.mail.instance_id, recipient_hash=digest, reason=reason, sent_at=now)
+            HintGrace.objects.create(
+                instance_id=ctx.mail.instance_id, recipient_hash=digest, reason=reason, sent_at=now, inbound_id=inbound_id
+            )
     except IntegrityError:
         return False  # another worker took it a moment ago
     return True

@@ -78,8 +78,8 @@ class Users:
     def _addressees(ctx: Context, handling: str) -> tuple[list[str], str]:
         """The To/Cc people who join the issue, and a note when some or all do not (empty: all of them joined).
 
-        Only an authenticated sender brings people along, and only one already on the issue or with an account
-        (a new issue: an account); never more than the mapping's caps per message and per issue."""
+        Only an authenticated sender brings people along: one with an account, one already on the issue, or the
+        reporter of the new issue; never more than the mapping's caps per message and per issue."""
         if handling == "ignore":
             return [], ""
         sender, issue = identify(ctx), ctx.decisions.issue
@@ -88,10 +88,8 @@ class Users:
             return [], ""
         if not sender.authenticated:
             return [], f"{len(found)} To/Cc people not added: the sender is not authenticated"
-        on_issue = issue is not None and takes_part(issue, sender.email)
-        if sender.account is None and not on_issue:
-            where = f"taking part in {issue.key}" if issue is not None else "creating an issue with an account"
-            return [], f"{len(found)} To/Cc people not added: the sender is not {where}"
+        if sender.account is None and issue is not None and not takes_part(issue, sender.email):
+            return [], f"{len(found)} To/Cc people not added: the sender does not take part in {issue.key}"
         per_message = ctx.mapping.addressees_per_message
         already = len(issue.email_participants) + len(issue.watchers) if issue is not None else 0
         room = max(0, min(per_message, ctx.mapping.participants_per_issue - already))
