@@ -48,3 +48,49 @@ def test_no_usable_from_address_is_left_for_a_human() -> None:
     ctx = context(sender="XX")
     ctx.decisions.mapping = mapping()
     assert Users()(ctx).outcome == Outcome.FILTERED
+
+
+def _cc_list(count: int) -> str:
+    return ", ".join(f"victim{i}@elsewhere.example" for i in range(count))
+
+
+def test_a_cc_list_of_500_adds_at_most_the_per_message_cap() -> None:
+    """Issue 14: one mail that Cc's 500 strangers made hundreds of notifications; now at most 10 join."""
+    ctx = context(cc=_cc_list(500), headers=authenticated("example.org"), trusted=(TRUSTED_MTA,))
+    ctx.decisions.mapping = mapping(addressee_handling="participants")
+    ctx.tracker.add_user("alice", "alice@example.org")
+    verdict = Users()(ctx)
+    assert ctx.draft.people.participants == [f"victim{i}@elsewhere.example" for i in range(10)]
+    assert verdict.details["addressees"].startswith("490 of 500 To/Cc people not added: at most 10 per message")
+
+
+def test_an_unauthenticated_senders_cc_list_adds_no_one() -> None:
+    ctx = context(cc=_cc_list(500))
+    ctx.decisions.mapping = mapping(addressee_handling="participants")
+    verdict = Users()(ctx)
+    assert ctx.draft.people.participants == []  # not even the sender: writing does not make one a participant
+    assert verdict.details["addressees"] == "500 To/Cc people not added: the sender is not authenticated"
+
+
+def test_a_stranger_authenticated_for_their_own_domain_adds_no_one_to_an_existing_issue() -> None:
+    ctx = context(sender="mallory@attacker.example", cc=_cc_list(5), headers=authenticated("attacker.example"),
+                  trusted=(TRUSTED_MTA,))
+    ctx.decisions.mapping = mapping(addressee_handling="participants")
+    ctx.decisions.issue = ctx.tracker.create_issue(NewIssue(project_key="ABC", summary="x"))
+    Users()(ctx)
+    assert ctx.draft.people.participants == []
+
+
+def test_an_issue_at_its_participant_cap_takes_no_more() -> None:
+    ctx = _ctx(addressee_handling="participants", participants_per_issue=3)
+    ctx.decisions.issue = ctx.tracker.create_issue(
+        NewIssue(
+            project_key="ABC",
+            summary="Printer",
+            email_sender_address="alice@example.org",
+            email_participants=("x@example.org", "y@example.org"),
+        )
+    )
+    verdict = Users()(ctx)
+    assert ctx.draft.people.participants == ["bob@example.org"]  # room for one more
+    assert "1 of 2 To/Cc people not added" in verdict.details["addressees"]
