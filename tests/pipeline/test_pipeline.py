@@ -28,8 +28,8 @@ def test_new_mail_from_unknown_sender_creates_issue_with_email_only_fields(deliv
     assert issue.reporter is not None and issue.reporter.account_id == "helpdesk"  # default reporter
     assert issue.email_sender_address == "carol@customer.example"
     assert issue.email_sender_name == "Carol Customer"
-    # issue 14: an unauthenticated e-mail-only sender joins no one (Dan) and is not made a participant for writing
-    assert issue.email_participants == ()
+    # issue 14: an unauthenticated sender brings no one along (Dan); the requester follows their own issue
+    assert issue.email_participants == ("carol@customer.example",)
     users = next(s for s in message.report["steps"] if s["step"] == "users")
     assert users["details"]["addressees"] == "1 To/Cc people not added: the sender is not authenticated"
     steps = [step["step"] for step in message.report["steps"]]

@@ -69,7 +69,10 @@ class Users:
             return stop(
                 self.name, Outcome.REJECTED, f"the sender has no usable account ({sender.reason}) and is rejected"
             )
-        if mapping.sender_becomes_participant and sender.email not in people.participants:
+        # the requester of a new issue follows it; writing to an existing one makes no one a participant unless the
+        # mapping says so (issue 14)
+        joins = ctx.decisions.issue is None or mapping.sender_becomes_participant
+        if joins and sender.email not in people.participants:
             people.participants.insert(0, sender.email)
             counts["participants"] = len(people.participants)
         return go_on(self.name, "the sender has no account: an email-only user", **counts)

@@ -68,7 +68,7 @@ def test_an_unauthenticated_senders_cc_list_adds_no_one() -> None:
     ctx = context(cc=_cc_list(500))
     ctx.decisions.mapping = mapping(addressee_handling="participants")
     verdict = Users()(ctx)
-    assert ctx.draft.people.participants == []  # not even the sender: writing does not make one a participant
+    assert ctx.draft.people.participants == ["alice@example.org"]  # only the requester of the new issue
     assert verdict.details["addressees"] == "500 To/Cc people not added: the sender is not authenticated"
 
 
