@@ -49,6 +49,8 @@ def is_sensitive_directive(name: str) -> bool:
         or bool(_CUSTOM_FIELD.fullmatch(lowered))
         or lowered not in {known.lower() for known in KNOWN_DIRECTIVES}
     )
+
+
 _NAME = r"[A-Za-z][\w.\-]*"
 _AT_LINE = re.compile(rf"@({_NAME})\s*(?:=\s*(.*?))?\s*")
 _COLON_LINE = re.compile(rf"({_NAME})\s*:\s*(\S.*?)\s*")

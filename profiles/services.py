@@ -33,7 +33,6 @@ from profiles.choices import (
     StrangerAction,
     UnknownSenderAction,
 )
-from profiles.directives import is_sensitive_directive as is_sensitive
 from profiles.config import (
     AssociationConfig,
     AttachmentExclusionConfig,
@@ -54,6 +53,7 @@ from profiles.config import (
     ResolvedMapping,
     WorkflowAdvanceConfig,
 )
+from profiles.directives import is_sensitive_directive as is_sensitive
 from profiles.hints import DEFAULT_HINTS
 from profiles.models import CatchAddress, Profile, ProjectMapping, TestCase
 from profiles.routing import split_subaddress

@@ -11,8 +11,8 @@ from inbound.pipeline.outcome import Outcome, Verdict
 from inbound.pipeline.step import Step
 from inbound.pipeline.steps.action import Action
 from inbound.pipeline.steps.association import Association
-from inbound.pipeline.steps.authentication import SenderAuthentication
 from inbound.pipeline.steps.attachments import Attachments
+from inbound.pipeline.steps.authentication import SenderAuthentication
 from inbound.pipeline.steps.auto_reply import AutoReply
 from inbound.pipeline.steps.bounce import Bounce
 from inbound.pipeline.steps.bulk_or_list import BulkOrList

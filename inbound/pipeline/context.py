@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from inbound.mime import ParsedMessage
 from inbound.pipeline.draft import Draft
+from inbound.pipeline.sender import Sender
 from profiles.config import ProfileConfig, ResolvedMapping
 from profiles.routing import MessageFacts
 from trackers.interface import Tracker, TrackerIssue
 
 if TYPE_CHECKING:
-    from inbound.pipeline.sender import Sender
     from profiles.services import OwnAddresses
 
 

@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from inbound.models import HintGrace
 from inbound.pipeline.context import Context
-from inbound.pipeline.sender import identify
+from inbound.pipeline.identity import identify
 from jemh.crypto import keyed_hash
 from jemh.logging import Pii
 from notifications.choices import OutboundKind, OutboundStatus
@@ -69,7 +69,11 @@ def claim_hint_slot(ctx: Context, recipient: str, reason: str) -> bool:
     try:
         with transaction.atomic():
             HintGrace.objects.create(
-                instance_id=ctx.mail.instance_id, recipient_hash=digest, reason=reason, sent_at=now, inbound_id=inbound_id
+                instance_id=ctx.mail.instance_id,
+                recipient_hash=digest,
+                reason=reason,
+                sent_at=now,
+                inbound_id=inbound_id,
             )
     except IntegrityError:
         return False  # another worker took it a moment ago

@@ -1,15 +1,12 @@
-"""Who the sender is: the From address, whether the mail is authenticated for its domain (the source's trusted
-``Authentication-Results``, under the profile's sender-authentication setting), the tracker account it may be
-matched to, and the one address a hint may go to. Worked out once per message, on first use."""
+"""Who the sender is: the From address, whether the mail is authenticated for its domain, the tracker account it
+may act as, and the one address a hint may go to (worked out by ``inbound.pipeline.identity``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from inbound.mime.authentication import AuthenticationVerdict, authentication_verdict
-from inbound.pipeline.context import Context
-from profiles.choices import SenderAuthentication
+from inbound.mime.authentication import AuthenticationVerdict
 from trackers.interface import TrackerIssue, TrackerUser
 
 
@@ -35,34 +32,6 @@ class Sender:
             "mode_authenticated": self.authenticated,
             "account": self.account.account_id if self.account else "",
         }
-
-
-def identify(ctx: Context) -> Sender:
-    """The message's sender (computed once per context: one tracker look-up)."""
-    if ctx.decisions.sender is None:
-        ctx.decisions.sender = _identify(ctx)
-    return ctx.decisions.sender
-
-
-def _identify(ctx: Context) -> Sender:
-    email = ctx.mail.sender_email
-    verdict = authentication_verdict(ctx.message.headers, ctx.mail.trusted_authserv_ids, email)
-    usable = bool(email) and "@" in email and not any(c.isspace() for c in email)
-    found = ctx.tracker.find_user_by_email(email) if usable else None
-    mode = ctx.profile.sender_authentication
-    envelope = verdict.envelope_sender
-    if mode == SenderAuthentication.IGNORE:
-        reason = "the profile trusts the From address (sender authentication: ignore)"
-        return Sender(email, found, True, reason, verdict, email)
-    if verdict.authenticated:
-        return Sender(email, found, True, verdict.reason, verdict, email)
-    if mode == SenderAuthentication.PREFER and found is not None and not verdict.failed:
-        reason = f"{verdict.reason}; matched to the account anyway (prefer), with an e-mail-only sender's rights"
-        return Sender(email, found, False, reason, verdict, envelope)
-    reason = verdict.reason
-    if found is not None:
-        reason += "; the address has an account, but unauthenticated mail may not act as it: e-mail-only"
-    return Sender(email, None, False, reason, verdict, envelope)
 
 
 def takes_part(issue: TrackerIssue, email: str) -> bool:

@@ -15,8 +15,12 @@ def ar(value: str) -> tuple[str, str]:
 
 
 def test_dmarc_pass_of_our_mta_authenticates_the_from_domain() -> None:
-    headers = [ar(f"{OURS}; spf=pass smtp.mailfrom=b@example.org; dkim=pass header.d=example.org; "
-                  "dmarc=pass (p=reject) header.from=example.org")]
+    headers = [
+        ar(
+            f"{OURS}; spf=pass smtp.mailfrom=b@example.org; dkim=pass header.d=example.org; "
+            "dmarc=pass (p=reject) header.from=example.org"
+        )
+    ]
     verdict = authentication_verdict(headers, [OURS], "alice@example.org")
     assert verdict.authenticated and verdict.by == "dmarc"
     assert (verdict.dmarc, verdict.dkim, verdict.spf) == ("pass", "pass", "pass")
@@ -39,8 +43,12 @@ def test_without_a_trusted_authserv_id_nobody_is_authenticated() -> None:
 
 def test_a_pass_for_another_domain_does_not_authenticate_the_from() -> None:
     """A forged From: helpdesk@example.org sent from the attacker's own, properly signed domain."""
-    headers = [ar(f"{OURS}; dkim=pass header.d=attacker.example; spf=pass smtp.mailfrom=x@attacker.example; "
-                  "dmarc=fail header.from=example.org")]
+    headers = [
+        ar(
+            f"{OURS}; dkim=pass header.d=attacker.example; spf=pass smtp.mailfrom=x@attacker.example; "
+            "dmarc=fail header.from=example.org"
+        )
+    ]
     verdict = authentication_verdict(headers, [OURS], "helpdesk@example.org")
     assert not verdict.authenticated and verdict.failed
     assert verdict.envelope_sender == "x@attacker.example"  # SPF passed for it: a hint may go there, not to From
@@ -79,7 +87,7 @@ def test_hostile_values_are_ignored_quickly_and_never_raise() -> None:
     """Deeply nested comments (the parser recurses), unparsable and overlong values: no verdict, no error."""
     hostile = [
         ar(f"{OURS}; dkim=pass " + "(" * 3000 + ")" * 3000),
-        ar(f"{OURS}; dkim=pass header.d=\"" + "a" * 3000),
+        ar(f'{OURS}; dkim=pass header.d="' + "a" * 3000),
         ar(f"{OURS}; " + "; ".join(f"dkim=pass header.d=x{i}.example" for i in range(MAX_VALUE // 20))),
         ar("\x00\r\n;;;"),
     ]

@@ -129,16 +129,16 @@ def test_a_forged_staff_from_with_directives_gets_no_staff_rights(receive, agent
     rights = next(s for s in message.report["steps"] if s["step"] == "directive_rights")["details"]
     assert set(rights["dropped"]) == {"project", "assignee"}
     # the same mail really from the helpdesk (our MTA says DMARC pass) may do all of it
-    genuine = forged.replace(
-        b"mx.attacker.net", OUR_MTA.encode()
-    )  # the Authentication-Results now names our own MTA
+    genuine = forged.replace(b"mx.attacker.net", OUR_MTA.encode())  # the Authentication-Results now names our own MTA
     [message] = receive(genuine.replace(b"Message-ID: <", b"Message-ID: <genuine."))
     issue = Issue.objects.get(key=message.issue_key)
     assert issue.project.key == "BIL" and issue.assignee is not None and issue.assignee.username == "alice"
 
 
 def test_a_forged_colleagues_comment_is_not_stored_as_theirs(receive, agents) -> None:
-    agents["alice"].user_permissions.add(Permission.objects.get(codename="add_comment", content_type__app_label="trackers"))
+    agents["alice"].user_permissions.add(
+        Permission.objects.get(codename="add_comment", content_type__app_label="trackers")
+    )
     [created] = receive(mail(sender=CAROL, subject="Printer on fire", authenticated=True))
     [forged] = receive(mail(sender="Alice <alice@example.org>", subject=f"Re: {created.issue_key}", body="Closed."))
     assert forged.outcome == "filtered"  # not on the issue, and unauthenticated mail may not act as alice

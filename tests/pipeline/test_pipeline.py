@@ -62,7 +62,9 @@ def test_reply_with_in_reply_to_becomes_comment_with_reply_text_only(deliver, tr
 def test_issue_key_in_subject_associates(deliver, tracker, agents) -> None:
     first = deliver(mail())
     key = first.report["steps"][-1]["details"]["issue"]
-    agents["alice"].user_permissions.add(Permission.objects.get(codename="add_comment", content_type__app_label="trackers"))
+    agents["alice"].user_permissions.add(
+        Permission.objects.get(codename="add_comment", content_type__app_label="trackers")
+    )
     other = deliver(
         mail(subject=f"About {key}: one more thing", sender="alice@example.org", body="Update.", authenticated=True)
     )

@@ -15,8 +15,8 @@ from tests.trackers.contract import TrackerContract
 from trackers import errors
 from trackers.interface import NewIssue
 from trackers.local import LocalTracker
-from trackers.local.tracker import DJANGO_PERMISSIONS
 from trackers.local.services import delete_issue
+from trackers.local.tracker import DJANGO_PERMISSIONS
 from trackers.models import Issue, IssueMessageId, Project
 
 T = TypeVar("T")
@@ -47,7 +47,9 @@ class TestLocalTracker(TrackerContract):
         user = get_user_model().objects.get(username=account_id)
         for name in permissions:
             app_label, codename = DJANGO_PERMISSIONS[name].split(".")
-            user.user_permissions.add(DjangoPermission.objects.get(content_type__app_label=app_label, codename=codename))
+            user.user_permissions.add(
+                DjangoPermission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
     def delete_issue(self, key: str) -> None:
         delete_issue(Issue.objects.get(instance=self.instance, key=key))

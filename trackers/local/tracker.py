@@ -19,11 +19,11 @@ from trackers import errors
 from trackers.interface import (
     PROJECT_PERMISSIONS,
     Actor,
-    Permission,
     AttachmentUpload,
     IssueUpdate,
     NewComment,
     NewIssue,
+    Permission,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,

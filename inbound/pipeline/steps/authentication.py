@@ -4,8 +4,8 @@ whether the sender may act as their tracker account. It only records; later step
 from __future__ import annotations
 
 from inbound.pipeline.context import Context
+from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Verdict, go_on
-from inbound.pipeline.sender import identify
 
 
 class SenderAuthentication:

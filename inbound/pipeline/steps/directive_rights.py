@@ -6,8 +6,8 @@ besides those, what their account may do in the project (the tracker's permissio
 from __future__ import annotations
 
 from inbound.pipeline.context import Context
+from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Verdict, go_on
-from inbound.pipeline.sender import identify
 from profiles.directives import is_sensitive_directive
 from trackers.errors import ProjectNotFound
 from trackers.interface import Permission

@@ -4,8 +4,9 @@ draft's people (email-only sender, To/Cc addressees as participants or watchers)
 from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
+from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
-from inbound.pipeline.sender import identify, takes_part
+from inbound.pipeline.sender import takes_part
 from inbound.pipeline.step import unknown_action
 from profiles.patterns import compiled
 from profiles.routing import matches_catch_address, split_subaddress
@@ -57,7 +58,7 @@ class Users:
                     people.watchers.append(user.account_id)
                 else:
                     people.participants.append(address)
-        counts = {"participants": len(people.participants), "watchers": len(people.watchers)}
+        counts: dict[str, int | str] = {"participants": len(people.participants), "watchers": len(people.watchers)}
         if addressee_note:
             counts["addressees"] = addressee_note
         if people.sender_account is not None:

@@ -5,8 +5,9 @@ follows the mapping's stranger action: held for an agent, a new issue linked to 
 from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
+from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
-from inbound.pipeline.sender import identify, takes_part
+from inbound.pipeline.sender import takes_part
 from inbound.pipeline.step import unknown_action
 from profiles.choices import OperatingMode, StrangerAction
 from trackers.interface import Permission

@@ -203,6 +203,12 @@ class MemoryLookups:
         return self.own
 
 
+def memory(ctx: Context) -> MemoryTracker:
+    """The context's in-memory tracker (to add projects, users and permissions to)."""
+    assert isinstance(ctx.tracker, MemoryTracker)
+    return ctx.tracker
+
+
 def context(
     raw: bytes | None = None,
     *,

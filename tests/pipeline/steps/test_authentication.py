@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from inbound.pipeline.sender import identify
+from inbound.pipeline.identity import identify
 from inbound.pipeline.steps.authentication import SenderAuthentication
-from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, profile
+from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, memory, profile
 
 FORGED = "Helpdesk <helpdesk@example.org>"
 
 
 def _ctx(headers: dict[str, str] | None = None, mode: str = "require", trusted: tuple[str, ...] = (TRUSTED_MTA,)):
     ctx = context(sender=FORGED, headers=headers, trusted=trusted, config=profile(sender_authentication=mode))
-    ctx.tracker.add_user("helpdesk", "helpdesk@example.org")
+    memory(ctx).add_user("helpdesk", "helpdesk@example.org")
     return ctx
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inbound.pipeline.steps.directive_rights import DirectiveRights
-from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping, profile
+from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping, memory, profile
 from trackers.interface import PROJECT_PERMISSIONS, NewIssue, Permission
 
 ATTACK = {"project": "BIL", "assignee": "alice", "priority": "Highest", "labels": "urgent", "customfield_10100": "1"}
@@ -16,9 +16,9 @@ def _ctx(fields: dict[str, str], *, sender: str = "Helpdesk <helpdesk@example.or
         trusted=(TRUSTED_MTA,),
         config=profile(**p) if p else None,
     )
-    ctx.tracker.add_project("BIL")
-    ctx.tracker.add_user("helpdesk", "helpdesk@example.org")
-    ctx.tracker.add_user("alice", "alice@example.org")
+    memory(ctx).add_project("BIL")
+    memory(ctx).add_user("helpdesk", "helpdesk@example.org")
+    memory(ctx).add_user("alice", "alice@example.org")
     ctx.decisions.mapping = mapping()
     ctx.draft.fields = dict(fields)
     return ctx
@@ -37,7 +37,7 @@ def test_the_foreign_key_field_is_never_set_from_mail_even_by_an_account_with_ev
     """@customfield_10100=777 would capture a partner system's later [CASE-777] mail (issue 14)."""
     association = {"foreign_key_field": "customfield_10100", "foreign_key_pattern": r"\[CASE-(\d+)\]"}
     ctx = _ctx({"customfield_10100": "777", "priority": "High"}, signed=True, association=association)
-    ctx.tracker.grant("helpdesk", "ABC", *PROJECT_PERMISSIONS)
+    memory(ctx).grant("helpdesk", "ABC", *PROJECT_PERMISSIONS)
     verdict = DirectiveRights()(ctx)
     assert ctx.draft.fields == {"priority": "High"}
     assert verdict.details["dropped"] == {"customfield_10100": "the foreign-key field is never set from mail"}
@@ -45,19 +45,19 @@ def test_the_foreign_key_field_is_never_set_from_mail_even_by_an_account_with_ev
 
 def test_an_authenticated_account_keeps_what_its_permissions_allow() -> None:
     ctx = _ctx(ATTACK, signed=True)
-    ctx.tracker.grant("helpdesk", "BIL", Permission.CREATE_ISSUES)
+    memory(ctx).grant("helpdesk", "BIL", Permission.CREATE_ISSUES)
     verdict = DirectiveRights()(ctx)
     assert ctx.draft.fields == {"project": "BIL", "priority": "Highest", "labels": "urgent", "customfield_10100": "1"}
     assert verdict.details["dropped"] == {"assignee": "the account lacks ASSIGN_ISSUES in BIL"}
     ctx = _ctx(ATTACK, signed=True)
-    ctx.tracker.grant("helpdesk", "BIL", Permission.CREATE_ISSUES, Permission.ASSIGN_ISSUES)
+    memory(ctx).grant("helpdesk", "BIL", Permission.CREATE_ISSUES, Permission.ASSIGN_ISSUES)
     DirectiveRights()(ctx)
     assert ctx.draft.fields == ATTACK
 
 
 def test_an_account_without_rights_in_the_named_project_stays_in_the_mappings() -> None:
     ctx = _ctx({"project": "BIL", "assignee": "alice"}, signed=True)
-    ctx.tracker.grant("helpdesk", "ABC", Permission.ASSIGN_ISSUES)
+    memory(ctx).grant("helpdesk", "ABC", Permission.ASSIGN_ISSUES)
     verdict = DirectiveRights()(ctx)
     assert ctx.draft.fields == {"assignee": "alice"}  # checked in ABC, where it may assign
     assert verdict.details["dropped"] == {"project": "the account may not create issues in BIL"}
@@ -66,7 +66,7 @@ def test_an_account_without_rights_in_the_named_project_stays_in_the_mappings() 
 def test_on_a_comment_the_account_needs_to_edit_the_issue() -> None:
     ctx = _ctx({"labels": "x", "components": "printer", "assignee": "alice"}, signed=True)
     ctx.decisions.issue = ctx.tracker.create_issue(NewIssue(project_key="ABC", summary="Printer"))
-    ctx.tracker.grant("helpdesk", "ABC", Permission.EDIT_ISSUES)
+    memory(ctx).grant("helpdesk", "ABC", Permission.EDIT_ISSUES)
     verdict = DirectiveRights()(ctx)
     assert ctx.draft.fields == {"labels": "x", "components": "printer"}
     assert verdict.details["dropped"] == {"assignee": "the account lacks ASSIGN_ISSUES in ABC"}

@@ -1,9 +1,9 @@
 """The users step, in memory."""
 
 from inbound.pipeline.outcome import Outcome
-from trackers.interface import NewIssue
 from inbound.pipeline.steps.users import Users
-from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping
+from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping, memory
+from trackers.interface import NewIssue
 
 
 def _ctx(**mapping_changes: object):
@@ -19,8 +19,8 @@ def _ctx(**mapping_changes: object):
 
 def test_a_known_sender_and_to_cc_people_as_watchers() -> None:
     ctx = _ctx(addressee_handling="watchers")
-    ctx.tracker.add_user("alice", "alice@example.org")
-    ctx.tracker.add_user("bob", "bob@example.org")
+    memory(ctx).add_user("alice", "alice@example.org")
+    memory(ctx).add_user("bob", "bob@example.org")
     verdict = Users()(ctx)
     people = ctx.draft.people
     assert people.sender_account is not None and people.sender_account.account_id == "alice"
@@ -58,7 +58,7 @@ def test_a_cc_list_of_500_adds_at_most_the_per_message_cap() -> None:
     """Issue 14: one mail that Cc's 500 strangers made hundreds of notifications; now at most 10 join."""
     ctx = context(cc=_cc_list(500), headers=authenticated("example.org"), trusted=(TRUSTED_MTA,))
     ctx.decisions.mapping = mapping(addressee_handling="participants")
-    ctx.tracker.add_user("alice", "alice@example.org")
+    memory(ctx).add_user("alice", "alice@example.org")
     verdict = Users()(ctx)
     assert ctx.draft.people.participants == [f"victim{i}@elsewhere.example" for i in range(10)]
     assert verdict.details["addressees"].startswith("490 of 500 To/Cc people not added: at most 10 per message")
@@ -73,8 +73,12 @@ def test_an_unauthenticated_senders_cc_list_adds_no_one() -> None:
 
 
 def test_a_stranger_authenticated_for_their_own_domain_adds_no_one_to_an_existing_issue() -> None:
-    ctx = context(sender="mallory@attacker.example", cc=_cc_list(5), headers=authenticated("attacker.example"),
-                  trusted=(TRUSTED_MTA,))
+    ctx = context(
+        sender="mallory@attacker.example",
+        cc=_cc_list(5),
+        headers=authenticated("attacker.example"),
+        trusted=(TRUSTED_MTA,),
+    )
     ctx.decisions.mapping = mapping(addressee_handling="participants")
     ctx.decisions.issue = ctx.tracker.create_issue(NewIssue(project_key="ABC", summary="x"))
     Users()(ctx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inbound.pipeline.outcome import Outcome
 from inbound.pipeline.steps.writers import Writers
-from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping
+from tests.pipeline.steps.factory import TRUSTED_MTA, authenticated, context, mapping, memory
 from trackers.interface import NewIssue, Permission
 
 STRANGER = "Mallory <mallory@attacker.example>"
@@ -58,22 +58,22 @@ def test_the_reporter_and_participants_may_write() -> None:
 
 def test_an_authenticated_account_allowed_to_comment_in_the_project_may_write() -> None:
     ctx = _ctx(sender="alice@example.org", headers=authenticated("example.org"))
-    ctx.tracker.add_user("alice", "alice@example.org")
-    ctx.tracker.grant("alice", "ABC", Permission.ADD_COMMENTS)
+    memory(ctx).add_user("alice", "alice@example.org")
+    memory(ctx).grant("alice", "ABC", Permission.ADD_COMMENTS)
     verdict = Writers()(ctx)
     assert not verdict.stops and verdict.reason == "the sender's account may comment in ABC"
 
 
 def test_an_account_without_the_right_to_comment_is_a_stranger() -> None:
     ctx = _ctx(sender="alice@example.org", headers=authenticated("example.org"))
-    ctx.tracker.add_user("alice", "alice@example.org")
+    memory(ctx).add_user("alice", "alice@example.org")
     assert Writers()(ctx).outcome == Outcome.FILTERED
 
 
 def test_a_forged_from_of_an_account_allowed_to_comment_is_a_stranger() -> None:
     ctx = _ctx(sender="alice@example.org")  # no trusted verdict: the mail may not act as alice
-    ctx.tracker.add_user("alice", "alice@example.org")
-    ctx.tracker.grant("alice", "ABC", Permission.ADD_COMMENTS)
+    memory(ctx).add_user("alice", "alice@example.org")
+    memory(ctx).grant("alice", "ABC", Permission.ADD_COMMENTS)
     assert Writers()(ctx).outcome == Outcome.FILTERED
 
 
