@@ -16,8 +16,8 @@ from inbound.models import InboundMessage, InboundStatus, Outcome, Source, Sourc
 from jemh.models import Instance
 from notifications.models import OutboundMessage
 from profiles.models import Profile, TestCase
-from trackers.local import LocalTracker
 from tests.pipeline.conftest import mail
+from trackers.local import LocalTracker
 from trackers.models import Issue
 
 pytestmark = pytest.mark.django_db
