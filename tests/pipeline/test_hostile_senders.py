@@ -10,11 +10,13 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from inbound.models import InboundMessage
+from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import poll
 from notifications.models import NotificationMapping
-from profiles.models import ProjectMapping
+from profiles.models import ProjectMapping, TestCase
 from tests.notifications.helpers import flush_now, send_queued
 from tests.pipeline.conftest import OUR_MTA, authentication_results, mail, reasons
+from trackers.interface import NewComment
 from trackers.local import LocalTracker
 from trackers.models import Comment, Issue
 
@@ -82,9 +84,7 @@ def test_the_strangers_re_sup_1_joins_nothing_and_hears_nothing(
     assert "carol@customer.example" in recipients(smtp_mail)
 
 
-def _agent_reply() -> Any:
-    from trackers.interface import NewComment
-
+def _agent_reply() -> NewComment:
     return NewComment(body="Here is your corrected invoice.", author="alice")
 
 
@@ -190,3 +190,15 @@ def test_hints_never_go_to_a_reply_to_and_at_most_once_a_day(receive, profile, s
     subject = " ".join(str(hint.message["Subject"]).split())
     assert "SECRET-BODY-TEXT" not in text and long_subject.strip() not in subject
     assert len(subject) <= len("Re: ") + 60
+
+
+def test_a_dry_run_test_case_is_judged_as_mail_from_the_profiles_sources(profile, mta_source, agents) -> None:
+    """A test case has no source: it is judged with the trust of the profile's sources, so it shows what real mail
+    from them would do (an account acting only when its mail is authenticated)."""
+    signed = mail(sender="alice@example.org", subject="Printer", authenticated=True).decode()
+    forged = signed.replace(OUR_MTA, "mx.attacker.net")
+    for raw, account in ((signed, "alice"), (forged, "")):
+        case = TestCase.objects.create(profile=profile, name=f"from alice {account}", raw_message=raw)
+        report = run_test_case(case, dry_run=True)
+        [step] = [s for s in report["steps"] if s["step"] == "sender_authentication"]
+        assert step["details"]["account"] == account, step
