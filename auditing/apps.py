@@ -9,3 +9,10 @@ class AuditingConfig(AppConfig):
 
     name = "auditing"
     verbose_name = "Auditing"
+
+    def ready(self) -> None:
+        from auditing import purge_admin  # noqa: F401  (registers the PurgeRun admin)
+        from auditing.retention import last_purge
+        from jemh.admin import INSTANCE_SUMMARIES
+
+        INSTANCE_SUMMARIES.append(("Last purge", last_purge))

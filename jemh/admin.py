@@ -1,7 +1,10 @@
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from jemh.models import Instance
 
@@ -34,6 +37,11 @@ class InstanceForm(forms.ModelForm):
         return cleaned
 
 
+# Read-only lines other apps add to the instance's page ("Data retention"): (label, function of the instance).
+# Registered from their AppConfig.ready(); jemh imports no other app.
+INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
+
+
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
     form = InstanceForm
@@ -55,10 +63,23 @@ class InstanceAdmin(admin.ModelAdmin):
                     "failure_retention_days",
                     "event_retention_days",
                     "outbound_retention_days",
+                    "retention_status",
                 )
             },
         ),
     )
+    readonly_fields = ("retention_status",)
+
+    @admin.display(description="Purge")
+    def retention_status(self, obj: Instance) -> str:
+        if not obj.pk:
+            return "-"
+        return (
+            format_html_join(
+                mark_safe("<br>"), "{}: {}", ((label, summary(obj)) for label, summary in INSTANCE_SUMMARIES)
+            )
+            or "-"
+        )
 
     @admin.display(description="Jira credentials")
     def jira_credentials(self, obj: Instance) -> str:

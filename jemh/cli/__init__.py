@@ -10,4 +10,5 @@ SUBCOMMANDS: dict[str, str] = {
     "bootstrap": "jemh.cli.bootstrap",
     "inspect": "inbound.mime.cli",
     "deliver": "inbound.cli.deliver",
+    "purge": "auditing.cli.purge",
 }
