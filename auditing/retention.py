@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from auditing.models import PurgeRun
+from auditing.models import PurgeRun, SupportFlag
 from inbound import retention as inbound_retention
 from jemh.models import Instance
 from jemh.storage import blob_storage, discard_blobs
@@ -43,7 +43,8 @@ def purge(
     for instance in Instance.objects.order_by("pk"):
         started = timezone.now()
         say(f"{instance.name}: inbound mail ...")
-        counts = inbound_retention.purge_inbound(instance, now, dry_run=dry_run, batch=batch)
+        shared = set(SupportFlag.objects.active().filter(instance=instance).values_list("message_id", flat=True))
+        counts = inbound_retention.purge_inbound(instance, now, dry_run=dry_run, batch=batch, keep=shared)
         report[instance.name] = counts
         if not dry_run:
             PurgeRun.objects.create(

@@ -9,7 +9,7 @@ a day later), never a row pointing at a removed blob."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -56,15 +56,20 @@ def _rows_due(instance: Instance, now: datetime) -> QuerySet[InboundMessage]:
     return InboundMessage.objects.filter(settled | failures, instance=instance)
 
 
-def purge_inbound(instance: Instance, now: datetime, *, dry_run: bool = False, batch: int = 500) -> Counter[str]:
+def purge_inbound(
+    instance: Instance, now: datetime, *, dry_run: bool = False, batch: int = 500, keep: Collection[int] = ()
+) -> Counter[str]:
     """Purge what the instance's retention settings say has gone; returns counts: ``raw_mail`` (raw mails
-    removed from rows that stay), ``audit_rows`` and ``failed_rows`` (rows deleted, with their raw mail)."""
+    removed from rows that stay), ``audit_rows`` and ``failed_rows`` (rows deleted, with their raw mail). Rows
+    in ``keep`` stay whole (a message shared with support keeps its row until its flag ends)."""
     counts: Counter[str] = Counter()
-    rows = _rows_due(instance, now)
+    rows = _rows_due(instance, now).exclude(pk__in=list(keep))
     if dry_run:
         failures = rows.filter(status__in=FAILURES).count()
         counts["audit_rows"], counts["failed_rows"] = rows.count() - failures, failures
-        counts["raw_mail"] = _raw_due(instance, now).exclude(pk__in=rows.values("pk")).count()
+        counts["raw_mail"] = (
+            _raw_due(instance, now).exclude(pk__in=list(keep)).exclude(pk__in=rows.values("pk")).count()
+        )
         return counts
     while True:
         ids = list(rows.order_by("received_at", "pk").values_list("pk", flat=True)[:batch])
@@ -82,7 +87,7 @@ def purge_inbound(instance: Instance, now: datetime, *, dry_run: bool = False, b
         failed = sum(1 for _, _, status in chunk if status in FAILURES)
         counts["failed_rows"] += failed
         counts["audit_rows"] += len(chunk) - failed
-    raw = _raw_due(instance, now)
+    raw = _raw_due(instance, now).exclude(pk__in=list(keep))
     while True:
         pending = list(raw.order_by("received_at", "pk").values_list("pk", "raw_blob")[:batch])
         if not pending:

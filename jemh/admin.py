@@ -51,7 +51,10 @@ class InstanceAdmin(admin.ModelAdmin):
     filter_horizontal = ("admins",)
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
-        ("Jira connection", {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat")}),
+        (
+            "Jira connection",
+            {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat", "jira_max_concurrency")},
+        ),
         (
             "Data retention",
             {
@@ -63,6 +66,7 @@ class InstanceAdmin(admin.ModelAdmin):
                     "failure_retention_days",
                     "event_retention_days",
                     "outbound_retention_days",
+                    "support_flag_days",
                     "retention_status",
                 )
             },

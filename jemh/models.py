@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from jemh.fields import EncryptedTextField
@@ -52,11 +52,29 @@ class Instance(models.Model):
         verbose_name="Jira personal access token",
         help_text="Data Center: sent as a bearer token.",
     )
+    jira_max_concurrency = models.PositiveSmallIntegerField(
+        default=10,
+        db_default=10,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        verbose_name="Jira calls in flight at most",
+        help_text="How many requests all workers together send to this Jira site at once. Jira answers in 50-500 ms, "
+        "so a few in flight keep processing fast; lower it if Jira answers with rate limits (HTTP 429).",
+    )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="administered_instances",
         help_text="People told about problems with this instance (e.g. a mailbox that keeps failing).",
+    )
+    processing_paused = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by code that predates the column (migration tests) get it too
+        help_text="Set when the tracker refused the instance's credentials or permissions: its mail waits "
+        "(nothing is lost) until an admin fixes them and resumes processing.",
+    )
+    processing_paused_at = models.DateTimeField(null=True, blank=True)
+    processing_paused_reason = models.TextField(
+        blank=True, default="", db_default="", help_text="What the tracker said when processing paused."
     )
     store_raw_mail = models.BooleanField(
         default=True,
@@ -73,10 +91,21 @@ class Instance(models.Model):
     )
     event_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
     outbound_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    support_flag_days = models.PositiveIntegerField(
+        default=30,
+        db_default=30,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1)],
+        verbose_name="support flags expire after (days)",
+        help_text="Mail flagged for support is shared for this many days, unless unflagged sooner.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("check_tracker", "Can test an instance's tracker connection and create its custom fields"),
+            ("resume_processing", "Can resume an instance's paused processing"),
+        ]
 
     def __str__(self) -> str:
         return self.name

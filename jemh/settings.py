@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditing.support.guard.SupportStaffOutsideAdmin",  # support staff never open the admin
 ]
 
 ROOT_URLCONF = "jemh.urls"
@@ -135,6 +136,14 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Processing mail into Jira waits on Jira (50-500 ms a call): give it a queue of its own and a worker with a threads
+# pool, so one process keeps many messages (and Jira calls) in flight (README "Jira"). Unset: the default queue.
+JEMH_PROCESSING_QUEUE = env.str("JEMH_PROCESSING_QUEUE", default="")
+if JEMH_PROCESSING_QUEUE:
+    CELERY_TASK_ROUTES = {
+        name: {"queue": JEMH_PROCESSING_QUEUE}
+        for name in ("inbound.process_message", "inbound.process_messages", "inbound.drain_backlog")
+    }
 
 LOGGING = {
     "version": 1,
@@ -145,7 +154,14 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL;
+    # httpx logs every request at INFO, with its query string (Jira user searches carry e-mail addresses)
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "imapclient": {"level": "INFO"},
+        "imapclient.imaplib": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # Security settings; in production these are on (see README "Production").
@@ -180,6 +196,8 @@ JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE
 # --- processing (issue 5) ------------------------------------------------------------------------------------------
 # Process captured mail in the capturing process instead of queueing it for a worker (small installations, the MTA
 # pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
+# A Slack-compatible incoming webhook: told of instance registrations and admins' feedback (privacy.md).
+JEMH_CHAT_WEBHOOK_URL = config.http_url(env, "JEMH_CHAT_WEBHOOK_URL")
 JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)
 # Each message's time budget in seconds: past the soft limit its processing is interrupted, past the hard limit the
 # worker process ends itself (its claims are taken over). The group's other messages are released and go on; a
@@ -188,6 +206,9 @@ JEMH_PROCESSING_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_SOFT_LIMIT", 1
 JEMH_PROCESSING_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_HARD_LIMIT", 150)
 JEMH_PROCESSING_TASK_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
 JEMH_PROCESSING_TASK_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
+# A message that failed for a temporary reason is retried after this many seconds, doubling with each failure (one
+# refused with a retry time, e.g. Jira's Retry-After, is retried after that time instead).
+JEMH_RETRY_BASE_SECONDS = config.integer(env, "JEMH_RETRY_BASE_SECONDS", 30)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)

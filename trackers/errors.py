@@ -38,6 +38,12 @@ class PermissionDenied(TrackerError):
     """The acting user may not do this (e.g. an inactive account, or Jira refused it)."""
 
 
+class AccessRefused(PermissionDenied):
+    """The tracker refused the instance's own credentials or its account's permissions (Jira's 401/403). Every
+    message would fail the same way until an admin fixes them: the instance's processing pauses (messages stay
+    waiting) and its admins are told once; retrying is no use."""
+
+
 class InvalidTransition(TrackerError):
     """The issue's workflow has no transition from its current status to the requested one."""
 
@@ -47,6 +53,11 @@ class InvalidFieldValue(TrackerError):
 
 
 class TemporaryTrackerError(TrackerError):
-    """The tracker is unavailable or busy; the same call may succeed later (retry with back-off)."""
+    """The tracker is unavailable or busy; the same call may succeed later (retry with back-off).
+
+    ``retry_after``: seconds the tracker asked us to wait (None: back off as usual). ``throttled``: the tracker
+    refused for its rate limit, before doing any work; such a refusal is not a failed attempt of the message."""
 
     retryable = True
+    retry_after: float | None = None
+    throttled = False

@@ -140,6 +140,9 @@ class TrackerIssue:
     email_sender_name: str
     email_participants: tuple[str, ...]  # email-only participants' addresses
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    # how many comments the issue has, when the tracker said so along with the issue (None: not known; then a
+    # caller that needs it lists the comments)
+    comment_count: int | None = None
 
     @property
     def is_resolved(self) -> bool:
@@ -288,6 +291,12 @@ class Tracker(Protocol):
     def find_users_by_email(self, emails: Sequence[str]) -> dict[str, TrackerUser | None]:
         """find_user_by_email for several addresses at once (one round trip where the tracker allows), by the
         address as given."""
+        ...
+
+    def user_lookup_note(self, email: str) -> str:
+        """After find_user_by_email found no user for ``email``: why, when the tracker knows more than "there is no
+        such user" (Jira Cloud: the owner's privacy setting may hide the address), for the processing report;
+        "" otherwise."""
         ...
 
     def get_user(self, account_id: str) -> TrackerUser | None:

@@ -73,6 +73,7 @@ class Decisions:
     association: str = ""  # how the issue was found
     linked_issue_key: str = ""  # a new issue follows up this one (resolved too long ago, or a stranger wrote to it)
     linked_because: str = "resolved too long ago to comment on"  # why, in the new issue's first line
+    missing_issue_key: str = ""  # the mail refers to this issue, which the tracker does not have (any more)
     body_limit: int | None = None  # the text is cut to this many characters, the full text attached (loop limits)
     hint: Hint | None = None  # what to tell a rejected sender
     sender: Sender | None = None  # who the sender is (inbound.pipeline.sender.identify, on first use)

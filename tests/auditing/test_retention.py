@@ -123,3 +123,18 @@ def test_the_instance_page_shows_the_last_purge(admin_client: Any, aged: Callabl
     purge()
     page = admin_client.get(f"/admin/jemh/instance/{message.instance_id}/change/")
     assert "Last purge: " in page.content.decode() and "removed nothing" in page.content.decode()
+
+
+def test_a_message_shared_with_support_stays_until_its_flag_ends(
+    aged: Callable[..., InboundMessage], admin_user: Any
+) -> None:
+    from auditing.flags import flag_message, unflag
+
+    message = aged(45)
+    flag = flag_message(message, "customer says the reply was lost", admin_user)
+    purge()
+    message.refresh_from_db()  # still there, with its raw mail: support is looking at it
+    assert exists(message.raw_blob)
+    unflag(flag, admin_user)
+    purge()
+    assert not InboundMessage.objects.filter(pk=message.pk).exists()

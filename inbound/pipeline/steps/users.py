@@ -67,8 +67,11 @@ class Users:
             return unknown_action(self.name, mapping.unknown_sender_action, "the sender has no account")
         if mapping.unknown_sender_action == "reject":
             ctx.decisions.hint = Hint("unknown_sender", {})
+            note = ctx.tracker.user_lookup_note(sender.email)
             return stop(
-                self.name, Outcome.REJECTED, f"the sender has no usable account ({sender.reason}) and is rejected"
+                self.name,
+                Outcome.REJECTED,
+                f"the sender has no usable account ({sender.reason}) and is rejected{' (' + note + ')' if note else ''}",
             )
         # the requester of a new issue follows it; writing to an existing one makes no one a participant unless the
         # mapping says so (issue 14)
@@ -76,7 +79,8 @@ class Users:
         if joins and sender.email not in people.participants:
             people.participants.insert(0, sender.email)
             counts["participants"] = len(people.participants)
-        return go_on(self.name, "the sender has no account: an email-only user", **counts)
+        note = ctx.tracker.user_lookup_note(sender.email)
+        return go_on(self.name, f"the sender has no account: an email-only user{'; ' + note if note else ''}", **counts)
 
     @staticmethod
     def _addressees(ctx: Context, handling: str) -> tuple[list[str], str]:

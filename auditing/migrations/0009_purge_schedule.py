@@ -11,7 +11,7 @@ register, unregister = schedule_operations([
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("auditing", "0006_purge_run"),
+        ("auditing", "0008_purge_run"),
         ("django_celery_beat", "0016_alter_crontabschedule_timezone"),
     ]
 

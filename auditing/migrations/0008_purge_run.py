@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('auditing', '0005_inboundmessage_to_inbound'),
+        ('auditing', '0007_support_staff_group_and_expiry_schedule'),
         ('jemh', '0002_instance_jira_api_token_instance_jira_deployment_and_more'),
     ]
 
