@@ -68,11 +68,8 @@ class Users:
         if mapping.unknown_sender_action == "reject":
             ctx.decisions.hint = Hint("unknown_sender", {})
             note = ctx.tracker.user_lookup_note(sender.email)
-            return stop(
-                self.name,
-                Outcome.REJECTED,
-                f"the sender has no usable account ({sender.reason}) and is rejected{' (' + note + ')' if note else ''}",
-            )
+            why = f"{sender.reason}; {note}" if note else sender.reason
+            return stop(self.name, Outcome.REJECTED, f"the sender has no usable account ({why}) and is rejected")
         # the requester of a new issue follows it; writing to an existing one makes no one a participant unless the
         # mapping says so (issue 14)
         joins = ctx.decisions.issue is None or mapping.sender_becomes_participant
