@@ -1,40 +1,26 @@
+"""Admin of the instance (the tenant) and of the periodic tasks Celery beat runs."""
+
 from collections.abc import Callable
-from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
 
+from jemh.admin_secrets import SecretsAdminMixin
 from jemh.models import Instance
-
-#: Jira credentials: write-only in the admin (never shown again; an empty field keeps what is stored).
-SECRET_FIELDS = ("jira_email", "jira_api_token", "jira_pat")
 
 
 class InstanceForm(forms.ModelForm):
-    """The instance form: Jira credentials are typed in, never displayed; left empty, the stored value stays."""
+    """The instance form. Jira credentials are write-only (see jemh.admin_secrets): typed in, never displayed."""
 
     class Meta:
         model = Instance
         fields = "__all__"
-        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in SECRET_FIELDS:
-            if name in self.fields:
-                self.fields[name].required = False
-                self.initial[name] = ""
-                stored = bool(self.instance.pk and getattr(self.instance, name))
-                self.fields[name].help_text = f"{'set' if stored else 'not set'}. {self.fields[name].help_text}"
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in SECRET_FIELDS:
-            if not cleaned.get(name) and self.instance.pk:
-                cleaned[name] = getattr(self.instance, name)  # empty: keep the stored secret
-        return cleaned
 
 
 # Read-only lines other apps add to the instance's page ("Data retention"): (label, function of the instance).
@@ -43,7 +29,8 @@ INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+    extra_secret_fields = ("jira_email",)  # not a credential, but it names the account the token is of
     form = InstanceForm
     list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")
@@ -71,6 +58,7 @@ class InstanceAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
     )
     readonly_fields = ("retention_status",)
 
@@ -90,3 +78,28 @@ class InstanceAdmin(admin.ModelAdmin):
         if obj.tracker_kind != "jira":
             return "-"
         return "set" if obj.jira_credentials_set else "not set"
+
+
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    """django-celery-beat's periodic task admin, its actions behind the change permission (the package's own
+    declare none, so a user who may only view tasks could enable, disable or run them)."""
+
+    @admin.action(description="Enable selected tasks", permissions=["change"])
+    def enable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().enable_tasks(request, queryset)
+
+    @admin.action(description="Disable selected tasks", permissions=["change"])
+    def disable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().disable_tasks(request, queryset)
+
+    @admin.action(description="Toggle activity of selected tasks", permissions=["change"])
+    def toggle_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().toggle_tasks(request, queryset)
+
+    @admin.action(description="Run selected tasks", permissions=["change"])
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().run_tasks(request, queryset)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)

@@ -49,6 +49,7 @@ class IssueEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        permissions = [("run_issueevent_again", "Can run issue events again")]
         indexes = [
             models.Index(fields=["instance", "issue_key", "status", "due_at"], name="notif_event_batch"),
             models.Index(fields=["status", "due_at"], name="notif_event_overdue"),
@@ -224,6 +225,7 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="notif_outbound_due"),
             models.Index(fields=["expires_at"], name="notif_outbound_expiry"),
             models.Index(fields=["kind", "status", "created_at"], name="notif_outbound_kind"),
+            models.Index(fields=["instance", "status", "sent_at"], name="notif_outbound_sent"),  # hourly limits
         ]
 
     def __str__(self) -> str:

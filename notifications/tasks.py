@@ -10,7 +10,8 @@
 - ``notifications.send_batch`` sends several over one connection: what waits for an unreachable SMTP server is
   rescheduled as one such task per batch (one connection per back-off, not one per mail).
 - ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
-  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH.
+  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH; and it sends the mail held by
+  an hourly sending limit once its time has come (no task is queued per held mail).
 - ``notifications.purge`` (beat, hourly) deletes events and outbound rows (and stored mail) past retention.
 """
 
@@ -166,6 +167,7 @@ def sweep() -> dict[str, int]:
         Q(status=OutboundStatus.QUEUED, created_at__lt=now - SWEEP_GRACE)
         | Q(status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE)
         | Q(status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+        | Q(status=OutboundStatus.HELD, next_attempt_at__lte=now)  # held by an hourly limit: its time has come
     )
     sends = list(OutboundMessage.objects.filter(stuck).order_by("pk").values_list("pk", flat=True)[:1000])
     for start in range(0, len(sends), SWEEP_BATCH):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0003_test_case_inbound_id'),
+        ('profiles', '0004_test_case_and_export_permissions'),
     ]
 
     operations = [

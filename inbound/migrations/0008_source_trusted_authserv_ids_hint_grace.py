@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbound', '0006_inboundmessage_issue_key'),
+        ('inbound', '0007_audit_permissions_and_list_indexes'),
         ('jemh', '0002_instance_jira_api_token_instance_jira_deployment_and_more'),
     ]
 
