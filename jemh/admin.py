@@ -1,12 +1,26 @@
+from contextvars import ContextVar
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from jemh.models import Instance
+from jemh.models import Instance, JiraDeployment, TrackerKind, new_webhook_token
 
-#: Jira credentials: write-only in the admin (never shown again; an empty field keeps what is stored).
-SECRET_FIELDS = ("jira_email", "jira_api_token", "jira_pat")
+#: Jira credentials and the webhook secret: write-only in the admin (never shown again; an empty field keeps what is
+#: stored).
+SECRET_FIELDS = ("jira_email", "jira_api_token", "jira_pat", "jira_webhook_secret")
+_request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
+
+
+def webhook_url(instance: Instance, request: HttpRequest | None = None) -> str:
+    """The full URL to paste into Jira's webhook form (the path alone when there is no request to take the host
+    from)."""
+    path = reverse("jira-webhook", kwargs={"token": instance.jira_webhook_token})
+    return request.build_absolute_uri(path) if request is not None else path
 
 
 class InstanceForm(forms.ModelForm):
@@ -37,6 +51,8 @@ class InstanceForm(forms.ModelForm):
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
     form = InstanceForm
+    readonly_fields = ("jira_webhook",)
+    actions = ("new_webhook_tokens",)
     list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")
     search_fields = ("name", "base_url")
@@ -44,6 +60,7 @@ class InstanceAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
         ("Jira connection", {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat")}),
+        ("Jira webhook", {"fields": ("jira_webhook", "jira_webhook_secret")}),
         (
             "Data retention",
             {
@@ -65,3 +82,45 @@ class InstanceAdmin(admin.ModelAdmin):
         if obj.tracker_kind != "jira":
             return "-"
         return "set" if obj.jira_credentials_set else "not set"
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        reset = _request.set(request)  # the webhook URL is shown with the host the admin is reached at
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        finally:
+            _request.reset(reset)
+
+    @admin.display(description="Webhook URL")
+    def jira_webhook(self, obj: Instance) -> str:
+        if not obj.pk or not obj.jira_webhook_token:
+            return "Made when the instance is saved."
+        url = webhook_url(obj, _request.get())
+        if obj.jira_webhook_secret:
+            how = (
+                "Paste this URL and the same secret into Jira's webhook form (Jira Cloud: System → WebHooks; "
+                "Data Center 10: Administration → System → WebHooks). Every delivery must carry Jira's signature "
+                "(X-Hub-Signature, HMAC-SHA256 of the body under the secret); unsigned or wrongly signed ones are "
+                "refused."
+            )
+            return format_html("<code>{}</code><br>{}", url, how)
+        flavour = "Jira Cloud" if obj.jira_deployment == JiraDeployment.CLOUD else "Jira Data Center"
+        warning = (
+            f"No webhook secret is set: the token in this URL alone admits a delivery. That is weaker — anyone who "
+            f"learns the URL (e.g. from a proxy log) can post events that send notification mail. {flavour} "
+            "(Cloud, and Data Center 10 and later) can sign deliveries: set a secret here and in Jira's webhook form. "
+            "Keep the URL private; the action “New webhook URL” replaces it."
+        )
+        return format_html("<code>{}</code><br><strong>{}</strong>", url, warning)
+
+    @admin.action(description="New webhook URL (the old one stops working: paste the new one into Jira)")
+    def new_webhook_tokens(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
+        changed = 0
+        for instance in queryset.filter(tracker_kind=TrackerKind.JIRA):
+            instance.set_webhook_token(new_webhook_token())
+            instance.save(update_fields=["jira_webhook_token", "jira_webhook_token_hash"])
+            changed += 1
+        self.message_user(
+            request,
+            f"{changed} Jira instance(s) have a new webhook URL: open each and paste it into Jira's webhook form.",
+            messages.SUCCESS if changed else messages.WARNING,
+        )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -13,4 +13,5 @@ admin.site.site_title = "JEMH mail handler"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("hooks/", include("notifications.webhooks.urls")),  # by name: jemh imports no other app
 ]

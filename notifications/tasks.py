@@ -10,8 +10,10 @@
 - ``notifications.send_batch`` sends several over one connection: what waits for an unreachable SMTP server is
   rescheduled as one such task per batch (one connection per back-off, not one per mail).
 - ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
-  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH.
-- ``notifications.purge`` (beat, hourly) deletes events and outbound rows (and stored mail) past retention.
+  due for a retry, sends whose worker died mid-way (in batches of SWEEP_BATCH), and Jira webhook deliveries
+  still waiting for ``notifications.jira_webhook``.
+- ``notifications.purge`` (beat, hourly) deletes events, outbound rows (and stored mail) and Jira webhook deliveries
+  past retention.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from celery import shared_task
+from celery import shared_task, signature
 from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
 from notifications.batching import flush_due, flush_issue
-from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, OutboundMessage
-from notifications.retention import purge_expired
+from notifications.choices import DeliveryStatus, EventStatus, OutboundStatus
+from notifications.models import IssueEvent, OutboundMessage, WebhookDelivery
+from notifications.retention import purge_expired, purge_expired_deliveries
 from notifications.sending import lease_seconds, send_many, send_outbound
 
 log = logging.getLogger(__name__)
@@ -167,12 +169,19 @@ def sweep() -> dict[str, int]:
         | Q(status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE)
         | Q(status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
     )
+    deliveries = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED, received_at__lt=now - SWEEP_GRACE)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for delivery_id in deliveries:  # by name: notifications.webhooks imports this module (through the intake)
+        signature("notifications.jira_webhook", args=(delivery_id,)).apply_async()
     sends = list(OutboundMessage.objects.filter(stuck).order_by("pk").values_list("pk", flat=True)[:1000])
     for start in range(0, len(sends), SWEEP_BATCH):
         queue_batch(sends[start : start + SWEEP_BATCH])
-    return {"issues": len(issues), "sends": len(sends)}
+    return {"issues": len(issues), "sends": len(sends), "webhook_deliveries": len(deliveries)}
 
 
 @shared_task(name="notifications.purge")
 def purge() -> dict[str, int]:
-    return purge_expired()
+    return {**purge_expired(), "webhook_deliveries": purge_expired_deliveries()}
