@@ -72,7 +72,9 @@ class WebhookEmitter:
     secret: str | None = None
     transport: Transport = http_transport
     delay: float = 0.05  # follow_api: the delivery leaves this long after the API answered
+    background: bool = True  # follow_api: deliver from a thread (False: keep them for deliver_followed)
     sent: list[Delivery] = field(default_factory=list)
+    _followed: list[Callable[[], None]] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -255,6 +257,11 @@ class WebhookEmitter:
             self.deliver(self.issue_updated(issue, actor, items, "issue_generic"))
 
     def _later(self, work: Callable[[], None]) -> None:
+        if not self.background:
+            with self._lock:
+                self._followed.append(work)
+            return
+
         def run() -> None:
             time.sleep(self.delay)
             work()
@@ -263,6 +270,15 @@ class WebhookEmitter:
         with self._lock:
             self._threads.append(thread)
         thread.start()
+
+    def deliver_followed(self) -> list[Delivery]:
+        """Send, from the caller's thread, what follow_api kept (``background=False``); the deliveries sent."""
+        with self._lock:
+            works, self._followed[:] = list(self._followed), []
+            start = len(self.sent)
+        for work in works:
+            work()
+        return self.sent[start:]
 
     def wait(self, timeout: float = 30.0) -> None:
         """Until every delivery started by follow_api has been answered."""
