@@ -52,7 +52,7 @@ class InstanceForm(forms.ModelForm):
 class InstanceAdmin(admin.ModelAdmin):
     form = InstanceForm
     readonly_fields = ("jira_webhook",)
-    actions = ("new_webhook_tokens",)
+    actions: list[str] = ["new_webhook_tokens"]
     list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")
     search_fields = ("name", "base_url")
@@ -86,7 +86,11 @@ class InstanceAdmin(admin.ModelAdmin):
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         reset = _request.set(request)  # the webhook URL is shown with the host the admin is reached at
         try:
-            return super().changeform_view(request, *args, **kwargs)
+            response = super().changeform_view(request, *args, **kwargs)
+            render = getattr(response, "render", None)
+            if render is not None:  # a TemplateResponse renders later, after the request variable is reset
+                render()
+            return response
         finally:
             _request.reset(reset)
 
@@ -112,7 +116,9 @@ class InstanceAdmin(admin.ModelAdmin):
         )
         return format_html("<code>{}</code><br><strong>{}</strong>", url, warning)
 
-    @admin.action(description="New webhook URL (the old one stops working: paste the new one into Jira)")
+    @admin.action(
+        description="New webhook URL (the old one stops working: paste the new one into Jira)", permissions=["change"]
+    )
     def new_webhook_tokens(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         changed = 0
         for instance in queryset.filter(tracker_kind=TrackerKind.JIRA):

@@ -80,7 +80,7 @@ class Instance(models.Model):
         default="",
         verbose_name="Jira webhook secret",
         help_text="The secret typed into Jira's webhook form: deliveries must then carry its HMAC-SHA256 signature "
-        "(X-Hub-Signature). Without one, the URL's token alone admits a delivery, which is weaker.",
+        "(X-Hub-Signature). Empty: the URL's token alone admits a delivery.",
     )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -448,7 +448,7 @@ class InstanceMailAdmin(InstanceAdmin):
     """The Instance admin with *Send a test mail* (its own permission): a mail through the configured mail
     settings to the acting admin (or an address entered on the intermediate page), recorded as kind ``test``."""
 
-    actions = ["send_test_mail"]
+    actions = [*InstanceAdmin.actions, "send_test_mail"]
 
     def has_send_test_mail_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(TEST_MAIL_PERMISSION))

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='instance',
             name='jira_webhook_secret',
-            field=jemh.fields.EncryptedTextField(blank=True, default='', help_text="The secret typed into Jira's webhook form: deliveries must then carry its HMAC-SHA256 signature (X-Hub-Signature). Without one, the URL's token alone admits a delivery, which is weaker.", null=True, verbose_name='Jira webhook secret'),
+            field=jemh.fields.EncryptedTextField(blank=True, default='', help_text="The secret typed into Jira's webhook form: deliveries must then carry its HMAC-SHA256 signature (X-Hub-Signature). Empty: the URL's token alone admits a delivery.", null=True, verbose_name='Jira webhook secret'),
         ),
         migrations.AddField(
             model_name='instance',

@@ -61,6 +61,10 @@ def person(raw: Any) -> dict[str, str] | None:
     }
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -72,11 +76,11 @@ def read(body: Any) -> WebhookEvent:
     name = body.get("webhookEvent")
     if not isinstance(name, str) or not name:
         raise MalformedWebhook("the body has no webhookEvent")
-    issue = body.get("issue") if isinstance(body.get("issue"), Mapping) else {}
-    fields = issue.get("fields") if isinstance(issue.get("fields"), Mapping) else {}
-    comment = body.get("comment") if isinstance(body.get("comment"), Mapping) else None
-    changelog = body.get("changelog") if isinstance(body.get("changelog"), Mapping) else {}
-    items = changelog.get("items") if isinstance(changelog.get("items"), list) else []
+    issue = _mapping(body.get("issue"))
+    fields = _mapping(issue.get("fields"))
+    comment = _mapping(body.get("comment")) or None
+    changelog = _mapping(body.get("changelog"))
+    items: list[Any] = changelog["items"] if isinstance(changelog.get("items"), list) else []
     changes = [
         {"field": str(i.get("field") or ""), "old": i.get("fromString"), "new": i.get("toString")}
         for i in items
@@ -117,7 +121,7 @@ def read(body: Any) -> WebhookEvent:
         else None
     )
     key = _text(issue.get("key")).strip().upper()
-    project = fields.get("project") if isinstance(fields.get("project"), Mapping) else {}
+    project = _mapping(fields.get("project"))
     project_key = _text(project.get("key")).strip().upper() or (key.rsplit("-", 1)[0] if "-" in key else "")
     if kind is not None and not key and not issue_id:
         raise MalformedWebhook(f"the {name} body names no issue")

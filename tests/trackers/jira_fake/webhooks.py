@@ -214,7 +214,8 @@ class WebhookEmitter:
         """``user`` attaches a file in Jira (an update whose changelog names the file)."""
         issue = self._issue(issue_key)
         with self.fake.state.lock:
-            attachment = Attachment(self.fake.state.next_id(), issue.id, filename, mime, content, user.account_id, now())
+            attachment_id = self.fake.state.next_id()
+            attachment = Attachment(attachment_id, issue.id, filename, mime, content, user.account_id, now())
             issue.attachments.append(attachment)
             issue.updated = attachment.created
         item = {"field": "Attachment", "fieldtype": "jira", "fieldId": "attachment", "from": None, "fromString": None,
@@ -230,7 +231,7 @@ class WebhookEmitter:
 
     def _following(self, operation: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(request: Any, **params: Any) -> Any:
-            before = self.fake.state.issue(params["key"]).status if "key" in params else None  # type: ignore[union-attr]
+            before = self.fake.state.issue(params["key"]).status if "key" in params else None
             status, payload = handler(request, **params)
             if status < 300:
                 self._later(lambda: self._api_change(operation, params, payload, before))
