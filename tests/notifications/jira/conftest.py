@@ -108,3 +108,7 @@ def issue_key(jira_instance: Instance, people: dict[str, User]) -> str:
         )
     )
     return issue.key
+
+
+# Real Dovecot mailboxes, shared with the inbound tests (the end-to-end test reads the customer's reply from one).
+from tests.inbound.conftest import mailbox, mailbox_pool  # noqa: E402,F401

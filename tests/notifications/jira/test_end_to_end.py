@@ -18,7 +18,7 @@ from jemh.models import Instance
 from notifications.choices import DeliveryStatus, EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from profiles.models import CatchAddress, Profile, ProjectMapping
-from tests.inbound.conftest import Mailbox, mailbox, mailbox_pool  # noqa: F401 - fixtures
+from tests.inbound.conftest import Mailbox
 from tests.notifications.conftest import reset_pools
 from tests.notifications.jira.conftest import CUSTOMER, SECRET, hook_path
 from tests.pipeline.conftest import mail
@@ -89,8 +89,8 @@ def test_jira_comment_to_mail_to_reply_to_jira_comment(
     ProjectMapping.objects.create(profile=profile, **{**DEFAULT_MAPPING, "default_reporter": helpdesk.account_id})
     CatchAddress.objects.create(profile=profile, address=SUPPORT)
     source = Source.objects.create(
-        instance=jira_instance, profile=profile, name="support", kind=SourceKind.IMAP, host=mailbox.host, port=mailbox.imap_port,
-        security=Security.NONE, username=mailbox.username, password=mailbox.password,
+        instance=jira_instance, profile=profile, name="support", kind=SourceKind.IMAP, host=mailbox.host,
+        port=mailbox.imap_port, security=Security.NONE, username=mailbox.username, password=mailbox.password,
     )  # fmt: skip
     emitter = WebhookEmitter(fake_jira, f"{live_server.url}{hook_path(jira_instance)}", secret=SECRET)
     emitter.follow_api()  # what our backend writes to Jira comes back as webhooks, as in a real site
