@@ -32,7 +32,7 @@ BODY_PURPOSE = "jira-webhook-body"
 
 def max_body_bytes() -> int:
     """The largest delivery accepted (JEMH_JIRA_WEBHOOK_MAX_BYTES, 1 MiB by default)."""
-    return int(getattr(settings, "JEMH_JIRA_WEBHOOK_MAX_BYTES", 1024 * 1024))
+    return int(settings.JEMH_JIRA_WEBHOOK_MAX_BYTES)
 
 
 @dataclass(frozen=True)
