@@ -38,7 +38,7 @@ from jemh.admin import InstanceAdmin
 from jemh.models import Instance
 from notifications.batching import flush_issue
 from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
+from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
 from notifications.sending import resend_failed
 from notifications.services import send_test_mail
@@ -491,6 +491,24 @@ class InstanceMailAdmin(InstanceAdmin):
         self.message_user(
             request, format_html("Test mail of {} to {} {} ({}).", instance.name, address, what, link), level
         )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Jira webhook deliveries: what came and what became of it (the body is never shown; it is discarded once
+    processed)."""
+
+    list_display = ("received_at", "instance", "webhook_event", "status", "reason", "event")
+    list_filter = ("status", "webhook_event", "instance")
+    fields = ("instance", "received_at", "webhook_event", "identifier", "status", "reason", "event", "processed_at")
+    readonly_fields = fields
+    list_select_related = ("instance", "event")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 admin.site.unregister(Instance)

@@ -25,6 +25,7 @@ class MalformedWebhook(ValueError):
 #: issue_event_type_name values of jira:issue_updated that are a comment being added
 COMMENT_ADDED = {"issue_commented"}
 ISSUE_IN_COMMENT_URL = re.compile(r"/issue/(?P<issue>[^/]+)/comment/")
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ def read(body: Any) -> WebhookEvent:
     project_key = _text(project.get("key")).strip().upper() or (key.rsplit("-", 1)[0] if "-" in key else "")
     if kind is not None and not key and not issue_id:
         raise MalformedWebhook(f"the {name} body names no issue")
+    if key and not ISSUE_KEY.fullmatch(key):
+        raise MalformedWebhook(f"{key[:40]!r} is not a Jira issue key")
     return WebhookEvent(
         name=name,
         kind=kind,

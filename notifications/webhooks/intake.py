@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jemh.crypto import keyed_hash, keyed_hash_candidates
+from jemh.crypto import keyed_hash_candidates, salted_hash
 from jemh.models import WEBHOOK_TOKEN_PURPOSE, Instance, TrackerKind
 from notifications.choices import DeliveryStatus, EventSource
-from notifications.intake import record_event, wanting_mappings
+from notifications.intake import InvalidEvent, record_event, wanting_mappings
 from notifications.mapping_cache import UnknownInstance
 from notifications.models import WebhookDelivery
 from notifications.webhooks import tasks
@@ -27,7 +27,7 @@ from notifications.webhooks.events import MalformedWebhook, WebhookEvent, read
 from notifications.webhooks.signature import signature_problem
 
 log = logging.getLogger(__name__)
-BODY_PURPOSE = "jira-webhook-body"
+BODY_SALT = "jemh.notifications.webhooks.body"
 
 
 def max_body_bytes() -> int:
@@ -73,7 +73,7 @@ def accept(instance: Instance, body: bytes, *, signature: str | None, identifier
     if event.occurred_at is not None and event.occurred_at < oldest:
         return Answer(400, "the delivery is older than the events we keep: refused as a replay")
     identifier = (identifier or "").strip()[:200]
-    body_hash = keyed_hash(body.decode("utf-8", "replace"), purpose=BODY_PURPOSE)
+    body_hash = salted_hash(BODY_SALT, body, settings.JEMH_INDEX_KEY)  # exact bytes: no normalisation
     seen = WebhookDelivery.objects.filter(instance=instance, body_hash=body_hash)
     if identifier:
         seen = seen | WebhookDelivery.objects.filter(instance=instance, identifier=identifier)
@@ -87,6 +87,8 @@ def accept(instance: Instance, body: bytes, *, signature: str | None, identifier
             _store(instance, delivery, event, body)
     except IntegrityError:  # the same delivery arrived twice at once
         return Answer(409, "this delivery was received before (the same identifier or body): nothing stored")
+    except InvalidEvent as exc:
+        return Answer(400, str(exc))
     return Answer(202, delivery.get_status_display(), delivery.pk)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.choices import DeliveryStatus, EventSource, EventStatus
+from notifications.choices import DeliveryStatus, EventKind, EventSource, EventStatus
 from notifications.intake import InvalidEvent, record_event, wanting_mappings
 from notifications.mapping_cache import UnknownInstance
 from notifications.models import IssueEvent, WebhookDelivery
@@ -62,6 +62,18 @@ def process_delivery(delivery_id: int) -> str:
         return DeliveryStatus.FAILED
 
 
+def _with_addresses(tracker: Any, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot's people with the addresses the backend knows (Cloud payloads carry none)."""
+    found = dict(snapshot)
+    for role in ("reporter", "assignee"):
+        person = found.get(role)
+        if isinstance(person, dict) and person.get("account_id") and not person.get("email"):
+            user = tracker.get_user(person["account_id"])
+            if user is not None and user.email:
+                found[role] = {**person, "email": user.email}
+    return found
+
+
 def _record(delivery: WebhookDelivery, event: WebhookEvent, tracker: Any) -> str:
     instance = delivery.instance
     issue_key, project_key = event.issue_key, event.project_key
@@ -82,6 +94,8 @@ def _record(delivery: WebhookDelivery, event: WebhookEvent, tracker: Any) -> str
         payload["comment_id"] = event.comment_id  # read from Jira when the mail is made (our Markdown, if ours)
     if event.snapshot.get("summary"):
         payload["issue"] = {**event.snapshot, "key": issue_key, "project_key": project_key}
+        if wanted and event.kind == EventKind.DELETED:  # the snapshot is all there will be: find its addresses
+            payload["issue"] = _with_addresses(tracker, payload["issue"])
     if note:
         payload["own_change"] = note
     external_id = event.external_id
