@@ -246,6 +246,14 @@ class AttachmentUpload:
         return digest.hexdigest()
 
 
+def mail_comment_counts(
+    comments: Iterable[TrackerComment], since: datetime, excluding_message: int | None = None
+) -> tuple[int, int]:
+    """``Tracker.count_mail_comments`` worked out from listed comments (for trackers that cannot count)."""
+    from_mail = [c for c in comments if c.source_message_id is not None and c.source_message_id != excluding_message]
+    return len(from_mail), sum(1 for c in from_mail if c.created_at >= since)
+
+
 @runtime_checkable
 class Tracker(Protocol):
     """What the pipeline and the notifications may ask of a tracker. See the module docstring."""
@@ -309,6 +317,15 @@ class Tracker(Protocol):
 
     def list_comments(self, issue_key: str) -> list[TrackerComment]:
         """Oldest first."""
+        ...
+
+    def count_mail_comments(
+        self, issue_key: str, *, since: datetime, excluding_message: int | None = None
+    ) -> tuple[int, int]:
+        """How many of the issue's comments were made from mail (they have a ``source_message_id``), in all and
+        those created at or after ``since``; comments of ``excluding_message`` (the message in hand) are left
+        out. IssueNotFound for an unknown issue. (The loop limits ask this for every reply: a tracker answers it
+        without reading the comments' bodies where it can.)"""
         ...
 
     def add_attachments(

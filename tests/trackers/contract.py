@@ -22,6 +22,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 import pytest
@@ -142,6 +143,7 @@ class TrackerContract:
         "create_issue": ("test_create_issue_keeps_every_field",),
         "add_comment": ("test_comments_by_users_and_email_only_authors",),
         "list_comments": ("test_comments_by_users_and_email_only_authors",),
+        "count_mail_comments": ("test_comments_from_mail_are_counted",),
         "add_attachments": ("test_attachments_keep_names_types_sizes_and_content",),
         "list_attachments": ("test_attachments_keep_names_types_sizes_and_content",),
         "attachment_hashes": ("test_attachments_keep_names_types_sizes_and_content",),
@@ -494,6 +496,21 @@ class TrackerContract:
         found = tracker.find_issue_by_message_ids(["<reply@customer.example>"])
         assert found is not None and found.key == issue.key
         assert tracker.get_issue(issue.key).updated_at >= by_mail.created_at
+
+    def test_comments_from_mail_are_counted(self, tracker: Tracker) -> None:
+        issue = tracker.create_issue(self.new())
+        tracker.add_comment(issue.key, NewComment("by hand", author=self.alice))
+        first = tracker.add_comment(
+            issue.key, NewComment("from mail 7", author_email="c@x.example", source_message_id=7)
+        )
+        tracker.add_comment(issue.key, NewComment("from mail 8", author_email="c@x.example", source_message_id=8))
+        before = first.created_at - timedelta(seconds=1)
+        assert tracker.count_mail_comments(issue.key, since=before) == (2, 2)
+        assert tracker.count_mail_comments(issue.key, since=before, excluding_message=8) == (1, 1)
+        later = max(c.created_at for c in tracker.list_comments(issue.key)) + timedelta(seconds=1)
+        assert tracker.count_mail_comments(issue.key, since=later) == (2, 0)
+        with pytest.raises(errors.IssueNotFound):
+            tracker.count_mail_comments("NOPE-999", since=before)
 
     def test_a_long_comment_is_kept_whole(self, tracker: Tracker) -> None:
         """Cutting a long body (and attaching the full text) is the pipeline's job, not the tracker's."""

@@ -25,6 +25,7 @@ from trackers.interface import (
     TrackerUser,
     Transition,
     _Unset,
+    mail_comment_counts,
     normalize_message_id,
 )
 from trackers.workflow import (
@@ -263,6 +264,11 @@ class MemoryTracker:
 
     def list_comments(self, issue_key: str) -> list[TrackerComment]:
         return list(self._stored(issue_key).comments)
+
+    def count_mail_comments(
+        self, issue_key: str, *, since: datetime, excluding_message: int | None = None
+    ) -> tuple[int, int]:
+        return mail_comment_counts(self.list_comments(issue_key), since, excluding_message)
 
     def add_attachments(
         self,

@@ -41,6 +41,7 @@ from trackers.interface import (
     TrackerUser,
     Transition,
     _Unset,
+    mail_comment_counts,
     normalize_message_id,
 )
 from trackers.jira import adf, wiki
@@ -689,6 +690,11 @@ class JiraTracker:
 
     def list_comments(self, issue_key: str) -> list[TrackerComment]:
         return [self._to_comment(issue_key, raw, self._meta(raw)) for raw in self._raw_comments(issue_key)]
+
+    def count_mail_comments(
+        self, issue_key: str, *, since: datetime, excluding_message: int | None = None
+    ) -> tuple[int, int]:
+        return mail_comment_counts(self.list_comments(issue_key), since, excluding_message)
 
     # -- attachments ----------------------------------------------------------------------------------------
     def _raw_attachments(self, issue_key: str) -> list[dict[str, Any]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import TextField
+from django.db.models import Count, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -89,6 +90,9 @@ class LocalTracker:
         self._created: dict[str, Issue] = {}
         # (id, instance id) of issues looked up by key: recording Message-IDs with an issue needs nothing else.
         self._issue_refs: dict[str, tuple[int, int]] = {}
+        # Issues looked up in this unit of work, for writes that read only what cannot change (id, key, instance,
+        # project): a reply's comment goes onto the issue association just found, without reading it again.
+        self._looked_up: dict[str, Issue] = {}
 
     # -- look-ups -----------------------------------------------------------------------------------
     def _project(self, key: str) -> Project:
@@ -110,8 +114,19 @@ class LocalTracker:
         issue = issues.filter(instance=self.instance, key=key.strip().upper()).first()
         if issue is None:
             raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}")
-        self._issue_refs[issue.key] = (issue.pk, issue.instance_id)
+        self._remember(issue)
         return issue
+
+    def _remember(self, issue: Issue) -> None:
+        self._issue_refs[issue.key] = (issue.pk, issue.instance_id)
+        self._looked_up[issue.key] = issue
+
+    def _issue_to_write(self, key: str) -> Issue:
+        """The issue, as created or looked up earlier in this unit of work (id, key, instance and project only
+        are read from it), else read now. The write must find out itself that the issue is gone since (see
+        ``insert_comment``): inside a caller's transaction the foreign key is checked only at its commit."""
+        wanted = key.strip().upper()
+        return self._created.get(wanted) or self._looked_up.get(wanted) or self._issue(key)
 
     def _issue_ref(self, key: str) -> tuple[int, int]:
         """(id, instance id) of the issue: remembered from an earlier look-up in this unit of work, else read."""
@@ -197,20 +212,26 @@ class LocalTracker:
 
     @_translating_errors
     def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
-        for message_id in message_ids:
+        # One query for all of them; the first Message-ID (in the given order) that names an issue wins, and of
+        # the issues one Message-ID names, the one it was recorded with last.
+        rank: dict[str, int] = {}
+        for index, message_id in enumerate(message_ids):
             if not message_id or not message_id.strip().strip("<>").strip():
                 continue
-            found = (
-                IssueMessageId.objects.filter(
-                    instance=self.instance, message_id_hash__in=services.message_id_hashes(message_id)
-                )
-                .select_related("issue__project")
-                .order_by("-created_at", "-pk")
-                .first()
-            )
-            if found is not None:
-                return convert.to_issue(found.issue)
-        return None
+            for candidate in services.message_id_hashes(message_id):
+                rank.setdefault(candidate, index)
+        if not rank:
+            return None
+        rows = (
+            IssueMessageId.objects.filter(instance=self.instance, message_id_hash__in=list(rank))
+            .select_related("issue__project", "issue__reporter", "issue__assignee")
+            .order_by("-created_at", "-pk")
+        )
+        best = min(rows, key=lambda row: rank[row.message_id_hash], default=None)  # min keeps the first of equals
+        if best is None:
+            return None
+        self._remember(best.issue)
+        return convert.to_issue(best.issue)
 
     @_translating_errors
     def find_issue_by_foreign_key(
@@ -307,11 +328,9 @@ class LocalTracker:
     @_translating_errors
     @timed("tracker writes")
     def add_comment(self, issue_key: str, comment: NewComment, *, idempotency_key: str | None = None) -> TrackerComment:
-        if idempotency_key:
-            existing = Comment.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return convert.to_comment(existing)
-        issue = self._issue(issue_key)
+        # No look-up first (as for issues): the idempotency key is unique, so a second run fails to insert and
+        # returns the first run's comment then.
+        issue = self._issue_to_write(issue_key)
         if not comment.body.strip():
             raise errors.InvalidFieldValue("a comment needs a body")
         author = self._user(comment.author, "comment author") if comment.author else None
@@ -339,15 +358,33 @@ class LocalTracker:
                     row, message_ids=comment.message_ids, ctx=self._context(actor, comment.source_message_id)
                 )
         except IntegrityError:
-            if not idempotency_key:
-                raise
-            return convert.to_comment(Comment.objects.get(instance=self.instance, idempotency_key=idempotency_key))
+            existing = (
+                Comment.objects.filter(instance=self.instance, idempotency_key=idempotency_key).first()
+                if idempotency_key
+                else None
+            )
+            if existing is not None:
+                return convert.to_comment(existing)
+            if not Issue.objects.filter(pk=issue.pk).exists():  # deleted since this unit of work looked it up
+                raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None
+            raise
         return convert.to_comment(row)
 
     @_translating_errors
     def list_comments(self, issue_key: str) -> list[TrackerComment]:
         issue = self._issue(issue_key)
         return [convert.to_comment(c) for c in issue.comments.select_related("author", "issue")]
+
+    @_translating_errors
+    def count_mail_comments(
+        self, issue_key: str, *, since: datetime, excluding_message: int | None = None
+    ) -> tuple[int, int]:
+        issue_id, _ = self._issue_ref(issue_key)
+        comments = Comment.objects.filter(issue_id=issue_id, source_message_id__isnull=False)
+        if excluding_message is not None:
+            comments = comments.exclude(source_message_id=excluding_message)
+        counted = comments.aggregate(total=Count("pk"), recent=Count("pk", filter=Q(created_at__gte=since)))
+        return int(counted["total"]), int(counted["recent"])
 
     @_translating_errors
     @timed("tracker writes")
@@ -378,7 +415,8 @@ class LocalTracker:
 
     @_translating_errors
     def attachment_hashes(self, issue_key: str) -> frozenset[str]:
-        return frozenset(self._issue(issue_key).attachments.values_list("sha256", flat=True))
+        issue_id, _ = self._issue_ref(issue_key)
+        return frozenset(Attachment.objects.filter(issue_id=issue_id).order_by().values_list("sha256", flat=True))
 
     @_translating_errors
     def read_attachment(self, issue_key: str, attachment_id: str) -> bytes:

@@ -62,6 +62,11 @@ def _by_own_ids(ctx: Context) -> Found:
     return None
 
 
+# The Message-IDs a reply's thread headers are matched by: In-Reply-To and the most recent References (clients
+# trim References to the last dozen or so, RFC 5322 3.6.4; a sender-made list of thousands is cut, not queried).
+MAX_THREAD_IDS = 100
+
+
 def _by_thread_headers(ctx: Context) -> Found:
     association = ctx.profile.association
     ids: list[str] = []
@@ -71,7 +76,7 @@ def _by_thread_headers(ctx: Context) -> Found:
         ids.extend(reversed(ctx.message.references))
     if not ids:
         return None
-    issue = ctx.tracker.find_issue_by_message_ids(ids)
+    issue = ctx.tracker.find_issue_by_message_ids(ids[:MAX_THREAD_IDS])
     return (issue, f"In-Reply-To/References match a message of {issue.key}") if issue else None
 
 

@@ -15,7 +15,8 @@ class Attachments:
     def __call__(self, ctx: Context) -> Verdict:
         settings = ctx.profile.attachments
         issue = ctx.decisions.issue
-        existing = ctx.tracker.attachment_hashes(issue.key) if issue is not None else frozenset()
+        wants_existing = issue is not None and settings.drop_duplicates and bool(ctx.message.attachments)
+        existing = ctx.tracker.attachment_hashes(issue.key) if wants_existing and issue else frozenset()
         seen: set[str] = set()
         kept, skipped = [], []
         for attachment in ctx.message.attachments:

@@ -24,23 +24,19 @@ class LoopLimits:
         limits = ctx.profile.limits
         issue = ctx.decisions.issue
         if issue is not None and (limits.max_comments_per_issue or limits.max_comments_per_issue_per_hour):
-            from_mail = [
-                c
-                for c in ctx.tracker.list_comments(issue.key)
-                if c.source_message_id is not None and c.source_message_id != ctx.mail.inbound_id
-            ]
-            if limits.max_comments_per_issue and len(from_mail) >= limits.max_comments_per_issue:
+            hour_ago = ctx.now - timedelta(hours=1)
+            total, recent = ctx.tracker.count_mail_comments(
+                issue.key, since=hour_ago, excluding_message=ctx.mail.inbound_id
+            )
+            if limits.max_comments_per_issue and total >= limits.max_comments_per_issue:
                 return limited(
                     ctx,
                     self.name,
                     limits.comment_limit_action,
-                    f"{issue.key} already has {len(from_mail)} comments from mail "
-                    f"(limit {limits.max_comments_per_issue})",
+                    f"{issue.key} already has {total} comments from mail (limit {limits.max_comments_per_issue})",
                     "comment_limit",
                     limit=limits.max_comments_per_issue,
                 )
-            hour_ago = ctx.now - timedelta(hours=1)
-            recent = sum(1 for c in from_mail if c.created_at >= hour_ago)
             if limits.max_comments_per_issue_per_hour and recent >= limits.max_comments_per_issue_per_hour:
                 return limited(
                     ctx,

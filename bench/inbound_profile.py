@@ -1,0 +1,130 @@
+"""Where a worker's time goes: the realistic mailbox captured and processed in this one process, under cProfile.
+
+    .venv/bin/python bench/inbound_profile.py [--messages 600] [--seed 11] [--top 40] [--sort tottime]
+
+Starts its own durable PostgreSQL (default durability), captures ``--messages`` of bench/mailbox.py's realistic
+mailbox through ``inbound.capture.capture_batch`` (no IMAP), then processes them in groups of 25 as the worker
+does (``inbound.pipeline.tasks.process_group``), profiled. Prints SQL statements and commits per message by
+statement kind, and the top functions. A diagnostic for bench/inbound.py (which measures the real thing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--sql", action="store_true", help="print each distinct SQL statement shape with its count")
+    parser.add_argument("--where", help="for statements containing this text, count the project frames calling them")
+    parser.add_argument("--no-profile", action="store_true", help="time only (CPU per message without cProfile)")
+    options = parser.parse_args()
+
+    import psycopg
+
+    from tests.services.postgres import start_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="jemh-profile-"))
+    work.chmod(0o755)
+    postgres = start_postgres(work / "postgres", durable=True)
+    try:
+        with psycopg.connect(postgres.url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE jemh_bench")
+        os.environ.update(
+            {
+                "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
+                "JEMH_VAR_DIR": str(work / "var"),
+                "DJANGO_SETTINGS_MODULE": "jemh.settings",
+                "LOG_LEVEL": "WARNING",
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+            }
+        )
+        os.environ.pop("JEMH_PROCESS_INLINE", None)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        from bench.inbound import setup_data
+        from bench.mailbox import generate
+        from inbound.capture import Incoming, capture_batch
+        from inbound.models import InboundMessage, Source
+
+        source = Source.objects.get(pk=setup_data("127.0.0.1", 1))
+        mails = list(generate(options.messages, options.seed))
+        for start in range(0, len(mails), 25):
+            capture_batch(source, [Incoming(raw=m.raw, key=str(m.position)) for m in mails[start : start + 25]])
+        ids = list(InboundMessage.objects.order_by("pk").values_list("pk", flat=True))
+        from inbound.pipeline.tasks import process_group
+
+        statements: Counter[str] = Counter()
+        shapes: Counter[str] = Counter()
+        callers: Counter[str] = Counter()
+
+        def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            head = sql.lstrip().split(None, 1)[0].upper()
+            statements[head] += 1
+            if options.sql:
+                shapes[sql[:160]] += 1
+            if options.where and options.where in sql:
+                frames = [
+                    f"{Path(f.filename).relative_to(ROOT)}:{f.lineno}({f.name})"
+                    for f in traceback.extract_stack()[:-1]
+                    if f.filename.startswith(str(ROOT)) and "/.venv/" not in f.filename and "bench/" not in f.filename
+                ]
+                callers[" < ".join(reversed(frames[-4:]))] += 1
+            return execute(sql, params, many, context)
+
+        profiler = cProfile.Profile()
+        started, cpu = time.monotonic(), time.process_time()
+        with connection.execute_wrapper(count):
+            if not options.no_profile:
+                profiler.enable()
+            for start in range(0, len(ids), 25):
+                process_group(ids[start : start + 25])
+            profiler.disable()
+        wall, cpu = time.monotonic() - started, time.process_time() - cpu
+        n = len(ids)
+        outcomes = Counter(InboundMessage.objects.values_list("outcome", flat=True))
+        print(f"{n} messages: wall {1000 * wall / n:.2f} ms/msg, CPU {1000 * cpu / n:.2f} ms/msg")
+        print("outcomes:", dict(outcomes))
+        print("SQL per message:", {k: round(v / n, 2) for k, v in statements.most_common()})
+        if options.sql:
+            for shape, c in shapes.most_common(60):
+                print(f"{c / n:6.2f}  {shape}")
+        for where, c in callers.most_common(20):
+            print(f"{c / n:6.2f}  {where}")
+        if options.no_profile:
+            return 0
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(options.sort).print_stats(options.top)
+        print(out.getvalue())
+    finally:
+        postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
