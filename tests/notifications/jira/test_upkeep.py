@@ -40,7 +40,8 @@ def eager_celery() -> Iterator[None]:
 def test_sweep_runs_a_delivery_whose_task_was_lost(
     emitter: WebhookEmitter, issue_key: str, mapping: NotificationMapping, people: Any, eager_celery: None
 ) -> None:
-    first, second = emitter.comment_as(people["agent"], issue_key, "Lost task")  # on_commit never ran: no task
+    deliveries = emitter.comment_as(people["agent"], issue_key, "Lost task")  # on_commit never ran: no task
+    assert [d.status for d in deliveries] == [202, 202]
     assert WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED).count() == 2
     WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(minutes=5))
     assert tasks.sweep()["webhook_deliveries"] == 2
