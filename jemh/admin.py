@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from jemh.models import Instance, JiraDeployment, TrackerKind, new_webhook_token
+from jemh.models import Instance, TrackerKind, new_webhook_token
 
 #: Jira credentials and the webhook secret: write-only in the admin (never shown again; an empty field keeps what is
 #: stored).
@@ -107,11 +107,10 @@ class InstanceAdmin(admin.ModelAdmin):
                 "refused."
             )
             return format_html("<code>{}</code><br>{}", url, how)
-        flavour = "Jira Cloud" if obj.jira_deployment == JiraDeployment.CLOUD else "Jira Data Center"
         warning = (
-            f"No webhook secret is set: the token in this URL alone admits a delivery. That is weaker — anyone who "
-            f"learns the URL (e.g. from a proxy log) can post events that send notification mail. {flavour} "
-            "(Cloud, and Data Center 10 and later) can sign deliveries: set a secret here and in Jira's webhook form. "
+            "No webhook secret is set: the token in this URL alone admits a delivery. That is weaker: anyone who "
+            "learns the URL (e.g. from a proxy log) can post events that send notification mail. Jira Cloud and Jira "
+            "Data Center 10 and later sign deliveries: set a secret here and the same one in Jira's webhook form. "
             "Keep the URL private; the action “New webhook URL” replaces it."
         )
         return format_html("<code>{}</code><br><strong>{}</strong>", url, warning)
