@@ -15,14 +15,16 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from rangefilter.filters import DateRangeFilterBuilder
 
+from auditing.admin_flags import SupportFlaggingMixin
+from auditing.admin_raw import RawMailAdminMixin
 from auditing.filters import TrafficFilter
 from inbound import services
 from inbound.models import InboundMessage
@@ -63,7 +65,7 @@ class InboundChangeList(ChangeList):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAdmin):
     list_display = [
         "received_at",
         "source_name",
@@ -90,7 +92,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
     search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
     fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
     readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
-    actions = ["make_test_case", "process_again"]
+    actions = ["make_test_case", "process_again", "flag_for_support"]
+    # The detail page adds the stored mail's link and reads, and the support flags, below the fields.
+    change_form_template = "auditing/admin/inbound_change_form.html"
 
     @admin.action(description="Make a test case from the stored message (for its source's profile)")
     def make_test_case(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
@@ -105,6 +109,23 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return InboundChangeList
+
+    def get_urls(self) -> list[URLPattern]:
+        return self.raw_mail_urls() + self.flag_urls() + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        message = (
+            InboundMessage.objects.filter(pk=object_id).only("pk", "raw_blob").first() if object_id.isdigit() else None
+        )
+        if message is not None:
+            extra_context = {
+                **(extra_context or {}),
+                **self.raw_mail_context(request, message),
+                **self.flag_context(request, message),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         return super().get_queryset(request).select_related("instance", "source__profile")

@@ -82,7 +82,7 @@ def main() -> int:
         shapes: Counter[str] = Counter()
         callers: Counter[str] = Counter()
 
-        def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        def count(execute, sql, params, many, context):
             head = sql.lstrip().split(None, 1)[0].upper()
             statements[head] += 1
             if options.sql:

@@ -97,6 +97,7 @@ def hostile_messages() -> dict[str, tuple[Callable[[bytes], None], bytes, dict[s
         "300 KB of nested <div>": (ours, samples.nested_divs(300_000), linear),
         "2 MB of tiny TNEF objects": (ours, samples.tiny_tnef_objects(2_000_000), linear),
         "bounce with 97 KB of '!'": (ours, samples.bang_bounce(97_000), linear),
+        "250 KB of stray-line header sections": (ours, samples.stray_header_lines(250_000), linear),
         "Markdown: 99,000 '['": (render_markdown, b"[" * 99_000, linear),
     }
 

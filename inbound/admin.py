@@ -12,7 +12,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from inbound import health
+from inbound import (
+    health,
+    instance_admin,  # noqa: F401  (registers the Instance admin with the tracker's actions)
+)
 from inbound.models import Source
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case

@@ -1,9 +1,11 @@
 """Services of inbound mail for the other apps (the audit's read side in ``auditing`` above all): finding audited
-messages, making a test case from one, and processing failed ones again. Other apps call these functions rather
+messages, reading their stored raw mail and the export of the profile that processed them, making a test case from
+one, and processing failed ones again. Other apps call these functions rather
 than write inbound's models."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -12,10 +14,14 @@ from django.db.models import QuerySet
 from inbound.mime import Address, parse
 from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.service import process_inbound
+from inbound.pipeline.tasks import GROUP_SIZE, process_messages
 from inbound.summary import header_block
 from jemh.crypto import keyed_hash_candidates
+from jemh.models import Instance
 from jemh.storage import blob_storage
-from profiles.services import NoProfile, create_test_case, processing_profile_id
+from profiles.services import NoProfile, create_test_case, processing_profile_id, profile_export
+
+log = logging.getLogger(__name__)
 
 # An issue key as trackers write it (Jira's and the local tracker's): a project key, a dash, a number.
 ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
@@ -95,7 +101,8 @@ def make_test_case(message: InboundMessage) -> tuple[bool, str]:
         profile_id = processing_profile_id(message.instance_id, source_profile_id)
     except NoProfile:
         return False, f"inbound #{message.pk}: its source has no profile; make the test case by hand"
-    name = f"From inbound #{message.pk}: {message.subject or '(no subject)'}"
+    # the name is stored in clear (it orders and labels the list): no subject, no address, only what is ours
+    name = f"From inbound #{message.pk} ({message.received_at:%Y-%m-%d %H:%M} UTC, {message.outcome or message.status})"
     case = create_test_case(profile_id, name, blob_storage().read_bytes(message.raw_blob), inbound_id=message.pk)
     return True, f"inbound #{message.pk}: test case {case.pk} made for profile {case.profile}"
 
@@ -109,3 +116,51 @@ def process_again(messages: QuerySet[InboundMessage]) -> int:
         process_inbound(message.pk)
         retried += 1
     return retried
+
+
+def raw_mail(message: InboundMessage) -> bytes | None:
+    """The stored raw mail of ``message`` (decrypted), or None when it is not kept (the instance keeps none, or
+    retention purged it)."""
+    if not message.raw_blob:
+        return None
+    try:
+        return blob_storage().read_bytes(message.raw_blob)
+    except OSError:  # purged meanwhile
+        return None
+
+
+def processing_profile_export(message: InboundMessage) -> tuple[str, str] | None:
+    """(name, JSON export) of the profile that processed ``message``: the one its report names (the profile used,
+    whatever its source says now), else its source's, else the instance's only enabled profile; None when none
+    of them exists any more. The export holds configuration only, never a secret."""
+    named = message.report.get("profile") if isinstance(message.report, dict) else None
+    if isinstance(named, str) and named:
+        found = profile_export(message.instance_id, name=named)
+        if found is not None:
+            return found
+    source_profile_id = message.source.profile_id if message.source is not None else None
+    try:
+        profile_id = processing_profile_id(message.instance_id, source_profile_id)
+    except NoProfile:
+        return None
+    return profile_export(message.instance_id, profile_id=profile_id)
+
+
+def resume_processing(instance: Instance) -> int:
+    """Resume an instance's paused processing (``inbound.pipeline.pause``): clear the flag and queue the mail that
+    waited, oldest first. Returns how many messages were queued (with the broker away, the sweep queues them)."""
+    Instance.objects.filter(pk=instance.pk).update(
+        processing_paused=False, processing_paused_at=None, processing_paused_reason=""
+    )
+    instance.processing_paused, instance.processing_paused_at, instance.processing_paused_reason = False, None, ""
+    ids = list(
+        InboundMessage.objects.filter(instance=instance, status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    try:
+        for start in range(0, len(ids), GROUP_SIZE):
+            process_messages.delay(ids[start : start + GROUP_SIZE])
+    except Exception:
+        log.warning("could not queue the waiting mail of instance %s; the sweep will", instance.pk)
+    return len(ids)

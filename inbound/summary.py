@@ -14,6 +14,7 @@ from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from inbound.mime.header_recovery import leading_header_start
 from inbound.mime.headers import decode_words, parse_addresses, parse_message_ids, split_entity
 
 MAX_HEADER_BYTES = 256 * 1024
@@ -42,9 +43,11 @@ class MailSummary:
 
 
 def header_block(raw: bytes) -> bytes:
-    """The header section of ``raw`` (up to the blank line), capped at MAX_HEADER_BYTES."""
-    match = _HEADER_END.search(raw, 0, MAX_HEADER_BYTES)
-    return raw[: match.start()] + b"\r\n" if match else raw[:MAX_HEADER_BYTES]
+    """The header section of ``raw`` (up to the blank line), capped at MAX_HEADER_BYTES. Blank or junk lines
+    before it are left out where the parser skips them too (``inbound.mime.header_recovery``)."""
+    start = leading_header_start(raw, 0, min(len(raw), 2 * MAX_HEADER_BYTES)) or 0
+    match = _HEADER_END.search(raw, start, start + MAX_HEADER_BYTES)
+    return raw[start : match.start()] + b"\r\n" if match else raw[start : start + MAX_HEADER_BYTES]
 
 
 def summarize(raw: bytes) -> MailSummary:

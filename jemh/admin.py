@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -6,7 +7,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from jemh.models import Instance, TrackerKind, new_webhook_token
 
@@ -48,10 +50,15 @@ class InstanceForm(forms.ModelForm):
         return cleaned
 
 
+# Read-only lines other apps add to the instance's page ("Data retention"): (label, function of the instance).
+# Registered from their AppConfig.ready(); jemh imports no other app.
+INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
+
+
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
     form = InstanceForm
-    readonly_fields = ("jira_webhook",)
+    readonly_fields = ("jira_webhook", "retention_status")
     actions: list[str] = ["new_webhook_tokens"]
     list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")
@@ -72,10 +79,23 @@ class InstanceAdmin(admin.ModelAdmin):
                     "failure_retention_days",
                     "event_retention_days",
                     "outbound_retention_days",
+                    "support_flag_days",
+                    "retention_status",
                 )
             },
         ),
     )
+
+    @admin.display(description="Purge")
+    def retention_status(self, obj: Instance) -> str:
+        if not obj.pk:
+            return "-"
+        return (
+            format_html_join(
+                mark_safe("<br>"), "{}: {}", ((label, summary(obj)) for label, summary in INSTANCE_SUMMARIES)
+            )
+            or "-"
+        )
 
     @admin.display(description="Jira credentials")
     def jira_credentials(self, obj: Instance) -> str:

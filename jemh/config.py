@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -57,7 +58,8 @@ def broker_url(env: environ.Env, var_dir: Path) -> tuple[str, dict[str, Any], st
             "store_processed": False,
             "polling_interval": 0.1,
         }
-        return "filesystem://", options, f"file://{folder / 'results'}"
+        # the host is only named so kombu does not warn "No hostname was supplied" on every command
+        return "filesystem://localhost/", options, f"file://{folder / 'results'}"
     parts = urlsplit(raw)
     if parts.scheme not in {"redis", "rediss", "filesystem", "memory"}:
         raise fail(name, f"unsupported scheme {parts.scheme or '(none)'!r}", "redis://HOST:PORT/DB")
@@ -133,11 +135,24 @@ def secret_key(env: environ.Env, production: bool, var_dir: Path) -> str:
     if production:
         raise fail("SECRET_KEY", "is not set while JEMH_PRODUCTION=true", "a long random string (50+ characters)")
     path = var_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
+    create_secret_file(path, secrets.token_urlsafe(64))
     return path.read_text().strip()
+
+
+def create_secret_file(path: Path, content: str) -> bool:
+    """Write ``content`` to a new file at ``path`` that is created readable by its owner only (mode 0600 from the
+    first byte, never written first and restricted after). An existing file is left as it is (another process
+    of the same start may have made it a moment ago). Returns whether this call created it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True
 
 
 def warn(message: str) -> None:
@@ -164,3 +179,11 @@ def integer(env: environ.Env, variable: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise fail(variable, f"{raw!r} is not a whole number", "a whole number") from exc
+
+
+def http_url(env: environ.Env, variable: str) -> str:
+    """An optional http(s) URL ("" when unset)."""
+    value = env.str(variable, default="").strip()
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+        raise fail(variable, f"{value!r} is not an http(s) URL", "https://hooks.slack.com/services/...")
+    return value

@@ -4,12 +4,15 @@ Short values (model fields) use MultiFernet: the first key of JEMH_ENCRYPTION_KE
 decrypts, so keys can be rotated. Blobs (raw mail, attachments) use a streaming format so a large
 message never has to sit in memory twice: AES-256-GCM in 64 KiB chunks, each chunk's nonce and
 associated data bound to its position and to whether it is the last one (so truncation, reordering or
-splicing is detected). The blob key is derived from a Fernet key with HKDF, and the blob header names
-which key (by a short key id), so rotation works for blobs too.
+splicing is detected). Each blob has its own key, derived with HKDF from a Fernet key and a random 128-bit salt
+kept in the blob's header (``JEMHBLOB2``), so no nonce is ever reused however many blobs one key encrypts; the
+header names which Fernet key (by a short key id), so rotation works for blobs too. Blobs of the first format
+(``JEMHBLOB1``: one derived key per Fernet key, a random 64-bit nonce prefix per blob) stay readable.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -27,9 +30,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-BLOB_MAGIC = b"JEMHBLOB1"
+BLOB_MAGIC_V1 = b"JEMHBLOB1"
+BLOB_MAGIC = b"JEMHBLOB2"
 CHUNK_SIZE = 64 * 1024
-_HEADER = struct.Struct(">9s8s8s")  # magic, key id, nonce prefix
+_HEADER_V1 = struct.Struct(">9s8s8s")  # magic, key id, nonce prefix
+_HEADER = struct.Struct(">9s8s16s8s")  # magic, key id, HKDF salt of this blob's key, nonce prefix
 _LENGTH = struct.Struct(">I")
 
 
@@ -46,12 +51,28 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(k.encode()) for k in keys])
 
 
+def _key_material(key: str) -> bytes:
+    """The 32 bytes a Fernet key stands for (its signing then its encryption key), decoded from the key's text
+    as the Fernet specification defines it (never from Fernet's private attributes)."""
+    raw = base64.urlsafe_b64decode(key.encode())
+    if len(raw) != 32:
+        raise ValueError("a Fernet key is 32 bytes, url-safe base64-encoded")
+    return raw
+
+
 @lru_cache(maxsize=32)
-def _blob_key(key: str) -> tuple[bytes, bytes]:
-    raw = Fernet(key.encode())._signing_key + Fernet(key.encode())._encryption_key
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"jemh-blob-v1").derive(raw)
-    key_id = hmac.new(raw, b"jemh-key-id", hashlib.sha256).digest()[:8]
-    return key_id, derived
+def key_id(key: str) -> bytes:
+    """A short, non-secret name of a Fernet key, written in each blob's header."""
+    return hmac.new(_key_material(key), b"jemh-key-id", hashlib.sha256).digest()[:8]
+
+
+@lru_cache(maxsize=32)
+def _blob_key_v1(key: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"jemh-blob-v1").derive(_key_material(key))
+
+
+def _blob_key(key: str, salt: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"jemh-blob-v2").derive(_key_material(key))
 
 
 def encrypt_text(value: str) -> str:
@@ -150,9 +171,10 @@ def _aad(header: bytes, counter: int, last: bool) -> bytes:
 
 def encrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
     """Yield the encrypted form of everything read from ``source``."""
-    key_id, key = _blob_key((keys or _configured_keys())[0])
-    aes = AESGCM(key)
-    header = _HEADER.pack(BLOB_MAGIC, key_id, os.urandom(8))
+    current = (keys or _configured_keys())[0]
+    salt = os.urandom(16)
+    aes = AESGCM(_blob_key(current, salt))
+    header = _HEADER.pack(BLOB_MAGIC, key_id(current), salt, os.urandom(8))
     prefix = header[-8:]
     yield header
     counter = 0
@@ -170,14 +192,23 @@ def encrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> It
 
 def decrypt_stream(source: IO[bytes], keys: tuple[str, ...] | None = None) -> Iterator[bytes]:
     """Yield the plaintext of a blob written by :func:`encrypt_stream`; raise DecryptionError if damaged."""
-    header = _read_exactly(source, _HEADER.size)
-    if len(header) != _HEADER.size or not header.startswith(BLOB_MAGIC):
+    header = _read_exactly(source, _HEADER_V1.size)
+    if len(header) != _HEADER_V1.size or not header.startswith((BLOB_MAGIC, BLOB_MAGIC_V1)):
         raise DecryptionError("not an encrypted blob (bad header)")
-    _, key_id, prefix = _HEADER.unpack(header)
-    candidates = dict(_blob_key(k) for k in (keys or _configured_keys()))
-    if key_id not in candidates:
-        raise DecryptionError("the blob was encrypted with a key that is not in JEMH_ENCRYPTION_KEYS")
-    aes = AESGCM(candidates[key_id])
+    candidates = {key_id(k): k for k in (keys or _configured_keys())}
+    if header.startswith(BLOB_MAGIC_V1):
+        _, named, prefix = _HEADER_V1.unpack(header)
+        if named not in candidates:
+            raise DecryptionError("the blob was encrypted with a key that is not in JEMH_ENCRYPTION_KEYS")
+        aes = AESGCM(_blob_key_v1(candidates[named]))
+    else:
+        header += _read_exactly(source, _HEADER.size - _HEADER_V1.size)
+        if len(header) != _HEADER.size:
+            raise DecryptionError("not an encrypted blob (bad header)")
+        _, named, salt, prefix = _HEADER.unpack(header)
+        if named not in candidates:
+            raise DecryptionError("the blob was encrypted with a key that is not in JEMH_ENCRYPTION_KEYS")
+        aes = AESGCM(_blob_key(candidates[named], salt))
     counter = 0
     length_bytes = _read_exactly(source, _LENGTH.size)
     while True:
@@ -211,6 +242,27 @@ def _read_exactly(source: IO[bytes], size: int) -> bytes:
         parts.append(piece)
         remaining -= len(piece)
     return b"".join(parts)
+
+
+def blob_key_id(header: bytes) -> bytes | None:
+    """The key id a blob's first bytes name (None: not a blob of ours); reading ``_HEADER_V1.size`` bytes is enough."""
+    if header.startswith((BLOB_MAGIC, BLOB_MAGIC_V1)) and len(header) >= _HEADER_V1.size:
+        return header[len(BLOB_MAGIC) : len(BLOB_MAGIC) + 8]
+    return None
+
+
+def blob_is_current(header: bytes) -> bool:
+    """Whether a blob (by its first bytes) is in the current format under the first key (nothing to re-encrypt)."""
+    return header.startswith(BLOB_MAGIC) and blob_key_id(header) == key_id(_configured_keys()[0])
+
+
+def token_is_current(token: str) -> bool:
+    """Whether a field's Fernet token is encrypted under the first key (nothing to re-encrypt)."""
+    try:
+        Fernet(_configured_keys()[0].encode()).decrypt(token.encode("ascii"))
+    except (InvalidToken, ValueError):
+        return False
+    return True
 
 
 def encrypt_bytes(data: bytes) -> bytes:

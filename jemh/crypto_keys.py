@@ -34,10 +34,7 @@ def load_encryption_keys(env: environ.Env, production: bool, var_dir: Path) -> l
     if production:
         raise config.fail("JEMH_ENCRYPTION_KEYS", "is not set while JEMH_PRODUCTION=true", KEY_HELP)
     path = var_dir / "encryption.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(Fernet.generate_key().decode() + "\n")
-        path.chmod(0o600)
+    if config.create_secret_file(path, Fernet.generate_key().decode() + "\n"):
         config.warn(
             f"generated a new encryption key in {path}. Everything encrypted at rest depends on it: "
             "back it up, and in production set JEMH_ENCRYPTION_KEYS instead."
@@ -65,10 +62,7 @@ def load_index_key(env: environ.Env, production: bool, var_dir: Path) -> str:
     if production:
         raise config.fail("JEMH_INDEX_KEY", "is not set while JEMH_PRODUCTION=true", INDEX_KEY_HELP)
     path = var_dir / "index.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(64) + "\n")
-        path.chmod(0o600)
+    if config.create_secret_file(path, secrets.token_urlsafe(64) + "\n"):
         config.warn(
             f"generated a new index key in {path}. Every stored look-up hash depends on it: back it up, and in "
             "production set JEMH_INDEX_KEY instead."

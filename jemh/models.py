@@ -88,6 +88,16 @@ class Instance(models.Model):
         related_name="administered_instances",
         help_text="People told about problems with this instance (e.g. a mailbox that keeps failing).",
     )
+    processing_paused = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by code that predates the column (migration tests) get it too
+        help_text="Set when the tracker refused the instance's credentials or permissions: its mail waits "
+        "(nothing is lost) until an admin fixes them and resumes processing.",
+    )
+    processing_paused_at = models.DateTimeField(null=True, blank=True)
+    processing_paused_reason = models.TextField(
+        blank=True, default="", db_default="", help_text="What the tracker said when processing paused."
+    )
     store_raw_mail = models.BooleanField(
         default=True,
         help_text="Keep the full source of inbound mail (encrypted). Off: only the audit row remains "
@@ -103,10 +113,21 @@ class Instance(models.Model):
     )
     event_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
     outbound_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    support_flag_days = models.PositiveIntegerField(
+        default=30,
+        db_default=30,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1)],
+        verbose_name="support flags expire after (days)",
+        help_text="Mail flagged for support is shared for this many days, unless unflagged sooner.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("check_tracker", "Can test an instance's tracker connection and create its custom fields"),
+            ("resume_processing", "Can resume an instance's paused processing"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditing.support.guard.SupportStaffOutsideAdmin",  # support staff never open the admin
 ]
 
 ROOT_URLCONF = "jemh.urls"
@@ -145,7 +146,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "imapclient": {"level": "INFO"},
+        "imapclient.imaplib": {"level": "INFO"},
+    },
 }
 
 # Security settings; in production these are on (see README "Production").
@@ -182,6 +188,8 @@ JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE
 # --- processing (issue 5) ------------------------------------------------------------------------------------------
 # Process captured mail in the capturing process instead of queueing it for a worker (small installations, the MTA
 # pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
+# A Slack-compatible incoming webhook: told of instance registrations and admins' feedback (privacy.md).
+JEMH_CHAT_WEBHOOK_URL = config.http_url(env, "JEMH_CHAT_WEBHOOK_URL")
 JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)
 # Each message's time budget in seconds: past the soft limit its processing is interrupted, past the hard limit the
 # worker process ends itself (its claims are taken over). The group's other messages are released and go on; a

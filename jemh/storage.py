@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.module_loading import import_string
 
 from jemh import crypto
@@ -66,6 +66,52 @@ class EncryptedStorage(Storage):
 
     def delete(self, name: str) -> None:
         self.inner.delete(name)
+
+    def is_current(self, name: str) -> bool:
+        """Whether the blob is already in the current format under the first key (``rekey`` leaves it)."""
+        with self.inner.open(name, "rb") as sealed:
+            return crypto.blob_is_current(sealed.read(64))
+
+    def reencrypt(self, name: str) -> None:
+        """Encrypt the blob again, under the first key, in place: the new content replaces the old at once (a
+        file renamed over the old one; on S3 an object put over it), so a crash leaves either whole."""
+        with self.open(name) as plain:
+            if isinstance(self.inner, FileSystemStorage):
+                target = self.inner.path(name)
+                fd, spare = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".rekey-")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        for piece in crypto.encrypt_stream(plain):
+                            out.write(piece)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    os.replace(spare, target)
+                except BaseException:
+                    if os.path.exists(spare):
+                        os.unlink(spare)
+                    raise
+                return
+            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed below
+            for piece in crypto.encrypt_stream(plain):
+                spool.write(piece)
+            spool.seek(0)
+            try:
+                self.inner._save(name, File(spool, name=name))  # type: ignore[attr-defined]  # same key: replaced whole
+            finally:
+                spool.close()
+
+    def walk(self, folder: str = "") -> Iterable[str]:
+        """Every blob's name under ``folder`` (depth first, folders in name order)."""
+        try:
+            folders, files = self.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        prefix = f"{folder.rstrip('/')}/" if folder else ""
+        for name in sorted(files):
+            if not name.startswith(".rekey-"):
+                yield prefix + name
+        for sub in sorted(folders):
+            yield from self.walk(prefix + sub)
 
     def exists(self, name: str) -> bool:
         return self.inner.exists(name)

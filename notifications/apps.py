@@ -18,6 +18,7 @@ class NotificationsConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which cannot be imported before the app
         # registry is ready. Importing the tasks at start-up registers them in every process (see InboundConfig).
         from notifications import tasks  # noqa: F401
+        from notifications.chat import on_instance_saved
         from notifications.intake import on_local_issue_event
         from notifications.mapping_cache import forget_cached_mappings
         from notifications.models import NotificationMapping
@@ -25,6 +26,7 @@ class NotificationsConfig(AppConfig):
 
         # inside the change's transaction: the event is recorded with the change, or neither is
         issue_event_in_transaction.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")
+        post_save.connect(on_instance_saved, sender="jemh.Instance", dispatch_uid="notifications.chat.registration")
         for signal in (post_save, post_delete):
             for model in (NotificationMapping, "jemh.Instance"):
                 signal.connect(

@@ -44,6 +44,7 @@ class OutboundKind(models.TextChoices):
     FORWARD = "forward", "Forward"
     ALERT = "alert", "Alert to the instance's admins"
     TEST = "test", "Test mail"
+    CHAT = "chat", "Chat webhook post (registration, feedback)"
 
 
 class OutboundStatus(models.TextChoices):

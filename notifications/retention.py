@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import timezone
@@ -63,3 +64,21 @@ def purge_expired_deliveries(now: datetime | None = None) -> int:
         status=DeliveryStatus.RECEIVED
     )
     return expired.delete()[1].get("notifications.WebhookDelivery", 0)
+
+
+def expired_counts(now: datetime | None = None) -> dict[str, int]:
+    """What ``purge_expired`` would delete now (for a dry run)."""
+    now = now or timezone.now()
+    events = IssueEvent.objects.filter(expires_at__lt=now).exclude(
+        status__in=[EventStatus.PENDING, EventStatus.PROCESSING]
+    )
+    outbound = OutboundMessage.objects.filter(expires_at__lt=now).exclude(
+        status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.RETRYING]
+    )
+    return {"events": events.count(), "outbound": outbound.count(), "blobs": outbound.exclude(blob_name="").count()}
+
+
+def referenced_blobs(names: Iterable[str]) -> set[str]:
+    """Which of ``names`` an outbound row still names (for the orphan purge)."""
+    wanted = list(names)
+    return set(OutboundMessage.objects.filter(blob_name__in=wanted).values_list("blob_name", flat=True))

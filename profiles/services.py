@@ -53,6 +53,7 @@ from profiles.config import (
 )
 from profiles.hints import DEFAULT_HINTS
 from profiles.models import CatchAddress, Profile, ProjectMapping, TestCase
+from profiles.portability import export_profile_json
 from profiles.routing import split_subaddress
 from profiles.validators import split_lines
 
@@ -99,6 +100,16 @@ def create_test_case(profile_id: int, name: str, raw: bytes, inbound_id: int | N
 def cases_made_from_inbound(inbound_id: int) -> list[tuple[int, str]]:
     """The test cases made from the inbound message ``inbound_id``, as (id, name), oldest first."""
     return list(TestCase.objects.filter(inbound_id=inbound_id).order_by("created_at", "pk").values_list("pk", "name"))
+
+
+def profile_export(instance_id: int, *, profile_id: int | None = None, name: str = "") -> tuple[str, str] | None:
+    """The JSON export (configuration only, no secret: see ``portability``) of a profile of the instance, found by
+    id, else by name; returns (its name, the JSON), or None when no such profile exists (any more)."""
+    profiles = Profile.objects.filter(instance_id=instance_id)
+    profile = profiles.filter(pk=profile_id).first() if profile_id is not None else None
+    if profile is None and name:
+        profile = profiles.filter(name=name).first()
+    return (profile.name, export_profile_json(profile)) if profile is not None else None
 
 
 C = TypeVar("C", bound=models.TextChoices)
@@ -387,3 +398,29 @@ def _load_own_addresses(instance_id: int) -> OwnAddresses:
         elif address.strip():
             literals.add(split_subaddress(address)[0])
     return OwnAddresses(frozenset(literals), tuple(patterns), replies[0] if replies else "")
+
+
+@dataclass(frozen=True)
+class TrackerNeeds:
+    """What an instance's enabled profiles ask of its tracker: the projects their mappings name (a mapping that
+    leaves the key empty inherits its profile's default mapping's) and the custom fields holding foreign keys, each
+    with where it is named ("profile P, mapping M")."""
+
+    projects: dict[str, list[str]]
+    foreign_key_fields: dict[str, list[str]]
+
+
+def tracker_needs(instance_id: int) -> TrackerNeeds:
+    projects: dict[str, list[str]] = {}
+    fields: dict[str, list[str]] = {}
+    profiles = Profile.objects.filter(instance_id=instance_id, enabled=True).prefetch_related("mappings")
+    for profile in profiles.order_by("name"):
+        mappings = list(profile.mappings.all())
+        default_key = next((m.project_key for m in mappings if m.is_default), "")
+        for mapping in mappings:
+            key = (mapping.project_key or default_key).strip().upper()
+            if key:
+                projects.setdefault(key, []).append(f"profile {profile.name!r}, mapping {mapping.name!r}")
+        if profile.foreign_key_field.strip():
+            fields.setdefault(profile.foreign_key_field.strip(), []).append(f"profile {profile.name!r}")
+    return TrackerNeeds(projects, fields)

@@ -38,6 +38,12 @@ class PermissionDenied(TrackerError):
     """The acting user may not do this (e.g. an inactive account, or Jira refused it)."""
 
 
+class AccessRefused(PermissionDenied):
+    """The tracker refused the instance's own credentials or its account's permissions (Jira's 401/403). Every
+    message would fail the same way until an admin fixes them: the instance's processing pauses (messages stay
+    waiting) and its admins are told once; retrying is no use."""
+
+
 class InvalidTransition(TrackerError):
     """The issue's workflow has no transition from its current status to the requested one."""
 

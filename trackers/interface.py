@@ -272,6 +272,12 @@ class Tracker(Protocol):
         address as given."""
         ...
 
+    def user_lookup_note(self, email: str) -> str:
+        """After find_user_by_email found no user for ``email``: why, when the tracker knows more than "there is no
+        such user" (Jira Cloud: the owner's privacy setting may hide the address), for the processing report;
+        "" otherwise."""
+        ...
+
     def get_user(self, account_id: str) -> TrackerUser | None:
         """The user with this account id, inactive ones too (``active`` says which), or None."""
         ...

@@ -16,12 +16,14 @@ from inbound.mime.structure import Part
 from inbound.mime.tnef import expand_tnef
 from inbound.mime.uuencode import extract_uu_blocks
 
+# Detached signatures (RFC 3156 §5 PGP/MIME, RFC 8551 §3.5.3 S/MIME, and the x- form of RFC 2311 §3.4 that
+# older clients still write). A public key (application/pgp-keys, RFC 3156 §7) is a file the sender attached:
+# it is a user attachment like any other.
 SIGNATURE_TYPES = frozenset(
     {
         "application/pgp-signature",
         "application/pkcs7-signature",
         "application/x-pkcs7-signature",
-        "application/pgp-keys",
     }
 )
 REPORT_TYPES = frozenset(

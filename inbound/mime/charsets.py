@@ -146,3 +146,84 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
         except LookupError:
             pass
     return data.decode("cp1252", errors="replace")
+
+
+MIN_DETECTED_BYTES = 4  # fewer 8-bit bytes tell a detector nothing (it guesses HP Roman-8 for one 0xB4)
+MAX_CUT_CHARACTERS = 2  # characters cut short in one value that still leave it UTF-8
+
+
+def utf8_with_cuts(value: bytes) -> str | None:
+    """``value`` as UTF-8 when its only flaws are characters cut short (a lead byte, and maybe some of its
+    continuation bytes, followed by ASCII or the end), as a sender's length limit cuts a long name: each cut
+    character becomes U+FFFD. None when it is not UTF-8 so damaged, or holds too little UTF-8 to tell."""
+    pieces: list[str] = []
+    pos = cuts = 0
+    while True:
+        try:
+            pieces.append(value[pos:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            start, end = pos + exc.start, pos + exc.end
+            following = value[end : end + 1]
+            if not 0xC2 <= value[start] <= 0xF4 or (following and following[0] >= 0x80):
+                return None
+            cuts += 1
+            if cuts > MAX_CUT_CHARACTERS:
+                return None
+            pieces.append(value[pos:start].decode("utf-8"))
+            pieces.append("\ufffd")
+            pos = end
+    text = "".join(pieces)
+    whole = sum(1 for char in text if ord(char) > 0x7F) - cuts
+    return text if whole >= 4 * cuts else None
+
+
+def is_evidence_for_8bit(declared: str | None) -> bool:
+    """Whether a declared charset says anything about 8-bit bytes: US-ASCII declares 7-bit text only."""
+    return bool(declared) and _CLEAN.sub("", declared or "").lower() not in _ASCII_NAMES
+
+
+_ASCII_NAMES = frozenset({"us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "us", "cp367", "ibm367"})
+
+
+def decode_8bit_values(raw8: dict[int, bytes], declared: str | None) -> dict[int, str]:
+    """Decide the charset of undeclared 8-bit values (header values, parameter values) from evidence, strongest
+    first: valid UTF-8 (RFC 6532), UTF-8 with characters cut short, the ``declared`` charset (the body's, as mail
+    readers fall back to it for raw header bytes) through its superset (GB2312 -> GB18030) unless it is US-ASCII,
+    then a detector's guess over all the values still undecided together (more text, a better guess), then
+    windows-1252."""
+    texts: dict[int, str] = {}
+    undecided: dict[int, bytes] = {}
+    codec = codec_for(declared) if is_evidence_for_8bit(declared) else None
+    for index, value in raw8.items():
+        try:
+            texts[index] = value.decode("utf-8")
+            continue
+        except UnicodeDecodeError:
+            pass
+        cut = utf8_with_cuts(value)
+        if cut is not None:
+            texts[index] = cut
+            continue
+        if codec:
+            try:
+                texts[index] = value.decode(codec)
+                continue
+            except (UnicodeDecodeError, LookupError):
+                pass
+        undecided[index] = value
+    if undecided:
+        joined = b"\n".join(undecided.values())
+        guess = detect_8bit_charset(joined)
+        for index, value in undecided.items():
+            texts[index] = decode_text(value, guess or "cp1252")
+    return texts
+
+
+def detect_8bit_charset(data: bytes) -> str | None:
+    """A detector's guess for undeclared 8-bit values, when they hold enough 8-bit bytes to make one."""
+    high = len(data) - len(data.translate(None, _HIGH))
+    return detect_charset(data) if high >= MIN_DETECTED_BYTES else None
+
+
+_HIGH = bytes(range(0x80, 0x100))

@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 from urllib.parse import unquote_to_bytes
 
-from inbound.mime.charsets import codec_for, decode_text, detect_charset
+from inbound.mime.charsets import decode_8bit_values, decode_text
+from inbound.mime.header_recovery import (
+    FIELD_NAME,
+    MAX_STRAY_LINES,
+    header_block_follows,
+    is_mbox_from,
+    leading_header_start,
+)
 from inbound.mime.limits import (
     MAX_ADDRESSES,
     MAX_ENCODED_WORDS,
@@ -22,7 +29,6 @@ from inbound.mime.limits import (
 )
 from inbound.mime.model import Address
 
-_FIELD_NAME = re.compile(rb"^[!-9;-~]+[ \t]*:")
 # RFC 2047 §2 forbids white space inside an encoded-word, but real clients fold long words and write a
 # leading space in the text, and every receiving client decodes them: the text may hold spaces and tabs.
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?]*)\?=")
@@ -33,12 +39,19 @@ _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 class HeaderSection:
     """The parsed header fields of one entity, in order, with names as written."""
 
-    __slots__ = ("fields", "raw8", "truncated")
+    __slots__ = ("defects", "fields", "raw8", "truncated")
 
-    def __init__(self, fields: list[tuple[str, str]], truncated: bool, raw8: dict[int, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        fields: list[tuple[str, str]],
+        truncated: bool,
+        raw8: dict[int, bytes] | None = None,
+        defects: tuple[str, ...] = (),
+    ) -> None:
         self.fields = fields
         self.truncated = truncated
         self.raw8 = raw8 or {}  # the undeclared 8-bit values as read, by field index
+        self.defects = defects  # what was skipped to read the section (lines before it, stray lines in it)
 
     def redecoded(self, declared: str | None) -> HeaderSection:
         """The same section with its raw 8-bit values decoded under ``declared`` (the body's charset)."""
@@ -47,7 +60,7 @@ class HeaderSection:
         fields = list(self.fields)
         for index, text in _decode_raw8(self.raw8, declared).items():
             fields[index] = (fields[index][0], text)
-        return HeaderSection(fields, self.truncated, self.raw8)
+        return HeaderSection(fields, self.truncated, self.raw8, self.defects)
 
     def get(self, name: str, default: str = "") -> str:
         wanted = name.lower()
@@ -65,12 +78,21 @@ class HeaderSection:
         return any(key.lower() == wanted for key, _ in self.fields)
 
 
-def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int, bool]:
+def split_entity(data: bytes, start: int, end: int, *, whole_message: bool = False) -> tuple[HeaderSection, int, bool]:
     """Read the header section of the entity at ``raw[start:end]``.
 
     Returns the headers, the offset where the body starts, and whether no header at all was found.
-    A leading mbox ``From `` line is skipped; a line that is not a header ends the section.
+    ``>From `` lines and mbox ``From_`` lines are skipped (a ``From `` first line always); a line that is not a
+    header ends the section unless a clear header section follows it, and for a ``whole_message`` blank or junk
+    lines before the first header are skipped when one follows them (see ``header_recovery``). What was skipped
+    is in the section's ``defects``.
     """
+    defects: list[str] = []
+    if whole_message:
+        found = leading_header_start(data, start, end)
+        if found is not None:
+            defects.append("lines before the header section skipped")
+            start = found
     limit = min(end, start + MAX_HEADER_BLOCK)
     fields: list[tuple[str, bytes]] = []
     truncated = False
@@ -78,6 +100,7 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
     name: str | None = None
     value_parts: list[bytes] = []
     value_len = 0
+    stray = 0
 
     def flush() -> None:
         nonlocal truncated
@@ -87,6 +110,9 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
             truncated = True
             return
         fields.append((name, b"".join(value_parts)))
+
+    def section() -> HeaderSection:
+        return _section(fields, truncated, defects)
 
     first = True
     while pos < end:
@@ -98,13 +124,13 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
             line = line[:-1]
         if not line.strip(b" \t"):
             flush()
-            return _section(fields, truncated), next_pos, first and not fields
+            return section(), next_pos, first and not fields
         if pos >= limit:
             truncated = True
             flush()
             name = None
             # skip the rest of an oversized header section without decoding it
-            return _section(fields, True), _after_blank_line(data, pos, end), False
+            return _section(fields, True, defects), _after_blank_line(data, pos, end), False
         if line[:1] in (b" ", b"\t") and name is not None:
             if value_len < MAX_HEADER_VALUE:
                 value_parts.append(line)
@@ -112,18 +138,27 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
             else:
                 truncated = True
         else:
-            match = _FIELD_NAME.match(line)
+            match = FIELD_NAME.match(line)
             if match is None:
-                if first and data.startswith(b"From ", pos):  # mbox separator line
-                    pos = next_pos
+                if (first and line.startswith(b"From ")) or line.startswith(b">From ") or is_mbox_from(line):
+                    pos = next_pos  # mbox separator line, or one quoted by an MTA (mutt skips both)
                     first = False
                     continue
-                if line.startswith(b">From "):
-                    pos = next_pos
-                    continue
-                # not a header: the body starts here (the blank separator line is missing)
+                if not first and stray < MAX_STRAY_LINES:
+                    flush()
+                    name = None
+                    seen = {n.lower() for n, _ in fields}
+                    if header_block_follows(data, next_pos, end, seen):
+                        stray += 1
+                        _add(defects, "non-header line in the header section skipped")
+                        pos = next_pos
+                        continue
+                # not a header: the body starts here (the blank separator line is missing; Python's email parser
+                # records the same as MissingHeaderBodySeparatorDefect)
                 flush()
-                return _section(fields, truncated), pos, first and not fields
+                if fields:
+                    _add(defects, "no blank line after the header section")
+                return section(), pos, first and not fields
             flush()
             name = line[: match.end() - 1].rstrip(b" \t").decode("ascii", "replace")
             rest = line[match.end() :]
@@ -132,7 +167,12 @@ def split_entity(data: bytes, start: int, end: int) -> tuple[HeaderSection, int,
         first = False
         pos = next_pos
     flush()
-    return _section(fields, truncated), end, first and not fields
+    return section(), end, first and not fields
+
+
+def _add(items: list[str], text: str) -> None:
+    if text not in items:
+        items.append(text)
 
 
 def _after_blank_line(data: bytes, pos: int, end: int) -> int:
@@ -144,7 +184,7 @@ def _after_blank_line(data: bytes, pos: int, end: int) -> int:
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 
-def _section(raw_fields: list[tuple[str, bytes]], truncated: bool) -> HeaderSection:
+def _section(raw_fields: list[tuple[str, bytes]], truncated: bool, defects: list[str] | None = None) -> HeaderSection:
     """Header text from raw values. RFC 5322 headers are ASCII; raw 8-bit values (RFC 6532 UTF-8, or a
     legacy charset written by an old client) are decoded by :func:`_decode_raw8` under the entity's own
     declared charset, if any."""
@@ -164,7 +204,7 @@ def _section(raw_fields: list[tuple[str, bytes]], truncated: bool) -> HeaderSect
         fields.append((name, _unfold(text)))
     for index, text in _decode_raw8(raw8, declared).items():
         fields[index] = (fields[index][0], text)
-    return HeaderSection(fields, truncated, raw8)
+    return HeaderSection(fields, truncated, raw8, tuple(defects or ()))
 
 
 def _unfold(text: str) -> str:
@@ -172,29 +212,7 @@ def _unfold(text: str) -> str:
 
 
 def _decode_raw8(raw8: dict[int, bytes], declared: str | None) -> dict[int, str]:
-    """Decide the charset of undeclared 8-bit header values from evidence, strongest first: valid UTF-8
-    (RFC 6532), the declared charset of the body through its superset (GB2312 → GB18030), then a detector's
-    guess over all the 8-bit values together (more text, a better guess), then windows-1252."""
-    if not raw8:
-        return {}
-    texts: dict[int, str] = {}
-    undecided: dict[int, bytes] = {}
-    codec = codec_for(declared)
-    for index, value in raw8.items():
-        for candidate in ("utf-8", codec):
-            if candidate:
-                try:
-                    texts[index] = _unfold(value.decode(candidate))
-                    break
-                except (UnicodeDecodeError, LookupError):
-                    continue
-        else:
-            undecided[index] = value
-    if undecided:
-        guess = detect_charset(b"\n".join(undecided.values()))
-        for index, value in undecided.items():
-            texts[index] = _unfold(decode_text(value, guess or "cp1252"))
-    return texts
+    return {index: _unfold(text) for index, text in decode_8bit_values(raw8, declared).items()}
 
 
 def _decode_word(charset: str, encoding: str, payload: str) -> bytes:

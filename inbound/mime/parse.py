@@ -16,7 +16,7 @@ from inbound.mime.limits import MAX_PARTS, MAX_TEXT
 from inbound.mime.model import Address, ClassifierConfig, ParsedMessage
 from inbound.mime.reply import extract_reply
 from inbound.mime.reply_html import html_to_text
-from inbound.mime.structure import Part, build_tree
+from inbound.mime.structure import Part, build_tree, redecode_8bit_headers
 from inbound.mime.subject import normalize_subject
 
 MAX_KEPT_HEADERS = 200
@@ -48,11 +48,10 @@ def parse(raw: bytes, *, config: ClassifierConfig | None = None) -> ParsedMessag
 
 def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
     root, notes, defects = build_tree(raw)
+    redecode_8bit_headers(root, _body_charset(root))
     headers = root.headers
-    if headers.raw8 and root.content_type.startswith("multipart/"):
-        headers = headers.redecoded(_body_charset(root))
-    if not headers.fields:
-        notes.insert(0, "no header section")
+    if not headers.fields:  # nothing is lost (all of it is the body): a defect, not an error
+        defects.insert(0, "no header section")
     contents = collect(root)
     notes.extend(contents.notes)
     subject = decode_words(headers.get("Subject")).strip()

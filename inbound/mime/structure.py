@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from inbound.mime.charsets import detect_8bit_charset, is_evidence_for_8bit, utf8_with_cuts
 from inbound.mime.headers import HeaderSection, parse_parameterised, split_entity
 from inbound.mime.limits import MAX_DEPTH, MAX_PARTS, TRANSFER_CHUNK
 from inbound.mime.uuencode import decode_uu_block
@@ -83,15 +84,52 @@ def build_tree(raw: bytes) -> tuple[Part, list[str], list[str]]:
     """Parse ``raw`` into a tree of parts, with notes on what was lost (capped or unreadable) and the
     recoverable defects that were repaired without loss."""
     walk = _Walk()
-    root = _entity(raw, 0, len(raw), 0, "text/plain", walk)
+    root = _entity(raw, 0, len(raw), 0, "text/plain", walk, whole_message=True)
     return root, walk.notes, walk.defects
 
 
-def _entity(data: bytes, start: int, end: int, depth: int, default_type: str, walk: _Walk) -> Part:
+def redecode_8bit_headers(root: Part, evidence: str | None) -> None:
+    """Re-read the undeclared 8-bit header values of every part that declares no charset of its own (an
+    attachment's raw 8-bit filename, a multipart message's raw subject) with the message's evidence, as mail
+    readers do: ``evidence`` (the charset the body declares), else one detector's guess over all those values
+    together. The parts' ``name`` and ``filename`` parameters are read again from the re-read values."""
+    parts = [p for p in _parts(root) if p.headers.raw8 and not (p.charset and is_evidence_for_8bit(p.charset))]
+    if not parts:
+        return
+    if not is_evidence_for_8bit(evidence):
+        undecided = [v for p in parts for v in p.headers.raw8.values() if utf8_with_cuts(v) is None]
+        joined = b"\n".join(undecided)[:65536]
+        evidence = detect_8bit_charset(joined)
+        if evidence is None:
+            return
+    for part in parts:
+        part.headers = part.headers.redecoded(evidence)
+        for header, params in (("Content-Type", part.params), ("Content-Disposition", part.disposition_params)):
+            fresh = parse_parameterised(part.headers.get(header))[1]
+            for key in ("name", "filename"):
+                if key in fresh:
+                    params[key] = fresh[key]
+
+
+def _parts(root: Part) -> Iterator[Part]:
+    stack = [root]
+    while stack:
+        part = stack.pop()
+        yield part
+        stack.extend(reversed(part.children))
+
+
+def _entity(
+    data: bytes, start: int, end: int, depth: int, default_type: str, walk: _Walk, *, whole_message: bool = False
+) -> Part:
+    """One entity; a ``whole_message`` (the message itself, or one enclosed in message/rfc822) may have lines
+    before its header section."""
     walk.count += 1
-    headers, body_start, _ = split_entity(data, start, end)
+    headers, body_start, _ = split_entity(data, start, end, whole_message=whole_message)
     if headers.truncated:
         walk.note("header section truncated")
+    for defect in headers.defects:
+        walk.defect(defect)
     ctype, params = parse_parameterised(headers.get("Content-Type"))
     if "/" not in ctype or " " in ctype:
         ctype, params = (default_type, {}) if not ctype else ("text/plain", params)
@@ -178,7 +216,7 @@ def _enclose(part: Part, walk: _Walk) -> None:
     if part.transfer_encoding in {"base64", "quoted-printable"}:
         data = part.payload()
         start, end = 0, len(data)
-    part.children.append(_entity(data, start, end, part.depth + 1, "text/plain", walk))
+    part.children.append(_entity(data, start, end, part.depth + 1, "text/plain", walk, whole_message=True))
 
 
 def decode_transfer(body: memoryview | bytes, encoding: str) -> bytes:

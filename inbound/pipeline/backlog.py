@@ -48,11 +48,15 @@ def waiting(now: datetime | None = None) -> QuerySet[InboundMessage]:
     beats = WorkerHeartbeat.objects.values("worker")
     stale = beats.filter(beat_at__lt=now - heartbeat_staleness())
     abandoned = Q(claimed_by__in=stale) | (~Q(claimed_by__in=beats) & Q(updated_at__lt=now - STALE_CLAIM))
-    return InboundMessage.objects.filter(
-        Q(status=InboundStatus.RECEIVED, updated_at__lt=now - UNQUEUED_AFTER)
-        | (Q(status=InboundStatus.PROCESSING) & abandoned)
-        | Q(status=InboundStatus.FAILED, updated_at__lt=now - FAILED_RETRY_LOST_AFTER)
-    ).order_by("pk")
+    return (
+        InboundMessage.objects.filter(
+            Q(status=InboundStatus.RECEIVED, updated_at__lt=now - UNQUEUED_AFTER)
+            | (Q(status=InboundStatus.PROCESSING) & abandoned)
+            | Q(status=InboundStatus.FAILED, updated_at__lt=now - FAILED_RETRY_LOST_AFTER)
+        )
+        .exclude(instance__processing_paused=True)
+        .order_by("pk")
+    )  # a paused instance's mail waits for its resume
 
 
 def oldest_waiting(limit: int, now: datetime | None = None) -> list[int]:

@@ -163,9 +163,10 @@ def dead_holders(holders: set[str], now: datetime) -> tuple[set[str], set[str]]:
 
 
 def claim(inbound_ids: Sequence[int], *, redelivered: bool = False) -> list[int]:
-    """Claim for this worker process the given messages that wait (received, failed) or whose claim's holder is
-    gone (``redelivered``: the broker redelivered the task, so the process that had it died). Returns the claimed
-    ids. The message each gone holder had in hand gets one more overrun."""
+    """Claim for this worker process the given messages that wait (received, failed; never those of an instance
+    whose processing is paused, see ``pause``) or whose claim's holder is gone (``redelivered``: the broker
+    redelivered the task, so the process that had it died). Returns the claimed ids. The message each gone holder
+    had in hand gets one more overrun."""
     ids = list(dict.fromkeys(int(pk) for pk in inbound_ids))
     if not ids:
         return []
@@ -174,6 +175,7 @@ def claim(inbound_ids: Sequence[int], *, redelivered: bool = False) -> list[int]
     rows = list(
         InboundMessage.objects.filter(pk__in=ids)
         .exclude(status__in=(InboundStatus.PROCESSED, InboundStatus.ERROR))
+        .exclude(instance__processing_paused=True)  # its mail waits until an admin resumes it (pipeline.pause)
         .values_list("pk", "status", "claimed_by", "updated_at", "overruns")
     )
     held = {r for r in rows if r[1] == InboundStatus.PROCESSING}

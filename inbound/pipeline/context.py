@@ -70,6 +70,7 @@ class Decisions:
     issue: TrackerIssue | None = None  # the issue this mail comments on (association); None: a new issue
     association: str = ""  # how the issue was found
     linked_issue_key: str = ""  # a new issue follows up this one (resolved too long ago)
+    missing_issue_key: str = ""  # the mail refers to this issue, which the tracker does not have (any more)
     body_limit: int | None = None  # the text is cut to this many characters, the full text attached (loop limits)
     hint: Hint | None = None  # what to tell a rejected sender
 

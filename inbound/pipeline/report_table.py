@@ -14,11 +14,29 @@ from django.template.loader import render_to_string
 from inbound.pipeline.chain import DESCRIPTIONS
 
 ISSUE_DETAILS = frozenset({"issue"})  # details naming an issue key
-SUMMARY_KEYS = ("outcome", "reason", "failed_step", "error", "profile", "attempts", "hint", "forwarded_to")
+SUMMARY_KEYS = (
+    "outcome",
+    "reason",
+    "failed_step",
+    "error",
+    "parse_notes",  # content the parser lost (a cap cut it, or it could not be read)
+    "parse_defects",  # damage the parser repaired without loss ("missing final boundary")
+    "profile",
+    "attempts",
+    "hint",
+    "forwarded_to",
+)
 
 
 def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _summary_value(value: Any) -> str:
+    """A summary value; a list of texts (the parse defects) as one line."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return "; ".join(value)
+    return _value(value)
 
 
 def report_rows(report: dict[str, Any], issue_url: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
@@ -51,5 +69,5 @@ def report_rows(report: dict[str, Any], issue_url: Callable[[str], str] | None =
 def report_table(report: Any, issue_url: Callable[[str], str] | None = None) -> str:
     """The report as a table (and a line with its outcome, error and notes); safe HTML, escaped by the template."""
     report = report if isinstance(report, dict) else {}
-    summary = [(key, _value(report[key])) for key in SUMMARY_KEYS if key in report]
+    summary = [(key, _summary_value(report[key])) for key in SUMMARY_KEYS if key in report]
     return render_to_string("inbound/report_table.html", {"rows": report_rows(report, issue_url), "summary": summary})

@@ -24,6 +24,7 @@ from inbound.pipeline.context import Context, Mail
 from inbound.pipeline.group import Group
 from inbound.pipeline.lookups import DatabaseLookups
 from inbound.pipeline.outcome import Outcome, issue_key_of
+from inbound.pipeline.pause import pause
 from inbound.pipeline.replies import forward_original, send_hint
 from inbound.pipeline.thread_order import Wait, waits_for
 from jemh.logging import redact
@@ -35,7 +36,7 @@ from notifications.threading import own_message_id_domains
 from profiles.config import ProfileConfig
 from profiles.routing import MessageFacts
 from profiles.services import NoProfile, ProfileConfigError, current_profile_config, processing_profile_id
-from trackers.errors import TemporaryTrackerError, TrackerError
+from trackers.errors import AccessRefused, TemporaryTrackerError, TrackerError
 from trackers.interface import Tracker
 from trackers.registry import get_tracker
 
@@ -153,6 +154,18 @@ def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:
     return result, notes
 
 
+def parse_findings(parsed: ParsedMessage) -> dict[str, Any]:
+    """What the parser says about the raw message, for the report: ``parse_notes`` when content was lost (a cap
+    cut it, or it could not be read), ``parse_defects`` for damage repaired without loss (a missing final
+    boundary, lines skipped before the header section)."""
+    findings: dict[str, Any] = {}
+    if parsed.error:
+        findings["parse_notes"] = parsed.error
+    if parsed.defects:
+        findings["parse_defects"] = list(parsed.defects)
+    return findings
+
+
 def report_of(
     profile: ProfileConfig | None,
     result: RunResult | None,
@@ -180,11 +193,19 @@ def report_of(
 WAITING = "waiting"  # released to wait for the message it replies to (threads in order); retried shortly
 RELEASED = "released"  # released unprocessed because the task ran out of time on another message; queue again
 OVERRAN = "overran"  # ran past the time budget once (status failed): retry it alone
+PAUSED = "paused"  # released unprocessed: the instance's processing is paused (the tracker refused its access)
+
+
+class Paused:
+    """The tracker refused the instance's credentials or permissions while processing a message (see ``pause``)."""
+
+    def __init__(self, error: AccessRefused) -> None:
+        self.error = error
 
 
 def process_inbound(inbound_id: int, *, profile_id: int | None = None, redelivered: bool = False) -> str | None:
-    """Process one captured message. Returns the outcome (or WAITING, RELEASED, OVERRAN), or None when there was
-    nothing to do."""
+    """Process one captured message. Returns the outcome (or WAITING, RELEASED, OVERRAN, PAUSED), or None when there
+    was nothing to do."""
     return process_inbound_group([inbound_id], profile_id=profile_id, redelivered=redelivered).get(inbound_id)
 
 
@@ -206,6 +227,10 @@ def process_inbound_group(
     for second_pass in (False, True):
         later: list[InboundMessage] = []
         for index, message in enumerate(pending):
+            if message.instance.processing_paused:  # paused by an earlier message of this group: leave it waiting
+                release([message])
+                outcomes[message.pk] = PAUSED
+                continue
             try:
                 with message_budget():
                     done = _process_claimed(message, group, profile_id)
@@ -215,6 +240,11 @@ def process_inbound_group(
                 release(rest)
                 outcomes.update(dict.fromkeys((m.pk for m in rest), RELEASED))
                 return outcomes
+            if isinstance(done, Paused):
+                release([message])  # unprocessed, no attempt spent: it runs when the instance resumes
+                pause(message.instance, str(done.error))
+                outcomes[message.pk] = PAUSED
+                continue
             if isinstance(done, Wait):
                 release([message])  # (a kill meanwhile must not count it as the message in hand)
                 if not second_pass and done.blockers <= {m.pk for m in pending[index + 1 :]}:
@@ -251,7 +281,7 @@ def _overran(message: InboundMessage) -> str:
 
 def _process_claimed(
     message: InboundMessage, group: Group, profile_id: int | None
-) -> tuple[Outcome, dict[str, Any]] | Wait:
+) -> tuple[Outcome, dict[str, Any]] | Wait | Paused:
     previous = message.report if isinstance(message.report, dict) else {}
     attempts = int(previous.get("attempts", 0)) + 1
     profile: ProfileConfig | None = None
@@ -281,8 +311,7 @@ def _process_claimed(
             group=group,
         )
         result, notes = run(ctx)
-        if parsed.error:
-            notes["parse_notes"] = parsed.error
+        notes.update(parse_findings(parsed))
         if waited:
             notes["thread_wait"] = waited
         return result.outcome, report_of(profile, result, notes, attempts)
@@ -291,8 +320,12 @@ def _process_claimed(
     except StepFailed as failed:
         if isinstance(failed.error, SoftTimeLimitExceeded):
             raise failed.error from None
+        if isinstance(failed.error, AccessRefused):
+            return Paused(failed.error)
         outcome, error = classify_error(failed.error, attempts, message.pk)
         return outcome, report_of(profile, None, {}, attempts, error, failed=failed, outcome=outcome)
+    except AccessRefused as exc:
+        return Paused(exc)
     except Exception as exc:
         outcome, error = classify_error(exc, attempts, message.pk)
         return outcome, report_of(profile, None, {}, attempts, error)

@@ -11,7 +11,14 @@ from inbound.capture import record_without_source
 from inbound.mime import parse
 from inbound.models import InboundMessage
 from inbound.pipeline.chain import StepFailed
-from inbound.pipeline.service import build_context, classifier_config, process_inbound, report_of, run
+from inbound.pipeline.service import (
+    build_context,
+    classifier_config,
+    parse_findings,
+    process_inbound,
+    report_of,
+    run,
+)
 from profiles.services import profile_config
 
 
@@ -26,7 +33,7 @@ def run_test_case(case: Any, *, dry_run: bool = True) -> dict[str, Any]:
         )
         try:
             result, notes = run(ctx)
-            report = report_of(profile, result, notes, attempts=0)
+            report = report_of(profile, result, {**notes, **parse_findings(parsed)}, attempts=0)
         except StepFailed as failed:  # the record of the steps that ran, and the one that failed
             error = f"step {failed.step} failed: {type(failed.error).__name__}"
             report = report_of(profile, None, {}, 0, error, failed=failed)

@@ -10,4 +10,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bootstrap": "jemh.cli.bootstrap",
     "inspect": "inbound.mime.cli",
     "deliver": "inbound.cli.deliver",
+    "jira": "inbound.cli.jira",
+    "purge": "auditing.cli.purge",
+    "rekey": "jemh.cli.rekey",
 }

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceKind
 from jemh.models import Instance
@@ -167,7 +168,7 @@ def test_detail_links_the_test_cases_made_from_it(admin_client: Client, deliver:
     assert case.inbound_id == message.pk
     page = admin_client.get(detail_url(message)).content.decode()
     url = reverse("admin:profiles_testcase_change", args=[case.pk])
-    assert f'<a href="{url}">From inbound #{message.pk}: Make me a &lt;case&gt;</a>' in page
+    assert f'<a href="{url}">{escape(case.name)}</a>' in page and case.name.startswith(f"From inbound #{message.pk} (")
 
 
 def test_detail_without_raw_mail_uses_the_audit_row(admin_client: Client, instance: Instance, pipe: Source) -> None:

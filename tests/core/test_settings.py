@@ -101,7 +101,8 @@ def test_embedded_broker_keeps_all_its_files_under_var(tmp_path: Path) -> None:
     import json
 
     url, options = json.loads(result.stdout.strip().splitlines()[-1])
-    assert url == "filesystem://"
+    assert url == "filesystem://localhost/"
+    assert "No hostname was supplied" not in result.stderr  # regression: kombu warned on every command
     folders = [value for key, value in options.items() if key.endswith("folder") or key.startswith("data_folder")]
     assert {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"} <= set(options)
     assert all(str(tmp_path / "var") in folder for folder in folders)

@@ -9,6 +9,7 @@ import pytest
 
 from inbound.models import InboundMessage, InboundStatus, Outcome, ReadStrategy, Source, SourceReceipt
 from inbound.retrieval import acquire_lease, check_connection, poll, release_lease
+from jemh import crypto
 from jemh.storage import blob_storage
 from tests.inbound.conftest import Mailbox, make_message
 
@@ -179,7 +180,7 @@ def test_capture_with_blobs_in_real_s3(
     objects = swift.client().list_objects_v2(Bucket=blobs_in_swift)["Contents"]
     assert len(objects) == 2
     sealed = swift.client().get_object(Bucket=blobs_in_swift, Key=objects[0]["Key"])["Body"].read()
-    assert sealed.startswith(b"JEMHBLOB1") and b"to S3" not in sealed
+    assert sealed.startswith(crypto.BLOB_MAGIC) and b"to S3" not in sealed
     assert SourceReceipt.objects.filter(source=source).count() == 2
 
 

@@ -62,3 +62,13 @@ def test_library_failure_falls_back_to_stdlib(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(summary, "_summarize_with_mime", broken)
     assert summarize(ENCODED).message_id == "abc.123@example.test"
+
+
+def test_blank_lines_before_the_header_section_are_skipped_as_the_parser_does() -> None:
+    # issue 16: a message piped with a leading blank line kept an empty audit row
+    facts = summarize(b"\r\n\r\n" + ENCODED)
+    assert (facts.subject, facts.sender, facts.message_id) == (
+        "Ärger mit dem Drucker",
+        "jurgen@example.test",
+        "abc.123@example.test",
+    )

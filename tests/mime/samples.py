@@ -104,3 +104,11 @@ def bang_bounce(size: int = 97_000) -> bytes:
         b"This is the mail system at host example.com.\r\n\r\nYour message could not be delivered to\r\n"
         b"user " + b"!" * size + b"\r\n"
     )
+
+
+def stray_header_lines(size: int = 1_000_000) -> bytes:
+    """Header sections that make the header recovery look ahead as far as it may: every part has a stray line
+    followed by the rest of a long header section, and blank and junk lines lead the message."""
+    part = b"--b\r\nContent-Type: text/plain\r\nnot a header\r\n" + b"X-A: b\r\n" * 400 + b"\r\nbody\r\n"
+    head = b"\r\n" * 50 + b"junk\r\n" * 5 + b"From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+    return head + part * max(1, size // len(part)) + b"--b--\r\n"

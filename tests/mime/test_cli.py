@@ -46,7 +46,8 @@ def test_jsonl_one_object_per_file_in_order(tmp_path: Path) -> None:
     assert code == 0 and [r["file"] for r in records] == [str(first), str(second)]
     assert all(set(r) >= FIELDS for r in records)
     assert records[0]["from"] == {"name": "A", "email": "a@example.com"} and records[0]["message_id"] == "1@x"
-    assert records[1]["error"]
+    # issue 16: garbage with no header section loses nothing (it is all body): a defect, error stays null
+    assert records[1]["defects"] == ["no header section"] and records[1]["error"] is None
 
 
 def test_unreadable_file_is_an_error(tmp_path: Path) -> None:

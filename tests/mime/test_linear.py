@@ -36,6 +36,7 @@ CLASSES = [
     pytest.param(samples.nested_divs, 300_000, id="nested divs"),
     pytest.param(samples.tiny_tnef_objects, 2_000_000, id="tiny TNEF objects"),
     pytest.param(samples.bang_bounce, 97_000, id="bounce with a run of !"),
+    pytest.param(samples.stray_header_lines, 500_000, id="stray lines among headers"),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -177,7 +178,8 @@ def test_duplicated_and_broken_headers() -> None:
 
 def test_no_headers_at_all() -> None:
     m = parse(b"Just a body.\nNo headers.\n")
-    assert m.error == "no header section" and m.body_text.startswith("Just a body")
+    # issue 16: the whole input is the body, nothing was lost: a defect, and error stays None
+    assert m.defects == ("no header section",) and m.error is None and m.body_text.startswith("Just a body")
 
 
 def test_multipart_without_parts_is_a_defect_read_as_text() -> None:
@@ -283,3 +285,39 @@ def test_smime_signature_is_flagged_even_outside_multipart_signed(ctype: str) ->
     (signature,) = m.signatures
     assert (signature.filename, signature.signature, signature.size) == ("smime.p7s", True, 3)
     assert m.to_dict()["attachments"] == [signature.to_dict()]
+
+
+def test_a_public_key_attachment_is_a_user_attachment_not_a_signature() -> None:
+    # issue 16: application/pgp-keys (RFC 3156 §7) is a file the sender chose to attach; Thunderbird's "attach my
+    # public key" writes it so (name OpenPGP_0x<id>.asc, "OpenPGP public key") inside the signed content
+    body = (
+        "--s\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+        "--m\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nmy key is attached\r\n"
+        '--m\r\nContent-Type: application/pgp-keys; name="OpenPGP_0x0123456789ABCDEF.asc"\r\n'
+        'Content-Disposition: attachment; filename="OpenPGP_0x0123456789ABCDEF.asc"\r\n'
+        "Content-Description: OpenPGP public key\r\n\r\n-----BEGIN PGP PUBLIC KEY BLOCK-----\r\n--m--\r\n"
+        '--s\r\nContent-Type: application/pgp-signature; name="OpenPGP_signature.asc"\r\n\r\nSIG\r\n--s--\r\n'
+    )
+    head = 'From: a@example.com\nContent-Type: multipart/signed; protocol="application/pgp-signature"; boundary=s\n'
+    m = parse(msg(head, body))
+    assert [(a.filename, a.signature) for a in m.attachments] == [("OpenPGP_0x0123456789ABCDEF.asc", False)]
+    assert [(a.filename, a.signature) for a in m.signatures] == [("OpenPGP_signature.asc", True)]
+
+
+@pytest.mark.parametrize(
+    ("source", "signature"),
+    [
+        ("cpython/Lib/test/test_email/data/msg_45.txt", ("signature.asc", "application/pgp-signature")),
+        ("django-helpdesk/tests/test_files/pgp.eml", ("signature.asc", "application/pgp-signature")),  # Thunderbird
+        ("flanker/tests/fixtures/messages/signed.eml", ("smime.p7s", "application/x-pkcs7-signature")),
+    ],
+)
+def test_real_signed_mail_lists_its_signature_and_keeps_it_out_of_attachments(
+    shared_dir: Path, source: str, signature: tuple[str, str]
+) -> None:
+    m = parse((shared_dir / "corpora" / source).read_bytes())
+    assert all(not a.signature for a in m.attachments) and signature not in [
+        (a.filename, a.content_type) for a in m.attachments
+    ]
+    assert [(a.filename, a.content_type, a.signature) for a in m.signatures] == [(*signature, True)]
+    assert m.to_dict()["attachments"][-1]["signature"] is True

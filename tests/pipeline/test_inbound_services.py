@@ -51,7 +51,12 @@ def test_make_test_case_for_the_instances_only_profile(instance: Instance, profi
     case = TestCase.objects.get()
     assert made and note == f"inbound #{message.pk}: test case {case.pk} made for profile Support"
     assert case.profile == profile and case.raw_bytes == raw == blob_storage().read_bytes(message.raw_blob)
-    assert case.name == f"From inbound #{message.pk}: Printer on fire"
+    # regression: the name held the subject in clear (privacy.md: subjects are encrypted)
+    named = (
+        f"From inbound #{message.pk} ({message.received_at:%Y-%m-%d %H:%M} UTC, {message.outcome or message.status})"
+    )
+    assert case.name == named
+    assert "Printer" not in case.name
 
 
 def test_make_test_case_for_the_sources_profile(instance: Instance, profile: Profile) -> None:

@@ -331,3 +331,27 @@ def test_message_with_thousands_of_parts_gets_an_outcome(deliver) -> None:
     assert "MIME parts" in message.report["parse_notes"]  # the cap is recorded, and processing went on
     key = message.report["steps"][-1]["details"]["issue"]
     assert 0 < Issue.objects.get(key=key).attachments.count() <= 500
+
+
+def test_repaired_damage_is_in_the_report_and_nothing_lost_is_no_error(deliver, tracker) -> None:
+    # issue 16: a missing final boundary is a defect an admin can read in the report, not an error
+    raw = (
+        b"From: carol@customer.example\r\nTo: support@support.example.com\r\nSubject: cut short\r\n"
+        b"Message-ID: <cut-1@customer.example>\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+        b"--zz\r\nContent-Type: text/plain\r\n\r\nThe printer is broken.\r\n"
+    )
+    message = deliver(b"\r\n" + raw)  # and a blank line before the header section, as some pipe filters write
+    assert message.outcome == "created", message.report
+    assert message.report["parse_defects"] == ["lines before the header section skipped", "missing final boundary"]
+    assert "parse_notes" not in message.report and "error" not in message.report
+    assert "The printer is broken." in tracker.get_issue(message.report["steps"][-1]["details"]["issue"]).description
+
+
+def test_dry_run_test_case_reports_parse_defects(profile, projects) -> None:
+    from inbound.pipeline.testcases import run_test_case
+    from profiles.models import TestCase
+
+    raw = mail().decode().replace("Content-Type: text/plain", "Content-Type: multipart/mixed; boundary=q", 1)
+    case = TestCase.objects.create(profile=profile, name="damaged", raw_message=raw)
+    report: dict[str, Any] = run_test_case(case)
+    assert report["outcome"] == "created" and report["parse_defects"] == ["multipart without parts read as text"]

@@ -51,3 +51,16 @@ def test_a_failed_step_is_the_deciding_one() -> None:
 
 def test_no_report() -> None:
     assert report_rows({}) == [] and "<table" in report_table(None)
+
+
+def test_parse_notes_and_defects_are_in_the_summary_line() -> None:
+    # issue 16: an admin sees what the parser repaired ("missing final boundary") and what it lost
+    report = {
+        "outcome": "created",
+        "parse_notes": "more than 500 MIME parts; the rest not decoded",
+        "parse_defects": ["missing final boundary", "lines before the header section skipped"],
+    }
+    html = report_table(report)
+    summary = html.split("</table>")[1]
+    assert "<strong>parse_defects</strong>: missing final boundary; lines before the header section skipped" in summary
+    assert "<strong>parse_notes</strong>: more than 500 MIME parts" in summary

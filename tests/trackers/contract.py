@@ -135,6 +135,7 @@ class TrackerContract:
         "find_user_by_email": ("test_user_is_found_by_email_case_insensitively",),
         "find_users_by_email": ("test_several_users_are_found_by_email_at_once",),
         "get_user": ("test_user_is_found_by_account_id",),
+        "user_lookup_note": ("test_a_user_lookup_note_is_empty_for_a_user_found",),
         "find_issue": ("test_issue_is_found_by_key_in_any_case",),
         "find_issues": ("test_several_issues_are_found_at_once",),
         "get_issue": ("test_issue_is_found_by_key_in_any_case",),
@@ -202,6 +203,12 @@ class TrackerContract:
             True,
         )
         assert tracker.find_user_by_email("stranger@example.net") is None
+
+    def test_a_user_lookup_note_is_empty_for_a_user_found(self, tracker: Tracker) -> None:
+        assert tracker.find_user_by_email("alice@example.org") is not None
+        assert tracker.user_lookup_note("alice@example.org") == ""
+        assert tracker.find_user_by_email("stranger@example.net") is None
+        assert isinstance(tracker.user_lookup_note("stranger@example.net"), str)
 
     def test_inactive_users_are_not_found_by_email(self, tracker: Tracker) -> None:
         assert tracker.find_user_by_email("gone@example.org") is None

@@ -115,6 +115,9 @@ class MemoryTracker:
     def find_users_by_email(self, emails: Sequence[str]) -> dict[str, TrackerUser | None]:
         return {email: self.find_user_by_email(email) for email in emails}
 
+    def user_lookup_note(self, email: str) -> str:
+        return ""
+
     def get_user(self, account_id: str) -> TrackerUser | None:
         return self.users.get(account_id)
 

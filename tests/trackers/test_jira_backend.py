@@ -213,3 +213,43 @@ def test_issue_urls_of_a_jira_instance_are_its_browse_urls(db: None, fake: FakeJ
 
     instance = jira_instance(fake)
     assert issue_url(instance.pk, " abc-7 ") == f"{fake.base_url}/browse/ABC-7"
+
+
+def test_a_400_names_the_custom_field_by_name_and_says_what_to_do(tracker: JiraTracker, fake: FakeJira) -> None:
+    from trackers.jira.errors import JiraRefusal
+
+    sender_field = fake.state.field_by_name("Email Sender Address")
+    assert sender_field is not None
+    fake.state.off_screen.add(sender_field.id)
+    with pytest.raises(JiraRefusal) as caught:
+        tracker.create_issue(NewIssue("ABC", "Printer on fire", email_sender_address="c@customer.example"))
+    assert isinstance(caught.value, errors.InvalidFieldValue) and not caught.value.retryable
+    assert caught.value.status == 400 and list(caught.value.fields) == [sender_field.id]
+    assert f"field Email Sender Address ({sender_field.id}): Field '{sender_field.id}' cannot be set" in str(
+        caught.value
+    )
+    assert "What to do: check Email Sender Address" in str(caught.value)
+
+
+def test_a_cloud_address_hidden_by_privacy_has_a_lookup_note(tracker: JiraTracker, fake: FakeJira) -> None:
+    shy = fake.state.add_user("shy", "shy@example.org", "Shy Person")
+    shy.hide_email = True
+    fake.hidden_addresses_match = True  # the search finds the user, shown without the address
+    assert tracker.find_user_by_email("shy@example.org") is None
+    note = tracker.user_lookup_note("shy@example.org")
+    if fake.flavour == "cloud":
+        assert "found an account for this address whose owner's privacy setting hides the address" in note
+        assert "e-mail-only" in note
+        assert tracker.find_user_by_email("nobody@example.org") is None
+        assert "no Jira account shows this address" in tracker.user_lookup_note("nobody@example.org")
+    else:
+        assert note == ""  # Data Center has no such setting
+
+
+def test_401_and_403_are_access_refusals(tracker: JiraTracker, fake: FakeJira) -> None:
+    """Not retried: the pipeline pauses the instance on them (inbound.pipeline.pause)."""
+    tracker.get_project("ABC")
+    fake.inject("createIssue", status=403)
+    with pytest.raises(errors.AccessRefused) as caught:
+        tracker.create_issue(NewIssue("ABC", "Printer on fire"))
+    assert isinstance(caught.value, JiraAuthError) and caught.value.status == 403 and not caught.value.retryable

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.db import connection
 
+from jemh import crypto
 from jemh.crypto import keyed_hash
 from trackers.interface import AttachmentUpload, NewComment, NewIssue
 from trackers.local import LocalTracker
@@ -51,7 +52,7 @@ def test_attachments_are_stored_encrypted(tracker: LocalTracker, blob_root: Path
     files = [p for p in blob_root.rglob("*") if p.is_file()]
     assert len(files) == 1
     on_disk = files[0].read_bytes()
-    assert b"Confidential" not in on_disk and on_disk.startswith(b"JEMHBLOB1")
+    assert b"Confidential" not in on_disk and on_disk.startswith(crypto.BLOB_MAGIC)
     assert "contract" not in str(files[0])  # the file name is not in the blob's name either
     assert tracker.read_attachment(issue.key, attachment.id) == content
     assert attachment.size == len(content)

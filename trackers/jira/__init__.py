@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from jemh.models import Instance, JiraDeployment
-from trackers.errors import TrackerNotAvailable
+from trackers.errors import TrackerError, TrackerNotAvailable
 from trackers.jira.client import CLOUD, DATA_CENTER, Credentials, JiraClient
+from trackers.jira.fields import FieldMap
 from trackers.jira.tracker import JiraTracker
 
 __all__ = ["Credentials", "JiraClient", "JiraTracker", "client_for", "tracker_for"]
@@ -40,8 +42,23 @@ def client_for(instance: Instance) -> JiraClient:
     key = (instance.pk or 0, instance.base_url, str(hash(credentials)))
     with _lock:
         if key not in _clients:
-            _clients[key] = JiraClient(instance.base_url, credentials)
+            client = JiraClient(instance.base_url, credentials)
+            client.field_name = _field_namer(client)
+            _clients[key] = client
         return _clients[key]
+
+
+def _field_namer(client: JiraClient) -> Callable[[str], str | None]:
+    """A custom field's name by its id, from the site's cached field list (None when that cannot be read)."""
+
+    def name_of(field_id: str) -> str | None:
+        try:
+            info = FieldMap(client).by_id(field_id)
+        except TrackerError:
+            return None
+        return info.name if info is not None else None
+
+    return name_of
 
 
 def tracker_for(instance: Instance) -> JiraTracker:

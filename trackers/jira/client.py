@@ -15,7 +15,7 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from trackers import errors
-from trackers.jira.errors import JiraAuthError, JiraTemporaryError
+from trackers.jira.errors import JiraAuthError, JiraRefusal, JiraTemporaryError
 
 CLOUD = "cloud"
 DATA_CENTER = "datacenter"
@@ -90,6 +90,33 @@ def error_fields(response: httpx.Response) -> dict[str, str]:
     return dict(body.get("errors") or {}) if isinstance(body, dict) else {}
 
 
+def refusal_text(what: str, response: httpx.Response, field_name: Callable[[str], str | None] | None = None) -> str:
+    """A 400-like refusal in words an admin can act on: what was refused, each field Jira named (by its name, when
+    ``field_name`` knows the id), Jira's messages, and what to do."""
+    fields = error_fields(response)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    messages = [str(m) for m in (body.get("errorMessages") or [])] if isinstance(body, dict) else []
+    if not fields and not messages:
+        messages = [response.text[:300].strip() or response.reason_phrase]
+
+    def named(field_id: str) -> str:
+        name = field_name(field_id) if field_name is not None and field_id.startswith("customfield_") else None
+        return f"{name} ({field_id})" if name else field_id
+
+    parts = [f"field {named(field)}: {message}" for field, message in fields.items()] + messages
+    text = f"Jira refused {what} ({response.status_code}): {'; '.join(parts)}"
+    if fields:
+        names = ", ".join(named(field) for field in fields)
+        return (
+            f"{text}. What to do: check {names} in Jira (it must be on the project's create and edit screens and "
+            "accept the value) or fix the mapping or directive that sets it; then process the message again"
+        )
+    return f"{text}. What to do: fix what Jira names (in Jira or in the mapping), then process the message again"
+
+
 class JiraClient:
     """Calls to one Jira site's REST API (``/rest/api/3`` on Cloud, ``/rest/api/2`` on Data Center)."""
 
@@ -121,6 +148,8 @@ class JiraClient:
             transport=transport,
         )
         self._lock = threading.Lock()
+        #: the name of a custom field by its id (set by :func:`trackers.jira.client_for`), for refusals' texts
+        self.field_name: Callable[[str], str | None] | None = None
         #: calls made, by "METHOD path-template" (for cost reports)
         self.calls: dict[str, int] = {}
 
@@ -200,9 +229,7 @@ class JiraClient:
                 if not_found is None:
                     return response
                 raise not_found(f"{what or label}: not found in Jira ({error_text(response)})")
-            fields = error_fields(response)
-            named = f" (fields: {', '.join(fields)})" if fields else ""
-            raise errors.InvalidFieldValue(f"Jira refused {what or label}{named}: {error_text(response)}")
+            raise JiraRefusal(refusal_text(what or label, response, self.field_name), error_fields(response), status)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs).json()

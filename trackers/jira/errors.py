@@ -5,7 +5,7 @@ from __future__ import annotations
 from trackers import errors
 
 
-class JiraAuthError(errors.PermissionDenied):
+class JiraAuthError(errors.AccessRefused):
     """Jira refused the instance's credentials (401) or their permissions (403). Retrying will not help: the
     instance's processing should pause with an alert until an admin fixes the token or the permission."""
 
@@ -21,4 +21,14 @@ class JiraTemporaryError(errors.TemporaryTrackerError):
     def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
+
+
+class JiraRefusal(errors.InvalidFieldValue):
+    """Jira refused a request as invalid (400, 409, 413, 422): not retried, the message needs an admin. ``fields``
+    maps each field Jira named (by id, e.g. ``customfield_10100``) to its message; the text names them by name."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
         self.status = status

@@ -262,6 +262,9 @@ class JiraTracker:
         found = dict(zip(distinct, _side_by_side(self.users.by_email, distinct), strict=True))
         return {address: found[address] for address in emails}
 
+    def user_lookup_note(self, email: str) -> str:
+        return self.users.note(email)
+
     def get_user(self, account_id: str) -> TrackerUser | None:
         return self.users.by_id(account_id)
 

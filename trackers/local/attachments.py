@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
@@ -164,3 +165,9 @@ def read_attachment(attachment: Attachment) -> bytes:
 def delete_blobs_on_commit(names: list[str]) -> None:
     if names:
         transaction.on_commit(lambda: discard_blobs(names, "attachment of a deleted issue"))
+
+
+def referenced_blobs(names: Iterable[str]) -> set[str]:
+    """Which of ``names`` an attachment still names (for the orphan purge)."""
+    wanted = list(names)
+    return set(Attachment.objects.filter(blob_name__in=wanted).values_list("blob_name", flat=True))

@@ -179,6 +179,9 @@ class LocalTracker:
                 self._users_by_email[address] = found.get(address)
         return {email: self.find_user_by_email(email) for email in emails}
 
+    def user_lookup_note(self, email: str) -> str:
+        return ""  # an address is either on an account here or not: nothing more to say
+
     @_translating_errors
     def get_user(self, account_id: str) -> TrackerUser | None:
         return convert.to_user(convert.find_user(account_id))

@@ -8,7 +8,8 @@ from typing import Any
 
 from inbound.pipeline.context import Context
 from inbound.pipeline.outcome import Outcome, Verdict, stop
-from trackers.errors import InvalidTransition, TrackerError
+from inbound.pipeline.steps.limited import limited
+from trackers.errors import InvalidTransition, IssueNotFound, TrackerError
 from trackers.interface import Actor, IssueUpdate, NewComment, NewIssue, TrackerProject
 
 SUMMARY_MAX = 255
@@ -160,18 +161,21 @@ class Action:
                 transition=target or "",
             )
         account = people.sender_account
-        comment = ctx.tracker.add_comment(
-            issue.key,
-            NewComment(
-                body=body,
-                author=account.account_id if account else None,
-                author_email="" if account else ctx.mail.sender_email,
-                author_name="" if account else ctx.mail.sender_name,
-                source_message_id=ctx.mail.inbound_id,
-                message_ids=_message_ids(ctx),
-            ),
-            idempotency_key=ctx.mail.idempotency_key,
-        )
+        try:
+            comment = ctx.tracker.add_comment(
+                issue.key,
+                NewComment(
+                    body=body,
+                    author=account.account_id if account else None,
+                    author_email="" if account else ctx.mail.sender_email,
+                    author_name="" if account else ctx.mail.sender_name,
+                    source_message_id=ctx.mail.inbound_id,
+                    message_ids=_message_ids(ctx),
+                ),
+                idempotency_key=ctx.mail.idempotency_key,
+            )
+        except IssueNotFound:  # gone since association found it (deleted in the tracker): as if never found
+            return self._issue_gone(ctx, issue.key)
         actor = _actor(ctx)
         attached = self._attach(ctx, issue.key, comment.id)
         known = {q.lower() for q in issue.email_participants}
@@ -201,6 +205,24 @@ class Action:
             issue=issue.key,
             comment=comment.id,
             attachments=attached,
+        )
+
+    def _issue_gone(self, ctx: Context, key: str) -> Verdict:
+        """The issue to comment on does not exist (any more): a new issue when the mapping creates issues, else the
+        comment-only mapping's action for mail without an issue."""
+        ctx.decisions.issue, ctx.decisions.missing_issue_key = None, key
+        gone = f"{key} no longer exists in the tracker (deleted, or moved?)"
+        if ctx.mapping.operating_mode == "comment_only":
+            action = ctx.profile.rejection.comment_only_no_match_action
+            reason = f"comment-only mapping and {gone}"
+            return limited(ctx, self.name, action, reason, "comment_only_no_match")
+        created = self._create(ctx)
+        return stop(
+            self.name,
+            created.outcome or Outcome.CREATED,
+            f"{created.reason} instead of commenting: {gone}",
+            **created.details,
+            missing_issue=key,
         )
 
     @staticmethod

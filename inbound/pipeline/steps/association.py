@@ -17,11 +17,24 @@ from trackers.interface import TrackerIssue
 Found = tuple[TrackerIssue, str] | None
 
 
+def _missing(ctx: Context, key: str) -> None:
+    """The mail names ``key`` as its issue, and the tracker has no such issue (deleted in the tracker, or moved)."""
+    if not ctx.decisions.missing_issue_key:
+        ctx.decisions.missing_issue_key = key.strip().upper()
+
+
+def missing_note(ctx: Context) -> str:
+    key = ctx.decisions.missing_issue_key
+    return f"the mail refers to {key}, which the tracker does not have (any more): deleted, or moved?" if key else ""
+
+
 def _by_directive(ctx: Context) -> Found:
     key = ctx.draft.fields.get("issueKey", "").strip()
     if not key:
         return None
     issue = ctx.tracker.find_issue(key)
+    if issue is None:
+        _missing(ctx, key)
     return (issue, f"issueKey directive {key}") if issue else None
 
 
@@ -53,12 +66,14 @@ def _by_own_ids(ctx: Context) -> Found:
             issue = ctx.tracker.find_issue(token.issue_key)
             if issue is not None:
                 return issue, f"reply address token for {issue.key}"
+            _missing(ctx, token.issue_key)
     for message_id in (ctx.message.in_reply_to, *reversed(ctx.message.references)):
         ours = parse_our_message_id(message_id) if message_id else None
         if ours and ours[0] == instance_id:
             issue = ctx.tracker.find_issue(ours[1])
             if issue is not None:
                 return issue, f"reply to our notification about {issue.key}"
+            _missing(ctx, ours[1])
     return None
 
 
@@ -103,5 +118,14 @@ class Association:
             found = finder(ctx)
             if found is not None:
                 ctx.decisions.issue, ctx.decisions.association = found
+                ctx.decisions.missing_issue_key = ""
                 return go_on(self.name, found[1], issue=found[0].key, strategy=strategy)
+        note = missing_note(ctx)
+        if note:
+            return go_on(
+                self.name,
+                f"no existing issue found: a new issue ({note})",
+                tried=tried,
+                missing_issue=ctx.decisions.missing_issue_key,
+            )
         return go_on(self.name, "no existing issue found: a new issue", tried=tried)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inbound.pipeline.context import Context
 from inbound.pipeline.outcome import Verdict, go_on
+from inbound.pipeline.steps.association import missing_note
 from inbound.pipeline.steps.limited import limited
 
 
@@ -20,7 +21,7 @@ class OperatingMode:
             return go_on(self.name, f"create-only mapping: a new issue, although the mail refers to {previous}")
         if mode == "comment_only" and decisions.issue is None:
             action = ctx.profile.rejection.comment_only_no_match_action
-            return limited(
-                ctx, self.name, action, "comment-only mapping and no existing issue found", "comment_only_no_match"
-            )
+            note = missing_note(ctx)
+            reason = "comment-only mapping and no existing issue found" + (f" ({note})" if note else "")
+            return limited(ctx, self.name, action, reason, "comment_only_no_match")
         return go_on(self.name, f"mode {mode.replace('_', ' ')}")

@@ -67,12 +67,18 @@ class Users:
             return unknown_action(self.name, mapping.unknown_sender_action, "the sender has no account")
         if mapping.unknown_sender_action == "reject":
             ctx.decisions.hint = Hint("unknown_sender", {})
-            return stop(self.name, Outcome.REJECTED, "the sender has no account and such senders are rejected")
+            note = ctx.tracker.user_lookup_note(sender)
+            return stop(
+                self.name,
+                Outcome.REJECTED,
+                f"the sender has no account and such senders are rejected{' (' + note + ')' if note else ''}",
+            )
         if sender not in people.participants:
             people.participants.insert(0, sender)
+        note = ctx.tracker.user_lookup_note(sender)
         return go_on(
             self.name,
-            "the sender has no account: an email-only user (fields and participants)",
+            f"the sender has no account: an email-only user (fields and participants){'; ' + note if note else ''}",
             participants=len(people.participants),
             watchers=len(people.watchers),
         )

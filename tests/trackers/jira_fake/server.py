@@ -32,6 +32,7 @@ from tests.trackers.jira_fake.state import (
     DEFAULT_PRIORITY,
     DEFAULT_RESOLUTION,
     ISSUE_TYPES,
+    PERMISSIONS,
     PRIORITIES,
     RESOLUTIONS,
     STATUSES,
@@ -100,6 +101,9 @@ class FakeJira:
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self.latency = 0.0
+        #: Cloud: whether a search by an address its owner hides still finds the user (shown without the address);
+        #: False: it finds nobody. Real Cloud sites have been seen doing both.
+        self.hidden_addresses_match = False
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.routes = self._routes()
@@ -409,6 +413,8 @@ class FakeJira:
             ("GET", r"serverInfo", "getServerInfo", self.server_info),
             ("GET", r"myself", "getCurrentUser", self.myself),
             ("GET", r"field", "getFields", self.get_fields),
+            ("POST", r"field", "createCustomField", self.create_field),
+            ("GET", r"mypermissions", "getMyPermissions", self.my_permissions),
             ("GET", rf"project/{key}", "getProject", self.get_project),
             ("GET", rf"project/{key}/statuses", "getAllStatuses", self.get_statuses),
             ("GET", r"priority", "getPriorities", self.get_priorities),
@@ -451,28 +457,79 @@ class FakeJira:
     def myself(self, request: Request) -> tuple[int, Any]:
         return 200, self.user_json(self.service)
 
+    @staticmethod
+    def field_json(f: Any) -> dict[str, Any]:
+        return {
+            "id": f.id,
+            "key": f.id,
+            "name": f.name,
+            "custom": f.custom,
+            "orderable": True,
+            "navigable": True,
+            "searchable": True,
+            "clauseNames": [f"cf[{f.schema['customId']}]", f.name] if f.custom else [f.id],
+            "schema": f.schema,
+        }
+
     def get_fields(self, request: Request) -> tuple[int, Any]:
-        return 200, [
-            {
-                "id": f.id,
-                "key": f.id,
-                "name": f.name,
-                "custom": f.custom,
-                "orderable": True,
-                "navigable": True,
-                "searchable": True,
-                "clauseNames": [f"cf[{f.schema['customId']}]", f.name] if f.custom else [f.id],
-                "schema": f.schema,
+        return 200, [self.field_json(f) for f in self.state.fields]
+
+    FIELD_TYPES = {"textfield": "textsearcher", "textarea": "textsearcher"}
+
+    def create_field(self, request: Request) -> tuple[int, Any]:
+        """POST /field (createCustomField): Jira administrators only; text and paragraph fields."""
+        if not self.state.has_permission("ADMINISTER"):
+            raise JiraError(
+                403, ["You are not authorized to perform this action. Administrator privileges are required."]
+            )
+        body = request.json() or {}
+        name = str(body.get("name") or "").strip()
+        prefix = "com.atlassian.jira.plugin.system.customfieldtypes:"
+        kind = str(body.get("type") or "").removeprefix(prefix)
+        if not name:
+            raise JiraError(400, errors={"name": "You must specify a name for the custom field."})
+        if kind not in self.FIELD_TYPES:
+            raise JiraError(400, errors={"type": f"Unknown custom field type: {body.get('type')!r}."})
+        searcher = body.get("searcherKey")
+        if searcher is not None and searcher != prefix + self.FIELD_TYPES[kind]:
+            raise JiraError(400, errors={"searcherKey": f"Searcher {searcher!r} is not valid for {kind}."})
+        with self.state.lock:
+            number = next(self.state._field_ids)
+            schema = {"type": "string", "custom": prefix + kind, "customId": number}
+            created = type(self.state.fields[0])(f"customfield_{number}", name, True, schema)
+            self.state.fields.append(created)
+        return 201, self.field_json(created)
+
+    def my_permissions(self, request: Request) -> tuple[int, Any]:
+        """GET /mypermissions?projectKey=&permissions=: what the calling account may do (in a project)."""
+        wanted = [p for p in (request.arg("permissions") or "").split(",") if p]
+        if not wanted:
+            raise JiraError(400, ["The 'permissions' parameter is required."])
+        unknown = [p for p in wanted if p not in PERMISSIONS]
+        if unknown:
+            raise JiraError(400, [f"Unrecognized permission key(s): {', '.join(unknown)}"])
+        project = request.arg("projectKey") or ""
+        if project:
+            self._project(project)
+        result = {}
+        for key in wanted:
+            permission_id, name, kind = PERMISSIONS[key]
+            result[key] = {
+                "id": permission_id,
+                "key": key,
+                "name": name,
+                "type": kind,
+                "description": f"Ability to {name.lower()}.",
+                "havePermission": self.state.has_permission(key, project if kind == "PROJECT" else ""),
             }
-            for f in self.state.fields
-        ]
+        return 200, {"permissions": result}
 
     def _project(self, key: str) -> Any:
         project = self.state.projects.get(key.upper()) or next(
             (p for p in self.state.projects.values() if p.id == key), None
         )
-        if project is None:
-            raise JiraError(404, [f"No project could be found with key '{key}'."])
+        if project is None or not self.state.has_permission("BROWSE_PROJECTS", project.key):
+            raise JiraError(404, [f"No project could be found with key '{key}'."])  # also when it may not be seen
         return project
 
     def get_project(self, request: Request, key: str) -> tuple[int, Any]:
@@ -521,7 +578,7 @@ class FakeJira:
             if u.active
             and (
                 u.display_name.casefold().startswith(wanted)
-                or (u.email.casefold().startswith(wanted) and not u.hide_email)
+                or (u.email.casefold().startswith(wanted) and (not u.hide_email or self.hidden_addresses_match))
                 or (self.flavour == "datacenter" and u.name.casefold().startswith(wanted))
             )
         ]
@@ -554,6 +611,13 @@ class FakeJira:
         for required in ("summary", "issuetype"):
             if required not in given:
                 raise JiraError(400, errors={required: f"You must specify the {required}."})
+        off_screen = {
+            field_id: f"Field '{field_id}' cannot be set. It is not on the appropriate screen, or unknown."
+            for field_id in given
+            if field_id in self.state.off_screen
+        }
+        if off_screen:
+            raise JiraError(400, errors=off_screen)
         fields: dict[str, Any] = {"priority": DEFAULT_PRIORITY, "labels": []}
         self._apply_fields(fields, given, creating=True)
         properties = {p["key"]: p["value"] for p in body.get("properties") or []}

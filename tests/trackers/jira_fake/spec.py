@@ -57,6 +57,8 @@ QUIRKS: tuple[Quirk, ...] = (
     # a multipart body is read as a form (an object), so it can never match. The fake checks the parts itself
     # (named "file", 1-60 of them) and the X-Atlassian-Token header.
     Quirk("*", "addAttachment", "is not of type 'array'", "multipart body described as a Java MultipartFile array"),
+    # Creating a custom field needs the Administer Jira global permission; others get 403, which the spec omits.
+    Quirk("*", "createCustomField", "Unknown response http status: 403", "403 for non-administrators, not listed"),
 )
 
 

@@ -32,6 +32,17 @@ TRANSITION_IDS = {
     "Close Issue": "2",
     "Reopen Issue": "3",
 }
+#: the permissions the fake knows (Jira's keys and names); the service account has all of them unless revoked
+PERMISSIONS = {
+    "BROWSE_PROJECTS": ("10", "Browse Projects", "PROJECT"),
+    "CREATE_ISSUES": ("11", "Create Issues", "PROJECT"),
+    "ADD_COMMENTS": ("15", "Add Comments", "PROJECT"),
+    "CREATE_ATTACHMENTS": ("19", "Create Attachments", "PROJECT"),
+    "EDIT_ISSUES": ("12", "Edit Issues", "PROJECT"),
+    "TRANSITION_ISSUES": ("46", "Transition Issues", "PROJECT"),
+    "USER_PICKER": ("27", "Browse users and groups", "GLOBAL"),
+    "ADMINISTER": ("0", "Administer Jira", "GLOBAL"),
+}
 #: the e-mail fields JEMH-style handlers keep on issues (created in every fake Jira, as JEMHC creates them)
 EMAIL_FIELDS = {"Email Sender Address": "textfield", "Email Sender Name": "textfield", "Email Participants": "textarea"}
 
@@ -123,6 +134,10 @@ class State:
             Field("labels", "Labels", False, {"type": "array", "items": "string", "system": "labels"}),
         ]
         self.issues: dict[str, Issue] = {}  # by id
+        #: custom field ids that are not on the projects' create and edit screens (setting them is a 400)
+        self.off_screen: set[str] = set()
+        #: permissions the service account lacks: (project key or "" for global ones, permission key)
+        self.revoked: set[tuple[str, str]] = set()
         self._ids = itertools.count(10000)
         self._field_ids = itertools.count(10100)
         for name, kind in EMAIL_FIELDS.items():
@@ -159,6 +174,18 @@ class State:
             created = Field(f"customfield_{number}", name, True, schema)
             self.fields.append(created)
             return created
+
+    def revoke(self, permission: str, project: str = "") -> None:
+        """Take a permission from the service account (a global one, such as USER_PICKER, with no project)."""
+        with self.lock:
+            self.revoked.add((project.upper(), permission))
+
+    def has_permission(self, permission: str, project: str = "") -> bool:
+        return (project.upper(), permission) not in self.revoked and ("", permission) not in self.revoked
+
+    def delete_custom_field(self, name: str) -> None:
+        with self.lock:
+            self.fields = [f for f in self.fields if f.name != name]
 
     def delete_issue(self, key: str) -> None:
         with self.lock:

@@ -21,7 +21,7 @@ def give_tokens(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0002_instance_jira_api_token_instance_jira_deployment_and_more'),
+        ('jemh', '0004_instance_processing_paused'),
     ]
 
     operations = [

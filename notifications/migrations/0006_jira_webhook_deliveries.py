@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0003_instance_jira_webhook_token_and_secret'),
-        ('notifications', '0004_outbound_kinds'),
+        ('jemh', '0005_instance_jira_webhook_token_and_secret'),
+        ('notifications', '0005_outbound_kind_chat'),
     ]
 
     operations = [

@@ -1,0 +1,112 @@
+"""The retention purge: per instance, what privacy.md says goes after its time (raw inbound mail, inbound audit
+rows and failures; outbound rows with their content and issue events, by their ``expires_at``), then orphan
+blobs (a blob no row names, older than a day: left by a crash between storing and recording). Each writer app
+purges its own models (inbound.retention per instance; notifications.retention, which beat also runs on its
+own); this runs them, walks the blob storage and keeps a PurgeRun per instance.
+
+Safe to run while mail is captured and processed, idempotent, and bounded: each step deletes in batches, and a
+crash mid-purge leaves only what the next run removes. Scheduled by beat (``auditing.purge``, hourly);
+``python manage.py jemh purge [--dry-run]`` runs it by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from auditing.models import PurgeRun, SupportFlag
+from inbound import retention as inbound_retention
+from jemh.models import Instance
+from jemh.storage import blob_storage, discard_blobs
+from notifications import retention as notification_retention
+from trackers.local import attachments as tracker_attachments
+
+ORPHAN_AGE = timedelta(days=1)
+# Blob folders and the owners that name their blobs: a folder not listed here is never treated as orphaned.
+BLOB_OWNERS: dict[str, Callable[[list[str]], set[str]]] = {
+    "inbound/": inbound_retention.referenced_blobs,
+    "outbound/": notification_retention.referenced_blobs,
+    "tracker/": tracker_attachments.referenced_blobs,
+}
+Progress = Callable[[str], None]
+
+
+def purge(
+    *, now: datetime | None = None, dry_run: bool = False, batch: int = 500, progress: Progress | None = None
+) -> dict[str, Counter[str]]:
+    """Purge every instance, then orphan blobs; returns the counts by instance name (and ``orphans``)."""
+    now = now or timezone.now()
+    say = progress or (lambda text: None)
+    report: dict[str, Counter[str]] = {}
+    for instance in Instance.objects.order_by("pk"):
+        started = timezone.now()
+        say(f"{instance.name}: inbound mail ...")
+        shared = set(SupportFlag.objects.active().filter(instance=instance).values_list("message_id", flat=True))
+        counts = inbound_retention.purge_inbound(instance, now, dry_run=dry_run, batch=batch, keep=shared)
+        report[instance.name] = counts
+        if not dry_run:
+            PurgeRun.objects.create(
+                instance=instance, started_at=started, finished_at=timezone.now(), counts=dict(sorted(counts.items()))
+            )
+    say("outbound mail and issue events ...")
+    notified = (notification_retention.expired_counts if dry_run else notification_retention.purge_expired)(now)
+    report["outbound mail and issue events"] = Counter(
+        {"outbound_rows": notified["outbound"], "event_rows": notified["events"]}
+    )
+    say("orphan blobs ...")
+    report["orphans"] = purge_orphan_blobs(now=now, dry_run=dry_run, batch=batch, progress=say)
+    return report
+
+
+def _walk(folder: str) -> Iterator[str]:
+    storage = blob_storage()
+    try:
+        folders, files = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        yield folder + name
+    for sub in sorted(folders):
+        yield from _walk(f"{folder}{sub}/")
+
+
+def purge_orphan_blobs(
+    *, now: datetime | None = None, dry_run: bool = False, batch: int = 500, progress: Progress | None = None
+) -> Counter[str]:
+    """Remove blobs older than a day that no row names (``orphan_blobs``); returns the count."""
+    now = now or timezone.now()
+    storage = blob_storage()
+    counts: Counter[str] = Counter()
+    for folder, referenced in BLOB_OWNERS.items():
+        names: list[str] = []
+
+        def settle(names: list[str], referenced: Callable[[list[str]], set[str]] = referenced) -> None:
+            known = referenced(names)
+            old = [n for n in names if n not in known and now - storage.get_modified_time(n) > ORPHAN_AGE]
+            # named again since the check? a row names its blob only after storing it, so a blob older than a
+            # day that no row names now belongs to no capture still running
+            counts["orphan_blobs"] += len(old)
+            if not dry_run:
+                discard_blobs(old, "orphan blob")
+
+        for name in _walk(folder):
+            names.append(name)
+            if len(names) == batch:
+                settle(names)
+                names = []
+                if progress:
+                    progress(f"orphan blobs: {counts['orphan_blobs']} so far")
+        if names:
+            settle(names)
+    return counts
+
+
+def last_purge(instance: Instance) -> str:
+    """For the instance's admin page: when the last purge ran and what it removed."""
+    run = PurgeRun.objects.filter(instance=instance).first()
+    if run is None:
+        return "never"
+    removed = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(run.counts.items()) if n) or "nothing"
+    return f"{timezone.localtime(run.finished_at):%Y-%m-%d %H:%M}: removed {removed}"
