@@ -66,7 +66,10 @@ class InstanceAdmin(admin.ModelAdmin):
     filter_horizontal = ("admins",)
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
-        ("Jira connection", {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat")}),
+        (
+            "Jira connection",
+            {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat", "jira_max_concurrency")},
+        ),
         ("Jira webhook", {"fields": ("jira_webhook", "jira_webhook_secret")}),
         (
             "Data retention",

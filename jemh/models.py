@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from jemh.crypto import keyed_hash
@@ -62,6 +62,14 @@ class Instance(models.Model):
         default="",
         verbose_name="Jira personal access token",
         help_text="Data Center: sent as a bearer token.",
+    )
+    jira_max_concurrency = models.PositiveSmallIntegerField(
+        default=10,
+        db_default=10,  # rows written by code that predates the column (migration tests) get it too
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        verbose_name="Jira calls in flight at most",
+        help_text="How many requests all workers together send to this Jira site at once. Jira answers in 50-500 ms, "
+        "so a few in flight keep processing fast; lower it if Jira answers with rate limits (HTTP 429).",
     )
     jira_webhook_token = EncryptedTextField(
         null=True,  # rows written by code that predates the column (migration tests) leave it empty

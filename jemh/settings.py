@@ -136,6 +136,14 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Processing mail into Jira waits on Jira (50-500 ms a call): give it a queue of its own and a worker with a threads
+# pool, so one process keeps many messages (and Jira calls) in flight (README "Jira"). Unset: the default queue.
+JEMH_PROCESSING_QUEUE = env.str("JEMH_PROCESSING_QUEUE", default="")
+if JEMH_PROCESSING_QUEUE:
+    CELERY_TASK_ROUTES = {
+        name: {"queue": JEMH_PROCESSING_QUEUE}
+        for name in ("inbound.process_message", "inbound.process_messages", "inbound.drain_backlog")
+    }
 
 LOGGING = {
     "version": 1,
@@ -146,11 +154,13 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL
+    # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL;
+    # httpx logs every request at INFO, with its query string (Jira user searches carry e-mail addresses)
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "imapclient": {"level": "INFO"},
         "imapclient.imaplib": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
     },
 }
 
@@ -198,6 +208,9 @@ JEMH_PROCESSING_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_SOFT_LIMIT", 1
 JEMH_PROCESSING_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_HARD_LIMIT", 150)
 JEMH_PROCESSING_TASK_SOFT_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_SOFT_LIMIT", 900)
 JEMH_PROCESSING_TASK_HARD_LIMIT = config.integer(env, "JEMH_PROCESSING_TASK_HARD_LIMIT", 960)
+# A message that failed for a temporary reason is retried after this many seconds, doubling with each failure (one
+# refused with a retry time, e.g. Jira's Retry-After, is retried after that time instead).
+JEMH_RETRY_BASE_SECONDS = config.integer(env, "JEMH_RETRY_BASE_SECONDS", 30)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)

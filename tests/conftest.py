@@ -146,6 +146,16 @@ def page(chromium):
 
 
 @pytest.fixture(autouse=True)
+def _jira_slot_connection() -> Iterator[None]:
+    """The Jira call slots' own PostgreSQL connection is closed after each test (or the test database could not
+    be dropped)."""
+    yield
+    from trackers.jira.concurrency import close_connection
+
+    close_connection()
+
+
+@pytest.fixture(autouse=True)
 def blob_root(settings, tmp_path: Path) -> Path:
     """Every test's blobs go through the real encrypting storage onto a folder of its own (never var/)."""
     root = tmp_path / "blobs"

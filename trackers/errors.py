@@ -53,6 +53,11 @@ class InvalidFieldValue(TrackerError):
 
 
 class TemporaryTrackerError(TrackerError):
-    """The tracker is unavailable or busy; the same call may succeed later (retry with back-off)."""
+    """The tracker is unavailable or busy; the same call may succeed later (retry with back-off).
+
+    ``retry_after``: seconds the tracker asked us to wait (None: back off as usual). ``throttled``: the tracker
+    refused for its rate limit, before doing any work; such a refusal is not a failed attempt of the message."""
 
     retryable = True
+    retry_after: float | None = None
+    throttled = False

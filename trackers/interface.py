@@ -122,6 +122,9 @@ class TrackerIssue:
     email_sender_name: str
     email_participants: tuple[str, ...]  # email-only participants' addresses
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    # how many comments the issue has, when the tracker said so along with the issue (None: not known; then a
+    # caller that needs it lists the comments)
+    comment_count: int | None = None
 
     @property
     def is_resolved(self) -> bool:

@@ -13,6 +13,7 @@ message's ``overruns`` is counted, and a message in hand at two deaths (or time-
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import secrets
@@ -87,15 +88,21 @@ def mark_worker() -> None:
     _in_worker = True
 
 
+_heartbeat_lock = threading.Lock()
+
+
 def ensure_heartbeat() -> None:
     """In a worker process, beat now and keep beating from a thread (started once per process)."""
     global _heartbeat
     if not _in_worker or (_heartbeat is not None and _heartbeat[0] == os.getpid()):
         return
-    beat()
-    stop = threading.Event()
-    threading.Thread(target=_beat_forever, args=(stop,), name="jemh-heartbeat", daemon=True).start()
-    _heartbeat = (os.getpid(), stop)
+    with _heartbeat_lock:  # a threads pool: its first tasks claim at the same time
+        if _heartbeat is not None and _heartbeat[0] == os.getpid():
+            return
+        beat()
+        stop = threading.Event()
+        threading.Thread(target=_beat_forever, args=(stop,), name="jemh-heartbeat", daemon=True).start()
+        _heartbeat = (os.getpid(), stop)
 
 
 def stop_heartbeat() -> None:
@@ -110,6 +117,9 @@ def stop_heartbeat() -> None:
 # -- the time budget of the message in hand ----------------------------------------------------------------------
 
 _in_hand_since: float | None = None
+# a worker with a threads pool (Jira-bound processing, see README): thread id → [since, soft limit already raised]
+_in_hand_threads: dict[int, list[Any]] = {}
+_threads_lock = threading.Lock()
 
 
 def budget_seconds() -> tuple[int, int]:
@@ -129,8 +139,12 @@ def message_budget() -> Iterator[None]:
     task limits stay on the tasks as a backstop for the whole group."""
     global _in_hand_since
     soft, _hard = budget_seconds()
-    if not _in_worker or threading.current_thread() is not threading.main_thread() or soft <= 0:
+    if not _in_worker or soft <= 0:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        with _in_thread_budget():
+            yield
         return
 
     def expired(signum: int, frame: object) -> None:
@@ -147,9 +161,38 @@ def message_budget() -> Iterator[None]:
         _in_hand_since = None
 
 
+@contextmanager
+def _in_thread_budget() -> Iterator[None]:
+    """The budget of a message processed in a pool thread (no SIGALRM there): the heartbeat thread raises
+    SoftTimeLimitExceeded in it past the soft limit (at its next Python instruction: a blocking call ends first,
+    and every Jira call has a timeout), and ends the process past the hard limit, as for the main thread."""
+    ident = threading.get_ident()
+    with _threads_lock:
+        _in_hand_threads[ident] = [time.monotonic(), False]
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _in_hand_threads.pop(ident, None)
+
+
+def _raise_in(ident: int, exception: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exception))
+
+
 def _kill_if_overdue() -> None:
-    since, (_soft, hard) = _in_hand_since, budget_seconds()
-    if since is not None and hard > 0 and time.monotonic() - since > hard:
+    since, (soft, hard) = _in_hand_since, budget_seconds()
+    now = time.monotonic()
+    with _threads_lock:
+        for ident, held in _in_hand_threads.items():
+            if not held[1] and soft > 0 and now - held[0] > soft:
+                held[1] = True
+                log.warning("a message is in hand in a pool thread for more than %s s: interrupting it", soft)
+                _raise_in(ident, SoftTimeLimitExceeded)
+        overdue = [held[0] for held in _in_hand_threads.values()]
+    if since is not None:
+        overdue.append(since)
+    if hard > 0 and any(now - start > hard for start in overdue):
         log.error("a message is in hand for more than %s s and did not stop: this worker process ends", hard)
         os.kill(os.getpid(), signal.SIGKILL)
 

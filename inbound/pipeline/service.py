@@ -43,6 +43,7 @@ from trackers.registry import get_tracker
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # temporary failures before the message needs a human
+MAX_THROTTLES = 100  # rate-limit refusals of a message that do not count as failed attempts
 OVERRUN_LIMIT = 2  # time-budget overruns (or deaths of the worker holding it) before the message needs a human
 
 
@@ -322,13 +323,40 @@ def _process_claimed(
             raise failed.error from None
         if isinstance(failed.error, AccessRefused):
             return Paused(failed.error)
+        attempts, retry = _throttling(failed.error, previous, attempts)
         outcome, error = classify_error(failed.error, attempts, message.pk)
-        return outcome, report_of(profile, None, {}, attempts, error, failed=failed, outcome=outcome)
+        return outcome, report_of(profile, None, retry, attempts, error, failed=failed, outcome=outcome)
     except AccessRefused as exc:
         return Paused(exc)
     except Exception as exc:
+        attempts, retry = _throttling(exc, previous, attempts)
         outcome, error = classify_error(exc, attempts, message.pk)
-        return outcome, report_of(profile, None, {}, attempts, error)
+        return outcome, report_of(profile, None, retry, attempts, error)
+
+
+def _throttling(exc: BaseException, previous: dict[str, Any], attempts: int) -> tuple[int, dict[str, Any]]:
+    """For a temporary tracker error: the attempts to count (a throttled refusal, made before any work, is not a
+    failed attempt, up to MAX_THROTTLES of them) and what the report keeps: ``retry_in_s`` (the wait the tracker
+    asked for, used as the retry's countdown) and ``throttled`` (refusals so far)."""
+    if not isinstance(exc, TemporaryTrackerError):
+        return attempts, {}
+    notes: dict[str, Any] = {}
+    if exc.retry_after is not None:
+        notes["retry_in_s"] = round(max(0.0, exc.retry_after), 2)
+    throttles = int(previous.get("throttled", 0))
+    if exc.throttled:
+        throttles += 1
+        if throttles <= MAX_THROTTLES:
+            attempts -= 1
+    if throttles:
+        notes["throttled"] = throttles
+    return attempts, notes
+
+
+def retry_delay(report: Any) -> float | None:
+    """The countdown a failed message's report asks for (the tracker's ``Retry-After``), if any."""
+    value = report.get("retry_in_s") if isinstance(report, dict) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def classify_error(exc: Exception, attempts: int, inbound_id: int) -> tuple[Outcome, str]:

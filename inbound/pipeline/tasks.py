@@ -9,13 +9,16 @@ from typing import Any
 from celery import shared_task, signals
 from django.conf import settings
 
+from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
 from inbound.pipeline.claims import mark_worker, stop_heartbeat
-from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group
+from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group, retry_delay
 
 log = logging.getLogger(__name__)
 
-RETRY_BASE_SECONDS = 30
+# A message that failed for a temporary reason is retried after RETRY_BASE seconds, doubling up to RETRY_MAX; one the
+# tracker refused with a retry time (Jira's Retry-After: a rate limit) is retried after that time instead.
+RETRY_BASE_SECONDS: int = getattr(settings, "JEMH_RETRY_BASE_SECONDS", 30)
 RETRY_MAX_SECONDS = 3600
 GROUP_SIZE = 25  # messages per queued group (= inbound.sources.base.FETCH_CHUNK_MESSAGES)
 SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest group when it is done
@@ -57,7 +60,9 @@ def _redelivered(task: Any) -> bool:
 def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-untyped-def]
     outcome = process_inbound(inbound_id, redelivered=_redelivered(self))
     if outcome == "failed":
-        delay = min(RETRY_BASE_SECONDS * 2 ** min(self.request.retries, 10), RETRY_MAX_SECONDS)
+        delay = _retry_delays([inbound_id]).get(inbound_id)
+        if delay is None:
+            delay = min(RETRY_BASE_SECONDS * 2 ** min(self.request.retries, 10), RETRY_MAX_SECONDS)
         raise self.retry(countdown=delay)
     _follow_up({inbound_id: outcome} if outcome else {})
     return outcome
@@ -108,15 +113,23 @@ def _follow_up(outcomes: dict[int, str]) -> None:
         released = [pk for pk, outcome in outcomes.items() if outcome == RELEASED]
         if released:
             process_messages.delay(released)
+        failed = [pk for pk, outcome in outcomes.items() if outcome == "failed"]
+        delays = _retry_delays(failed) if failed else {}
         for inbound_id, outcome in outcomes.items():
             if outcome == "failed":
-                process_message.apply_async((inbound_id,), countdown=RETRY_BASE_SECONDS)
+                process_message.apply_async((inbound_id,), countdown=delays.get(inbound_id, RETRY_BASE_SECONDS))
             elif outcome == WAITING:
                 process_message.apply_async((inbound_id,), countdown=settings.JEMH_THREAD_WAIT_RETRY_SECONDS)
             elif outcome == OVERRAN:
                 process_message.delay(inbound_id)
     except Exception:
         log.warning("could not queue the follow-ups of inbound %s; the sweep will", sorted(outcomes))
+
+
+def _retry_delays(inbound_ids: list[int]) -> dict[int, float]:
+    """The retry countdowns the failed messages' reports ask for (the tracker's Retry-After), by id."""
+    rows = InboundMessage.objects.filter(pk__in=inbound_ids, status=InboundStatus.FAILED).values_list("pk", "report")
+    return {pk: delay for pk, report in rows if (delay := retry_delay(report)) is not None}
 
 
 @shared_task(name="inbound.resume_processing", ignore_result=True)

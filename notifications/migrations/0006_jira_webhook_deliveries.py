@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0005_instance_jira_webhook_token_and_secret'),
+        ('jemh', '0006_instance_jira_webhook_token_and_secret'),
         ('notifications', '0005_outbound_kind_chat'),
     ]
 

@@ -155,12 +155,11 @@ def test_a_comment_only_mapping_does_not_create_for_a_deleted_issue(
     assert "refers to SUP-1" in reply.report["reason"]
 
 
+@pytest.mark.parametrize("fake", ["cloud"], indirect=True)  # only Jira Cloud lets users hide their address
 @pytest.mark.parametrize("found_without_address", [False, True], ids=["no-match", "match-without-address"])
 def test_a_cloud_sender_hiding_their_address_is_email_only_with_the_reason(
     fake: FakeJira, deliver: Callable[..., InboundMessage], found_without_address: bool
 ) -> None:
-    if fake.flavour != "cloud":
-        pytest.skip("only Jira Cloud lets users hide their address")
     shy = fake.state.add_user("shy", "shy@customer.example", "Shy Person")
     shy.hide_email = True
     fake.hidden_addresses_match = found_without_address

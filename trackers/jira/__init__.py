@@ -8,12 +8,13 @@ from collections.abc import Callable
 from jemh.models import Instance, JiraDeployment
 from trackers.errors import TrackerError, TrackerNotAvailable
 from trackers.jira.client import CLOUD, DATA_CENTER, Credentials, JiraClient
+from trackers.jira.concurrency import CallSlots
 from trackers.jira.fields import FieldMap
 from trackers.jira.tracker import JiraTracker
 
 __all__ = ["Credentials", "JiraClient", "JiraTracker", "client_for", "tracker_for"]
 
-_clients: dict[tuple[int, str, str], JiraClient] = {}
+_clients: dict[tuple[int, str, str, int], JiraClient] = {}
 _lock = threading.Lock()
 
 
@@ -24,7 +25,8 @@ def credentials_of(instance: Instance) -> Credentials:
 
 
 def client_for(instance: Instance) -> JiraClient:
-    """The instance's client (one per instance and credentials, so its connections are pooled and reused)."""
+    """The instance's client (one per instance and credentials, so its connections are pooled and reused), which
+    keeps at most the instance's ``jira_max_concurrency`` calls in flight across all workers."""
     if not instance.base_url:
         raise TrackerNotAvailable(
             f"the Jira backend is not available for instance {instance.name!r}: it has no base URL; set the site's URL"
@@ -39,10 +41,12 @@ def client_for(instance: Instance) -> JiraClient:
             )
         )
     credentials = credentials_of(instance)
-    key = (instance.pk or 0, instance.base_url, str(hash(credentials)))
+    bound = instance.jira_max_concurrency
+    key = (instance.pk or 0, instance.base_url, str(hash(credentials)), bound)
     with _lock:
         if key not in _clients:
-            client = JiraClient(instance.base_url, credentials)
+            slots = CallSlots(instance.pk or 0, bound)
+            client = JiraClient(instance.base_url, credentials, slots=slots, max_connections=bound)
             client.field_name = _field_namer(client)
             _clients[key] = client
         return _clients[key]

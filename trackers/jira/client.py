@@ -6,13 +6,21 @@ instance's concurrency bound), and multipart uploads of many files in one reques
 
 Rate limits: a 429 (or a 503 with ``Retry-After``) is waited out here only when the wait is short
 (:attr:`JiraClient.max_inline_wait`, with jitter); otherwise the call raises :class:`JiraTemporaryError`
-carrying the retry time, so a worker never sleeps for minutes holding a message.
+carrying the retry time, so a worker never sleeps for minutes holding a message. The wait Jira asked for
+(``Retry-After``, else ``X-RateLimit-Reset`` when ``X-RateLimit-Remaining`` is 0) pauses every thread of the
+process that uses this client, not only the refused call (up to ``max_inline_wait``; a longer wait releases each
+message that meets it), except for ``RateLimit-Reason: jira-per-issue-on-write``, which is about one issue only.
+
+Concurrency: with ``slots`` (:class:`trackers.jira.concurrency.CallSlots`), each request holds one of the
+instance's call slots while it is on the wire, so all workers together keep at most the instance's
+``jira_max_concurrency`` requests in flight.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +31,7 @@ from typing import Any
 import httpx
 
 from trackers import errors
+from trackers.jira.concurrency import CallSlots
 from trackers.jira.errors import JiraAuthError, JiraRefusal, JiraTemporaryError
 
 CLOUD = "cloud"
@@ -67,6 +76,14 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         except ValueError:
             pass
     return None
+
+
+def exhausted_for(response: httpx.Response) -> float | None:
+    """On a successful answer: seconds until the rate-limit window resets when ``X-RateLimit-Remaining`` says
+    nothing is left of it (None otherwise)."""
+    if response.headers.get("X-RateLimit-Remaining", "").strip() != "0":
+        return None
+    return retry_after_seconds(response)
 
 
 def error_text(response: httpx.Response) -> str:
@@ -134,22 +151,31 @@ class JiraClient:
         connect_timeout: float = 5.0,
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
+        slots: CallSlots | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.deployment = credentials.deployment
         self.api = f"/rest/api/{'3' if credentials.deployment == CLOUD else '2'}"
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        if transport is None:
+            # a POST's headers and body are separate writes: without TCP_NODELAY the body waits for the server's
+            # delayed ACK (40 ms on Linux), on every write call
+            transport = httpx.HTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=credentials.auth(),
             headers={**credentials.headers(), "Accept": "application/json", "User-Agent": "jemh-mailhandler"},
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             transport=transport,
         )
         self._lock = threading.Lock()
         #: the name of a custom field by its id (set by :func:`trackers.jira.client_for`), for refusals' texts
         self.field_name: Callable[[str], str | None] | None = None
+        self.slots = slots
+        #: time.monotonic() before which no call is sent (Jira asked us to wait)
+        self._paused_until = 0.0
         #: calls made, by "METHOD path-template" (for cost reports)
         self.calls: dict[str, int] = {}
 
@@ -185,10 +211,11 @@ class JiraClient:
         attempt = 0
         while True:
             attempt += 1
+            self._wait_for_pause(label)
             with self._lock:
                 self.calls[label] = self.calls.get(label, 0) + 1
             try:
-                response = self._http.request(method, url, params=params, json=json, files=files, headers=headers)
+                response = self._send(method, url, params=params, json=json, files=files, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 safe = method in ("GET", "PUT", "DELETE") or retry_unsafe
                 if safe and attempt <= self.max_retries:
@@ -200,10 +227,15 @@ class JiraClient:
                 ) from exc
             status = response.status_code
             if status < 400:
+                exhausted = exhausted_for(response)
+                if exhausted:
+                    self._pause(min(exhausted, self.max_inline_wait))
                 return response
             if status == 429 or status >= 500:
                 wait = retry_after_seconds(response)
                 reason = response.headers.get("RateLimit-Reason", "")
+                if (status == 429 or wait) and reason != "jira-per-issue-on-write":  # that one is per issue
+                    self._pause(min(wait if wait is not None else 0.5, self.max_inline_wait))
                 retryable_here = status in (429, 503) or (method == "GET")
                 if retryable_here and attempt <= self.max_retries and (wait or 0.5) <= self.max_inline_wait:
                     time.sleep((wait or 0.5) * random.uniform(1.0, 1.3))  # jitter: never retry all at once
@@ -230,6 +262,32 @@ class JiraClient:
                     return response
                 raise not_found(f"{what or label}: not found in Jira ({error_text(response)})")
             raise JiraRefusal(refusal_text(what or label, response, self.field_name), error_fields(response), status)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self.slots is None:
+            return self._http.request(method, url, **kwargs)
+        with self.slots.slot():
+            return self._http.request(method, url, **kwargs)
+
+    def _pause(self, seconds: float) -> None:
+        """Jira asked for ``seconds`` of quiet: no thread sends through this client before then (with jitter, so
+        the threads do not all come back at the same instant)."""
+        until = time.monotonic() + seconds
+        with self._lock:
+            self._paused_until = max(self._paused_until, until)
+
+    def _wait_for_pause(self, label: str) -> None:
+        with self._lock:
+            left = self._paused_until - time.monotonic()
+        if left <= 0:
+            return
+        if left > self.max_inline_wait:
+            raise JiraTemporaryError(
+                f"Jira at {self.base_url} asked for a pause; {label} is retried after {left:.0f} s",
+                retry_after=left * random.uniform(1.0, 1.2),
+                throttled=True,
+            )
+        time.sleep(left * random.uniform(1.0, 1.3))
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs).json()

@@ -18,10 +18,14 @@ class JiraTemporaryError(errors.TemporaryTrackerError):
     """Jira is busy (429) or failing (5xx, timeouts, dropped connections). ``retry_after`` (seconds, or None) is
     when to try again: release the message with that retry time rather than sleeping on it."""
 
-    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, status: int | None = None, throttled: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        #: refused before any work for a rate or concurrency limit (a 429, or no free call slot): not a failure
+        self.throttled = status == 429 if throttled is None else throttled
 
 
 class JiraRefusal(errors.InvalidFieldValue):

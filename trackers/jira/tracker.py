@@ -154,6 +154,9 @@ class JiraTracker:
         self._resolutions: list[dict[str, Any]] | None = None
         # (issue key, comment id) of comments this object made or read: attaching to one needs no look-up
         self._comments: set[tuple[str, str]] = set()
+        # the attachment lists of issues this object read (a unit of work's later look-ups need no call); dropped
+        # when this object adds attachments to the issue
+        self._attachments: dict[str, list[dict[str, Any]]] = {}
 
     # -- text ---------------------------------------------------------------------------------------------
     def _render(self, markdown: str) -> Any:
@@ -313,7 +316,13 @@ class JiraTracker:
         response = self.client.request(
             "GET", f"issue/{_key(key)}", params={"properties": PROPERTY, "fields": "*all"}, not_found=None
         )
-        return None if response.status_code == 404 else response.json()
+        if response.status_code == 404:
+            return None
+        raw: dict[str, Any] = response.json()
+        attachments = (raw.get("fields") or {}).get("attachment")
+        if isinstance(attachments, list):
+            self._attachments[_key(raw.get("key") or key)] = attachments
+        return raw
 
     def _to_issue(self, raw: dict[str, Any]) -> TrackerIssue:
         fields = raw.get("fields") or {}
@@ -358,6 +367,7 @@ class JiraTracker:
             email_sender_name=str(value(EMAIL_SENDER_NAME) or ""),
             email_participants=tuple(self._lines(value(EMAIL_PARTICIPANTS))),
             custom_fields=custom,
+            comment_count=_comment_total(fields.get("comment")),
         )
 
     def find_issue(self, key: str) -> TrackerIssue | None:
@@ -701,11 +711,14 @@ class JiraTracker:
 
     # -- attachments ----------------------------------------------------------------------------------------
     def _raw_attachments(self, issue_key: str) -> list[dict[str, Any]]:
-        raw = self.client.get(
-            f"issue/{_key(issue_key)}", params={"fields": "attachment"}, not_found=errors.IssueNotFound
-        )
+        known = self._attachments.get(_key(issue_key))
+        if known is None:
+            raw = self.client.get(
+                f"issue/{_key(issue_key)}", params={"fields": "attachment"}, not_found=errors.IssueNotFound
+            )
+            known = raw.get("fields", {}).get("attachment") or []
         return sorted(
-            raw.get("fields", {}).get("attachment") or [],
+            known,
             key=lambda a: (a.get("created", ""), int(a["id"]) if str(a["id"]).isdigit() else 0),
         )
 
@@ -759,6 +772,7 @@ class JiraTracker:
         fresh = [(u, h) for u, h in zip(items, hashes, strict=True) if h not in existing]
         uploaded: dict[int, dict[str, Any]] = {}
         if fresh:
+            self._attachments.pop(_key(issue_key), None)
             files = []
             for upload, _ in fresh:
                 content = upload.data if upload.data is not None else upload.file.read()  # type: ignore[union-attr]
@@ -1008,6 +1022,12 @@ class JiraTracker:
             )
             return self.get_issue(key)
         return self.get_issue(key)
+
+
+def _comment_total(value: Any) -> int | None:
+    """The issue's comment count from its ``comment`` field (a page of comments with ``total``), if it says."""
+    total = value.get("total") if isinstance(value, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
 PARALLEL = 8  # Jira calls one look-up keeps in flight at most

@@ -23,7 +23,10 @@ class LoopLimits:
     def __call__(self, ctx: Context) -> Verdict:
         limits = ctx.profile.limits
         issue = ctx.decisions.issue
-        if issue is not None and (limits.max_comments_per_issue or limits.max_comments_per_issue_per_hour):
+        caps = [cap for cap in (limits.max_comments_per_issue, limits.max_comments_per_issue_per_hour) if cap]
+        # an issue with fewer comments than every cap cannot have reached one: no need to count (a Jira call)
+        below = issue is not None and issue.comment_count is not None and all(issue.comment_count < c for c in caps)
+        if issue is not None and caps and not below:
             hour_ago = ctx.now - timedelta(hours=1)
             total, recent = ctx.tracker.count_mail_comments(
                 issue.key, since=hour_ago, excluding_message=ctx.mail.inbound_id

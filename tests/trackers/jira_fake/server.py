@@ -5,7 +5,8 @@ Every request it receives and every response it sends is checked against Atlassi
 and the request is answered 400. It enforces authentication (Cloud: basic e-mail + API token; Data Center: bearer
 personal access token) and ``X-Atlassian-Token: no-check`` on uploads, counts calls per operation, and injects
 latency, 429s with ``Retry-After``, 5xx, slow answers (client timeouts) and dropped connections, also after the
-work was committed (:meth:`FakeJira.inject`).
+work was committed (:meth:`FakeJira.inject`); a site-wide rate limit (:meth:`FakeJira.limit_rate`), a 429 storm
+refusing a share of all calls for a while (:meth:`FakeJira.storm`) and an outage (:meth:`FakeJira.outage`).
 """
 
 from __future__ import annotations
@@ -104,6 +105,20 @@ class FakeJira:
         #: Cloud: whether a search by an address its owner hides still finds the user (shown without the address);
         #: False: it finds nobody. Real Cloud sites have been seen doing both.
         self.hidden_addresses_match = False
+        #: the site's rate limit in requests per second (None: none): beyond it, 429 with Retry-After
+        self.rate_limit: float | None = None
+        self._tokens = 0.0
+        self._filled_at = 0.0
+        #: (until time.monotonic(), refuse one call in every N) of a 429 storm; (until, how) of an outage
+        self._storm: tuple[float, int] | None = None
+        self._storm_calls = 0
+        self._outage: tuple[float, str] | None = None
+        #: calls refused by the rate limit, the storm and the outage
+        self.refused: Counter[str] = Counter()
+        self.refused_calls: Counter[str] = Counter()  # by operation
+        #: requests being answered now, and the most at once
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.routes = self._routes()
@@ -138,6 +153,46 @@ class FakeJira:
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def limit_rate(self, per_second: float | None) -> None:
+        """Refuse calls beyond ``per_second`` (a token bucket holding one second's worth) with 429."""
+        with self._lock:
+            self.rate_limit = per_second
+            self._tokens = per_second or 0.0
+            self._filled_at = time.monotonic()
+
+    def storm(self, seconds: float, every: int = 2) -> None:
+        """For ``seconds`` from now refuse one call in every ``every`` (2: half of all calls) with 429."""
+        with self._lock:
+            self._storm = (time.monotonic() + seconds, every)
+
+    def outage(self, seconds: float, how: str = "503") -> None:
+        """For ``seconds`` from now answer every call with ``how``: "503" (no Retry-After) or "drop" (the
+        connection is closed without an answer)."""
+        assert how in ("503", "drop")
+        with self._lock:
+            self._outage = (time.monotonic() + seconds, how)
+
+    def _refusal(self) -> tuple[str, int] | None:
+        """Whether the outage, the storm or the rate limit refuses this call: (kind, Retry-After seconds)."""
+        with self._lock:
+            moment = time.monotonic()
+            if self._outage is not None and moment < self._outage[0]:
+                self.refused["outage"] += 1
+                return f"outage-{self._outage[1]}", 0
+            if self._storm is not None and moment < self._storm[0]:
+                self._storm_calls += 1
+                if self._storm_calls % self._storm[1] == 0:
+                    self.refused["storm"] += 1
+                    return "storm", 1
+            if self.rate_limit:
+                self._tokens = min(self.rate_limit, self._tokens + (moment - self._filled_at) * self.rate_limit)
+                self._filled_at = moment
+                if self._tokens < 1:
+                    self.refused["rate limit"] += 1
+                    return "rate limit", max(1, int(-(-(1 - self._tokens) // self.rate_limit)))
+                self._tokens -= 1
+        return None
 
     def _take_fault(self, operation: str) -> Fault | None:
         with self._lock:
@@ -903,12 +958,23 @@ class Request:
 class _Handler(BaseHTTPRequestHandler):
     jira: FakeJira
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes: with Nagle's algorithm the body would wait for the client's delayed ACK
+    # (40 ms on Linux) on every keep-alive answer, a latency real Jira does not add
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
     def do_GET(self) -> None:
-        self._serve()
+        jira = self.jira
+        with jira._lock:
+            jira.in_flight += 1
+            jira.peak_in_flight = max(jira.peak_in_flight, jira.in_flight)
+        try:
+            self._serve()
+        finally:
+            with jira._lock:
+                jira.in_flight -= 1
 
     do_POST = do_PUT = do_DELETE = do_GET
 
@@ -951,6 +1017,27 @@ class _Handler(BaseHTTPRequestHandler):
         except spec.SpecViolation as exc:
             jira.violations.append(str(exc))
             return self._send(400, {"errorMessages": [f"fake Jira: {exc}"], "errors": {}}, operation, request)
+
+        refusal = jira._refusal()
+        if refusal is not None:
+            kind, wait = refusal
+            jira.refused_calls[operation] += 1
+            if kind == "outage-drop":
+                return self._drop()
+            if kind == "outage-503":
+                outage = {"errorMessages": ["Service unavailable (outage)."], "errors": {}}
+                return self._send(503, outage, operation, request)
+            limit = str(int(jira.rate_limit or 100))
+            reset = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(time.time() + 60))
+            extra = {
+                "Retry-After": str(wait),
+                "X-RateLimit-Limit": limit,
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": reset,
+                "RateLimit-Reason": "jira-burst-based",
+            }
+            refused = {"errorMessages": ["Rate limit exceeded."], "errors": {}}
+            return self._send(429, refused, operation, request, extra)
 
         fault = jira._take_fault(operation)
         if fault is not None:
