@@ -189,7 +189,8 @@ def setup_data(issues: int) -> list[str]:
     from trackers.models import Project
     from trackers.registry import get_tracker
 
-    instance = Instance.objects.create(name="Bench")
+    # no hourly limits: this measures how fast mail goes out (tests/notifications/test_limits.py covers the limits)
+    instance = Instance.objects.create(name="Bench", max_mail_per_issue_per_hour=None, max_mail_per_hour=None)
     users = get_user_model()
     agent = users.objects.create_user("agent", "agent@example.org", first_name="Agent")
     users.objects.create_user("lead", "lead@example.org", first_name="Lead")

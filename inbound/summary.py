@@ -14,6 +14,7 @@ from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from inbound.mime.controls import header_text
 from inbound.mime.header_recovery import leading_header_start
 from inbound.mime.headers import decode_words, parse_addresses, parse_message_ids, split_entity
 
@@ -63,7 +64,7 @@ def summarize(raw: bytes) -> MailSummary:
 
 
 def _clip(value: str) -> str:
-    return " ".join(value.split())[:MAX_VALUE_CHARS]
+    return " ".join(header_text(value).split())[:MAX_VALUE_CHARS]  # no control characters (inbound.mime.controls)
 
 
 def _summarize_with_mime(block: bytes) -> MailSummary:

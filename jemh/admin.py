@@ -87,6 +87,7 @@ class InstanceAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
     )
 
     @admin.display(description="Purge")

@@ -31,6 +31,12 @@ class JiraDeployment(models.TextChoices):
     DATA_CENTER = "datacenter", "Jira Data Center / Server (REST v2, personal access token)"
 
 
+# Outbound limits (issue 14): one issue's notifications to everyone on it, a few times an hour, fit; a flood
+# made of someone else's recipient list does not.
+DEFAULT_MAIL_PER_ISSUE_PER_HOUR = 50
+DEFAULT_MAIL_PER_HOUR = 1000
+
+
 class Instance(models.Model):
     name = models.CharField(max_length=200, unique=True)
     tracker_kind = models.CharField(max_length=16, choices=TrackerKind.choices, default=TrackerKind.LOCAL)
@@ -121,6 +127,26 @@ class Instance(models.Model):
     )
     event_retention_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)])
     outbound_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
+    max_mail_per_issue_per_hour = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=DEFAULT_MAIL_PER_ISSUE_PER_HOUR,
+        db_default=DEFAULT_MAIL_PER_ISSUE_PER_HOUR,  # rows written by code that predates the column get it too
+        validators=[MinValueValidator(1)],
+        verbose_name="mail per issue per hour",
+        help_text="At most this many notifications, hints and forwards about one issue go out in any hour; more "
+        "wait (held, with the time they go out) and are sent when the hour allows. Empty: no limit.",
+    )
+    max_mail_per_hour = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=DEFAULT_MAIL_PER_HOUR,
+        db_default=DEFAULT_MAIL_PER_HOUR,
+        validators=[MinValueValidator(1)],
+        verbose_name="mail per hour",
+        help_text="At most this many notifications, hints and forwards of this instance go out in any hour; more "
+        "wait the same way. Alerts and test mail are never held. Empty: no limit.",
+    )
     support_flag_days = models.PositiveIntegerField(
         default=30,
         db_default=30,  # rows written by code that predates the column (migration tests) get it too

@@ -6,6 +6,7 @@ outbound mail written as files under ``var/outbox/``. Every variable is listed i
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "rangefilter",
+    "axes",
     "jemh",
     "profiles",
     "inbound",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditing.support.guard.SupportStaffOutsideAdmin",  # support staff never open the admin
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout response
 ]
 
 ROOT_URLCONF = "jemh.urls"
@@ -91,6 +94,25 @@ TEMPLATES = [
 
 DATABASES = {"default": config.database(env, VAR_DIR / "jemh.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin sign-in (issue 14): django-axes throttles failed sign-ins per user name and, separately, per client
+# address; a superuser unlocks from the admin (Axes → Access attempts: delete the rows) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` / `axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out user name or address before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked out is enough (not only the pair)
+AXES_FAILURE_LIMIT = config.integer(env, "JEMH_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=config.integer(env, "JEMH_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets that user's earlier failures
+AXES_CLIENT_IP_CALLABLE = "jemh.signin.client_address"
+# Keep no more personal data than the lockout needs: the attempts (expired after the cool-off), no log of every
+# sign-in and no failure log.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_SENSITIVE_PARAMETERS = ["password"]
+JEMH_BEHIND_PROXY = config.boolean(env, "JEMH_BEHIND_PROXY", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -160,6 +182,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "imapclient": {"level": "INFO"},
         "imapclient.imaplib": {"level": "INFO"},
+        "axes.apps": {"level": "WARNING"},  # its start-up banner on every command
         "httpx": {"level": "WARNING"},
     },
 }
@@ -174,7 +197,7 @@ SECURE_HSTS_PRELOAD = config.boolean(env, "SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if config.boolean(env, "JEMH_BEHIND_PROXY", False):
+if JEMH_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -305,6 +305,7 @@ class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
         "attempts",
         "caused_by",
         "sent_at",
+        "next_attempt_at",
     )
     list_filter = ("kind", "status", "instance")
     list_select_related = ("instance",)

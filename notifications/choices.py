@@ -52,6 +52,7 @@ class OutboundStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     RETRYING = "retrying", "Retrying (server unavailable)"
+    HELD = "held", "Held (hourly sending limit: sent at its next attempt)"
     FAILED = "failed", "Failed"
 
 

@@ -24,6 +24,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.message import forbid_multi_line_headers
 
 from notifications import threading
+from notifications.header_values import safe_filename
 from notifications.rendering import RenderedMail
 
 LOOP_SAFETY_HEADERS = {
@@ -83,7 +84,7 @@ def build_message(
         )
         message.content_subtype = "html"
     for item in attachments:
-        message.attach(item.filename, item.content, item.content_type)
+        message.attach(safe_filename(item.filename), item.content, item.content_type)
     return message
 
 

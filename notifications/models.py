@@ -233,6 +233,7 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="notif_outbound_due"),
             models.Index(fields=["expires_at"], name="notif_outbound_expiry"),
             models.Index(fields=["kind", "status", "created_at"], name="notif_outbound_kind"),
+            models.Index(fields=["instance", "status", "sent_at"], name="notif_outbound_sent"),  # hourly limits
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from profiles.patterns import LinearPattern, compiled
 from profiles.services import current_own_addresses
 
 
@@ -163,7 +164,7 @@ class Exclusions:
 
     patterns: tuple[str, ...] = ()
     own_addresses: frozenset[str] = frozenset()
-    own_regexes: tuple[re.Pattern[str], ...] = field(default=())
+    own_regexes: tuple[LinearPattern, ...] = field(default=())
 
     def reason(self, address: str) -> str | None:
         """Why ``address`` must not be notified (no personal data in the text), or None."""
@@ -215,10 +216,10 @@ def instance_addresses(instance_id: int, patterns: Iterable[str] = ()) -> tuple[
     """:func:`instance_exclusions` and :func:`instance_reply_address` together, from the profiles' own
     addresses (``profiles.services.current_own_addresses``, cached while the profiles are unchanged)."""
     own = current_own_addresses(instance_id)
-    regexes: list[re.Pattern[str]] = []
+    regexes: list[LinearPattern] = []
     for pattern in own.patterns:
         try:
-            regexes.append(re.compile(pattern, re.IGNORECASE))
+            regexes.append(compiled(pattern, re.IGNORECASE))
         except re.error:
             continue  # profiles validate their regexes; a broken one excludes nothing
     return Exclusions(tuple(patterns), own.literals, tuple(regexes)), own.reply_address

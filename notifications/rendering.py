@@ -19,6 +19,7 @@ from django.template import Context, Engine, TemplateSyntaxError, engines
 from django.template.base import Template
 
 from notifications.choices import EventKind, MailFormat
+from notifications.header_values import one_line
 from notifications.markdown import markdown_to_html
 from notifications.recipients import IssueView
 
@@ -167,7 +168,7 @@ def _headline(views: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _fold(subject: str) -> str:
-    subject = re.sub(r"\s+", " ", subject).strip()
+    subject = re.sub(r"\s+", " ", one_line(subject)).strip()
     return subject[:SUBJECT_MAX].rstrip()
 
 

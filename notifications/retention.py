@@ -35,7 +35,9 @@ def purge_expired(now: datetime | None = None) -> dict[str, int]:
     while True:
         rows = list(
             OutboundMessage.objects.filter(expires_at__lt=now)
-            .exclude(status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.RETRYING])
+            .exclude(
+                status__in=[OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.RETRYING, OutboundStatus.HELD]
+            )
             .values_list("pk", "blob_name")[:BATCH]
         )
         if not rows:

@@ -22,6 +22,10 @@ What a failed send costs depends on what failed (:mod:`notifications.mailer` tel
 
 A ``failed`` mail keeps its stored message until it expires, so that it can be sent again from the admin
 (:func:`resend_failed`).
+
+Before the claim, the hourly sending limits are applied (:mod:`notifications.limits`): a notification, hint or
+forward over its issue's or its instance's limit is not sent now but ``held``, with the moment it may go in
+``next_attempt_at``; no attempt is spent, and the sweep sends it when that moment has come.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -43,6 +48,7 @@ from jemh.logging import Pii
 from jemh.rows import update_rows
 from jemh.storage import blob_storage, discard_blobs
 from notifications.choices import OutboundStatus
+from notifications.limits import LIMITED_KINDS, hold_over_limits, mark_held
 from notifications.mailer import DeliveryUncertain, Mailer, SmtpOutage, is_permanent
 from notifications.messages import (  # noqa: F401 - build_message and MailAttachment are used from here too
     MailAttachment,
@@ -63,6 +69,7 @@ class SendResult:
     retry_in: int | None = None  # seconds until the next attempt, when retrying
     detail: str = ""
     outage: bool = False  # waiting for an unreachable server (no attempt spent)
+    held_until: datetime | None = None  # held by an hourly sending limit until then (the sweep sends it)
 
 
 def max_attempts() -> int:
@@ -87,9 +94,29 @@ def lease_seconds() -> int:
 
 def _claimable() -> Q:
     stale = timezone.now() - timedelta(seconds=lease_seconds())
-    return Q(status__in=[OutboundStatus.QUEUED, OutboundStatus.RETRYING]) | Q(
+    return Q(status__in=[OutboundStatus.QUEUED, OutboundStatus.RETRYING, OutboundStatus.HELD]) | Q(
         status=OutboundStatus.SENDING, claimed_at__lt=stale
     )
+
+
+def _hold_over_limits(outbound_ids: Sequence[int], now: datetime) -> dict[int, SendResult]:
+    """Hold the claimable rows of ``outbound_ids`` that an hourly limit keeps back (:mod:`notifications.limits`);
+    their results. Call inside the claim's transaction."""
+    candidates = list(
+        OutboundMessage.objects.filter(_claimable(), pk__in=list(outbound_ids), kind__in=LIMITED_KINDS)
+        .order_by()
+        .values_list("pk", "instance_id", "issue_key")
+    )
+    order = {pk: index for index, pk in enumerate(outbound_ids)}
+    candidates.sort(key=lambda row: order.get(row[0], 0))
+    holds = hold_over_limits(candidates, now, timedelta(seconds=lease_seconds()))
+    if not holds:
+        return {}
+    mark_held(holds)
+    log.warning("%s outbound mail(s) held by the hourly sending limits", len(holds))
+    return {
+        pk: SendResult(OutboundStatus.HELD, detail=hold.reason, held_until=hold.until) for pk, hold in holds.items()
+    }
 
 
 TAKEN_OVER = "the worker sending it stopped before recording the outcome; it was sent again"
@@ -111,8 +138,17 @@ def _claim_values(now: datetime) -> dict[str, Any]:
     }
 
 
-def _claim(outbound_id: int) -> bool:
-    return bool(OutboundMessage.objects.filter(_claimable(), pk=outbound_id).update(**_claim_values(timezone.now())))
+def _claim(outbound_id: int) -> SendResult | None:
+    """Claim one row: None when claimed, otherwise its result (held by a limit, or not claimable)."""
+    now = timezone.now()
+    with transaction.atomic():
+        held = _hold_over_limits([outbound_id], now)
+        if held:
+            return held[outbound_id]
+        if OutboundMessage.objects.filter(_claimable(), pk=outbound_id).update(**_claim_values(now)):
+            return None
+    current = OutboundMessage.objects.filter(pk=outbound_id).values_list("status", flat=True).first()
+    return SendResult(status=current or "missing", detail="not claimable (already sent, sending or gone)")
 
 
 _CLAIMED_FIELDS = (
@@ -129,14 +165,20 @@ _CLAIMED_FIELDS = (
 )
 
 
-def _claim_many(outbound_ids: Sequence[int]) -> list[OutboundMessage]:
-    """Claim every claimable row of ``outbound_ids`` with one UPDATE; the rows this call claimed, in order.
+def _claim_many(outbound_ids: Sequence[int], held: dict[int, SendResult]) -> list[OutboundMessage]:
+    """Claim every claimable row of ``outbound_ids`` with one UPDATE; the rows this call claimed, in order. Rows an
+    hourly limit holds back are marked held instead, and their results added to ``held``.
 
     The rows claimed here are told apart by their ``claimed_at`` (this call's timestamp): a row is claimed by one
     UPDATE only, since the claim is conditional on the row not being claimed already.
     """
     now = timezone.now()
-    claimed = OutboundMessage.objects.filter(_claimable(), pk__in=list(outbound_ids)).update(**_claim_values(now))
+    with transaction.atomic():
+        held.update(_hold_over_limits(outbound_ids, now))
+        wanted = [pk for pk in outbound_ids if pk not in held]
+        claimed = 0
+        if wanted:
+            claimed = OutboundMessage.objects.filter(_claimable(), pk__in=wanted).update(**_claim_values(now))
     if not claimed:
         return []
     rows = {
@@ -160,8 +202,8 @@ def send_many(
     batch stops: that row and the ones after it wait for the server (``outage`` in their results).
     """
     prepared = prepared or {}
-    rows = _claim_many(outbound_ids)
     results: dict[int, SendResult] = {}
+    rows = _claim_many(outbound_ids, results)
     mailer = Mailer()
     try:
         for index, outbound in enumerate(rows):
@@ -207,9 +249,9 @@ _SENT_FIELDS = ["status", "sent_at", "error", "claimed_at", "next_attempt_at", "
 
 def send_outbound(outbound_id: int, connection: Any = None) -> SendResult:
     """Send one queued notification; safe to call any number of times (it is sent at most once)."""
-    if not _claim(outbound_id):
-        current = OutboundMessage.objects.filter(pk=outbound_id).values_list("status", flat=True).first()
-        return SendResult(status=current or "missing", detail="not claimable (already sent, sending or gone)")
+    unclaimed = _claim(outbound_id)
+    if unclaimed is not None:
+        return unclaimed
     outbound = OutboundMessage.objects.only(*_CLAIMED_FIELDS).get(pk=outbound_id)
     mailer = Mailer(connection)
     try:

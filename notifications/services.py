@@ -31,6 +31,7 @@ from jemh.crypto import keyed_hash
 from jemh.models import Instance
 from jemh.storage import discard_blobs
 from notifications.choices import OutboundKind, OutboundStatus
+from notifications.header_values import one_line
 from notifications.messages import PreparedMail
 from notifications.models import OutboundMessage
 from notifications.outbound import new_outbound
@@ -163,10 +164,14 @@ def _recorded(key: str | None) -> SentMail | None:
 
 
 def _copy_for(message: EmailMessage, recipient: str, keep_message_id: bool) -> EmailMessage:
-    """The message as sent to one recipient: addressed to them alone, with a Message-ID of ours."""
+    """The message as sent to one recipient: addressed to them alone, with a Message-ID of ours, and every header
+    value on one line (a subject taken from a mail may have held an encoded line break)."""
     single = copy.copy(message)
     single.to, single.cc, single.bcc = [recipient], [], []
-    single.extra_headers = dict(message.extra_headers)
+    single.subject = one_line(str(single.subject or ""))
+    single.from_email = one_line(str(single.from_email or ""))
+    single.reply_to = [one_line(str(address)) for address in single.reply_to]
+    single.extra_headers = {name: one_line(str(value)) for name, value in message.extra_headers.items()}
     if not (keep_message_id and single.extra_headers.get("Message-ID")):
         single.extra_headers["Message-ID"] = make_msgid(domain=message_id_domain())
     return single

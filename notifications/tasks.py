@@ -10,8 +10,9 @@
 - ``notifications.send_batch`` sends several over one connection: what waits for an unreachable SMTP server is
   rescheduled as one such task per batch (one connection per back-off, not one per mail).
 - ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
-  due for a retry, sends whose worker died mid-way (in batches of SWEEP_BATCH), and Jira webhook deliveries
-  still waiting for ``notifications.jira_webhook``.
+  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH; it sends the mail held by
+  an hourly sending limit once its time has come (no task is queued per held mail), and queues the Jira webhook
+  deliveries still waiting for ``notifications.jira_webhook``.
 - ``notifications.purge`` (beat, hourly) deletes events, outbound rows (and stored mail) and Jira webhook deliveries
   past retention.
 """
@@ -168,6 +169,7 @@ def sweep() -> dict[str, int]:
         Q(status=OutboundStatus.QUEUED, created_at__lt=now - SWEEP_GRACE)
         | Q(status=OutboundStatus.RETRYING, next_attempt_at__lt=now - SWEEP_GRACE)
         | Q(status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+        | Q(status=OutboundStatus.HELD, next_attempt_at__lte=now)  # held by an hourly limit: its time has come
     )
     deliveries = list(
         WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED, received_at__lt=now - SWEEP_GRACE)

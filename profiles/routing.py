@@ -5,7 +5,6 @@ Pure: works on ``ProfileConfig`` and plain message facts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -13,7 +12,7 @@ from typing import Any
 
 from profiles.choices import MappingRuleKind
 from profiles.config import MappingRuleConfig, ProfileConfig, ResolvedMapping
-from profiles.patterns import compiled
+from profiles.patterns import LinearPattern, compiled
 
 HeaderValues = Mapping[str, "str | Sequence[str]"] | Iterable[tuple[str, str]]
 
@@ -104,7 +103,7 @@ def matches_catch_address(config: ProfileConfig, addresses: Iterable[str]) -> bo
     return False
 
 
-def _address_matches(pattern: re.Pattern[str], address: str) -> bool:
+def _address_matches(pattern: LinearPattern, address: str) -> bool:
     return bool(pattern.fullmatch(address) or pattern.fullmatch(domain_of(address)))
 
 

@@ -7,6 +7,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from profiles.patterns import pattern_problem
+
 # Written on its own line in a list field of a non-default mapping: "no entries, do not inherit".
 EXPLICITLY_NONE = "(none)"
 
@@ -17,10 +19,10 @@ def split_lines(text: str | None) -> list[str]:
 
 
 def validate_regex(value: str) -> None:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValidationError(f"{value!r} is not a valid regular expression: {exc}") from exc
+    """A pattern of configuration must compile for RE2 (see :mod:`profiles.patterns`)."""
+    problem = pattern_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def validate_regex_lines(value: str | None) -> None:
@@ -28,10 +30,9 @@ def validate_regex_lines(value: str | None) -> None:
     for number, line in enumerate(split_lines(value), start=1):
         if line == EXPLICITLY_NONE:
             continue
-        try:
-            re.compile(line)
-        except re.error as exc:
-            errors.append(f"line {number} ({line!r}) is not a valid regular expression: {exc}")
+        problem = pattern_problem(line)
+        if problem:
+            errors.append(f"line {number}: {problem}")
     if errors:
         raise ValidationError(errors)
 

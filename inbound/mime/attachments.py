@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import re
 
+from inbound.mime.controls import filename_text
 from inbound.mime.model import Attachment
 
-_UNSAFE = re.compile(r"[\x00-\x1f/\\]+")
 _EXTENSIONS = {
     "message/rfc822": ".eml",
     "text/plain": ".txt",
@@ -24,8 +23,9 @@ def extension_for(content_type: str) -> str:
 
 
 def clean_filename(name: str) -> str:
-    """A filename safe to show and store: no path, no control characters, bounded length."""
-    name = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
+    """A filename safe to show and store: no path, no control characters or bidirectional controls (see
+    :mod:`inbound.mime.controls`), bounded length."""
+    name = filename_text(name.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
     if len(name) > 200:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot and len(ext) < 16 else name[:200]

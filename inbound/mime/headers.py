@@ -12,6 +12,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from urllib.parse import unquote_to_bytes
 
 from inbound.mime.charsets import decode_8bit_values, decode_text
+from inbound.mime.controls import header_text
 from inbound.mime.header_recovery import (
     FIELD_NAME,
     MAX_STRAY_LINES,
@@ -442,7 +443,7 @@ def _decode_mailbox_words(segment: str) -> tuple[str, list[str]]:
         if not (quoted or escaped or angle) and segment.startswith("=?", pos):
             match = _WORD_RUN.match(segment, pos)
             if match:
-                decoded = decode_words(match.group(0))
+                decoded = header_text(decode_words(match.group(0)))  # a decoded line break ends no mailbox
                 if depth:
                     comment.append(decoded)
                     out.append(_escape_comment(decoded))
@@ -537,7 +538,7 @@ def _parse_mailbox(segment: str) -> Address | None:
     if not pairs:
         return None
     name, email = pairs[0]
-    name = decode_words(name).strip().strip('"').strip()
+    name = header_text(decode_words(name)).strip().strip('"').strip()
     if not name and comments:
         name = " ".join(comments)  # RFC 822 style: ``user@host (Full Name)``
     if name == email:

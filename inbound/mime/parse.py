@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inbound.mime.bodies import Contents, CutText, collect
 from inbound.mime.classify import classify
+from inbound.mime.controls import header_text
 from inbound.mime.headers import (
     HeaderSection,
     decode_words,
@@ -54,7 +55,7 @@ def _parse(raw: bytes, config: ClassifierConfig) -> ParsedMessage:
         defects.insert(0, "no header section")
     contents = collect(root)
     notes.extend(contents.notes)
-    subject = decode_words(headers.get("Subject")).strip()
+    subject = header_text(decode_words(headers.get("Subject"))).strip()
     body_text, body_html = _bodies(contents, config)
     from_ = _first(parse_addresses(headers.get("From")))
     return ParsedMessage(

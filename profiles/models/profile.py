@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -17,6 +15,7 @@ from profiles.choices import (
     NonCatchAction,
     ResolvedIssueAction,
 )
+from profiles.patterns import group_count
 from profiles.validators import (
     validate_address_lines,
     validate_directive_name_lines,
@@ -237,7 +236,7 @@ class Profile(models.Model):
         errors: dict[str, str] = {}
         if self.associate_by_foreign_key and not self.foreign_key_pattern:
             errors["foreign_key_pattern"] = "Association by foreign key is on: give the regex."
-        if self.foreign_key_pattern and not re.compile(self.foreign_key_pattern).groups:
+        if self.foreign_key_pattern and group_count(self.foreign_key_pattern) == 0:
             errors["foreign_key_pattern"] = "The regex needs a group: its first group is the foreign key."
         needs_forward = {
             "non_catch_action": self.non_catch_action,

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from profiles.choices import AliasKind, FilterAction, FilterRuleKind, ProcessorTarget
+from profiles.patterns import named_groups
 from profiles.validators import validate_directive_name, validate_regex, validate_sha256
 
 
@@ -89,7 +90,7 @@ class FieldProcessor(models.Model):
     def clean(self) -> None:
         if self.directive:
             validate_directive_name(self.directive)
-        elif not re.compile(self.pattern).groupindex:
+        elif not named_groups(self.pattern):
             raise ValidationError({"directive": "Give a directive name, or use named groups in the pattern."})
 
 

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0006_instance_jira_webhook_token_and_secret'),
-        ('notifications', '0005_outbound_kind_chat'),
+        ('jemh', '0007_instance_jira_webhook_token_and_secret'),
+        ('notifications', '0006_outbound_held_by_limits'),
     ]
 
     operations = [

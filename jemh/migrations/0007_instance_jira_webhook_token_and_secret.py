@@ -21,7 +21,7 @@ def give_tokens(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jemh', '0005_instance_jira_max_concurrency'),
+        ('jemh', '0006_instance_outbound_limits'),
     ]
 
     operations = [
