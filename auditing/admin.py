@@ -10,14 +10,21 @@ by its encrypted fields belong to inbound, which writes it, and are called throu
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
@@ -26,9 +33,14 @@ from rangefilter.filters import DateRangeFilterBuilder
 from auditing.admin_flags import SupportFlaggingMixin
 from auditing.admin_raw import RawMailAdminMixin
 from auditing.filters import TrafficFilter
+from auditing.models import InboundDeletion
+from auditing.paging import ProbingPaginator, requested_page
 from inbound import services
-from inbound.models import InboundMessage
+from inbound.models import InboundMessage, Source
 from inbound.pipeline.report_table import report_table
+from jemh.crypto import keyed_hash_candidates
+from jemh.fields import EncryptedJSONField, EncryptedTextField
+from jemh.models import Instance
 from notifications.services import outbound_for_inbound
 from profiles.services import cases_made_from_inbound
 from trackers.registry import issue_url, issue_urls
@@ -37,6 +49,19 @@ SUBJECT_CHARS = 60  # the list's subject column, cut with an ellipsis (the full 
 SENDER_CHARS = 40
 # What the list never shows, so never decrypts.
 LIST_DEFERRED = ("report", "recipients", "message_id")
+
+
+def encrypted_fields(model: type[Model], via: str) -> list[str]:
+    """The encrypted fields of a related ``model``, reached through ``via``: a list page loads but never shows them,
+    and decrypting them for every row (a source's password, an instance's tokens) costs more than the page."""
+    return [
+        f"{via}__{field.name}"
+        for field in model._meta.concrete_fields
+        if isinstance(field, (EncryptedTextField, EncryptedJSONField))
+    ]
+
+
+LIST_RELATED_DEFERRED = (*encrypted_fields(Source, "source"), *encrypted_fields(Instance, "instance"))
 # The detail page, read-only: what the mail is, what processing made of it, what it touched, and the row itself.
 DETAIL_SECTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("Mail", ("header_summary", "subject_text", "size_text", "raw_kept_until")),
@@ -51,7 +76,10 @@ class InboundChangeList(ChangeList):
     in two queries per instance on it (not two per row)."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[InboundMessage]:
-        return super().get_queryset(request, exclude_parameters).defer(*LIST_DEFERRED)
+        rows = (
+            super().get_queryset(request, exclude_parameters).select_related(None).select_related("source", "instance")
+        )
+        return rows.defer(*LIST_DEFERRED, *LIST_RELATED_DEFERRED)
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -88,27 +116,80 @@ class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAd
     ]
     list_select_related = ["source"]
     show_full_result_count = False  # no second COUNT(*) of the whole table on every filtered page
+    list_per_page = 50  # rendering a row (decrypting its subject and sender) is what a page costs, not the query
+    sortable_by = ["received_at"]  # the one order an index serves (with each filter: see InboundMessage.Meta)
     search_fields = ["pk"]  # see get_search_results: addresses and Message-IDs are found by keyed hash
     search_help_text = "An audit id, a sender's e-mail address, a Message-ID or an issue key, exactly."
     fieldsets = [(title, {"fields": names}) for title, names in DETAIL_SECTIONS]
     readonly_fields = [name for _, names in DETAIL_SECTIONS for name in names]
-    actions = ["make_test_case", "process_again", "flag_for_support"]
+    actions = ["make_test_case", "process_again", "flag_for_support", "delete_with_reason"]
     # The detail page adds the stored mail's link and reads, and the support flags, below the fields.
     change_form_template = "auditing/admin/inbound_change_form.html"
 
-    @admin.action(description="Make a test case from the stored message (for its source's profile)")
+    # -- the actions, each behind its own permission (see InboundMessage.Meta.permissions) -------------------------
+    def has_reprocess_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("inbound.reprocess_inboundmessage"))
+
+    def has_make_test_case_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("inbound.make_testcase_inboundmessage"))
+
+    def has_erase_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("inbound.erase_inboundmessage"))
+
+    @admin.action(
+        description="Make a test case from the stored message (for its source's profile)",
+        permissions=["make_test_case"],
+    )
     def make_test_case(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         for message in queryset.select_related("source"):
             made, note = services.make_test_case(message)
             self.message_user(request, note, messages.SUCCESS if made else messages.WARNING)
 
-    @admin.action(description="Process again (failed or errored messages; idempotent)")
+    @admin.action(description="Process again (failed or errored messages; idempotent)", permissions=["reprocess"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         retried = services.process_again(queryset)
         self.message_user(request, f"{retried} message(s) processed again; others were left as they are.")
 
+    @admin.action(description="Delete, with a reason (the row and its stored mail)", permissions=["erase"])
+    def delete_with_reason(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> TemplateResponse | None:
+        form = DeletionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            user = request.user
+            for message in queryset.select_related(None).only(
+                "pk", "instance_id", "message_id_hash", "received_at", "raw_blob"
+            ):
+                gone = services.delete_message(message)
+                InboundDeletion.objects.create(
+                    inbound_id=gone.inbound_id,
+                    instance_id=gone.instance_id,
+                    message_id_hash=gone.message_id_hash,
+                    received_at=gone.received_at,
+                    raw_mail_deleted=gone.raw_mail_deleted,
+                    reason=form.cleaned_data["reason"],
+                    deleted_by=user if user.is_authenticated else None,
+                    deleted_by_name=user.get_username(),
+                )
+                self.message_user(request, f"inbound #{gone.inbound_id} deleted.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Delete inbound messages",
+            "opts": self.model._meta,
+            "messages_to_delete": list(
+                queryset.select_related(None).only("pk", "received_at", "status", "outcome")[:500]
+            ),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "auditing/admin/delete_inbound.html", context)
+
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return InboundChangeList
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: QuerySet[InboundMessage], per_page: int, *args: Any, **kwargs: Any
+    ) -> Paginator:
+        return ProbingPaginator(queryset, per_page, requested_page(request), *args, **kwargs)
 
     def get_urls(self) -> list[URLPattern]:
         return self.raw_mail_urls() + self.flag_urls() + super().get_urls()
@@ -177,10 +258,14 @@ class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAd
 
     @admin.display(description="raw mail kept until")
     def raw_kept_until(self, message: InboundMessage) -> str:
-        """Whether the raw mail is still stored. Kept mail shows blank: its retention date comes with retention."""
+        """Until when the raw mail is stored: received + the instance's raw mail retention, "until processed" when
+        the instance keeps none (it goes once processing ends), "not kept" once it is gone."""
         if not message.raw_blob:
             return "not kept"
-        return "until processed" if message.raw_retained_until_processed else ""
+        if message.raw_retained_until_processed or not message.instance.store_raw_mail:
+            return "until processed"
+        until = message.received_at + timedelta(days=message.instance.raw_mail_retention_days)
+        return date_format(timezone.localtime(until), "DATE_FORMAT")
 
     # -- the detail page -----------------------------------------------------------------------------------------
     @admin.display(description="headers")
@@ -245,3 +330,55 @@ class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAd
 def report_html(report: Any, instance_id: int) -> str:
     """A processing report as a table, its issue keys linked to the issue."""
     return report_table(report, lambda key: issue_url(instance_id, key))
+
+
+class DeletionForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Why these messages are deleted; kept in the deletion record (write no personal data here).",
+    )
+
+
+@admin.register(InboundDeletion)
+class InboundDeletionAdmin(admin.ModelAdmin):
+    """The deletion records, read-only: nobody adds, changes or deletes them from the admin."""
+
+    list_display = ("deleted_at", "inbound_id", "instance", "deleted_by_name", "reason_short", "raw_mail_deleted")
+    list_filter = ("instance",)
+    search_fields = ("=inbound_id",)  # and a Message-ID, by its keyed hash: see get_search_results
+    search_help_text = "An audit id, or the Message-ID the deleted mail had, exactly."
+    readonly_fields = (
+        "inbound_id",
+        "instance",
+        "message_id_hash",
+        "received_at",
+        "reason",
+        "deleted_by",
+        "deleted_by_name",
+        "deleted_at",
+        "raw_mail_deleted",
+    )
+    fields = readonly_fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[InboundDeletion], search_term: str
+    ) -> tuple[QuerySet[InboundDeletion], bool]:
+        term = search_term.strip()
+        if not term or term.isdigit():
+            return super().get_search_results(request, queryset, term)
+        hashes = keyed_hash_candidates(term.strip("<>"), purpose="message-id")
+        return queryset.filter(message_id_hash__in=hashes), False
+
+    @admin.display(description="reason")
+    def reason_short(self, record: InboundDeletion) -> str:
+        return Truncator(record.reason).chars(80)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

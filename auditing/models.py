@@ -1,5 +1,6 @@
-"""What the read side writes: the record of every read of stored raw mail, support flags (with the snapshots they
-share and the record of flagging, unflagging and expiry), and the access log of the support views.
+"""What the read side writes: retention purge runs, the record of every read of stored raw mail, support flags (with
+the snapshots they share and the record of flagging, unflagging and expiry), the access log of the support views, and
+the record left by deleting an inbound message from the admin (no mail content, no personal data in it).
 
 The mail itself belongs to inbound (``InboundMessage``); these rows point at it. A flag's snapshots are blobs in the
 encrypting storage, fixed at flagging time, so what support sees never changes after the admin decided to share it.
@@ -172,3 +173,26 @@ class PurgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"purge of {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class InboundDeletion(models.Model):
+    """An inbound message (its audit row and stored mail) deleted by an admin: who, when, why, and which message, by
+    the keyed hash of its Message-ID only (so "was this mail deleted?" can still be answered, but nothing of the mail
+    is kept). Read-only in the admin; never deleted from it."""
+
+    inbound_id = models.PositiveBigIntegerField(help_text="The audit id the message had.")
+    instance = models.ForeignKey("jemh.Instance", null=True, on_delete=models.SET_NULL, related_name="+")
+    message_id_hash = models.CharField(max_length=64, blank=True, db_index=True, help_text="Keyed hash; blank: none.")
+    received_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    deleted_by_name = models.CharField(max_length=150, help_text="The user name, kept if the user is deleted.")
+    deleted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    raw_mail_deleted = models.BooleanField(default=False, help_text="Whether stored mail was removed with the row.")
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        verbose_name = "inbound deletion"
+
+    def __str__(self) -> str:
+        return f"inbound #{self.inbound_id} deleted by {self.deleted_by_name} at {self.deleted_at:%Y-%m-%d %H:%M}"

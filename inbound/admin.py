@@ -20,32 +20,22 @@ from inbound.models import Source
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
+from jemh.admin_secrets import SecretsAdminMixin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
 
 
 class SourceForm(forms.ModelForm):
-    password = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Stored encrypted and never shown again. Leave blank to keep the current password.",
-    )
+    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens are never edited here."""
 
     class Meta:
         model = Source
         exclude = ["oauth_access_token", "oauth_refresh_token"]
 
-    def clean_password(self) -> str:
-        value = self.cleaned_data.get("password") or ""
-        if not value and self.instance.pk:
-            return Source.objects.filter(pk=self.instance.pk).values_list("password", flat=True).first() or ""
-        return value
-
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     form = SourceForm
     list_display = [
         "name",
@@ -157,7 +147,7 @@ class SourceAdmin(admin.ModelAdmin):
         if change and "enabled" in form.changed_data and obj.enabled:
             health.reset(obj)
 
-    @admin.action(description="Test connection (shows what the server said)")
+    @admin.action(description="Test connection (shows what the server said)", permissions=["change"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source in queryset:
             if not source.is_polled:
@@ -175,7 +165,7 @@ class SourceAdmin(admin.ModelAdmin):
             ok, said = check_connection(source)
             self.message_user(request, f"{source.name}: {said}", messages.SUCCESS if ok else messages.ERROR)
 
-    @admin.action(description="Poll now")
+    @admin.action(description="Poll now", permissions=["change"])
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source in queryset:
             result = poll(source.pk, force=True)
@@ -191,7 +181,7 @@ class SourceAdmin(admin.ModelAdmin):
                 level = messages.ERROR if result.status == "failed" else messages.WARNING
                 self.message_user(request, f"{source.name}: {result.status}: {result.detail}", level)
 
-    @admin.action(description="Enable and forget past failures")
+    @admin.action(description="Enable and forget past failures", permissions=["change"])
     def enable_and_reset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source in queryset:
             source.enabled = True
@@ -217,11 +207,17 @@ class TestCaseAdmin(admin.ModelAdmin):
 
     actions = ("dry_run", "real_run")
 
-    @admin.action(description="Run as a dry run (nothing is created; the report says what would happen)")
+    def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("profiles.run_testcase"))
+
+    # A dry run writes nothing but the test case's report: changing the test case is enough.
+    @admin.action(
+        description="Run as a dry run (nothing is created; the report says what would happen)", permissions=["change"]
+    )
     def dry_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
         self._run(request, queryset, dry_run=True)
 
-    @admin.action(description="Run for real (creates issues and comments in the tracker)")
+    @admin.action(description="Run for real (creates issues and comments in the tracker)", permissions=["run"])
     def real_run(self, request: HttpRequest, queryset: QuerySet[TestCase]) -> None:
         self._run(request, queryset, dry_run=False)
 

@@ -275,7 +275,7 @@ class InboundMessage(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
     subject = EncryptedTextField(blank=True, default="")
     sender = EncryptedTextField(blank=True, default="")
-    sender_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    sender_hash = models.CharField(max_length=64, blank=True)  # indexed with the audit list's order (Meta.indexes)
     recipients = EncryptedJSONField(
         default=dict, blank=True, help_text="Addresses by header: To, Cc, Delivered-To, X-Original-To, ..."
     )
@@ -295,8 +295,8 @@ class InboundMessage(models.Model):
         "later (not processed again).",
     )
 
-    status = models.CharField(
-        max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED, db_index=True
+    status = models.CharField(  # indexed with the audit list's order (Meta.indexes)
+        max_length=16, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     report = EncryptedJSONField(default=dict, blank=True, help_text="Each step's verdict and reason.")
@@ -318,10 +318,17 @@ class InboundMessage(models.Model):
         # (inbound 0004): the table keeps its first name, so no row was ever copied.
         db_table = "auditing_inboundmessage"
         ordering = ["-received_at", "-pk"]
+        # The audit's actions, each behind its own permission (the admin's own add/change/delete stay off).
+        permissions = [
+            ("reprocess_inboundmessage", "Can process inbound mail again"),
+            ("make_testcase_inboundmessage", "Can make a test case from inbound mail"),
+            ("erase_inboundmessage", "Can delete inbound mail (the row and its stored mail, with a reason)"),
+        ]
         # No index may cover status, updated_at, claimed_by or overruns: processing changes them per message, and
         # on PostgreSQL such updates are cheap "HOT" updates (no index touched) only while no index covers a changed
         # column; migration auditing 0003 leaves room in each page for them (fillfactor). (The field-level index on
-        # status from auditing 0001 still exists: the sweep and the backlog read through it.)
+        # status from auditing 0001 became inbound_status_order, status first: the sweep and the backlog read through
+        # it, and the audit list filtered by status in its order.)
         # One captured row per Message-ID and instance, whatever races (capture also locks, see inbound.capture).
         # Rows of test-case runs (no source) are outside it: a test case may run the same mail again.
         constraints = [
@@ -339,6 +346,14 @@ class InboundMessage(models.Model):
             # The audit's search by issue key. Only rows that wrote to an issue are in it; it makes the one update
             # that finishes such a message a non-HOT one (the claim's updates before it stay HOT).
             models.Index(fields=["issue_key"], condition=~models.Q(issue_key=""), name="inbound_issue_key"),
+            # The audit list: its order (newest first, the id breaking ties) and each filter with that order, so a page
+            # reads ~100 index entries at any table size (see auditing.paging: no full count either). Ascending: read
+            # backwards, a B-tree serves the newest-first order just as well.
+            models.Index(fields=["received_at", "id"], name="inbound_audit_order"),
+            models.Index(fields=["outcome", "received_at", "id"], name="inbound_outcome_order"),
+            models.Index(fields=["instance", "received_at", "id"], name="inbound_instance_order"),
+            models.Index(fields=["status", "received_at", "id"], name="inbound_status_order"),
+            models.Index(fields=["sender_hash", "received_at", "id"], name="inbound_sender_order"),  # the search
         ]
 
     def __str__(self) -> str:

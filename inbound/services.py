@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 from inbound.mime import Address, parse
@@ -18,7 +20,7 @@ from inbound.pipeline.tasks import GROUP_SIZE, process_messages
 from inbound.summary import header_block
 from jemh.crypto import keyed_hash_candidates
 from jemh.models import Instance
-from jemh.storage import blob_storage
+from jemh.storage import blob_storage, discard_blobs
 from profiles.services import NoProfile, create_test_case, processing_profile_id, profile_export
 
 log = logging.getLogger(__name__)
@@ -31,18 +33,32 @@ def search_messages(messages: QuerySet[InboundMessage], term: str) -> QuerySet[I
     """The messages of ``messages`` that ``term`` names: an audit id (digits), else a sender's address, a
     Message-ID (with or without angle brackets) or the key of the issue a message created or commented on, exactly.
     Addresses and Message-IDs are stored encrypted, so they are found by their keyed hashes (every candidate: rows
-    hashed before JEMH_INDEX_KEY too); issue keys are plain text. A blank term names them all."""
+    hashed before JEMH_INDEX_KEY too); issue keys are plain text. A blank term names them all.
+
+    Each search is one condition an index serves in the audit's order (no OR of several): an issue key has no "@";
+    a term with one is a Message-ID when a message has it (a one-row probe), else an address."""
     term = term.strip()
     if not term:
         return messages
     if term.isdigit():
         return messages.filter(pk=int(term))
-    by_sender = messages.filter(sender_hash__in=keyed_hash_candidates(term, purpose="address"))
-    by_message_id = messages.filter(message_id_hash__in=keyed_hash_candidates(term.strip("<>"), purpose="message-id"))
-    found = by_sender | by_message_id
     if ISSUE_KEY.fullmatch(term):
-        found = found | messages.filter(issue_key=term.upper())
-    return found
+        return messages.filter(issue_key=term.upper())
+    by_sender = _by_hash(messages, "sender_hash", keyed_hash_candidates(term, purpose="address"))
+    by_message_id = _by_hash(messages, "message_id_hash", keyed_hash_candidates(term.strip("<>"), purpose="message-id"))
+    if "@" not in term:
+        return by_sender | by_message_id
+    return by_message_id if by_message_id.exists() else by_sender
+
+
+def _by_hash(messages: QuerySet[InboundMessage], field: str, candidates: list[str]) -> QuerySet[InboundMessage]:
+    """The messages whose ``field`` is one of the candidate hashes. Usually only one candidate has rows (the others
+    are hashes under retired keys): found by one-row probes, it is filtered on alone, which lets the index on
+    ``field`` and the audit's order serve the page (an IN list of several makes PostgreSQL sort every match)."""
+    present = [hashed for hashed in candidates if messages.filter(**{field: hashed}).exists()]
+    if len(present) == 1:
+        return messages.filter(**{field: present[0]})
+    return messages.filter(**{f"{field}__in": present or candidates})
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,33 @@ def process_again(messages: QuerySet[InboundMessage]) -> int:
         process_inbound(message.pk)
         retried += 1
     return retried
+
+
+@dataclass(frozen=True)
+class DeletedMessage:
+    """What is left to say about an inbound message once deleted: nothing personal (its Message-ID only hashed)."""
+
+    inbound_id: int
+    instance_id: int
+    message_id_hash: str
+    received_at: datetime | None
+    raw_mail_deleted: bool
+
+
+def delete_message(message: InboundMessage) -> DeletedMessage:
+    """Delete ``message``'s audit row and its stored raw mail (the receipts of its source stay, unlinked, so the
+    mail is not captured again from a mailbox that still holds it). Returns what the caller may record of it."""
+    gone = DeletedMessage(
+        inbound_id=message.pk,
+        instance_id=message.instance_id,
+        message_id_hash=message.message_id_hash,
+        received_at=message.received_at,
+        raw_mail_deleted=bool(message.raw_blob),
+    )
+    with transaction.atomic():
+        InboundMessage.objects.filter(pk=message.pk).delete()
+        transaction.on_commit(lambda: discard_blobs([message.raw_blob], "raw mail of a deleted inbound message"))
+    return gone
 
 
 def raw_mail(message: InboundMessage) -> bytes | None:

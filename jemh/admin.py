@@ -1,3 +1,5 @@
+"""Admin of the instance (the tenant) and of the periodic tasks Celery beat runs."""
+
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -9,12 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
 
+from jemh.admin_secrets import SecretsAdminMixin
 from jemh.models import Instance, TrackerKind, new_webhook_token
 
-#: Jira credentials and the webhook secret: write-only in the admin (never shown again; an empty field keeps what is
-#: stored).
-SECRET_FIELDS = ("jira_email", "jira_api_token", "jira_pat", "jira_webhook_secret")
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
 
 
@@ -26,28 +28,11 @@ def webhook_url(instance: Instance, request: HttpRequest | None = None) -> str:
 
 
 class InstanceForm(forms.ModelForm):
-    """The instance form: Jira credentials are typed in, never displayed; left empty, the stored value stays."""
+    """The instance form. Jira credentials are write-only (see jemh.admin_secrets): typed in, never displayed."""
 
     class Meta:
         model = Instance
         fields = "__all__"
-        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in SECRET_FIELDS:
-            if name in self.fields:
-                self.fields[name].required = False
-                self.initial[name] = ""
-                stored = bool(self.instance.pk and getattr(self.instance, name))
-                self.fields[name].help_text = f"{'set' if stored else 'not set'}. {self.fields[name].help_text}"
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in SECRET_FIELDS:
-            if not cleaned.get(name) and self.instance.pk:
-                cleaned[name] = getattr(self.instance, name)  # empty: keep the stored secret
-        return cleaned
 
 
 # Read-only lines other apps add to the instance's page ("Data retention"): (label, function of the instance).
@@ -56,7 +41,8 @@ INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+    extra_secret_fields = ("jira_email",)  # not a credential, but it names the account the token is of
     form = InstanceForm
     readonly_fields = ("jira_webhook", "retention_status")
     actions: list[str] = ["new_webhook_tokens"]
@@ -153,3 +139,28 @@ class InstanceAdmin(admin.ModelAdmin):
             f"{changed} Jira instance(s) have a new webhook URL: open each and paste it into Jira's webhook form.",
             messages.SUCCESS if changed else messages.WARNING,
         )
+
+
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    """django-celery-beat's periodic task admin, its actions behind the change permission (the package's own
+    declare none, so a user who may only view tasks could enable, disable or run them)."""
+
+    @admin.action(description="Enable selected tasks", permissions=["change"])
+    def enable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().enable_tasks(request, queryset)
+
+    @admin.action(description="Disable selected tasks", permissions=["change"])
+    def disable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().disable_tasks(request, queryset)
+
+    @admin.action(description="Toggle activity of selected tasks", permissions=["change"])
+    def toggle_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().toggle_tasks(request, queryset)
+
+    @admin.action(description="Run selected tasks", permissions=["change"])
+    def run_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
+        super().run_tasks(request, queryset)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, PeriodicTaskAdmin)

@@ -215,7 +215,7 @@ class NotificationMappingAdmin(admin.ModelAdmin):
 
 @admin.register(IssueEvent)
 class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
-    list_display = ("issue_key", "kind", "source", "status", "reason_shown", "received_at", "expires_at")
+    list_display = ("issue_shown", "kind", "source", "status", "reason_shown", "received_at", "expires_at")
     list_filter = ("status", "kind", "source", "instance")
     search_fields = ("issue_key",)
     actions = ["run_again", "resend_their_failed_mail"]
@@ -238,6 +238,10 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
         "payload_shown",
     )
     readonly_fields = fields
+
+    @admin.display(description="issue", ordering="issue_key")
+    def issue_shown(self, obj: IssueEvent) -> str:
+        return issue_link(obj.instance_id, obj.issue_key)
 
     @admin.display(description="reason")
     def reason_shown(self, obj: IssueEvent) -> str:
@@ -265,11 +269,22 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
             return "— (dropped)"
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, default=str))
 
-    @admin.action(description="Run again (failed or ignored events with their payload)")
+    def has_run_again_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("notifications.run_issueevent_again"))
+
+    @admin.action(description="Run again (failed or ignored events with their payload)", permissions=["run_again"])
     def run_again(self, request: HttpRequest, queryset: QuerySet[IssueEvent]) -> None:
         chosen = queryset.filter(status__in=[EventStatus.FAILED, EventStatus.IGNORED], payload__isnull=False)
         issues = set(chosen.values_list("instance_id", "issue_key"))
+        picked = list(chosen.values_list("pk", flat=True))
         count = chosen.update(status=EventStatus.PENDING, due_at=timezone.now(), reason="Run again from the admin.")
+        if picked and request.user.is_authenticated:  # who ran which events again, in the admin's history
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=IssueEvent.objects.filter(pk__in=picked),
+                action_flag=CHANGE,
+                change_message="Run again from the admin.",
+            )
         for instance_id, issue_key in issues:
             for outbound_id in flush_issue(instance_id, issue_key).outbound_ids:
                 queue_send(outbound_id)

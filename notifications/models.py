@@ -58,6 +58,7 @@ class IssueEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        permissions = [("run_issueevent_again", "Can run issue events again")]
         indexes = [
             models.Index(fields=["instance", "issue_key", "status", "due_at"], name="notif_event_batch"),
             models.Index(fields=["status", "due_at"], name="notif_event_overdue"),

@@ -225,11 +225,17 @@ class ProfileAdmin(admin.ModelAdmin):
             return None
         return _download(queryset.get(), include_test_cases)
 
-    @admin.action(description="Export the selected profile as JSON (configuration only)")
+    def has_export_with_mail_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("profiles.export_profile_with_mail"))
+
+    @admin.action(description="Export the selected profile as JSON (configuration only)", permissions=["view"])
     def export_json(self, request: HttpRequest, queryset: QuerySet[Profile]) -> HttpResponse | None:
         return self._export(request, queryset, include_test_cases=False)
 
-    @admin.action(description="Export the selected profile as JSON with its test cases (contains mail!)")
+    @admin.action(
+        description="Export the selected profile as JSON with its test cases (contains mail!)",
+        permissions=["export_with_mail"],
+    )
     def export_json_with_test_cases(self, request: HttpRequest, queryset: QuerySet[Profile]) -> HttpResponse | None:
         return self._export(request, queryset, include_test_cases=True)
 

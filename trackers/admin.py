@@ -115,7 +115,7 @@ def _transition_action(transition: WorkflowTransition) -> Any:
             )
 
     action.__name__ = f"transition_{transition.id}"
-    return admin.action(description=f"{transition.name} (→ {transition.target})")(action)
+    return admin.action(description=f"{transition.name} (→ {transition.target})", permissions=["change"])(action)
 
 
 @admin.register(Issue)

@@ -38,12 +38,12 @@ class IssueAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["labels"] = ", ".join(self.instance.labels or [])
             targets = allowed_targets(self.instance.status)
-            self.fields[
-                "status"
-            ].help_text = f"From {self.instance.status} the workflow allows: {', '.join(targets) or 'nothing'}."
+            status_help = f"From {self.instance.status} the workflow allows: {', '.join(targets) or 'nothing'}."
         else:
             self.initial["labels"] = ""
-            self.fields["status"].help_text = "New issues start Open."
+            status_help = "New issues start Open."
+        if "status" in self.fields:  # a view-only page has no model fields in the form
+            self.fields["status"].help_text = status_help
         if "resolution" in self.fields:
             self.fields[
                 "resolution"

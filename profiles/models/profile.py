@@ -228,6 +228,7 @@ class Profile(models.Model):
     class Meta:
         ordering = ["instance__name", "name"]
         constraints = [models.UniqueConstraint(fields=["instance", "name"], name="profile_unique_name_per_instance")]
+        permissions = [("export_profile_with_mail", "Can export a profile with its test cases (contains mail)")]
 
     def __str__(self) -> str:
         return self.name

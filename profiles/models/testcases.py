@@ -33,6 +33,7 @@ class TestCase(models.Model):
 
     class Meta:
         ordering = ["profile", "name"]
+        permissions = [("run_testcase", "Can run a test case for real (creates issues and comments)")]
 
     def __str__(self) -> str:
         return self.name

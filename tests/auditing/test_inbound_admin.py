@@ -4,7 +4,7 @@ page's header summary and links, and mail text always escaped."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -82,6 +82,21 @@ def test_raw_kept_until_column(admin_client: Client, instance: Instance, pipe: S
     assert "until processed" in cell["until-processed"]
     assert "not kept" in cell["gone"]
     assert "not kept" not in cell["kept"] and "until processed" not in cell["kept"]
+
+
+def test_raw_kept_until_is_received_plus_the_instance_retention(
+    admin_client: Client, instance: Instance, pipe: Source
+) -> None:
+    """Issue 12: the column showed nothing for kept mail; it shows the date the raw mail is purged."""
+    instance.raw_mail_retention_days = 10
+    instance.save()
+    received = timezone.make_aware(datetime(2026, 3, 5, 12, 0))
+    audit_row(instance, pipe, subject="kept", raw_blob="inbound/a.eml", received_at=received)
+    page = admin_client.get(LIST).content.decode()
+    assert "March 15, 2026" in page  # 5 March + 10 days, in the admin's date format
+    instance.store_raw_mail = False  # opted out since: what is left goes once processed, nothing keeps it longer
+    instance.save()
+    assert "March 15, 2026" not in admin_client.get(LIST).content.decode()
 
 
 def test_each_filter(admin_client: Client, instance: Instance, pipe: Source, profile: Profile) -> None:

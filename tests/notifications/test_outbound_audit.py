@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.mail import EmailMessage
@@ -177,3 +178,31 @@ def test_the_test_mail_form_rejects_a_bad_address(instance: Any, smtp_mail: Any,
     )
     assert page.status_code == 200 and "errorlist" in page.content.decode()
     assert not OutboundMessage.objects.exists()
+
+
+def test_a_failed_event_is_run_again_by_a_holder_of_its_permission_and_recorded(
+    tracker: Any, mapping: Any, smtp_mail: Any
+) -> None:
+    """Issue 12: issue events get the outbound audit's treatment: status, reason, report, and "run again"."""
+    issue = tracker.create_issue(
+        NewIssue(project_key="ABC", summary="Again", email_sender_address="c@customer.example", assignee="alice")
+    )
+    event = IssueEvent.objects.get(issue_key=issue.key)
+    IssueEvent.objects.filter(pk=event.pk).update(status=EventStatus.FAILED, reason="the renderer broke")
+    events = reverse("admin:notifications_issueevent_changelist")
+    viewer = staff("viewer", ("notifications", "view_issueevent"))
+    listing = viewer.get(events).content.decode()
+    assert "the renderer broke" in listing and "Failed (see reason)" in listing
+    assert f'<a href="{reverse("admin:trackers_issue_change", args=[Issue.objects.get().pk])}">' in listing
+    viewer.post(events, {"action": "run_again", "_selected_action": [event.pk]})
+    assert IssueEvent.objects.get(pk=event.pk).status == EventStatus.FAILED  # refused: not theirs to do
+
+    runner = staff("runner", ("notifications", "view_issueevent"), ("notifications", "run_issueevent_again"))
+    page = runner.post(events, {"action": "run_again", "_selected_action": [event.pk]}, follow=True).content.decode()
+    assert "1 event(s) run again." in page
+    event.refresh_from_db()
+    assert event.status == EventStatus.NOTIFIED and event.outbound_messages.exists()
+    entry = LogEntry.objects.get(object_id=str(event.pk), content_type__model="issueevent")
+    assert entry.user.username == "runner" and entry.change_message == "Run again from the admin."
+    report = runner.get(reverse("admin:notifications_issueevent_change", args=[event.pk])).content.decode()
+    assert "Mail made from it" in report

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('jemh', '0007_instance_jira_webhook_token_and_secret'),
-        ('notifications', '0006_outbound_held_by_limits'),
+        ('notifications', '0007_run_event_again_permission'),
     ]
 
     operations = [
