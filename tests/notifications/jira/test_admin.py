@@ -21,12 +21,11 @@ def test_instance_page_shows_the_url_and_never_the_secret(admin_client: Client, 
     assert f"http://testserver/hooks/jira/{jira_instance.jira_webhook_token}/" in page
     assert SECRET not in page
     assert "X-Hub-Signature" in page and "weaker" not in page
-    assert "set. The secret typed into Jira" in page  # "set", not the value
 
     jira_instance.jira_webhook_secret = ""
     jira_instance.save()
     page = admin_client.get(reverse("admin:jemh_instance_change", args=[jira_instance.pk])).content.decode()
-    assert "weaker" in page and "not set." in page
+    assert "weaker" in page
 
 
 @pytest.mark.django_db
