@@ -63,7 +63,9 @@ def test_an_encoded_line_break_in_the_subject_still_gets_its_hint(deliver, profi
     profile.save()
     key = deliver(mail()).report["steps"][-1]["details"]["issue"]
     assert deliver(mail(subject=f"Re: {key}", body="one")).outcome == "commented"
-    message = deliver(with_subject(mail(body="two"), f"Re: {key} {INJECTED}"))
+    message = deliver(
+        with_subject(mail(body="two", authenticated=True), f"Re: {key} {INJECTED}")
+    )  # hints: authenticated only
     assert message.outcome == "rejected", message.report
     assert message.report["hint"].startswith("sent"), message.report["hint"]
     [received] = smtp_mail.wait_for(1)
