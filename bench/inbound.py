@@ -52,6 +52,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench.inbound_checks import WORKER_STAGES, against_truth, per_message, results, stage_times  # noqa: E402
+from bench.mailbox import BENCH_MTA  # noqa: E402
 from bench.measure import cpu_seconds, peak_rss_mb, postgres_pids, total_cpu_seconds  # noqa: E402
 from bench.retrieval import PASSWORD, USER, child, corpus_messages, hostile_messages, load_mailbox, with_message_id  # noqa: E402
 
@@ -164,6 +165,7 @@ def setup_data(host: str, port: int, batch_limit: int = 100000) -> int:
         password=PASSWORD,
         batch_limit=batch_limit,
         profile=profile,
+        trusted_authserv_ids=BENCH_MTA,
     )
     return source.pk
 

@@ -65,6 +65,7 @@ from bench.mailbox_clients import (
 
 SUPPORT = "support@support.example.com"
 REQUEST, REPLY, AUTO_REPLY, BOUNCE, LIST = "request", "reply", "auto-reply", "bounce", "list"
+BENCH_MTA = "mx.support.example.com"  # the authserv-id of the benchmark's MTA
 AUTOMATED = (AUTO_REPLY, BOUNCE, LIST)
 SHARES = {REQUEST: 0.45, REPLY: 0.45}  # the rest (10%) is automated
 ATTACHMENT_SHARE = 0.15
@@ -348,6 +349,13 @@ class _Generator:
             message["Received"] = value
         message["From"] = _address(person, charset_name)
         message["To"] = SUPPORT
+        if slot.kind == REQUEST:  # the requester copies the colleagues who may reply later (they then take part)
+            copied = [p.address for p in self.people if p.organisation and p.organisation == person.organisation]
+            copied = [a for a in copied if a != person.address]
+            if copied:
+                message["Cc"] = ", ".join(copied[:5])
+        # our MTA checked the sender's domain (the bench source trusts it: issue 14's sender authentication)
+        message["Authentication-Results"] = f"{BENCH_MTA}; dmarc=pass (p=none) header.from={person.domain}"
         # compat32 messages take a Header (encoded words in the sender's charset); typeshed says str only
         message["Subject"] = subject if subject.isascii() else Header(subject, charset_name)  # type: ignore[assignment]
         if person.client in (OUTLOOK, OWA):

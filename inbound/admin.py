@@ -69,7 +69,7 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["instance", "name", "kind", "enabled", "profile"]}),
+        (None, {"fields": ["instance", "name", "kind", "enabled", "profile", "trusted_authserv_ids"]}),
         (
             "Server",
             {"fields": ["host", "port", "security", "auth_method", "username", "password", "oauth_token_state"]},

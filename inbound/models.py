@@ -9,6 +9,7 @@ what a running poll recorded (or release its lease).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,6 +19,19 @@ from django.db import models
 from jemh.fields import EncryptedJSONField, EncryptedTextField
 
 DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
+_AUTHSERV_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def validate_authserv_id_lines(value: str) -> None:
+    """One authserv-id per line (RFC 8601: a dot-atom such as mx.example.com)."""
+    bad = [line.strip() for line in value.splitlines() if line.strip() and not _AUTHSERV_ID.fullmatch(line.strip())]
+    if bad:
+        raise ValidationError(f"not an authserv-id (e.g. mx.example.com): {', '.join(bad)}")
+
+
+def authserv_ids(value: str) -> tuple[str, ...]:
+    """The configured authserv-ids, lower case."""
+    return tuple(dict.fromkeys(line.strip().lower() for line in value.splitlines() if line.strip()))
 
 
 class SourceKind(models.TextChoices):
@@ -95,6 +109,13 @@ class Source(models.Model):
         on_delete=models.PROTECT,
         related_name="sources",
         help_text="The profile mail from this source is processed with. Blank: the instance's only enabled profile.",
+    )
+    trusted_authserv_ids = models.TextField(
+        blank=True,
+        validators=[validate_authserv_id_lines],
+        help_text="The authserv-ids of your own MTA (one per line, e.g. mx.example.com): only Authentication-Results "
+        "headers naming one of them are trusted for SPF/DKIM/DMARC. Your MTA must remove such headers from "
+        "incoming mail. Empty: no sender is authenticated.",
     )
 
     # Connection (IMAP, POP3)
@@ -358,6 +379,25 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"inbound #{self.pk} ({self.status}{', ' + self.outcome if self.outcome else ''})"
+
+
+class HintGrace(models.Model):
+    """When a hint for a reason was last sent to a recipient (a keyed hash): at most one per grace period, as
+    Mailman's replybot does, so forged senders cannot turn hints into a flood."""
+
+    instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="+")
+    recipient_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=64)
+    sent_at = models.DateTimeField()
+    inbound_id = models.BigIntegerField(null=True, help_text="The message whose hint took the slot (it may retry).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "recipient_hash", "reason"], name="inbound_hint_grace_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"hint {self.reason} last sent {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class WorkerHeartbeat(models.Model):

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from jemh.crypto import keyed_hash
 from jemh.fields import EncryptedTextField
+
+WEBHOOK_TOKEN_PURPOSE = "jira-webhook-token"
+
+
+def new_webhook_token() -> str:
+    """A fresh instance token for the Jira webhook URL (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
 
 
 class TrackerKind(models.TextChoices):
@@ -65,6 +76,25 @@ class Instance(models.Model):
         verbose_name="Jira calls in flight at most",
         help_text="How many requests all workers together send to this Jira site at once. Jira answers in 50-500 ms, "
         "so a few in flight keep processing fast; lower it if Jira answers with rate limits (HTTP 429).",
+    )
+    jira_webhook_token = EncryptedTextField(
+        null=True,  # rows written by code that predates the column (migration tests) leave it empty
+        blank=True,
+        default="",
+        editable=False,
+        verbose_name="Jira webhook token",
+        help_text="The random part of this instance's webhook URL (/hooks/jira/<token>/), made when the instance is.",
+    )
+    jira_webhook_token_hash = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False, help_text="Keyed hash of the token."
+    )
+    jira_webhook_secret = EncryptedTextField(
+        null=True,  # rows written by code that predates the column (migration tests) leave it empty
+        blank=True,
+        default="",
+        verbose_name="Jira webhook secret",
+        help_text="The secret typed into Jira's webhook form: deliveries must then carry its HMAC-SHA256 signature "
+        "(X-Hub-Signature). Empty: the URL's token alone admits a delivery.",
     )
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -135,6 +165,16 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.jira_webhook_token:
+            self.set_webhook_token(new_webhook_token())
+        super().save(*args, **kwargs)
+
+    def set_webhook_token(self, token: str) -> None:
+        """Give the instance a new webhook token (the old URL stops working once saved)."""
+        self.jira_webhook_token = token
+        self.jira_webhook_token_hash = keyed_hash(token, purpose=WEBHOOK_TOKEN_PURPOSE)
 
     def clean(self) -> None:
         if self.tracker_kind == TrackerKind.JIRA and not self.base_url:

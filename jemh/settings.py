@@ -212,6 +212,8 @@ JEMH_MESSAGE_ID_DOMAIN = env.str(
 JEMH_MESSAGE_ID_PREVIOUS_DOMAINS = env.list("JEMH_MESSAGE_ID_PREVIOUS_DOMAINS", default=[])
 # Events of one issue arriving within this many seconds are merged into one mail per recipient.
 JEMH_NOTIFICATION_BATCH_WINDOW = config.integer(env, "JEMH_NOTIFICATION_BATCH_WINDOW", 60)
+# Jira webhooks: the largest body accepted (a larger one is answered 413 and not stored).
+JEMH_JIRA_WEBHOOK_MAX_BYTES = config.integer(env, "JEMH_JIRA_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # Sending: attempts before a notification is marked failed, and the first retry delay (doubling, max 1 h).
 JEMH_NOTIFICATION_MAX_ATTEMPTS = config.integer(env, "JEMH_NOTIFICATION_MAX_ATTEMPTS", 8)
 JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE", 30)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("support/", include("auditing.support.urls")),
     path("health/", health, name="health"),
+    path("hooks/", include("notifications.webhooks.urls")),  # by name: jemh imports no other app
 ]

@@ -38,7 +38,7 @@ from jemh.admin import InstanceAdmin
 from jemh.models import Instance
 from notifications.batching import flush_issue
 from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
+from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
 from notifications.sending import resend_failed
 from notifications.services import send_test_mail
@@ -464,7 +464,7 @@ class InstanceMailAdmin(InstanceAdmin):
     """The Instance admin with *Send a test mail* (its own permission): a mail through the configured mail
     settings to the acting admin (or an address entered on the intermediate page), recorded as kind ``test``."""
 
-    actions = ["send_test_mail"]
+    actions = [*InstanceAdmin.actions, "send_test_mail"]
 
     def has_send_test_mail_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(TEST_MAIL_PERMISSION))
@@ -507,6 +507,24 @@ class InstanceMailAdmin(InstanceAdmin):
         self.message_user(
             request, format_html("Test mail of {} to {} {} ({}).", instance.name, address, what, link), level
         )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Jira webhook deliveries: what came and what became of it (the body is never shown; it is discarded once
+    processed)."""
+
+    list_display = ("received_at", "instance", "webhook_event", "status", "reason", "event")
+    list_filter = ("status", "webhook_event", "instance")
+    fields = ("instance", "received_at", "webhook_event", "identifier", "status", "reason", "event", "processed_at")
+    readonly_fields = fields
+    list_select_related = ("instance", "event")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 admin.site.unregister(Instance)

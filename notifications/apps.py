@@ -22,6 +22,7 @@ class NotificationsConfig(AppConfig):
         from notifications.intake import on_local_issue_event
         from notifications.mapping_cache import forget_cached_mappings
         from notifications.models import NotificationMapping
+        from notifications.webhooks import tasks as webhook_tasks  # noqa: F401
 
         # inside the change's transaction: the event is recorded with the change, or neither is
         issue_event_in_transaction.connect(on_local_issue_event, dispatch_uid="notifications.record_local_issue_event")

@@ -54,3 +54,12 @@ class OutboundStatus(models.TextChoices):
     RETRYING = "retrying", "Retrying (server unavailable)"
     HELD = "held", "Held (hourly sending limit: sent at its next attempt)"
     FAILED = "failed", "Failed"
+
+
+class DeliveryStatus(models.TextChoices):
+    """What became of a Jira webhook delivery we accepted."""
+
+    RECEIVED = "received", "Received (waiting for its task)"
+    PROCESSED = "processed", "Processed (became an issue event; body discarded)"
+    DROPPED = "dropped", "Dropped: nothing wanted it (body discarded)"
+    FAILED = "failed", "Failed (see reason)"

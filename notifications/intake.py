@@ -258,7 +258,7 @@ def on_local_issue_event(sender: Any, event: Any = None, **kwargs: Any) -> None:
         log.error("issue event not recorded: %s", exc)
 
 
-# -- Jira webhooks (the endpoint comes later) ---------------------------------------------------------------------
+# -- Jira webhook bodies (older helper; the endpoint reads bodies with notifications.webhooks.events) -------------
 
 JIRA_KINDS = {
     "jira:issue_created": EventKind.CREATED,

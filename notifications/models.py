@@ -1,4 +1,5 @@
-"""Issue events, notification mappings, outbound mail audit rows and the (event, recipient) idempotency record."""
+"""Issue events, notification mappings, outbound mail audit rows, the (event, recipient) idempotency record and
+Jira webhook deliveries."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from django.db import models
 from django.utils import timezone
 
 from jemh.fields import EncryptedJSONField, EncryptedTextField
-from notifications.choices import EventKind, EventSource, EventStatus, MailFormat, OutboundKind, OutboundStatus
+from notifications.choices import (
+    DeliveryStatus,
+    EventKind,
+    EventSource,
+    EventStatus,
+    MailFormat,
+    OutboundKind,
+    OutboundStatus,
+)
 from notifications.recipients import pattern_errors
 from notifications.rendering import template_errors
 
@@ -250,3 +259,44 @@ class NotificationDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient_hash"], name="notif_delivery_once"),
         ]
+
+
+class WebhookDelivery(models.Model):
+    """One Jira webhook delivery we accepted (its signature or token checked): the raw body is kept encrypted only
+    until a task has turned it into an :class:`IssueEvent` (or found that nothing wants it); what stays is its
+    identity, so a retry or a replay of it is refused, and what became of it."""
+
+    instance = models.ForeignKey("jemh.Instance", on_delete=models.CASCADE, related_name="webhook_deliveries")
+    identifier = models.CharField(
+        max_length=200, blank=True, help_text="X-Atlassian-Webhook-Identifier (the same for every retry)."
+    )
+    body_hash = models.CharField(max_length=64, help_text="Keyed hash of the raw body (a replay under another id).")
+    webhook_event = models.CharField(max_length=64, blank=True, help_text="Jira's webhookEvent, e.g. comment_created.")
+    body = EncryptedTextField(blank=True, default="", help_text="The raw body, until it has been processed.")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED)
+    reason = models.TextField(blank=True, help_text="Why it ended as it did (no personal data).")
+    event = models.ForeignKey(IssueEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "identifier"],
+                condition=~models.Q(identifier=""),
+                name="notif_webhook_unique_identifier",
+            ),
+            models.UniqueConstraint(fields=["instance", "body_hash"], name="notif_webhook_unique_body"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="notif_webhook_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_event or 'webhook'} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.expires_at is None:
+            days = self.instance.event_retention_days if self.instance_id else 7
+            self.expires_at = (self.received_at or timezone.now()) + timedelta(days=days)
+        super().save(*args, **kwargs)

@@ -9,8 +9,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from jemh.storage import blob_storage
-from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, OutboundMessage
+from notifications.choices import DeliveryStatus, EventStatus, OutboundStatus
+from notifications.models import IssueEvent, OutboundMessage, WebhookDelivery
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -58,6 +58,14 @@ def purge_expired(now: datetime | None = None) -> dict[str, int]:
     if events or outbound:
         log.info("purged %s issue events and %s outbound messages (%s stored messages)", events, outbound, blobs)
     return {"events": events, "outbound": outbound, "blobs": blobs}
+
+
+def purge_expired_deliveries(now: datetime | None = None) -> int:
+    """Delete the rows of expired Jira webhook deliveries (kept as long as events, to refuse a replay); how many."""
+    expired = WebhookDelivery.objects.filter(expires_at__lt=now or timezone.now()).exclude(
+        status=DeliveryStatus.RECEIVED
+    )
+    return expired.delete()[1].get("notifications.WebhookDelivery", 0)
 
 
 def expired_counts(now: datetime | None = None) -> dict[str, int]:

@@ -10,9 +10,11 @@
 - ``notifications.send_batch`` sends several over one connection: what waits for an unreachable SMTP server is
   rescheduled as one such task per batch (one connection per back-off, not one per mail).
 - ``notifications.sweep`` (beat, every minute) picks up anything whose task was lost: overdue events, sends
-  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH; and it sends the mail held by
-  an hourly sending limit once its time has come (no task is queued per held mail).
-- ``notifications.purge`` (beat, hourly) deletes events and outbound rows (and stored mail) past retention.
+  due for a retry, and sends whose worker died mid-way, in batches of SWEEP_BATCH; it sends the mail held by
+  an hourly sending limit once its time has come (no task is queued per held mail), and queues the Jira webhook
+  deliveries still waiting for ``notifications.jira_webhook``.
+- ``notifications.purge`` (beat, hourly) deletes events, outbound rows (and stored mail) and Jira webhook deliveries
+  past retention.
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from celery import shared_task
+from celery import shared_task, signature
 from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
 from notifications.batching import flush_due, flush_issue
-from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, OutboundMessage
-from notifications.retention import purge_expired
+from notifications.choices import DeliveryStatus, EventStatus, OutboundStatus
+from notifications.models import IssueEvent, OutboundMessage, WebhookDelivery
+from notifications.retention import purge_expired, purge_expired_deliveries
 from notifications.sending import lease_seconds, send_many, send_outbound
 
 log = logging.getLogger(__name__)
@@ -169,12 +171,19 @@ def sweep() -> dict[str, int]:
         | Q(status=OutboundStatus.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
         | Q(status=OutboundStatus.HELD, next_attempt_at__lte=now)  # held by an hourly limit: its time has come
     )
+    deliveries = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.RECEIVED, received_at__lt=now - SWEEP_GRACE)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for delivery_id in deliveries:  # by name: notifications.webhooks imports this module (through the intake)
+        signature("notifications.jira_webhook", args=(delivery_id,)).apply_async()
     sends = list(OutboundMessage.objects.filter(stuck).order_by("pk").values_list("pk", flat=True)[:1000])
     for start in range(0, len(sends), SWEEP_BATCH):
         queue_batch(sends[start : start + SWEEP_BATCH])
-    return {"issues": len(issues), "sends": len(sends)}
+    return {"issues": len(issues), "sends": len(sends), "webhook_deliveries": len(deliveries)}
 
 
 @shared_task(name="notifications.purge")
 def purge() -> dict[str, int]:
-    return purge_expired()
+    return {**purge_expired(), "webhook_deliveries": purge_expired_deliveries()}

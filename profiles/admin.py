@@ -121,6 +121,7 @@ PROFILE_FIELDSETS: _FieldsetSpec = (
                 "directive_allow_list",
                 "directive_block_list",
                 "directives_within_sender_rights",
+                "email_only_directives",
             )
         },
     ),
@@ -177,7 +178,8 @@ PROFILE_FIELDSETS: _FieldsetSpec = (
             )
         },
     ),
-    ("Hints", {"fields": ("send_hints",)}),
+    ("Sender authentication", {"fields": ("sender_authentication",)}),
+    ("Hints", {"fields": ("send_hints", "hint_grace_hours")}),
 )
 
 

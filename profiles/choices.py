@@ -62,6 +62,22 @@ class AddresseeHandling(models.TextChoices):
     WATCHERS = "watchers", "Add To/Cc people with accounts as watchers, the others as participants"
 
 
+class StrangerAction(models.TextChoices):
+    """What becomes of mail that names an existing issue but comes from someone who may not write to it."""
+
+    HOLD = "hold", "Hold it for an agent (filtered, with the reason)"
+    NEW_ISSUE = "new_issue", "Create a new issue linked to the one it named"
+    REJECT = "reject", "Reject (the sender is told)"
+
+
+class SenderAuthentication(models.TextChoices):
+    """When a sender is matched to their tracker account (the mail's Authentication-Results from a trusted MTA)."""
+
+    REQUIRE = "require", "Require: only mail authenticated for the sender's domain is matched to an account"
+    PREFER = "prefer", "Prefer: also match mail without any verdict, with an e-mail-only sender's rights"
+    IGNORE = "ignore", "Ignore: trust the From address (only behind an MTA that rejects forged mail)"
+
+
 class AssociationStrategy(models.TextChoices):
     DIRECTIVE = "directive", "@issueKey= directive"
     FOREIGN_KEY = "foreign_key", "Foreign key regex"
@@ -118,3 +134,4 @@ class HintReason(models.TextChoices):
     COMMENT_LIMIT = "comment_limit", "Too many comments on the issue"
     COMMENT_RATE = "comment_rate", "Too many comments on the issue in the last hour"
     BODY_TOO_LARGE = "body_too_large", "Message body too large"
+    NOT_ALLOWED_TO_WRITE = "not_allowed_to_write", "Sender may not write to the issue the mail names"

@@ -27,10 +27,15 @@ from profiles.choices import (
     ProcessorTarget,
     ReporterStrategy,
     ResolvedIssueAction,
+    SenderAuthentication,
+    StrangerAction,
     UnknownSenderAction,
 )
 from profiles.hints import DEFAULT_HINTS, render_hint
 from profiles.patterns import compiled
+
+# What e-mail-only and unauthenticated senders may use unless the profile says otherwise.
+DEFAULT_EMAIL_ONLY_DIRECTIVES = ("priority", "labels")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class HintConfig:
 class HintsConfig:
     send_hints: bool
     hints: tuple[HintConfig, ...]
+    grace_hours: int = 24  # at most one hint per recipient and reason in this many hours (0: no limit)
 
     def for_reason(self, reason: str) -> HintConfig | None:
         """The hint to send for a rejection reason, or None when hints (or this one) are switched off."""
@@ -125,6 +131,10 @@ class ResolvedMapping:
     subject_cleanups: tuple[str, ...]
     body_cleanups: tuple[str, ...]
     body_delimiters: tuple[str, ...]
+    stranger_action: StrangerAction = StrangerAction.HOLD
+    sender_becomes_participant: bool = False
+    addressees_per_message: int = 10
+    participants_per_issue: int = 50
     rules: tuple[MappingRuleConfig, ...] = ()
     inherited: frozenset[str] = field(default_factory=frozenset)
 
@@ -156,6 +166,7 @@ class DirectivesConfig:
     within_sender_rights: bool
     aliases: tuple[DirectiveAliasConfig, ...] = ()
     field_processors: tuple[FieldProcessorConfig, ...] = ()
+    email_only: tuple[str, ...] = DEFAULT_EMAIL_ONLY_DIRECTIVES  # what e-mail-only / unauthenticated senders may use
 
 
 @dataclass(frozen=True)
@@ -262,6 +273,7 @@ class ProfileConfig:
     limits: LoopLimitsConfig
     attachments: AttachmentsConfig
     workflow: tuple[WorkflowAdvanceConfig, ...]
+    sender_authentication: SenderAuthentication = SenderAuthentication.REQUIRE
 
     def mapping_by_id(self, mapping_id: int) -> ResolvedMapping | None:
         for mapping in (self.default_mapping, *self.mappings):

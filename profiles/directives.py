@@ -33,6 +33,24 @@ KNOWN_DIRECTIVES = (
     "affectsVersions",
 )
 _CUSTOM_FIELD = re.compile(r"customfield_\d+", re.IGNORECASE)
+# Directives that name a person, a project, an issue (association and links), a security level: never harmless.
+SENSITIVE_DIRECTIVES = frozenset(
+    {"reporter", "assignee", "watchers", "participants", "project", "issuekey", "parentissuekey", "security"}
+)
+
+
+def is_sensitive_directive(name: str) -> bool:
+    """The directive names a person, project, issue, security level or custom field (or is not a known one's
+    spelling at all): an e-mail-only or unauthenticated sender may never use it."""
+    lowered = name.strip().lower()
+    return (
+        lowered in SENSITIVE_DIRECTIVES
+        or "security" in lowered
+        or bool(_CUSTOM_FIELD.fullmatch(lowered))
+        or lowered not in {known.lower() for known in KNOWN_DIRECTIVES}
+    )
+
+
 _NAME = r"[A-Za-z][\w.\-]*"
 _AT_LINE = re.compile(rf"@({_NAME})\s*(?:=\s*(.*?))?\s*")
 _COLON_LINE = re.compile(rf"({_NAME})\s*:\s*(\S.*?)\s*")

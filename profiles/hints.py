@@ -28,6 +28,12 @@ DEFAULT_HINTS: dict[str, tuple[str, str]] = {
         "Hello,\n\nthank you for your message. Only the people taking part in {issue_key} can add to it by "
         "mail, so your message was not added. Please ask someone taking part to add you.\n\nKind regards",
     ),
+    HintReason.NOT_ALLOWED_TO_WRITE: (
+        "Re: {subject}",
+        "Hello,\n\nthank you for your message. Only the people taking part in {issue_key} can add to it by "
+        "mail, so your message was not added. If you need help, please send a new message without the issue "
+        "key in the subject.\n\nKind regards",
+    ),
     HintReason.UNKNOWN_SENDER: (
         "Re: {subject}",
         "Hello,\n\nthank you for your message. This address only accepts mail from people with an account, "

@@ -23,7 +23,18 @@ SCALAR_FIELDS = (
     "operating_mode",
     "unknown_sender_action",
     "addressee_handling",
+    "stranger_action",
+    "sender_becomes_participant",
+    "addressees_per_message",
+    "participants_per_issue",
 )
+# What a value left unset on the default mapping too means (fields added after mappings existed; the secure choice).
+FALLBACKS: dict[str, Any] = {
+    "stranger_action": "hold",
+    "sender_becomes_participant": False,
+    "addressees_per_message": 10,
+    "participants_per_issue": 50,
+}
 # One regex per line: None or "" means "unset" (inherit); a line "(none)" means "no entries, do not inherit".
 LIST_FIELDS = ("subject_cleanups", "body_cleanups", "body_delimiters")
 INHERITABLE_FIELDS = SCALAR_FIELDS + LIST_FIELDS
@@ -61,6 +72,8 @@ def resolve(own: Mapping[str, Any], default: Mapping[str, Any]) -> tuple[dict[st
             inherited.add(name)
         if name in LIST_FIELDS:
             values[name] = list_value(value)
+        elif name in FALLBACKS:
+            values[name] = FALLBACKS[name] if is_unset(value) else value
         else:
             values[name] = "" if value is None else value
     return values, frozenset(inherited)

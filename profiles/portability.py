@@ -34,6 +34,13 @@ from profiles.models import (
 
 SCHEMA = "jemh.profile"
 SCHEMA_VERSION = 1
+# Fields added since schema version 1, by model: an export made before them lacks them and gets their defaults.
+LATER_FIELDS: dict[str, frozenset[str]] = {
+    "Profile": frozenset({"email_only_directives", "hint_grace_hours", "sender_authentication"}),
+    "ProjectMapping": frozenset(
+        {"addressees_per_message", "participants_per_issue", "sender_becomes_participant", "stranger_action"}
+    ),
+}
 
 # A field whose name says it holds a secret is never exported, whatever its type.
 SECRET_NAME = re.compile(r"password|passwd|token|secret|credential|(^|_)(api|private|access|encryption)_?key", re.I)
@@ -196,10 +203,14 @@ def _checked(
     children: AbstractSet[str] = frozenset(),
     optional_children: AbstractSet[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The field values of one object, after checking that every field is there with a value of the right type."""
+    """The field values of one object, after checking that every field is there with a value of the right type.
+    A field added after schema version 1 (``LATER_FIELDS``) that the export lacks takes its default: an older
+    export still imports, with those settings as a new profile would have them."""
     if not isinstance(data, dict):
         raise ProfileImportError(f"{path}: expected an object.")
     fields = {field.name: field for field in exported_fields(model)}
+    later = LATER_FIELDS.get(model.__name__, frozenset())
+    data = {**{n: fields[n].get_default() for n in later if n in fields and n not in data}, **data}
     missing = set(fields) - set(data)
     if missing or not children <= set(data):
         names = sorted(missing | (children - set(data)))

@@ -29,6 +29,8 @@ from profiles.choices import (
     ProcessorTarget,
     ReporterStrategy,
     ResolvedIssueAction,
+    SenderAuthentication,
+    StrangerAction,
     UnknownSenderAction,
 )
 from profiles.config import (
@@ -51,6 +53,7 @@ from profiles.config import (
     ResolvedMapping,
     WorkflowAdvanceConfig,
 )
+from profiles.directives import is_sensitive_directive as is_sensitive
 from profiles.hints import DEFAULT_HINTS
 from profiles.models import CatchAddress, Profile, ProjectMapping, TestCase
 from profiles.portability import export_profile_json
@@ -212,6 +215,7 @@ def profile_config(profile: Profile) -> ProfileConfig:
         hints=HintsConfig(
             send_hints=profile.send_hints,
             hints=tuple(_hint(h.reason, h.enabled, h.subject, h.text) for h in profile.hints.all()),
+            grace_hours=profile.hint_grace_hours,
         ),
         content=ContentConfig(profile.comment_reply_text_only, profile.body_to_markdown),
         filters=FiltersConfig(
@@ -243,6 +247,7 @@ def profile_config(profile: Profile) -> ProfileConfig:
             allow_list=tuple(split_lines(profile.directive_allow_list)),
             block_list=tuple(split_lines(profile.directive_block_list)),
             within_sender_rights=profile.directives_within_sender_rights,
+            email_only=tuple(name for name in split_lines(profile.email_only_directives) if not is_sensitive(name)),
             aliases=tuple(
                 DirectiveAliasConfig(
                     choice(AliasKind, a.kind, f"{where}: alias {a.alias!r}: kind"),
@@ -303,6 +308,9 @@ def profile_config(profile: Profile) -> ProfileConfig:
             known_fingerprints=frozenset(f.sha256.strip().lower() for f in profile.known_fingerprints.all()),
         ),
         workflow=tuple(WorkflowAdvanceConfig(w.from_status, w.to_status) for w in profile.workflow_rules.all()),
+        sender_authentication=choice(
+            SenderAuthentication, profile.sender_authentication, f"{where}: sender_authentication"
+        ),
     )
 
 
@@ -327,6 +335,7 @@ _MAPPING_CHOICES: dict[str, type[models.TextChoices]] = {
     "operating_mode": OperatingMode,
     "unknown_sender_action": UnknownSenderAction,
     "addressee_handling": AddresseeHandling,
+    "stranger_action": StrangerAction,
 }
 
 

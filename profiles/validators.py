@@ -7,6 +7,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from profiles.directives import is_sensitive_directive
 from profiles.patterns import pattern_problem
 
 # Written on its own line in a list field of a non-default mapping: "no entries, do not inherit".
@@ -73,3 +74,15 @@ def validate_directive_name_lines(value: str | None) -> None:
             errors.extend(exc.messages)
     if errors:
         raise ValidationError(errors)
+
+
+def validate_harmless_directive_lines(value: str | None) -> None:
+    """Directive names an e-mail-only sender may use: none may name a person, project, security level or custom
+    field (the foreign-key field is a custom field)."""
+    validate_directive_name_lines(value)
+    refused = [line for line in split_lines(value) if is_sensitive_directive(line)]
+    if refused:
+        raise ValidationError(
+            f"{', '.join(refused)}: e-mail-only senders may never use a directive naming a person, project, "
+            "security level or custom field (or one that is not a known directive)"
+        )

@@ -62,6 +62,24 @@ def normalize_message_id(message_id: str) -> str:
     return f"<{value}>"
 
 
+class Permission:
+    """Project permissions the pipeline asks about, spelled as Jira's project permission keys."""
+
+    BROWSE_PROJECTS: Final = "BROWSE_PROJECTS"
+    CREATE_ISSUES: Final = "CREATE_ISSUES"
+    ADD_COMMENTS: Final = "ADD_COMMENTS"
+    EDIT_ISSUES: Final = "EDIT_ISSUES"
+    ASSIGN_ISSUES: Final = "ASSIGN_ISSUES"
+    MODIFY_REPORTER: Final = "MODIFY_REPORTER"
+    MANAGE_WATCHERS: Final = "MANAGE_WATCHERS"
+    SET_ISSUE_SECURITY: Final = "SET_ISSUE_SECURITY"
+
+
+PROJECT_PERMISSIONS: Final = frozenset(
+    value for name, value in vars(Permission).items() if not name.startswith("_") and isinstance(value, str)
+)
+
+
 @dataclass(frozen=True)
 class TrackerUser:
     """A person with an account in the tracker."""
@@ -283,6 +301,12 @@ class Tracker(Protocol):
 
     def get_user(self, account_id: str) -> TrackerUser | None:
         """The user with this account id, inactive ones too (``active`` says which), or None."""
+        ...
+
+    def project_permissions(self, account_id: str, project_key: str, permissions: Iterable[str]) -> frozenset[str]:
+        """Those of ``permissions`` (:class:`Permission` values) the account holds in the project. An unknown or
+        inactive account holds none; a name outside :data:`PROJECT_PERMISSIONS` is never held; ProjectNotFound
+        for an unknown project."""
         ...
 
     # -- finding issues -----------------------------------------------------------------------------

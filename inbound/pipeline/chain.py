@@ -12,11 +12,13 @@ from inbound.pipeline.step import Step
 from inbound.pipeline.steps.action import Action
 from inbound.pipeline.steps.association import Association
 from inbound.pipeline.steps.attachments import Attachments
+from inbound.pipeline.steps.authentication import SenderAuthentication
 from inbound.pipeline.steps.auto_reply import AutoReply
 from inbound.pipeline.steps.bounce import Bounce
 from inbound.pipeline.steps.bulk_or_list import BulkOrList
 from inbound.pipeline.steps.catch_address import CatchAddress
 from inbound.pipeline.steps.content import Content
+from inbound.pipeline.steps.directive_rights import DirectiveRights
 from inbound.pipeline.steps.directives import Directives
 from inbound.pipeline.steps.filter_rules import FilterRules
 from inbound.pipeline.steps.flood import Flood
@@ -29,6 +31,7 @@ from inbound.pipeline.steps.resolved_too_long import ResolvedTooLong
 from inbound.pipeline.steps.routing import Routing
 from inbound.pipeline.steps.spam import Spam
 from inbound.pipeline.steps.users import Users
+from inbound.pipeline.steps.writers import Writers
 
 CHAIN: tuple[Step, ...] = (
     # 1. filters (rules)
@@ -42,6 +45,8 @@ CHAIN: tuple[Step, ...] = (
     Flood(),
     # 2. routing (decides the mapping)
     Routing(),
+    # who the sender is (a handler: the trusted MTA's verdict and the account)
+    SenderAuthentication(),
     # 3.-4. pre-processing, directives (handlers: the draft's summary, text and fields)
     Preprocess(),
     Directives(),
@@ -51,11 +56,13 @@ CHAIN: tuple[Step, ...] = (
     OperatingMode(),
     ResolvedTooLong(),
     ParticipantsOnly(),
+    Writers(),
     LoopLimits(),
     # 7.-9. content, attachments, users (handlers: the draft's text, files and people)
     Content(),
     Attachments(),
     Users(),
+    DirectiveRights(),
     # 10. action (writes the draft)
     Action(),
 )

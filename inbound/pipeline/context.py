@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from inbound.mime import ParsedMessage
 from inbound.pipeline.draft import Draft
+from inbound.pipeline.sender import Sender
 from profiles.config import ProfileConfig, ResolvedMapping
 from profiles.routing import MessageFacts
 from trackers.interface import Tracker, TrackerIssue
@@ -28,6 +29,7 @@ class Mail:
     inbound_id: int | None = None  # the audit row (None for a dry-run test case)
     sender_hash: str = ""  # the keyed hash of the sender's address (flood counts)
     sender_hashes: tuple[str, ...] = ()  # every hash the sender's earlier rows may carry (jemh.crypto candidates)
+    trusted_authserv_ids: tuple[str, ...] = ()  # the source's own MTA: whose Authentication-Results are believed
 
     @property
     def idempotency_key(self) -> str | None:
@@ -69,10 +71,12 @@ class Decisions:
     mapping: ResolvedMapping | None = None  # the project mapping (routing)
     issue: TrackerIssue | None = None  # the issue this mail comments on (association); None: a new issue
     association: str = ""  # how the issue was found
-    linked_issue_key: str = ""  # a new issue follows up this one (resolved too long ago)
+    linked_issue_key: str = ""  # a new issue follows up this one (resolved too long ago, or a stranger wrote to it)
+    linked_because: str = "resolved too long ago to comment on"  # why, in the new issue's first line
     missing_issue_key: str = ""  # the mail refers to this issue, which the tracker does not have (any more)
     body_limit: int | None = None  # the text is cut to this many characters, the full text attached (loop limits)
     hint: Hint | None = None  # what to tell a rejected sender
+    sender: Sender | None = None  # who the sender is (inbound.pipeline.sender.identify, on first use)
 
 
 @dataclass

@@ -9,12 +9,18 @@ idempotency key names the message and the kind)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 
+from inbound.models import HintGrace
 from inbound.pipeline.context import Context
+from inbound.pipeline.identity import identify
+from jemh.crypto import keyed_hash
 from jemh.logging import Pii
 from notifications.choices import OutboundKind, OutboundStatus
 from notifications.services import SentMail, send_mail
@@ -36,6 +42,44 @@ def _from_address(ctx: Context) -> str:
     return ctx.profile.reply_address or settings.DEFAULT_FROM_EMAIL
 
 
+HINT_SUBJECT_MAX = 60  # characters of the rejected mail's subject a hint repeats (the only text of the mail it quotes)
+
+
+def quoted_subject(subject: str) -> str:
+    """The rejected mail's subject as a hint may repeat it: on one line, cut to HINT_SUBJECT_MAX characters."""
+    line = " ".join("".join(c if c.isprintable() else " " for c in subject or "").split())
+    return line if len(line) <= HINT_SUBJECT_MAX else line[: HINT_SUBJECT_MAX - 1].rstrip() + "…"
+
+
+def claim_hint_slot(ctx: Context, recipient: str, reason: str) -> bool:
+    """Whether a hint for ``reason`` may go to ``recipient`` now: none went there in the profile's grace period
+    (then the slot is taken, race-free: two workers never both get it)."""
+    hours = ctx.profile.hints.grace_hours
+    if hours <= 0:
+        return True
+    now, digest, inbound_id = ctx.now, keyed_hash(recipient.lower()), ctx.mail.inbound_id
+    slots = HintGrace.objects.filter(instance_id=ctx.mail.instance_id, recipient_hash=digest, reason=reason)
+    free = Q(sent_at__lte=now - timedelta(hours=hours))
+    if inbound_id is not None:
+        free |= Q(inbound_id=inbound_id)  # this message took it before: a rerun (send_mail sends no second copy)
+    if slots.filter(free).update(sent_at=now, inbound_id=inbound_id):
+        return True
+    if slots.exists():
+        return False
+    try:
+        with transaction.atomic():
+            HintGrace.objects.create(
+                instance_id=ctx.mail.instance_id,
+                recipient_hash=digest,
+                reason=reason,
+                sent_at=now,
+                inbound_id=inbound_id,
+            )
+    except IntegrityError:
+        return False  # another worker took it a moment ago
+    return True
+
+
 def send_hint(ctx: Context) -> str:
     """Tell the sender why their mail was rejected. Returns what happened, for the report."""
     hint_decided = ctx.decisions.hint
@@ -53,25 +97,28 @@ def send_hint(ctx: Context) -> str:
     hint = ctx.profile.hints.for_reason(hint_decided.reason)
     if hint is None:
         return "not sent: hints for this reason are switched off"
-    reply_to = ctx.message.reply_to[0].email if ctx.message.reply_to else ctx.mail.sender_email
-    if not reply_to:
-        return "not sent: no address to reply to"
-    subject, text = hint.render(subject=ctx.message.subject, sender=ctx.mail.sender_email, **hint_decided.context)
+    recipient = identify(ctx).hint_address
+    if not recipient:
+        return "not sent: the sender is not authenticated (a hint never goes to an address the mail alone names)"
+    if not claim_hint_slot(ctx, recipient, hint_decided.reason):
+        hours = ctx.profile.hints.grace_hours
+        return f"not sent: a hint for this reason went to this address in the last {hours} hour(s)"
+    subject, text = hint.render(subject=quoted_subject(ctx.message.subject), sender=recipient, **hint_decided.context)
     headers = _loop_headers(ctx)
     if ctx.message.message_id:
         headers["In-Reply-To"] = f"<{ctx.message.message_id}>"
         headers["References"] = f"<{ctx.message.message_id}>"
     mail = EmailMessage(
-        subject=subject or f"Re: {ctx.message.subject}",
+        subject=subject or f"Re: {quoted_subject(ctx.message.subject)}",
         body=text,
         from_email=_from_address(ctx),
-        to=[reply_to],
+        to=[recipient],
         headers=headers,
     )
     try:
         [sent] = _record_and_send(ctx, OutboundKind.HINT, mail)
     except Exception as exc:  # a hint is a courtesy: its failure must not fail the message
-        log.warning("hint to %s not recorded: %s", Pii.address(reply_to), exc)
+        log.warning("hint to %s not recorded: %s", Pii.address(recipient), exc)
         return f"not sent: {type(exc).__name__}"
     return _hint_note(sent, hint_decided.reason)
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from inbound.flood import sender_hashes
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
-from inbound.models import InboundMessage, InboundStatus, Source
+from inbound.models import InboundMessage, InboundStatus, Source, authserv_ids
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
 from inbound.pipeline.claims import budget_seconds, claim, message_budget, processing_order, release
 from inbound.pipeline.context import Context, Mail
@@ -123,6 +123,7 @@ def build_context(
         inbound_id=inbound.pk if inbound is not None else None,
         sender_hash=inbound.sender_hash if inbound is not None else "",
         sender_hashes=sender_hashes(inbound) if inbound is not None else (),
+        trusted_authserv_ids=trusted_authserv_ids(inbound, profile),
     )
     return Context(
         mail=mail,
@@ -132,6 +133,18 @@ def build_context(
         now=timezone.now(),
         dry_run=dry_run,
     )
+
+
+def trusted_authserv_ids(inbound: InboundMessage | None, profile: ProfileConfig) -> tuple[str, ...]:
+    """The authserv-ids whose Authentication-Results the message's source trusts (none for a message without a
+    source); a dry run (no message) is judged as mail from any of the profile's sources."""
+    if inbound is None:
+        if profile.id is None:
+            return ()
+        configured = Source.objects.filter(profile_id=profile.id).values_list("trusted_authserv_ids", flat=True)
+        return tuple(dict.fromkeys(i for value in configured for i in authserv_ids(value)))
+    source = inbound.source if inbound.source_id else None
+    return authserv_ids(source.trusted_authserv_ids) if source is not None else ()
 
 
 def run(ctx: Context) -> tuple[RunResult, dict[str, Any]]:

@@ -13,6 +13,7 @@ from profiles.choices import (
     MappingRuleKind,
     OperatingMode,
     ReporterStrategy,
+    StrangerAction,
     UnknownSenderAction,
 )
 from profiles.validators import EXPLICITLY_NONE, validate_regex, validate_regex_lines
@@ -59,6 +60,32 @@ class ProjectMapping(models.Model):
         blank=True,
         choices=AddresseeHandling.choices,
         help_text=f"To/Cc people. {_INHERIT}",
+    )
+    stranger_action = models.CharField(
+        max_length=32,
+        blank=True,
+        choices=StrangerAction.choices,
+        help_text="Mail naming an existing issue from someone who may not write to it (not its reporter, a "
+        f"participant or watcher, nor an account allowed to comment in the project). {_INHERIT} Unset "
+        "everywhere: hold.",
+    )
+    sender_becomes_participant = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Add an e-mail-only sender to the issue's participants because they wrote. "
+        f"{_INHERIT} Unset everywhere: no.",
+    )
+    addressees_per_message = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many To/Cc people of one message become participants or watchers. "
+        f"{_INHERIT} Unset everywhere: {inheritance.FALLBACKS['addressees_per_message']}.",
+    )
+    participants_per_issue = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Mail adds no participants to an issue that has this many. "
+        f"{_INHERIT} Unset everywhere: {inheritance.FALLBACKS['participants_per_issue']}.",
     )
     subject_cleanups = models.TextField(null=True, blank=True, validators=[validate_regex_lines], help_text=_LIST_HELP)
     body_cleanups = models.TextField(null=True, blank=True, validators=[validate_regex_lines], help_text=_LIST_HELP)

@@ -14,11 +14,14 @@ from profiles.choices import (
     LimitAction,
     NonCatchAction,
     ResolvedIssueAction,
+    SenderAuthentication,
 )
+from profiles.config import DEFAULT_EMAIL_ONLY_DIRECTIVES
 from profiles.patterns import group_count
 from profiles.validators import (
     validate_address_lines,
     validate_directive_name_lines,
+    validate_harmless_directive_lines,
     validate_regex,
 )
 
@@ -64,7 +67,12 @@ class Profile(models.Model):
     # Hints.
     send_hints = models.BooleanField(
         default=True,
-        help_text="Tell senders why their message was rejected (never to auto-replies, bounces or lists).",
+        help_text="Tell senders why their message was rejected (never to auto-replies, bounces or lists, and only "
+        "to an authenticated sender address: never to a Reply-To alone).",
+    )
+    hint_grace_hours = models.PositiveIntegerField(
+        default=24,
+        help_text="At most one hint per recipient and reason in this many hours (0: no limit).",
     )
 
     # Content.
@@ -124,7 +132,26 @@ class Profile(models.Model):
     )
     directives_within_sender_rights = models.BooleanField(
         default=True,
-        help_text="A directive never does what the sender could not do in the tracker themself.",
+        help_text="A directive never does what the sender could not do in the tracker themself: an account "
+        "holder's directives are checked against their permissions in the project; e-mail-only and "
+        "unauthenticated senders may use only the directives below.",
+    )
+    email_only_directives = models.TextField(
+        blank=True,
+        default="\n".join(DEFAULT_EMAIL_ONLY_DIRECTIVES),
+        validators=[validate_harmless_directive_lines],
+        help_text="The directives e-mail-only and unauthenticated senders may use (one per line). Nothing that "
+        "names a person, project, security level or custom field may be listed.",
+    )
+
+    # Sender authentication.
+    sender_authentication = models.CharField(
+        max_length=16,
+        choices=SenderAuthentication.choices,
+        default=SenderAuthentication.REQUIRE,
+        help_text="When a sender is matched to their account. The verdict comes only from Authentication-Results "
+        "headers added by the source's trusted authserv-ids (your own MTA): a source that trusts none "
+        "authenticates nobody, so under 'require' every sender is e-mail-only.",
     )
 
     # Issue association.

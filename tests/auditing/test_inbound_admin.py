@@ -18,6 +18,7 @@ from jemh.models import Instance
 from notifications.models import OutboundMessage
 from profiles.models import Profile, TestCase
 from tests.pipeline.conftest import mail
+from trackers.local import LocalTracker
 from trackers.models import Issue
 
 pytestmark = pytest.mark.django_db
@@ -129,8 +130,12 @@ def test_each_filter(admin_client: Client, instance: Instance, pipe: Source, pro
     assert "maintenance (created or updated nothing)" in page and "By profile" in page
 
 
-def test_search_by_exact_address_and_by_issue_key(admin_client: Client, deliver: Callable[..., InboundMessage]) -> None:
+def test_search_by_exact_address_and_by_issue_key(
+    admin_client: Client, deliver: Callable[..., InboundMessage], instance: Instance
+) -> None:
     first = deliver(mail(sender="Carol <carol@customer.example>"))
+    # Dave takes part in the issue (issue 14: a stranger's reply would be held, not commented)
+    LocalTracker(instance).add_participants(first.issue_key, ["dave@customer.example"])
     reply = deliver(mail(sender="Dave <dave@customer.example>", subject=f"Re: [{first.issue_key}] more"))
     other = deliver(mail(sender="Erin <erin@customer.example>", subject="A new one"))
     assert first.issue_key and reply.issue_key == first.issue_key and other.issue_key not in ("", first.issue_key)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from inbound.models import InboundMessage
+from inbound.models import InboundMessage, Source, SourceKind
 from inbound.pipeline.service import process_inbound
 from inbound.pipeline.testcases import record_test_message
 from jemh.models import Instance
@@ -80,8 +80,13 @@ def mail(
     headers: dict[str, str] | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
     message_id: str | None = None,
+    authenticated: bool = False,
 ) -> bytes:
+    """A message; ``authenticated``: with our MTA's Authentication-Results saying it passed DMARC for the From
+    domain (believed for mail of the ``deliver`` fixture's source, which trusts OUR_MTA)."""
     message = EmailMessage()
+    if authenticated:
+        message["Authentication-Results"] = authentication_results(sender)
     message["From"], message["To"], message["Subject"] = sender, to, subject
     if cc:
         message["Cc"] = cc
@@ -95,12 +100,35 @@ def mail(
     return message.as_bytes()
 
 
+OUR_MTA = "mx.support.example.com"  # the authserv-id the pipeline tests' source trusts
+
+
+def authentication_results(sender: str, authserv_id: str = OUR_MTA) -> str:
+    """An Authentication-Results value: DMARC, DKIM and SPF passed for the sender's domain."""
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2]
+    return (
+        f"{authserv_id}; dkim=pass header.d={domain}; spf=pass smtp.mailfrom={address}; "
+        f"dmarc=pass (p=reject) header.from={domain}"
+    )
+
+
 @pytest.fixture()
-def deliver(instance: Instance, profile: Profile) -> Callable[..., InboundMessage]:
-    """Record raw mail as captured (audit row + encrypted blob) and process it; returns the audit row."""
+def mta_source(instance: Instance, profile: Profile) -> Source:
+    """The source the ``deliver`` fixture's mail comes from: behind our MTA, whose verdicts it trusts."""
+    return Source.objects.create(
+        instance=instance, name="mta", kind=SourceKind.PIPE, profile=profile, trusted_authserv_ids=OUR_MTA
+    )
+
+
+@pytest.fixture()
+def deliver(instance: Instance, profile: Profile, mta_source: Source) -> Callable[..., InboundMessage]:
+    """Record raw mail as captured (audit row + encrypted blob) from ``mta_source`` and process it; returns the
+    audit row."""
 
     def run(raw: bytes, *, profile_id: int | None = None) -> InboundMessage:
         message = record_test_message(instance.pk, raw)
+        InboundMessage.objects.filter(pk=message.pk).update(source=mta_source)
         process_inbound(message.pk, profile_id=profile_id or profile.pk)
         message.refresh_from_db()
         return message

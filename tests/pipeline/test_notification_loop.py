@@ -13,7 +13,7 @@ from inbound.models import InboundMessage
 from inbound.retrieval import poll
 from notifications.models import NotificationMapping
 from tests.notifications.helpers import by_recipient, flush_now, send_queued
-from tests.pipeline.conftest import mail, reasons
+from tests.pipeline.conftest import OUR_MTA, mail, reasons
 from trackers.models import Comment, Issue
 
 
@@ -47,8 +47,9 @@ def test_reply_to_notification_comments_on_same_issue(
     smtp_mail, inline_processing, instance, profile, make_source, mailbox, django_capture_on_commit_callbacks
 ) -> None:
     NotificationMapping.objects.create(instance=instance, name="All", batch_window_seconds=0)
-    source = make_source(profile=profile)
-    mailbox.append(mail(cc="Dan <dan@customer.example>"))
+    source = make_source(profile=profile, trusted_authserv_ids=OUR_MTA)
+    # Carol's mail passed DMARC at our MTA: an authenticated reporter brings the people she copies along (issue 14)
+    mailbox.append(mail(cc="Dan <dan@customer.example>", authenticated=True))
     _poll(source, django_capture_on_commit_callbacks)
     issue = Issue.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -20,12 +20,13 @@ pytestmark = pytest.mark.django_db
 
 
 def rejected(deliver: Any, profile: Any, message_id: str = "<late@customer.example>") -> Any:
-    """A reply rejected by the comment limit (a hint is due), after the one comment it allows."""
+    """A reply rejected by the comment limit (a hint is due: it is authenticated), after the one comment it
+    allows."""
     profile.max_comments_per_issue = 1
     profile.save()
     key = deliver(mail()).report["steps"][-1]["details"]["issue"]
     assert deliver(mail(subject=f"Re: {key}", body="one")).outcome == "commented"
-    message = deliver(mail(subject=f"Re: {key}", body="two", message_id=message_id))
+    message = deliver(mail(subject=f"Re: {key}", body="two", message_id=message_id, authenticated=True))
     assert message.outcome == "rejected"
     return message
 

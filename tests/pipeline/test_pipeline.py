@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail as django_mail
 from django.utils import timezone
 
@@ -27,7 +28,10 @@ def test_new_mail_from_unknown_sender_creates_issue_with_email_only_fields(deliv
     assert issue.reporter is not None and issue.reporter.account_id == "helpdesk"  # default reporter
     assert issue.email_sender_address == "carol@customer.example"
     assert issue.email_sender_name == "Carol Customer"
-    assert set(issue.email_participants) == {"carol@customer.example", "dan@customer.example"}
+    # issue 14: an unauthenticated sender brings no one along (Dan); the requester follows their own issue
+    assert issue.email_participants == ("carol@customer.example",)
+    users = next(s for s in message.report["steps"] if s["step"] == "users")
+    assert users["details"]["addressees"] == "1 To/Cc people not added: the sender is not authenticated"
     steps = [step["step"] for step in message.report["steps"]]
     assert steps[0] == "catch_address" and steps[-1] == "action"
     assert message.report["profile"] == "Support"
@@ -55,10 +59,15 @@ def test_reply_with_in_reply_to_becomes_comment_with_reply_text_only(deliver, tr
     assert Issue.objects.count() == 1
 
 
-def test_issue_key_in_subject_associates(deliver, tracker) -> None:
+def test_issue_key_in_subject_associates(deliver, tracker, agents) -> None:
     first = deliver(mail())
     key = first.report["steps"][-1]["details"]["issue"]
-    other = deliver(mail(subject=f"About {key}: one more thing", sender="alice@example.org", body="Update."))
+    agents["alice"].user_permissions.add(
+        Permission.objects.get(codename="add_comment", content_type__app_label="trackers")
+    )
+    other = deliver(
+        mail(subject=f"About {key}: one more thing", sender="alice@example.org", body="Update.", authenticated=True)
+    )
     assert other.outcome == "commented"
     assert f"issue key {key} in the subject" in reasons(other)
     assert tracker.list_comments(key)[0].author is not None  # alice has an account
@@ -179,7 +188,7 @@ def test_comment_limit_rejects_with_hint(deliver, profile) -> None:
     key = deliver(mail()).report["steps"][-1]["details"]["issue"]
     assert deliver(mail(subject=f"Re: {key}", body="one")).outcome == "commented"
     django_mail.outbox.clear()
-    third = deliver(mail(subject=f"Re: {key}", body="two"))
+    third = deliver(mail(subject=f"Re: {key}", body="two", authenticated=True))  # hints go to authenticated senders
     assert third.outcome == "rejected"
     assert "limit 1" in third.report["reason"]
     [hint] = django_mail.outbox
@@ -194,7 +203,7 @@ def test_resolved_too_long_rejected_with_hint(deliver, profile, tracker) -> None
     tracker.transition_issue(key, "Resolved")
     Issue.objects.filter(key=key).update(resolved_at=timezone.now() - timedelta(days=30))
     django_mail.outbox.clear()
-    late = deliver(mail(subject=f"Re: {key}", body="It broke again"))
+    late = deliver(mail(subject=f"Re: {key}", body="It broke again", authenticated=True))
     assert late.outcome == "rejected"
     assert "resolved 30 days ago" in late.report["reason"]
     assert len(django_mail.outbox) == 1 and key in (

@@ -183,3 +183,13 @@ def test_import_is_all_or_nothing(rich_profile) -> None:
     assert "rules[0]: kind:" in message
     assert (Profile.objects.count(), ProjectMapping.objects.count()) == counts
     assert not Profile.objects.filter(name="Half").exists()
+
+
+def test_an_export_made_before_a_setting_existed_still_imports(rich_profile, instance) -> None:
+    """Regression: the sender-authentication settings (issue 14) made every older export fail to import."""
+    older = export_profile(rich_profile)
+    del older["profile"]["sender_authentication"]  # a setting with a default, added after the export was made
+    for mapping in older["profile"]["mappings"]:
+        mapping.pop("stranger_action", None)
+    imported = import_profile(older, instance, name="From an older export")
+    assert imported.sender_authentication == Profile._meta.get_field("sender_authentication").get_default()

@@ -34,6 +34,7 @@ from trackers.interface import (
     IssueUpdate,
     NewComment,
     NewIssue,
+    Permission,
     Tracker,
     TrackerIssue,
 )
@@ -79,6 +80,11 @@ class TrackerContract:
 
     def delete_issue(self, key: str) -> None:
         """Delete the issue behind the tracker's back (as an agent in the tracker's own UI would)."""
+        raise NotImplementedError
+
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        """Give the account these project permissions (``Permission`` values) in the project, as the tracker's
+        admin would (a backend whose permissions are not per project may give them in every project)."""
         raise NotImplementedError
 
     def new_tracker(self) -> Tracker:
@@ -135,6 +141,7 @@ class TrackerContract:
         "find_user_by_email": ("test_user_is_found_by_email_case_insensitively",),
         "find_users_by_email": ("test_several_users_are_found_by_email_at_once",),
         "get_user": ("test_user_is_found_by_account_id",),
+        "project_permissions": ("test_project_permissions_are_those_granted",),
         "user_lookup_note": ("test_a_user_lookup_note_is_empty_for_a_user_found",),
         "find_issue": ("test_issue_is_found_by_key_in_any_case",),
         "find_issues": ("test_several_issues_are_found_at_once",),
@@ -184,6 +191,20 @@ class TrackerContract:
         assert project.default_priority in project.priorities
         assert self.DONE_STATUS in project.statuses
         assert tracker.get_project(self.OTHER_PROJECT).lead is None
+
+    def test_project_permissions_are_those_granted(self, tracker: Tracker) -> None:
+        """What an account may do in a project (directives within the sender's rights, issue 14)."""
+        asked = (Permission.ADD_COMMENTS, Permission.EDIT_ISSUES, Permission.ASSIGN_ISSUES)
+        assert tracker.project_permissions(self.bob, self.PROJECT, asked) == frozenset()
+        self.grant(self.bob, self.PROJECT, Permission.ADD_COMMENTS)
+        assert tracker.project_permissions(self.bob, self.PROJECT.lower(), asked) == {Permission.ADD_COMMENTS}
+        assert tracker.project_permissions(self.lead, self.PROJECT, asked) == set(asked)  # the project's lead
+        assert tracker.project_permissions(self.bob, self.PROJECT, ("NOT_A_PERMISSION",)) == frozenset()
+        self.grant(self.gone, self.PROJECT, Permission.ADD_COMMENTS)
+        assert tracker.project_permissions(self.gone, self.PROJECT, asked) == frozenset()  # inactive
+        assert tracker.project_permissions("nobody-at-all", self.PROJECT, asked) == frozenset()
+        with pytest.raises(errors.ProjectNotFound):
+            tracker.project_permissions(self.bob, "NOPE", asked)
 
     def test_unknown_project_is_project_not_found(self, tracker: Tracker) -> None:
         with pytest.raises(errors.ProjectNotFound):

@@ -13,6 +13,7 @@ from typing import Any
 
 from trackers import errors
 from trackers.interface import (
+    PROJECT_PERMISSIONS,
     Actor,
     AttachmentUpload,
     IssueUpdate,
@@ -80,6 +81,7 @@ class MemoryTracker:
         self.by_idempotency_key: dict[str, str] = {}  # "issue:<key>" / "comment:<key>" -> issue key / comment id
         self.numbers: dict[str, int] = {}
         self.calls: list[str] = []  # the changing calls made, in order (for assertions)
+        self.grants: dict[tuple[str, str], set[str]] = {}  # (account id, project key) -> permissions held
 
     # -- set-up ---------------------------------------------------------------------------------------
     def add_project(self, key: str = "ABC", name: str = "", *, lead: TrackerUser | None = None) -> TrackerProject:
@@ -101,7 +103,21 @@ class MemoryTracker:
         self.users[account_id] = user
         return user
 
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        """Give the account these project permissions (``trackers.interface.Permission`` values)."""
+        self.grants.setdefault((account_id, project_key.upper()), set()).update(permissions)
+
     # -- projects and users ---------------------------------------------------------------------------
+    def project_permissions(self, account_id: str, project_key: str, permissions: Iterable[str]) -> frozenset[str]:
+        project = self.get_project(project_key)
+        wanted = frozenset(permissions) & PROJECT_PERMISSIONS
+        user = self.users.get(account_id)
+        if user is None or not user.active:
+            return frozenset()
+        if project.lead is not None and project.lead.account_id == account_id:
+            return wanted
+        return wanted & frozenset(self.grants.get((account_id, project.key), ()))
+
     def get_project(self, project_key: str) -> TrackerProject:
         try:
             return self.projects[project_key.strip().upper()]

@@ -63,6 +63,9 @@ class TestJiraTracker(TrackerContract):
     def make_custom_field(self, name: str) -> None:
         self.fake.state.add_custom_field(name)
 
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        self.fake.state.grant(account_id, project_key, *permissions)
+
     def delete_issue(self, key: str) -> None:
         self.fake.state.delete_issue(key)
 

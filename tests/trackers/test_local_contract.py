@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission as DjangoPermission
 from django.db import connections, transaction
 
 from jemh.models import Instance
@@ -15,6 +16,7 @@ from trackers import errors
 from trackers.interface import NewIssue
 from trackers.local import LocalTracker
 from trackers.local.services import delete_issue
+from trackers.local.tracker import DJANGO_PERMISSIONS
 from trackers.models import Issue, IssueMessageId, Project
 
 T = TypeVar("T")
@@ -39,6 +41,15 @@ class TestLocalTracker(TrackerContract):
 
     def make_custom_field(self, name: str) -> None:
         """Local custom fields are free-form: nothing to declare."""
+
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        """The local tracker's permissions are Django's model permissions (the same in every project)."""
+        user = get_user_model().objects.get(username=account_id)
+        for name in permissions:
+            app_label, codename = DJANGO_PERMISSIONS[name].split(".")
+            user.user_permissions.add(
+                DjangoPermission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
 
     def delete_issue(self, key: str) -> None:
         delete_issue(Issue.objects.get(instance=self.instance, key=key))

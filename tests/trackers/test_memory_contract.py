@@ -24,6 +24,9 @@ class TestMemoryTracker(TrackerContract):
     def make_custom_field(self, name: str) -> None:
         """Free-form custom fields: nothing to declare."""
 
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        self.memory.grant(account_id, project_key, *permissions)
+
     def delete_issue(self, key: str) -> None:
         self.memory.issues.pop(key.upper())
 

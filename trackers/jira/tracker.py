@@ -29,6 +29,7 @@ from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.models import Instance
 from trackers import errors
 from trackers.interface import (
+    PROJECT_PERMISSIONS,
     Actor,
     AttachmentUpload,
     IssueUpdate,
@@ -150,6 +151,7 @@ class JiraTracker:
         self.fields = FieldMap(client)
         self.users = UserDirectory(client)
         self._projects: dict[str, tuple[TrackerProject, dict[str, str]]] = {}
+        self._project_ids: dict[str, int] = {}
         self._priorities: list[dict[str, Any]] | None = None
         self._resolutions: list[dict[str, Any]] | None = None
         # (issue key, comment id) of comments this object made or read: attaching to one needs no look-up
@@ -270,6 +272,30 @@ class JiraTracker:
 
     def get_user(self, account_id: str) -> TrackerUser | None:
         return self.users.by_id(account_id)
+
+    def project_permissions(self, account_id: str, project_key: str, permissions: Iterable[str]) -> frozenset[str]:
+        """Jira's bulk permission check (``POST permissions/check``) for the account in the project: one call."""
+        wanted = sorted(frozenset(permissions) & PROJECT_PERMISSIONS)
+        project_id = self._project_id(project_key)
+        user = self.users.by_id(account_id)
+        if not wanted or user is None or not user.active:
+            return frozenset()
+        body = {"accountId": account_id, "projectPermissions": [{"permissions": wanted, "projects": [project_id]}]}
+        raw = self.client.request("POST", "permissions/check", json=body, what="the permission check").json()
+        return frozenset(
+            grant["permission"]
+            for grant in raw.get("projectPermissions") or []
+            if grant.get("permission") in wanted and project_id in (grant.get("projects") or [])
+        )
+
+    def _project_id(self, project_key: str) -> int:
+        wanted = _key(project_key)
+        if wanted not in self._project_ids:
+            if not wanted:
+                raise errors.ProjectNotFound("no project key given")
+            raw = self.client.get(f"project/{wanted}", not_found=errors.ProjectNotFound, what=f"project {wanted!r}")
+            self._project_ids[wanted] = int(raw["id"])
+        return self._project_ids[wanted]
 
     def _account(
         self, account_id: str, role: str, inactive: type[errors.TrackerError] = errors.InvalidFieldValue

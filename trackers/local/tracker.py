@@ -18,11 +18,13 @@ from jemh.models import Instance
 from jemh.stages import timed
 from trackers import errors
 from trackers.interface import (
+    PROJECT_PERMISSIONS,
     Actor,
     AttachmentUpload,
     IssueUpdate,
     NewComment,
     NewIssue,
+    Permission,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,
@@ -39,6 +41,29 @@ from trackers.models import Attachment, Comment, Issue, IssueMessageId, MessageI
 from trackers.workflow import IssueType, Priority, Resolution, canonical, transitions_from
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The local tracker's permissions are Django's model permissions on its models (given to users or their groups in
+# the admin), the same in every project of the instance; a project's lead and superusers hold them all.
+DJANGO_PERMISSIONS: dict[str, str] = {
+    Permission.BROWSE_PROJECTS: "trackers.view_issue",
+    Permission.CREATE_ISSUES: "trackers.add_issue",
+    Permission.ADD_COMMENTS: "trackers.add_comment",
+    Permission.EDIT_ISSUES: "trackers.change_issue",
+    Permission.ASSIGN_ISSUES: "trackers.change_issue",
+    Permission.MODIFY_REPORTER: "trackers.change_issue",
+    Permission.MANAGE_WATCHERS: "trackers.change_issue",
+    Permission.SET_ISSUE_SECURITY: "trackers.change_issue",
+}
+
+
+def permissions_in_project(user: Any, project: Project, permissions: Iterable[str]) -> frozenset[str]:
+    """Those of ``permissions`` the user (a Django user, or None) holds in the local project."""
+    wanted = frozenset(permissions) & PROJECT_PERMISSIONS
+    if user is None or not user.is_active:
+        return frozenset()
+    if user.is_superuser or (project.lead_id is not None and project.lead_id == user.pk):
+        return wanted
+    return frozenset(name for name in wanted if user.has_perm(DJANGO_PERMISSIONS[name]))
 
 
 def _is_temporary(exc: OperationalError) -> bool:
@@ -185,6 +210,11 @@ class LocalTracker:
     @_translating_errors
     def get_user(self, account_id: str) -> TrackerUser | None:
         return convert.to_user(convert.find_user(account_id))
+
+    @_translating_errors
+    def project_permissions(self, account_id: str, project_key: str, permissions: Iterable[str]) -> frozenset[str]:
+        project = self._project(project_key)
+        return permissions_in_project(convert.find_user(account_id), project, permissions)
 
     # -- finding issues -----------------------------------------------------------------------------
     @_translating_errors

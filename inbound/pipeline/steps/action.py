@@ -73,7 +73,7 @@ class Action:
         summary = directives.get("summary") or draft.summary or mapping.default_summary or "(no subject)"
         description = draft.full_text
         if ctx.decisions.linked_issue_key:
-            note = f"Follow-up of {ctx.decisions.linked_issue_key} (resolved too long ago to comment on)."
+            note = f"Follow-up of {ctx.decisions.linked_issue_key} ({ctx.decisions.linked_because})."
             description = f"{note}\n\n{description}"
         sender_known = people.sender_account is not None
         new = NewIssue(

@@ -4,7 +4,9 @@ draft's people (email-only sender, To/Cc addressees as participants or watchers)
 from __future__ import annotations
 
 from inbound.pipeline.context import Context, Hint
+from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
+from inbound.pipeline.sender import takes_part
 from inbound.pipeline.step import unknown_action
 from profiles.patterns import compiled
 from profiles.routing import matches_catch_address, split_subaddress
@@ -38,15 +40,15 @@ class Users:
 
     def __call__(self, ctx: Context) -> Verdict:
         mapping = ctx.mapping
-        sender = ctx.mail.sender_email
-        if not usable_address(sender):
+        sender = identify(ctx)
+        if not usable_address(sender.email):
             return stop(self.name, Outcome.FILTERED, "the message has no usable From address: left for a human")
         people = ctx.draft.people
-        people.sender_account = ctx.tracker.find_user_by_email(sender)
-        found = addressees(ctx)
+        people.sender_account = sender.account
         handling = mapping.addressee_handling
         if handling not in ("ignore", "participants", "watchers"):
             return unknown_action(self.name, handling, "addressee handling")
+        found, addressee_note = self._addressees(ctx, handling)
         if handling == "participants":
             people.participants.extend(found)
         elif handling == "watchers":
@@ -56,29 +58,47 @@ class Users:
                     people.watchers.append(user.account_id)
                 else:
                     people.participants.append(address)
+        counts: dict[str, int | str] = {"participants": len(people.participants), "watchers": len(people.watchers)}
+        if addressee_note:
+            counts["addressees"] = addressee_note
         if people.sender_account is not None:
-            return go_on(
-                self.name,
-                f"the sender has an account ({people.sender_account.account_id})",
-                participants=len(people.participants),
-                watchers=len(people.watchers),
-            )
+            return go_on(self.name, f"the sender has an account ({people.sender_account.account_id})", **counts)
         if mapping.unknown_sender_action not in ("reject", "email_only"):
             return unknown_action(self.name, mapping.unknown_sender_action, "the sender has no account")
         if mapping.unknown_sender_action == "reject":
             ctx.decisions.hint = Hint("unknown_sender", {})
-            note = ctx.tracker.user_lookup_note(sender)
-            return stop(
-                self.name,
-                Outcome.REJECTED,
-                f"the sender has no account and such senders are rejected{' (' + note + ')' if note else ''}",
-            )
-        if sender not in people.participants:
-            people.participants.insert(0, sender)
-        note = ctx.tracker.user_lookup_note(sender)
-        return go_on(
-            self.name,
-            f"the sender has no account: an email-only user (fields and participants){'; ' + note if note else ''}",
-            participants=len(people.participants),
-            watchers=len(people.watchers),
-        )
+            note = ctx.tracker.user_lookup_note(sender.email)
+            why = f"{sender.reason}; {note}" if note else sender.reason
+            return stop(self.name, Outcome.REJECTED, f"the sender has no usable account ({why}) and is rejected")
+        # the requester of a new issue follows it; writing to an existing one makes no one a participant unless the
+        # mapping says so (issue 14)
+        joins = ctx.decisions.issue is None or mapping.sender_becomes_participant
+        if joins and sender.email not in people.participants:
+            people.participants.insert(0, sender.email)
+            counts["participants"] = len(people.participants)
+        note = ctx.tracker.user_lookup_note(sender.email)
+        return go_on(self.name, f"the sender has no account: an email-only user{'; ' + note if note else ''}", **counts)
+
+    @staticmethod
+    def _addressees(ctx: Context, handling: str) -> tuple[list[str], str]:
+        """The To/Cc people who join the issue, and a note when some or all do not (empty: all of them joined).
+
+        Only an authenticated sender brings people along: one with an account, one already on the issue, or the
+        reporter of the new issue; never more than the mapping's caps per message and per issue."""
+        if handling == "ignore":
+            return [], ""
+        sender, issue = identify(ctx), ctx.decisions.issue
+        found = [a for a in addressees(ctx) if issue is None or not takes_part(issue, a)]
+        if not found:
+            return [], ""
+        if not sender.authenticated:
+            return [], f"{len(found)} To/Cc people not added: the sender is not authenticated"
+        if sender.account is None and issue is not None and not takes_part(issue, sender.email):
+            return [], f"{len(found)} To/Cc people not added: the sender does not take part in {issue.key}"
+        per_message = ctx.mapping.addressees_per_message
+        already = len(issue.email_participants) + len(issue.watchers) if issue is not None else 0
+        room = max(0, min(per_message, ctx.mapping.participants_per_issue - already))
+        if len(found) <= room:
+            return found, ""
+        note = f"{len(found) - room} of {len(found)} To/Cc people not added: at most {per_message} per message"
+        return found[:room], f"{note} and {ctx.mapping.participants_per_issue} per issue"

@@ -176,6 +176,17 @@ def raw_mail(
     return message.as_bytes()
 
 
+TRUSTED_MTA = "mx.support.example.com"  # the authserv-id of "our" MTA in step tests
+
+
+def authenticated(domain: str = "example.org", authserv_id: str = TRUSTED_MTA) -> dict[str, str]:
+    """An Authentication-Results header saying the mail passed DMARC, DKIM and SPF for ``domain``."""
+    return {
+        "Authentication-Results": f"{authserv_id}; dkim=pass header.d={domain}; "
+        f"spf=pass smtp.mailfrom=bounces@{domain}; dmarc=pass (p=reject) header.from={domain}"
+    }
+
+
 @dataclass
 class MemoryLookups:
     """Look-ups answered from fixed values (no database)."""
@@ -192,6 +203,12 @@ class MemoryLookups:
         return self.own
 
 
+def memory(ctx: Context) -> MemoryTracker:
+    """The context's in-memory tracker (to add projects, users and permissions to)."""
+    assert isinstance(ctx.tracker, MemoryTracker)
+    return ctx.tracker
+
+
 def context(
     raw: bytes | None = None,
     *,
@@ -201,6 +218,7 @@ def context(
     inbound_id: int | None = 7,
     sender_hash: str = "sender-hash",
     dry_run: bool = False,
+    trusted: Sequence[str] = (),
     **mail: Any,
 ) -> Context:
     """A context for one message on an in-memory tracker (project ABC) and fixed look-ups."""
@@ -217,6 +235,7 @@ def context(
             facts=MessageFacts.from_parsed(parsed),
             inbound_id=inbound_id,
             sender_hash=sender_hash,
+            trusted_authserv_ids=tuple(trusted),
         ),
         profile=config or profile(),
         tracker=tracker,

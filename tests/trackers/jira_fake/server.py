@@ -489,6 +489,7 @@ class FakeJira:
             ("POST", rf"issue/{key}/watchers", "addWatcher", self.add_watcher),
             ("DELETE", rf"issue/{key}/watchers", "removeWatcher", self.remove_watcher),
             ("PUT", rf"issue/{key}/properties/(?P<prop>[^/]+)", "setIssueProperty", self.set_property),
+            ("POST", r"permissions/check", "getBulkPermissions", self.check_permissions),
         ]
         if self.flavour == "cloud":
             table.append(("POST", r"search/jql", "searchAndReconsileIssuesUsingJqlPost", self.search))
@@ -647,6 +648,27 @@ class FakeJira:
         if user is None:
             raise JiraError(404, ["The user does not exist."])
         return 200, self.user_json(user)
+
+    def check_permissions(self, request: Request) -> tuple[int, Any]:
+        """The bulk permission check: for each asked project permission, the asked projects the account holds it
+        in (a project's lead holds every permission there)."""
+        body = request.json()
+        account_id = body.get("accountId") or ""
+        grants: list[dict[str, Any]] = []
+        with self.state.lock:
+            user = self.state.users.get(account_id)
+            for asked in body.get("projectPermissions") or []:
+                projects = [p for p in self.state.projects.values() if int(p.id) in (asked.get("projects") or [])]
+                for permission in asked.get("permissions") or []:
+                    held = [
+                        int(p.id)
+                        for p in projects
+                        if user is not None
+                        and user.active
+                        and (p.lead == account_id or permission in self.state.grants.get((account_id, p.key), ()))
+                    ]
+                    grants.append({"permission": permission, "projects": held, "issues": []})
+        return 200, {"globalPermissions": [], "projectPermissions": grants}
 
     def _issue(self, key: str) -> Issue:
         issue = self.state.issue(key)

@@ -134,6 +134,7 @@ class State:
             Field("labels", "Labels", False, {"type": "array", "items": "string", "system": "labels"}),
         ]
         self.issues: dict[str, Issue] = {}  # by id
+        self.grants: dict[tuple[str, str], set[str]] = {}  # (account id, project key) -> project permissions
         #: custom field ids that are not on the projects' create and edit screens (setting them is a 400)
         self.off_screen: set[str] = set()
         #: permissions the service account lacks: (project key or "" for global ones, permission key)
@@ -153,6 +154,11 @@ class State:
             user = User(account_id, name, email, display_name, active)
             self.users[account_id] = user
             return user
+
+    def grant(self, account_id: str, project_key: str, *permissions: str) -> None:
+        """Give the account these project permissions in the project (the permission scheme, in short)."""
+        with self.lock:
+            self.grants.setdefault((account_id, project_key.upper()), set()).update(permissions)
 
     def add_project(self, key: str, name: str, lead: str | None) -> Project:
         with self.lock:
