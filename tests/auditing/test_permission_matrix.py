@@ -35,7 +35,7 @@ from inbound.models import InboundMessage, InboundStatus, Outcome, Source
 from jemh.admin_secrets import SecretsAdminMixin, secret_field_names
 from jemh.models import Instance
 from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
+from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from profiles.models import Profile, ProjectMapping, TestCase
 from tests.pipeline.conftest import mail
 from trackers.interface import AttachmentUpload
@@ -51,7 +51,7 @@ STANDARD_PAGES = ("changelist", "add", "change", "delete", "history")
 # What even a superuser cannot do from the admin (audit records are written by the apps, never by hand).
 NOT_ADDABLE = {"notifications.IssueEvent", "notifications.OutboundMessage", "inbound.InboundMessage"}
 NOT_ADDABLE |= {"auditing.InboundDeletion", "auditing.PurgeRun", "axes.AccessAttempt", "axes.AccessLog"}
-NOT_ADDABLE |= {"axes.AccessFailureLog"}
+NOT_ADDABLE |= {"axes.AccessFailureLog", "notifications.WebhookDelivery"}
 # The support flags and the logs of who read what: records nobody edits or deletes.
 READ_ONLY = {"auditing.SupportFlag", "auditing.SupportAccess", "auditing.RawMailAccess"}
 NOT_ADDABLE |= READ_ONLY
@@ -81,6 +81,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("jemh.Instance", "test_tracker_connection"): "jemh.check_tracker",
     ("jemh.Instance", "check_custom_fields"): "jemh.check_tracker",
     ("jemh.Instance", "resume"): "jemh.resume_processing",
+    ("jemh.Instance", "new_webhook_tokens"): "jemh.change_instance",
     ("django_celery_beat.PeriodicTask", "*_tasks"): "django_celery_beat.change_periodictask",
 }
 
@@ -227,6 +228,13 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
         ),
         "auditing.PurgeRun": PurgeRun.objects.create(
             instance=instance, started_at=timezone.now(), finished_at=timezone.now(), counts={"raw_mail": 1}
+        ),
+        "notifications.WebhookDelivery": WebhookDelivery.objects.create(
+            instance=instance,
+            identifier="matrix-1",
+            body_hash="0" * 64,
+            webhook_event="comment_created",
+            expires_at=timezone.now() + timedelta(days=7),
         ),
         "auth.Group": Group.objects.get_or_create(name="matrix group")[0],
         "auth.User": user_model.objects.create_user("somebody", "somebody@example.org"),
@@ -552,5 +560,10 @@ def test_every_model_with_secrets_has_a_secrets_admin() -> None:
 
 def test_the_secret_checks_know_the_models_secrets() -> None:
     assert secret_field_names(Source) == ("password", "oauth_access_token", "oauth_refresh_token")
-    assert set(secret_field_names(Instance)) == {"jira_api_token", "jira_pat"}
+    assert set(secret_field_names(Instance)) == {
+        "jira_api_token",
+        "jira_pat",
+        "jira_webhook_token",
+        "jira_webhook_secret",
+    }
     assert not secret_field_names(InboundMessage) and not secret_field_names(Profile)
