@@ -1,9 +1,13 @@
-"""Admin of the instance (the tenant) and of the periodic tasks Celery beat runs."""
+"""Admin of the instance (the tenant), of the periodic tasks Celery beat runs, and of django-axes' sign-in
+throttling (the locked-out attempts, for unlocking)."""
 
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.conf import settings
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -164,3 +168,21 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
 
 admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, PeriodicTaskAdmin)
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes' failed sign-ins (unlock by deleting them), with its one action behind the delete permission
+    (axes declares none, so a user who may only view attempts could delete the expired ones)."""
+
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, AccessAttemptAdmin)
+# axes registers its logs' admins whether or not it writes them: no empty pages for logs switched off in settings.
+if settings.AXES_DISABLE_ACCESS_LOG:
+    admin.site.unregister(AccessLog)
+if not settings.AXES_ENABLE_ACCESS_FAILURE_LOG:
+    admin.site.unregister(AccessFailureLog)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
@@ -28,12 +29,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
-from auditing.models import InboundDeletion, PurgeRun
+from auditing.flags import flag_message, unflag
+from auditing.models import InboundDeletion, PurgeRun, RawMailAccess, RawRead, SupportAccess, SupportSaw
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source
 from jemh.admin_secrets import SecretsAdminMixin, secret_field_names
 from jemh.models import Instance
 from notifications.choices import EventStatus, OutboundStatus
-from notifications.models import IssueEvent, NotificationMapping, OutboundMessage
+from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from profiles.models import Profile, ProjectMapping, TestCase
 from tests.pipeline.conftest import mail
 from trackers.interface import AttachmentUpload
@@ -48,8 +50,12 @@ STANDARD_PAGES = ("changelist", "add", "change", "delete", "history")
 
 # What even a superuser cannot do from the admin (audit records are written by the apps, never by hand).
 NOT_ADDABLE = {"notifications.IssueEvent", "notifications.OutboundMessage", "inbound.InboundMessage"}
-NOT_ADDABLE |= {"auditing.InboundDeletion", "auditing.PurgeRun"}
-NOT_DELETABLE = {"inbound.InboundMessage", "auditing.InboundDeletion", "auditing.PurgeRun"}
+NOT_ADDABLE |= {"auditing.InboundDeletion", "auditing.PurgeRun", "axes.AccessAttempt", "axes.AccessLog"}
+NOT_ADDABLE |= {"axes.AccessFailureLog", "notifications.WebhookDelivery"}
+# The support flags and the logs of who read what: records nobody edits or deletes.
+READ_ONLY = {"auditing.SupportFlag", "auditing.SupportAccess", "auditing.RawMailAccess"}
+NOT_ADDABLE |= READ_ONLY
+NOT_DELETABLE = {"inbound.InboundMessage", "auditing.InboundDeletion", "auditing.PurgeRun"} | READ_ONLY
 
 # Every admin action, by model and name (a glob), and the one permission that lets a user run it.
 ACTIONS: dict[tuple[str, str], str] = {
@@ -58,6 +64,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("inbound.InboundMessage", "make_test_case"): "inbound.make_testcase_inboundmessage",
     ("inbound.InboundMessage", "delete_with_reason"): "inbound.erase_inboundmessage",
     ("inbound.InboundMessage", "flag_for_support"): "auditing.flag_for_support",
+    ("auditing.SupportFlag", "withdraw"): "auditing.flag_for_support",
+    ("axes.AccessAttempt", "cleanup_expired_attempts"): "axes.delete_accessattempt",
     ("inbound.Source", "test_connection"): "inbound.change_source",
     ("inbound.Source", "poll_now"): "inbound.change_source",
     ("inbound.Source", "enable_and_reset"): "inbound.change_source",
@@ -70,6 +78,10 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("notifications.IssueEvent", "resend_their_failed_mail"): "notifications.resend_notification",
     ("notifications.OutboundMessage", "resend_selected"): "notifications.resend_notification",
     ("jemh.Instance", "send_test_mail"): "notifications.send_test_mail",
+    ("jemh.Instance", "test_tracker_connection"): "jemh.check_tracker",
+    ("jemh.Instance", "check_custom_fields"): "jemh.check_tracker",
+    ("jemh.Instance", "resume"): "jemh.resume_processing",
+    ("jemh.Instance", "new_webhook_tokens"): "jemh.change_instance",
     ("django_celery_beat.PeriodicTask", "*_tasks"): "django_celery_beat.change_periodictask",
 }
 
@@ -84,14 +96,36 @@ class ExtraUrl:
 
 
 def _expect(superuser: int, viewer: int, staff: int = 403) -> dict[str, int]:
+    """An admin URL: support users get 403 whatever else they are (auditing.support.guard), anonymous the login."""
     return {
         "superuser": superuser,
         "viewer": viewer,
-        "support": 302,
-        "support_staff": staff,
+        "support": 403,
+        "support_staff": 403,
         "staff": staff,
         "anonymous": 302,
     }
+
+
+def _support(superuser: int = 200, support: int = 200, others: int = 403, anonymous: int = 302) -> dict[str, int]:
+    """A support URL: for holders of auditing.view_flagged_mail (a superuser holds every permission); others 403;
+    anonymous to the support login."""
+    return {
+        "superuser": superuser,
+        "viewer": others,
+        "support": support,
+        "support_staff": support,
+        "staff": others,
+        "anonymous": anonymous,
+    }
+
+
+def _message(w: dict[str, Any]) -> list[Any]:
+    return [w["inbound.InboundMessage"].pk]
+
+
+def _flag(w: dict[str, Any]) -> list[Any]:
+    return [w["auditing.SupportFlag"].pk]
 
 
 EXTRA_URLS: dict[str, ExtraUrl] = {
@@ -106,9 +140,31 @@ EXTRA_URLS: dict[str, ExtraUrl] = {
     "notifications_outboundmessage_resend": ExtraUrl(
         "post", lambda w: [w["notifications.OutboundMessage"].pk], _expect(302, 403)
     ),
+    # The stored mail: auditing.view_raw_mail, which a viewer (view_* of every model) does not hold.
+    "inbound_inboundmessage_mail": ExtraUrl("get", _message, _expect(200, 403)),
+    "inbound_inboundmessage_mail_html": ExtraUrl("get", _message, _expect(200, 403)),
+    "inbound_inboundmessage_mail_source": ExtraUrl("get", _message, _expect(200, 403)),
+    "inbound_inboundmessage_mail_eml": ExtraUrl("get", _message, _expect(200, 403)),
+    "inbound_inboundmessage_mail_attachment": ExtraUrl("get", lambda w: [*_message(w), 0], _expect(200, 403)),
+    # Flagging: auditing.flag_for_support; unflagging is POST only (a GET answers 405 before any check).
+    "inbound_inboundmessage_flag": ExtraUrl("get", _message, _expect(200, 403)),
+    "inbound_inboundmessage_unflag": ExtraUrl(
+        "post", lambda w: [*_message(w), w["flag to withdraw"].pk], _expect(302, 403)
+    ),
 }
 # The support views (``/support/``): one line each, as (URL name, args from the world, expected status by role).
-SUPPORT_URLS: dict[str, ExtraUrl] = {}
+SUPPORT_URLS: dict[str, ExtraUrl] = {
+    "support:flags": ExtraUrl("get", lambda w: [], _support()),
+    # Signed in already: on to the list (which then says 403 to those who are not support staff).
+    "support:login": ExtraUrl("get", lambda w: [], _support(302, 302, 302, anonymous=200)),
+    "support:item": ExtraUrl("get", _flag, _support()),
+    "support:html": ExtraUrl("get", _flag, _support()),
+    "support:eml": ExtraUrl("get", _flag, _support()),
+    "support:profile": ExtraUrl("get", _flag, _support()),
+    "support:logout": ExtraUrl("post", lambda w: [], _support(302, 302, 302)),  # last: it signs the client out
+}
+# What a flag that has ended shares with support: nothing (404), by any URL.
+FLAG_URLS = ("support:item", "support:html", "support:eml", "support:profile")
 # Admin-site URLs that belong to no model (the index, login, ...): not part of the matrix.
 SITE_URLS: set[str | None] = {"index", "login", "logout", "password_change", "password_change_done", "autocomplete"}
 SITE_URLS |= {"jsi18n", "view_on_site", "app_list", None}
@@ -131,7 +187,7 @@ def required_permission(model: type[models.Model], action: str) -> str | None:
 
 def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundMessage]) -> dict[str, Any]:
     """One object of every registered model (and an issue attachment), made through the apps' own paths."""
-    message = deliver(mail(subject="Printer on fire"))
+    message = deliver(mail(subject="Printer on fire", attachments=[("note.txt", "text/plain", b"hello")]))
     issue = Issue.objects.get(key=message.issue_key)
     profile = pipe.profile
     assert profile is not None
@@ -173,6 +229,13 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
         "auditing.PurgeRun": PurgeRun.objects.create(
             instance=instance, started_at=timezone.now(), finished_at=timezone.now(), counts={"raw_mail": 1}
         ),
+        "notifications.WebhookDelivery": WebhookDelivery.objects.create(
+            instance=instance,
+            identifier="matrix-1",
+            body_hash="0" * 64,
+            webhook_event="comment_created",
+            expires_at=timezone.now() + timedelta(days=7),
+        ),
         "auth.Group": Group.objects.get_or_create(name="matrix group")[0],
         "auth.User": user_model.objects.create_user("somebody", "somebody@example.org"),
         "django_celery_beat.IntervalSchedule": IntervalSchedule.objects.create(every=10, period="seconds"),
@@ -183,6 +246,21 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
     world["django_celery_beat.PeriodicTask"] = PeriodicTask.objects.create(
         name="matrix task", task="jemh.tasks.nothing", interval=world["django_celery_beat.IntervalSchedule"]
     )
+    world["auditing.SupportFlag"] = flag_message(message, "please look", None)
+    world["flag to withdraw"] = flag_message(message, "look at this too", None)
+    world["withdrawn flag"] = flag_message(message, "no longer", None)
+    unflag(world["withdrawn flag"], None)
+    world["auditing.SupportAccess"] = SupportAccess.objects.create(
+        flag=world["auditing.SupportFlag"], username="supporter", what=SupportSaw.ITEM, client_address="192.0.2.1"
+    )
+    world["auditing.RawMailAccess"] = RawMailAccess.objects.create(message=message, username="root", what=RawRead.EML)
+    access = {"user_agent": "a browser", "ip_address": "192.0.2.7", "username": "someone", "path_info": "/admin/"}
+    world["axes.AccessAttempt"] = AccessAttempt.objects.create(
+        **access, http_accept="*/*", get_data="", post_data="username=someone", failures_since_start=5
+    )
+    # Registered only when logging is switched on in settings (axes.AccessLog, axes.AccessFailureLog).
+    world["axes.AccessLog"] = AccessLog.objects.create(**access, http_accept="*/*")
+    world["axes.AccessFailureLog"] = AccessFailureLog.objects.create(**access, http_accept="*/*", locked_out=True)
     world["attachment"] = attachment_services.add_attachments(
         issue, [AttachmentUpload(filename="a.txt", content_type="text/plain", file=io.BytesIO(b"hello"))]
     )[0]
@@ -244,10 +322,10 @@ def page_url(model: type[models.Model], page: str, obj: models.Model) -> str:
 
 
 def expected_status(role: str, model: type[models.Model], page: str) -> int:
-    if role in ("anonymous", "support"):
+    if role == "anonymous":
         return 302  # to the admin's login page
-    if role in ("staff", "support_staff"):
-        return 403
+    if role in ("staff", "support", "support_staff"):
+        return 403  # support users: auditing.support.guard, whatever else they are
     if page == "add" and (role == "viewer" or label(model) in NOT_ADDABLE):
         return 403
     if page == "delete" and (role == "viewer" or label(model) in NOT_DELETABLE):
@@ -368,8 +446,10 @@ def test_a_refused_action_changes_nothing(
             # Refused: a redirect ("no action selected"), a 403, or the plain list (no action is offered at all).
             plain_list = response.status_code == 200 and response.templates[0].name.endswith("change_list.html")
             assert response.status_code in (302, 403) or plain_list, f"{label(model)}.{name}: {response.status_code}"
-            if role in ("anonymous", "support"):
+            if role == "anonymous":
                 assert "/admin/login/" in response["Location"]
+            if role in ("support", "support_staff"):
+                assert response.status_code == 403, f"{label(model)}.{name}: {response.status_code}"
     assert tried > 20
     after = snapshot()
     changed = [name for name in before if before[name] != after[name]]
@@ -426,6 +506,28 @@ def test_every_extra_url(
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.parametrize("role", ["superuser", "support", "support_staff"])
+def test_an_ended_or_unknown_flag_answers_404_to_everyone_who_may_see_flags(
+    role: str, world: dict[str, Any], clients: dict[str, Client]
+) -> None:
+    wrong = []
+    for name in FLAG_URLS:
+        for flag_id in (world["withdrawn flag"].pk, 999999):
+            url = reverse(name, args=[flag_id])
+            response = clients[role].get(url)
+            if response.status_code != 404:
+                wrong.append(f"{url}: {response.status_code}, expected 404")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_anonymous_is_sent_to_the_support_login_from_the_support_views(
+    world: dict[str, Any], clients: dict[str, Client]
+) -> None:
+    for name in set(SUPPORT_URLS) - {"support:login", "support:logout"}:
+        response = clients["anonymous"].get(reverse(name, args=SUPPORT_URLS[name].args(world)))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("support:login")), name
+
+
 def test_no_secret_is_displayed_to_anyone(world: dict[str, Any], clients: dict[str, Client]) -> None:
     """Issue 12: a user with only view_source read the mailbox password in clear text on the source's page."""
     secrets = {"mailbox-pw-123", "jira-token-456", "jira-pat-789", "oauth-refresh-abc", "oauth-access-def"}
@@ -458,5 +560,10 @@ def test_every_model_with_secrets_has_a_secrets_admin() -> None:
 
 def test_the_secret_checks_know_the_models_secrets() -> None:
     assert secret_field_names(Source) == ("password", "oauth_access_token", "oauth_refresh_token")
-    assert set(secret_field_names(Instance)) == {"jira_api_token", "jira_pat"}
+    assert set(secret_field_names(Instance)) == {
+        "jira_api_token",
+        "jira_pat",
+        "jira_webhook_token",
+        "jira_webhook_secret",
+    }
     assert not secret_field_names(InboundMessage) and not secret_field_names(Profile)
