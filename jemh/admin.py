@@ -112,7 +112,11 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     def jira_webhook(self, obj: Instance) -> str:
         if not obj.pk or not obj.jira_webhook_token:
             return "Made when the instance is saved."
-        url = webhook_url(obj, _request.get())
+        request = _request.get()
+        if request is None or not self.has_change_permission(request, obj):
+            # the token admits deliveries (alone, when no secret is set): a secret, shown only to who may change it
+            return "set (shown to users who may change the instance)"
+        url = webhook_url(obj, request)
         if obj.jira_webhook_secret:
             how = (
                 "Paste this URL and the same secret into Jira's webhook form (Jira Cloud: System → WebHooks; "

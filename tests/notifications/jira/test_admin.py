@@ -65,3 +65,17 @@ def test_every_instance_gets_its_own_token() -> None:
     assert first.jira_webhook_token and second.jira_webhook_token
     assert first.jira_webhook_token != second.jira_webhook_token
     assert len(first.jira_webhook_token) >= 40
+
+
+@pytest.mark.django_db
+def test_a_view_only_user_never_sees_the_webhook_token(client: Client, jira_instance: Instance) -> None:
+    """The token admits deliveries (alone, without a secret): it is a secret like the others."""
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_instance"))
+    client.force_login(viewer)
+    page = client.get(reverse("admin:jemh_instance_change", args=[jira_instance.pk]))
+    assert page.status_code == 200
+    assert jira_instance.jira_webhook_token not in page.content.decode()
+    assert "shown to users who may change the instance" in page.content.decode()
