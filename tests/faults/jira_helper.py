@@ -48,6 +48,7 @@ def setup(options: argparse.Namespace) -> dict[str, Any]:
         username=options.user,
         password=options.password,
         profile=profile,
+        trusted_authserv_ids="mx.support.example.com",  # our MTA (tests.pipeline.conftest.OUR_MTA)
     )
     return {"instance_id": instance.pk, "source_id": source.pk}
 
