@@ -224,7 +224,9 @@ def test_a_line_of_brackets_is_fast() -> None:
 )
 def test_hostile_markdown_is_bounded(source: str) -> None:
     _html, seconds = _timed(source)
-    assert seconds < 1.0
+    # A guard against super-linear blow-up (the unbounded shapes took 35 s and more), not a speed target: these
+    # 50,000-character inputs took 0.3 s on a quiet machine and up to 1.4 s on a slow or loaded one.
+    assert seconds < 3.0
 
 
 def test_deep_nesting_is_bounded() -> None:
