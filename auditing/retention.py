@@ -11,7 +11,7 @@ crash mid-purge leaves only what the next run removes. Scheduled by beat (``audi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -60,18 +60,6 @@ def purge(
     return report
 
 
-def _walk(folder: str) -> Iterator[str]:
-    storage = blob_storage()
-    try:
-        folders, files = storage.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for name in files:
-        yield folder + name
-    for sub in sorted(folders):
-        yield from _walk(f"{folder}{sub}/")
-
-
 def purge_orphan_blobs(
     *, now: datetime | None = None, dry_run: bool = False, batch: int = 500, progress: Progress | None = None
 ) -> Counter[str]:
@@ -91,7 +79,7 @@ def purge_orphan_blobs(
             if not dry_run:
                 discard_blobs(old, "orphan blob")
 
-        for name in _walk(folder):
+        for name in storage.walk(folder.rstrip("/")):
             names.append(name)
             if len(names) == batch:
                 settle(names)
