@@ -2,6 +2,7 @@
 # docker/test.sh: builds the image with podman and no network, validates and lints the docker/ files, starts the
 # compose stack in order and checks it end to end; `down -v` at the end (or on any failure) leaves nothing behind.
 # Run by .ci/run (and `make docker-test`); needs root, podman, docker-compose (Debian) and the dev venv (.venv).
+# JEMH_DOCKER_KEEP=1 leaves a failed stack running (and says how to take it down) to look into it.
 #
 # Steps: the base image (docker/base.sh: cached after the first run), the wheelhouse (docker/wheelhouse.sh), hadolint,
 # check-jsonschema (the compose-spec schema check-jsonschema vendors), `docker-compose config` and
@@ -38,9 +39,15 @@ cleanup() {
   local code=$?
   if [ "$code" != 0 ] && [ -f "$WORK/env" ]; then
     for service in db redis migrate web worker beat; do
+      podman container exists "$(container "$service")" || continue
       echo "--- logs of $service (last 40 lines)"
       podman logs --tail 40 "$(container "$service")" 2>&1 || true
     done
+  fi
+  if [ "$code" != 0 ] && [ "${JEMH_DOCKER_KEEP:-0}" = 1 ]; then
+    echo "JEMH_DOCKER_KEEP=1: the stack is left running; take it down with:"
+    echo "  $BIN/podman-compose --project-name $PROJECT --env-file $WORK/env -f docker/compose.yaml down -v"
+    exit "$code"
   fi
   if [ -f "$WORK/env" ]; then
     compose down -v >"$WORK/down.log" 2>&1 || cat "$WORK/down.log"
@@ -93,8 +100,8 @@ podman build --quiet --network=none --format docker --build-arg "BASE=$BASE_IMAG
 BUILD_SECONDS=$((SECONDS - build_started))
 SIZE="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
 step "image built in $BUILD_SECONDS s, $((SIZE / 1024 / 1024)) MiB"
-[ "$(podman image inspect --format '{{.Config.User}}' "$IMAGE")" = "jemh" ] || fail "the image does not run as jemh"
-podman image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE" | grep -q healthcheck.py \
+[ "$(podman image inspect --format '{{.Config.User}}' "$IMAGE")" = "10001:10001" ] || fail "the image runs as root"
+podman image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE" | grep healthcheck.py >/dev/null \
   || fail "the image has no HEALTHCHECK"
 
 step "test stand-ins for PostgreSQL and Redis (Debian packages; cached after the first run)"
@@ -125,7 +132,7 @@ step "up: migrate (one-shot)"
 compose up -d --no-deps migrate >>"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "compose up migrate"; }
 code="$(podman wait "$(container migrate)")"
 [ "$code" = 0 ] || fail "migrate exited $code"
-podman logs "$(container migrate)" 2>&1 | grep -q "Admin user created: admin" || fail "migrate made no admin user"
+podman logs "$(container migrate)" 2>&1 | grep "Admin user created: admin" >/dev/null || fail "migrate made no admin user"
 
 step "up: web, worker, beat"
 compose up -d --no-deps web worker beat >>"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "compose up"; }
@@ -148,18 +155,19 @@ fi
 [ "$status" = 200 ] || fail "readiness answered $status: $(cat "$WORK/ready")"
 
 step "check: static files (whitenoise)"
-css="$(get "$URL/admin/login/" | grep -o '/static/admin/css/base\.[0-9a-f]*\.css' | head -1)"
+get -o "$WORK/login.html" "$URL/admin/login/"
+css="$(grep -o -m 1 '/static/admin/css/base\.[0-9a-f]*\.css' "$WORK/login.html" || true)"
 [ -n "$css" ] || fail "the admin login page names no hashed stylesheet"
 [ "$(get -o /dev/null -w '%{http_code}' "$URL$css")" = 200 ] || fail "$css is not served"
 
 step "check: the worker answers a Celery ping"
 worker_host="$(podman inspect --format '{{.Config.Hostname}}' "$(container worker)")"
 podman exec "$(container web)" celery -A jemh inspect ping --timeout 10 --destination "worker@$worker_host" \
-  | grep -q pong || fail "the worker did not answer a ping"
+  | grep pong >/dev/null || fail "the worker did not answer a ping"
 
 step "check: a mail delivered through the web container becomes an issue"
 podman exec -i "$(container web)" python manage.py shell --verbosity 0 < docker/test/mail_setup.py \
-  | grep -q "mail setup done" || fail "docker/test/mail_setup.py failed"
+  | grep "mail setup done" >/dev/null || fail "docker/test/mail_setup.py failed"
 printf 'From: Carol <carol@customer.example>\r\nTo: support@jemh.test\r\nSubject: Printer on fire in compose\r\nMessage-ID: <compose-test@customer.example>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nPlease help.\r\n' \
   | podman exec -i "$(container web)" python manage.py jemh deliver --source compose-mta
 deadline=$((SECONDS + 60))

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import environ
 
-from jemh import config
+from jemh import config, secret_files
 from jemh.crypto import derived_key
 from jemh.crypto_keys import load_encryption_keys, load_index_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+secret_files.load()  # NAME_FILE=PATH for the secret variables (container secrets; jemh/secret_files.py)
 env = environ.Env()
 
 VAR_DIR = Path(env.str("JEMH_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()

@@ -12,7 +12,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
   postgres -D "$PGDATA" -c listen_addresses='' -k /var/run/postgresql &
   pid=$!
-  until pg_isready -q -h /var/run/postgresql; do sleep 0.2; done
+  until pg_isready -q -h /var/run/postgresql -U "$POSTGRES_USER"; do sleep 0.2; done
   createdb -h /var/run/postgresql -U "$POSTGRES_USER" "${POSTGRES_DB:-$POSTGRES_USER}"
   kill "$pid"
   wait "$pid" || true

@@ -3,6 +3,7 @@
 # /var/lib/postgresql/data, pg_isready). Not for production: use the official image there.
 ARG BASE=localhost/jemh-base:bookworm
 FROM ${BASE}
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-15 \
     && rm -rf /var/lib/apt/lists/* \
@@ -10,6 +11,7 @@ RUN apt-get update \
     && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data
 COPY docker/test/postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint
+# hadolint ignore=DL3066
 USER postgres
 VOLUME ["/var/lib/postgresql/data"]
 EXPOSE 5432
