@@ -36,7 +36,7 @@ def _get(path: str) -> int:
         f"http://127.0.0.1:{port}{path}", headers={"Host": "localhost", "X-Forwarded-Proto": "https"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (a fixed local URL)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         print(f"{path}: {error.code} {error.read()[:500]!r}", file=sys.stderr)

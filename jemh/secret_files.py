@@ -37,7 +37,8 @@ SECRET_VARIABLES = (
 
 def load(environ: MutableMapping[str, str] = os.environ) -> list[str]:
     """Set each secret variable whose ``NAME_FILE`` is given from that file (trailing newlines dropped) and remove
-    ``NAME_FILE``; returns the names set. Both ``NAME`` and ``NAME_FILE`` set, or an unreadable file, is a configuration error."""
+    ``NAME_FILE``; returns the names set. Both ``NAME`` and ``NAME_FILE`` set, or an unreadable file, is a
+    configuration error."""
     loaded = []
     for name in SECRET_VARIABLES:
         path = environ.get(f"{name}_FILE", "")

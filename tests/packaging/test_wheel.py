@@ -28,7 +28,7 @@ UV = str(Path(sys.executable).with_name("uv"))
 def _run(*command: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)  # type: ignore[call-overload]
     assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
-    return done  # type: ignore[no-any-return]
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +174,6 @@ def test_the_wheel_carries_templates_and_no_development_dependency(wheel: Path, 
     assert not any(name in line for line in runtime for name in ("honcho", "pytest", "ruff", "mypy"))
     assert any("gunicorn" in line for line in runtime) and any("whitenoise" in line for line in runtime)
     frozen = _run(UV, "pip", "freeze", "--python", str(installed["python"])).stdout.splitlines()
-    names = {line.split("==")[0].split(" @ ")[0].strip().lower() for line in frozen}
-    assert {"gunicorn", "whitenoise", "django", "jemh-mailhandler"} <= names
-    assert not names & {"honcho", "pytest", "ruff", "mypy", "uv", "playwright"}
+    installed_names = {line.split("==")[0].split(" @ ")[0].strip().lower() for line in frozen}
+    assert {"gunicorn", "whitenoise", "django", "jemh-mailhandler"} <= installed_names
+    assert not installed_names & {"honcho", "pytest", "ruff", "mypy", "uv", "playwright"}
