@@ -95,8 +95,12 @@ if grep -q -E '^\s+- .*:5432|^\s+- .*:6379' "$WORK/config.yaml"; then fail "a da
 
 step "build $IMAGE (no network, FROM $BASE_IMAGE)"
 build_started=$SECONDS
-podman build --quiet --network=none --format docker --build-arg "BASE=$BASE_IMAGE" \
-  -f docker/Dockerfile -t "$IMAGE" . >/dev/null
+# The build stage tagged too, so that tidying up (below) keeps it: it holds the cached dependency layer.
+for target in build final; do
+  if [ "$target" = build ]; then args=(--target build -t "$IMAGE-build"); else args=(-t "$IMAGE"); fi
+  podman build --quiet --network=none --format docker --build-arg "BASE=$BASE_IMAGE" \
+    -f docker/Dockerfile "${args[@]}" . >/dev/null
+done
 BUILD_SECONDS=$((SECONDS - build_started))
 SIZE="$(podman image inspect --format '{{.Size}}' "$IMAGE")"
 step "image built in $BUILD_SECONDS s, $((SIZE / 1024 / 1024)) MiB"
@@ -109,6 +113,9 @@ podman build --quiet --format docker --build-arg "BASE=$BASE_IMAGE" \
   -f docker/test/postgres.Dockerfile -t localhost/jemh-test-postgres:15 . >/dev/null
 podman build --quiet --format docker --build-arg "BASE=$BASE_IMAGE" \
   -f docker/test/redis.Dockerfile -t localhost/jemh-test-redis:7 . >/dev/null
+
+# Tidy podman's storage: earlier builds of these images (untagged now), not other projects' images.
+podman image prune -f --filter label=io.jemh.image >/dev/null
 
 # A stack left by an interrupted run.
 compose down -v >/dev/null 2>&1 || true

@@ -3,6 +3,7 @@
 # /var/lib/postgresql/data, pg_isready). Not for production: use the official image there.
 ARG BASE=localhost/jemh-base:bookworm
 FROM ${BASE}
+LABEL io.jemh.image="jemh-test-postgres"
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-15 \

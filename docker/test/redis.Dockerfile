@@ -2,6 +2,7 @@
 # Redis 7 (redis-server and redis-cli on the PATH, data in /data). Not for production: use the official image there.
 ARG BASE=localhost/jemh-base:bookworm
 FROM ${BASE}
+LABEL io.jemh.image="jemh-test-redis"
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends redis-server \
