@@ -82,7 +82,9 @@ WSGI_APPLICATION = "jemh.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],  # every template lives in its app (package data of the wheel)
+        # Templates live in their apps (package data of the wheel); site-wide overrides of other apps' templates
+        # (e.g. admin/index.html, which the admin app would find first) in jemh/templates/, searched before them.
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
