@@ -5,8 +5,9 @@ The role is read from the container's main process (PID 1, which docker/entrypoi
 - web: ``/health/ready`` answers 200 (database, broker, storage, migrations); while that endpoint does not exist
   yet (404), ``/health/`` answering 200. Sent as through the TLS proxy (``X-Forwarded-Proto: https``, host
   ``localhost``), so that HTTPS redirects in production do not fail it.
-- worker: the worker answers a Celery ping addressed to it (``worker@HOSTNAME``).
-- beat: the database and the broker are reachable (beat needs both to send due tasks).
+- worker and beat: ``manage.py jemh health --role ROLE`` (their heartbeats) where that subcommand exists; else
+  the worker answers a Celery ping addressed to it (``worker@HOSTNAME``), and for beat the database and the broker
+  are reachable (beat needs both to send due tasks).
 - anything else (one-shot commands): healthy.
 """
 
@@ -56,8 +57,26 @@ def _django() -> None:
     django.setup()
 
 
+def _jemh_health(role: str) -> bool | None:
+    """``jemh health --role ROLE``'s verdict, or None where this version has no such subcommand."""
+    from jemh.cli import SUBCOMMANDS
+
+    if "health" not in SUBCOMMANDS:
+        return None
+    from django.core.management import call_command
+
+    try:
+        call_command("jemh", "health", "--role", role)
+    except SystemExit as ended:
+        return ended.code in (0, None)
+    return True
+
+
 def worker() -> bool:
     _django()
+    verdict = _jemh_health("worker")
+    if verdict is not None:
+        return verdict
     from jemh.celery import app
 
     name = f"worker@{socket.gethostname()}"
@@ -69,6 +88,9 @@ def worker() -> bool:
 
 def beat() -> bool:
     _django()
+    verdict = _jemh_health("beat")
+    if verdict is not None:
+        return verdict
     from django.db import connection
 
     from jemh.celery import app
