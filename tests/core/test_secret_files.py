@@ -1,31 +1,48 @@
-"""NAME_FILE=PATH for the secret variables (jemh/secret_files.py): container secrets read when the settings load."""
+"""Key and secret files (var/encryption.key, var/index.key, var/secret_key) are created with their final
+permissions: readable by their owner only from the first byte, never written first and chmod'ed after."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+import environ
 import pytest
 
-from jemh import config, secret_files
+from jemh import config, crypto_keys
 
 
-def test_a_secret_is_read_from_its_file_and_the_file_variable_removed(tmp_path: Path) -> None:
-    (tmp_path / "secret_key").write_text("s" * 60 + "\n")
-    (tmp_path / "pg").write_text("pw with spaces\n\n")
-    environ = {"SECRET_KEY_FILE": str(tmp_path / "secret_key"), "PGPASSWORD_FILE": str(tmp_path / "pg")}
-    assert secret_files.load(environ) == ["SECRET_KEY", "PGPASSWORD"]
-    assert environ == {"SECRET_KEY": "s" * 60, "PGPASSWORD": "pw with spaces"}
+@pytest.fixture()
+def open_umask() -> object:
+    previous = os.umask(0)  # the most permissive umask: a plain write would make the file world-readable
+    yield
+    os.umask(previous)
 
 
-def test_other_file_variables_are_left_alone(tmp_path: Path) -> None:
-    environ = {"TF_CLI_CONFIG_FILE": str(tmp_path / "nothing"), "EMAIL_FILE_PATH": "/tmp/outbox"}
-    assert secret_files.load(environ) == []
-    assert environ == {"TF_CLI_CONFIG_FILE": str(tmp_path / "nothing"), "EMAIL_FILE_PATH": "/tmp/outbox"}
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_both_set_or_an_unreadable_file_is_a_configuration_error(tmp_path: Path) -> None:
-    (tmp_path / "key").write_text("k")
-    with pytest.raises(config.ConfigError, match="JEMH_INDEX_KEY_FILE: is set together with JEMH_INDEX_KEY"):
-        secret_files.load({"JEMH_INDEX_KEY": "x", "JEMH_INDEX_KEY_FILE": str(tmp_path / "key")})
-    with pytest.raises(config.ConfigError, match="SECRET_KEY_FILE: names a file that cannot be read"):
-        secret_files.load({"SECRET_KEY_FILE": str(tmp_path / "missing")})
+def test_generated_key_files_are_private_from_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_umask: object
+) -> None:
+    # no chmod after the fact: the mode must come from the creating open() itself
+    monkeypatch.setattr(os, "chmod", lambda *a, **k: pytest.fail("chmod used after writing"))
+    monkeypatch.setattr(Path, "chmod", lambda *a, **k: pytest.fail("chmod used after writing"))
+    env = environ.Env()
+    for name in ("JEMH_ENCRYPTION_KEYS", "JEMH_INDEX_KEY", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    crypto_keys.load_encryption_keys(env, False, tmp_path)
+    crypto_keys.load_index_key(env, False, tmp_path)
+    config.secret_key(env, False, tmp_path)
+    for name in ("encryption.key", "index.key", "secret_key"):
+        assert mode(tmp_path / name) == 0o600, name
+
+
+def test_an_existing_key_file_is_kept_as_it_is(tmp_path: Path) -> None:
+    """Two processes starting at once (web, worker, beat): the second reads the first one's key."""
+    path = tmp_path / "index.key"
+    assert config.create_secret_file(path, "first\n") is True
+    assert config.create_secret_file(path, "second\n") is False
+    assert path.read_text() == "first\n"
