@@ -10,20 +10,55 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from inbound import (
     health,
     instance_admin,  # noqa: F401  (registers the Instance admin with the tracker's actions)
 )
-from inbound.models import Source
+from inbound.models import Source, SourceKind
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
+from inbound.sources.mta_setup import mta_setup
 from jemh.admin_secrets import SecretsAdminMixin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
+
+
+SHORT_ERROR_CHARS = 60
+# The fields of each kind of source (the others are hidden on its form; see source_change_form.html).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    SourceKind.IMAP: (
+        "host",
+        "port",
+        "security",
+        "auth_method",
+        "username",
+        "password",
+        "oauth_token_state",
+        "folder",
+        "read_strategy",
+        "move_to",
+        "poll_interval",
+        "batch_limit",
+    ),
+    SourceKind.POP3: (
+        "host",
+        "port",
+        "security",
+        "auth_method",
+        "username",
+        "password",
+        "oauth_token_state",
+        "delete_after_capture",
+        "poll_interval",
+        "batch_limit",
+    ),
+    SourceKind.MAILDIR: ("maildir_path", "read_strategy", "move_to", "poll_interval", "batch_limit"),
+    SourceKind.PIPE: ("mta_lines",),
+}
 
 
 class SourceForm(forms.ModelForm):
@@ -37,17 +72,17 @@ class SourceForm(forms.ModelForm):
 @admin.register(Source)
 class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     form = SourceForm
+    # Read at 1366 px: what the source is and whether it works first; the server's words cut short (the detail
+    # page has them whole, with the failure counts and times).
     list_display = [
         "name",
-        "instance",
         "kind",
-        "enabled",
         "health_state",
-        "last_success_at",
-        "short_error",
-        "consecutive_failures",
         "next_poll",
         "captured_today",
+        "last_success_at",
+        "short_error",
+        "instance",
     ]
     list_filter = ["kind", "enabled", "instance"]
     search_fields = ["name", "host", "username"]
@@ -65,9 +100,11 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "disabled_reason",
         "uidvalidity",
         "oauth_token_state",
+        "mta_lines",
         "created_at",
         "updated_at",
     ]
+    change_form_template = "inbound/admin/source_change_form.html"
     fieldsets = [
         (None, {"fields": ["instance", "name", "kind", "enabled", "profile", "trusted_authserv_ids"]}),
         (
@@ -76,6 +113,7 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         ),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
         ("Schedule and limits", {"fields": ["poll_interval", "batch_limit", "max_message_size"]}),
+        ("Delivery by the MTA", {"fields": ["mta_lines"]}),
         (
             "Health",
             {
@@ -119,12 +157,39 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="last error")
     def short_error(self, source: Source) -> str:
-        text = source.last_error or ""
-        return text if len(text) <= 80 else text[:77] + "..."
+        text = source.last_error if source.consecutive_failures else ""  # a recovered source has no current error
+        if not text:
+            return "-"
+        return text if len(text) <= SHORT_ERROR_CHARS else text[: SHORT_ERROR_CHARS - 3] + "..."
 
     @admin.display(description="last error (server's words)")
     def last_error_text(self, source: Source) -> str:
-        return source.last_error or "-"
+        if not source.last_error:
+            return "-"
+        if not source.consecutive_failures:  # kept as history, but not shown as if it were still the case
+            return f"none since it recovered (before that: {source.last_error})"
+        return source.last_error
+
+    @admin.display(description="what to put in the MTA")
+    def mta_lines(self, source: Source) -> str:
+        if source.pk is None or source.kind != SourceKind.PIPE:
+            return "Save a source of kind 'MTA pipe' to see the lines for Postfix and Exim."
+        setup = mta_setup(source)
+        blocks = [
+            ("Delivery command (one message on standard input)", setup.command),
+            ("Postfix, as an alias", setup.postfix_alias),
+            ("Postfix, as a transport", f"{setup.postfix_transport}\n\n{setup.postfix_transport_map}"),
+            ("Exim, a router and a transport", f"{setup.exim_router}\n\n{setup.exim_transport}"),
+        ]
+        note = (
+            f"Replace {setup.address} with the address this source receives, if it differs. Exit status "
+            "75 asks the MTA to keep the message and retry; the user must be able to read this installation."
+        )
+        return format_html(
+            "{}<p>{}</p>",
+            format_html_join("", '<h4>{}</h4><pre class="jemh-mta">{}</pre>', blocks),
+            note,
+        )
 
     @admin.display(description="next poll")
     def next_poll(self, source: Source) -> Any:
@@ -141,6 +206,17 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     @admin.display(description="OAuth token")
     def oauth_token_state(self, source: Source) -> str:
         return "set (hidden)" if source.oauth_refresh_token else "not set (OAuth comes in a later release)"
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
+    ) -> Any:
+        original = context.get("original")
+        context = {
+            **context,
+            "kind_fields": {kind: list(names) for kind, names in KIND_FIELDS.items()},
+            "stored_kind": original.kind if original is not None else SourceKind.IMAP,
+        }
+        return super().render_change_form(request, context, add, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
