@@ -72,17 +72,15 @@ class SourceForm(forms.ModelForm):
 @admin.register(Source)
 class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     form = SourceForm
-    # Read at 1366 px: what the source is and whether it works first; the server's words cut short (the detail
-    # page has them whole, with the failure counts and times).
+    # Read at 1366 px: what the source is and whether it works, the server's words cut short; the detail page has
+    # them whole, with the instance, the failure counts and the times of the last poll and success.
     list_display = [
         "name",
         "kind",
         "health_state",
         "next_poll",
         "captured_today",
-        "last_success_at",
         "short_error",
-        "instance",
     ]
     list_filter = ["kind", "enabled", "instance"]
     search_fields = ["name", "host", "username"]

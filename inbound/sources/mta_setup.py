@@ -65,8 +65,7 @@ def mta_setup(source: Source, *, python: str | None = None, manage: Path | None 
         address=address,
         postfix_alias=f'# /etc/aliases (then run: newaliases)\n{local_part}: "|{command}"',
         postfix_transport=(
-            f"# /etc/postfix/master.cf\n{transport} unix - n n - - pipe\n"
-            f"  flags=DR user={account} argv={command}"
+            f"# /etc/postfix/master.cf\n{transport} unix - n n - - pipe\n  flags=DR user={account} argv={command}"
         ),
         postfix_transport_map=(
             f"# /etc/postfix/transport (then run: postmap /etc/postfix/transport; postfix reload)\n"

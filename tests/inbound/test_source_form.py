@@ -23,7 +23,14 @@ pytestmark = pytest.mark.django_db
 def test_delivery_command_names_this_python_manage_py_and_the_source(instance: Any) -> None:
     pipe = Source.objects.create(instance=instance, name="help desk", kind=SourceKind.PIPE)
     words = shlex.split(delivery_command(pipe))
-    assert words == [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "jemh", "deliver", "--source", "help desk"]
+    assert words == [
+        sys.executable,
+        str(Path(settings.BASE_DIR) / "manage.py"),
+        "jemh",
+        "deliver",
+        "--source",
+        "help desk",
+    ]
     other = Instance.objects.create(name="Other")
     Source.objects.create(instance=other, name="help desk", kind=SourceKind.PIPE)
     assert shlex.split(delivery_command(pipe))[-2:] == ["--instance", instance.name]  # the name alone is ambiguous
@@ -42,7 +49,9 @@ def test_mta_lines_use_the_profiles_catch_address(instance: Any) -> None:
     assert setup.postfix_transport.endswith(f"argv={command}")
     assert "help@example.org jemh_mx:" in setup.postfix_transport_map
     assert "local_parts = help\n  domains = example.org\n  transport = jemh_mx_pipe" in setup.exim_router
-    assert f"driver = pipe\n  command = {command}\n" in setup.exim_transport and "temp_errors = 75" in setup.exim_transport
+    assert (
+        f"driver = pipe\n  command = {command}\n" in setup.exim_transport and "temp_errors = 75" in setup.exim_transport
+    )
 
 
 def test_pipe_source_page_shows_the_lines_to_paste(admin_client: Any, instance: Any) -> None:
