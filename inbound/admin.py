@@ -26,7 +26,6 @@ from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
 
-
 SHORT_ERROR_CHARS = 60
 # The fields of each kind of source (the others are hidden on its form; see source_change_form.html).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {

@@ -45,7 +45,7 @@ def test_mta_lines_use_the_profiles_catch_address(instance: Any) -> None:
     command = "/srv/jemh/.venv/bin/python /srv/jemh/manage.py jemh deliver --source mx"
     assert setup.command == command
     assert f'help: "|{command}"' in setup.postfix_alias
-    assert f"jemh_mx unix - n n - - pipe\n  flags=DR user=" in setup.postfix_transport
+    assert "jemh_mx unix - n n - - pipe\n  flags=DR user=" in setup.postfix_transport
     assert setup.postfix_transport.endswith(f"argv={command}")
     assert "help@example.org jemh_mx:" in setup.postfix_transport_map
     assert "local_parts = help\n  domains = example.org\n  transport = jemh_mx_pipe" in setup.exim_router
