@@ -7,8 +7,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -27,6 +29,7 @@ from profiles.models import TestCase
 from trackers.registry import issue_url
 
 SHORT_ERROR_CHARS = 60
+MAX_SHOWN_MESSAGE_BYTES = 100_000  # a test case's page shows the message up to this (attachments make it long)
 # The fields of each kind of source (the others are hidden on its form; see source_change_form.html).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     SourceKind.IMAP: (
@@ -265,23 +268,59 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
 @admin.register(TestCase)
 class TestCaseAdmin(admin.ModelAdmin):
+    """Test cases, run from their own page (a dry run, or for real): the report is shown beside the message."""
+
     form = TestCaseForm
     list_display = ("name", "profile", "created_at")
     list_filter = ("profile__instance", "profile")
     search_fields = ("name",)
-    readonly_fields = ("created_at", "report")
-
-    @admin.display(description="last run report")
-    def report(self, case: TestCase) -> str:
-        if case.last_run_report is None:
-            return "Not run yet."
-        instance_id = case.profile.instance_id
-        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
+    readonly_fields = ("created_at",)
+    change_form_template = "inbound/admin/testcase_change_form.html"
 
     actions = ("dry_run", "real_run")
 
     def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.has_perm("profiles.run_testcase"))
+
+    def get_urls(self) -> list[URLPattern]:
+        run = path("<path:object_id>/run/", self.admin_site.admin_view(self.run_view), name="profiles_testcase_run")
+        return [run, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        case = self.get_object(request, object_id)
+        if case is not None:
+            extra_context = {**(extra_context or {}), **self._run_context(request, case)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _run_context(self, request: HttpRequest, case: TestCase) -> dict[str, Any]:
+        report = case.last_run_report
+        instance_id = case.profile.instance_id
+        message = case.raw_bytes[:MAX_SHOWN_MESSAGE_BYTES].decode("utf-8", errors="replace")
+        return {
+            "run_url": reverse("admin:profiles_testcase_run", args=[case.pk]),
+            "may_dry_run": self.has_change_permission(request, case),
+            "may_real_run": self.has_run_permission(request, case),
+            "message_text": message,
+            "message_cut": len(case.raw_bytes) > MAX_SHOWN_MESSAGE_BYTES,
+            "report_html": report_table(report, lambda key: issue_url(instance_id, key)) if report else "",
+            "last_run": report or {},
+        }
+
+    def run_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: run the test case (``mode`` "dry" or "real", each behind its permission), then show its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self.get_object(request, object_id)
+        if case is None:
+            raise Http404("No such test case.")
+        dry_run = request.POST.get("mode") != "real"
+        allowed = self.has_change_permission(request, case) if dry_run else self.has_run_permission(request, case)
+        if not allowed:
+            raise PermissionDenied
+        self._run(request, TestCase.objects.filter(pk=case.pk), dry_run=dry_run)
+        return HttpResponseRedirect(reverse("admin:profiles_testcase_change", args=[case.pk]) + "#jemh-last-run")
 
     # A dry run writes nothing but the test case's report: changing the test case is enough.
     @admin.action(
