@@ -262,7 +262,7 @@ class JiraTracker:
         return self._project(project_key)[0]
 
     def project_keys(self) -> tuple[str, ...]:
-        """Cloud pages through ``project/search``; Data Center answers ``GET project`` in one list (it has no search)."""
+        """Cloud pages through ``project/search``; Data Center answers ``GET project`` in one list (no search)."""
         if not self.client.is_cloud:
             raw = self.client.get("project", what="the list of projects")
             return tuple(sorted(p["key"] for p in raw))
