@@ -11,7 +11,7 @@ from django import forms
 
 from jemh.models import Instance
 from notifications.choices import EventKind
-from notifications.models import NotificationMapping
+from notifications.models import NotificationMapping, all_event_kinds
 from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class NotificationMappingForm(forms.ModelForm):
         choices=EventKind.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
+        initial=all_event_kinds,  # the model's default: a declared field does not take it from the model
         help_text="The events that send mail; none ticked: none.",
     )
 

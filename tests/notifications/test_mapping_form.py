@@ -37,6 +37,8 @@ def test_projects_and_event_kinds_are_checkboxes_of_the_trackers_values(admin_cl
         'type="checkbox" name="projects" value="OPS"' in page and 'type="checkbox" name="projects" value="SUP"' in page
     )
     assert 'type="checkbox" name="event_kinds" value="created"' in page
+    assert page.count('name="event_kinds"') == page.count('name="event_kinds" value="') == 5
+    assert page.count("checked>") >= 5 and 'value="deleted" id="id_event_kinds_4" checked' in page  # all, as before
     response = admin_client.post(url, _post(instance, projects=["SUP", "OPS"], event_kinds=["created", "commented"]))
     assert response.status_code == 302, response.context["adminform"].form.errors
     mapping = NotificationMapping.objects.get()
