@@ -208,15 +208,20 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         return "set (hidden)" if source.oauth_refresh_token else "not set (OAuth comes in a later release)"
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
-    ) -> Any:
-        original = context.get("original")
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any | None = None,
+    ) -> HttpResponse:
         context = {
             **context,
             "kind_fields": {kind: list(names) for kind, names in KIND_FIELDS.items()},
-            "stored_kind": original.kind if original is not None else SourceKind.IMAP,
+            "stored_kind": obj.kind if obj is not None else SourceKind.IMAP,
         }
-        return super().render_change_form(request, context, add, change, **kwargs)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -35,7 +35,7 @@ class ProjectKeysField(forms.CharField):
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         return list(dict.fromkeys(key.upper() for key in re.split(r"[\s,;]+", text) if key))
 
 

@@ -15,7 +15,7 @@ from profiles.models.mappings import INHERIT_HELP
 CHOICE_FIELDS = ("project_key", "issue_type", "priority")
 
 
-def default_mapping_help(text: str) -> str:
+def default_mapping_help(text: Any) -> str:
     """A field's help on the default mapping, which inherits from nothing: what an empty value means there."""
     text = str(text).replace(INHERIT_HELP, "").replace("On the default: the tracker's.", "Empty: the tracker's.")
     text = text.replace("Unset everywhere:", "Empty:").replace("means none (not inherited)", "means none")

@@ -44,7 +44,7 @@ def delivery_command(source: Source, *, python: str | None = None, manage: Path 
 
 def _address(source: Source) -> str:
     """The address mail for this source comes to: the profile's first plain catch address, else a placeholder."""
-    if source.profile_id is not None:
+    if source.profile is not None:
         address = (
             source.profile.catch_addresses.filter(is_regex=False).order_by("pk").values_list("address", flat=True)
         ).first()

@@ -106,7 +106,7 @@ def test_an_issue_type_the_project_lacks_is_refused(local: Instance) -> None:
     assert "Select a valid choice" in str(form.errors["issue_type"])  # not offered at all
     kept = ProjectMapping(profile=profile, name="Old", issue_type="Epic")  # a value typed before choices existed
     form = form_class(instance=kept)
-    assert ("Epic", "Epic (not in the tracker)") in form.fields["issue_type"].choices
+    assert ("Epic", "Epic (not in the tracker)") in form.fields["issue_type"].choices  # type: ignore[attr-defined]
 
 
 def test_jira_values_are_offered_through_the_tracker_interface(admin_client: Client, jira: Instance) -> None:
