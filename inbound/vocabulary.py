@@ -7,7 +7,7 @@ from jemh.models import Instance
 from profiles.vocabulary import ProjectVocabulary
 from trackers.registry import get_tracker
 
-MAX_PROJECTS = 100  # each costs one look-up (cached by the Jira backend); more are typed into the field
+MAX_PROJECTS = 30  # each costs a look-up (Jira: cached for the site); a mapping naming another shows it as well
 
 
 def tracker_projects(instance: Instance) -> list[ProjectVocabulary]:

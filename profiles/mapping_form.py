@@ -49,9 +49,9 @@ def _choices(values: list[tuple[str, str]], current: Any, empty: str) -> list[tu
 
 
 class ProjectMappingForm(forms.ModelForm):
-    """A mapping's form; its subclass of :func:`mapping_form_for` offers an instance's tracker's values."""
+    """A mapping's form; its subclass made by :func:`mapping_form_for` offers an instance's tracker's values."""
 
-    vocabulary_instance: Instance | None = None
+    vocabulary_projects: list[vocabulary.ProjectVocabulary] | None = None  # asked once per form class
 
     class Meta:
         model = ProjectMapping
@@ -66,7 +66,7 @@ class ProjectMappingForm(forms.ModelForm):
             for name in inheritance.INHERITABLE_FIELDS:
                 if name in self.fields:
                     self.fields[name].help_text = default_mapping_help(self.fields[name].help_text)
-        self.projects = vocabulary.projects(self.vocabulary_instance)
+        self.projects = self.vocabulary_projects
         if self.projects:
             self._offer_choices(is_default)
 
@@ -103,5 +103,7 @@ class ProjectMappingForm(forms.ModelForm):
 
 
 def mapping_form_for(instance: Instance | None) -> type[ProjectMappingForm]:
-    """The mapping form offering ``instance``'s tracker's projects and values (free text when None)."""
-    return type("ProjectMappingForm", (ProjectMappingForm,), {"vocabulary_instance": instance, "__module__": __name__})
+    """The mapping form offering ``instance``'s tracker's projects and values (free text when None or when the
+    tracker cannot say). The tracker is asked here, once for all the forms of a page."""
+    projects = vocabulary.projects(instance)
+    return type("ProjectMappingForm", (ProjectMappingForm,), {"vocabulary_projects": projects, "__module__": __name__})
