@@ -46,6 +46,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 TENANT = "contoso-test-tenant"
+MAILBOX = "support@contoso.test"  # the mailbox the ``microsoft`` fixture makes
+CLIENT_ID, CLIENT_SECRET = "11111111-2222-3333-4444-555555555555", "s3cr3t~value"
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,29 +18,11 @@ from django.utils import timezone
 from inbound.models import InboundMessage, Outcome, ReadStrategy, Source, SourceKind, SourceReceipt
 from inbound.retrieval import check_connection, poll
 from jemh.models import OAuthApp, OAuthProvider
-from jemh.msgraph.tokens import forget_tokens
 from jemh.storage import blob_storage
 from tests.inbound.conftest import make_message
-from tests.inbound.fake_graph import TENANT, FakeGraph, FakeIdentity, fake_microsoft
+from tests.inbound.fake_graph import CLIENT_ID, CLIENT_SECRET, MAILBOX, TENANT, FakeGraph, FakeIdentity
 
 pytestmark = pytest.mark.django_db
-MAILBOX = "support@contoso.test"
-CLIENT_ID, CLIENT_SECRET = "11111111-2222-3333-4444-555555555555", "s3cr3t~value"
-
-
-@pytest.fixture()
-def microsoft(
-    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[FakeIdentity, FakeGraph]]:
-    """The fake identity provider and Graph, with msal trusting the provider's certificate and Graph's root here."""
-    forget_tokens()
-    with fake_microsoft(tmp_path, CLIENT_ID, CLIENT_SECRET) as (identity, graph):
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", identity.ca_file)
-        settings.JEMH_GRAPH_URL = graph.url
-        settings.JEMH_GRAPH_MAX_WAIT = 5
-        graph.add_mailbox(MAILBOX, "Support")
-        yield identity, graph
-    forget_tokens()
 
 
 @pytest.fixture()
