@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from inbound.models import InboundMessage, Outcome, ReadStrategy, Source, SourceKind, SourceReceipt
@@ -275,3 +276,12 @@ def test_a_graph_source_needs_a_mailbox_and_the_instances_microsoft_app(instance
         source.full_clean()
     assert set(refused.value.message_dict) >= {"graph_mailbox", "kind"}
     assert "Microsoft OAuth app" in refused.value.message_dict["kind"][0]
+
+
+def test_the_source_admin_shows_the_graph_fields_but_not_the_delta_link(
+    admin_client: Any, graph_source: Callable[..., Source]
+) -> None:
+    source = graph_source()
+    page = admin_client.get(reverse("admin:inbound_source_change", args=[source.pk])).content.decode()
+    assert 'name="graph_mailbox"' in page and MAILBOX in page and "lists the whole folder" in page
+    assert 'name="graph_delta_link"' not in page and 'name="graph_delta_scope"' not in page
