@@ -18,7 +18,7 @@ from inbound import (
     health,
     instance_admin,  # noqa: F401  (registers the Instance admin with the tracker's actions)
 )
-from inbound.models import Source, SourceKind
+from inbound.models import GRAPH_FIELDS, Source, SourceKind
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
@@ -60,15 +60,17 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     SourceKind.MAILDIR: ("maildir_path", "read_strategy", "move_to", "poll_interval", "batch_limit"),
     SourceKind.PIPE: ("mta_lines",),
+    SourceKind.GRAPH: (*GRAPH_FIELDS, "graph_state", "poll_interval", "batch_limit"),
 }
 
 
 class SourceForm(forms.ModelForm):
-    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens are never edited here."""
+    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens and the Graph delta link
+    are never edited here."""
 
     class Meta:
         model = Source
-        exclude = ["oauth_access_token", "oauth_refresh_token"]
+        exclude = ["oauth_access_token", "oauth_refresh_token", "graph_delta_link", "graph_delta_scope"]
 
 
 @admin.register(Source)
@@ -101,6 +103,7 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "uidvalidity",
         "oauth_token_state",
         "mta_lines",
+        "graph_state",
         "created_at",
         "updated_at",
     ]
@@ -111,6 +114,7 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
             "Server",
             {"fields": ["host", "port", "security", "auth_method", "username", "password", "oauth_token_state"]},
         ),
+        ("Microsoft Graph", {"fields": ["graph_mailbox", "graph_state"]}),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
         ("Schedule and limits", {"fields": ["poll_interval", "batch_limit", "max_message_size"]}),
         ("Delivery by the MTA", {"fields": ["mta_lines"]}),
@@ -202,6 +206,14 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
             start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             counted = source.messages.filter(received_at__gte=start).count()
         return counted
+
+    @admin.display(description="delta state")
+    def graph_state(self, source: Source) -> str:
+        if source.kind != SourceKind.GRAPH:
+            return "-"
+        if source.graph_delta_link and source.graph_delta_scope == f"{source.graph_mailbox}\n{source.folder}":
+            return "new mail is read from the last complete delta round"
+        return "the next poll lists the whole folder (known mail is recognised and not captured again)"
 
     @admin.display(description="OAuth token")
     def oauth_token_state(self, source: Source) -> str:
