@@ -122,6 +122,7 @@ def test_the_installed_wheel_renders_templates_and_the_admin_login(installed: di
     assert all(origin.startswith(site) for origin in result["overrides"]), result["overrides"]
     assert result["login_status"] == 200
     assert "JEMH mail handler" in result["login"] and 'name="password"' in result["login"]
+    assert "jemh-password-hint" in result["login"]  # the site-wide override (jemh/templates/admin/login.html)
     # the manifest storage's hashed name (collectstatic ran from the installed copy)
     assert "/static/admin/css/base." in result["login"] and "/static/admin/css/base.css" not in result["login"]
 
@@ -163,6 +164,7 @@ def test_the_wheel_carries_templates_and_no_development_dependency(wheel: Path, 
         "notifications/templates/notifications/body.txt",
         "auditing/templates/support/login.html",
         "profiles/templates/admin/profiles/profile/change_list.html",
+        "jemh/templates/admin/login.html",
     ):
         assert template in names
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
