@@ -1,5 +1,6 @@
-"""Admin of inbound mail sources (configuration, health at a glance, "test connection" and "poll now") and of
-test cases (``profiles.TestCase``: raw mail an admin runs through the pipeline under a profile)."""
+"""Admin of inbound mail sources (configuration, health at a glance, "test connection" and "poll now"), of
+test cases (``profiles.TestCase``: raw mail an admin runs through the pipeline under a profile), and of the periodic
+tasks again, a source's poll task kept to the source's instance."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db import models
+from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest
+from django_celery_beat.models import PeriodicTask
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -20,7 +24,11 @@ from inbound.models import Source
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
+from inbound.tasks import POLL_TASK, schedule_name
+from jemh import tenancy
+from jemh.admin import PeriodicTaskAdmin
 from jemh.admin_secrets import SecretsAdminMixin
+from jemh.admin_tenancy import InstanceScopedAdmin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
@@ -35,7 +43,8 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+class SourceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+    instance_path = "instance"
     form = SourceForm
     list_display = [
         "name",
@@ -191,7 +200,8 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TestCase)
-class TestCaseAdmin(admin.ModelAdmin):
+class TestCaseAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "profile__instance"
     form = TestCaseForm
     list_display = ("name", "profile", "created_at")
     list_filter = ("profile__instance", "profile")
@@ -230,3 +240,20 @@ class TestCaseAdmin(admin.ModelAdmin):
                 f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
                 messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
             )
+
+
+def poll_tasks_of(queryset: QuerySet[PeriodicTask], ids: tenancy.InstanceIds) -> QuerySet[PeriodicTask]:
+    """The scope of periodic tasks: the site's own (purge, heartbeat...) and the poll tasks of the instances'
+    sources; another instance's poll task (it names its source) is not theirs."""
+    names = Source.objects.filter(instance__in=ids).annotate(
+        task_name=Concat(Value(schedule_name(0).removesuffix("0")), Cast("pk", output_field=models.CharField()))
+    )
+    return queryset.filter(~Q(task=POLL_TASK) | Q(name__in=names.values("task_name")))
+
+
+class SourcePollTaskAdmin(PeriodicTaskAdmin):
+    instance_path = poll_tasks_of
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, SourcePollTaskAdmin)

@@ -15,6 +15,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from jemh.admin_tenancy import InstanceScopedAdmin
+from jemh.tenancy import instances_of
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm
 from profiles.models import (
@@ -191,7 +193,8 @@ def _download(profile: Profile, include_test_cases: bool) -> HttpResponse:
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     list_display = ("name", "instance", "enabled", "non_catch_action", "catch_address_list")
     list_filter = ("instance", "enabled")
     search_fields = ("name", "description")
@@ -257,7 +260,7 @@ class ProfileAdmin(admin.ModelAdmin):
                 },
                 status=403,
             )
-        form = ProfileImportForm(request.POST or None, request.FILES or None)
+        form = ProfileImportForm(request.POST or None, request.FILES or None, instances=instances_of(request.user))
         if request.method == "POST" and form.is_valid():
             try:
                 profile = import_profile(
@@ -287,7 +290,8 @@ class MappingRuleInline(admin.TabularInline):
 
 
 @admin.register(ProjectMapping)
-class ProjectMappingAdmin(admin.ModelAdmin):
+class ProjectMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "profile__instance"
     list_display = ("name", "profile", "is_default", "project_key", "issue_type", "operating_mode")
     list_filter = ("profile__instance", "profile", "is_default")
     search_fields = ("name", "project_key")
