@@ -49,7 +49,7 @@ class SupportFlaggingMixin:
 
     def _messages(self, request: HttpRequest) -> QuerySet[InboundMessage]:
         """The messages the user may reach: the admin's own queryset (their instances')."""
-        return self.get_queryset(request)  # type: ignore[attr-defined,no-any-return]
+        return self.get_queryset(request)  # type: ignore[attr-defined]
 
     def flag_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

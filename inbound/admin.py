@@ -12,9 +12,9 @@ from django.db import models
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest
-from django_celery_beat.models import PeriodicTask
 from django.utils import timezone
 from django.utils.html import format_html
+from django_celery_beat.models import PeriodicTask
 
 from inbound import (
     health,
@@ -252,7 +252,7 @@ def poll_tasks_of(queryset: QuerySet[PeriodicTask], ids: tenancy.InstanceIds) ->
 
 
 class SourcePollTaskAdmin(PeriodicTaskAdmin):
-    instance_path = poll_tasks_of
+    instance_path = staticmethod(poll_tasks_of)
 
 
 admin.site.unregister(PeriodicTask)

@@ -4,10 +4,11 @@ instances (jemh.admin_tenancy)."""
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ClassVar
 
 from axes import admin as axes_admin
 from axes.conf import settings
+from axes.helpers import get_cool_off
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
@@ -17,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_celery_beat import admin as beat_admin
@@ -166,7 +168,7 @@ class PeriodicTaskAdmin(InstanceScopedAdmin, beat_admin.PeriodicTaskAdmin):
     declare none, so a user who may only view tasks could enable, disable or run them). Site-wide here; ``inbound``
     registers a subclass that keeps a source's poll task to its instance."""
 
-    instance_path = tenancy.SITE_WIDE
+    instance_path: ClassVar["str | staticmethod[Any, Any] | None"] = tenancy.SITE_WIDE
 
     @admin.action(description="Enable selected tasks", permissions=["change"])
     def enable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
@@ -199,11 +201,22 @@ class AccessAttemptAdmin(InstanceScopedAdmin, axes_admin.AccessAttemptAdmin):
     """django-axes' failed sign-ins (unlock by deleting them), with its one action behind the delete permission
     (axes declares none, so a user who may only view attempts could delete the expired ones)."""
 
-    instance_path = sign_ins_of
+    instance_path = staticmethod(sign_ins_of)
 
     @admin.action(description="Clean up expired attempts", permissions=["delete"])
     def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
-        super().cleanup_expired_attempts(request, queryset)
+        """Axes' cleanup, of the user's instances' attempts only (axes' own deletes every instance's)."""
+        cool_off = get_cool_off(request)
+        if cool_off is None:
+            self.message_user(request, "No cool-off time is set: attempts never expire.", messages.WARNING)
+            return
+        expired = self.get_queryset(request)
+        if settings.AXES_USE_ATTEMPT_EXPIRATION:
+            expired = expired.filter(expiration__expires_at__lte=timezone.now())
+        else:
+            expired = expired.filter(attempt_time__lte=timezone.now() - cool_off)
+        count, _ = expired.delete()
+        self.message_user(request, f"Cleaned up {count} expired access attempts.")
 
 
 admin.site.unregister(AccessAttempt)
@@ -218,7 +231,11 @@ if not settings.AXES_ENABLE_ACCESS_FAILURE_LOG:
 def rescope(model: type[Model], scope: tenancy.Scope) -> None:
     """Register ``model``'s current (third-party) admin again, scoped: a subclass with ``InstanceScopedAdmin``."""
     current = type(admin.site._registry[model])
-    attributes = {"instance_path": scope, "__module__": __name__, "__doc__": current.__doc__}
+    attributes = {
+        "instance_path": staticmethod(scope) if callable(scope) else scope,
+        "__module__": __name__,
+        "__doc__": current.__doc__,
+    }
     admin.site.unregister(model)
     admin.site.register(model, type(current.__name__, (InstanceScopedAdmin, current), attributes))
 
@@ -235,7 +252,7 @@ class UserAdmin(InstanceScopedAdmin, auth_admin.UserAdmin):
     password they could otherwise change), may not make anyone a superuser, and a user they add joins their
     instances."""
 
-    instance_path = tenancy.users_of
+    instance_path = staticmethod(tenancy.users_of)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)

@@ -10,7 +10,7 @@ forms a scope takes: ``"instance"``, ``"profile__instance"``, ``"pk"``, a functi
 - its forms refuse a foreign key naming another instance's object than the edited object's own.
 
 Adopting it: put ``InstanceScopedAdmin`` first among the bases and set ``instance_path``; inlines with foreign keys
-other than their parent's take ``InstanceScopedInline``. Custom views read objects through
+other than their parent's take ``ScopedChoicesMixin``. Custom views read objects through
 ``self.get_queryset(request)`` (or ``jemh.tenancy.scoped``), never through the model's manager.
 """
 
@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
@@ -86,7 +85,8 @@ def same_instance_form(form_class: type[forms.ModelForm]) -> type[forms.ModelFor
 class InstanceScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     """A ModelAdmin that shows the user only their instances' rows (superusers: all). Declare ``instance_path``."""
 
-    instance_path: ClassVar[tenancy.Scope | None] = None
+    # a path, SITE_WIDE, or a function of (queryset, instance ids) wrapped in staticmethod()
+    instance_path: ClassVar[str | staticmethod[Any, Any] | None] = None
 
     def __init__(self, model: type[models.Model], admin_site: Any) -> None:
         super().__init__(model, admin_site)
@@ -100,7 +100,7 @@ class InstanceScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         for klass in cls.__mro__:
             if "instance_path" in vars(klass):
                 scope = vars(klass)["instance_path"]
-                return scope.__func__ if isinstance(scope, staticmethod) else scope  # type: ignore[no-any-return]
+                return scope.__func__ if isinstance(scope, staticmethod) else scope
         return None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -127,7 +127,3 @@ class InstanceScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return same_instance_form(super().get_form(request, *args, **kwargs))
-
-
-class InstanceScopedInline(ScopedChoicesMixin, InlineModelAdmin):  # type: ignore[type-arg]
-    """An inline whose foreign keys (besides its parent's) offer only the user's instances' rows."""

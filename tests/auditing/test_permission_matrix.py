@@ -268,9 +268,11 @@ def make_world(
     world["withdrawn flag"] = flag_message(message, t("no longer"), None)
     unflag(world["withdrawn flag"], None)
     world["auditing.SupportAccess"] = SupportAccess.objects.create(
-        flag=world["auditing.SupportFlag"], username="supporter", what=SupportSaw.ITEM, client_address="192.0.2.1"
+        flag=world["auditing.SupportFlag"], username=t("supporter"), what=SupportSaw.ITEM, client_address="192.0.2.1"
     )
-    world["auditing.RawMailAccess"] = RawMailAccess.objects.create(message=message, username="root", what=RawRead.EML)
+    world["auditing.RawMailAccess"] = RawMailAccess.objects.create(
+        message=message, username=t("root"), what=RawRead.EML
+    )
     # A failed sign-in of the instance's user (axes' records are scoped by the usernames of the instance's users).
     access = {
         "user_agent": "a browser",

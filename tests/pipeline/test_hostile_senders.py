@@ -184,7 +184,9 @@ def test_a_strangers_subject_foreign_key_cannot_capture_a_partners_later_mail(de
     trap = deliver(mail(sender=MALLORY, subject="[CASE-777] Server down", body="mine now", authenticated=True))
     assert trap.outcome == "created" and trap.issue_key not in (partner.issue_key, forged.issue_key)
     assert Issue.objects.get(key=trap.issue_key).custom_fields == {}
-    later = deliver(mail(sender="cases@partner.example", subject="[CASE-777] Update", body="Fixed.", authenticated=True))
+    later = deliver(
+        mail(sender="cases@partner.example", subject="[CASE-777] Update", body="Fixed.", authenticated=True)
+    )
     assert later.outcome == "commented" and later.issue_key == partner.issue_key
 
 
