@@ -246,12 +246,15 @@ def poll_tasks_of(queryset: QuerySet[PeriodicTask], ids: tenancy.InstanceIds) ->
     """The scope of periodic tasks: the site's own (purge, heartbeat...) and the poll tasks of the instances'
     sources; another instance's poll task (it names its source) is not theirs."""
     names = Source.objects.filter(instance__in=ids).annotate(
+        # schedule_name(pk), in SQL
         task_name=Concat(Value(schedule_name(0).removesuffix("0")), Cast("pk", output_field=models.CharField()))
     )
     return queryset.filter(~Q(task=POLL_TASK) | Q(name__in=names.values("task_name")))
 
 
 class SourcePollTaskAdmin(PeriodicTaskAdmin):
+    """The periodic tasks, a source's poll task shown only to its instance's users."""
+
     instance_path = staticmethod(poll_tasks_of)
 
 

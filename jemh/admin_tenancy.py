@@ -5,8 +5,9 @@ forms a scope takes: ``"instance"``, ``"profile__instance"``, ``"pk"``, a functi
 
 - its lists, change, delete and history pages, actions and autocomplete answers read ``get_queryset``, which keeps
   the rows of the user's instances (an object of another instance is "not found");
-- the choices of its foreign keys and many-to-many fields, in its forms and its inlines' forms, are the related
-  model's rows of the user's instances, and its list filters on relations list only related rows it shows;
+- the choices of its foreign keys and many-to-many fields are the related model's rows of the user's instances
+  (inlines get the same from ``ScopedChoicesMixin``), and its list filters on relations list only related rows it
+  shows;
 - its forms refuse a foreign key naming another instance's object than the edited object's own.
 
 Adopting it: put ``InstanceScopedAdmin`` first among the bases and set ``instance_path``; inlines with foreign keys
