@@ -87,6 +87,7 @@ class InstanceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
             },
         ),
         ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
+        ("Outbound mail", {"fields": ("graph_send_as",)}),
     )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

@@ -37,8 +37,10 @@ from django.utils.html import format_html, format_html_join
 from jemh.admin import InstanceAdmin
 from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.models import Instance
+from jemh.tenancy import instances_of
 from notifications.batching import flush_issue
 from notifications.choices import EventStatus, OutboundStatus
+from notifications.mapping_form import notification_mapping_form_for
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
 from notifications.sending import resend_failed
@@ -126,6 +128,12 @@ def outbound_link(outbound: OutboundMessage) -> str:
     )
 
 
+def _only_instance(request: HttpRequest) -> Instance | None:
+    """Whose projects a new mapping's form offers: the user's only instance, when there is one (else typed)."""
+    only = list(instances_of(request.user).order_by("pk")[:2])
+    return only[0] if len(only) == 1 else None
+
+
 @admin.register(NotificationMapping)
 class NotificationMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
     instance_path = "instance"
@@ -166,6 +174,12 @@ class NotificationMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
             {"classes": ("collapse",), "fields": ("subject_template", "text_template", "html_template")},
         ),
     )
+
+    def get_form(
+        self, request: HttpRequest, obj: NotificationMapping | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = notification_mapping_form_for(obj.instance if obj is not None else _only_instance(request))
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="projects")
     def project_list(self, obj: NotificationMapping) -> str:
