@@ -39,6 +39,7 @@ from auditing.paging import ProbingPaginator, requested_page
 from inbound import services
 from inbound.models import InboundMessage, Source
 from inbound.pipeline.report_table import report_table
+from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.crypto import keyed_hash_candidates
 from jemh.fields import EncryptedJSONField, EncryptedTextField
 from jemh.models import Instance
@@ -94,7 +95,8 @@ class InboundChangeList(ChangeList):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAdmin):
+class InboundMessageAdmin(InstanceScopedAdmin, RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAdmin):
+    instance_path = "instance"
     # Most important first, so that at 1366 px what became of a message is never off-screen: when, its state and
     # outcome and the issue, then what it is; its size, how long its raw mail is kept, the headers, the report and
     # the links are on the detail page.
@@ -200,7 +202,9 @@ class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAd
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         message = (
-            InboundMessage.objects.filter(pk=object_id).only("pk", "raw_blob").first() if object_id.isdigit() else None
+            self.get_queryset(request).select_related(None).filter(pk=object_id).only("pk", "raw_blob").first()
+            if object_id.isdigit()
+            else None
         )
         if message is not None:
             extra_context = {
@@ -343,8 +347,10 @@ class DeletionForm(forms.Form):
 
 
 @admin.register(InboundDeletion)
-class InboundDeletionAdmin(admin.ModelAdmin):
+class InboundDeletionAdmin(InstanceScopedAdmin, admin.ModelAdmin):
     """The deletion records, read-only: nobody adds, changes or deletes them from the admin."""
+
+    instance_path = "instance"  # a record whose instance is gone: superusers only
 
     list_display = ("deleted_at", "inbound_id", "instance", "deleted_by_name", "reason_short", "raw_mail_deleted")
     list_filter = ("instance",)

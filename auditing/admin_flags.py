@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from auditing.flags import CannotFlag, flag_message, unflag
 from auditing.models import FLAG_FOR_SUPPORT, RawMailAccess, SupportAccess, SupportFlag
 from inbound.models import InboundMessage
+from jemh.admin_tenancy import InstanceScopedAdmin
 
 
 class FlagForm(forms.Form):
@@ -45,6 +46,10 @@ class SupportFlaggingMixin:
 
     def has_flag_for_support_permission(self, request: HttpRequest) -> bool:
         return _may_flag(request)
+
+    def _messages(self, request: HttpRequest) -> QuerySet[InboundMessage]:
+        """The messages the user may reach: the admin's own queryset (their instances')."""
+        return self.get_queryset(request)  # type: ignore[attr-defined]
 
     def flag_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
@@ -93,7 +98,7 @@ class SupportFlaggingMixin:
         return self._flag_page(request, chosen, form, action=True)
 
     def flag_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        message = get_object_or_404(InboundMessage.objects.select_related("instance", "source"), pk=pk)
+        message = get_object_or_404(self._messages(request).select_related("instance", "source"), pk=pk)
         if not (self.has_view_permission(request, message) and _may_flag(request)):  # type: ignore[attr-defined]
             raise PermissionDenied
         form = FlagForm(request.POST if request.method == "POST" else None)
@@ -103,7 +108,7 @@ class SupportFlaggingMixin:
         return self._flag_page(request, [message], form, action=False)
 
     def unflag_view(self, request: HttpRequest, pk: int, flag_pk: int) -> HttpResponse:
-        flag = get_object_or_404(SupportFlag, pk=flag_pk, message_id=pk)
+        flag = get_object_or_404(SupportFlag, pk=flag_pk, message__in=self._messages(request).filter(pk=pk))
         if not _may_flag(request):
             raise PermissionDenied
         if unflag(flag, request.user):
@@ -172,8 +177,10 @@ FLAG_FIELDS: tuple[str, ...] = (
 
 
 @admin.register(SupportFlag)
-class SupportFlagAdmin(ReadOnlyAdmin):
+class SupportFlagAdmin(InstanceScopedAdmin, ReadOnlyAdmin):
     """The "flagged for support" list: every flag, active or ended, with its message, reason and dates."""
+
+    instance_path = "instance"
 
     list_display = ["flagged_at", "message_link", "instance", "reason_short", "flagged_by_name", "expires_at", "state"]
     list_filter = [FlagStateFilter, "instance"]
@@ -230,8 +237,10 @@ READ_FIELDS: tuple[str, ...] = ("at", "username", "message_link", "what", "detai
 
 
 @admin.register(SupportAccess)
-class SupportAccessAdmin(ReadOnlyAdmin):
+class SupportAccessAdmin(InstanceScopedAdmin, ReadOnlyAdmin):
     """The support access log: every page view and download through the support views."""
+
+    instance_path = "flag__instance"  # views of the list (no flag): superusers only
 
     list_display = ACCESS_FIELDS
     list_filter = ["what"]
@@ -249,8 +258,10 @@ class SupportAccessAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RawMailAccess)
-class RawMailAccessAdmin(ReadOnlyAdmin):
+class RawMailAccessAdmin(InstanceScopedAdmin, ReadOnlyAdmin):
     """Every read of stored raw mail in the admin."""
+
+    instance_path = "message__instance"
 
     list_display = READ_FIELDS
     list_filter = ["what"]

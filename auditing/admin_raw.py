@@ -53,7 +53,8 @@ class RawMailAdminMixin:
         ]
 
     def _readable(self, request: HttpRequest, pk: int) -> InboundMessage:
-        message = get_object_or_404(InboundMessage.objects.select_related("instance"), pk=pk)
+        messages = self.get_queryset(request)  # type: ignore[attr-defined]  # the user's instances'
+        message = get_object_or_404(messages.select_related("instance"), pk=pk)
         if not (self.has_view_permission(request, message) and self.has_view_raw_mail_permission(request)):  # type: ignore[attr-defined]
             raise PermissionDenied
         return message

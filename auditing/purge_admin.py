@@ -8,10 +8,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from auditing.models import PurgeRun
+from jemh.admin_tenancy import InstanceScopedAdmin
 
 
 @admin.register(PurgeRun)
-class PurgeRunAdmin(admin.ModelAdmin):
+class PurgeRunAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     list_display = ("started_at", "instance", "removed")
     list_filter = ("instance",)
     date_hierarchy = "started_at"

@@ -1,5 +1,6 @@
-"""Admin of inbound mail sources (configuration, health at a glance, "test connection" and "poll now") and of
-test cases (``profiles.TestCase``: raw mail an admin runs through the pipeline under a profile)."""
+"""Admin of inbound mail sources (configuration, health at a glance, "test connection" and "poll now"), of
+test cases (``profiles.TestCase``: raw mail an admin runs through the pipeline under a profile), and of the periodic
+tasks again, a source's poll task kept to the source's instance."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db import models
+from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_celery_beat.models import PeriodicTask
 
 from inbound import (
     health,
@@ -23,7 +27,11 @@ from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
 from inbound.sources.mta_setup import mta_setup
+from inbound.tasks import POLL_TASK, schedule_name
+from jemh import tenancy
+from jemh.admin import PeriodicTaskAdmin
 from jemh.admin_secrets import SecretsAdminMixin
+from jemh.admin_tenancy import InstanceScopedAdmin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
@@ -74,7 +82,8 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+class SourceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+    instance_path = "instance"
     form = SourceForm
     # Read at 1366 px: what the source is and whether it works, the server's words cut short; the detail page has
     # them whole, with the instance, the failure counts and the times of the last poll and success.
@@ -284,9 +293,10 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TestCase)
-class TestCaseAdmin(admin.ModelAdmin):
+class TestCaseAdmin(InstanceScopedAdmin, admin.ModelAdmin):
     """Test cases, run from their own page (a dry run, or for real): the report is shown beside the message."""
 
+    instance_path = "profile__instance"
     form = TestCaseForm
     list_display = ("name", "profile", "created_at")
     list_filter = ("profile__instance", "profile")
@@ -359,3 +369,23 @@ class TestCaseAdmin(admin.ModelAdmin):
                 f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
                 messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
             )
+
+
+def poll_tasks_of(queryset: QuerySet[PeriodicTask], ids: tenancy.InstanceIds) -> QuerySet[PeriodicTask]:
+    """The scope of periodic tasks: the site's own (purge, heartbeat...) and the poll tasks of the instances'
+    sources; another instance's poll task (it names its source) is not theirs."""
+    names = Source.objects.filter(instance__in=ids).annotate(
+        # schedule_name(pk), in SQL
+        task_name=Concat(Value(schedule_name(0).removesuffix("0")), Cast("pk", output_field=models.CharField()))
+    )
+    return queryset.filter(~Q(task=POLL_TASK) | Q(name__in=names.values("task_name")))
+
+
+class SourcePollTaskAdmin(PeriodicTaskAdmin):
+    """The periodic tasks, a source's poll task shown only to its instance's users."""
+
+    instance_path = staticmethod(poll_tasks_of)
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, SourcePollTaskAdmin)

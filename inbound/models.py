@@ -235,6 +235,9 @@ class Source(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
+        profile = self.profile if self.profile_id is not None else None
+        if profile is not None and self.instance_id is not None and profile.instance_id != self.instance_id:
+            errors["profile"] = "This profile belongs to another instance: choose one of the source's instance."
         if self.kind in RESERVED_KINDS or self.auth_method == AuthMethod.OAUTH2:
             errors["kind" if self.kind in RESERVED_KINDS else "auth_method"] = (
                 "OAuth mailboxes are not available yet; use IMAP or POP3 with an app password."

@@ -1,24 +1,32 @@
-"""Admin of the instance (the tenant), of the periodic tasks Celery beat runs, and of django-axes' sign-in
-throttling (the locked-out attempts, for unlocking)."""
+"""Admin of the instance (the tenant), of the periodic tasks Celery beat runs, of django-axes' sign-in
+throttling (the locked-out attempts, for unlocking), and of users and groups: every one scoped to the user's
+instances (jemh.admin_tenancy)."""
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ClassVar
 
 from axes import admin as axes_admin
 from axes.conf import settings
+from axes.helpers import get_cool_off
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_celery_beat import admin as beat_admin
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
+from jemh import tenancy
 from jemh.admin_secrets import SecretsAdminMixin
+from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.models import Instance, TrackerKind, new_webhook_token
 
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
@@ -45,7 +53,8 @@ INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
 
 
 @admin.register(Instance)
-class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+class InstanceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+    instance_path = "pk"
     extra_secret_fields = ("jira_email",)  # not a credential, but it names the account the token is of
     form = InstanceForm
     readonly_fields = ("jira_webhook", "retention_status")
@@ -53,9 +62,9 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     list_display = ("name", "tracker_kind", "base_url", "jira_credentials", "store_raw_mail", "raw_mail_retention_days")
     list_filter = ("tracker_kind", "store_raw_mail")
     search_fields = ("name", "base_url")
-    filter_horizontal = ("admins",)
+    filter_horizontal = ("members", "admins")
     fieldsets = (
-        (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
+        (None, {"fields": ("name", "tracker_kind", "base_url", "members", "admins")}),
         (
             "Jira connection",
             {"fields": ("jira_deployment", "jira_email", "jira_api_token", "jira_pat", "jira_max_concurrency")},
@@ -80,6 +89,11 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
         ("Outbound mail", {"fields": ("graph_send_as",)}),
     )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change and not request.user.is_superuser:
+            form.instance.members.add(request.user)  # who makes an instance works on it (else it would vanish)
 
     @admin.display(description="Purge")
     def retention_status(self, obj: Instance) -> str:
@@ -150,9 +164,12 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         )
 
 
-class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(InstanceScopedAdmin, beat_admin.PeriodicTaskAdmin):
     """django-celery-beat's periodic task admin, its actions behind the change permission (the package's own
-    declare none, so a user who may only view tasks could enable, disable or run them)."""
+    declare none, so a user who may only view tasks could enable, disable or run them). Site-wide here; ``inbound``
+    registers a subclass that keeps a source's poll task to its instance."""
+
+    instance_path: ClassVar["str | staticmethod[Any, Any] | None"] = tenancy.SITE_WIDE
 
     @admin.action(description="Enable selected tasks", permissions=["change"])
     def enable_tasks(self, request: HttpRequest, queryset: QuerySet[PeriodicTask]) -> None:
@@ -175,13 +192,32 @@ admin.site.unregister(PeriodicTask)
 admin.site.register(PeriodicTask, PeriodicTaskAdmin)
 
 
-class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+def sign_ins_of(queryset: QuerySet[Any], ids: tenancy.InstanceIds) -> QuerySet[Any]:
+    """The scope of axes' records: those of the usernames of the instances' users (other usernames: superusers)."""
+    users = tenancy.users_of(get_user_model().objects.all(), ids)
+    return queryset.filter(username__in=users.values(get_user_model().USERNAME_FIELD))
+
+
+class AccessAttemptAdmin(InstanceScopedAdmin, axes_admin.AccessAttemptAdmin):
     """django-axes' failed sign-ins (unlock by deleting them), with its one action behind the delete permission
     (axes declares none, so a user who may only view attempts could delete the expired ones)."""
 
+    instance_path = staticmethod(sign_ins_of)
+
     @admin.action(description="Clean up expired attempts", permissions=["delete"])
     def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
-        super().cleanup_expired_attempts(request, queryset)
+        """Axes' cleanup, of the user's instances' attempts only (axes' own deletes every instance's)."""
+        cool_off = get_cool_off(request)
+        if cool_off is None:
+            self.message_user(request, "No cool-off time is set: attempts never expire.", messages.WARNING)
+            return
+        expired = self.get_queryset(request)
+        if settings.AXES_USE_ATTEMPT_EXPIRATION:
+            expired = expired.filter(expiration__expires_at__lte=timezone.now())
+        else:
+            expired = expired.filter(attempt_time__lte=timezone.now() - cool_off)
+        count, _ = expired.delete()
+        self.message_user(request, f"Cleaned up {count} expired access attempts.")
 
 
 admin.site.unregister(AccessAttempt)
@@ -191,3 +227,47 @@ if settings.AXES_DISABLE_ACCESS_LOG:
     admin.site.unregister(AccessLog)
 if not settings.AXES_ENABLE_ACCESS_FAILURE_LOG:
     admin.site.unregister(AccessFailureLog)
+
+
+def rescope(model: type[Model], scope: tenancy.Scope) -> None:
+    """Register ``model``'s current (third-party) admin again, scoped: a subclass with ``InstanceScopedAdmin``."""
+    current = type(admin.site._registry[model])
+    attributes = {
+        "instance_path": staticmethod(scope) if callable(scope) else scope,
+        "__module__": __name__,
+        "__doc__": current.__doc__,
+    }
+    admin.site.unregister(model)
+    admin.site.register(model, type(current.__name__, (InstanceScopedAdmin, current), attributes))
+
+
+for site_wide in (Group, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+    rescope(site_wide, tenancy.SITE_WIDE)  # roles and schedules: no instance's data
+for axes_log in (AccessLog, AccessFailureLog):
+    if axes_log in admin.site._registry:
+        rescope(axes_log, sign_ins_of)
+
+
+class UserAdmin(InstanceScopedAdmin, auth_admin.UserAdmin):
+    """Users, scoped: a tenant's staff see the members and admins of their instances, never a superuser (whose
+    password they could otherwise change), may not make anyone a superuser, and a user they add joins their
+    instances."""
+
+    instance_path = staticmethod(tenancy.users_of)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.exclude(is_superuser=True)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else (*readonly, "is_superuser")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and not request.user.is_superuser:
+            obj.member_instances.add(*tenancy.instances_of(request.user))
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)

@@ -100,7 +100,15 @@ class Instance(models.Model):
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="administered_instances",
-        help_text="People told about problems with this instance (e.g. a mailbox that keeps failing).",
+        help_text="People told about problems with this instance (e.g. a mailbox that keeps failing). They are "
+        "members too.",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="member_instances",
+        help_text="The staff and support users who work on this instance: in the admin and the support views they see "
+        "this instance's data (and only that of their instances); superusers see every instance.",
     )
     processing_paused = models.BooleanField(
         default=False,

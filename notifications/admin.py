@@ -35,7 +35,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from jemh.admin import InstanceAdmin
+from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.models import Instance
+from jemh.tenancy import instances_of
 from notifications.batching import flush_issue
 from notifications.choices import EventStatus, OutboundStatus
 from notifications.mapping_form import notification_mapping_form_for
@@ -126,14 +128,15 @@ def outbound_link(outbound: OutboundMessage) -> str:
     )
 
 
-def _only_instance() -> Instance | None:
-    """Whose projects a new mapping's form offers: the only instance, when there is one (else they are typed)."""
-    only = list(Instance.objects.order_by("pk")[:2])
+def _only_instance(request: HttpRequest) -> Instance | None:
+    """Whose projects a new mapping's form offers: the user's only instance, when there is one (else typed)."""
+    only = list(instances_of(request.user).order_by("pk")[:2])
     return only[0] if len(only) == 1 else None
 
 
 @admin.register(NotificationMapping)
-class NotificationMappingAdmin(admin.ModelAdmin):
+class NotificationMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     list_display = ("name", "instance", "enabled", "format", "project_list", "kind_list", "preview_link")
     list_filter = ("instance", "enabled", "format")
     search_fields = ("name",)
@@ -175,7 +178,7 @@ class NotificationMappingAdmin(admin.ModelAdmin):
     def get_form(
         self, request: HttpRequest, obj: NotificationMapping | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        kwargs["form"] = notification_mapping_form_for(obj.instance if obj is not None else _only_instance())
+        kwargs["form"] = notification_mapping_form_for(obj.instance if obj is not None else _only_instance(request))
         return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="projects")
@@ -199,7 +202,7 @@ class NotificationMappingAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        mapping = get_object_or_404(NotificationMapping, pk=pk)
+        mapping = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_view_permission(request, mapping):
             return HttpResponse(status=403)
         events = list(
@@ -227,7 +230,8 @@ class NotificationMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(IssueEvent)
-class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
+class IssueEventAdmin(InstanceScopedAdmin, ResendMixin, ReadOnlyAdmin):
+    instance_path = "instance"
     list_display = ("issue_shown", "kind", "source", "status", "reason_shown", "received_at", "expires_at")
     list_filter = ("status", "kind", "source", "instance")
     search_fields = ("issue_key",)
@@ -320,9 +324,11 @@ class IssueEventAdmin(ResendMixin, ReadOnlyAdmin):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
+class OutboundMessageAdmin(InstanceScopedAdmin, ResendMixin, ReadOnlyAdmin):
     """The outbound audit: every mail we send. Recipients and subject are decrypted for display; seeing this list
     at all takes the view permission of outbound messages."""
+
+    instance_path = "instance"
 
     list_display = (
         "created_at",
@@ -419,7 +425,7 @@ class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
 
     def resend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The change page's *Send again* button (POST only)."""
-        row = get_object_or_404(OutboundMessage, pk=pk)
+        row = get_object_or_404(self.get_queryset(request), pk=pk)
         if request.method != "POST" or not self.has_resend_permission(request, row):
             return HttpResponse(status=403 if request.method == "POST" else 405)
         if self.resend(request, [row.pk]):
@@ -431,7 +437,7 @@ class OutboundMessageAdmin(ResendMixin, ReadOnlyAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        row = OutboundMessage.objects.filter(pk=object_id).only("status", "blob_name").first()
+        row = self.get_queryset(request).filter(pk=object_id).only("status", "blob_name").first()
         can_resend = bool(
             row and row.status == OutboundStatus.FAILED and row.blob_name and self.has_resend_permission(request, row)
         )
@@ -523,9 +529,11 @@ class InstanceMailAdmin(InstanceAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(InstanceScopedAdmin, admin.ModelAdmin):
     """Jira webhook deliveries: what came and what became of it (the body is never shown; it is discarded once
     processed)."""
+
+    instance_path = "instance"
 
     list_display = ("received_at", "instance", "webhook_event", "status", "reason", "event")
     list_filter = ("status", "webhook_event", "instance")

@@ -15,7 +15,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.models import Instance
+from jemh.tenancy import instances_of
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm
 from profiles.mapping_form import ProjectMappingForm, default_mapping_initial, mapping_form_for
@@ -45,11 +47,12 @@ class CatchAddressInline(admin.TabularInline):
     extra = 1
 
 
-def vocabulary_instance(instance: Instance | None) -> Instance | None:
-    """Whose tracker a mapping's form asks for choices: the profile's instance; on a new profile, the only one."""
+def vocabulary_instance(instance: Instance | None, request: HttpRequest) -> Instance | None:
+    """Whose tracker a mapping's form asks for choices: the profile's instance; on a new profile, the only one of
+    the user's instances."""
     if instance is not None:
         return instance
-    only = list(Instance.objects.order_by("pk")[:2])
+    only = list(instances_of(request.user).order_by("pk")[:2])
     return only[0] if len(only) == 1 else None
 
 
@@ -65,7 +68,7 @@ class ProjectMappingInline(admin.StackedInline):
 
     def get_formset(self, request: HttpRequest, obj: Profile | None = None, **kwargs: Any) -> Any:
         instance = obj.instance if obj is not None and obj.instance_id else None  # a new profile's, once chosen
-        kwargs["form"] = mapping_form_for(vocabulary_instance(instance))
+        kwargs["form"] = mapping_form_for(vocabulary_instance(instance, request))
         return super().get_formset(request, obj, **kwargs)
 
 
@@ -207,7 +210,8 @@ def _download(profile: Profile, include_test_cases: bool) -> HttpResponse:
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     list_display = ("name", "instance", "enabled", "non_catch_action", "catch_address_list")
     list_filter = ("instance", "enabled")
     search_fields = ("name", "description")
@@ -231,7 +235,9 @@ class ProfileAdmin(admin.ModelAdmin):
     def get_formset_kwargs(self, request: HttpRequest, obj: Profile | None, inline: Any, prefix: str) -> dict[str, Any]:
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, ProjectMappingInline) and obj is not None and obj.pk is None and request.method != "POST":
-            kwargs["initial"] = [default_mapping_initial(vocabulary_instance(None))]  # a new profile's default mapping
+            kwargs["initial"] = [
+                default_mapping_initial(vocabulary_instance(None, request))
+            ]  # a new profile's default mapping
         return kwargs
 
     @admin.display(description="catch addresses")
@@ -279,7 +285,7 @@ class ProfileAdmin(admin.ModelAdmin):
                 },
                 status=403,
             )
-        form = ProfileImportForm(request.POST or None, request.FILES or None)
+        form = ProfileImportForm(request.POST or None, request.FILES or None, instances=instances_of(request.user))
         if request.method == "POST" and form.is_valid():
             try:
                 profile = import_profile(
@@ -309,7 +315,8 @@ class MappingRuleInline(admin.TabularInline):
 
 
 @admin.register(ProjectMapping)
-class ProjectMappingAdmin(admin.ModelAdmin):
+class ProjectMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "profile__instance"
     list_display = ("name", "profile", "is_default", "project_key", "issue_type", "operating_mode")
     list_filter = ("profile__instance", "profile", "is_default")
     search_fields = ("name", "project_key")
@@ -320,7 +327,9 @@ class ProjectMappingAdmin(admin.ModelAdmin):
     def get_form(
         self, request: HttpRequest, obj: ProjectMapping | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        kwargs["form"] = mapping_form_for(vocabulary_instance(obj.profile.instance if obj is not None else None))
+        kwargs["form"] = mapping_form_for(
+            vocabulary_instance(obj.profile.instance if obj is not None else None, request)
+        )
         return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="effective values")

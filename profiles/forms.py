@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 
 from jemh.models import Instance
@@ -39,6 +40,11 @@ class ProfileImportForm(forms.Form):
     )
     file = forms.FileField(required=False, help_text="A profile export (.json).")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, label="or paste the JSON")
+
+    def __init__(self, *args: Any, instances: QuerySet[Instance] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if instances is not None:  # the user's instances only (jemh.tenancy)
+            self.fields["instance"].queryset = instances  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}

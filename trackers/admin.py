@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from jemh.admin_tenancy import InstanceScopedAdmin
 from trackers.errors import InvalidTransition
 from trackers.forms import IssueAdminForm
 from trackers.interface import AttachmentUpload
@@ -29,7 +30,8 @@ def admin_context(request: HttpRequest) -> ChangeContext:
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     list_display = ("key", "name", "instance", "lead", "default_issue_type", "default_priority")
     list_filter = ("instance",)
     search_fields = ("key", "name")
@@ -119,7 +121,8 @@ def _transition_action(transition: WorkflowTransition) -> Any:
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     form = IssueAdminForm
     list_display = ("key", "summary", "status", "priority", "issue_type", "assignee", "updated_at")
     list_filter = ("instance", "project", "status", "priority", "issue_type")
@@ -244,7 +247,8 @@ class IssueAdmin(admin.ModelAdmin):
         ]
 
     def attachment_view(self, request: HttpRequest, issue_id: int, attachment_id: int) -> FileResponse:
-        attachment = get_object_or_404(Attachment, issue_id=issue_id, pk=attachment_id)
+        issue = get_object_or_404(self.get_queryset(request), pk=issue_id)  # of the user's instances
+        attachment = get_object_or_404(Attachment, issue=issue, pk=attachment_id)
         if not self.has_view_permission(request, attachment.issue):
             raise PermissionDenied
         data = attachment_services.read_attachment(attachment)
@@ -255,7 +259,8 @@ class IssueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+    instance_path = "instance"
     list_display = ("__str__", "issue", "author_display", "created_at")
     list_filter = ("instance",)
     raw_id_fields = ("issue",)

@@ -2,8 +2,9 @@
 rendered safely, the processing report, the profile export) and the ``.eml``; every page view and download recorded.
 
 Only users with ``auditing.view_flagged_mail`` get in (others: 403; anonymous: the support login). Whatever the
-user is besides, these views read nothing but the snapshots of *active* flags: a flag that is unknown, withdrawn or
-expired answers 404, whatever the URL."""
+user is besides, these views read nothing but the snapshots of *active* flags of the user's instances
+(``jemh.tenancy``: support users are members of the instances they support; superusers see all): a flag that is
+unknown, withdrawn, expired or of another instance answers 404, whatever the URL."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from auditing.access import record_support_access
 from auditing.flags import Shared, shared
 from auditing.models import SUPPORT_ACCESS, SupportFlag, SupportSaw
 from inbound.pipeline.report_table import report_table
+from jemh.tenancy import scoped
 
 LOGIN = reverse_lazy("support:login")
 View = Callable[..., HttpResponse]
@@ -58,9 +60,14 @@ def support_only(view: View) -> View:
     return never_cache(login_required(checked, login_url=LOGIN))
 
 
-def active_flag(flag_id: int) -> SupportFlag:
-    """The flag, if support may see it now; 404 otherwise (unknown, withdrawn or expired)."""
-    flag = SupportFlag.objects.active().select_related("instance").filter(pk=flag_id).first()
+def active_flags(request: HttpRequest) -> Any:
+    """The flags support may see now: the active ones of the user's instances."""
+    return scoped(SupportFlag.objects.active(), request.user, "instance").select_related("instance")
+
+
+def active_flag(request: HttpRequest, flag_id: int) -> SupportFlag:
+    """The flag, if this user may see it now; 404 otherwise (unknown, withdrawn, expired or another instance's)."""
+    flag = active_flags(request).filter(pk=flag_id).first()
     if flag is None:
         raise Http404("Nothing is flagged for support here.")
     return flag
@@ -75,14 +82,14 @@ def _shared(flag: SupportFlag) -> Shared:
 
 @support_only
 def flag_list(request: HttpRequest) -> HttpResponse:
-    flags = list(SupportFlag.objects.active().select_related("instance"))
+    flags = list(active_flags(request))
     record_support_access(request, None, SupportSaw.LIST)
     return render(request, "support/flag_list.html", {"flags": flags})
 
 
 @support_only
 def flag_item(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = active_flag(flag_id)
+    flag = active_flag(request, flag_id)
     snapshot = _shared(flag)
     view = mailview.mail_view(snapshot.raw)
     record_support_access(request, flag, SupportSaw.ITEM)
@@ -99,7 +106,7 @@ def flag_item(request: HttpRequest, flag_id: int) -> HttpResponse:
 @xframe_options_sameorigin
 @support_only
 def flag_html(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = active_flag(flag_id)
+    flag = active_flag(request, flag_id)
     html = mailview.mail_view(_shared(flag).raw).html
     record_support_access(request, flag, SupportSaw.HTML)
     return mailview.frame_response(html)
@@ -107,7 +114,7 @@ def flag_html(request: HttpRequest, flag_id: int) -> HttpResponse:
 
 @support_only
 def flag_eml(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = active_flag(flag_id)
+    flag = active_flag(request, flag_id)
     raw = _shared(flag).raw
     record_support_access(request, flag, SupportSaw.EML)
     return mailview.eml_response(raw, f"flag-{flag.pk}")
@@ -115,7 +122,7 @@ def flag_eml(request: HttpRequest, flag_id: int) -> HttpResponse:
 
 @support_only
 def flag_profile(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = active_flag(flag_id)
+    flag = active_flag(request, flag_id)
     snapshot = _shared(flag)
     if not snapshot.profile_json:
         raise Http404("No profile export was taken with this flag.")

@@ -77,6 +77,7 @@ class Decisions:
     body_limit: int | None = None  # the text is cut to this many characters, the full text attached (loop limits)
     hint: Hint | None = None  # what to tell a rejected sender
     sender: Sender | None = None  # who the sender is (inbound.pipeline.sender.identify, on first use)
+    foreign_key: str = ""  # the foreign key a new issue stores (directive rights: only an authenticated writer's)
 
 
 @dataclass

@@ -262,6 +262,8 @@ class Profile(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
+        if self.pk is not None and self.sources.exclude(instance_id=self.instance_id).exists():
+            errors["instance"] = "Sources of another instance use this profile: a profile serves its own instance only."
         if self.associate_by_foreign_key and not self.foreign_key_pattern:
             errors["foreign_key_pattern"] = "Association by foreign key is on: give the regex."
         if self.foreign_key_pattern and group_count(self.foreign_key_pattern) == 0:

@@ -14,6 +14,7 @@ from inbound.pipeline.service import process_inbound
 from profiles.models import Profile
 from tests.inbound import conftest as inbound
 from tests.pipeline import conftest as pipeline
+from tests.tenancy import member_of_every_instance
 
 # The pipeline tests' fixtures, shared.
 agents, instance, our_domain, profile, projects = (
@@ -85,6 +86,7 @@ def staff_user(username: str, *permissions: str) -> Any:
     user = get_user_model().objects.create_user(username, f"{username}@example.test", f"pw-{username}-42!")
     user.is_staff = True
     user.save()
+    member_of_every_instance(user)
     for name in permissions:
         app_label, codename = name.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
@@ -99,5 +101,6 @@ def support_user(username: str = "sam", *, is_staff: bool = False) -> Any:
     user = get_user_model().objects.create_user(username, f"{username}@example.test", f"pw-{username}-42!")
     user.is_staff = is_staff
     user.save()
+    member_of_every_instance(user)
     user.groups.add(Group.objects.get(name="Support staff"))
     return user

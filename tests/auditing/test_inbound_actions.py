@@ -17,13 +17,16 @@ from inbound.models import InboundMessage
 from jemh.storage import blob_storage
 from profiles.models import TestCase
 from tests.pipeline.conftest import mail
+from tests.tenancy import member_of_every_instance
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("admin:inbound_inboundmessage_changelist")
 
 
 def holder_of(*codenames: str) -> tuple[Client, Any]:
-    user = get_user_model().objects.create_user("auditor", "auditor@example.org", is_staff=True)
+    user = member_of_every_instance(
+        get_user_model().objects.create_user("auditor", "auditor@example.org", is_staff=True)
+    )
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="inbound", codename__in=["view_inboundmessage", *codenames])
     )

@@ -3,6 +3,9 @@ other admin or support URL, walked as a superuser, a user with only view permiss
 is staff), a staff user of no group, and anonymous. Each gets exactly what it should, and a refused action changes
 nothing.
 
+Every role but the superuser is a member of the world's instance (issue 14: a user sees only the instances they
+belong to; tests/auditing/test_tenants.py proves the separation).
+
 The pages come from ``admin.site._registry``, so a new model is covered without a word here (its one object is made
 by ``make_world``: a new model fails ``test_the_world_has_an_object_of_every_registered_model`` until it gets a line
 there). A new action or URL fails its completeness test until it gets one line in ``ACTIONS`` or ``EXTRA_URLS``.
@@ -187,24 +190,36 @@ def required_permission(model: type[models.Model], action: str) -> str | None:
     return None
 
 
-def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundMessage]) -> dict[str, Any]:
-    """One object of every registered model (and an issue attachment), made through the apps' own paths."""
-    message = deliver(mail(subject="Printer on fire", attachments=[("note.txt", "text/plain", b"hello")]))
-    issue = Issue.objects.get(key=message.issue_key)
+def make_world(
+    instance: Instance, pipe: Source, deliver: Callable[..., InboundMessage], tag: str = ""
+) -> dict[str, Any]:
+    """One object of every registered model (and an issue attachment), made through the apps' own paths.
+
+    ``tag`` is put into every text of the instance's own rows (a second world, of another instance, is told apart by
+    it); the site-wide rows of a second world get a plain suffix instead (they are nobody's)."""
+
+    def t(text: str) -> str:
+        return f"{text} {tag}" if tag else text
+
+    suffix = "-2" if tag else ""
+    message = deliver(mail(subject=t("Printer on fire"), attachments=[(t("note.txt"), "text/plain", b"hello")]))
+    issue = Issue.objects.get(instance=instance, key=message.issue_key)
     profile = pipe.profile
     assert profile is not None
     user_model = get_user_model()
+    somebody = user_model.objects.create_user(f"somebody{tag}", f"somebody{tag}@example.org")
+    instance.members.add(somebody)
     world: dict[str, Any] = {
         "jemh.Instance": instance,
         "inbound.Source": pipe,
         "inbound.InboundMessage": message,
         "trackers.Issue": issue,
-        "trackers.Project": Project.objects.first(),
-        "trackers.Comment": Comment.objects.create(instance=instance, issue=issue, body="a comment"),
+        "trackers.Project": Project.objects.filter(instance=instance).first(),
+        "trackers.Comment": Comment.objects.create(instance=instance, issue=issue, body=t("a comment")),
         "profiles.Profile": pipe.profile,
         "profiles.ProjectMapping": ProjectMapping.objects.filter(profile=pipe.profile).first(),
-        "profiles.TestCase": TestCase.objects.create(profile=profile, name="case", raw_message=mail().decode()),
-        "notifications.NotificationMapping": NotificationMapping.objects.create(instance=instance, name="watchers"),
+        "profiles.TestCase": TestCase.objects.create(profile=profile, name=t("case"), raw_message=mail().decode()),
+        "notifications.NotificationMapping": NotificationMapping.objects.create(instance=instance, name=t("watchers")),
         "notifications.IssueEvent": IssueEvent.objects.create(
             instance=instance,
             kind="created",
@@ -212,51 +227,61 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
             project_key=issue.project.key,
             payload={"issue": issue.key},
             status=EventStatus.FAILED,
-            reason="test",
+            reason=t("test"),
             expires_at=timezone.now() + timedelta(days=7),
         ),
         "notifications.OutboundMessage": OutboundMessage.objects.create(
             instance=instance,
-            recipients=["carol@customer.example"],
+            recipients=[f"carol{tag}@customer.example"],
             recipient_hash="x",
-            subject="Re: Printer on fire",
-            message_id="<matrix@support.example.com>",
+            subject=t("Re: Printer on fire"),
+            message_id=f"<matrix{tag}@support.example.com>",
             status=OutboundStatus.FAILED,
             blob_name="outbound/none.eml",
             expires_at=timezone.now() + timedelta(days=30),
         ),
         "auditing.InboundDeletion": InboundDeletion.objects.create(
-            inbound_id=999999, instance=instance, reason="a test", deleted_by_name="someone"
+            inbound_id=999999, instance=instance, reason=t("a test"), deleted_by_name="someone"
         ),
         "auditing.PurgeRun": PurgeRun.objects.create(
             instance=instance, started_at=timezone.now(), finished_at=timezone.now(), counts={"raw_mail": 1}
         ),
         "notifications.WebhookDelivery": WebhookDelivery.objects.create(
             instance=instance,
-            identifier="matrix-1",
+            identifier=f"matrix-1{tag}",
             body_hash="0" * 64,
             webhook_event="comment_created",
             expires_at=timezone.now() + timedelta(days=7),
         ),
-        "auth.Group": Group.objects.get_or_create(name="matrix group")[0],
-        "auth.User": user_model.objects.create_user("somebody", "somebody@example.org"),
+        "auth.Group": Group.objects.get_or_create(name=f"matrix group{suffix}")[0],
+        "auth.User": somebody,
         "django_celery_beat.IntervalSchedule": IntervalSchedule.objects.create(every=10, period="seconds"),
         "django_celery_beat.CrontabSchedule": CrontabSchedule.objects.create(minute="5"),
-        "django_celery_beat.SolarSchedule": SolarSchedule.objects.create(event="sunrise", latitude=1, longitude=1),
+        "django_celery_beat.SolarSchedule": SolarSchedule.objects.create(
+            event="sunrise", latitude=2 if tag else 1, longitude=1
+        ),
         "django_celery_beat.ClockedSchedule": ClockedSchedule.objects.create(clocked_time=timezone.now()),
     }
     world["django_celery_beat.PeriodicTask"] = PeriodicTask.objects.create(
-        name="matrix task", task="jemh.tasks.nothing", interval=world["django_celery_beat.IntervalSchedule"]
+        name=f"matrix task{suffix}", task="jemh.tasks.nothing", interval=world["django_celery_beat.IntervalSchedule"]
     )
-    world["auditing.SupportFlag"] = flag_message(message, "please look", None)
-    world["flag to withdraw"] = flag_message(message, "look at this too", None)
-    world["withdrawn flag"] = flag_message(message, "no longer", None)
+    world["auditing.SupportFlag"] = flag_message(message, t("please look"), None)
+    world["flag to withdraw"] = flag_message(message, t("look at this too"), None)
+    world["withdrawn flag"] = flag_message(message, t("no longer"), None)
     unflag(world["withdrawn flag"], None)
     world["auditing.SupportAccess"] = SupportAccess.objects.create(
-        flag=world["auditing.SupportFlag"], username="supporter", what=SupportSaw.ITEM, client_address="192.0.2.1"
+        flag=world["auditing.SupportFlag"], username=t("supporter"), what=SupportSaw.ITEM, client_address="192.0.2.1"
     )
-    world["auditing.RawMailAccess"] = RawMailAccess.objects.create(message=message, username="root", what=RawRead.EML)
-    access = {"user_agent": "a browser", "ip_address": "192.0.2.7", "username": "someone", "path_info": "/admin/"}
+    world["auditing.RawMailAccess"] = RawMailAccess.objects.create(
+        message=message, username=t("root"), what=RawRead.EML
+    )
+    # A failed sign-in of the instance's user (axes' records are scoped by the usernames of the instance's users).
+    access = {
+        "user_agent": "a browser",
+        "ip_address": "192.0.2.7",
+        "username": somebody.username,
+        "path_info": "/admin/",
+    }
     world["axes.AccessAttempt"] = AccessAttempt.objects.create(
         **access, http_accept="*/*", get_data="", post_data="username=someone", failures_since_start=5
     )
@@ -264,7 +289,7 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
     world["axes.AccessLog"] = AccessLog.objects.create(**access, http_accept="*/*")
     world["axes.AccessFailureLog"] = AccessFailureLog.objects.create(**access, http_accept="*/*", locked_out=True)
     world["attachment"] = attachment_services.add_attachments(
-        issue, [AttachmentUpload(filename="a.txt", content_type="text/plain", file=io.BytesIO(b"hello"))]
+        issue, [AttachmentUpload(filename=t("a.txt"), content_type="text/plain", file=io.BytesIO(b"hello"))]
     )[0]
     # A failed message, so "process again" would have something to do.
     InboundMessage.objects.create(
@@ -273,8 +298,9 @@ def make_world(instance: Instance, pipe: Source, deliver: Callable[..., InboundM
     return world
 
 
-def make_clients() -> dict[str, Client]:
-    """A signed-in client per role (anonymous: not signed in)."""
+def make_clients(instance: Instance) -> dict[str, Client]:
+    """A signed-in client per role (anonymous: not signed in); every role but the superuser a member of
+    ``instance``."""
     user_model = get_user_model()
     views = Permission.objects.filter(
         codename__in=[f"view_{model._meta.model_name}" for model in registry()],
@@ -288,6 +314,7 @@ def make_clients() -> dict[str, Client]:
         "staff": user_model.objects.create_user("staff", "staff@example.org", is_staff=True),
     }
     users["viewer"].user_permissions.set(views)
+    instance.members.add(*(user for role, user in users.items() if role != "superuser"))
     group = Group.objects.filter(name=SUPPORT_GROUP).first()
     if group is not None:  # the support views' group; else a support user is one with no admin permission
         users["support"].groups.add(group)
@@ -306,7 +333,7 @@ def world(instance: Instance, pipe: Source, deliver: Callable[..., InboundMessag
 
 @pytest.fixture()
 def clients(world: dict[str, Any]) -> dict[str, Client]:
-    return make_clients()
+    return make_clients(world["jemh.Instance"])
 
 
 def snapshot() -> dict[str, list[dict[str, Any]]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -26,8 +27,8 @@ def url(name: str, message: InboundMessage, *more: int) -> str:
 
 
 @pytest.fixture()
-def reader(client: Client) -> Client:
-    client.force_login(staff_user("reader", *READER_PERMISSIONS))
+def reader(client: Client, instance: Any) -> Client:
+    client.force_login(staff_user("reader", *READER_PERMISSIONS))  # a member of the instance (made first)
     return client
 
 

@@ -36,8 +36,8 @@ def message(deliver: Callable[..., InboundMessage]) -> InboundMessage:
 
 
 @pytest.fixture()
-def flagger(client: Client) -> Client:
-    client.force_login(staff_user("fran", *FLAGGER_PERMISSIONS))
+def flagger(client: Client, instance: Any) -> Client:
+    client.force_login(staff_user("fran", *FLAGGER_PERMISSIONS))  # a member of the instance (made first)
     return client
 
 

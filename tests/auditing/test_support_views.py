@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -35,8 +36,8 @@ def flag(message: InboundMessage) -> SupportFlag:
 
 
 @pytest.fixture()
-def sam(client: Client) -> Client:
-    client.force_login(support_user("sam"))
+def sam(client: Client, instance: Any) -> Client:
+    client.force_login(support_user("sam"))  # a member of the instance (made first)
     return client
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from jemh.admin_secrets import SecretField, SecretInput
 from jemh.models import Instance, JiraDeployment, TrackerKind
+from tests.tenancy import member_of_every_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_blank_keeps_typed_replaces_clear_removes(admin_client: Client, site: In
 
 
 def test_a_view_only_user_sees_set_and_cannot_post(site: Instance) -> None:
-    user = get_user_model().objects.create_user("viewer", is_staff=True)
+    user = member_of_every_instance(get_user_model().objects.create_user("viewer", is_staff=True))
     user.user_permissions.set(Permission.objects.filter(codename="view_instance"))
     client = Client()
     client.force_login(user)

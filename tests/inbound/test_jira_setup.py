@@ -21,6 +21,7 @@ from inbound.tracker_setup import connection_report, create_missing_fields, fiel
 from jemh.models import Instance, JiraDeployment
 from profiles.models import Profile, ProjectMapping
 from tests.profiles.conftest import make_profile
+from tests.tenancy import member_of_every_instance
 from tests.trackers.jira_fake import FakeJira
 from tests.trackers.test_jira_contract import jira_instance
 
@@ -191,7 +192,9 @@ def test_jemh_jira_fields_create(instance: Instance, profile: Profile, fake: Fak
 
 
 def staff(username: str, *codenames: str) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@example.org", is_staff=True)
+    user = member_of_every_instance(
+        get_user_model().objects.create_user(username, f"{username}@example.org", is_staff=True)
+    )
     for codename in ("view_instance", *codenames):
         user.user_permissions.add(Permission.objects.get(content_type__app_label="jemh", codename=codename))
     client = Client()

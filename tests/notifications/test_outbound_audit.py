@@ -20,6 +20,7 @@ from notifications.choices import EventStatus, OutboundKind, OutboundStatus
 from notifications.models import IssueEvent, OutboundMessage
 from notifications.services import send_mail
 from tests.notifications.helpers import flush_now
+from tests.tenancy import member_of_every_instance
 from trackers.interface import NewIssue
 from trackers.models import Issue
 
@@ -27,7 +28,9 @@ CHANGELIST = "admin:notifications_outboundmessage_changelist"
 
 
 def staff(username: str, *perms: tuple[str, str]) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@example.org", is_staff=True)
+    user = member_of_every_instance(
+        get_user_model().objects.create_user(username, f"{username}@example.org", is_staff=True)
+    )
     for app_label, codename in perms:
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     client = Client()

@@ -16,13 +16,16 @@ from django.urls import reverse
 from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, OutboundMessage
 from tests.notifications.helpers import by_recipient, flush_now, send_queued
+from tests.tenancy import member_of_every_instance
 from trackers.interface import NewIssue
 
 VIEW_ONLY = ["view_outboundmessage", "view_issueevent"]
 
 
 def staff_client(username: str, codenames: list[str]) -> tuple[Client, Any]:
-    user = get_user_model().objects.create_user(username, f"{username}@example.org", is_staff=True)
+    user = member_of_every_instance(
+        get_user_model().objects.create_user(username, f"{username}@example.org", is_staff=True)
+    )
     chosen = Permission.objects.filter(content_type__app_label="notifications", codename__in=codenames)
     user.user_permissions.set(chosen)
     client = Client()

@@ -158,9 +158,36 @@ def test_a_custom_field_directive_cannot_capture_a_partners_foreign_key(deliver,
     trap = deliver(mail(sender=MALLORY, subject="Hello", body="@customfield_10100=777\n\nhi", authenticated=True))
     assert trap.outcome == "created"
     assert Issue.objects.get(key=trap.issue_key).custom_fields == {}
-    partner = deliver(mail(sender="cases@partner.example", subject="[CASE-777] Server down", body="Details."))
+    partner = deliver(
+        mail(sender="cases@partner.example", subject="[CASE-777] Server down", body="Details.", authenticated=True)
+    )
     assert partner.outcome == "created" and partner.issue_key != trap.issue_key
     assert Issue.objects.get(key=partner.issue_key).custom_fields == {"customfield_10100": "777"}
+
+
+def test_a_strangers_subject_foreign_key_cannot_capture_a_partners_later_mail(deliver, profile) -> None:
+    """A stranger's first mail ``[CASE-777] ...`` stored CASE 777 on the stranger's new issue, so the partner system's
+    own [CASE-777] mail later became comments there (issue 14)."""
+    profile.foreign_key_field = "customfield_10100"
+    profile.foreign_key_pattern = r"\[CASE-(\d+)\]"
+    profile.associate_by_foreign_key = True
+    profile.save()
+    ProjectMapping.objects.filter(is_default=True).update(stranger_action="new_issue")
+    forged = deliver(mail(sender="Partner <cases@partner.example>", subject="[CASE-777] Server down", body="x"))
+    assert forged.outcome == "created"  # unauthenticated: a new issue, without the key
+    assert Issue.objects.get(key=forged.issue_key).custom_fields == {}
+    assert "not stored: the sender is not authenticated" in str(forged.report)
+    partner = deliver(mail(sender="cases@partner.example", subject="[CASE-777] Server down", authenticated=True))
+    assert partner.outcome == "created" and partner.issue_key != forged.issue_key
+    assert Issue.objects.get(key=partner.issue_key).custom_fields == {"customfield_10100": "777"}
+    # authenticated for its own domain, naming the partner's key: a new linked issue, which does not take the key
+    trap = deliver(mail(sender=MALLORY, subject="[CASE-777] Server down", body="mine now", authenticated=True))
+    assert trap.outcome == "created" and trap.issue_key not in (partner.issue_key, forged.issue_key)
+    assert Issue.objects.get(key=trap.issue_key).custom_fields == {}
+    later = deliver(
+        mail(sender="cases@partner.example", subject="[CASE-777] Update", body="Fixed.", authenticated=True)
+    )
+    assert later.outcome == "commented" and later.issue_key == partner.issue_key
 
 
 def test_hints_never_go_to_a_reply_to_and_at_most_once_a_day(receive, profile, smtp_mail) -> None:

@@ -135,11 +135,8 @@ class Action:
     @staticmethod
     def _custom_fields(ctx: Context, directives: dict[str, str]) -> dict[str, Any]:
         fields: dict[str, Any] = {name: value for name, value in directives.items() if name.startswith("customfield_")}
-        association = ctx.profile.association
-        if association.foreign_key_field and association.foreign_key_pattern:
-            value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.draft.body)
-            if value:
-                fields[association.foreign_key_field] = value
+        if ctx.decisions.foreign_key:  # decided by directive rights (a stranger's is never stored)
+            fields[ctx.profile.association.foreign_key_field] = ctx.decisions.foreign_key
         return fields
 
     # -- a comment ---------------------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
 """Directive rights (a handler): the directives the sender may use. The foreign-key field is never set from mail;
 e-mail-only and unauthenticated senders keep only the profile's harmless directives (by default priority and
 labels: nothing naming a person, project, security level or custom field); an authenticated account holder keeps,
-besides those, what their account may do in the project (the tracker's permissions)."""
+besides those, what their account may do in the project (the tracker's permissions).
+
+It also decides the foreign key a new issue stores (the profile's regex on the subject or body): only an
+authenticated sender's, and never one that another issue already holds unless the sender may write to that issue, so
+a stranger cannot capture a partner system's later mail by writing its key first."""
 
 from __future__ import annotations
 
 from inbound.pipeline.context import Context
 from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Verdict, go_on
+from inbound.pipeline.steps.writers import may_write
 from profiles.directives import is_sensitive_directive
 from trackers.errors import ProjectNotFound
 from trackers.interface import Permission
@@ -32,9 +37,11 @@ class DirectiveRights:
     description = "Keeps only the directives the sender may use: harmless ones, or what their account may do."
 
     def __call__(self, ctx: Context) -> Verdict:
+        ctx.decisions.foreign_key, foreign_key_note = self._foreign_key(ctx)
+        noted = {"foreign_key": foreign_key_note} if foreign_key_note else {}
         fields = dict(ctx.draft.fields)
         if not fields:
-            return go_on(self.name, "no directives")
+            return go_on(self.name, "no directives", **noted)
         dropped: dict[str, str] = {}
         foreign_key = ctx.profile.association.foreign_key_field.strip().lower()
         for name in list(fields):
@@ -45,13 +52,33 @@ class DirectiveRights:
             fields = self._within_rights(ctx, fields, dropped)
         ctx.draft.fields = fields
         if not dropped:
-            return go_on(self.name, f"the sender may use all {len(fields)} directive(s)", kept=sorted(fields))
+            return go_on(self.name, f"the sender may use all {len(fields)} directive(s)", kept=sorted(fields), **noted)
         return go_on(
             self.name,
             f"{len(dropped)} directive(s) dropped: beyond the sender's rights",
             kept=sorted(fields),
             dropped=dict(sorted(dropped.items())),
+            **noted,
         )
+
+    @staticmethod
+    def _foreign_key(ctx: Context) -> tuple[str, str]:
+        """The foreign key a new issue stores ("" for none), and what the report says about it."""
+        association = ctx.profile.association
+        field = association.foreign_key_field
+        if ctx.decisions.issue is not None or not (field and association.foreign_key_pattern):
+            return "", ""
+        value = association.foreign_key(ctx.message.subject) or association.foreign_key(ctx.draft.body)
+        if not value:
+            return "", ""
+        sender = identify(ctx)
+        if not sender.authenticated:
+            return "", f"{field}={value} not stored: the sender is not authenticated ({sender.reason})"
+        project = ctx.decisions.mapping.project_key if ctx.decisions.mapping else None
+        holder = ctx.tracker.find_issue_by_foreign_key(field, value, project)
+        if holder is not None and not may_write(ctx, holder, sender):
+            return "", f"{field}={value} not stored: it is {holder.key}'s, and the sender may not write to {holder.key}"
+        return value, f"{field}={value} stored on the new issue"
 
     @staticmethod
     def _within_rights(ctx: Context, fields: dict[str, str], dropped: dict[str, str]) -> dict[str, str]:

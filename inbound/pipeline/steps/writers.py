@@ -7,10 +7,23 @@ from __future__ import annotations
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
-from inbound.pipeline.sender import takes_part
+from inbound.pipeline.sender import Sender, takes_part
 from inbound.pipeline.step import unknown_action
 from profiles.choices import OperatingMode, StrangerAction
-from trackers.interface import Permission
+from trackers.interface import Permission, TrackerIssue
+
+
+def may_write(ctx: Context, issue: TrackerIssue, sender: Sender) -> str:
+    """Why ``sender`` may write to ``issue`` (they take part in it, or their authenticated account may comment in
+    its project); "" when they may not."""
+    if takes_part(issue, sender.email):
+        return f"the sender takes part in {issue.key}"
+    account = sender.trusted_account
+    if account is not None:
+        held = ctx.tracker.project_permissions(account.account_id, issue.project_key, (Permission.ADD_COMMENTS,))
+        if Permission.ADD_COMMENTS in held:
+            return f"the sender's account may comment in {issue.project_key}"
+    return ""
 
 
 class Writers:
@@ -21,14 +34,9 @@ class Writers:
         issue = ctx.decisions.issue
         if issue is None:
             return go_on(self.name, "not a comment")
-        sender = identify(ctx)
-        if takes_part(issue, sender.email):
-            return go_on(self.name, f"the sender takes part in {issue.key}")
-        account = sender.trusted_account
-        if account is not None:
-            held = ctx.tracker.project_permissions(account.account_id, issue.project_key, (Permission.ADD_COMMENTS,))
-            if Permission.ADD_COMMENTS in held:
-                return go_on(self.name, f"the sender's account may comment in {issue.project_key}")
+        allowed = may_write(ctx, issue, identify(ctx))
+        if allowed:
+            return go_on(self.name, allowed)
         why = f"the sender may not write to {issue.key} (not on the issue, nor an authenticated account allowed to "
         why += f"comment in {issue.project_key})"
         action = ctx.mapping.stranger_action

@@ -13,6 +13,7 @@ from django.urls import reverse
 from jemh.models import Instance
 from notifications.webhooks.signature import sign
 from tests.notifications.jira.conftest import SECRET, hook_path
+from tests.tenancy import member_of_every_instance
 
 
 @pytest.mark.django_db
@@ -72,7 +73,7 @@ def test_a_view_only_user_never_sees_the_webhook_token(client: Client, jira_inst
     """The token admits deliveries (alone, without a secret): it is a secret like the others."""
     from django.contrib.auth.models import Permission, User
 
-    viewer = User.objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True)
+    viewer = member_of_every_instance(User.objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True))
     viewer.user_permissions.add(Permission.objects.get(codename="view_instance"))
     client.force_login(viewer)
     page = client.get(reverse("admin:jemh_instance_change", args=[jira_instance.pk]))

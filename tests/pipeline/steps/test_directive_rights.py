@@ -76,3 +76,63 @@ def test_the_profile_can_narrow_what_email_only_senders_may_use() -> None:
     ctx = _ctx(ATTACK, directives={"email_only": ("labels", "assignee")})  # a person never counts as harmless
     DirectiveRights()(ctx)
     assert ctx.draft.fields == {"labels": "urgent"}
+
+
+CASE = {"foreign_key_field": "customfield_10100", "foreign_key_pattern": r"\[CASE-(\d+)\]"}
+
+
+def _first_mail(*, signed: bool, sender: str = "Mallory <mallory@example.org>", subject: str = "[CASE-777] Help"):
+    ctx = context(
+        sender=sender,
+        subject=subject,
+        headers=authenticated("example.org") if signed else None,
+        trusted=(TRUSTED_MTA,),
+        config=profile(association=CASE),
+    )
+    ctx.decisions.mapping = mapping()
+    return ctx
+
+
+def test_an_unauthenticated_strangers_subject_foreign_key_is_not_stored_on_the_new_issue() -> None:
+    """A stranger's first mail ``[CASE-777] Help`` stored CASE 777 on its new issue, capturing the partner's later
+    [CASE-777] mail (issue 14)."""
+    ctx = _first_mail(signed=False)
+    verdict = DirectiveRights()(ctx)
+    assert ctx.decisions.foreign_key == ""
+    assert verdict.details["foreign_key"].startswith("customfield_10100=777 not stored: the sender is not authentic")
+
+
+def test_a_foreign_key_another_issue_holds_is_not_stored_for_a_sender_who_may_not_write_to_it() -> None:
+    """An authenticated stranger naming the partner's existing CASE-777 got a second issue holding that key."""
+    ctx = _first_mail(signed=True)
+    held = memory(ctx).create_issue(
+        NewIssue(project_key="ABC", summary="Server down", custom_fields={"customfield_10100": "777"})
+    )
+    verdict = DirectiveRights()(ctx)
+    assert ctx.decisions.foreign_key == ""
+    assert verdict.details["foreign_key"] == (
+        f"customfield_10100=777 not stored: it is {held.key}'s, and the sender may not write to {held.key}"
+    )
+
+
+def test_an_authenticated_senders_new_foreign_key_is_stored() -> None:
+    ctx = _first_mail(signed=True, sender="cases@example.org")
+    verdict = DirectiveRights()(ctx)
+    assert ctx.decisions.foreign_key == "777"
+    assert verdict.details["foreign_key"] == "customfield_10100=777 stored on the new issue"
+    ctx = _first_mail(signed=True, sender="cases@example.org", subject="No key here")
+    assert "foreign_key" not in DirectiveRights()(ctx).details and ctx.decisions.foreign_key == ""
+
+
+def test_a_foreign_key_held_by_an_issue_the_sender_takes_part_in_is_stored() -> None:
+    ctx = _first_mail(signed=True, sender="cases@example.org")
+    memory(ctx).create_issue(
+        NewIssue(
+            project_key="ABC",
+            summary="Server down",
+            custom_fields={"customfield_10100": "777"},
+            email_sender_address="cases@example.org",
+        )
+    )
+    DirectiveRights()(ctx)
+    assert ctx.decisions.foreign_key == "777"
