@@ -156,7 +156,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, beating a heartbeat as it ticks (jemh health --role beat)
+CELERY_BEAT_SCHEDULER = "inbound.heartbeat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Processing mail into Jira waits on Jira (50-500 ms a call): give it a queue of its own and a worker with a threads
 # pool, so one process keeps many messages (and Jira calls) in flight (README "Jira"). Unset: the default queue.
@@ -184,6 +185,7 @@ LOGGING = {
         "imapclient.imaplib": {"level": "INFO"},
         "axes.apps": {"level": "WARNING"},  # its start-up banner on every command
         "httpx": {"level": "WARNING"},
+        "health_check": {"level": "ERROR"},  # a failing check's traceback on every probe: the reason is in the JSON
     },
 }
 
@@ -237,6 +239,8 @@ JEMH_RETRY_BASE_SECONDS = config.integer(env, "JEMH_RETRY_BASE_SECONDS", 30)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)
+# Celery beat beats as it ticks (every 5 s at most); `jemh health --role beat` fails past this many seconds without.
+JEMH_BEAT_STALE_SECONDS = config.integer(env, "JEMH_BEAT_STALE_SECONDS", 60)
 # A reply whose request was captured but is not processed yet waits for it (retried every RETRY seconds), up to this
 # many seconds after its capture; then it is processed anyway (and the report says why).
 JEMH_THREAD_WAIT_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_SECONDS", 120)

@@ -1,11 +1,7 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-
-def health(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
-
+from jemh import health
 
 admin.site.site_header = "JEMH mail handler"
 admin.site.site_title = "JEMH mail handler"
@@ -14,6 +10,8 @@ urlpatterns = [
     path("admin/feedback/", include("notifications.urls")),  # before the admin's own catch-all
     path("admin/", admin.site.urls),
     path("support/", include("auditing.support.urls")),
-    path("health/", health, name="health"),
+    re_path(r"^health/live/?$", health.live, name="health-live"),
+    re_path(r"^health/ready/?$", health.ready, name="health-ready"),
+    path("health/", health.ready, name="health"),  # the readiness check, under its old address
     path("hooks/", include("notifications.webhooks.urls")),  # by name: jemh imports no other app
 ]
