@@ -35,10 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
     role = options["role"]
-    if role == "web":
-        report = _web_in_process() if options["no_http"] else _web_over_http(options)
-    else:
-        report = _role(role)
+    web = _web_in_process if options["no_http"] else _web_over_http
+    report = web(options) if role == "web" else _role(role)
     out.write(json.dumps(report, sort_keys=True) + "\n")
     return 0 if report["status"] == "ok" else 1
 
@@ -51,7 +49,7 @@ def _role(role: str) -> dict[str, Any]:
     return {"status": "ok" if state.alive else "fail", "role": role, "reason": state.describe()}
 
 
-def _web_in_process() -> dict[str, Any]:
+def _web_in_process(options: dict[str, Any]) -> dict[str, Any]:
     results = health.ready_results()
     failed = {name: reason for name, reason in results.items() if reason}
     return {
@@ -75,7 +73,7 @@ def _web_over_http(options: dict[str, Any]) -> dict[str, Any]:
     # X-Forwarded-Proto: behind a TLS proxy (JEMH_BEHIND_PROXY) the web would otherwise redirect to https
     request = urllib.request.Request(url, headers={"Host": _host_header(), "X-Forwarded-Proto": "https"})
     try:
-        with urllib.request.urlopen(request, timeout=options["timeout"]) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(request, timeout=options["timeout"]) as response:
             body = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         try:
