@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from inbound.models import Source
+from jemh import metrics
 from notifications.choices import OutboundKind
 from notifications.services import send_mail
 
@@ -78,6 +79,7 @@ def record_failure(source: Source, error: str, now: datetime | None = None) -> N
     source.failing_since = source.failing_since or now
     offline = now - source.failing_since
     source.next_poll_at = now + (RETRY_SOON if offline < LONG_OFFLINE else RETRY_LATER)
+    metrics.count("jemh_source_poll_failures", source=source.name)
     log.warning(
         "source %s failed (%s in a row, offline for %s): %s",
         source.pk,

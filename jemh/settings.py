@@ -13,7 +13,7 @@ import environ
 
 from jemh import config
 from jemh.crypto import derived_key
-from jemh.crypto_keys import load_encryption_keys, load_index_key
+from jemh.crypto_keys import generated_keys, load_encryption_keys, load_index_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -40,6 +40,8 @@ JEMH_ENCRYPTION_KEYS = load_encryption_keys(env, PRODUCTION, VAR_DIR)
 # The key of the keyed hashes the database finds values by (jemh.crypto.keyed_hash); never SECRET_KEY, so rotating
 # SECRET_KEY (old one in SECRET_KEY_FALLBACKS) changes no stored hash.
 JEMH_INDEX_KEY = load_index_key(env, PRODUCTION, VAR_DIR)
+# The keys above that were generated on this machine (the status dashboard warns about them).
+JEMH_GENERATED_KEYS = generated_keys(env, VAR_DIR)
 # Keyed hashes in logs; derived from JEMH_INDEX_KEY unless given.
 JEMH_LOG_HASH_KEY = env.str("JEMH_LOG_HASH_KEY", default="") or derived_key(JEMH_INDEX_KEY, "log-hash")
 JEMH_LOG_PII_HASHING = config.boolean(env, "JEMH_LOG_PII_HASHING", True)
@@ -250,3 +252,13 @@ JEMH_THREAD_WAIT_RETRY_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_RETRY_SEC
 # this many tasks (Django still drops it when it is broken or older than CONN_MAX_AGE) spares PostgreSQL a new
 # backend (fork, authentication, catalog caches) per task.
 CELERY_DB_REUSE_MAX = 1000
+
+# --- operations (issue 18): metrics, the status JSON, logs, errors ----------------------------------------------
+# /metrics (Prometheus): off unless enabled; with a token it wants "Authorization: Bearer TOKEN", without one it
+# answers loopback clients only.
+JEMH_METRICS_ENABLED = config.boolean(env, "JEMH_METRICS_ENABLED", False)
+JEMH_METRICS_TOKEN = env.str("JEMH_METRICS_TOKEN", default="")
+# /status.json (the admin dashboard's numbers, for monitoring): off unless a token is set.
+JEMH_STATUS_TOKEN = env.str("JEMH_STATUS_TOKEN", default="")
+# Container health checks and in-cluster scrapes come over plain HTTP: not redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^health$", r"^metrics$"]

@@ -14,4 +14,5 @@ urlpatterns = [
     re_path(r"^health/ready/?$", health.ready, name="health-ready"),
     path("health/", health.ready, name="health"),  # the readiness check, under its old address
     path("hooks/", include("notifications.webhooks.urls")),  # by name: jemh imports no other app
+    path("", include("auditing.status.urls")),  # /metrics and /status.json
 ]
