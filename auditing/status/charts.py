@@ -23,7 +23,7 @@ COLOURS = {
     "failed": "#ef6c00",
     "error": "#c62828",
 }
-WIDTH, HEIGHT, PAD = 360, 90, 14
+WIDTH, HEIGHT, PAD = 360, 90, 14  # the bars stand on y=HEIGHT; PAD below holds the period labels
 
 
 def bar_chart(series: OutcomeSeries, title: str) -> SafeString:
@@ -46,7 +46,7 @@ def bar_chart(series: OutcomeSeries, title: str) -> SafeString:
             value = bucket.get(outcome, 0)
             if not value:
                 continue
-            h = HEIGHT * value / tallest
+            h = (HEIGHT - 12) * value / tallest  # the top 12 px hold the scale
             y -= h
             parts.append(
                 f'<rect class="bar" data-outcome="{outcome}" data-count="{value}" x="{x:.1f}" y="{y:.1f}" '
@@ -55,7 +55,7 @@ def bar_chart(series: OutcomeSeries, title: str) -> SafeString:
             )
         if i % max(n // 6, 1) == 0:
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT + PAD - 2}" font-size="9" fill="#666">{escape(label)}</text>')
-    parts.append(f'<text x="{WIDTH - 2}" y="10" font-size="9" fill="#666" text-anchor="end">max {tallest}</text>')
+    parts.append(f'<text x="2" y="9" font-size="9" fill="#666">max {tallest}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
