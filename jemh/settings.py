@@ -170,13 +170,24 @@ if JEMH_PROCESSING_QUEUE:
         for name in ("inbound.process_message", "inbound.process_messages", "inbound.drain_backlog")
     }
 
+# Log lines: "plain" text, or "json" (one object per line: time, level, logger, pid, message, exc_info, extras).
+JEMH_LOG_FORMAT = env.str("JEMH_LOG_FORMAT", default="plain").strip().lower()
+if JEMH_LOG_FORMAT not in ("plain", "json"):
+    raise config.fail("JEMH_LOG_FORMAT", f"{JEMH_LOG_FORMAT!r} is not a log format", "plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"pii": {"()": "jemh.logging.PiiHashingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {  # one JSON object per line, for log collectors; as PII-safe as the plain format
+            "()": "jemh.logging.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
+        "console": {"class": "logging.StreamHandler", "formatter": JEMH_LOG_FORMAT, "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL;
@@ -262,3 +273,9 @@ JEMH_METRICS_TOKEN = env.str("JEMH_METRICS_TOKEN", default="")
 JEMH_STATUS_TOKEN = env.str("JEMH_STATUS_TOKEN", default="")
 # Container health checks and in-cluster scrapes come over plain HTTP: not redirected to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^health$", r"^metrics$"]
+# Errors to Sentry (optional: the `sentry` extra installs sentry-sdk); never with mail in them (jemh.errors).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from jemh.errors import init_sentry
+
+    init_sentry(SENTRY_DSN, env.str("SENTRY_ENVIRONMENT", default="production" if PRODUCTION else "development"))
