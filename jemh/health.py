@@ -80,7 +80,7 @@ class Broker(HealthCheck):
         seconds = self.timeout.total_seconds()
         try:
             with app.connection_for_write(app.conf.broker_url, connect_timeout=seconds) as connection:
-                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=seconds)
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=int(seconds))
         except Exception as exc:  # kombu raises the transport's own errors (redis, OSError, ...)
             raise ServiceUnavailable(
                 f"Celery broker unreachable ({reason(exc)}); check CELERY_BROKER_URL (or REDIS_URL)"

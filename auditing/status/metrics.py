@@ -41,8 +41,8 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         rows: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
-        for name, labels, value in MetricCounter.objects.values_list("name", "labels", "value"):
-            rows[name].append((parse_labels(labels), value))
+        for name, text, value in MetricCounter.objects.values_list("name", "labels", "value"):
+            rows[name].append((parse_labels(text), value))
         for name, (documentation, label_names) in COUNTERS.items():
             family = CounterMetricFamily(name, documentation, labels=label_names)
             series = rows.get(name, [])
@@ -52,7 +52,7 @@ class DatabaseCollector(Collector):
                 family.add_metric([labels.get(label, "") for label in label_names], value)
             yield family
         for name, documentation in HISTOGRAMS.items():
-            family = HistogramMetricFamily(name, documentation)
+            histogram = HistogramMetricFamily(name, documentation)
             buckets = sorted(
                 ((labels["le"], value) for labels, value in rows.get(f"{name}_bucket", [])),
                 key=lambda bucket: float(bucket[0]),
@@ -61,8 +61,8 @@ class DatabaseCollector(Collector):
             if not buckets or buckets[-1][0] != "+Inf":
                 count = sum(value for _, value in rows.get(f"{name}_count", []))
                 buckets.append(("+Inf", count))
-            family.add_metric([], buckets=buckets, sum_value=total)
-            yield family
+            histogram.add_metric([], buckets=buckets, sum_value=total)
+            yield histogram
         yield from self.gauges()
 
     def gauges(self) -> Iterator[Metric]:

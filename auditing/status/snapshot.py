@@ -155,6 +155,7 @@ def backlog_now(now: datetime) -> dict[str, Any]:
 
 def outcomes(now: datetime, period: str) -> OutcomeSeries:
     """Outcomes of the messages processed in the last 24 hours by hour (``hour``) or 7 days by day (``day``)."""
+    trunc: type[TruncHour | TruncDay]
     if period == "hour":
         step, n, trunc = timedelta(hours=1), 24, TruncHour
         first = now.replace(minute=0, second=0, microsecond=0) - step * (n - 1)
@@ -215,7 +216,7 @@ def heartbeats(now: datetime) -> list[RoleBeat]:
 
 
 def key_warnings() -> list[str]:
-    generated: dict[str, str] = getattr(settings, "JEMH_GENERATED_KEYS", {})
+    generated: dict[str, tuple[str, str]] = getattr(settings, "JEMH_GENERATED_KEYS", {})
     return [
         f"The {what} was generated on this machine ({path}), not set with {variable}: back it up, and set "
         f"{variable} before you rely on this installation."

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "scrape-token-0123456789"
 
 
-def scrape(client: Client | None = None, **headers: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+def scrape() -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """``/metrics`` parsed: sample name → {sorted labels: value}."""
-    response = (client or Client()).get("/metrics", **headers)
+    response = Client().get("/metrics")
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain; version=")
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
