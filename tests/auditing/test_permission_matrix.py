@@ -163,6 +163,8 @@ SUPPORT_URLS: dict[str, ExtraUrl] = {
     "support:profile": ExtraUrl("get", _flag, _support()),
     "support:logout": ExtraUrl("post", lambda w: [], _support(302, 302, 302)),  # last: it signs the client out
 }
+
+
 # The project's other URLs outside the admin and the support views (``/hooks/`` has its own tests: a token in the
 # URL), with the status every role gets on the test settings: the health checks answer everyone (they say nothing
 # private); /metrics and /status.json are off until configured (tests/auditing/test_status.py: their tokens).
