@@ -32,7 +32,7 @@ COUNTERS = {
     "jemh_jira_rate_limited": ("Jira answers 429 (rate limited).", []),
 }
 HISTOGRAMS = {
-    "jemh_inbound_processing_latency_seconds": "Seconds from capture to the recorded outcome of an inbound message.",
+    "jemh_inbound_processing_latency_seconds": "Seconds from capture to the final outcome of an inbound message (retried failures not counted).",
 }
 
 

@@ -402,7 +402,7 @@ def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, An
     message.processed_at = message.updated_at = timezone.now()
     message.claimed_by = ""
     metrics.count("jemh_inbound_processed", outcome=message.outcome)
-    if message.received_at is not None:
+    if message.received_at is not None and outcome != Outcome.FAILED:  # final outcomes: capture to the end
         latency = max((message.processed_at - message.received_at).total_seconds(), 0.0)
         metrics.observe("jemh_inbound_processing_latency_seconds", latency)
 
