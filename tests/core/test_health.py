@@ -156,7 +156,7 @@ def test_a_claim_holders_heartbeat_counts_for_the_worker_role() -> None:
     assert not heartbeat.liveness(HeartbeatRole.WORKER, on_host="another-host").alive
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the scheduler closes old connections (CONN_MAX_AGE=0 on PostgreSQL)
 def test_the_beat_scheduler_beats_as_it_ticks() -> None:
     from jemh.celery import app
 
