@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Counters that add up across processes, for /metrics (jemh.metrics)."""
 
-    dependencies = [("jemh", "0007_instance_jira_webhook_token_and_secret")]
+    dependencies = [("jemh", "0008_oauth_app")]
 
     operations = [
         migrations.CreateModel(
