@@ -32,7 +32,9 @@ COUNTERS = {
     "jemh_jira_rate_limited": ("Jira answers 429 (rate limited).", []),
 }
 HISTOGRAMS = {
-    "jemh_inbound_processing_latency_seconds": "Seconds from capture to the final outcome of an inbound message (retried failures not counted).",
+    "jemh_inbound_processing_latency_seconds": (
+        "Seconds from capture to the final outcome of an inbound message (retried failures not counted)."
+    ),
 }
 
 
