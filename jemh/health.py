@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET
 from health_check.base import HealthCheck, HealthCheckResult
 from health_check.checks import Storage
 from health_check.exceptions import ServiceUnavailable
-from health_check.views import HealthCheckView
 
 
 def reason(exc: BaseException) -> str:
@@ -111,40 +110,34 @@ def _label(check: HealthCheck) -> str:
     return type(check).__name__.lower().replace("blobstorage", "blob_storage")
 
 
-class ReadinessView(HealthCheckView):
-    """Readiness as JSON: ``{"status": "ok"|"fail", "checks": {name: "ok" | reason}}``, HTTP 200 or 503."""
-
-    checks = (Database, Migrations, Broker, BlobStorage)
-
-    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with self.get_executor() as executor:
-            results = await asyncio.gather(*(check.get_result(executor) for check in self.get_checks()))
-        self.results = list(results)
-        failed = any(result.error for result in results)
-        return self.render_to_response_json(503 if failed else 200)
-
-    def render_to_response_json(self, status: int) -> JsonResponse:
-        return JsonResponse(
-            {
-                "status": "fail" if status != 200 else "ok",
-                "checks": {
-                    _label(result.check): "ok" if result.error is None else result.error.message
-                    for result in self.results
-                },
-            },
-            status=status,
-        )
+CHECKS: tuple[type[HealthCheck], ...] = (Database, Migrations, Broker, BlobStorage)
 
 
 def ready_results() -> dict[str, str | None]:
-    """Run the readiness checks in this process (for ``jemh health --role web --no-http``): name → None or reason."""
+    """Run the readiness checks at once (each in a thread, each within its time limit): name → None or reason.
+
+    The checks run on an event loop of their own in a thread of their own, so this works from any caller (a WSGI
+    worker, a management command, or a thread where another event loop is running)."""
 
     async def gather() -> list[HealthCheckResult]:
-        return list(await asyncio.gather(*(check.get_result() for check in ReadinessView().get_checks())))
+        return list(await asyncio.gather(*(check().get_result() for check in CHECKS)))
 
-    return {
-        _label(result.check): None if result.error is None else result.error.message for result in asyncio.run(gather())
-    }
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jemh-health") as runner:
+        results = runner.submit(asyncio.run, gather()).result()
+    return {_label(result.check): None if result.error is None else result.error.message for result in results}
+
+
+@require_GET
+def ready(request: HttpRequest) -> HttpResponse:
+    """Readiness as JSON: ``{"status": "ok"|"fail", "checks": {name: "ok" | reason}}``, HTTP 200 or 503."""
+    results = ready_results()
+    failed = any(results.values())
+    response = JsonResponse(
+        {"status": "fail" if failed else "ok", "checks": {name: why or "ok" for name, why in results.items()}},
+        status=503 if failed else 200,
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @require_GET
@@ -153,6 +146,3 @@ def live(request: HttpRequest) -> HttpResponse:
     response = JsonResponse({"status": "ok"})
     add_never_cache_headers(response)
     return response
-
-
-ready = ReadinessView.as_view()

@@ -3,11 +3,13 @@ real dependency is stopped, and each Celery role's heartbeat decides its contain
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,18 @@ def test_readiness_with_everything_up() -> None:
         "checks": {"database": "ok", "migrations": "ok", "broker": "ok", "blob_storage": "ok"},
     }
     assert Client().get("/health/").json() == response.json()  # the old address is the readiness check
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_answers_where_an_event_loop_runs() -> None:
+    """Regression: run as an async view, readiness raised "cannot use AsyncToSync in the same thread as an async event
+    loop" once Playwright's sync API (an event loop in the main thread) had run earlier in the suite."""
+
+    async def inside_a_running_loop() -> int:
+        return Client().get("/health/ready").status_code
+
+    with ThreadPoolExecutor(max_workers=1) as thread:  # a thread of its own (this one may have a loop already)
+        assert thread.submit(asyncio.run, inside_a_running_loop()).result() == 200
 
 
 @pytest.mark.django_db(transaction=True)
