@@ -279,3 +279,11 @@ if SENTRY_DSN:
     from jemh.errors import init_sentry
 
     init_sentry(SENTRY_DSN, env.str("SENTRY_ENVIRONMENT", default="production" if PRODUCTION else "development"))
+
+# --- Microsoft Graph (issue 17) -------------------------------------------------------------------------------------
+# Graph's REST root (a national cloud has its own); tokens are asked for its ".default" scope. A request Graph
+# throttles (429/503 with Retry-After) is retried after the time it asks for, up to MAX_WAIT seconds at a time and
+# RETRIES times; longer waits end the poll, and the source backs off at least that long.
+JEMH_GRAPH_URL = config.http_url(env, "JEMH_GRAPH_URL") or "https://graph.microsoft.com/v1.0"
+JEMH_GRAPH_MAX_WAIT = config.integer(env, "JEMH_GRAPH_MAX_WAIT", 30)
+JEMH_GRAPH_RETRIES = config.integer(env, "JEMH_GRAPH_RETRIES", 3)

@@ -131,6 +131,8 @@ def _flag(w: dict[str, Any]) -> list[Any]:
 EXTRA_URLS: dict[str, ExtraUrl] = {
     "auth_user_password_change": ExtraUrl("get", lambda w: [w["auth.User"].pk], _expect(200, 403)),
     "profiles_profile_import": ExtraUrl("get", lambda w: [], _expect(200, 403)),
+    # A dry run from the test case's page: changing the test case is enough; a viewer may not.
+    "profiles_testcase_run": ExtraUrl("post", lambda w: [w["profiles.TestCase"].pk], _expect(302, 403)),
     "trackers_issue_attachment": ExtraUrl(
         "get", lambda w: [w["trackers.Issue"].pk, w["attachment"].pk], _expect(200, 200)
     ),
@@ -178,6 +180,7 @@ OPERATIONS_URLS: dict[str, ExtraUrl] = {
     "health": ExtraUrl("get", lambda w: [], _everyone(200)),
     "metrics": ExtraUrl("get", lambda w: [], _everyone(404)),
     "status-json": ExtraUrl("get", lambda w: [], _everyone(404)),
+    "home": ExtraUrl("get", lambda w: [], _everyone(302)),  # to the admin
 }
 # What a flag that has ended shares with support: nothing (404), by any URL.
 FLAG_URLS = ("support:item", "support:html", "support:eml", "support:profile")

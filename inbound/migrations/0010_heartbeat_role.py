@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Heartbeats carry their process's role (a Celery worker or Celery beat), for ``jemh health --role``."""
 
-    dependencies = [("inbound", "0008_source_trusted_authserv_ids_hint_grace")]
+    dependencies = [("inbound", "0009_source_microsoft_graph")]
 
     operations = [
         migrations.AddField(
