@@ -16,6 +16,14 @@ def main() -> None:
     except ImproperlyConfigured as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:
+        from jemh.startup import explain
+
+        paragraph = explain(exc)
+        if paragraph is None:
+            raise
+        print(paragraph, file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ class InboundConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which cannot be imported before the app
         # registry is ready. Importing the task modules at start-up also makes every process register the same
         # tasks, whatever it imports later.
-        from inbound import receivers
+        from inbound import heartbeat, receivers  # noqa: F401  (heartbeat: the worker's role heartbeat)
         from inbound.models import Source
         from inbound.pipeline import receivers as pipeline_receivers
         from inbound.pipeline import tasks as pipeline_tasks  # noqa: F401

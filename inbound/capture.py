@@ -42,6 +42,7 @@ from django.utils import timezone
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source, SourceReceipt
 from inbound.signals import messages_captured
 from inbound.summary import MailSummary, summarize
+from jemh import metrics
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
 from jemh.models import Instance
@@ -379,6 +380,8 @@ def _commit_chunk(source: Source, prepared: list[_Prepared], revalidating: bool,
         waiting = [row for row in rows if row.status == InboundStatus.RECEIVED]
         if waiting:
             transaction.on_commit(lambda: _announce(waiting))
+    if rows:
+        metrics.count("jemh_inbound_captured", len(rows))
     for p, row in zip(fresh, rows, strict=True):
         log.info(
             "captured inbound #%s from source %s: message id %s, sender %s, %s bytes%s",

@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from inbound.models import Source
+from jemh import metrics
 from notifications.choices import OutboundKind
 from notifications.services import send_mail
 
@@ -84,6 +85,7 @@ def record_failure(
     if retry_after is not None:
         wait = max(wait, timedelta(seconds=min(retry_after, GIVE_UP_AFTER.total_seconds())))
     source.next_poll_at = now + wait
+    metrics.count("jemh_source_poll_failures", source=source.name)
     log.warning(
         "source %s failed (%s in a row, offline for %s): %s",
         source.pk,

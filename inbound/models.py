@@ -440,11 +440,21 @@ class HintGrace(models.Model):
         return f"hint {self.reason} last sent {self.sent_at:%Y-%m-%d %H:%M}"
 
 
-class WorkerHeartbeat(models.Model):
-    """A processing worker process that is alive: it rewrites ``beat_at`` every few seconds (see
-    inbound.pipeline.claims). A claim whose holder's heartbeat is stale is taken over at once."""
+class HeartbeatRole(models.TextChoices):
+    """Which kind of process beats: a Celery worker (its main process and the pool processes that claim mail) or
+    Celery beat (the scheduler)."""
 
-    worker = models.CharField(max_length=120, primary_key=True, help_text="host:pid:boot-nonce")
+    WORKER = "worker", "Celery worker"
+    BEAT = "beat", "Celery beat"
+
+
+class WorkerHeartbeat(models.Model):
+    """A process that is alive: it rewrites ``beat_at`` every few seconds. A processing worker process beats as a
+    claim holder (see inbound.pipeline.claims: a claim whose holder's heartbeat is stale is taken over at once); a
+    worker's main process and Celery beat beat as their role (inbound.heartbeat, for ``jemh health --role``)."""
+
+    worker = models.CharField(max_length=120, primary_key=True, help_text="host:pid:boot-nonce, or role@host:pid")
+    role = models.CharField(max_length=16, choices=HeartbeatRole.choices, default=HeartbeatRole.WORKER)
     started_at = models.DateTimeField()
     beat_at = models.DateTimeField()
 

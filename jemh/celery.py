@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, signals
 from django import db
 
-from jemh import stages
+from jemh import metrics, stages
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
 
@@ -29,6 +29,14 @@ def close_old_connections(sender: Any = None, **kwargs: Any) -> None:
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return  # run in the caller's process (and perhaps inside its transaction): not ours to close
     db.close_old_connections()
+
+
+@signals.task_postrun.connect(dispatch_uid="jemh.celery.flush_metrics")
+def flush_metrics(sender: Any = None, **kwargs: Any) -> None:
+    """Add the task's counts to the database (jemh.metrics), after the task and outside its transactions."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # run in the caller's process: its request or task flushes
+    metrics.flush_quietly()
 
 
 if stages.ENABLED:  # benchmarks: each pool process writes its stage times after every task (jemh/stages.py)

@@ -68,3 +68,15 @@ def load_index_key(env: environ.Env, production: bool, var_dir: Path) -> str:
             "production set JEMH_INDEX_KEY instead."
         )
     return path.read_text().strip()
+
+
+def generated_keys(env: environ.Env, var_dir: Path) -> dict[str, tuple[str, str]]:
+    """The long-lived keys read from files generated on this machine (not given in the environment), by their
+    variable: ``{"JEMH_ENCRYPTION_KEYS": ("encryption key", "/…/var/encryption.key"), ...}``. The status dashboard
+    warns while there are any."""
+    found: dict[str, tuple[str, str]] = {}
+    if not [k for k in env.list("JEMH_ENCRYPTION_KEYS", default=[]) if k.strip()]:
+        found["JEMH_ENCRYPTION_KEYS"] = ("encryption key", str(var_dir / "encryption.key"))
+    if not env.str("JEMH_INDEX_KEY", default="").strip():
+        found["JEMH_INDEX_KEY"] = ("index key", str(var_dir / "index.key"))
+    return found

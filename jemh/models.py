@@ -242,3 +242,18 @@ class OAuthApp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} app of {self.instance}"
+
+
+class MetricCounter(models.Model):
+    """One series of a counter (or a histogram's bucket, sum or count) added up across every process: each process
+    counts in memory and adds its counts here after each task and request (jemh.metrics); ``/metrics`` reads them."""
+
+    name = models.CharField(max_length=100)
+    labels = models.CharField(max_length=300, blank=True, help_text="name=value pairs, sorted, comma-separated")
+    value = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "labels"], name="jemh_metric_counter_series")]
+
+    def __str__(self) -> str:
+        return f"{self.name}{{{self.labels}}} {self.value:g}"

@@ -13,7 +13,7 @@ import environ
 
 from jemh import config, secret_files
 from jemh.crypto import derived_key
-from jemh.crypto_keys import load_encryption_keys, load_index_key
+from jemh.crypto_keys import generated_keys, load_encryption_keys, load_index_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 secret_files.load()  # NAME_FILE=PATH for the secret variables (container secrets; jemh/secret_files.py)
@@ -41,6 +41,8 @@ JEMH_ENCRYPTION_KEYS = load_encryption_keys(env, PRODUCTION, VAR_DIR)
 # The key of the keyed hashes the database finds values by (jemh.crypto.keyed_hash); never SECRET_KEY, so rotating
 # SECRET_KEY (old one in SECRET_KEY_FALLBACKS) changes no stored hash.
 JEMH_INDEX_KEY = load_index_key(env, PRODUCTION, VAR_DIR)
+# The keys above that were generated on this machine (the status dashboard warns about them).
+JEMH_GENERATED_KEYS = generated_keys(env, VAR_DIR)
 # Keyed hashes in logs; derived from JEMH_INDEX_KEY unless given.
 JEMH_LOG_HASH_KEY = env.str("JEMH_LOG_HASH_KEY", default="") or derived_key(JEMH_INDEX_KEY, "log-hash")
 JEMH_LOG_PII_HASHING = config.boolean(env, "JEMH_LOG_PII_HASHING", True)
@@ -162,7 +164,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, beating a heartbeat as it ticks (jemh health --role beat)
+CELERY_BEAT_SCHEDULER = "inbound.heartbeat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Processing mail into Jira waits on Jira (50-500 ms a call): give it a queue of its own and a worker with a threads
 # pool, so one process keeps many messages (and Jira calls) in flight (README "Jira"). Unset: the default queue.
@@ -173,13 +176,24 @@ if JEMH_PROCESSING_QUEUE:
         for name in ("inbound.process_message", "inbound.process_messages", "inbound.drain_backlog")
     }
 
+# Log lines: "plain" text, or "json" (one object per line: time, level, logger, pid, message, exc_info, extras).
+JEMH_LOG_FORMAT = env.str("JEMH_LOG_FORMAT", default="plain").strip().lower()
+if JEMH_LOG_FORMAT not in ("plain", "json"):
+    raise config.fail("JEMH_LOG_FORMAT", f"{JEMH_LOG_FORMAT!r} is not a log format", "plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"pii": {"()": "jemh.logging.PiiHashingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {  # one JSON object per line, for log collectors; as PII-safe as the plain format
+            "()": "jemh.logging.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["pii"]},
+        "console": {"class": "logging.StreamHandler", "formatter": JEMH_LOG_FORMAT, "filters": ["pii"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # imapclient logs every IMAP command and response (the mail itself) at DEBUG: held at INFO whatever LOG_LEVEL;
@@ -190,6 +204,7 @@ LOGGING = {
         "imapclient.imaplib": {"level": "INFO"},
         "axes.apps": {"level": "WARNING"},  # its start-up banner on every command
         "httpx": {"level": "WARNING"},
+        "health_check": {"level": "ERROR"},  # a failing check's traceback on every probe: the reason is in the JSON
     },
 }
 
@@ -243,6 +258,8 @@ JEMH_RETRY_BASE_SECONDS = config.integer(env, "JEMH_RETRY_BASE_SECONDS", 30)
 # Each worker process beats this often (seconds); a claim whose holder has not beaten for STALE seconds is taken over.
 JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECONDS", 10)
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)
+# Celery beat beats as it ticks (every 5 s at most); `jemh health --role beat` fails past this many seconds without.
+JEMH_BEAT_STALE_SECONDS = config.integer(env, "JEMH_BEAT_STALE_SECONDS", 60)
 # A reply whose request was captured but is not processed yet waits for it (retried every RETRY seconds), up to this
 # many seconds after its capture; then it is processed anyway (and the report says why).
 JEMH_THREAD_WAIT_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_SECONDS", 120)
@@ -252,6 +269,22 @@ JEMH_THREAD_WAIT_RETRY_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_RETRY_SEC
 # this many tasks (Django still drops it when it is broken or older than CONN_MAX_AGE) spares PostgreSQL a new
 # backend (fork, authentication, catalog caches) per task.
 CELERY_DB_REUSE_MAX = 1000
+
+# --- operations (issue 18): metrics, the status JSON, logs, errors ----------------------------------------------
+# /metrics (Prometheus): off unless enabled; with a token it wants "Authorization: Bearer TOKEN", without one it
+# answers loopback clients only.
+JEMH_METRICS_ENABLED = config.boolean(env, "JEMH_METRICS_ENABLED", False)
+JEMH_METRICS_TOKEN = env.str("JEMH_METRICS_TOKEN", default="")
+# /status.json (the admin dashboard's numbers, for monitoring): off unless a token is set.
+JEMH_STATUS_TOKEN = env.str("JEMH_STATUS_TOKEN", default="")
+# Container health checks and in-cluster scrapes come over plain HTTP: not redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^health$", r"^metrics$"]
+# Errors to Sentry (optional: the `sentry` extra installs sentry-sdk); never with mail in them (jemh.errors).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from jemh.errors import init_sentry
+
+    init_sentry(SENTRY_DSN, env.str("SENTRY_ENVIRONMENT", default="production" if PRODUCTION else "development"))
 
 # --- Microsoft Graph (issue 17) -------------------------------------------------------------------------------------
 # Graph's REST root (a national cloud has its own); tokens are asked for its ".default" scope. A request Graph

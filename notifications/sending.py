@@ -44,6 +44,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from jemh import metrics
 from jemh.logging import Pii
 from jemh.rows import update_rows
 from jemh.storage import blob_storage, discard_blobs
@@ -235,6 +236,7 @@ def _record_sent(outbound: OutboundMessage) -> None:
     if discard:
         outbound.blob_name = ""
     update_rows([outbound], _SENT_FIELDS)
+    metrics.count("jemh_outbound_sent", kind=outbound.kind)
     discard_blobs([discard], "stored outbound message")
     log.info(
         "%s %s for %s sent as %s",
@@ -303,6 +305,7 @@ def _retry(outbound: OutboundMessage, recipients: list[str], error: str) -> Send
         unreachable_since=None,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
+    metrics.count("jemh_outbound_retries", kind=outbound.kind, reason="refused")
     log.warning(
         "outbound mail %s to %s not sent (attempt %s), retrying in %ss: %s",
         outbound.pk,
@@ -346,6 +349,8 @@ def _wait_for_server(rows: Sequence[OutboundMessage], exc: SmtpOutage) -> dict[i
         )
         results[row.pk] = SendResult(OutboundStatus.RETRYING, retry_in=delay, detail=row.error, outage=True)
     update_rows(rows, _WAITING_FIELDS)
+    for row in rows:
+        metrics.count("jemh_outbound_retries", kind=row.kind, reason="unreachable")
     log.warning(
         "SMTP server unreachable (%s): %s outbound mail(s) wait, next try in %ss at the earliest",
         type(exc.cause).__name__,
@@ -364,6 +369,7 @@ def _finish_failed(outbound: OutboundMessage, error: str) -> SendResult:
         status=OutboundStatus.FAILED, error=error, claimed_at=None, next_attempt_at=None, unreachable_since=None
     )
     log.error("outbound mail %s for %s failed: %s", outbound.pk, outbound.issue_key or "-", error)
+    metrics.count("jemh_outbound_failed", kind=outbound.kind)
     return SendResult(OutboundStatus.FAILED, detail=error)
 
 

@@ -27,6 +27,7 @@ from inbound.pipeline.outcome import Outcome, issue_key_of
 from inbound.pipeline.pause import pause
 from inbound.pipeline.replies import forward_original, send_hint
 from inbound.pipeline.thread_order import Wait, waits_for
+from jemh import metrics
 from jemh.logging import redact
 from jemh.models import Instance
 from jemh.rows import update_rows
@@ -400,6 +401,10 @@ def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, An
     message.issue_key = issue_key_of(message.outcome, report)
     message.processed_at = message.updated_at = timezone.now()
     message.claimed_by = ""
+    metrics.count("jemh_inbound_processed", outcome=message.outcome)
+    if message.received_at is not None and outcome != Outcome.FAILED:  # final outcomes: capture to the end
+        latency = max((message.processed_at - message.received_at).total_seconds(), 0.0)
+        metrics.observe("jemh_inbound_processing_latency_seconds", latency)
 
 
 def _save_finished(messages: list[InboundMessage], extra: Sequence[str] = ()) -> None:

@@ -168,6 +168,23 @@ SUPPORT_URLS: dict[str, ExtraUrl] = {
     "support:profile": ExtraUrl("get", _flag, _support()),
     "support:logout": ExtraUrl("post", lambda w: [], _support(302, 302, 302)),  # last: it signs the client out
 }
+
+
+# The project's other URLs outside the admin and the support views (``/hooks/`` has its own tests: a token in the
+# URL), with the status every role gets on the test settings: the health checks answer everyone (they say nothing
+# private); /metrics and /status.json are off until configured (tests/auditing/test_status.py: their tokens).
+def _everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+OPERATIONS_URLS: dict[str, ExtraUrl] = {
+    "health-live": ExtraUrl("get", lambda w: [], _everyone(200)),
+    "health-ready": ExtraUrl("get", lambda w: [], _everyone(200)),
+    "health": ExtraUrl("get", lambda w: [], _everyone(200)),
+    "metrics": ExtraUrl("get", lambda w: [], _everyone(404)),
+    "status-json": ExtraUrl("get", lambda w: [], _everyone(404)),
+    "home": ExtraUrl("get", lambda w: [], _everyone(302)),  # to the admin
+}
 # What a flag that has ended shares with support: nothing (404), by any URL.
 FLAG_URLS = ("support:item", "support:html", "support:eml", "support:profile")
 # Admin-site URLs that belong to no model (the index, login, ...): not part of the matrix.
@@ -533,6 +550,48 @@ def test_every_extra_url(
         if extra.method == "post" and response.status_code != 302 and snapshot() != before:
             wrong.append(f"{url}: refused, yet something changed")
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_operations_url_is_in_the_table() -> None:
+    """Every named URL outside /admin/, /support/ and /hooks/ has its line in OPERATIONS_URLS."""
+    names = {
+        p.name
+        for p in get_resolver().url_patterns
+        if isinstance(p, URLPattern) and p.name and not str(p.pattern).startswith(("admin/", "support/", "hooks/"))
+    }
+    names |= {
+        p.name
+        for r in get_resolver().url_patterns
+        if isinstance(r, URLResolver) and not str(r.pattern).startswith(("admin/", "support/", "hooks/"))
+        for p in r.url_patterns
+        if isinstance(p, URLPattern) and p.name
+    }
+    assert names - set(OPERATIONS_URLS) == set(), "add these URLs to OPERATIONS_URLS"
+    assert set(OPERATIONS_URLS) <= names
+
+
+@pytest.mark.django_db(transaction=True)  # the readiness checks use connections of their own
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operations_url(role: str, world: dict[str, Any], clients: dict[str, Client]) -> None:
+    wrong = []
+    for name, extra in OPERATIONS_URLS.items():
+        response = getattr(clients[role], extra.method)(reverse(name))
+        if response.status_code != extra.expected[role]:
+            wrong.append(f"{reverse(name)}: {response.status_code}, expected {extra.expected[role]}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_status_dashboard_shows_only_to_staff_who_may_view_its_models(
+    role: str, world: dict[str, Any], clients: dict[str, Client]
+) -> None:
+    response = clients[role].get(reverse("admin:index"))
+    shown = response.status_code == 200 and 'id="jemh-status"' in response.content.decode()
+    assert shown == (role in ("superuser", "viewer")), (role, response.status_code)
+    if shown:  # a viewer holds view permissions of every registered model: every part
+        page = response.content.decode()
+        for part in ('data-part="queues"', 'data-part="outcomes"', 'data-part="sources"', 'data-part="processes"'):
+            assert part in page
 
 
 @pytest.mark.parametrize("role", ["superuser", "support", "support_staff"])

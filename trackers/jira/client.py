@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from jemh import metrics
 from trackers import errors
 from trackers.jira.concurrency import CallSlots
 from trackers.jira.errors import JiraAuthError, JiraRefusal, JiraTemporaryError
@@ -217,6 +218,7 @@ class JiraClient:
             try:
                 response = self._send(method, url, params=params, json=json, files=files, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                metrics.count("jemh_jira_requests", status="error")
                 safe = method in ("GET", "PUT", "DELETE") or retry_unsafe
                 if safe and attempt <= self.max_retries:
                     time.sleep(random.uniform(0.05, 0.3) * attempt)
@@ -226,6 +228,9 @@ class JiraClient:
                     retry_after=None,
                 ) from exc
             status = response.status_code
+            metrics.count("jemh_jira_requests", status=str(status) if status == 429 else f"{status // 100}xx")
+            if status == 429:
+                metrics.count("jemh_jira_rate_limited")
             if status < 400:
                 exhausted = exhausted_for(response)
                 if exhausted:

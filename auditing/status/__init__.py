@@ -1,0 +1,1 @@
+"""The installation's status: the admin index's dashboard, its token-protected JSON twin and ``/metrics``."""

@@ -1,0 +1,35 @@
+"""``{% status_dashboard %}``: the status dashboard of the admin index (auditing.status), in the parts the signed-in
+user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from auditing.status import charts
+from auditing.status.snapshot import allowed_parts, snapshot
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/_status_panel.html", takes_context=True)
+def status_dashboard(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    allowed = allowed_parts(request.user) if request is not None else set()
+    if not allowed:
+        return {"status": None}
+    status = snapshot(allowed)
+    figures = []
+    for period, caption in (("24h", "Last 24 hours, by hour"), ("7d", "Last 7 days, by day")):
+        if status.outcomes is not None:
+            series = status.outcomes[period]
+            figures.append(
+                {
+                    "period": period,
+                    "svg": charts.bar_chart(series, f"Outcomes: {caption.lower()}"),
+                    "caption": caption,
+                    "totals": [(outcome, n) for outcome, n in series.totals().items() if n],
+                }
+            )
+    return {"status": status, "figures": figures, "legend": charts.legend()}

@@ -1,0 +1,100 @@
+"""Counters and histograms that add up across processes (web, workers, the MTA pipe), for ``/metrics``.
+
+Each process counts in memory (``count``, ``observe``: no database write on the hot path) and adds what it counted
+to ``MetricCounter`` rows (one UPDATE per series) after each Celery task, each web request and at exit
+(``flush``). ``/metrics`` then reads the sums from the database, so whichever process answers the scrape reports
+every process's counts, and counts survive restarts. A process that dies between two flushes loses the counts of
+its last task at most.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+
+from django.core.signals import request_finished
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
+
+log = logging.getLogger(__name__)
+
+#: processing latency (capture to outcome), seconds
+LATENCY_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 900, 3600)
+
+_lock = threading.Lock()
+_pending: dict[tuple[str, str], float] = {}
+
+
+def label_text(labels: dict[str, object]) -> str:
+    """Labels as stored: ``name=value`` pairs, sorted by name, comma-separated (values without ``,`` or ``=``)."""
+    return ",".join(f"{k}={str(v).replace(',', ' ').replace('=', ' ')}" for k, v in sorted(labels.items()))
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in text.split(",") if pair)
+
+
+def count(name: str, amount: float = 1, **labels: object) -> None:
+    """Add ``amount`` to the counter ``name`` (without ``_total``) with ``labels``, in this process until flushed."""
+    key = (name, label_text(labels))
+    with _lock:
+        _pending[key] = _pending.get(key, 0.0) + amount
+
+
+def observe(name: str, value: float, buckets: Sequence[float] = LATENCY_BUCKETS, **labels: object) -> None:
+    """Record one observation of the histogram ``name``: its ``_bucket`` series (cumulative, ``le`` label),
+    ``_sum`` and ``_count``."""
+    for bound in [*buckets, float("inf")]:
+        if value <= bound:
+            count(f"{name}_bucket", 1, **labels, le="+Inf" if bound == float("inf") else f"{bound:g}")
+    count(f"{name}_sum", value, **labels)
+    count(f"{name}_count", 1, **labels)
+
+
+def pending() -> dict[tuple[str, str], float]:
+    with _lock:
+        return dict(_pending)
+
+
+def flush() -> None:
+    """Add this process's counts to the database; kept for the next flush if the database is away. Call it
+    outside any transaction that might roll back (after a task or request)."""
+    with _lock:
+        taken = dict(_pending)
+        _pending.clear()
+    if not taken:
+        return
+    try:
+        _add(taken.items())
+    except DatabaseError as exc:
+        log.warning("metrics not written (%s): kept for the next try", type(exc).__name__)
+        with _lock:
+            for key, amount in taken.items():
+                _pending[key] = _pending.get(key, 0.0) + amount
+
+
+def _add(items: Iterable[tuple[tuple[str, str], float]]) -> None:
+    from jemh.models import MetricCounter
+
+    for (name, labels), amount in sorted(items):  # sorted: concurrent flushes lock rows in the same order
+        series = MetricCounter.objects.filter(name=name, labels=labels)
+        if series.update(value=F("value") + amount):
+            continue
+        try:
+            with transaction.atomic():
+                MetricCounter.objects.create(name=name, labels=labels, value=amount)
+        except IntegrityError:  # another process made the row a moment ago
+            series.update(value=F("value") + amount)
+
+
+def flush_quietly(**kwargs: object) -> None:
+    try:
+        flush()
+    except Exception as exc:  # never let metrics break a request, a task or an exit
+        log.warning("flushing metrics failed: %s", type(exc).__name__)
+
+
+request_finished.connect(flush_quietly, dispatch_uid="jemh.metrics.request_finished")
+atexit.register(flush_quietly)
