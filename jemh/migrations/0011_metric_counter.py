@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Counters that add up across processes, for /metrics (jemh.metrics)."""
 
-    dependencies = [("jemh", "0009_instance_graph_send_as")]
+    dependencies = [("jemh", "0010_instance_members")]
 
     operations = [
         migrations.CreateModel(
