@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# `make run DEMO=1` also seeds a working demo (`jemh demo`: local tracker, project, profile, Maildir source, mail).
 .PHONY: run test lint format bench clean install
 
 $(BIN)/python:
@@ -21,6 +22,7 @@ run: $(STAMP)
 	@echo "==> migrating the database"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py jemh bootstrap
+	@if [ -n "$(DEMO)" ]; then $(BIN)/python manage.py jemh demo; fi
 	@echo "==> starting web (http://127.0.0.1:8000/admin/), worker and beat; Ctrl-C stops all three"
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
 

@@ -21,6 +21,7 @@ from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
 from jemh.admin_secrets import SecretsAdminMixin
+from jemh.configuration import ConfigurationAdminMixin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
@@ -35,7 +36,7 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+class SourceAdmin(ConfigurationAdminMixin, SecretsAdminMixin, admin.ModelAdmin):
     form = SourceForm
     list_display = [
         "name",

@@ -19,6 +19,7 @@ from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import PeriodicTask
 
 from jemh.admin_secrets import SecretsAdminMixin
+from jemh.configuration import ConfigurationAdminMixin
 from jemh.models import Instance, TrackerKind, new_webhook_token
 
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
@@ -45,7 +46,7 @@ INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
 
 
 @admin.register(Instance)
-class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+class InstanceAdmin(ConfigurationAdminMixin, SecretsAdminMixin, admin.ModelAdmin):
     extra_secret_fields = ("jira_email",)  # not a credential, but it names the account the token is of
     form = InstanceForm
     readonly_fields = ("jira_webhook", "retention_status")
@@ -54,6 +55,10 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     list_filter = ("tracker_kind", "store_raw_mail")
     search_fields = ("name", "base_url")
     filter_horizontal = ("admins",)
+
+    def configuration_instance_id(self, obj: Instance) -> int | None:
+        return obj.pk
+
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "admins")}),
         (

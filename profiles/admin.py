@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from jemh.configuration import ConfigurationAdminMixin, configuration_changed
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm
 from profiles.models import (
@@ -191,7 +192,7 @@ def _download(profile: Profile, include_test_cases: bool) -> HttpResponse:
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(ConfigurationAdminMixin, admin.ModelAdmin):
     list_display = ("name", "instance", "enabled", "non_catch_action", "catch_address_list")
     list_filter = ("instance", "enabled")
     search_fields = ("name", "description")
@@ -268,6 +269,7 @@ class ProfileAdmin(admin.ModelAdmin):
             else:
                 self.log_addition(request, profile, "Imported from a profile export.")
                 self.message_user(request, f"Imported profile {profile.name!r}.", messages.SUCCESS)
+                configuration_changed(Profile, profile.instance_id, request)
                 return HttpResponseRedirect(reverse("admin:profiles_profile_change", args=[profile.pk]))
         return render(
             request,
@@ -287,13 +289,16 @@ class MappingRuleInline(admin.TabularInline):
 
 
 @admin.register(ProjectMapping)
-class ProjectMappingAdmin(admin.ModelAdmin):
+class ProjectMappingAdmin(ConfigurationAdminMixin, admin.ModelAdmin):
     list_display = ("name", "profile", "is_default", "project_key", "issue_type", "operating_mode")
     list_filter = ("profile__instance", "profile", "is_default")
     search_fields = ("name", "project_key")
     fields = ("profile", *MAPPING_FIELDS, "effective_values")
     readonly_fields = ("effective_values",)
     inlines = (MappingRuleInline,)
+
+    def configuration_instance_id(self, obj: ProjectMapping) -> int | None:
+        return obj.profile.instance_id if obj.profile_id else None
 
     @admin.display(description="effective values")
     def effective_values(self, mapping: ProjectMapping) -> str:

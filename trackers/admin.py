@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from jemh.configuration import ConfigurationAdminMixin
 from trackers.errors import InvalidTransition
 from trackers.forms import IssueAdminForm
 from trackers.interface import AttachmentUpload
@@ -29,7 +30,7 @@ def admin_context(request: HttpRequest) -> ChangeContext:
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ConfigurationAdminMixin, admin.ModelAdmin):
     list_display = ("key", "name", "instance", "lead", "default_issue_type", "default_priority")
     list_filter = ("instance",)
     search_fields = ("key", "name")
