@@ -15,6 +15,6 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def getting_started(context: dict[str, Any]) -> Checklist | None:
     request = context.get("request")
-    if request is None or not getattr(request.user, "is_staff", False):
+    if request is None or not request.user.has_perm("jemh.view_instance"):  # instances and their problems
         return None
     return checklist_for(request.user)
