@@ -18,6 +18,7 @@ from inbound.misconfiguration import Problem, all_problems
 from inbound.models import InboundMessage, InboundStatus, Source
 from jemh.models import Instance, TrackerKind
 from notifications.models import NotificationMapping
+from profiles import inheritance
 from profiles.models import Profile
 from profiles.services import ProfileConfigError, profile_config
 from trackers.registry import known_project_keys
@@ -72,6 +73,16 @@ def _profile_step(user: Any, instance: Instance | None) -> Step:
     profiles = list(Profile.objects.filter(instance=instance, enabled=True).order_by("name"))
     problems = []
     for profile in profiles:
+        default = profile.mappings.filter(is_default=True).first()
+        if default is None:
+            problems.append((profile, f"Profile {profile.name!r} has no default mapping yet."))
+            continue
+        values, _ = inheritance.resolve(default.own_values(), {})
+        missing = inheritance.missing_requirements(values)
+        if missing:
+            fields = ", ".join(name.replace("_", " ") for name in sorted(missing))
+            problems.append((profile, f"The default mapping of {profile.name!r} is incomplete: set {fields}."))
+            continue
         try:
             profile_config(profile)
         except ProfileConfigError as exc:
@@ -137,7 +148,7 @@ def checklist_for(user: Any) -> Checklist:
         Step(
             "Process a first mail",
             False,
-            "Send a message to the source (or pipe it into `jemh deliver`); its report says what became of it.",
+            "Send a message to the source (or pipe it into jemh deliver); its report says what became of it.",
             _url(user, "inbound.inboundmessage", "changelist"),
         ),
     )
