@@ -159,3 +159,20 @@ def test_a_tracker_that_refuses_credentials_shows_on_the_start_page_with_one_ale
 def test_a_good_configuration_has_no_problem(instance: Instance, profile: Profile) -> None:
     Source.objects.create(instance=instance, name="pipe-in", kind=SourceKind.PIPE)  # one enabled profile: fine
     assert misconfiguration.problems_of(instance) == []
+
+
+def test_mail_into_an_unknown_project_alerts_once_without_any_save(
+    instance: Instance, profile: Profile, ops: Any, smtp_mail: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    ProjectMapping.objects.filter(profile=profile).update(project_key="GONE")  # outside the admin: nobody warned
+    profile.save()  # a new version: the profile's cached snapshot is renewed
+    source = Source.objects.create(instance=instance, name="pipe-in", kind=SourceKind.PIPE, profile=profile)
+    caplog.set_level(logging.WARNING, logger=WARNINGS)
+    for subject in ("One", "Two"):
+        message = capture(source, mail(subject=subject)).message
+        assert message is not None
+        assert process_inbound(message.pk) == "error"
+    [alert] = smtp_mail.wait_for(1)
+    assert "GONE" in alert.message.get_body(("plain",)).get_content()
+    assert len(smtp_mail.wait_for(2, timeout=1)) == 1
+    assert len(misconfiguration_warnings(caplog)) == 1
