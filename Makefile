@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py jemh bootstrap
 	@if [ -n "$(DEMO)" ]; then $(BIN)/python manage.py jemh demo; fi
 	@echo "==> starting web (http://127.0.0.1:8000/admin/), worker and beat; Ctrl-C stops all three"
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
+	$(BIN)/python -m jemh.devrun -f Procfile
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

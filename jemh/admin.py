@@ -83,6 +83,7 @@ class InstanceAdmin(ConfigurationAdminMixin, SecretsAdminMixin, admin.ModelAdmin
             },
         ),
         ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
+        ("Outbound mail", {"fields": ("graph_send_as",)}),
     )
 
     @admin.display(description="Purge")

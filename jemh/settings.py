@@ -246,3 +246,11 @@ JEMH_THREAD_WAIT_RETRY_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_RETRY_SEC
 # this many tasks (Django still drops it when it is broken or older than CONN_MAX_AGE) spares PostgreSQL a new
 # backend (fork, authentication, catalog caches) per task.
 CELERY_DB_REUSE_MAX = 1000
+
+# --- Microsoft Graph (issue 17) -------------------------------------------------------------------------------------
+# Graph's REST root (a national cloud has its own); tokens are asked for its ".default" scope. A request Graph
+# throttles (429/503 with Retry-After) is retried after the time it asks for, up to MAX_WAIT seconds at a time and
+# RETRIES times; longer waits end the poll, and the source backs off at least that long.
+JEMH_GRAPH_URL = config.http_url(env, "JEMH_GRAPH_URL") or "https://graph.microsoft.com/v1.0"
+JEMH_GRAPH_MAX_WAIT = config.integer(env, "JEMH_GRAPH_MAX_WAIT", 30)
+JEMH_GRAPH_RETRIES = config.integer(env, "JEMH_GRAPH_RETRIES", 3)
