@@ -25,7 +25,8 @@ from notifications.choices import OutboundKind
 from notifications.models import OutboundMessage
 from profiles.models import Profile, ProjectMapping
 from profiles.portability import export_profile_json
-from tests.pipeline.conftest import DEFAULT_MAPPING, mail
+from tests.pipeline.conftest import mail
+from trackers.models import Project
 
 WARNINGS = "inbound.misconfiguration"
 
@@ -111,22 +112,16 @@ def test_mail_into_an_ambiguous_profile_alerts_once_without_any_save(
 def test_a_mapping_to_an_unknown_project_warns_on_save_and_mails_once(
     instance: Instance, profile: Profile, admin_client: Client, smtp_mail: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mapping = ProjectMapping.objects.get(profile=profile, is_default=True)
-    data = {
-        **{k: v for k, v in DEFAULT_MAPPING.items() if k != "is_default"},
-        "profile": profile.pk,
-        "is_default": "on",
-        "project_key": "NOPE",
-    }
+    """The mapping form offers only the tracker's projects; deleting the project a mapping names leaves it unknown."""
+    project = Project.objects.get(instance=instance, key="SUP")
     caplog.set_level(logging.WARNING, logger=WARNINGS)
-    response = admin_client.post(f"/admin/profiles/projectmapping/{mapping.pk}/change/", data, follow=True)
-    assert response.status_code == 200, response.content[:2000]
-    mapping.refresh_from_db()
-    assert mapping.project_key == "NOPE"
+    response = admin_client.post(f"/admin/trackers/project/{project.pk}/delete/", {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert not Project.objects.filter(pk=project.pk).exists()
     shown = [str(m) for m in response.context["messages"]]
-    assert any("names the project NOPE" in m for m in shown), shown
+    assert any("names the project SUP" in m for m in shown), shown
     received = smtp_mail.wait_for(1)
-    assert "NOPE" in received[0].message.get_body(("plain",)).get_content()
+    assert "SUP" in received[0].message.get_body(("plain",)).get_content()
 
     source = Source.objects.create(instance=instance, name="pipe-in", kind=SourceKind.PIPE, profile=profile)
     for subject in ("One", "Two"):
