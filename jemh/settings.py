@@ -11,11 +11,12 @@ from pathlib import Path
 
 import environ
 
-from jemh import config
+from jemh import config, secret_files
 from jemh.crypto import derived_key
 from jemh.crypto_keys import load_encryption_keys, load_index_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+secret_files.load()  # NAME_FILE=PATH for the secret variables (container secrets; jemh/secret_files.py)
 env = environ.Env()
 
 VAR_DIR = Path(env.str("JEMH_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from STATIC_ROOT (collectstatic), before the rest
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,7 +82,9 @@ WSGI_APPLICATION = "jemh.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Templates live in their apps (package data of the wheel); site-wide overrides of other apps' templates
+        # (e.g. admin/index.html, which the admin app would find first) in jemh/templates/, searched before them.
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -137,7 +141,9 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "media")},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed, compressed names, served by whitenoise with a year's caching; needs `collectstatic` (the image runs it
+    # at build, `make run` before starting).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "blobs": {"BACKEND": "jemh.storage.EncryptedStorage", "OPTIONS": {"backend": JEMH_BLOB_BACKEND}},
 }
 
