@@ -197,7 +197,7 @@ def render(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
 
 def render_acknowledgement(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
     """The acknowledgement a requester gets when their mail created an issue (the key, and how to reply), in the
-    mapping's format, from ``templates/notifications/acknowledgement*``."""
+    mapping's format, from ``notifications/templates/notifications/acknowledgement*``."""
     return _render(mapping, context, lambda name, part: _engine().get_template(ACKNOWLEDGEMENT[part]))
 
 
