@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# `make run DEMO=1` also seeds a working demo (`jemh demo`: local tracker, project, profile, Maildir source, mail).
 .PHONY: run test lint format bench clean install lock docker-test
 
 $(BIN)/python:
@@ -31,6 +32,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py jemh bootstrap
+	@if [ -n "$(DEMO)" ]; then $(BIN)/python manage.py jemh demo; fi
 	@echo "==> starting web (http://127.0.0.1:8000/admin/), worker and beat; Ctrl-C stops all three"
 	$(BIN)/python -m jemh.devrun -f Procfile
 

@@ -32,6 +32,7 @@ from jemh import tenancy
 from jemh.admin import PeriodicTaskAdmin
 from jemh.admin_secrets import SecretsAdminMixin
 from jemh.admin_tenancy import InstanceScopedAdmin
+from jemh.configuration import ConfigurationAdminMixin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
@@ -82,7 +83,7 @@ class SourceForm(forms.ModelForm):
 
 
 @admin.register(Source)
-class SourceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+class SourceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
     instance_path = "instance"
     form = SourceForm
     # Read at 1366 px: what the source is and whether it works, the server's words cut short; the detail page has

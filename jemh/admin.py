@@ -27,6 +27,7 @@ from django_celery_beat.models import ClockedSchedule, CrontabSchedule, Interval
 from jemh import tenancy
 from jemh.admin_secrets import SecretsAdminMixin
 from jemh.admin_tenancy import InstanceScopedAdmin
+from jemh.configuration import ConfigurationAdminMixin
 from jemh.models import Instance, TrackerKind, new_webhook_token
 
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
@@ -53,7 +54,7 @@ INSTANCE_SUMMARIES: list[tuple[str, Callable[[Instance], str]]] = []
 
 
 @admin.register(Instance)
-class InstanceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+class InstanceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
     instance_path = "pk"
     extra_secret_fields = ("jira_email",)  # not a credential, but it names the account the token is of
     form = InstanceForm
@@ -63,6 +64,10 @@ class InstanceAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
     list_filter = ("tracker_kind", "store_raw_mail")
     search_fields = ("name", "base_url")
     filter_horizontal = ("members", "admins")
+
+    def configuration_instance_id(self, obj: Instance) -> int | None:
+        return obj.pk
+
     fieldsets = (
         (None, {"fields": ("name", "tracker_kind", "base_url", "members", "admins")}),
         (

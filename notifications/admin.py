@@ -151,6 +151,7 @@ class NotificationMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
                     "notify_watchers",
                     "notify_participants",
                     "notify_project_lead",
+                    "acknowledge_requester",
                     "fixed_recipients",
                     "exclude_patterns",
                     "skip_actor",

@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from jemh.crypto import keyed_hash_candidates
 from notifications import threading
+from notifications.choices import EventKind
 from notifications.messages import MailAttachment, MessageFactory, PreparedMail
 from notifications.models import IssueEvent, NotificationDelivery, NotificationMapping, OutboundMessage
 from notifications.outbound import new_outbound
@@ -30,9 +31,11 @@ from notifications.recipients import (
     instance_addresses,
     issue_view_from_snapshot,
     issue_view_from_tracker,
+    normalize,
     split_lines,
+    valid_address,
 )
-from notifications.rendering import build_context, mentions_recipient, render
+from notifications.rendering import build_context, mentions_recipient, render, render_acknowledgement
 from trackers.errors import NotFound, TrackerError
 from trackers.registry import get_tracker
 
@@ -124,9 +127,13 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
         exclusions = Exclusions(tuple(split_lines(mapping.exclude_patterns)), own.own_addresses, own.own_regexes)
         attachments, too_large = _attachments(mapping, data, issue_key, since)
         reply_address = mapping.reply_address or default_reply
-        factories: dict[tuple[int, ...], MessageFactory] = {}
+        factories: dict[tuple[tuple[int, ...], bool], MessageFactory] = {}
         shared = not mentions_recipient(mapping)  # the same events render the same mail for everyone
-        for address in audience(mapping, data.view):
+        acknowledged = requester(mapping, wanted)
+        addresses = audience(mapping, data.view)
+        if acknowledged is not None and acknowledged[0] not in addresses:
+            addresses.append(acknowledged[0])
+        for address in addresses:
             why = exclusions.reason(address)
             if why:
                 for e in wanted:
@@ -138,7 +145,8 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
             for e in wanted:
                 if any((e.pk, h) in ctx.taken for h in hashes):
                     continue
-                if mapping.skip_actor and _made_by(e, address, data):
+                acknowledging = acknowledged is not None and acknowledged == (address, e)
+                if mapping.skip_actor and not acknowledging and _made_by(e, address, data):
                     skipped_why[e.pk]["made the change themselves"] += 1
                     continue
                 mine.append(e)
@@ -146,7 +154,8 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
                 continue
             ctx.taken.update((e.pk, rh) for e in mine)
             ids = tuple(e.pk for e in mine)
-            factory = factories.get(ids) if shared else None
+            ack = acknowledged is not None and acknowledged[0] == address and acknowledged[1] in mine
+            factory = factories.get((ids, ack)) if shared else None
             if factory is None:
                 context = build_context(
                     instance=instance,
@@ -158,10 +167,10 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
                     skipped_attachments=too_large,
                     can_reply=bool(reply_address),
                 )
-                factory = factories[ids] = MessageFactory(
+                factory = factories[(ids, ack)] = MessageFactory(
                     instance_id=instance.pk,
                     issue_key=issue_key,
-                    rendered=render(mapping, context),
+                    rendered=render_acknowledgement(mapping, context) if ack else render(mapping, context),
                     from_address=mapping.from_address,
                     reply_address=reply_address,
                     attachments=attachments,
@@ -206,6 +215,23 @@ def issue_data(
             if person and person.email and person.account_id:
                 accounts.setdefault(person.email.lower(), set()).add(person.account_id)
     return IssueData(view, comments, tracker, accounts)
+
+
+def requester(mapping: NotificationMapping, events: Sequence[IssueEvent]) -> tuple[str, IssueEvent] | None:
+    """Who the mapping acknowledges among ``events``: the person whose mail created the issue (their address, and
+    the creation event), when the mapping acknowledges requests. Only a creation from mail (the event names the
+    inbound message) that was not automated (auto-reply, bounce, bulk, list, loop, spam: see the pipeline's action)
+    is acknowledged; a creation in the admin or by the system is not a request."""
+    if not mapping.acknowledge_requester:
+        return None
+    for event in events:
+        payload = event.payload or {}
+        if event.kind != EventKind.CREATED or payload.get("source_message_id") is None or payload.get("automated_mail"):
+            continue
+        address = normalize((event.actor or {}).get("email") or "")
+        if address and valid_address(address):
+            return address, event
+    return None
 
 
 def _made_by(event: IssueEvent, address: str, data: IssueData) -> bool:

@@ -222,6 +222,8 @@ def record_local_event(event: Any) -> IssueEvent:
         payload["attachment_ids"] = [str(a) for a in event.attachment_ids]
     if getattr(event, "source_message_id", None) is not None:
         payload["source_message_id"] = event.source_message_id
+    if getattr(event, "actor_automated", False):
+        payload["automated_mail"] = True
     project_key = getattr(event, "project_key", None)
     try:  # the actor costs a user look-up: only for an event some mapping wants (record_event checks again)
         wanted = bool(wanting_mappings(event.instance_id, _project_of(event.issue_key, project_key), event.kind))

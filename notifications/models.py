@@ -107,6 +107,14 @@ class NotificationMapping(models.Model):
         "addresses of this instance's profiles are always excluded.",
     )
     skip_actor = models.BooleanField(default=True, verbose_name="don't notify the person who made the change")
+    acknowledge_requester = models.BooleanField(
+        default=True,
+        verbose_name="acknowledge new requests",
+        help_text="When mail creates an issue, the person who wrote it (also one without an account) gets an "
+        "acknowledgement with the issue's key and how to reply, instead of the creation notice, even with "
+        '"don\'t notify the person who made the change". Never sent to automated mail (auto-replies, bounces, '
+        "bulk and list mail).",
+    )
 
     include_attachments = models.BooleanField(default=False, help_text="Attach files added since the last mail.")
     attachment_max_bytes = models.PositiveIntegerField(

@@ -128,7 +128,7 @@ def normalize(address: str) -> str:
     return (address or "").strip().lower()
 
 
-def _valid(address: str) -> bool:
+def valid_address(address: str) -> bool:
     try:
         validate_email(address)
     except ValidationError:
@@ -150,7 +150,7 @@ def audience(mapping: Any, issue: IssueView) -> list[str]:
     if mapping.notify_project_lead and issue.project_lead:
         found.append(issue.project_lead.email)
     found.extend(split_lines(mapping.fixed_recipients))
-    return [a for a in dict.fromkeys(normalize(a) for a in found if a) if _valid(a)]
+    return [a for a in dict.fromkeys(normalize(a) for a in found if a) if valid_address(a)]
 
 
 def _without_tag(address: str) -> str:

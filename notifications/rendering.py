@@ -24,6 +24,11 @@ from notifications.markdown import markdown_to_html
 from notifications.recipients import IssueView
 
 DEFAULTS = {"subject": "notifications/subject.txt", "text": "notifications/body.txt", "html": "notifications/body.html"}
+ACKNOWLEDGEMENT = {
+    "subject": "notifications/acknowledgement_subject.txt",
+    "text": "notifications/acknowledgement.txt",
+    "html": "notifications/acknowledgement.html",
+}
 SUBJECT_MAX = 250
 KIND_VERBS = {
     EventKind.CREATED: "created the issue",
@@ -187,14 +192,24 @@ def mail_format(mapping: Any) -> MailFormat:
 
 def render(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
     """Render subject, text and/or HTML per the mapping's format (``mapping`` may be None: defaults, both)."""
+    return _render(mapping, context, lambda name, part: _template(getattr(mapping, name, ""), part))
+
+
+def render_acknowledgement(mapping: Any, context: Mapping[str, Any]) -> RenderedMail:
+    """The acknowledgement a requester gets when their mail created an issue (the key, and how to reply), in the
+    mapping's format, from ``notifications/templates/notifications/acknowledgement*``."""
+    return _render(mapping, context, lambda name, part: _engine().get_template(ACKNOWLEDGEMENT[part]))
+
+
+def _render(mapping: Any, context: Mapping[str, Any], template: Any) -> RenderedMail:
     fmt = mail_format(mapping)
     plain = Context(dict(context), autoescape=False)
-    subject = _fold(_template(getattr(mapping, "subject_template", ""), "subject").render(plain))
+    subject = _fold(template("subject_template", "subject").render(plain))
     text: str | None = None
     html: str | None = None
     if fmt in (MailFormat.BOTH, MailFormat.TEXT):
-        text = _template(getattr(mapping, "text_template", ""), "text").render(Context(dict(context), autoescape=False))
+        text = template("text_template", "text").render(Context(dict(context), autoescape=False))
         text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
     if fmt in (MailFormat.BOTH, MailFormat.HTML):
-        html = _template(getattr(mapping, "html_template", ""), "html").render(Context(dict(context), autoescape=True))
+        html = template("html_template", "html").render(Context(dict(context), autoescape=True))
     return RenderedMail(subject=subject or f"[{context['issue']['key']}]", text=text, html=html)

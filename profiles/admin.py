@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
 from jemh.admin_tenancy import InstanceScopedAdmin
+from jemh.configuration import ConfigurationAdminMixin, configuration_changed
 from jemh.models import Instance
 from jemh.tenancy import instances_of
 from profiles import inheritance
@@ -210,7 +211,7 @@ def _download(profile: Profile, include_test_cases: bool) -> HttpResponse:
 
 
 @admin.register(Profile)
-class ProfileAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+class ProfileAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, admin.ModelAdmin):
     instance_path = "instance"
     list_display = ("name", "instance", "enabled", "non_catch_action", "catch_address_list")
     list_filter = ("instance", "enabled")
@@ -296,6 +297,7 @@ class ProfileAdmin(InstanceScopedAdmin, admin.ModelAdmin):
             else:
                 self.log_addition(request, profile, "Imported from a profile export.")
                 self.message_user(request, f"Imported profile {profile.name!r}.", messages.SUCCESS)
+                configuration_changed(Profile, profile.instance_id, request)
                 return HttpResponseRedirect(reverse("admin:profiles_profile_change", args=[profile.pk]))
         return render(
             request,
@@ -315,7 +317,7 @@ class MappingRuleInline(admin.TabularInline):
 
 
 @admin.register(ProjectMapping)
-class ProjectMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+class ProjectMappingAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, admin.ModelAdmin):
     instance_path = "profile__instance"
     list_display = ("name", "profile", "is_default", "project_key", "issue_type", "operating_mode")
     list_filter = ("profile__instance", "profile", "is_default")
@@ -323,6 +325,9 @@ class ProjectMappingAdmin(InstanceScopedAdmin, admin.ModelAdmin):
     fields = ("profile", *MAPPING_FIELDS, "effective_values")
     readonly_fields = ("effective_values",)
     inlines = (MappingRuleInline,)
+
+    def configuration_instance_id(self, obj: ProjectMapping) -> int | None:
+        return obj.profile.instance_id if obj.profile_id else None
 
     def get_form(
         self, request: HttpRequest, obj: ProjectMapping | None = None, change: bool = False, **kwargs: Any

@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from jemh.admin_tenancy import InstanceScopedAdmin
+from jemh.configuration import ConfigurationAdminMixin
 from trackers.errors import InvalidTransition
 from trackers.forms import IssueAdminForm
 from trackers.interface import AttachmentUpload
@@ -30,7 +31,7 @@ def admin_context(request: HttpRequest) -> ChangeContext:
 
 
 @admin.register(Project)
-class ProjectAdmin(InstanceScopedAdmin, admin.ModelAdmin):
+class ProjectAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, admin.ModelAdmin):
     instance_path = "instance"
     list_display = ("key", "name", "instance", "lead", "default_issue_type", "default_priority")
     list_filter = ("instance",)

@@ -97,6 +97,7 @@ class Actor:
     account_id: str | None = None
     email: str | None = None
     name: str | None = None
+    automated: bool = False  # the change comes from automated mail (auto-reply, bounce, bulk, list): never acknowledged
 
     @classmethod
     def user(cls, account_id: str) -> Actor:

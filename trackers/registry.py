@@ -10,7 +10,7 @@ from jemh.models import Instance, TrackerKind
 from trackers.errors import TrackerNotAvailable
 from trackers.interface import Tracker
 from trackers.local import LocalTracker
-from trackers.models import Issue
+from trackers.models import Issue, Project
 
 
 def get_tracker(instance: Instance) -> Tracker:
@@ -53,3 +53,11 @@ def issue_urls(instance_id: int, keys: Iterable[str]) -> dict[str, str]:
         key: reverse("admin:trackers_issue_change", args=[pks[upper]]) if upper in pks else ""
         for key, upper in wanted.items()
     }
+
+
+def known_project_keys(instance: Instance) -> frozenset[str] | None:
+    """The keys of the instance's projects when knowing them costs no remote call (the local tracker's), else None
+    (Jira's projects are checked by *Test tracker connection* and when mail names one)."""
+    if instance.tracker_kind != TrackerKind.LOCAL:
+        return None
+    return frozenset(Project.objects.filter(instance_id=instance.pk).values_list("key", flat=True))

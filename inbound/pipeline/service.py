@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from inbound.flood import sender_hashes
 from inbound.mime import ClassifierConfig, ParsedMessage, parse
+from inbound.misconfiguration import noticed_while_processing
 from inbound.models import InboundMessage, InboundStatus, Source, authserv_ids
 from inbound.pipeline.chain import RunResult, StepFailed, run_chain
 from inbound.pipeline.claims import budget_seconds, claim, message_budget, processing_order, release
@@ -337,12 +338,14 @@ def _process_claimed(
             raise failed.error from None
         if isinstance(failed.error, AccessRefused):
             return Paused(failed.error)
+        noticed_while_processing(message.instance, failed.error)
         attempts, retry = _throttling(failed.error, previous, attempts)
         outcome, error = classify_error(failed.error, attempts, message.pk)
         return outcome, report_of(profile, None, retry, attempts, error, failed=failed, outcome=outcome)
     except AccessRefused as exc:
         return Paused(exc)
     except Exception as exc:
+        noticed_while_processing(message.instance, exc)
         attempts, retry = _throttling(exc, previous, attempts)
         outcome, error = classify_error(exc, attempts, message.pk)
         return outcome, report_of(profile, None, retry, attempts, error)

@@ -11,6 +11,7 @@ SUBCOMMANDS: dict[str, str] = {
     "inspect": "inbound.mime.cli",
     "deliver": "inbound.cli.deliver",
     "jira": "inbound.cli.jira",
+    "demo": "inbound.cli.demo",
     "purge": "auditing.cli.purge",
     "rekey": "jemh.cli.rekey",
     "health": "inbound.cli.health",

@@ -655,3 +655,18 @@ def test_the_secret_checks_know_the_models_secrets() -> None:
         "jira_webhook_secret",
     }
     assert not secret_field_names(InboundMessage) and not secret_field_names(Profile)
+
+
+def test_the_start_pages_checklist_links_only_to_forms_the_user_may_use(instance: Instance) -> None:
+    """The getting-started checklist (issue 19) on the admin index, before any mail flowed: a superuser gets a link
+    to every step's form, a viewer sees the steps but no link to an add form, and staff who may not see instances,
+    support users and anonymous see no checklist (nor the instance's problems)."""
+    clients = make_clients()
+    pages = {role: clients[role].get("/admin/") for role in ROLES}
+    assert pages["anonymous"].status_code == 302 and pages["support"].status_code in {302, 403}  # not staff
+    root, viewer = pages["superuser"].content.decode(), pages["viewer"].content.decode()
+    assert 'id="getting-started"' in root and 'id="getting-started"' in viewer
+    for form in ("/admin/trackers/project/add/", "/admin/profiles/profile/add/", "/admin/inbound/source/add/"):
+        assert f'href="{form}"' in root and form not in viewer
+    assert pages["support_staff"].status_code == 403  # support staff never open the admin
+    assert pages["staff"].status_code == 200 and 'id="getting-started"' not in pages["staff"].content.decode()

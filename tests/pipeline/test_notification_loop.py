@@ -55,10 +55,11 @@ def test_reply_to_notification_comments_on_same_issue(
     with django_capture_on_commit_callbacks(execute=True):
         flush_now(instance, issue.key)
     send_queued()
-    received = by_recipient(smtp_mail.wait_for(2))
+    received = by_recipient(smtp_mail.wait_for(3))
     # the participant Dan and the reporter (the mapping's default reporter account) are told; Carol created the
-    # issue herself, and the person who made a change is not told of it
-    assert set(received) == {"dan@customer.example", "helpdesk@support.example.com"}
+    # issue herself, and the person who made a change is not told of it: she gets the acknowledgement (issue 19)
+    assert set(received) == {"dan@customer.example", "helpdesk@support.example.com", "carol@customer.example"}
+    assert str(received["carol@customer.example"]["Subject"]).startswith(f"[{issue.key}] We received your request")
     notification = received["dan@customer.example"]
     assert issue.key in str(notification["Subject"])
 

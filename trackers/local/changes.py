@@ -44,6 +44,7 @@ class ChangeContext:
     actor_email: str | None = None
     via: str = "api"
     source_message_id: int | None = None
+    actor_automated: bool = False  # the change comes from automated mail
 
 
 SYSTEM = ChangeContext()
@@ -113,6 +114,7 @@ def emit(
             changes=changes,
             via=ctx.via,
             source_message_id=ctx.source_message_id,
+            actor_automated=ctx.actor_automated,
         )
     )
 

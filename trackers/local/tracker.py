@@ -180,7 +180,10 @@ class LocalTracker:
         # an inactive account may not act (errors.PermissionDenied); as a field value it is InvalidFieldValue
         user_id = self._user(actor.account_id, "actor", errors.PermissionDenied).pk if actor.account_id else None
         return ChangeContext(
-            actor_user_id=user_id, actor_email=actor.email or None, source_message_id=source_message_id
+            actor_user_id=user_id,
+            actor_email=actor.email or None,
+            source_message_id=source_message_id,
+            actor_automated=actor.automated,
         )
 
     # -- projects and users -------------------------------------------------------------------------

@@ -39,11 +39,16 @@ def _labels(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip().replace(" ", "_") for part in (value or "").split(",") if part.strip()))
 
 
+def _automated(ctx: Context) -> bool:
+    c = ctx.message.classification
+    return bool(c.auto_reply or c.bounce or c.bulk or c.list or c.loop or c.spam)
+
+
 def _actor(ctx: Context) -> Actor:
     account = ctx.draft.people.sender_account
     if account is not None:
-        return Actor.user(account.account_id)
-    return Actor.email_only(ctx.mail.sender_email, ctx.mail.sender_name or None)
+        return Actor(account_id=account.account_id, automated=_automated(ctx))
+    return Actor(email=ctx.mail.sender_email, name=ctx.mail.sender_name or None, automated=_automated(ctx))
 
 
 def _message_ids(ctx: Context) -> tuple[str, ...]:
