@@ -17,6 +17,7 @@ from inbound import (
     instance_admin,  # noqa: F401  (registers the Instance admin with the tracker's actions)
 )
 from inbound.models import Source
+from inbound.oauth_admin import OAuthSignInAdminMixin
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
@@ -27,15 +28,23 @@ from trackers.registry import issue_url
 
 
 class SourceForm(forms.ModelForm):
-    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens are never edited here."""
+    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens are never edited here
+    (the sign-in writes them)."""
 
     class Meta:
         model = Source
-        exclude = ["oauth_access_token", "oauth_refresh_token"]
+        exclude = [
+            "oauth_access_token",
+            "oauth_refresh_token",
+            "oauth_token_expires_at",
+            "oauth_account",
+            "oauth_connected_at",
+            "oauth_refreshed_at",
+        ]
 
 
 @admin.register(Source)
-class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
+class SourceAdmin(SecretsAdminMixin, OAuthSignInAdminMixin, admin.ModelAdmin):
     form = SourceForm
     list_display = [
         "name",
@@ -64,7 +73,7 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "captured_today",
         "disabled_reason",
         "uidvalidity",
-        "oauth_token_state",
+        "oauth_connection",
         "created_at",
         "updated_at",
     ]
@@ -72,7 +81,21 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["instance", "name", "kind", "enabled", "profile", "trusted_authserv_ids"]}),
         (
             "Server",
-            {"fields": ["host", "port", "security", "auth_method", "username", "password", "oauth_token_state"]},
+            {"fields": ["host", "port", "security", "auth_method", "username", "password"]},
+        ),
+        (
+            "OAuth (Gmail, Microsoft 365)",
+            {
+                "fields": [
+                    "oauth_provider",
+                    "sasl_mechanism",
+                    "oauth_connection",
+                    "send_notifications",
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_security",
+                ]
+            },
         ),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
         ("Schedule and limits", {"fields": ["poll_interval", "batch_limit", "max_message_size"]}),
@@ -137,10 +160,6 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
             start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             counted = source.messages.filter(received_at__gte=start).count()
         return counted
-
-    @admin.display(description="OAuth token")
-    def oauth_token_state(self, source: Source) -> str:
-        return "set (hidden)" if source.oauth_refresh_token else "not set (OAuth comes in a later release)"
 
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
