@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from inbound.models import Source
 from inbound.sources import oauth as source_oauth
@@ -123,7 +124,7 @@ class OAuthSignInAdminMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                 _when(source.oauth_refreshed_at),
             )
         else:
-            state = format_html("<strong>Not connected</strong>: sign in to let us read this mailbox.")
+            state = mark_safe("<strong>Not connected</strong>: sign in to let us read this mailbox.")  # noqa: S308  # a constant
         return format_html(
             '{} <a class="button" href="{}">Connect with {}</a>',
             state,
