@@ -27,6 +27,7 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 
+from notifications import smtp_oauth
 from notifications.messages import StoredEmail
 
 CRLF = re.compile(rb"\r?\n")
@@ -62,7 +63,8 @@ def is_permanent(exc: BaseException) -> bool:
 
 class Mailer:
     """Django's email backend, kept open across the messages of a batch when it is SMTP (one session); after
-    an error the session is dropped and the next message opens a fresh one."""
+    an error the session is dropped and the next message opens a fresh one. An instance that sends through its
+    OAuth mailbox (``notifications.smtp_oauth``) gets a session of its own."""
 
     def __init__(self, connection: Any = None) -> None:
         self.connection = connection or get_connection(fail_silently=False)
@@ -70,11 +72,22 @@ class Mailer:
         self.smtp_backend = self.connection if isinstance(self.connection, SmtpBackend) else None
         self.smtp = self.smtp_backend is not None
         self.opened = False
+        self.oauth_backends: dict[int, SmtpBackend | None] = {}
 
-    def send(self, raw: bytes, sender: str, recipients: list[str]) -> int:
-        """Send a built message; the number of recipients the server accepted. Raises :class:`SmtpOutage`,
-        :class:`DeliveryUncertain` or the server's answer about the message (``smtplib.SMTPException``)."""
-        backend = self.smtp_backend
+    def _oauth_backend(self, instance_id: int | None) -> SmtpBackend | None:
+        """The instance's OAuth SMTP session, when it sends through its mailbox (never for a given connection)."""
+        if not self.owned or instance_id is None:
+            return None
+        if instance_id not in self.oauth_backends:
+            login = smtp_oauth.login_for(instance_id)
+            self.oauth_backends[instance_id] = smtp_oauth.OAuthSmtpBackend(login) if login else None
+        return self.oauth_backends[instance_id]
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], instance_id: int | None = None) -> int:
+        """Send a built message (of ``instance_id``); the number of recipients the server accepted. Raises
+        :class:`SmtpOutage`, :class:`DeliveryUncertain` or the server's answer about the message
+        (``smtplib.SMTPException``)."""
+        backend = self._oauth_backend(instance_id) or self.smtp_backend
         if backend is None:
             return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
         try:
@@ -86,7 +99,7 @@ class Mailer:
                 CRLF.sub(b"\r\n", raw),
             )
         except BaseException:  # the session may be in any state: the next message starts a fresh one
-            self._drop()
+            self._drop(backend)
             raise
 
     def _open(self, backend: SmtpBackend) -> smtplib.SMTP:
@@ -140,11 +153,14 @@ class Mailer:
             _refused(session, smtplib.SMTPDataError(code, reply))
         return len(recipients) - len(refused)
 
-    def _drop(self) -> None:
+    def _drop(self, backend: Any = None) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
-            self.connection.close()
+            (backend or self.connection).close()
 
     def close(self) -> None:
+        for backend in self.oauth_backends.values():
+            if backend is not None:
+                self._drop(backend)
         if self.owned or self.opened:
             self._drop()
 
