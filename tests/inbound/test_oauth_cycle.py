@@ -131,6 +131,14 @@ def test_consent_capture_refresh_revoke(
     assert (result.status, result.captured) == ("ok", 1), result.detail
     assert InboundMessage.objects.filter(source=source).count() == 2
 
+    if mechanism == SaslMechanism.XOAUTH2:  # (once per protocol: a refused login costs seconds of Dovecot's penalty)
+        # A token the server refuses (Dovecot: "Temporary authentication failure") is refreshed and tried again.
+        Source.objects.filter(pk=source.pk).update(oauth_access_token="stale-" + uuid.uuid4().hex)
+        _put_mail(dovecot_oauth, email, password, "third")
+        result = poll(source.pk, force=True)
+        assert (result.status, result.captured) == ("ok", 1), result.detail
+        assert not Source.objects.get(pk=source.pk).oauth_access_token.startswith("stale-")
+
     # Revoked at the provider: the server refuses the token, the refresh is refused: "sign in again".
     oidc_provider.revoke(email)
     for _ in range(2):
