@@ -36,7 +36,7 @@ def callback_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse(f"admin:{CALLBACK_NAME}"))
 
 
-class OAuthSignInAdminMixin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OAuthSignInAdminMixin(admin.ModelAdmin):
     """Adds the sign-in views and the "connected mailbox" panel to the Source admin."""
 
     def get_urls(self) -> list[URLPattern]:
@@ -98,7 +98,9 @@ class OAuthSignInAdminMixin(admin.ModelAdmin):  # type: ignore[type-arg]
             return HttpResponseRedirect(change_url)
         try:
             app = source_oauth.oauth_app(source)
-            tokens = oauth.finish_authorization(app, callback_url(request), request.GET.get("code", ""), item["verifier"])
+            tokens = oauth.finish_authorization(
+                app, callback_url(request), request.GET.get("code", ""), item["verifier"]
+            )
         except (source_oauth.TokenUnavailable, oauth.OAuthFailure) as exc:
             self.message_user(request, f"Sign-in failed: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)
@@ -124,7 +126,7 @@ class OAuthSignInAdminMixin(admin.ModelAdmin):  # type: ignore[type-arg]
                 _when(source.oauth_refreshed_at),
             )
         else:
-            state = mark_safe("<strong>Not connected</strong>: sign in to let us read this mailbox.")  # noqa: S308  # a constant
+            state = mark_safe("<strong>Not connected</strong>: sign in to let us read this mailbox.")  # a constant
         return format_html(
             '{} <a class="button" href="{}">Connect with {}</a>',
             state,

@@ -34,6 +34,7 @@ class TokenUnavailable(SourceError):
 class SignInRequired(TokenUnavailable):
     """The provider refused the stored sign-in: someone must sign in again on the source."""
 
+
 REFRESH_MARGIN = timedelta(minutes=5)  # a token this close to expiring is refreshed before use
 TOKEN_FIELDS = [
     "oauth_access_token",
@@ -116,8 +117,7 @@ def access_token(source: Source, force_refresh: bool = False) -> str:
         current.save(update_fields=TOKEN_FIELDS)
         _copy_tokens(current, source)
     message = (
-        f"sign in again: {refused} Open {source_admin_url(source)} and use "
-        f'"Connect with {source.oauth_provider_name}".'
+        f'sign in again: {refused} Open {source_admin_url(source)} and use "Connect with {source.oauth_provider_name}".'
     )
     if had_connection or current.app_only:
         transaction.on_commit(lambda: health.notify_admins_sign_in_again(source, message))

@@ -77,7 +77,11 @@ def start_authorization(app: OAuthApp, redirect_uri: str) -> Authorization:
     verifier = secrets.token_urlsafe(64)
     with _client(app, redirect_uri) as client:
         url, _ = client.create_authorization_url(
-            ends.authorize, state=state, code_verifier=verifier, scope=" ".join(ends.scopes), **dict(ends.authorize_params)
+            ends.authorize,
+            state=state,
+            code_verifier=verifier,
+            scope=" ".join(ends.scopes),
+            **dict(ends.authorize_params),
         )
     return Authorization(url=url, state=state, code_verifier=verifier)
 

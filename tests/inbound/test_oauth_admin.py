@@ -82,7 +82,9 @@ def test_a_state_is_used_once(admin_client: Any, instance: Any, app: OAuthApp, o
 
 
 def test_the_oauth_app_page_shows_the_redirect_url_and_never_the_secret(admin_client: Any, instance: Any) -> None:
-    app = OAuthApp.objects.create(instance=instance, provider=OAuthProvider.MICROSOFT, client_id="c", client_secret=SECRET)
+    app = OAuthApp.objects.create(
+        instance=instance, provider=OAuthProvider.MICROSOFT, client_id="c", client_secret=SECRET
+    )
     page = admin_client.get(reverse("admin:jemh_oauthapp_change", args=[app.pk])).content.decode()
     assert "http://testserver/admin/inbound/source/oauth/callback/" in page
     assert SECRET not in page and '<span class="jemh-secret-state">set</span>' in page
@@ -111,8 +113,8 @@ def test_the_source_form_rules(instance: Any) -> None:
 
 @pytest.mark.services
 def test_a_token_is_refreshed_shortly_before_it_expires(instance: Any, app: OAuthApp, oidc_provider: Any) -> None:
-    from jemh import oauth
     from inbound.sources.oauth import connect
+    from jemh import oauth
 
     email = f"r{uuid.uuid4().hex[:8]}@example.test"
     oidc_provider.add_user(email)

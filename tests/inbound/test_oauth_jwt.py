@@ -42,7 +42,11 @@ def _source(instance: Any, dovecot_jwt: Any, kind: str, mechanism: str, email: s
     OAuthApp.objects.get_or_create(
         instance=instance,
         provider=OAuthProvider.GOOGLE,
-        defaults={"client_id": "jemh-test", "client_secret": "s", "issuer_url": "http://127.0.0.1:9/"},  # nothing listens
+        defaults={
+            "client_id": "jemh-test",
+            "client_secret": "s",
+            "issuer_url": "http://127.0.0.1:9/",
+        },  # nothing listens
     )
     source = Source(
         instance=instance,
@@ -80,7 +84,14 @@ def test_capture_with_a_locally_validated_token(instance: Any, dovecot_jwt: Any,
 
 def test_a_token_of_another_issuer_is_refused(instance: Any, dovecot_jwt: Any) -> None:
     email, _ = _mailbox(dovecot_jwt)
-    source = _source(instance, dovecot_jwt, SourceKind.IMAP, SaslMechanism.XOAUTH2, email, make_jwt(email, issuer="https://evil.test"))
+    source = _source(
+        instance,
+        dovecot_jwt,
+        SourceKind.IMAP,
+        SaslMechanism.XOAUTH2,
+        email,
+        make_jwt(email, issuer="https://evil.test"),
+    )
     # The server refuses it; the refresh that follows fails at the (unreachable) provider: a temporary failure.
     result = poll(source.pk, force=True)
     assert result.status == "failed"

@@ -53,11 +53,7 @@ def start_oidc_provider() -> OidcProvider:
 
 def introspection_config(provider: OidcProvider) -> str:
     """Dovecot's oauth2.conf.ext asking the provider's userinfo endpoint about each token."""
-    return (
-        "introspection_mode = auth\n"
-        f"introspection_url = {provider.issuer}/userinfo\n"
-        "username_attribute = email\n"
-    )
+    return f"introspection_mode = auth\nintrospection_url = {provider.issuer}/userinfo\nusername_attribute = email\n"
 
 
 def jwt_config(root: str) -> str:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
-
-import base64
-import binascii
-from collections.abc import Callable
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -47,9 +46,7 @@ class SmtpSink:
         """SASL XOAUTH2 with an initial response: ``user=U^Aauth=Bearer T^A^A``, base64-encoded."""
         try:
             blob = args[1] if len(args) > 1 else ""
-            fields = dict(
-                part.split("=", 1) for part in base64.b64decode(blob).decode().split("\x01") if "=" in part
-            )
+            fields = dict(part.split("=", 1) for part in base64.b64decode(blob).decode().split("\x01") if "=" in part)
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return AuthResult(success=False, handled=False)
         user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
@@ -96,7 +93,11 @@ class SmtpSink:
 def start_smtp() -> SmtpSink:
     sink = SmtpSink(port=free_port())
     sink.controller = Controller(
-        sink, hostname="127.0.0.1", port=sink.port, decode_data=False, auth_require_tls=False  # AUTH XOAUTH2 in tests
+        sink,
+        hostname="127.0.0.1",
+        port=sink.port,
+        decode_data=False,
+        auth_require_tls=False,  # AUTH XOAUTH2 in tests
     )
     sink.controller.start()
     return sink
