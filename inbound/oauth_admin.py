@@ -64,7 +64,7 @@ class OAuthSignInAdminMixin(admin.ModelAdmin):
             return HttpResponseRedirect(change_url)
         try:
             app = source_oauth.oauth_app(source)
-            started = oauth.start_authorization(app, callback_url(request))
+            started = oauth.start_authorization(app, callback_url(request), source_oauth.scopes_for(source))
         except (source_oauth.TokenUnavailable, oauth.OAuthFailure) as exc:
             self.message_user(request, f"Cannot sign in: {exc}", messages.ERROR)
             return HttpResponseRedirect(change_url)

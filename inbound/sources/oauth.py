@@ -46,6 +46,16 @@ TOKEN_FIELDS = [
 ]
 
 
+#: The scopes a kind of source signs in with, where they are not the provider's mailbox scopes (IMAP, POP, SMTP):
+#: a Microsoft Graph source adds its kind here with Graph's scopes.
+SCOPES_BY_KIND: dict[str, tuple[str, ...]] = {}
+
+
+def scopes_for(source: Source) -> tuple[str, ...]:
+    """The scopes the source signs in and refreshes with (empty: the provider's mailbox scopes)."""
+    return SCOPES_BY_KIND.get(source.kind, ())
+
+
 def oauth_app(source: Source) -> OAuthApp:
     """The instance's OAuth app the source signs in through."""
     provider = source.effective_oauth_provider
@@ -96,7 +106,7 @@ def access_token(source: Source, force_refresh: bool = False) -> str:
             elif not current.oauth_refresh_token:
                 raise oauth.SignInAgain("no one has signed in on this source yet")
             else:
-                tokens = oauth.refresh(app, current.oauth_refresh_token)
+                tokens = oauth.refresh(app, current.oauth_refresh_token, scopes_for(current))
         except oauth.SignInAgain as exc:
             refused = exc
         except oauth.OAuthFailure as exc:

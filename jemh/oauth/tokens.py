@@ -67,8 +67,9 @@ def _client(app: OAuthApp, redirect_uri: str = "") -> OAuth2Session:
     )
 
 
-def start_authorization(app: OAuthApp, redirect_uri: str) -> Authorization:
-    """The provider's sign-in URL, with a fresh ``state`` and a PKCE challenge (RFC 7636, S256)."""
+def start_authorization(app: OAuthApp, redirect_uri: str, scopes: tuple[str, ...] = ()) -> Authorization:
+    """The provider's sign-in URL, with a fresh ``state`` and a PKCE challenge (RFC 7636, S256). ``scopes``
+    replaces the provider's mailbox scopes (IMAP, POP, SMTP), e.g. with Microsoft Graph's."""
     try:
         ends = endpoints(app)
     except DiscoveryError as exc:
@@ -80,7 +81,7 @@ def start_authorization(app: OAuthApp, redirect_uri: str) -> Authorization:
             ends.authorize,
             state=state,
             code_verifier=verifier,
-            scope=" ".join(ends.scopes),
+            scope=" ".join(scopes or ends.scopes),
             **dict(ends.authorize_params),
         )
     return Authorization(url=url, state=state, code_verifier=verifier)
@@ -107,11 +108,15 @@ def finish_authorization(app: OAuthApp, redirect_uri: str, code: str, code_verif
     return TokenSet(tokens.access_token, tokens.expires_at, tokens.refresh_token, account)
 
 
-def refresh(app: OAuthApp, refresh_token: str) -> TokenSet:
-    """A new access token (and the provider's new refresh token, if it rotates them)."""
+def refresh(app: OAuthApp, refresh_token: str, scopes: tuple[str, ...] = ()) -> TokenSet:
+    """A new access token (and the provider's new refresh token, if it rotates them); ``scopes`` as signed in
+    with (none: what the sign-in granted)."""
     ends = _endpoints(app)
+    extra = {"scope": " ".join(scopes)} if scopes else {}
     with _client(app) as client:
-        token = _token_call(lambda: client.refresh_token(ends.token, refresh_token=refresh_token, timeout=TIMEOUT))
+        token = _token_call(
+            lambda: client.refresh_token(ends.token, refresh_token=refresh_token, timeout=TIMEOUT, **extra)
+        )
     return _token_set(token, previous_refresh=refresh_token)
 
 

@@ -150,6 +150,7 @@ def test_consent_capture_refresh_revoke(
     assert not source.oauth_refresh_token and not source.oauth_access_token
     alerts = OutboundMessage.objects.filter(kind="alert", instance=instance)
     assert alerts.count() == 1, "the admins are told once"
+    assert "sign in again" in alerts.get().subject and alerts.get().recipients == ["root@example.test"]
     page.goto(f"{live_server.url}/admin/inbound/source/{source.pk}/change/")
     assert "Not connected" in page.content() and "sign in again" in page.content()
 
