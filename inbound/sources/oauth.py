@@ -126,9 +126,16 @@ def access_token(source: Source, force_refresh: bool = False) -> str:
         current.oauth_token_expires_at = None
         current.save(update_fields=TOKEN_FIELDS)
         _copy_tokens(current, source)
-    message = (
-        f'sign in again: {refused} Open {source_admin_url(source)} and use "Connect with {source.oauth_provider_name}".'
-    )
+    if current.app_only:
+        message = (
+            f"sign in again: {refused} Check the instance's {source.oauth_provider_name} OAuth app (its client secret "
+            f"and the administrator's consent to its mail permissions), then test {source_admin_url(source)}."
+        )
+    else:
+        message = (
+            f"sign in again: {refused} Open {source_admin_url(source)} and use "
+            f'"Connect with {source.oauth_provider_name}".'
+        )
     if had_connection or current.app_only:
         transaction.on_commit(lambda: health.notify_admins_sign_in_again(source, message))
     raise SignInRequired(message)

@@ -131,3 +131,24 @@ def test_a_token_is_refreshed_shortly_before_it_expires(instance: Any, app: OAut
     assert fresh != token
     stored = Source.objects.get(pk=source.pk)
     assert stored.oauth_access_token == fresh and stored.oauth_token_expires_at > timezone.now() + timedelta(minutes=30)
+
+
+def test_app_only_access_refused_says_sign_in_again_and_alerts_once(instance: Any, django_user_model: Any) -> None:
+    from inbound.sources.oauth import SignInRequired
+    from notifications.models import OutboundMessage
+
+    instance.admins.add(django_user_model.objects.create_user("ops", "ops@example.test"))
+    OAuthApp.objects.create(instance=instance, provider=OAuthProvider.MICROSOFT, client_id="c", tenant="contoso.test")
+    source = _source(
+        instance,
+        kind=SourceKind.M365_OAUTH,
+        host="",
+        oauth_provider="",
+        auth_method=AuthMethod.OAUTH2_APP,
+        username="shared@contoso.test",
+    )
+    for _ in range(2):
+        with pytest.raises(SignInRequired, match="sign in again") as refused:
+            access_token(Source.objects.get(pk=source.pk))
+    assert "client secret" in str(refused.value)
+    assert OutboundMessage.objects.filter(instance=instance, kind="alert").count() == 1
