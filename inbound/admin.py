@@ -23,6 +23,7 @@ from inbound import (
     instance_admin,  # noqa: F401  (registers the Instance admin with the tracker's actions)
 )
 from inbound.models import GRAPH_FIELDS, Source, SourceKind
+from inbound.oauth_admin import OAuthSignInAdminMixin
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
@@ -40,21 +41,33 @@ from trackers.registry import issue_url
 SHORT_ERROR_CHARS = 60
 MAX_SHOWN_MESSAGE_BYTES = 100_000  # a test case's page shows the message up to this (attachments make it long)
 # The fields of each kind of source (the others are hidden on its form; see source_change_form.html).
+_OAUTH_FIELDS = (
+    "oauth_provider",
+    "sasl_mechanism",
+    "oauth_connection",
+    "send_notifications",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+)
+_IMAP_FIELDS = (
+    "host",
+    "port",
+    "security",
+    "auth_method",
+    "username",
+    "password",
+    *_OAUTH_FIELDS,
+    "folder",
+    "read_strategy",
+    "move_to",
+    "poll_interval",
+    "batch_limit",
+)
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    SourceKind.IMAP: (
-        "host",
-        "port",
-        "security",
-        "auth_method",
-        "username",
-        "password",
-        "oauth_token_state",
-        "folder",
-        "read_strategy",
-        "move_to",
-        "poll_interval",
-        "batch_limit",
-    ),
+    SourceKind.IMAP: _IMAP_FIELDS,
+    SourceKind.GMAIL_OAUTH: _IMAP_FIELDS,
+    SourceKind.M365_OAUTH: _IMAP_FIELDS,
     SourceKind.POP3: (
         "host",
         "port",
@@ -62,7 +75,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
         "auth_method",
         "username",
         "password",
-        "oauth_token_state",
+        *_OAUTH_FIELDS,
         "delete_after_capture",
         "poll_interval",
         "batch_limit",
@@ -75,15 +88,26 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
 
 class SourceForm(forms.ModelForm):
     """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens and the Graph delta link
-    are never edited here."""
+    are never edited here (the sign-in and the polls write them)."""
 
     class Meta:
         model = Source
-        exclude = ["oauth_access_token", "oauth_refresh_token", "graph_delta_link", "graph_delta_scope"]
+        exclude = [
+            "oauth_access_token",
+            "oauth_refresh_token",
+            "oauth_token_expires_at",
+            "oauth_account",
+            "oauth_connected_at",
+            "oauth_refreshed_at",
+            "graph_delta_link",
+            "graph_delta_scope",
+        ]
 
 
 @admin.register(Source)
-class SourceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+class SourceAdmin(
+    ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixin, OAuthSignInAdminMixin, admin.ModelAdmin
+):
     instance_path = "instance"
     form = SourceForm
     # Read at 1366 px: what the source is and whether it works, the server's words cut short; the detail page has
@@ -111,7 +135,7 @@ class SourceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixi
         "captured_today",
         "disabled_reason",
         "uidvalidity",
-        "oauth_token_state",
+        "oauth_connection",
         "mta_lines",
         "graph_state",
         "created_at",
@@ -122,7 +146,21 @@ class SourceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixi
         (None, {"fields": ["instance", "name", "kind", "enabled", "profile", "trusted_authserv_ids"]}),
         (
             "Server",
-            {"fields": ["host", "port", "security", "auth_method", "username", "password", "oauth_token_state"]},
+            {"fields": ["host", "port", "security", "auth_method", "username", "password"]},
+        ),
+        (
+            "OAuth (Gmail, Microsoft 365)",
+            {
+                "fields": [
+                    "oauth_provider",
+                    "sasl_mechanism",
+                    "oauth_connection",
+                    "send_notifications",
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_security",
+                ]
+            },
         ),
         ("Microsoft Graph", {"fields": ["graph_mailbox", "graph_state"]}),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
@@ -224,10 +262,6 @@ class SourceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMixi
         if source.graph_delta_link and source.graph_delta_scope == f"{source.graph_mailbox}\n{source.folder}":
             return "new mail is read from the last complete delta round"
         return "the next poll lists the whole folder (known mail is recognised and not captured again)"
-
-    @admin.display(description="OAuth token")
-    def oauth_token_state(self, source: Source) -> str:
-        return "set (hidden)" if source.oauth_refresh_token else "not set (OAuth comes in a later release)"
 
     def render_change_form(
         self,

@@ -17,7 +17,7 @@ class InboundConfig(AppConfig):
         # Imported here, not at the top: these modules import models, which cannot be imported before the app
         # registry is ready. Importing the task modules at start-up also makes every process register the same
         # tasks, whatever it imports later.
-        from inbound import heartbeat, misconfiguration, receivers  # noqa: F401  (heartbeat: the worker's role heartbeat)
+        from inbound import heartbeat, misconfiguration, receivers, smtp_login  # noqa: F401  (heartbeat: the worker's role heartbeat)
         from inbound.models import Source
         from inbound.pipeline import receivers as pipeline_receivers
         from inbound.pipeline import tasks as pipeline_tasks  # noqa: F401
@@ -30,3 +30,6 @@ class InboundConfig(AppConfig):
         post_delete.connect(receivers.source_deleted, sender=Source, dispatch_uid="inbound.source_schedule_deleted")
         messages_captured.connect(pipeline_receivers.queue_captured, dispatch_uid="inbound.pipeline.queue_captured")
         configuration_saved.connect(misconfiguration.on_configuration_saved, dispatch_uid="inbound.misconfiguration")
+        from notifications import smtp_oauth
+
+        smtp_oauth.register(smtp_login.login_for_instance)  # an instance's OAuth mailbox sends its mail

@@ -146,3 +146,33 @@ def notify_admins_disabled(source: Source) -> int:
         log.exception("could not mail the admins of instance %s about disabled source %s", instance.pk, source.pk)
         return 0
     return len(recipients)
+
+
+def notify_admins_sign_in_again(source: Source, reason: str) -> int:
+    """Mail the instance's admins that the provider refused the source's OAuth sign-in, once per connection
+    (the same alert path as a disabled source); returns the number of recipients."""
+    instance = source.instance
+    recipients = sorted({user.email for user in instance.admins.all() if user.email})
+    if not recipients:
+        recipients = [email for _, email in getattr(settings, "ADMINS", [])]
+    if not recipients:
+        log.error("source %s needs a new OAuth sign-in but instance %s has no admin to tell", source.pk, instance.pk)
+        return 0
+    subject = f'[JEMH] Mail source "{source.name}" of {instance.name}: sign in again'
+    body = (
+        f'The mail source "{source.name}" of {instance.name} can no longer read its mailbox'
+        f"{' ' + source.oauth_account if source.oauth_account else ''}: {reason}\n\n"
+        "Mail sent to this mailbox is not being picked up until someone signs in again.\n"
+    )
+    connected = source.oauth_connected_at.isoformat() if source.oauth_connected_at else "never"
+    try:
+        send_mail(
+            kind=OutboundKind.ALERT,
+            instance=instance,
+            message=EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients),
+            idempotency_key=f"source:{source.pk}:sign-in-again:{connected}",
+        )
+    except Exception:
+        log.exception("could not mail the admins of instance %s about source %s's sign-in", instance.pk, source.pk)
+        return 0
+    return len(recipients)

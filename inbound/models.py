@@ -40,19 +40,34 @@ class SourceKind(models.TextChoices):
     POP3 = "pop3", "POP3"
     MAILDIR = "maildir", "Maildir"
     PIPE = "pipe", "MTA pipe (jemh deliver)"
-    GMAIL_OAUTH = "gmail_oauth", "Gmail (OAuth) — not available yet"
-    M365_OAUTH = "m365_oauth", "Microsoft 365 (OAuth) — not available yet"
+    GMAIL_OAUTH = "gmail_oauth", "Gmail (IMAP, OAuth sign-in)"
+    M365_OAUTH = "m365_oauth", "Microsoft 365 (IMAP, OAuth sign-in)"
     GRAPH = "graph", "Microsoft Graph"
 
 
-POLLED_KINDS = frozenset({SourceKind.IMAP, SourceKind.POP3, SourceKind.MAILDIR, SourceKind.GRAPH})
-MOVING_KINDS = frozenset({SourceKind.IMAP, SourceKind.MAILDIR, SourceKind.GRAPH})  # "move to a folder" applies
-RESERVED_KINDS = frozenset({SourceKind.GMAIL_OAUTH, SourceKind.M365_OAUTH})
+IMAP_KINDS = frozenset({SourceKind.IMAP, SourceKind.GMAIL_OAUTH, SourceKind.M365_OAUTH})
+POLLED_KINDS = IMAP_KINDS | {SourceKind.POP3, SourceKind.MAILDIR, SourceKind.GRAPH}
+FOLDER_KINDS = IMAP_KINDS | {SourceKind.GRAPH}  # read one named folder
+MOVING_KINDS = FOLDER_KINDS | {SourceKind.MAILDIR}  # "move to a folder" applies
+# The mailbox kinds with a provider's preset server; they sign in with OAuth only.
+OAUTH_KINDS = {
+    SourceKind.GMAIL_OAUTH: (OAuthProvider.GOOGLE, "imap.gmail.com", "smtp.gmail.com"),
+    SourceKind.M365_OAUTH: (OAuthProvider.MICROSOFT, "outlook.office365.com", "smtp.office365.com"),
+}
 
 
 class AuthMethod(models.TextChoices):
     PASSWORD = "password", "Password"
-    OAUTH2 = "oauth2", "OAuth 2 (not available yet)"
+    OAUTH2 = "oauth2", "OAuth 2 (sign in with the mailbox's account)"
+    OAUTH2_APP = "oauth2_app", "OAuth 2 app-only (Microsoft: the app reads the mailbox named as user name)"
+
+
+OAUTH_METHODS = frozenset({AuthMethod.OAUTH2, AuthMethod.OAUTH2_APP})
+
+
+class SaslMechanism(models.TextChoices):
+    XOAUTH2 = "xoauth2", "XOAUTH2 (Google, Microsoft)"
+    OAUTHBEARER = "oauthbearer", "OAUTHBEARER (RFC 7628)"
 
 
 class Security(models.TextChoices):
@@ -74,7 +89,9 @@ DEFAULT_PORTS = {
     (SourceKind.POP3, Security.TLS): 995,
     (SourceKind.POP3, Security.STARTTLS): 110,
     (SourceKind.POP3, Security.NONE): 110,
+    **{(kind, security): 993 if security == Security.TLS else 143 for kind in OAUTH_KINDS for security in Security},
 }
+SMTP_PORTS = {Security.TLS: 465, Security.STARTTLS: 587, Security.NONE: 587}
 
 # Written only by retrieval (health, back-off, lease, mailbox state); never by a plain save().
 RUNTIME_FIELDS = frozenset(
@@ -96,6 +113,9 @@ RUNTIME_FIELDS = frozenset(
         "oauth_token_expires_at",
         "graph_delta_link",
         "graph_delta_scope",
+        "oauth_account",
+        "oauth_connected_at",
+        "oauth_refreshed_at",
     }
 )
 
@@ -138,10 +158,38 @@ class Source(models.Model):
     auth_method = models.CharField(max_length=16, choices=AuthMethod.choices, default=AuthMethod.PASSWORD)
     username = models.CharField(max_length=255, blank=True)
     password = EncryptedTextField(blank=True, default="", help_text="Stored encrypted; never shown again.")
-    # Room for OAuth (Gmail, Microsoft 365): filled by the OAuth flow of a later release.
+    # OAuth (Gmail, Microsoft 365, or any IMAP/POP3 server taking bearer tokens): configuration...
+    oauth_provider = models.CharField(
+        max_length=16,
+        choices=OAuthProvider.choices,
+        blank=True,
+        help_text="OAuth: whose OAuth app of the instance signs in (implied by the Gmail and Microsoft 365 kinds).",
+    )
+    sasl_mechanism = models.CharField(
+        max_length=16,
+        choices=SaslMechanism.choices,
+        default=SaslMechanism.XOAUTH2,
+        help_text="OAuth: how the token is presented to the IMAP/POP3/SMTP server.",
+    )
+    # ... and what the sign-in ("Connect with ...") and refreshes write (runtime; tokens never shown).
     oauth_access_token = EncryptedTextField(blank=True, default="")
     oauth_refresh_token = EncryptedTextField(blank=True, default="")
     oauth_token_expires_at = models.DateTimeField(null=True, blank=True)
+    oauth_account = models.CharField(max_length=255, blank=True, help_text="Whose mailbox the sign-in connected.")
+    oauth_connected_at = models.DateTimeField(null=True, blank=True)
+    oauth_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    # Outbound: the instance's notifications, hints and forwards sent through this mailbox's SMTP server (OAuth)
+    send_notifications = models.BooleanField(
+        default=False,
+        help_text="OAuth: send this instance's notifications, hints and forwards through this mailbox's SMTP "
+        "server, signed in with the same OAuth connection (otherwise EMAIL_URL is used).",
+    )
+    smtp_host = models.CharField(max_length=255, blank=True, help_text="Blank: the provider's (Gmail, Microsoft 365).")
+    smtp_port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(65535)], help_text="Blank: 465 for TLS, else 587."
+    )
+    smtp_security = models.CharField(max_length=16, choices=Security.choices, default=Security.STARTTLS)
 
     # What to read and what to do with it afterwards
     folder = models.CharField(
@@ -226,6 +274,43 @@ class Source(models.Model):
     def is_polled(self) -> bool:
         return self.kind in POLLED_KINDS
 
+    @property
+    def uses_oauth(self) -> bool:
+        return self.kind in OAUTH_KINDS or self.auth_method in OAUTH_METHODS
+
+    @property
+    def app_only(self) -> bool:
+        return self.auth_method == AuthMethod.OAUTH2_APP
+
+    @property
+    def effective_oauth_provider(self) -> str:
+        preset = OAUTH_KINDS.get(SourceKind(self.kind))
+        return preset[0] if preset else self.oauth_provider
+
+    @property
+    def oauth_provider_name(self) -> str:
+        """The provider as a button names it: "Google", "Microsoft"."""
+        return {"google": "Google", "microsoft": "Microsoft"}.get(self.effective_oauth_provider, "OAuth")
+
+    @property
+    def effective_host(self) -> str:
+        preset = OAUTH_KINDS.get(SourceKind(self.kind))
+        return self.host or (preset[1] if preset else "")
+
+    @property
+    def effective_smtp_host(self) -> str:
+        preset = OAUTH_KINDS.get(SourceKind(self.kind))
+        return self.smtp_host or (preset[2] if preset else "")
+
+    @property
+    def effective_smtp_port(self) -> int:
+        return self.smtp_port or SMTP_PORTS[Security(self.smtp_security)]
+
+    @property
+    def login_name(self) -> str:
+        """The user name presented with a token: the configured one, else the signed-in account."""
+        return self.username or self.oauth_account
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
@@ -238,25 +323,35 @@ class Source(models.Model):
         profile = self.profile if self.profile_id is not None else None
         if profile is not None and self.instance_id is not None and profile.instance_id != self.instance_id:
             errors["profile"] = "This profile belongs to another instance: choose one of the source's instance."
-        if self.kind in RESERVED_KINDS or self.auth_method == AuthMethod.OAUTH2:
-            errors["kind" if self.kind in RESERVED_KINDS else "auth_method"] = (
-                "OAuth mailboxes are not available yet; use IMAP or POP3 with an app password."
-            )
-        if self.kind in (SourceKind.IMAP, SourceKind.POP3):
-            if not self.host:
-                errors["host"] = "The mail server's host name is required."
+        if self.kind in OAUTH_KINDS and self.auth_method not in OAUTH_METHODS:
+            errors["auth_method"] = "Gmail and Microsoft 365 accept only OAuth: choose an OAuth 2 sign-in."
+        if self.uses_oauth and self.kind not in OAUTH_KINDS and self.kind not in (SourceKind.IMAP, SourceKind.POP3):
+            errors["auth_method"] = "OAuth signs in to IMAP or POP3 mailboxes only."
+        elif self.uses_oauth and not self.effective_oauth_provider:
+            errors["oauth_provider"] = "Choose whose OAuth app of the instance signs in (Google or Microsoft)."
+        elif self.app_only and self.effective_oauth_provider != OAuthProvider.MICROSOFT:
+            errors["auth_method"] = "App-only access exists for Microsoft 365 only."
+        if self.kind in (SourceKind.IMAP, SourceKind.POP3) and not self.host:
+            errors["host"] = "The mail server's host name is required."
+        if self.kind in (SourceKind.IMAP, SourceKind.POP3) and not self.uses_oauth:
             if not self.username:
                 errors["username"] = "The mailbox user name is required."
             if not self.password:
                 errors["password"] = "The mailbox password is required."
-        if self.kind in (SourceKind.IMAP, SourceKind.GRAPH) and not self.folder:
+        if self.app_only and not self.username:
+            errors["username"] = "App-only access: enter the mailbox address the app reads (e.g. support@example.com)."
+        if self.send_notifications and not self.uses_oauth:
+            errors["send_notifications"] = "Only an OAuth mailbox sends notifications; password SMTP uses EMAIL_URL."
+        elif self.send_notifications and not self.effective_smtp_host:
+            errors["smtp_host"] = "The SMTP server's host name is required."
+        if self.kind in FOLDER_KINDS and not self.folder:
             errors["folder"] = "Name the folder to read (usually INBOX)."
         if self.kind == SourceKind.GRAPH:
             errors.update(self._graph_errors())
         if self.kind in MOVING_KINDS and self.read_strategy == ReadStrategy.MOVE:
             if not self.move_to:
                 errors["move_to"] = "Name the folder captured mail is moved to."
-            elif self.kind in (SourceKind.IMAP, SourceKind.GRAPH) and self.move_to == self.folder:
+            elif self.kind in FOLDER_KINDS and self.move_to == self.folder:
                 errors["move_to"] = "The move-to folder must differ from the folder being read."
         if self.kind == SourceKind.MAILDIR and not self.maildir_path:
             errors["maildir_path"] = "The Maildir directory is required."

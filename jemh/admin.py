@@ -28,7 +28,7 @@ from jemh import tenancy
 from jemh.admin_secrets import SecretsAdminMixin
 from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.configuration import ConfigurationAdminMixin
-from jemh.models import Instance, TrackerKind, new_webhook_token
+from jemh.models import Instance, OAuthApp, TrackerKind, new_webhook_token
 
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
 
@@ -167,6 +167,30 @@ class InstanceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMi
             f"{changed} Jira instance(s) have a new webhook URL: open each and paste it into Jira's webhook form.",
             messages.SUCCESS if changed else messages.WARNING,
         )
+
+
+# The sign-in callback is a view of the Source admin (inbound); it is named here, never imported.
+OAUTH_CALLBACK = "admin:inbound_source_oauth_callback"
+
+
+@admin.register(OAuthApp)
+class OAuthAppAdmin(InstanceScopedAdmin, SecretsAdminMixin, admin.ModelAdmin):
+    """An instance's OAuth client at Google or Microsoft; the client secret is write-only. The page shows the
+    redirect URL to register with the provider."""
+
+    instance_path = "instance"
+    list_display = ["instance", "provider", "client_id", "tenant"]
+    list_filter = ["provider", "instance"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "client_id" in form.base_fields:  # base_fields belong to this request's fresh form class
+            form.base_fields["client_id"].help_text = format_html(
+                "Register this redirect URL with the provider (Google Cloud console, or Microsoft Entra "
+                "app registrations, as a Web platform): <code>{}</code>",
+                request.build_absolute_uri(reverse(OAUTH_CALLBACK)),
+            )
+        return form
 
 
 class PeriodicTaskAdmin(InstanceScopedAdmin, beat_admin.PeriodicTaskAdmin):

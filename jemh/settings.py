@@ -244,6 +244,8 @@ JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE
 # pipe without a worker). Default: queue it (the worker processes it; a sweep re-queues anything left waiting).
 # A Slack-compatible incoming webhook: told of instance registrations and admins' feedback (privacy.md).
 JEMH_CHAT_WEBHOOK_URL = config.http_url(env, "JEMH_CHAT_WEBHOOK_URL")
+# This site's public base URL (https://jemh.example.com): links in alert mail ("sign in again") point at it.
+JEMH_SITE_URL = config.http_url(env, "JEMH_SITE_URL")
 JEMH_PROCESS_INLINE = config.boolean(env, "JEMH_PROCESS_INLINE", False)
 # Each message's time budget in seconds: past the soft limit its processing is interrupted, past the hard limit the
 # worker process ends itself (its claims are taken over). The group's other messages are released and go on; a

@@ -30,6 +30,7 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 
+from notifications import smtp_oauth
 from notifications.graph_sending import GraphSender, sender_for
 from notifications.mailer_errors import DeliveryUncertain, SmtpOutage
 from notifications.messages import StoredEmail
@@ -53,7 +54,8 @@ def is_permanent(exc: BaseException) -> bool:
 
 class Mailer:
     """Django's email backend, kept open across the messages of a batch when it is SMTP (one session); after
-    an error the session is dropped and the next message opens a fresh one."""
+    an error the session is dropped and the next message opens a fresh one. An instance that sends through its
+    OAuth mailbox (``notifications.smtp_oauth``) gets a session of its own."""
 
     def __init__(self, connection: Any = None) -> None:
         self.connection = connection or get_connection(fail_silently=False)
@@ -62,18 +64,29 @@ class Mailer:
         self.smtp = self.smtp_backend is not None
         self.opened = False
         self.graph: dict[int, GraphSender | None] = {}  # by instance: its Graph sender, or None for the backend
+        self.oauth_backends: dict[int, SmtpBackend | None] = {}
+
+    def _oauth_backend(self, instance_id: int | None) -> SmtpBackend | None:
+        """The instance's OAuth SMTP session, when it sends through its mailbox (never for a given connection)."""
+        if not self.owned or instance_id is None:
+            return None
+        if instance_id not in self.oauth_backends:
+            login = smtp_oauth.login_for(instance_id)
+            self.oauth_backends[instance_id] = smtp_oauth.OAuthSmtpBackend(login) if login else None
+        return self.oauth_backends[instance_id]
 
     def send(self, raw: bytes, sender: str, recipients: list[str], instance_id: int | None = None) -> int:
-        """Send a built message (of ``instance_id``: through Graph when it is configured to); the number of
-        recipients the server accepted. Raises :class:`SmtpOutage`, :class:`DeliveryUncertain` or the server's
-        answer about the message (``smtplib.SMTPException``)."""
+        """Send a built message (of ``instance_id``: through Graph when it is configured to, else through its OAuth
+        mailbox's SMTP server when it has one); the number of recipients the server accepted. Raises
+        :class:`SmtpOutage`, :class:`DeliveryUncertain` or the server's answer about the message
+        (``smtplib.SMTPException``)."""
         if instance_id is not None:
             if instance_id not in self.graph:
                 self.graph[instance_id] = sender_for(instance_id)
             graph = self.graph[instance_id]
             if graph is not None:
                 return graph.send(raw, sender, recipients)
-        backend = self.smtp_backend
+        backend = self._oauth_backend(instance_id) or self.smtp_backend
         if backend is None:
             return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
         try:
@@ -85,7 +98,7 @@ class Mailer:
                 CRLF.sub(b"\r\n", raw),
             )
         except BaseException:  # the session may be in any state: the next message starts a fresh one
-            self._drop()
+            self._drop(backend)
             raise
 
     def _open(self, backend: SmtpBackend) -> smtplib.SMTP:
@@ -139,15 +152,18 @@ class Mailer:
             _refused(session, smtplib.SMTPDataError(code, reply))
         return len(recipients) - len(refused)
 
-    def _drop(self) -> None:
+    def _drop(self, backend: Any = None) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
-            self.connection.close()
+            (backend or self.connection).close()
 
     def close(self) -> None:
         for graph in self.graph.values():
             if graph is not None:
                 graph.close()
         self.graph.clear()
+        for backend in self.oauth_backends.values():
+            if backend is not None:
+                self._drop(backend)
         if self.owned or self.opened:
             self._drop()
 

@@ -88,6 +88,40 @@ def dovecot(services_root: Path):
 
 
 @pytest.fixture(scope="session")
+def oidc_provider():
+    """A fake OpenID provider on loopback (consent, tokens, refresh, userinfo, revocation)."""
+    from tests.services.oidc import start_oidc_provider
+
+    provider = _service(start_oidc_provider)
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(services_root: Path, oidc_provider):
+    """Dovecot taking XOAUTH2/OAUTHBEARER logins, each token checked at the fake OpenID provider."""
+    from tests.services.dovecot import start_dovecot
+    from tests.services.oidc import introspection_config
+
+    server = _service(start_dovecot, services_root / "dovecot-oauth", introspection_config(oidc_provider))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot_jwt(services_root: Path):
+    """Dovecot taking XOAUTH2/OAUTHBEARER logins with HS256 JWTs it validates itself (tests.services.oidc.make_jwt)."""
+    from tests.services.dovecot import start_dovecot
+    from tests.services.oidc import jwt_config, write_jwt_key
+
+    root = services_root / "dovecot-jwt"
+    write_jwt_key(root)
+    server = _service(start_dovecot, root, jwt_config(str(root)))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def swift(services_root: Path):
     from tests.services.swift import start_swift
 

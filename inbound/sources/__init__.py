@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbound.models import AuthMethod, Source, SourceKind
+from inbound.models import IMAP_KINDS, Source, SourceKind
 from inbound.sources.base import Envelope, MailboxSession, SourceError
 from inbound.sources.graph import GraphSession
 from inbound.sources.imap import ImapSession
@@ -14,9 +14,7 @@ __all__ = ["Envelope", "MailboxSession", "SourceError", "open_session"]
 
 def open_session(source: Source) -> MailboxSession:
     """A session for a polled source (not yet connected: use it as a context manager)."""
-    if source.auth_method == AuthMethod.OAUTH2 or source.kind in (SourceKind.GMAIL_OAUTH, SourceKind.M365_OAUTH):
-        raise SourceError("OAuth mailboxes are not available yet; use IMAP or POP3 with an app password")
-    if source.kind == SourceKind.IMAP:
+    if source.kind in IMAP_KINDS:
         return ImapSession(source)
     if source.kind == SourceKind.POP3:
         return Pop3Session(source)

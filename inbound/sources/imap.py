@@ -19,7 +19,8 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from inbound.models import ReadStrategy, Security, Source
+from inbound.models import ReadStrategy, SaslMechanism, Security, Source
+from inbound.sources import oauth
 from inbound.sources.base import Envelope, MailboxSession, SourceError
 
 TIMEOUT = 60.0
@@ -58,7 +59,7 @@ class ImapSession(MailboxSession):
     def open(self) -> None:
         source = self.source
         context = ssl.create_default_context()
-        host, port = source.host, source.effective_port
+        host, port = source.effective_host, source.effective_port
         self.client = self._call(
             f"cannot connect to {host}:{port}",
             lambda: IMAPClient(
@@ -69,13 +70,22 @@ class ImapSession(MailboxSession):
         self.greeting = server_words(client.welcome) if client.welcome else ""
         if source.security == Security.STARTTLS:
             self._call("STARTTLS failed", lambda: client.starttls(context))
-        self._call("login failed", lambda: client.login(source.username, source.password))
+        if source.uses_oauth:
+            oauth.sign_in(source, lambda user, token: self._oauth_login(client, user, token))
+        else:
+            self._call("login failed", lambda: client.login(source.username, source.password))
         self.folder_info = self._call(
             f"cannot open folder {source.folder!r}", lambda: client.select_folder(source.folder)
         )
         self.uidvalidity = int(self.folder_info[b"UIDVALIDITY"])  # type: ignore[call-overload]  # IMAPClient returns the server's values untyped
         known = source.uidvalidity if source.uidvalidity_folder == source.folder else None
         self.revalidating = known is not None and known != self.uidvalidity
+
+    def _oauth_login(self, client: IMAPClient, user: str, token: str) -> None:
+        if self.source.sasl_mechanism == SaslMechanism.OAUTHBEARER:
+            self._call("OAUTHBEARER login failed", lambda: client.oauthbearer_login(user, token))
+        else:
+            self._call("XOAUTH2 login failed", lambda: client.oauth2_login(user, token))
 
     def close(self, failed: bool = False) -> None:
         if self.client is None:

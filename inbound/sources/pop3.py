@@ -3,6 +3,7 @@ deletions take effect at QUIT, after everything taken in the session was recorde
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import poplib
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from inbound.models import Security, Source
+from inbound.sources import oauth
 from inbound.sources.base import Envelope, MailboxSession, SourceError
 
 TIMEOUT = 60.0
@@ -43,7 +45,7 @@ class Pop3Session(MailboxSession):
     def open(self) -> None:
         source = self.source
         context = ssl.create_default_context()
-        host, port = source.host, source.effective_port
+        host, port = source.effective_host, source.effective_port
         if port is None:
             raise SourceError(f"{host}: no port is set and this kind of source has no default port")
         if source.security == Security.TLS:
@@ -57,13 +59,27 @@ class Pop3Session(MailboxSession):
         self.greeting = _words(poplib.error_proto(conn.getwelcome()))
         if source.security == Security.STARTTLS:
             self._call("STLS failed", lambda: conn.stls(context))
-        self._call("login failed", lambda: conn.user(source.username))
-        self._call("login failed", lambda: conn.pass_(source.password))
+        if source.uses_oauth:
+            oauth.sign_in(source, lambda user, token: self._call("login failed", lambda: self._auth(conn, user, token)))
+        else:
+            self._call("login failed", lambda: conn.user(source.username))
+            self._call("login failed", lambda: conn.pass_(source.password))
         _, listing, _ = self._call("LIST failed", conn.list)
         for line in listing:
             number, size = line.split()[:2]
             self.sizes[int(number)] = int(size)
         self.count = len(self.sizes)
+
+    def _auth(self, conn: poplib.POP3, user: str, token: str) -> None:
+        """``AUTH XOAUTH2`` / ``AUTH OAUTHBEARER`` with an initial response (RFC 5034). A server refusing the token
+        may first send a challenge holding its reason; the empty answer to it ends the exchange with ``-ERR``."""
+        mechanism = self.source.sasl_mechanism.upper()
+        response = base64.b64encode(oauth.sasl_initial_response(self.source, user, token)).decode("ascii")
+        answer = conn._shortcmd(f"AUTH {mechanism} {response}")  # type: ignore[attr-defined]  # private, not in typeshed
+        if not answer.startswith(b"+OK"):  # a "+ challenge": answer it with an empty line to get the verdict
+            conn._putcmd("")  # type: ignore[attr-defined]
+            conn._getresp()  # type: ignore[attr-defined]  # raises error_proto on -ERR
+            raise poplib.error_proto(b"-ERR the server refused the token")
 
     def close(self, failed: bool = False) -> None:
         if self.conn is None:

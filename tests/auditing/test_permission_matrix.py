@@ -36,7 +36,7 @@ from auditing.flags import flag_message, unflag
 from auditing.models import InboundDeletion, PurgeRun, RawMailAccess, RawRead, SupportAccess, SupportSaw
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source
 from jemh.admin_secrets import SecretsAdminMixin, secret_field_names
-from jemh.models import Instance
+from jemh.models import Instance, OAuthApp, OAuthProvider
 from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from profiles.models import Profile, ProjectMapping, TestCase
@@ -156,6 +156,10 @@ EXTRA_URLS: dict[str, ExtraUrl] = {
     "inbound_inboundmessage_unflag": ExtraUrl(
         "post", lambda w: [*_message(w), w["flag to withdraw"].pk], _expect(302, 403)
     ),
+    # The OAuth sign-in: starting it needs inbound.change_source (the pipe source signs in with no OAuth: back to
+    # its page); the callback without a sign-in this session started is refused before anything is looked up.
+    "inbound_source_oauth_connect": ExtraUrl("get", lambda w: [w["inbound.Source"].pk], _expect(302, 403)),
+    "inbound_source_oauth_callback": ExtraUrl("get", lambda w: [], _expect(400, 400, 400)),
 }
 # The support views (``/support/``): one line each, as (URL name, args from the world, expected status by role).
 SUPPORT_URLS: dict[str, ExtraUrl] = {
@@ -269,6 +273,13 @@ def make_world(
             body_hash="0" * 64,
             webhook_event="comment_created",
             expires_at=timezone.now() + timedelta(days=7),
+        ),
+        "jemh.OAuthApp": OAuthApp.objects.create(
+            instance=instance,
+            provider=OAuthProvider.GOOGLE,
+            client_id=f"matrix-client{suffix}",
+            client_secret="oauth-client-secret-ghi",
+            issuer_url="http://127.0.0.1:9/",
         ),
         "auth.Group": Group.objects.get_or_create(name=f"matrix group{suffix}")[0],
         "auth.User": somebody,
@@ -619,6 +630,7 @@ def test_anonymous_is_sent_to_the_support_login_from_the_support_views(
 def test_no_secret_is_displayed_to_anyone(world: dict[str, Any], clients: dict[str, Client]) -> None:
     """Issue 12: a user with only view_source read the mailbox password in clear text on the source's page."""
     secrets = {"mailbox-pw-123", "jira-token-456", "jira-pat-789", "oauth-refresh-abc", "oauth-access-def"}
+    secrets |= {"oauth-client-secret-ghi"}
     source = world["inbound.Source"]
     source.password = "mailbox-pw-123"
     source.oauth_refresh_token = "oauth-refresh-abc"
@@ -654,6 +666,7 @@ def test_the_secret_checks_know_the_models_secrets() -> None:
         "jira_webhook_token",
         "jira_webhook_secret",
     }
+    assert secret_field_names(OAuthApp) == ("client_secret",)
     assert not secret_field_names(InboundMessage) and not secret_field_names(Profile)
 
 

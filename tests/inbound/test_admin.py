@@ -44,6 +44,8 @@ def test_password_is_write_only(admin_client: Any, make_source: Callable[..., So
         "port": source.port,
         "security": "none",
         "auth_method": "password",
+        "sasl_mechanism": "xoauth2",
+        "smtp_security": "starttls",
         "username": source.username,
         "password": "",
         "folder": "INBOX",

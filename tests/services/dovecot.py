@@ -17,7 +17,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 mail_uid = {uid}
 mail_gid = {gid}
 first_valid_uid = 1
@@ -27,7 +27,7 @@ pop3_uidl_format = %08Xu%08Xv
 protocol lmtp {{
   postmaster_address = postmaster@example.test
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/users
 }}
@@ -97,7 +97,18 @@ class Dovecot:
         self.processes.stop()
 
 
-def start_dovecot(root: Path) -> Dovecot:
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
+
+
+def start_dovecot(root: Path, oauth2: str = "") -> Dovecot:
+    """Start Dovecot; with ``oauth2`` (the text of its ``oauth2.conf.ext``: local JWT validation or introspection
+    at an OpenID provider) it also takes XOAUTH2 and OAUTHBEARER logins, checked by its ``oauth2`` passdb."""
     binary = require_binary("/usr/sbin/dovecot", "dovecot-imapd dovecot-pop3d dovecot-lmtpd")
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -110,7 +121,11 @@ def start_dovecot(root: Path) -> Dovecot:
         imap_port=server.imap_port,
         pop3_port=server.pop3_port,
         lmtp_port=server.lmtp_port,
+        oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2 else "",
+        oauth2_passdb=OAUTH2_PASSDB.format(root=root) if oauth2 else "",
     )
+    if oauth2:
+        (root / "oauth2.conf.ext").write_text(oauth2)
     if os.geteuid() != 0:
         conf += (
             "default_internal_user = {u}\ndefault_login_user = {u}\n"
