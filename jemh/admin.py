@@ -20,6 +20,7 @@ from django_celery_beat.models import PeriodicTask
 
 from jemh.admin_secrets import SecretsAdminMixin
 from jemh.models import Instance, TrackerKind, new_webhook_token
+from jemh.storage import storage_names
 
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
 
@@ -65,6 +66,7 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
             "Data retention",
             {
                 "fields": (
+                    "blob_storage",
                     "store_raw_mail",
                     "store_outbound_mail",
                     "raw_mail_retention_days",
@@ -79,6 +81,14 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         ),
         ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
     )
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "blob_storage":  # the storages JEMH_BLOB_STORAGES configures (residency)
+            choices = [("", "the default storage"), *((name, name) for name in storage_names())]
+            return forms.ChoiceField(
+                choices=choices, required=False, label=db_field.verbose_name, help_text=db_field.help_text
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Purge")
     def retention_status(self, obj: Instance) -> str:
