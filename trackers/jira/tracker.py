@@ -35,6 +35,8 @@ from trackers.interface import (
     IssueUpdate,
     NewComment,
     NewIssue,
+    SubjectErasure,
+    SubjectHoldings,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,
@@ -45,7 +47,7 @@ from trackers.interface import (
     mail_comment_counts,
     normalize_message_id,
 )
-from trackers.jira import adf, wiki
+from trackers.jira import adf, subject, wiki
 from trackers.jira.client import JiraClient
 from trackers.jira.errors import JiraTemporaryError
 from trackers.jira.fields import (
@@ -1049,6 +1051,15 @@ class JiraTracker:
             return self.get_issue(key)
         return self.get_issue(key)
 
+    # -- a data subject ---------------------------------------------------------------------------------------------
+    def find_subject(self, address: str, *, issue_keys: Sequence[str] = ()) -> SubjectHoldings:
+        return subject.find(self, address, issue_keys)
+
+    def erase_subject(
+        self, address: str, *, issue_keys: Sequence[str] = (), redact_texts: bool = False
+    ) -> SubjectErasure:
+        return subject.erase(self, address, issue_keys, redact_texts=redact_texts)
+
 
 def _comment_total(value: Any) -> int | None:
     """The issue's comment count from its ``comment`` field (a page of comments with ``total``), if it says."""
@@ -1070,3 +1081,4 @@ def _side_by_side(call: Callable[[str], T], values: list[str]) -> list[T]:
 def _jql_string(value: str) -> str:
     """A value inside a double-quoted JQL string."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
