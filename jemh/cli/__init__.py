@@ -13,4 +13,5 @@ SUBCOMMANDS: dict[str, str] = {
     "jira": "inbound.cli.jira",
     "purge": "auditing.cli.purge",
     "rekey": "jemh.cli.rekey",
+    "subject": "auditing.cli.subject",
 }
