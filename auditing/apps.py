@@ -20,6 +20,7 @@ class AuditingConfig(AppConfig):
 
         post_delete.connect(receivers.flag_deleted, sender=SupportFlag, dispatch_uid="auditing.flag_deleted")
         from auditing import purge_admin  # noqa: F401  (registers the PurgeRun admin)
+        from auditing import subject_admin  # noqa: F401  (registers the ErasureRecord admin and the subject pages)
         from auditing.retention import last_purge
         from jemh.admin import INSTANCE_SUMMARIES
 
