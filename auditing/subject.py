@@ -141,8 +141,13 @@ def _tracker_items(holdings: SubjectHoldings) -> list[HeldItem]:
         HeldItem(
             "comment",
             f"{c.issue_key}/{c.id}",
-            {"issue_key": c.issue_key, "author_email": c.author_email, "author_name": c.author_name, "body": c.body,
-             "created_at": c.created_at.isoformat()},  # fmt: skip
+            {
+                "issue_key": c.issue_key,
+                "author_email": c.author_email,
+                "author_name": c.author_name,
+                "body": c.body,
+                "created_at": c.created_at.isoformat(),
+            },
         )
         for c in holdings.comments
     ]

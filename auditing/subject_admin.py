@@ -31,7 +31,8 @@ class SubjectForm(forms.Form):
 class EraseForm(SubjectForm):
     redact_texts = forms.BooleanField(
         required=False,
-        label="Also redact the texts this person wrote (the issues they reported, their comments) and their attachments",
+        label="Also redact the texts this person wrote (the issues they reported, their comments) and their "
+        "attachments",
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -103,7 +104,9 @@ class ErasureRecordAdmin(admin.ModelAdmin):
         if not form.cleaned_data["confirmed"]:  # first the confirmation: what will go
             confirm = EraseForm(initial={**form.cleaned_data, "confirmed": True})
             counts = {k.replace("_", " "): n for k, n in found.counts().items() if n}
-            return self._page(request, instance, title=title, form=confirm, erasing=True, confirming=True, counts=counts)
+            return self._page(
+                request, instance, title=title, form=confirm, erasing=True, confirming=True, counts=counts
+            )
         record = subject.erase(found, by=request.user, redact_texts=form.cleaned_data["redact_texts"])
         erased = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in record.counts.items()) or "nothing"
         self.message_user(request, f"Erased: {erased}. The erasure record holds no personal data.", messages.SUCCESS)

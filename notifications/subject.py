@@ -91,7 +91,9 @@ def export_items(
         record = {"event_kind": e.kind, "issue_key": e.issue_key, "occurred_at": e.occurred_at.isoformat()}
         items.append(HeldItem("issue_event", str(e.pk), {**record, "actor": e.actor, "payload": e.payload}))
     for d in deliveries:
-        items.append(HeldItem("webhook_delivery", str(d.pk), {"received_at": d.received_at.isoformat(), "body": d.body}))
+        items.append(
+            HeldItem("webhook_delivery", str(d.pk), {"received_at": d.received_at.isoformat(), "body": d.body})
+        )
     return items
 
 
@@ -106,7 +108,9 @@ def erase(outbound: list[OutboundMessage], events: list[IssueEvent], deliveries:
             )
         counts["outbound_messages"] = len(outbound)
         counts["outbound_contents"] = len(blobs)
-        counts["issue_events"] = IssueEvent.objects.filter(pk__in=[e.pk for e in events]).update(payload=None, actor=None)
+        counts["issue_events"] = IssueEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            payload=None, actor=None
+        )
         counts["webhook_bodies"] = WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(body="")
     discard_blobs(blobs, "outbound message to an erased address")
     return counts

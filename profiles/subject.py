@@ -27,8 +27,12 @@ def export_items(cases: list[TestCase]) -> list[HeldItem]:
         HeldItem(
             kind="test_case",
             id=str(case.pk),
-            record={"name": case.name, "profile": case.profile_id, "mail": f"test-cases/{case.pk}.eml",
-                    "last_run_report": case.last_run_report},  # fmt: skip
+            record={
+                "name": case.name,
+                "profile": case.profile_id,
+                "mail": f"test-cases/{case.pk}.eml",
+                "last_run_report": case.last_run_report,
+            },
             files={f"test-cases/{case.pk}.eml": case.raw_bytes},
         )
         for case in cases

@@ -7,29 +7,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auditing', '0010_inbound_deletion'),
-        ('jemh', '0008_instance_blob_storage'),
+        ("auditing", "0010_inbound_deletion"),
+        ("jemh", "0008_instance_blob_storage"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ErasureRecord',
+            name="ErasureRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('erased_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('erased_by_name', models.CharField(help_text="The admin's user name (kept if the user is deleted).", max_length=150)),
-                ('texts_redacted', models.BooleanField(default=False, help_text='Whether texts the person wrote were redacted too.')),
-                ('counts', models.JSONField(default=dict, help_text='What was erased, by kind (counts only).')),
-                ('erased_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('instance', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='jemh.instance')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("erased_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "erased_by_name",
+                    models.CharField(help_text="The admin's user name (kept if the user is deleted).", max_length=150),
+                ),
+                (
+                    "texts_redacted",
+                    models.BooleanField(default=False, help_text="Whether texts the person wrote were redacted too."),
+                ),
+                ("counts", models.JSONField(default=dict, help_text="What was erased, by kind (counts only).")),
+                (
+                    "erased_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "instance",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="jemh.instance"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'erasure record',
-                'ordering': ['-erased_at', '-pk'],
-                'permissions': [('export_subject', 'Can export everything held about one e-mail address'), ('erase_subject', 'Can erase everything held about one e-mail address')],
+                "verbose_name": "erasure record",
+                "ordering": ["-erased_at", "-pk"],
+                "permissions": [
+                    ("export_subject", "Can export everything held about one e-mail address"),
+                    ("erase_subject", "Can erase everything held about one e-mail address"),
+                ],
             },
         ),
     ]

@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jemh', '0007_instance_jira_webhook_token_and_secret'),
+        ("jemh", "0007_instance_jira_webhook_token_and_secret"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='instance',
-            name='blob_storage',
-            field=models.CharField(blank=True, db_default='', default='', help_text='The storage (JEMH_BLOB_STORAGES, e.g. eu or us) its raw mail, attachments and outbound content go to. Empty: the default storage. Changing it moves nothing: blobs already stored stay where they are (and are still read, purged and re-encrypted there); new ones go to the new storage.', max_length=32, verbose_name='where its data is stored'),
+            model_name="instance",
+            name="blob_storage",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="The storage (JEMH_BLOB_STORAGES, e.g. eu or us) its raw mail, attachments and outbound content go to. Empty: the default storage. Changing it moves nothing: blobs already stored stay where they are (and are still read, purged and re-encrypted there); new ones go to the new storage.",
+                max_length=32,
+                verbose_name="where its data is stored",
+            ),
         ),
     ]

@@ -14,17 +14,15 @@ from typing import Any
 from trackers import errors
 from trackers.interface import (
     ERASED_SENDER,
-    REDACTED_TEXT,
-    SubjectErasure,
-    SubjectHoldings,
-    mentions,
-    without_address,
     PROJECT_PERMISSIONS,
+    REDACTED_TEXT,
     Actor,
     AttachmentUpload,
     IssueUpdate,
     NewComment,
     NewIssue,
+    SubjectErasure,
+    SubjectHoldings,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,
@@ -33,7 +31,9 @@ from trackers.interface import (
     Transition,
     _Unset,
     mail_comment_counts,
+    mentions,
     normalize_message_id,
+    without_address,
 )
 from trackers.workflow import (
     IssueType,
@@ -530,6 +530,8 @@ class MemoryTracker:
                 counts["mentions_removed"] += 1
             for c in list(s.comments):
                 if mentions(c.body, address):
-                    s.comments = [replace(c, body=without_address(c.body, address)) if x.id == c.id else x for x in s.comments]
+                    s.comments = [
+                        replace(c, body=without_address(c.body, address)) if x.id == c.id else x for x in s.comments
+                    ]
                     counts["mentions_removed"] += 1
         return SubjectErasure(**counts)

@@ -11,7 +11,7 @@ keeps it). Erasure goes through the interface's own methods where one exists (``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trackers.interface import (
     ERASED_SENDER,
@@ -24,10 +24,10 @@ from trackers.interface import (
     mentions,
     without_address,
 )
-from trackers.jira.fields import EMAIL_PARTICIPANTS, EMAIL_SENDER_ADDRESS
+from trackers.jira.fields import EMAIL_PARTICIPANTS, EMAIL_SENDER_ADDRESS, PROPERTY, jql_string
 
-if TYPE_CHECKING:
-    from trackers.jira.tracker import JiraTracker
+# The Jira backend (trackers.jira.tracker.JiraTracker, which imports this module): its look-ups and REST client.
+JiraTracker = Any
 
 SEARCH_LIMIT = 100
 
@@ -37,15 +37,13 @@ def _same(a: str, b: str) -> bool:
 
 
 def _candidates(tracker: JiraTracker, address: str, issue_keys: Sequence[str]) -> list[TrackerIssue]:
-    from trackers.jira.tracker import _jql_string
-
     keys = dict.fromkeys(k.strip().upper() for k in issue_keys if k.strip())
     for name in (EMAIL_SENDER_ADDRESS, EMAIL_PARTICIPANTS):
         info = tracker.fields.find(name)
         if info is None:
             continue
         number = info.id.removeprefix("customfield_")
-        jql = f'cf[{number}] ~ "{_jql_string(chr(34) + address.strip() + chr(34))}" ORDER BY created DESC'
+        jql = f'cf[{number}] ~ "{jql_string(chr(34) + address.strip() + chr(34))}" ORDER BY created DESC'
         for raw in tracker._search(jql, ["created"], limit=SEARCH_LIMIT):
             keys.setdefault(str(raw["key"]).upper())
     found = tracker.find_issues(list(keys))
@@ -71,8 +69,6 @@ def find(tracker: JiraTracker, address: str, issue_keys: Sequence[str] = ()) -> 
 
 def _rewrite_comment(tracker: JiraTracker, issue_key: str, comment_id: str, body: str | None, **meta: Any) -> None:
     """Give a comment a new body (None: keep it) and change its entity property's keys (None: remove the key)."""
-    from trackers.jira.tracker import PROPERTY, _key
-
     raw = next(r for r in tracker._raw_comments(issue_key) if str(r["id"]) == comment_id)
     kept = dict(tracker._meta(raw))
     for name, value in meta.items():
@@ -83,19 +79,20 @@ def _rewrite_comment(tracker: JiraTracker, issue_key: str, comment_id: str, body
     if body is not None:
         rendered = tracker._render(body)
         kept["body"] = tracker._source(body, rendered)
-        tracker.client.request("PUT", f"issue/{_key(issue_key)}/comment/{comment_id}", json={"body": rendered})
+        tracker.client.request(
+            "PUT", f"issue/{issue_key.strip().upper()}/comment/{comment_id}", json={"body": rendered}
+        )
     tracker.client.request("PUT", f"comment/{comment_id}/properties/{PROPERTY}", json=kept)
 
 
 def _remove_attachments(tracker: JiraTracker, issue_key: str, comment_id: str | None) -> int:
-    from trackers.jira.tracker import _key
     from trackers.models import RemoteAttachment
 
     gone = [a for a in tracker.list_attachments(issue_key) if a.comment_id == comment_id]
     for attachment in gone:
         tracker.client.request("DELETE", f"attachment/{attachment.id}")
         RemoteAttachment.objects.filter(instance=tracker.instance, attachment_id=attachment.id).delete()
-    tracker._attachments.pop(_key(issue_key), None)
+    tracker._attachments.pop(issue_key.strip().upper(), None)
     return len(gone)
 
 

@@ -55,15 +55,16 @@ from trackers.jira.fields import (
     EMAIL_PARTICIPANTS,
     EMAIL_SENDER_ADDRESS,
     EMAIL_SENDER_NAME,
+    PROPERTY,
     FieldInfo,
     FieldMap,
+    jql_string,
 )
 from trackers.jira.users import UserDirectory
 from trackers.models import MessageIdKind, RemoteAttachment, RemoteIdempotencyKey, RemoteMessageId
 
 T = TypeVar("T")
 
-PROPERTY = "jemh"  # the entity property holding what Jira does not keep
 TEXT_LIMIT = 32767  # Jira's limit for descriptions and comment bodies
 PROPERTY_LIMIT = 30000  # bytes of our Markdown kept in the property (Jira allows 32,768 per property)
 CLAIM_TIMEOUT = timedelta(seconds=60)  # a claim older than this belongs to a worker that died
@@ -1078,7 +1079,4 @@ def _side_by_side(call: Callable[[str], T], values: list[str]) -> list[T]:
         return list(pool.map(call, values))
 
 
-def _jql_string(value: str) -> str:
-    """A value inside a double-quoted JQL string."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
+_jql_string = jql_string

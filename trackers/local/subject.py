@@ -65,7 +65,9 @@ def find(instance_id: int, address: str, issue_keys: Sequence[str] = ()) -> Subj
     )
 
 
-def erase(instance_id: int, address: str, issue_keys: Sequence[str] = (), *, redact_texts: bool = False) -> SubjectErasure:
+def erase(
+    instance_id: int, address: str, issue_keys: Sequence[str] = (), *, redact_texts: bool = False
+) -> SubjectErasure:
     counts: dict[str, int] = dict.fromkeys(SubjectErasure().as_counts(), 0)
     wanted = address.strip().lower()
     with transaction.atomic():
@@ -78,8 +80,8 @@ def erase(instance_id: int, address: str, issue_keys: Sequence[str] = (), *, red
                 issue.summary, issue.description = REDACTED_TEXT, ""
                 counts["texts_redacted"] += 1
                 doomed.extend(Attachment.objects.filter(issue=issue, comment__isnull=True))
-            issue.save(update_fields=["email_sender_address", "email_sender_name", "email_sender_address_hash",
-                                      "summary", "description", "updated_at"])  # fmt: skip
+            fields = ["email_sender_address", "email_sender_name", "email_sender_address_hash", "updated_at"]
+            issue.save(update_fields=[*fields, "summary", "description"])
         for issue in participating:
             issue.refresh_from_db(fields=["email_participants"])
             kept = [a for a in issue.email_participants or [] if str(a).strip().lower() != wanted]

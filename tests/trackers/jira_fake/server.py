@@ -482,7 +482,12 @@ class FakeJira:
             ("POST", rf"issue/{key}/comment", "addComment", self.add_comment),
             ("GET", rf"issue/{key}/comment", "getComments", self.get_comments),
             ("PUT", rf"issue/{key}/comment/(?P<id>[^/]+)", "updateComment", self.update_comment),
-            ("PUT", r"comment/(?P<id>[^/]+)/properties/(?P<prop>[^/]+)", "setCommentProperty", self.set_comment_property),
+            (
+                "PUT",
+                r"comment/(?P<id>[^/]+)/properties/(?P<prop>[^/]+)",
+                "setCommentProperty",
+                self.set_comment_property,
+            ),
             ("DELETE", r"attachment/(?P<id>\d+)", "removeAttachment", self.remove_attachment),
             ("POST", rf"issue/{key}/attachments", "addAttachment", self.add_attachments),
             ("GET", r"attachment/content/(?P<id>[^/]+)", "getAttachmentContent", self.attachment_content),
