@@ -39,10 +39,18 @@ def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
     except subject.NotAnAddress as exc:
         err.write(f"{exc}\n")
         return 2
+    from trackers.errors import TrackerError
+
     found = []
     for instance in instances:
         progress(f"{instance.name}:")
-        found.append(subject.find(instance, address, progress))
+        try:
+            found.append(subject.find(instance, address, progress))
+        except TrackerError as exc:
+            err.write(
+                f"{instance.name}: the tracker could not be asked ({exc}); fix its connection, or pass --instance\n"
+            )
+            return 1
     if options["action"] == "export":
         target = Path(options.get("output") or "subject-export.zip")
         target.write_bytes(subject.export_zip(found))
