@@ -69,6 +69,7 @@ BENCH_MTA = "mx.support.example.com"  # the authserv-id of the benchmark's MTA
 AUTOMATED = (AUTO_REPLY, BOUNCE, LIST)
 SHARES = {REQUEST: 0.45, REPLY: 0.45}  # the rest (10%) is automated
 ATTACHMENT_SHARE = 0.15
+FOREIGN_TURNS = ("de", "fr", "ja")
 QUICK_REPLY_SHARE = 0.25  # replies within a few messages of their request
 MAX_REPLIES_PER_REQUEST = 5  # well under the profile's comment limits (20 per issue per hour)
 BASE_TIME = datetime(2026, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -141,6 +142,14 @@ def _people(rng: random.Random, count: int) -> list[_Person]:
             organisation, domain, client = "", rng.choice(text.APPLE_MAIL), APPLE
         people.append(_Person(name, f"{local}.{index}@{domain}", organisation, domain, client, language))
     return people
+
+
+def _copied(people: list[_Person], requester: _Person) -> list[str]:
+    """The addresses a requester copies on a request: up to five colleagues of their organisation."""
+    if not requester.organisation:
+        return []
+    same = [p.address for p in people if p.organisation == requester.organisation and p is not requester]
+    return same[:5]
 
 
 def _plan(rng: random.Random, count: int) -> list[_Slot]:
@@ -279,6 +288,7 @@ class _Generator:
         self.people = _people(self.rng, max(12, count // 6))
         self.slots = _plan(self.rng, count)
         self.count = count
+        self.requests_written = 0
         attach_pool = [p for p, s in enumerate(self.slots) if s.kind in (REQUEST, REPLY)]
         self.with_attachments = set(
             self.rng.sample(attach_pool, min(len(attach_pool), round(count * ATTACHMENT_SHARE)))
@@ -300,7 +310,11 @@ class _Generator:
         when = _when(position)
         words = text.LANGUAGES
         if slot.kind == REQUEST:
-            person = rng.choice(self.people)
+            # every 20th request comes from a de, fr or ja writer in turn, so even a small mailbox has each language
+            turn, nth = divmod(self.requests_written, 20)
+            self.requests_written += 1
+            foreign = [p for p in self.people if p.language == FOREIGN_TURNS[turn % 3]] if nth == 10 else []
+            person = rng.choice(foreign or self.people)
             lang = words[person.language]
             subject_t, opening, details = rng.choice(lang["requests"])
             number = rng.randrange(10000, 99999)
@@ -314,6 +328,9 @@ class _Generator:
         else:
             _, _, _, requester, root_subject = self.sent[slot.request]
             parent_quoted, parent_id, parent_refs, _, _ = self.sent[slot.parent]
+            # a colleague who replies was copied on the request (else they are a stranger to the issue, and issue
+            # 14's writers rule rightly holds their mail)
+            copied_on_request = set(_copied(self.people, requester))
             colleagues = [
                 p
                 for p in self.people
@@ -322,7 +339,10 @@ class _Generator:
                 and p.language == requester.language
                 and p is not requester
             ]
-            person = rng.choice(colleagues) if colleagues and rng.random() < 0.2 else requester
+            person = requester
+            if colleagues and rng.random() < 0.2:
+                copied = [p for p in colleagues if p.address in copied_on_request]
+                person = rng.choice(copied) if copied else requester
             lang = words[person.language]
             prefix = lang["re"] if person.client in (OUTLOOK, OWA) else "Re:"
             subject = f"{prefix} {root_subject}"
@@ -350,10 +370,9 @@ class _Generator:
         message["From"] = _address(person, charset_name)
         message["To"] = SUPPORT
         if slot.kind == REQUEST:  # the requester copies the colleagues who may reply later (they then take part)
-            copied = [p.address for p in self.people if p.organisation and p.organisation == person.organisation]
-            copied = [a for a in copied if a != person.address]
+            copied = _copied(self.people, person)
             if copied:
-                message["Cc"] = ", ".join(copied[:5])
+                message["Cc"] = ", ".join(copied)
         # our MTA checked the sender's domain (the bench source trusts it: issue 14's sender authentication)
         message["Authentication-Results"] = f"{BENCH_MTA}; dmarc=pass (p=none) header.from={person.domain}"
         # compat32 messages take a Header (encoded words in the sender's charset); typeshed says str only

@@ -203,3 +203,41 @@ class Instance(models.Model):
         if self.jira_deployment == JiraDeployment.DATA_CENTER:
             return bool(self.jira_pat)
         return bool(self.jira_email and self.jira_api_token)
+
+
+class OAuthProvider(models.TextChoices):
+    GOOGLE = "google", "Google (Gmail, Google Workspace)"
+    MICROSOFT = "microsoft", "Microsoft (Microsoft 365, Outlook.com)"
+
+
+class OAuthApp(models.Model):
+    """An instance's OAuth 2.0 client registered at one provider: what its mailboxes sign in through.
+
+    Configured once per instance and provider by the operator; sources and outbound SMTP of the instance use it.
+    The client secret is stored encrypted and never shown again.
+    """
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="oauth_apps")
+    provider = models.CharField(max_length=16, choices=OAuthProvider.choices)
+    client_id = models.CharField(max_length=255, verbose_name="client id")
+    client_secret = EncryptedTextField(
+        blank=True, default="", help_text="Stored encrypted; never shown again. Blank for a public client (PKCE only)."
+    )
+    tenant = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Microsoft: the directory (tenant) id or domain; blank means 'organizations'. Unused for Google.",
+    )
+    issuer_url = models.URLField(
+        blank=True,
+        help_text="Blank: the provider's public endpoints. Set only for a private or test identity provider.",
+    )
+
+    class Meta:
+        verbose_name = "OAuth app"
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "provider"], name="jemh_oauthapp_one_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} app of {self.instance}"

@@ -260,6 +260,7 @@ class LocalTracker:
         rows = (
             IssueMessageId.objects.filter(instance=self.instance, message_id_hash__in=list(rank))
             .select_related("issue__project", "issue__reporter", "issue__assignee")
+            .defer("message_id")  # encrypted, and not needed: the hash says which one matched
             .order_by("-created_at", "-pk")
         )
         best = min(rows, key=lambda row: rank[row.message_id_hash], default=None)  # min keeps the first of equals
