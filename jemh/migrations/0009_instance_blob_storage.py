@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jemh", "0007_instance_jira_webhook_token_and_secret"),
+        ("jemh", "0008_oauth_app"),
     ]
 
     operations = [
