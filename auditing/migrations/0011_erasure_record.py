@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auditing", "0010_inbound_deletion"),
-        ("jemh", "0008_instance_blob_storage"),
+        ("jemh", "0008_oauth_app"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
