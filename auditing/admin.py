@@ -1,8 +1,9 @@
 """Admin of the inbound audit: read-only, decrypted fields shown as escaped text (mail HTML is never rendered).
 
-The list is made to read at 1366 px: few, short columns (the subject cut short), the issue a message created or
-commented on linked, and no full ``COUNT(*)`` per page. The detail page leads with a header summary, then the
-report as a table and links to what the message touched: the issue, the source, the profile and the mail it caused.
+The list is made to read at 1366 px: few, short columns, most important first (the subject cut short), the issue a
+message created or commented on linked, and no full ``COUNT(*)`` per page. The detail page leads with a header
+summary, then the report as a table and links to what the message touched: the issue, the source, the profile and
+the mail it caused.
 
 The audit is read here; what changes a message (processing it again, making a test case of it) and how it is found
 by its encrypted fields belong to inbound, which writes it, and are called through ``inbound.services``."""
@@ -94,16 +95,17 @@ class InboundChangeList(ChangeList):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(RawMailAdminMixin, SupportFlaggingMixin, admin.ModelAdmin):
+    # Most important first, so that at 1366 px what became of a message is never off-screen: when, its state and
+    # outcome and the issue, then what it is; its size, how long its raw mail is kept, the headers, the report and
+    # the links are on the detail page.
     list_display = [
         "received_at",
-        "source_name",
-        "sender_short",
-        "subject_short",
         "status",
         "outcome",
         "issue_link",
-        "size_text",
-        "raw_kept_until",
+        "subject_short",
+        "sender_short",
+        "source_name",
     ]
     list_filter = [
         "outcome",

@@ -370,9 +370,9 @@ class _Generator:
         message["From"] = _address(person, charset_name)
         message["To"] = SUPPORT
         if slot.kind == REQUEST:  # the requester copies the colleagues who may reply later (they then take part)
-            copied = _copied(self.people, person)
-            if copied:
-                message["Cc"] = ", ".join(copied)
+            cc = _copied(self.people, person)
+            if cc:
+                message["Cc"] = ", ".join(cc)
         # our MTA checked the sender's domain (the bench source trusts it: issue 14's sender authentication)
         message["Authentication-Results"] = f"{BENCH_MTA}; dmarc=pass (p=none) header.from={person.domain}"
         # compat32 messages take a Header (encoded words in the sender's charset); typeshed says str only

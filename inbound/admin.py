@@ -7,47 +7,84 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from inbound import (
     health,
     instance_admin,  # noqa: F401  (registers the Instance admin with the tracker's actions)
 )
-from inbound.models import Source
+from inbound.models import GRAPH_FIELDS, Source, SourceKind
 from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
+from inbound.sources.mta_setup import mta_setup
 from jemh.admin_secrets import SecretsAdminMixin
 from profiles.forms import TestCaseForm
 from profiles.models import TestCase
 from trackers.registry import issue_url
 
+SHORT_ERROR_CHARS = 60
+MAX_SHOWN_MESSAGE_BYTES = 100_000  # a test case's page shows the message up to this (attachments make it long)
+# The fields of each kind of source (the others are hidden on its form; see source_change_form.html).
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    SourceKind.IMAP: (
+        "host",
+        "port",
+        "security",
+        "auth_method",
+        "username",
+        "password",
+        "oauth_token_state",
+        "folder",
+        "read_strategy",
+        "move_to",
+        "poll_interval",
+        "batch_limit",
+    ),
+    SourceKind.POP3: (
+        "host",
+        "port",
+        "security",
+        "auth_method",
+        "username",
+        "password",
+        "oauth_token_state",
+        "delete_after_capture",
+        "poll_interval",
+        "batch_limit",
+    ),
+    SourceKind.MAILDIR: ("maildir_path", "read_strategy", "move_to", "poll_interval", "batch_limit"),
+    SourceKind.PIPE: ("mta_lines",),
+    SourceKind.GRAPH: (*GRAPH_FIELDS, "graph_state", "poll_interval", "batch_limit"),
+}
+
 
 class SourceForm(forms.ModelForm):
-    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens are never edited here."""
+    """The source form. The password is write-only (see jemh.admin_secrets); OAuth tokens and the Graph delta link
+    are never edited here."""
 
     class Meta:
         model = Source
-        exclude = ["oauth_access_token", "oauth_refresh_token"]
+        exclude = ["oauth_access_token", "oauth_refresh_token", "graph_delta_link", "graph_delta_scope"]
 
 
 @admin.register(Source)
 class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     form = SourceForm
+    # Read at 1366 px: what the source is and whether it works, the server's words cut short; the detail page has
+    # them whole, with the instance, the failure counts and the times of the last poll and success.
     list_display = [
         "name",
-        "instance",
         "kind",
-        "enabled",
         "health_state",
-        "last_success_at",
-        "short_error",
-        "consecutive_failures",
         "next_poll",
         "captured_today",
+        "short_error",
     ]
     list_filter = ["kind", "enabled", "instance"]
     search_fields = ["name", "host", "username"]
@@ -65,17 +102,22 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
         "disabled_reason",
         "uidvalidity",
         "oauth_token_state",
+        "mta_lines",
+        "graph_state",
         "created_at",
         "updated_at",
     ]
+    change_form_template = "inbound/admin/source_change_form.html"
     fieldsets = [
         (None, {"fields": ["instance", "name", "kind", "enabled", "profile", "trusted_authserv_ids"]}),
         (
             "Server",
             {"fields": ["host", "port", "security", "auth_method", "username", "password", "oauth_token_state"]},
         ),
+        ("Microsoft Graph", {"fields": ["graph_mailbox", "graph_state"]}),
         ("Reading", {"fields": ["folder", "read_strategy", "move_to", "delete_after_capture", "maildir_path"]}),
         ("Schedule and limits", {"fields": ["poll_interval", "batch_limit", "max_message_size"]}),
+        ("Delivery by the MTA", {"fields": ["mta_lines"]}),
         (
             "Health",
             {
@@ -119,12 +161,39 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="last error")
     def short_error(self, source: Source) -> str:
-        text = source.last_error or ""
-        return text if len(text) <= 80 else text[:77] + "..."
+        text = source.last_error if source.consecutive_failures else ""  # a recovered source has no current error
+        if not text:
+            return "-"
+        return text if len(text) <= SHORT_ERROR_CHARS else text[: SHORT_ERROR_CHARS - 3] + "..."
 
     @admin.display(description="last error (server's words)")
     def last_error_text(self, source: Source) -> str:
-        return source.last_error or "-"
+        if not source.last_error:
+            return "-"
+        if not source.consecutive_failures:  # kept as history, but not shown as if it were still the case
+            return f"none since it recovered (before that: {source.last_error})"
+        return source.last_error
+
+    @admin.display(description="what to put in the MTA")
+    def mta_lines(self, source: Source) -> str:
+        if source.pk is None or source.kind != SourceKind.PIPE:
+            return "Save a source of kind 'MTA pipe' to see the lines for Postfix and Exim."
+        setup = mta_setup(source)
+        blocks = [
+            ("Delivery command (one message on standard input)", setup.command),
+            ("Postfix, as an alias", setup.postfix_alias),
+            ("Postfix, as a transport", f"{setup.postfix_transport}\n\n{setup.postfix_transport_map}"),
+            ("Exim, a router and a transport", f"{setup.exim_router}\n\n{setup.exim_transport}"),
+        ]
+        note = (
+            f"Replace {setup.address} with the address this source receives, if it differs. Exit status "
+            "75 asks the MTA to keep the message and retry; the user must be able to read this installation."
+        )
+        return format_html(
+            "{}<p>{}</p>",
+            format_html_join("", '<h4>{}</h4><pre class="jemh-mta">{}</pre>', blocks),
+            note,
+        )
 
     @admin.display(description="next poll")
     def next_poll(self, source: Source) -> Any:
@@ -138,9 +207,33 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
             counted = source.messages.filter(received_at__gte=start).count()
         return counted
 
+    @admin.display(description="delta state")
+    def graph_state(self, source: Source) -> str:
+        if source.kind != SourceKind.GRAPH:
+            return "-"
+        if source.graph_delta_link and source.graph_delta_scope == f"{source.graph_mailbox}\n{source.folder}":
+            return "new mail is read from the last complete delta round"
+        return "the next poll lists the whole folder (known mail is recognised and not captured again)"
+
     @admin.display(description="OAuth token")
     def oauth_token_state(self, source: Source) -> str:
         return "set (hidden)" if source.oauth_refresh_token else "not set (OAuth comes in a later release)"
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any | None = None,
+    ) -> HttpResponse:
+        context = {
+            **context,
+            "kind_fields": {kind: list(names) for kind, names in KIND_FIELDS.items()},
+            "stored_kind": obj.kind if obj is not None else SourceKind.IMAP,
+        }
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -192,23 +285,59 @@ class SourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
 
 @admin.register(TestCase)
 class TestCaseAdmin(admin.ModelAdmin):
+    """Test cases, run from their own page (a dry run, or for real): the report is shown beside the message."""
+
     form = TestCaseForm
     list_display = ("name", "profile", "created_at")
     list_filter = ("profile__instance", "profile")
     search_fields = ("name",)
-    readonly_fields = ("created_at", "report")
-
-    @admin.display(description="last run report")
-    def report(self, case: TestCase) -> str:
-        if case.last_run_report is None:
-            return "Not run yet."
-        instance_id = case.profile.instance_id
-        return report_table(case.last_run_report, lambda key: issue_url(instance_id, key))
+    readonly_fields = ("created_at",)
+    change_form_template = "inbound/admin/testcase_change_form.html"
 
     actions = ("dry_run", "real_run")
 
     def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.has_perm("profiles.run_testcase"))
+
+    def get_urls(self) -> list[URLPattern]:
+        run = path("<path:object_id>/run/", self.admin_site.admin_view(self.run_view), name="profiles_testcase_run")
+        return [run, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        case = self.get_object(request, object_id)
+        if case is not None:
+            extra_context = {**(extra_context or {}), **self._run_context(request, case)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _run_context(self, request: HttpRequest, case: TestCase) -> dict[str, Any]:
+        report = case.last_run_report
+        instance_id = case.profile.instance_id
+        message = case.raw_bytes[:MAX_SHOWN_MESSAGE_BYTES].decode("utf-8", errors="replace")
+        return {
+            "run_url": reverse("admin:profiles_testcase_run", args=[case.pk]),
+            "may_dry_run": self.has_change_permission(request, case),
+            "may_real_run": self.has_run_permission(request, case),
+            "message_text": message,
+            "message_cut": len(case.raw_bytes) > MAX_SHOWN_MESSAGE_BYTES,
+            "report_html": report_table(report, lambda key: issue_url(instance_id, key)) if report else "",
+            "last_run": report or {},
+        }
+
+    def run_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: run the test case (``mode`` "dry" or "real", each behind its permission), then show its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self.get_object(request, object_id)
+        if case is None:
+            raise Http404("No such test case.")
+        dry_run = request.POST.get("mode") != "real"
+        allowed = self.has_change_permission(request, case) if dry_run else self.has_run_permission(request, case)
+        if not allowed:
+            raise PermissionDenied
+        self._run(request, TestCase.objects.filter(pk=case.pk), dry_run=dry_run)
+        return HttpResponseRedirect(reverse("admin:profiles_testcase_change", args=[case.pk]) + "#jemh-last-run")
 
     # A dry run writes nothing but the test case's report: changing the test case is enough.
     @admin.action(

@@ -20,6 +20,10 @@ class InboundConfig(AppConfig):
         from inbound.models import Source
         from inbound.pipeline import receivers as pipeline_receivers
         from inbound.pipeline import tasks as pipeline_tasks  # noqa: F401
+        from inbound.vocabulary import tracker_projects
+        from profiles import vocabulary
+
+        vocabulary.install(tracker_projects)  # the mapping forms offer the tracker's projects and values
 
         post_save.connect(receivers.source_saved, sender=Source, dispatch_uid="inbound.source_schedule_saved")
         post_delete.connect(receivers.source_deleted, sender=Source, dispatch_uid="inbound.source_schedule_deleted")

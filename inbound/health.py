@@ -69,15 +69,21 @@ def record_success(source: Source, state: dict[str, object] | None = None, now: 
         log.info("source %s recovered", source.pk)
 
 
-def record_failure(source: Source, error: str, now: datetime | None = None) -> None:
-    """Record a failed poll in the server's words and schedule the retry; disable after a day offline."""
+def record_failure(
+    source: Source, error: str, now: datetime | None = None, *, retry_after: float | None = None
+) -> None:
+    """Record a failed poll in the server's words and schedule the retry (no sooner than a server's ``retry_after``
+    seconds, when it asked for one); disable after a day offline."""
     now = now or timezone.now()
     source.last_poll_at = source.last_error_at = now
     source.last_error = error[:MAX_ERROR_CHARS]
     source.consecutive_failures += 1
     source.failing_since = source.failing_since or now
     offline = now - source.failing_since
-    source.next_poll_at = now + (RETRY_SOON if offline < LONG_OFFLINE else RETRY_LATER)
+    wait = RETRY_SOON if offline < LONG_OFFLINE else RETRY_LATER
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=min(retry_after, GIVE_UP_AFTER.total_seconds())))
+    source.next_poll_at = now + wait
     log.warning(
         "source %s failed (%s in a row, offline for %s): %s",
         source.pk,

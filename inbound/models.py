@@ -1,5 +1,5 @@
-"""Mail sources (IMAP, POP3, Maildir, MTA pipe), what retrieval remembers about them, and the audit row of every
-message that reached us (``InboundMessage``, written here by capture and processing, read by ``auditing``).
+"""Mail sources (IMAP, POP3, Maildir, MTA pipe, Microsoft Graph), what retrieval remembers about them, and the audit
+row of every message that reached us (``InboundMessage``, written here by capture and processing, read by ``auditing``).
 
 A ``Source`` holds two kinds of fields: configuration (edited by admins) and runtime state (health,
 back-off, the poll lease, the last seen UIDVALIDITY) written only by the retrieval services. A plain
@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from jemh.fields import EncryptedJSONField, EncryptedTextField
+from jemh.models import OAuthApp, OAuthProvider
 
 DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
 _AUTHSERV_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -41,9 +42,11 @@ class SourceKind(models.TextChoices):
     PIPE = "pipe", "MTA pipe (jemh deliver)"
     GMAIL_OAUTH = "gmail_oauth", "Gmail (OAuth) — not available yet"
     M365_OAUTH = "m365_oauth", "Microsoft 365 (OAuth) — not available yet"
+    GRAPH = "graph", "Microsoft Graph"
 
 
-POLLED_KINDS = frozenset({SourceKind.IMAP, SourceKind.POP3, SourceKind.MAILDIR})
+POLLED_KINDS = frozenset({SourceKind.IMAP, SourceKind.POP3, SourceKind.MAILDIR, SourceKind.GRAPH})
+MOVING_KINDS = frozenset({SourceKind.IMAP, SourceKind.MAILDIR, SourceKind.GRAPH})  # "move to a folder" applies
 RESERVED_KINDS = frozenset({SourceKind.GMAIL_OAUTH, SourceKind.M365_OAUTH})
 
 
@@ -91,8 +94,13 @@ RUNTIME_FIELDS = frozenset(
         "oauth_access_token",
         "oauth_refresh_token",
         "oauth_token_expires_at",
+        "graph_delta_link",
+        "graph_delta_scope",
     }
 )
+
+# The configuration fields a Microsoft Graph source uses (beside the common ones: name, profile, schedule, limits).
+GRAPH_FIELDS = ("graph_mailbox", "folder", "read_strategy", "move_to")
 
 
 class Source(models.Model):
@@ -136,12 +144,14 @@ class Source(models.Model):
     oauth_token_expires_at = models.DateTimeField(null=True, blank=True)
 
     # What to read and what to do with it afterwards
-    folder = models.CharField(max_length=255, default="INBOX", blank=True, help_text="IMAP folder to read.")
+    folder = models.CharField(
+        max_length=255, default="INBOX", blank=True, help_text="IMAP or Microsoft Graph folder to read."
+    )
     read_strategy = models.CharField(
         max_length=16,
         choices=ReadStrategy.choices,
         default=ReadStrategy.MARK_READ,
-        help_text="IMAP and Maildir: what happens to a message once it is captured.",
+        help_text="IMAP, Maildir and Microsoft Graph: what happens to a message once it is captured.",
     )
     move_to = models.CharField(max_length=255, blank=True, help_text="Folder for the 'move' strategy.")
     delete_after_capture = models.BooleanField(
@@ -153,6 +163,17 @@ class Source(models.Model):
         blank=True,
         help_text="Maildir: the directory mail is delivered into (holding new/, cur/ and tmp/).",
     )
+
+    # Microsoft Graph: whose mailbox, and where the last delta round ended (runtime)
+    graph_mailbox = models.CharField(
+        "mailbox",
+        max_length=255,
+        blank=True,
+        help_text="Microsoft Graph: the mailbox's address (user principal name) or user id. The folder is a "
+        "well-known name (inbox, archive, ...), a folder id, or the display name of a top-level folder.",
+    )
+    graph_delta_link = models.TextField(blank=True, default="")
+    graph_delta_scope = models.CharField(max_length=600, blank=True, default="")  # mailbox and folder of the link
 
     # Scheduling and limits
     poll_interval = models.PositiveIntegerField(
@@ -225,17 +246,33 @@ class Source(models.Model):
                 errors["username"] = "The mailbox user name is required."
             if not self.password:
                 errors["password"] = "The mailbox password is required."
-        if self.kind == SourceKind.IMAP and not self.folder:
+        if self.kind in (SourceKind.IMAP, SourceKind.GRAPH) and not self.folder:
             errors["folder"] = "Name the folder to read (usually INBOX)."
-        if self.kind in (SourceKind.IMAP, SourceKind.MAILDIR) and self.read_strategy == ReadStrategy.MOVE:
+        if self.kind == SourceKind.GRAPH:
+            errors.update(self._graph_errors())
+        if self.kind in MOVING_KINDS and self.read_strategy == ReadStrategy.MOVE:
             if not self.move_to:
                 errors["move_to"] = "Name the folder captured mail is moved to."
-            elif self.kind == SourceKind.IMAP and self.move_to == self.folder:
+            elif self.kind in (SourceKind.IMAP, SourceKind.GRAPH) and self.move_to == self.folder:
                 errors["move_to"] = "The move-to folder must differ from the folder being read."
         if self.kind == SourceKind.MAILDIR and not self.maildir_path:
             errors["maildir_path"] = "The Maildir directory is required."
         if errors:
             raise ValidationError(errors)
+
+    def _graph_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.graph_mailbox:
+            errors["graph_mailbox"] = "Name the mailbox (its address or user id)."
+        if (
+            self.instance_id
+            and not OAuthApp.objects.filter(instance_id=self.instance_id, provider=OAuthProvider.MICROSOFT).exists()
+        ):
+            errors["kind"] = (
+                "Microsoft Graph signs in through the instance's Microsoft OAuth app: configure it first "
+                "(client id, secret and tenant, with the Mail.ReadWrite application permission granted)."
+            )
+        return errors
 
 
 class SourceReceipt(models.Model):

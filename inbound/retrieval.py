@@ -85,26 +85,28 @@ def poll(source: Source | int, *, force: bool = False) -> PollResult:
         return PollResult(source_id, "skipped", detail="another poll of this source is running")
     result = PollResult(source_id, "ok")
     error = ""
+    retry_after: float | None = None
     try:
         state = _poll_locked(source, token, result)
         health.record_success(source, state)
     except (SourceError, StoreError) as exc:
         error = result.detail = str(exc)
         result.status = "failed"
+        retry_after = getattr(exc, "retry_after", None)
     except Exception as exc:  # the database going away mid-poll included: the mail stays in the mailbox
         log.exception("unexpected error while polling source %s", source_id)
         error = f"unexpected error ({exc.__class__.__name__}): {exc}"
         result.status, result.detail = "failed", f"{exc.__class__.__name__}: {exc}"
     if result.status == "failed":
-        _despite_outage(source_id, "record the failure", lambda: _record_failure(source_id, error))
+        _despite_outage(source_id, "record the failure", lambda: _record_failure(source_id, error, retry_after))
     _despite_outage(source_id, "release the poll lease", lambda: release_lease(source_id, token))
     return result
 
 
-def _record_failure(source_id: int, error: str) -> None:
+def _record_failure(source_id: int, error: str, retry_after: float | None = None) -> None:
     source = Source.objects.select_related("instance").filter(pk=source_id).first()  # as it is now, not as polled
     if source is not None:
-        health.record_failure(source, error)
+        health.record_failure(source, error, retry_after=retry_after)
 
 
 def _despite_outage(source_id: int, what: str, write: Callable[[], None]) -> bool:
@@ -188,8 +190,9 @@ def _take_chunk(source: Source, session: MailboxSession, chunk: list[Envelope], 
                 raw=session.fetch_headers(envelope), key=envelope.key, size=envelope.size, oversized=True
             )
     for envelope, raw in session.fetch([e for e in chunk if e.key not in items]):
-        if len(raw) > limit:  # the server under-reported the size
-            items[envelope.key] = Incoming(raw=header_block(raw), key=envelope.key, size=len(raw), oversized=True)
+        if len(raw) > limit:  # the server under-reported the size, or the session stopped reading past the limit
+            size = max(len(raw), envelope.size or 0)
+            items[envelope.key] = Incoming(raw=header_block(raw), key=envelope.key, size=size, oversized=True)
         else:
             items[envelope.key] = Incoming(raw=raw, key=envelope.key)
     ordered = [e for e in chunk if e.key in items]

@@ -80,6 +80,7 @@ class InstanceAdmin(SecretsAdminMixin, admin.ModelAdmin):
             },
         ),
         ("Outbound limits", {"fields": ("max_mail_per_issue_per_hour", "max_mail_per_hour")}),
+        ("Outbound mail", {"fields": ("graph_send_as",)}),
     )
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:

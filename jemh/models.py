@@ -157,6 +157,16 @@ class Instance(models.Model):
         help_text="At most this many notifications, hints and forwards of this instance go out in any hour; more "
         "wait the same way. Alerts and test mail are never held. Empty: no limit.",
     )
+    graph_send_as = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the column (migration tests) get it too
+        verbose_name="send through Microsoft Graph as",
+        help_text="A mailbox address: the instance's mail (notifications, hints, forwards, alerts) is sent through "
+        "Microsoft Graph (sendMail) as this mailbox, with the instance's Microsoft OAuth app (the Mail.Send "
+        "application permission). Empty: mail goes out through the configured SMTP server (EMAIL_URL).",
+    )
     support_flag_days = models.PositiveIntegerField(
         default=30,
         db_default=30,  # rows written by code that predates the column (migration tests) get it too

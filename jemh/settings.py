@@ -11,11 +11,12 @@ from pathlib import Path
 
 import environ
 
-from jemh import config
+from jemh import config, secret_files
 from jemh.crypto import derived_key
 from jemh.crypto_keys import load_encryption_keys, load_index_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+secret_files.load()  # NAME_FILE=PATH for the secret variables (container secrets; jemh/secret_files.py)
 env = environ.Env()
 
 VAR_DIR = Path(env.str("JEMH_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from STATIC_ROOT (collectstatic), before the rest
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,7 +82,9 @@ WSGI_APPLICATION = "jemh.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Templates live in their apps (package data of the wheel); site-wide overrides of other apps' templates
+        # (e.g. admin/index.html, which the admin app would find first) in jemh/templates/, searched before them.
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -139,7 +143,9 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "media")},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed, compressed names, served by whitenoise with a year's caching; needs `collectstatic` (the image runs it
+    # at build, `make run` before starting).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "blobs": {
         "BACKEND": "jemh.storage.EncryptedStorage",
         "OPTIONS": {"backend": JEMH_BLOB_BACKEND, "residencies": JEMH_BLOB_STORAGES},
@@ -251,3 +257,11 @@ JEMH_THREAD_WAIT_RETRY_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_RETRY_SEC
 # this many tasks (Django still drops it when it is broken or older than CONN_MAX_AGE) spares PostgreSQL a new
 # backend (fork, authentication, catalog caches) per task.
 CELERY_DB_REUSE_MAX = 1000
+
+# --- Microsoft Graph (issue 17) -------------------------------------------------------------------------------------
+# Graph's REST root (a national cloud has its own); tokens are asked for its ".default" scope. A request Graph
+# throttles (429/503 with Retry-After) is retried after the time it asks for, up to MAX_WAIT seconds at a time and
+# RETRIES times; longer waits end the poll, and the source backs off at least that long.
+JEMH_GRAPH_URL = config.http_url(env, "JEMH_GRAPH_URL") or "https://graph.microsoft.com/v1.0"
+JEMH_GRAPH_MAX_WAIT = config.integer(env, "JEMH_GRAPH_MAX_WAIT", 30)
+JEMH_GRAPH_RETRIES = config.integer(env, "JEMH_GRAPH_RETRIES", 3)

@@ -38,6 +38,7 @@ from jemh.admin import InstanceAdmin
 from jemh.models import Instance
 from notifications.batching import flush_issue
 from notifications.choices import EventStatus, OutboundStatus
+from notifications.mapping_form import notification_mapping_form_for
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from notifications.preview import preview_mapping, sanitize_mail_html, stored_mail
 from notifications.sending import resend_failed
@@ -125,6 +126,12 @@ def outbound_link(outbound: OutboundMessage) -> str:
     )
 
 
+def _only_instance() -> Instance | None:
+    """Whose projects a new mapping's form offers: the only instance, when there is one (else they are typed)."""
+    only = list(Instance.objects.order_by("pk")[:2])
+    return only[0] if len(only) == 1 else None
+
+
 @admin.register(NotificationMapping)
 class NotificationMappingAdmin(admin.ModelAdmin):
     list_display = ("name", "instance", "enabled", "format", "project_list", "kind_list", "preview_link")
@@ -164,6 +171,12 @@ class NotificationMappingAdmin(admin.ModelAdmin):
             {"classes": ("collapse",), "fields": ("subject_template", "text_template", "html_template")},
         ),
     )
+
+    def get_form(
+        self, request: HttpRequest, obj: NotificationMapping | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = notification_mapping_form_for(obj.instance if obj is not None else _only_instance())
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="projects")
     def project_list(self, obj: NotificationMapping) -> str:

@@ -13,6 +13,9 @@ told apart by *when* it happened:
   one is worth another attempt, see :func:`is_permanent`).
 
 Other backends (files, memory) have no outages: what they raise is a failure of the message.
+
+An instance configured to send through Microsoft Graph (``Instance.graph_send_as``) has its mail sent with Graph's
+``sendMail`` instead, whatever the backend (:mod:`notifications.graph_sending`, with the same failure classes).
 """
 
 from __future__ import annotations
@@ -27,27 +30,15 @@ from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 
+from notifications.graph_sending import GraphSender, sender_for
+from notifications.mailer_errors import DeliveryUncertain, SmtpOutage
 from notifications.messages import StoredEmail
+
+__all__ = ["DeliveryUncertain", "Mailer", "SmtpOutage", "is_permanent"]
 
 CRLF = re.compile(rb"\r?\n")
 LEADING_DOT = re.compile(rb"(?m)^\.")
 SERVICE_UNAVAILABLE = 421  # the server is closing the session: an outage whatever the step
-
-
-class SmtpOutage(Exception):
-    """The SMTP server could not be reached or used; ``cause`` is what was seen."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
-        self.cause = cause
-
-
-class DeliveryUncertain(Exception):
-    """The message was sent in full but the server's answer never came: it may have been accepted."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
-        self.cause = cause
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -70,10 +61,18 @@ class Mailer:
         self.smtp_backend = self.connection if isinstance(self.connection, SmtpBackend) else None
         self.smtp = self.smtp_backend is not None
         self.opened = False
+        self.graph: dict[int, GraphSender | None] = {}  # by instance: its Graph sender, or None for the backend
 
-    def send(self, raw: bytes, sender: str, recipients: list[str]) -> int:
-        """Send a built message; the number of recipients the server accepted. Raises :class:`SmtpOutage`,
-        :class:`DeliveryUncertain` or the server's answer about the message (``smtplib.SMTPException``)."""
+    def send(self, raw: bytes, sender: str, recipients: list[str], instance_id: int | None = None) -> int:
+        """Send a built message (of ``instance_id``: through Graph when it is configured to); the number of
+        recipients the server accepted. Raises :class:`SmtpOutage`, :class:`DeliveryUncertain` or the server's
+        answer about the message (``smtplib.SMTPException``)."""
+        if instance_id is not None:
+            if instance_id not in self.graph:
+                self.graph[instance_id] = sender_for(instance_id)
+            graph = self.graph[instance_id]
+            if graph is not None:
+                return graph.send(raw, sender, recipients)
         backend = self.smtp_backend
         if backend is None:
             return int(self.connection.send_messages([StoredEmail(raw, sender, recipients)]))
@@ -145,6 +144,10 @@ class Mailer:
             self.connection.close()
 
     def close(self) -> None:
+        for graph in self.graph.values():
+            if graph is not None:
+                graph.close()
+        self.graph.clear()
         if self.owned or self.opened:
             self._drop()
 

@@ -1,8 +1,8 @@
 """Rendering notification mail from Django templates: subject, plain text and HTML.
 
-Defaults live in ``templates/notifications/`` (``subject.txt``, ``body.txt``, ``body.html``); a mapping may
-override each. The HTML template is autoescaped, so user-controlled values (summaries, names, field values)
-are escaped; comment and description bodies (Markdown) are given as ``*_html`` values already made safe by
+Defaults live in ``notifications/templates/notifications/`` (``subject.txt``, ``body.txt``, ``body.html``); a
+mapping may override each. The HTML template is autoescaped, so user-controlled values (summaries, names, field
+values) are escaped; comment and description bodies (Markdown) are given as ``*_html`` values already made safe by
 :func:`notifications.markdown.markdown_to_html` (escape first, then nh3). Subject and text are rendered without
 autoescaping (they are not HTML); the subject is folded to one line so it can never inject a header.
 """

@@ -153,6 +153,7 @@ def _claim(outbound_id: int) -> SendResult | None:
 
 _CLAIMED_FIELDS = (
     "pk",
+    "instance",
     "kind",
     "issue_key",
     "recipients",
@@ -275,7 +276,7 @@ def _deliver(outbound: OutboundMessage, mail: PreparedMail | None, mailer: Maile
     else:
         raw, sender, recipients = mail.raw, mail.sender, list(mail.recipients)
     try:
-        if not mailer.send(raw, sender, recipients):
+        if not mailer.send(raw, sender, recipients, instance_id=outbound.instance_id):
             raise smtplib.SMTPException("the mail backend reported nothing sent")
     except (SmtpOutage, DeliveryUncertain) as exc:
         if isinstance(exc, SmtpOutage):

@@ -15,8 +15,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
+from jemh.models import Instance
 from profiles import inheritance
 from profiles.forms import MappingInlineFormSet, ProfileImportForm
+from profiles.mapping_form import ProjectMappingForm, default_mapping_initial, mapping_form_for
 from profiles.models import (
     AttachmentExclusion,
     CatchAddress,
@@ -43,14 +45,28 @@ class CatchAddressInline(admin.TabularInline):
     extra = 1
 
 
+def vocabulary_instance(instance: Instance | None) -> Instance | None:
+    """Whose tracker a mapping's form asks for choices: the profile's instance; on a new profile, the only one."""
+    if instance is not None:
+        return instance
+    only = list(Instance.objects.order_by("pk")[:2])
+    return only[0] if len(only) == 1 else None
+
+
 class ProjectMappingInline(admin.StackedInline):
     model = ProjectMapping
+    form = ProjectMappingForm
     formset = MappingInlineFormSet
     fields = MAPPING_FIELDS
     extra = 0
     min_num = 1
     show_change_link = True
     verbose_name_plural = "project mappings (rules are edited on each mapping's own page)"
+
+    def get_formset(self, request: HttpRequest, obj: Profile | None = None, **kwargs: Any) -> Any:
+        instance = obj.instance if obj is not None and obj.instance_id else None  # a new profile's, once chosen
+        kwargs["form"] = mapping_form_for(vocabulary_instance(instance))
+        return super().get_formset(request, obj, **kwargs)
 
 
 class FilterRuleInline(admin.TabularInline):
@@ -212,6 +228,12 @@ class ProfileAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Profile]:
         return super().get_queryset(request).select_related("instance").prefetch_related("catch_addresses")
 
+    def get_formset_kwargs(self, request: HttpRequest, obj: Profile | None, inline: Any, prefix: str) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ProjectMappingInline) and obj is not None and obj.pk is None and request.method != "POST":
+            kwargs["initial"] = [default_mapping_initial(vocabulary_instance(None))]  # a new profile's default mapping
+        return kwargs
+
     @admin.display(description="catch addresses")
     def catch_address_list(self, profile: Profile) -> str:
         return ", ".join(c.address for c in profile.catch_addresses.all()) or "—"
@@ -294,6 +316,12 @@ class ProjectMappingAdmin(admin.ModelAdmin):
     fields = ("profile", *MAPPING_FIELDS, "effective_values")
     readonly_fields = ("effective_values",)
     inlines = (MappingRuleInline,)
+
+    def get_form(
+        self, request: HttpRequest, obj: ProjectMapping | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = mapping_form_for(vocabulary_instance(obj.profile.instance if obj is not None else None))
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="effective values")
     def effective_values(self, mapping: ProjectMapping) -> str:

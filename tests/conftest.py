@@ -155,6 +155,23 @@ def _jira_slot_connection() -> Iterator[None]:
     close_connection()
 
 
+@pytest.fixture()
+def microsoft(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch):
+    """A fake Microsoft identity provider and Graph on loopback (tests/inbound/fake_graph.py), with a mailbox
+    ``fake_graph.MAILBOX``; msal trusts the provider's certificate and Graph's root points at the fake."""
+    from jemh.msgraph.tokens import forget_tokens
+    from tests.inbound.fake_graph import CLIENT_ID, CLIENT_SECRET, MAILBOX, fake_microsoft
+
+    forget_tokens()
+    with fake_microsoft(tmp_path, CLIENT_ID, CLIENT_SECRET) as (identity, graph):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", identity.ca_file)
+        settings.JEMH_GRAPH_URL = graph.url
+        settings.JEMH_GRAPH_MAX_WAIT = 5
+        graph.add_mailbox(MAILBOX, "Support")
+        yield identity, graph
+    forget_tokens()
+
+
 @pytest.fixture(autouse=True)
 def blob_root(settings, tmp_path: Path) -> Path:
     """Every test's blobs go through the real encrypting storage onto a folder of its own (never var/)."""

@@ -332,6 +332,10 @@ class Tracker(Protocol):
         """The project; ProjectNotFound if there is none with that key."""
         ...
 
+    def project_keys(self) -> tuple[str, ...]:
+        """The keys of the projects the tracker's account may see, sorted (the admin offers them as choices)."""
+        ...
+
     def find_user_by_email(self, email: str) -> TrackerUser | None:
         """The active user with this address (case-insensitive), or None: the sender is email-only."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inbound.models import AuthMethod, Source, SourceKind
 from inbound.sources.base import Envelope, MailboxSession, SourceError
+from inbound.sources.graph import GraphSession
 from inbound.sources.imap import ImapSession
 from inbound.sources.maildir import MaildirSession
 from inbound.sources.pop3 import Pop3Session
@@ -21,6 +22,8 @@ def open_session(source: Source) -> MailboxSession:
         return Pop3Session(source)
     if source.kind == SourceKind.MAILDIR:
         return MaildirSession(source)
+    if source.kind == SourceKind.GRAPH:
+        return GraphSession(source)
     raise SourceError(
         f"a {source.get_kind_display()} source is not polled: the MTA delivers into it "
         f"with `python manage.py jemh deliver --source {source.name}`"

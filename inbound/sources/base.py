@@ -18,7 +18,12 @@ FETCH_CHUNK_BYTES = 4 * 1024 * 1024
 
 
 class SourceError(Exception):
-    """The mailbox could not be read; the message is the server's own words where there are any."""
+    """The mailbox could not be read; the message is the server's own words where there are any. ``retry_after``:
+    the server asked not to be polled again for that many seconds (throttling)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
     users = get_user_model()
-    if users.objects.filter(is_superuser=True).exists():
-        out.write("An admin user already exists; nothing to do.\n")
+    existing = users.objects.filter(is_superuser=True).order_by("pk").first()
+    if existing is not None:
+        out.write(
+            "An admin user already exists; nothing to do. Lost its password? Set a new one with:\n"
+            f"    python manage.py changepassword {existing.get_username()}\n"
+        )
         return 0
     password = secrets.token_urlsafe(12)
     users.objects.create_superuser(options["username"], options["email"], password)
@@ -27,6 +31,7 @@ def run(options: dict[str, Any], out: TextIO, err: TextIO) -> int:
         "\n" + "=" * 64 + "\n"
         f"  Admin user created: {options['username']}\n"
         f"  One-time password:  {password}\n"
-        "  Log in at http://127.0.0.1:8000/admin/ and change it (it is shown only once).\n" + "=" * 64 + "\n\n"
+        "  Log in at http://127.0.0.1:8000/admin/ and change it (it is shown only once).\n"
+        f"  Lost it? Set a new one: python manage.py changepassword {options['username']}\n" + "=" * 64 + "\n\n"
     )
     return 0

@@ -18,7 +18,8 @@ from profiles.choices import (
 )
 from profiles.validators import EXPLICITLY_NONE, validate_regex, validate_regex_lines
 
-_INHERIT = "Empty: inherited from the default mapping."
+INHERIT_HELP = "Empty: inherited from the default mapping."
+_INHERIT = INHERIT_HELP
 _LIST_HELP = f"One regex per line. {_INHERIT} A line {EXPLICITLY_NONE} means none (not inherited)."
 
 

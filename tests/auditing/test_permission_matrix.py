@@ -131,6 +131,8 @@ def _flag(w: dict[str, Any]) -> list[Any]:
 EXTRA_URLS: dict[str, ExtraUrl] = {
     "auth_user_password_change": ExtraUrl("get", lambda w: [w["auth.User"].pk], _expect(200, 403)),
     "profiles_profile_import": ExtraUrl("get", lambda w: [], _expect(200, 403)),
+    # A dry run from the test case's page: changing the test case is enough; a viewer may not.
+    "profiles_testcase_run": ExtraUrl("post", lambda w: [w["profiles.TestCase"].pk], _expect(302, 403)),
     "trackers_issue_attachment": ExtraUrl(
         "get", lambda w: [w["trackers.Issue"].pk, w["attachment"].pk], _expect(200, 200)
     ),

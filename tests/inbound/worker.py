@@ -1,6 +1,8 @@
 """A subprocess helper for tests that must cross a process boundary (crash injection, the MTA pipe).
 
     python -m tests.inbound.worker setup KIND --host H --port P --user U --password PW [options]
+    python -m tests.inbound.worker setup graph --graph-mailbox M --issuer URL --client-id ID --client-secret S
+        --tenant T [options]
     python -m tests.inbound.worker poll SOURCE_ID [--expire-lease] [--chunk N]
         [--crash-at stored:N|recorded:N|queued:N|told:N] [--how exit|kill] [--pause-at FILE [--pause-before P]]
     python -m tests.inbound.worker report SOURCE_ID
@@ -136,7 +138,21 @@ def setup(options: argparse.Namespace) -> dict[str, Any]:
         delete_after_capture=options.delete_after,
         batch_limit=options.batch,
         maildir_path=options.maildir or "",
+        graph_mailbox=options.graph_mailbox or "",
     )
+    if options.issuer:  # a Microsoft Graph source: the instance's Microsoft OAuth app
+        from jemh.models import OAuthApp, OAuthProvider
+
+        OAuthApp.objects.update_or_create(
+            instance=instance,
+            provider=OAuthProvider.MICROSOFT,
+            defaults={
+                "client_id": options.client_id,
+                "client_secret": options.client_secret,
+                "tenant": options.tenant,
+                "issuer_url": options.issuer,
+            },
+        )
     return {"source_id": source.pk, "name": source.name, "instance_id": instance.pk}
 
 
@@ -207,6 +223,11 @@ def main() -> None:
     make.add_argument("--batch", type=int, default=100)
     make.add_argument("--maildir")
     make.add_argument("--store-raw", default="1")
+    make.add_argument("--graph-mailbox")
+    make.add_argument("--issuer")
+    make.add_argument("--client-id")
+    make.add_argument("--client-secret")
+    make.add_argument("--tenant")
     run = sub.add_parser("poll")
     run.add_argument("source_id", type=int)
     run.add_argument("--chunk", type=int)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from inbound.mime.reply import extract_reply, parse_reply
 
-MARKER = "-- Reply above this line to add a comment to ABC-1 --"  # templates/notifications/body.txt, first line
+# The first line of notifications/templates/notifications/body.txt
+MARKER = "-- Reply above this line to add a comment to ABC-1 --"
 NOTIFICATION = f"""{MARKER}
 
 ABC-1: Printer on fire

@@ -109,6 +109,7 @@ def test_add_page_requires_exactly_one_default_mapping(admin_client, instance) -
             f"{prefix}addressee_handling": "ignore",
         }
     )
+    assert data.pop(f"{prefix}is_default") is True  # the new profile's first mapping starts as its default
     refused = admin_client.post(url, data)
     assert refused.status_code == 200
     assert "exactly one default project mapping" in refused.content.decode()

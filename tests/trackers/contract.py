@@ -140,6 +140,7 @@ class TrackerContract:
     #: every interface method → the tests of this contract that exercise it
     COVERAGE: ClassVar[dict[str, tuple[str, ...]]] = {
         "get_project": ("test_project_is_found_by_key_in_any_case",),
+        "project_keys": ("test_project_keys_list_the_projects_sorted",),
         "find_user_by_email": ("test_user_is_found_by_email_case_insensitively",),
         "find_users_by_email": ("test_several_users_are_found_by_email_at_once",),
         "get_user": ("test_user_is_found_by_account_id",),
@@ -198,6 +199,11 @@ class TrackerContract:
         assert project.default_priority in project.priorities
         assert self.DONE_STATUS in project.statuses
         assert tracker.get_project(self.OTHER_PROJECT).lead is None
+
+    def test_project_keys_list_the_projects_sorted(self, tracker: Tracker) -> None:
+        keys = tracker.project_keys()
+        assert {self.PROJECT, self.OTHER_PROJECT} <= set(keys)
+        assert list(keys) == sorted(keys) and len(set(keys)) == len(keys)
 
     def test_project_permissions_are_those_granted(self, tracker: Tracker) -> None:
         """What an account may do in a project (directives within the sender's rights, issue 14)."""

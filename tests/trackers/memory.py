@@ -130,6 +130,9 @@ class MemoryTracker:
         except KeyError:
             raise errors.ProjectNotFound(f"no project {project_key!r}") from None
 
+    def project_keys(self) -> tuple[str, ...]:
+        return tuple(sorted(self.projects))
+
     def find_user_by_email(self, email: str) -> TrackerUser | None:
         wanted = email.strip().lower()
         return next((u for u in self.users.values() if u.active and u.email.lower() == wanted), None)

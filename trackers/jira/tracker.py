@@ -142,6 +142,9 @@ class _SiteCache:
 _site_cache = _SiteCache()
 
 
+MAX_PROJECTS_LISTED = 1000  # an admin's choice list, not an export: a site with more is typed into
+
+
 class JiraTracker:
     """The Jira site of one instance. Cheap to create; one per unit of work (projects are memoised in it)."""
 
@@ -260,6 +263,23 @@ class JiraTracker:
 
     def get_project(self, project_key: str) -> TrackerProject:
         return self._project(project_key)[0]
+
+    def project_keys(self) -> tuple[str, ...]:
+        """Cloud pages through ``project/search``; Data Center answers ``GET project`` in one list (no search)."""
+        if not self.client.is_cloud:
+            raw = self.client.get("project", what="the list of projects")
+            return tuple(sorted(p["key"] for p in raw))
+        keys: list[str] = []
+        start = 0
+        while True:
+            page = self.client.get(
+                "project/search", params={"startAt": start, "maxResults": 50}, what="the list of projects"
+            )
+            values = page.get("values") or []
+            keys += [p["key"] for p in values]
+            start += len(values)
+            if page.get("isLast", True) or not values or len(keys) >= MAX_PROJECTS_LISTED:
+                return tuple(sorted(keys))
 
     def find_user_by_email(self, email: str) -> TrackerUser | None:
         return self.users.by_email(email)

@@ -191,6 +191,10 @@ class LocalTracker:
         return convert.to_project(self._project(project_key))
 
     @_translating_errors
+    def project_keys(self) -> tuple[str, ...]:
+        return tuple(Project.objects.filter(instance=self.instance).order_by("key").values_list("key", flat=True))
+
+    @_translating_errors
     def find_user_by_email(self, email: str) -> TrackerUser | None:
         wanted = email.strip().lower()
         if wanted not in self._users_by_email:

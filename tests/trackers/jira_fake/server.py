@@ -470,6 +470,8 @@ class FakeJira:
             ("GET", r"field", "getFields", self.get_fields),
             ("POST", r"field", "createCustomField", self.create_field),
             ("GET", r"mypermissions", "getMyPermissions", self.my_permissions),
+            ("GET", r"project/search", "searchProjects", self.search_projects),
+            ("GET", r"project", "getAllProjects", self.get_all_projects),
             ("GET", rf"project/{key}", "getProject", self.get_project),
             ("GET", rf"project/{key}/statuses", "getAllStatuses", self.get_statuses),
             ("GET", r"priority", "getPriorities", self.get_priorities),
@@ -596,8 +598,35 @@ class FakeJira:
             raise JiraError(404, [f"No project could be found with key '{key}'."])  # also when it may not be seen
         return project
 
+    def _visible_projects(self) -> list[Any]:
+        return sorted(
+            (p for p in self.state.projects.values() if self.state.has_permission("BROWSE_PROJECTS", p.key)),
+            key=lambda p: p.key,
+        )
+
+    def search_projects(self, request: Request) -> tuple[int, Any]:
+        """GET /project/search (Cloud): the projects the account may browse, a page at a time (at most 50)."""
+        start = int(request.arg("startAt") or 0)
+        size = min(int(request.arg("maxResults") or 50), 50)
+        visible = self._visible_projects()
+        page = visible[start : start + size]
+        return 200, {
+            "self": self.url("project/search"),
+            "startAt": start,
+            "maxResults": size,
+            "total": len(visible),
+            "isLast": start + size >= len(visible),
+            "values": [self.project_json(p) for p in page],
+        }
+
+    def get_all_projects(self, request: Request) -> tuple[int, Any]:
+        """GET /project (Data Center; deprecated on Cloud): every project the account may browse, in one list."""
+        return 200, [self.project_json(p) for p in self._visible_projects()]
+
     def get_project(self, request: Request, key: str) -> tuple[int, Any]:
-        project = self._project(key)
+        return 200, self.project_json(self._project(key))
+
+    def project_json(self, project: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "self": self.url(f"project/{project.id}"),
             "id": project.id,
@@ -610,7 +639,7 @@ class FakeJira:
         }
         if project.lead:
             body["lead"] = self.user_json(self.state.users[project.lead])
-        return 200, body
+        return body
 
     def get_statuses(self, request: Request, key: str) -> tuple[int, Any]:
         self._project(key)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jemh", "0008_oauth_app"),
+        ("jemh", "0009_instance_graph_send_as"),
     ]
 
     operations = [
