@@ -19,7 +19,10 @@ class AuditingConfig(AppConfig):
         from auditing.models import SupportFlag
 
         post_delete.connect(receivers.flag_deleted, sender=SupportFlag, dispatch_uid="auditing.flag_deleted")
-        from auditing import purge_admin  # noqa: F401  (registers the PurgeRun admin)
+        from auditing import (
+            purge_admin,  # noqa: F401  (registers the PurgeRun admin)
+            subject_admin,  # noqa: F401  (registers the ErasureRecord admin and the subject pages)
+        )
         from auditing.retention import last_purge
         from jemh.admin import INSTANCE_SUMMARIES
 

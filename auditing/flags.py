@@ -23,7 +23,7 @@ from django.utils import timezone
 from auditing.models import FlagEventKind, SupportFlag, SupportFlagEvent
 from inbound import services
 from inbound.models import InboundMessage
-from jemh.storage import blob_storage, discard_blobs
+from jemh.storage import blob_storage, discard_blobs, instance_blob_name
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def flag_message(message: InboundMessage, reason: str, user: User) -> SupportFla
     exported = services.processing_profile_export(message)
     report = message.report if isinstance(message.report, dict) else {}
     now = timezone.now()
-    folder = f"support/{message.instance_id}/{now:%Y/%m/%d}/{uuid.uuid4().hex}"
+    folder = instance_blob_name(message.instance, f"support/{message.instance_id}/{now:%Y/%m/%d}/{uuid.uuid4().hex}")
     storage = blob_storage()
     written: list[str] = []
     try:

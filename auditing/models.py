@@ -196,3 +196,27 @@ class InboundDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"inbound #{self.inbound_id} deleted by {self.deleted_by_name} at {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
+class ErasureRecord(models.Model):
+    """An e-mail address erased on request (privacy.md, "Rights of the people in the mail"): when, by whom, in which
+    instance, and how many things of each kind were erased. It holds no personal data of the person erased: not the
+    address, nor any hash of it."""
+
+    instance = models.ForeignKey("jemh.Instance", null=True, on_delete=models.SET_NULL, related_name="+")
+    erased_at = models.DateTimeField(default=timezone.now, db_index=True)
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    erased_by_name = models.CharField(max_length=150, help_text="The admin's user name (kept if the user is deleted).")
+    texts_redacted = models.BooleanField(default=False, help_text="Whether texts the person wrote were redacted too.")
+    counts = models.JSONField(default=dict, help_text="What was erased, by kind (counts only).")
+
+    class Meta:
+        ordering = ["-erased_at", "-pk"]
+        verbose_name = "erasure record"
+        permissions = [
+            ("export_subject", "Can export everything held about one e-mail address"),
+            ("erase_subject", "Can erase everything held about one e-mail address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.erased_at:%Y-%m-%d %H:%M} by {self.erased_by_name}"

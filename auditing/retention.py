@@ -1,5 +1,6 @@
 """The retention purge: per instance, what privacy.md says goes after its time (raw inbound mail, inbound audit
-rows and failures; outbound rows with their content and issue events, by their ``expires_at``), then orphan
+rows and failures, hint slots; outbound rows with their content, issue events and stored Jira webhook deliveries, by
+their ``expires_at``), then orphan
 blobs (a blob no row names, older than a day: left by a crash between storing and recording). Each writer app
 purges its own models (inbound.retention per instance; notifications.retention, which beat also runs on its
 own); this runs them, walks the blob storage and keeps a PurgeRun per instance.
@@ -45,6 +46,7 @@ def purge(
         say(f"{instance.name}: inbound mail ...")
         shared = set(SupportFlag.objects.active().filter(instance=instance).values_list("message_id", flat=True))
         counts = inbound_retention.purge_inbound(instance, now, dry_run=dry_run, batch=batch, keep=shared)
+        counts["hint_slots"] = inbound_retention.purge_hint_grace(instance, now, dry_run=dry_run, batch=batch)
         report[instance.name] = counts
         if not dry_run:
             PurgeRun.objects.create(
@@ -52,8 +54,11 @@ def purge(
             )
     say("outbound mail and issue events ...")
     notified = (notification_retention.expired_counts if dry_run else notification_retention.purge_expired)(now)
+    deliveries = (
+        notification_retention.expired_delivery_count if dry_run else notification_retention.purge_expired_deliveries
+    )(now)
     report["outbound mail and issue events"] = Counter(
-        {"outbound_rows": notified["outbound"], "event_rows": notified["events"]}
+        {"outbound_rows": notified["outbound"], "event_rows": notified["events"], "webhook_deliveries": deliveries}
     )
     say("orphan blobs ...")
     report["orphans"] = purge_orphan_blobs(now=now, dry_run=dry_run, batch=batch, progress=say)

@@ -47,7 +47,7 @@ from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.logging import Pii
 from jemh.models import Instance
 from jemh.stages import timed
-from jemh.storage import EncryptedStorage, blob_storage, discard_blobs
+from jemh.storage import EncryptedStorage, blob_storage, discard_blobs, instance_blob_name
 
 log = logging.getLogger(__name__)
 LOOKUP_CHUNK = 500
@@ -136,7 +136,7 @@ def record_without_source(instance_id: int, raw: bytes) -> InboundMessage:
     instance = Instance.objects.get(pk=instance_id)
     now = timezone.now()
     p = _prepare(Incoming(raw=raw))
-    p.row = InboundMessage(raw_blob=_store_raw(blob_storage(), _blob_name("test-cases", now), raw))
+    p.row = InboundMessage(raw_blob=_store_raw(blob_storage(), _blob_name(instance, "test-cases", now), raw))
     row = _row(instance, None, p, now)
     try:
         row.save()
@@ -146,9 +146,10 @@ def record_without_source(instance_id: int, raw: bytes) -> InboundMessage:
     return row
 
 
-def _blob_name(folder: object, now: datetime) -> str:
-    """Where a message's raw mail is stored: under its instance's id (or ``test-cases``) and the day it came."""
-    return f"inbound/{folder}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml"
+def _blob_name(instance: Instance, folder: object, now: datetime) -> str:
+    """Where a message's raw mail is stored: in the instance's storage, under its id (or ``test-cases``) and the day
+    it came."""
+    return instance_blob_name(instance, f"inbound/{folder}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml")
 
 
 def _prepare(item: Incoming) -> _Prepared:
@@ -302,7 +303,7 @@ def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> lis
         if p.item.oversized and not keep:
             continue  # rejected at once: nothing to process, nothing an opted-out instance keeps
         try:
-            p.row = InboundMessage(raw_blob=_store_raw(storage, _blob_name(instance.pk, now), p.item.raw))
+            p.row = InboundMessage(raw_blob=_store_raw(storage, _blob_name(instance, instance.pk, now), p.item.raw))
         except Exception as exc:
             discard_blobs(stored, "unrecorded raw mail")
             raise StoreError(f"could not store the raw mail: {exc}") from exc

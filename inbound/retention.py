@@ -13,9 +13,9 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
-from inbound.models import InboundMessage, InboundStatus
+from inbound.models import HintGrace, InboundMessage, InboundStatus
 from jemh.models import Instance
 from jemh.storage import discard_blobs
 
@@ -105,6 +105,23 @@ def purge_inbound(
         if not cleared:
             break  # every one changed meanwhile (being processed again): the next run looks again
     return counts
+
+
+def purge_hint_grace(instance: Instance, now: datetime, *, dry_run: bool = False, batch: int = 500) -> int:
+    """Delete the instance's hint slots (a recipient's keyed hash and when a hint last went there) older than its
+    ``audit_retention_days`` and older than the longest hint grace period of its profiles (a slot still inside a
+    grace period is still needed); returns how many went (or would go)."""
+    from profiles.models import Profile
+
+    longest = Profile.objects.filter(instance=instance).aggregate(m=Max("hint_grace_hours"))["m"] or 0
+    cutoff = now - max(timedelta(days=instance.audit_retention_days), timedelta(hours=longest))
+    due = HintGrace.objects.filter(instance=instance, sent_at__lt=cutoff)
+    if dry_run:
+        return due.count()
+    removed = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:batch]):
+        removed += HintGrace.objects.filter(pk__in=ids, sent_at__lt=cutoff).delete()[0]
+    return removed
 
 
 def referenced_blobs(names: Iterable[str]) -> set[str]:

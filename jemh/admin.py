@@ -29,6 +29,7 @@ from jemh.admin_secrets import SecretsAdminMixin
 from jemh.admin_tenancy import InstanceScopedAdmin
 from jemh.configuration import ConfigurationAdminMixin
 from jemh.models import Instance, OAuthApp, TrackerKind, new_webhook_token
+from jemh.storage import storage_names
 
 _request: ContextVar[HttpRequest | None] = ContextVar("jemh_admin_request", default=None)
 
@@ -79,6 +80,7 @@ class InstanceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMi
             "Data retention",
             {
                 "fields": (
+                    "blob_storage",
                     "store_raw_mail",
                     "store_outbound_mail",
                     "raw_mail_retention_days",
@@ -99,6 +101,14 @@ class InstanceAdmin(ConfigurationAdminMixin, InstanceScopedAdmin, SecretsAdminMi
         super().save_related(request, form, formsets, change)
         if not change and not request.user.is_superuser:
             form.instance.members.add(request.user)  # who makes an instance works on it (else it would vanish)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "blob_storage":  # the storages JEMH_BLOB_STORAGES configures (residency)
+            choices = [("", "the default storage"), *((name, name) for name in storage_names())]
+            return forms.ChoiceField(
+                choices=choices, required=False, label=db_field.verbose_name, help_text=db_field.help_text
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Purge")
     def retention_status(self, obj: Instance) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -100,30 +101,53 @@ def email(env: environ.Env, outbox: Path) -> dict[str, Any]:
     return config
 
 
-def blob_storage(env: environ.Env, var_dir: Path) -> dict[str, Any]:
-    """The backend under the encrypting storage: S3 when JEMH_S3_BUCKET is set, else the filesystem."""
-    bucket = env.str("JEMH_S3_BUCKET", default="")
+def blob_storage(env: environ.Env, var_dir: Path, prefix: str = "JEMH_") -> dict[str, Any]:
+    """The backend under the encrypting storage: S3 when ``{prefix}S3_BUCKET`` is set, else the filesystem (under
+    ``{prefix}BLOB_PATH`` when set, else ``var_dir/blobs``)."""
+    bucket = env.str(f"{prefix}S3_BUCKET", default="")
     if not bucket:
         return {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(var_dir / "blobs")},
+            "OPTIONS": {"location": env.str(f"{prefix}BLOB_PATH", default="") or str(var_dir / "blobs")},
         }
-    endpoint = env.str("JEMH_S3_ENDPOINT_URL", default="") or None
+    endpoint = env.str(f"{prefix}S3_ENDPOINT_URL", default="") or None
     if endpoint and urlsplit(endpoint).scheme not in {"http", "https"}:
-        raise fail("JEMH_S3_ENDPOINT_URL", f"{endpoint!r} is not an http(s) URL", "https://s3.example.com")
+        raise fail(f"{prefix}S3_ENDPOINT_URL", f"{endpoint!r} is not an http(s) URL", "https://s3.example.com")
     options: dict[str, Any] = {
         "bucket_name": bucket,
         "endpoint_url": endpoint,
-        "region_name": env.str("JEMH_S3_REGION", default="us-east-1"),
-        "access_key": env.str("JEMH_S3_ACCESS_KEY_ID", default="") or None,
-        "secret_key": env.str("JEMH_S3_SECRET_ACCESS_KEY", default="") or None,
-        "location": env.str("JEMH_S3_PREFIX", default=""),
+        "region_name": env.str(f"{prefix}S3_REGION", default="us-east-1"),
+        "access_key": env.str(f"{prefix}S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str(f"{prefix}S3_SECRET_ACCESS_KEY", default="") or None,
+        "location": env.str(f"{prefix}S3_PREFIX", default=""),
         "default_acl": None,
         "file_overwrite": False,
-        "addressing_style": env.str("JEMH_S3_ADDRESSING_STYLE", default="path"),
+        "addressing_style": env.str(f"{prefix}S3_ADDRESSING_STYLE", default="path"),
         "signature_version": "s3v4",
     }
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+def blob_storages(env: environ.Env, var_dir: Path) -> dict[str, dict[str, Any]]:
+    """The further blob storages an instance may name for its data (residency): ``JEMH_BLOB_STORAGES=eu,us``, each
+    configured like the default one under its own prefix (``JEMH_STORAGE_EU_S3_BUCKET``, ``..._S3_REGION``,
+    ``..._S3_ENDPOINT_URL``, ``..._S3_ACCESS_KEY_ID``, ``..._S3_SECRET_ACCESS_KEY``, ``..._S3_PREFIX``; or
+    ``JEMH_STORAGE_EU_BLOB_PATH`` for a folder)."""
+    found: dict[str, dict[str, Any]] = {}
+    for raw in env.str("JEMH_BLOB_STORAGES", default="").split(","):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if not STORAGE_NAME.fullmatch(name):
+            raise fail("JEMH_BLOB_STORAGES", f"{raw.strip()!r} is not a storage name", "names like eu,us (a-z, 0-9, -)")
+        prefix = f"JEMH_STORAGE_{name.upper().replace('-', '_')}_"
+        if not env.str(f"{prefix}S3_BUCKET", default="") and not env.str(f"{prefix}BLOB_PATH", default=""):
+            raise fail(f"{prefix}S3_BUCKET", f"storage {name!r} has no bucket and no folder", f"{prefix}S3_BUCKET")
+        found[name] = blob_storage(env, var_dir, prefix)
+    return found
 
 
 def secret_key(env: environ.Env, production: bool, var_dir: Path) -> str:

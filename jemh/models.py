@@ -128,6 +128,16 @@ class Instance(models.Model):
     store_outbound_mail = models.BooleanField(
         default=True, help_text="Keep the full content of sent notifications (encrypted)."
     )
+    blob_storage = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the column (migration tests) get it too
+        verbose_name="where its data is stored",
+        help_text="The storage (JEMH_BLOB_STORAGES, e.g. eu or us) its raw mail, attachments and outbound content go "
+        "to. Empty: the default storage. Changing it moves nothing: blobs already stored stay where they are (and are "
+        "still read, purged and re-encrypted there); new ones go to the new storage.",
+    )
     raw_mail_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
     audit_retention_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1)])
     failure_retention_days = models.PositiveIntegerField(
@@ -197,6 +207,13 @@ class Instance(models.Model):
     def clean(self) -> None:
         if self.tracker_kind == TrackerKind.JIRA and not self.base_url:
             raise ValidationError({"base_url": "A Jira instance needs the site's base URL."})
+        from jemh.storage import storage_names
+
+        if self.blob_storage and self.blob_storage not in storage_names():
+            configured = ", ".join(storage_names()) or "none"
+            raise ValidationError(
+                {"blob_storage": f"No storage {self.blob_storage!r} is configured (JEMH_BLOB_STORAGES: {configured})."}
+            )
 
     @property
     def jira_credentials_set(self) -> bool:

@@ -138,6 +138,8 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 # Blobs (raw mail, outbound mail, attachments) always go through the encrypting storage; the
 # backend underneath is the filesystem by default and S3 when JEMH_S3_BUCKET is set.
 JEMH_BLOB_BACKEND = config.blob_storage(env, VAR_DIR)
+# Further storages an instance may name for its blobs (residency, e.g. "eu" and "us"): see jemh.config.blob_storages.
+JEMH_BLOB_STORAGES = config.blob_storages(env, VAR_DIR)
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -146,7 +148,10 @@ STORAGES = {
     # Hashed, compressed names, served by whitenoise with a year's caching; needs `collectstatic` (the image runs it
     # at build, `make run` before starting).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    "blobs": {"BACKEND": "jemh.storage.EncryptedStorage", "OPTIONS": {"backend": JEMH_BLOB_BACKEND}},
+    "blobs": {
+        "BACKEND": "jemh.storage.EncryptedStorage",
+        "OPTIONS": {"backend": JEMH_BLOB_BACKEND, "residencies": JEMH_BLOB_STORAGES},
+    },
 }
 
 _email = config.email(env, VAR_DIR / "outbox")

@@ -1,4 +1,10 @@
-"""An encrypting wrapper around any Django storage: blobs are encrypted before they leave the process."""
+"""An encrypting wrapper around any Django storage: blobs are encrypted before they leave the process.
+
+Residency: besides its default backend, the storage may hold further named backends (``JEMH_BLOB_STORAGES``, e.g.
+``eu`` and ``us``, each its own bucket, region and endpoint). An instance names the one its blobs go to
+(``Instance.blob_storage``); a blob stored there carries the storage's name in its own name (``eu:inbound/...``),
+so reading, deleting, the purge and ``rekey`` follow each blob to the storage it is in, whatever the instance says
+today. Names without such a prefix are in the default backend (every blob stored before residency existed)."""
 
 from __future__ import annotations
 
@@ -27,28 +33,45 @@ class EncryptedStorage(Storage):
     backend. Direct URLs are refused: an encrypted blob is only readable through the application.
     """
 
-    def __init__(self, backend: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, backend: dict[str, Any] | None = None, residencies: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         if backend is None:
             backend = settings.JEMH_BLOB_BACKEND
         self.backend_config = backend
-        self.inner: Storage = import_string(backend["BACKEND"])(**backend.get("OPTIONS", {}))
+        self.inner: Storage = _backend(backend)
+        self.residencies: dict[str, Storage] = {name: _backend(config) for name, config in (residencies or {}).items()}
+
+    def _route(self, name: str) -> tuple[Storage, str, str]:
+        """The backend a blob's name points at, the name there, and the prefix that names the backend ("" default)."""
+        head, sep, rest = name.partition(RESIDENCY_SEPARATOR)
+        if not sep or "/" in head:
+            return self.inner, name, ""
+        try:
+            return self.residencies[head], rest, head + RESIDENCY_SEPARATOR
+        except KeyError:
+            raise UnknownStorage(
+                f"blob {name!r} is in storage {head!r}, which JEMH_BLOB_STORAGES does not configure (any more)"
+            ) from None
 
     def _save(self, name: str, content: File) -> str:
+        inner, bare, prefix = self._route(name)
         content.seek(0) if hasattr(content, "seek") else None
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed below
         for piece in crypto.encrypt_stream(content):
             spool.write(piece)
         spool.seek(0)
         try:
-            return self.inner.save(name, File(spool, name=name))
+            return prefix + inner.save(bare, File(spool, name=bare))
         finally:
             spool.close()
 
     def _open(self, name: str, mode: str = "rb") -> File:
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("encrypted blobs are written with save(), not opened for writing")
+        inner, bare, _ = self._route(name)
         plain = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - owned by the File
-        with self.inner.open(name, "rb") as sealed:
+        with inner.open(bare, "rb") as sealed:
             for piece in crypto.decrypt_stream(sealed):
                 plain.write(piece)
         plain.seek(0)
@@ -65,19 +88,22 @@ class EncryptedStorage(Storage):
         return self.save(name, File(stream, name=name))
 
     def delete(self, name: str) -> None:
-        self.inner.delete(name)
+        inner, bare, _ = self._route(name)
+        inner.delete(bare)
 
     def is_current(self, name: str) -> bool:
         """Whether the blob is already in the current format under the first key (``rekey`` leaves it)."""
-        with self.inner.open(name, "rb") as sealed:
+        inner, bare, _ = self._route(name)
+        with inner.open(bare, "rb") as sealed:
             return crypto.blob_is_current(sealed.read(64))
 
     def reencrypt(self, name: str) -> None:
         """Encrypt the blob again, under the first key, in place: the new content replaces the old at once (a
         file renamed over the old one; on S3 an object put over it), so a crash leaves either whole."""
+        inner, bare, _ = self._route(name)
         with self.open(name) as plain:
-            if isinstance(self.inner, FileSystemStorage):
-                target = self.inner.path(name)
+            if isinstance(inner, FileSystemStorage):
+                target = inner.path(bare)
                 fd, spare = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".rekey-")
                 try:
                     with os.fdopen(fd, "wb") as out:
@@ -96,46 +122,97 @@ class EncryptedStorage(Storage):
                 spool.write(piece)
             spool.seek(0)
             try:
-                self.inner._save(name, File(spool, name=name))  # type: ignore[attr-defined]  # same key: replaced whole
+                inner._save(bare, File(spool, name=bare))  # type: ignore[attr-defined]  # same key: replaced whole
             finally:
                 spool.close()
 
     def walk(self, folder: str = "") -> Iterable[str]:
-        """Every blob's name under ``folder`` (depth first, folders in name order)."""
-        try:
-            folders, files = self.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        prefix = f"{folder.rstrip('/')}/" if folder else ""
-        for name in sorted(files):
-            if not name.startswith(".rekey-"):
-                yield prefix + name
-        for sub in sorted(folders):
-            yield from self.walk(prefix + sub)
+        """Every blob's name under ``folder`` (depth first, folders in name order), in the default backend and then
+        in each further storage (those names carry the storage's prefix)."""
+        yield from _walk(self.inner, folder)
+        for residency, inner in sorted(self.residencies.items()):
+            for name in _walk(inner, folder):
+                yield residency + RESIDENCY_SEPARATOR + name
 
     def exists(self, name: str) -> bool:
-        return self.inner.exists(name)
+        inner, bare, _ = self._route(name)
+        return inner.exists(bare)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
-        return self.inner.listdir(path)
+        inner, bare, _ = self._route(path)
+        return inner.listdir(bare)
 
     def size(self, name: str) -> int:
-        return self.inner.size(name)
+        inner, bare, _ = self._route(name)
+        return inner.size(bare)
 
     def url(self, name: str | None) -> str:
         raise NotImplementedError("encrypted blobs have no direct URL; serve them through a view")
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        return self.inner.get_available_name(name, max_length=max_length)
+        inner, bare, prefix = self._route(name)
+        limit = None if max_length is None else max_length - len(prefix)
+        return prefix + inner.get_available_name(bare, max_length=limit)
 
     def generate_filename(self, filename: str | os.PathLike[str]) -> str:
-        return self.inner.generate_filename(filename)
+        inner, bare, prefix = self._route(str(filename))
+        return prefix + inner.generate_filename(bare)
 
     def get_modified_time(self, name: str) -> Any:
-        return self.inner.get_modified_time(name)
+        inner, bare, _ = self._route(name)
+        return inner.get_modified_time(bare)
 
     def path(self, name: str) -> str:
-        return self.inner.path(name)
+        inner, bare, _ = self._route(name)
+        return inner.path(bare)
+
+    def resident_name(self, storage_name: str, name: str) -> str:
+        """The name to store a blob under so that it lands in the storage ``storage_name`` ("" the default one)."""
+        if not storage_name:
+            return name
+        if storage_name not in self.residencies:
+            raise UnknownStorage(f"storage {storage_name!r} is not configured: add it to JEMH_BLOB_STORAGES")
+        return storage_name + RESIDENCY_SEPARATOR + name
+
+    def storage_of(self, name: str) -> str:
+        """The name of the storage a blob is in ("" for the default one)."""
+        return self._route(name)[2].rstrip(RESIDENCY_SEPARATOR)
+
+
+RESIDENCY_SEPARATOR = ":"
+
+
+class UnknownStorage(ValueError):
+    """A blob or an instance names a storage that JEMH_BLOB_STORAGES does not configure."""
+
+
+def _backend(config: dict[str, Any]) -> Storage:
+    storage: Storage = import_string(config["BACKEND"])(**config.get("OPTIONS", {}))
+    return storage
+
+
+def _walk(inner: Storage, folder: str) -> Iterable[str]:
+    try:
+        folders, files = inner.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    prefix = f"{folder.rstrip('/')}/" if folder else ""
+    for name in sorted(files):
+        if not name.startswith(".rekey-"):
+            yield prefix + name
+    for sub in sorted(folders):
+        yield from _walk(inner, prefix + sub)
+
+
+def storage_names() -> list[str]:
+    """The further storages an instance may name (``JEMH_BLOB_STORAGES``), in name order."""
+    return sorted(blob_storage().residencies)
+
+
+def instance_blob_name(instance: Any, name: str) -> str:
+    """Where a blob of ``instance`` (anything with a ``blob_storage`` attribute, or None) is stored: ``name`` in the
+    storage the instance names."""
+    return blob_storage().resident_name(getattr(instance, "blob_storage", "") or "", name)
 
 
 def blob_storage() -> EncryptedStorage:

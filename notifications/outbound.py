@@ -14,14 +14,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from jemh.storage import blob_storage
+from jemh.storage import blob_storage, instance_blob_name
 from notifications.choices import OutboundKind, OutboundStatus
 from notifications.models import OutboundMessage
 
 
-def store_message(instance_id: int, raw: bytes, now: datetime) -> str:
-    """Save a built message in the encrypting blob storage; its name."""
-    return blob_storage().save_bytes(f"outbound/{instance_id}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml", raw)
+def store_message(instance: Any, raw: bytes, now: datetime) -> str:
+    """Save a built message in the encrypting blob storage (the storage the instance names); its name."""
+    name = instance_blob_name(instance, f"outbound/{instance.pk}/{now:%Y/%m/%d}/{uuid.uuid4().hex}.eml")
+    return blob_storage().save_bytes(name, raw)
 
 
 def new_outbound(
@@ -41,7 +42,7 @@ def new_outbound(
     """A queued, unsaved audit row for one message to one recipient, its message stored (its name is added to
     ``saved_blobs``, for the caller to discard should the row not be saved)."""
     now = now or timezone.now()
-    name = store_message(instance.pk, raw, now)
+    name = store_message(instance, raw, now)
     saved_blobs.append(name)
     return OutboundMessage(
         instance=instance,

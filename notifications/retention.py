@@ -68,6 +68,12 @@ def purge_expired_deliveries(now: datetime | None = None) -> int:
     return expired.delete()[1].get("notifications.WebhookDelivery", 0)
 
 
+def expired_delivery_count(now: datetime | None = None) -> int:
+    """How many webhook delivery rows ``purge_expired_deliveries`` would delete now (for a dry run)."""
+    expired = WebhookDelivery.objects.filter(expires_at__lt=now or timezone.now())
+    return expired.exclude(status=DeliveryStatus.RECEIVED).count()
+
+
 def expired_counts(now: datetime | None = None) -> dict[str, int]:
     """What ``purge_expired`` would delete now (for a dry run)."""
     now = now or timezone.now()

@@ -268,6 +268,54 @@ class AttachmentUpload:
         return digest.hexdigest()
 
 
+ERASED_SENDER: Final = "erased sender"
+REDACTED_TEXT: Final = "(removed: written by an erased sender)"
+
+
+@dataclass(frozen=True)
+class SubjectHoldings:
+    """What a tracker holds about one e-mail address (a data subject): issues where it is the e-mail-only reporter
+    or an e-mail-only participant, and comments whose e-mail-only author it is."""
+
+    reported: tuple[TrackerIssue, ...] = ()
+    participating: tuple[TrackerIssue, ...] = ()
+    comments: tuple[TrackerComment, ...] = ()
+
+    @property
+    def issue_keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*(i.key for i in self.reported), *(i.key for i in self.participating)]))
+
+
+@dataclass(frozen=True)
+class SubjectErasure:
+    """What erasing an address changed in a tracker, by kind (counts only: no personal data)."""
+
+    reporter_fields_cleared: int = 0  # issues whose Email Sender Address / Name were cleared
+    participants_removed: int = 0  # issues the address was removed from as a participant
+    comment_authors_replaced: int = 0  # comments whose author became "erased sender"
+    texts_redacted: int = 0  # issue and comment texts replaced (only when asked to redact)
+    attachments_removed: int = 0  # attachments of the redacted issues and comments
+    mentions_removed: int = 0  # texts the address was cut out of (others' texts quoting it)
+
+    def as_counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def mentions(text: str, address: str) -> bool:
+    """Whether ``text`` names ``address`` (case-insensitive)."""
+    return bool(address) and address.strip().lower() in (text or "").lower()
+
+
+def without_address(text: str, address: str) -> str:
+    """``text`` with every spelling of ``address`` (case-insensitive) replaced by "erased sender"."""
+    import re
+
+    needle = address.strip()
+    if not needle or not text:
+        return text
+    return re.sub(re.escape(needle), ERASED_SENDER, text, flags=re.IGNORECASE)
+
+
 def mail_comment_counts(
     comments: Iterable[TrackerComment], since: datetime, excluding_message: int | None = None
 ) -> tuple[int, int]:
@@ -450,4 +498,22 @@ class Tracker(Protocol):
     ) -> TrackerIssue:
         """Set each field; a value of None removes the field. A value that is not JSON (text, numbers, lists) is
         InvalidFieldValue and changes nothing."""
+        ...
+
+    # -- a data subject (privacy.md, "Rights of the people in the mail") ------------------------------------------
+    def find_subject(self, address: str, *, issue_keys: Sequence[str] = ()) -> SubjectHoldings:
+        """Every issue whose e-mail-only reporter (Email Sender Address) or e-mail-only participant ``address`` is
+        (case-insensitive), and every comment whose e-mail-only author it is. ``issue_keys`` (issues mail of that
+        address went to, from the audit) are looked at too; keys of issues that no longer exist are skipped. A
+        tracker that cannot search a field finds them through those keys."""
+        ...
+
+    def erase_subject(
+        self, address: str, *, issue_keys: Sequence[str] = (), redact_texts: bool = False
+    ) -> SubjectErasure:
+        """Erase ``address`` from what :meth:`find_subject` finds: the e-mail-only reporter fields are cleared, the
+        address leaves the participants, comment authors become "erased sender" (:data:`ERASED_SENDER`), and the
+        address is cut out of the summary, description and comment texts of those issues and of ``issue_keys``.
+        With ``redact_texts``, the texts that person wrote (the issues they reported, their comments) are replaced
+        by :data:`REDACTED_TEXT` and their attachments removed. Idempotent: after it, find_subject finds nothing."""
         ...

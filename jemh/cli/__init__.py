@@ -15,4 +15,5 @@ SUBCOMMANDS: dict[str, str] = {
     "purge": "auditing.cli.purge",
     "rekey": "jemh.cli.rekey",
     "health": "inbound.cli.health",
+    "subject": "auditing.cli.subject",
 }

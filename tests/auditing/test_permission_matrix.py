@@ -33,7 +33,7 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
 from auditing.flags import flag_message, unflag
-from auditing.models import InboundDeletion, PurgeRun, RawMailAccess, RawRead, SupportAccess, SupportSaw
+from auditing.models import ErasureRecord, InboundDeletion, PurgeRun, RawMailAccess, RawRead, SupportAccess, SupportSaw
 from inbound.models import InboundMessage, InboundStatus, Outcome, Source
 from jemh.admin_secrets import SecretsAdminMixin, secret_field_names
 from jemh.models import Instance, OAuthApp, OAuthProvider
@@ -54,9 +54,9 @@ STANDARD_PAGES = ("changelist", "add", "change", "delete", "history")
 # What even a superuser cannot do from the admin (audit records are written by the apps, never by hand).
 NOT_ADDABLE = {"notifications.IssueEvent", "notifications.OutboundMessage", "inbound.InboundMessage"}
 NOT_ADDABLE |= {"auditing.InboundDeletion", "auditing.PurgeRun", "axes.AccessAttempt", "axes.AccessLog"}
-NOT_ADDABLE |= {"axes.AccessFailureLog", "notifications.WebhookDelivery"}
+NOT_ADDABLE |= {"axes.AccessFailureLog", "notifications.WebhookDelivery", "auditing.ErasureRecord"}
 # The support flags and the logs of who read what: records nobody edits or deletes.
-READ_ONLY = {"auditing.SupportFlag", "auditing.SupportAccess", "auditing.RawMailAccess"}
+READ_ONLY = {"auditing.SupportFlag", "auditing.SupportAccess", "auditing.RawMailAccess", "auditing.ErasureRecord"}
 NOT_ADDABLE |= READ_ONLY
 NOT_DELETABLE = {"inbound.InboundMessage", "auditing.InboundDeletion", "auditing.PurgeRun"} | READ_ONLY
 
@@ -160,6 +160,9 @@ EXTRA_URLS: dict[str, ExtraUrl] = {
     # its page); the callback without a sign-in this session started is refused before anything is looked up.
     "inbound_source_oauth_connect": ExtraUrl("get", lambda w: [w["inbound.Source"].pk], _expect(302, 403)),
     "inbound_source_oauth_callback": ExtraUrl("get", lambda w: [], _expect(400, 400, 400)),
+    # One address's export and erasure, per instance: auditing.export_subject / auditing.erase_subject.
+    "auditing_erasurerecord_export": ExtraUrl("get", lambda w: [w["jemh.Instance"].pk], _expect(200, 403)),
+    "auditing_erasurerecord_erase": ExtraUrl("get", lambda w: [w["jemh.Instance"].pk], _expect(200, 403)),
 }
 # The support views (``/support/``): one line each, as (URL name, args from the world, expected status by role).
 SUPPORT_URLS: dict[str, ExtraUrl] = {
@@ -263,6 +266,9 @@ def make_world(
         ),
         "auditing.InboundDeletion": InboundDeletion.objects.create(
             inbound_id=999999, instance=instance, reason=t("a test"), deleted_by_name="someone"
+        ),
+        "auditing.ErasureRecord": ErasureRecord.objects.create(
+            instance=instance, erased_by_name="someone", counts={"inbound_messages": 1}
         ),
         "auditing.PurgeRun": PurgeRun.objects.create(
             instance=instance, started_at=timezone.now(), finished_at=timezone.now(), counts={"raw_mail": 1}

@@ -138,3 +138,51 @@ def test_a_message_shared_with_support_stays_until_its_flag_ends(
     unflag(flag, admin_user)
     purge()
     assert not InboundMessage.objects.filter(pk=message.pk).exists()
+
+
+def test_hint_slots_go_after_the_audit_retention_unless_a_grace_period_still_needs_them(
+    instance: Any, profile: Any
+) -> None:
+    from inbound.models import HintGrace
+    from profiles.models import Profile
+
+    assert profile.instance_id == instance.pk
+
+    now = timezone.now()
+
+    def slot(days: float, reason: str) -> HintGrace:
+        return HintGrace.objects.create(
+            instance=instance, recipient_hash="a" * 64, reason=reason, sent_at=now - timedelta(days=days)
+        )
+
+    old, recent, long_grace = slot(31, "old"), slot(2, "recent"), slot(40, "long-grace")
+    assert purge(dry_run=True)[instance.name]["hint_slots"] == 2
+    assert set(HintGrace.objects.values_list("reason", flat=True)) == {"old", "recent", "long-grace"}
+    Profile.objects.filter(instance=instance).update(hint_grace_hours=24)
+    report = purge()
+    assert report[instance.name]["hint_slots"] == 2
+    assert list(HintGrace.objects.values_list("pk", flat=True)) == [recent.pk]
+    # a grace period longer than the retention keeps its slots as long as it lasts
+    kept = slot(35, "inside a 45-day grace")
+    Profile.objects.filter(instance=instance).update(hint_grace_hours=45 * 24)
+    assert purge()[instance.name]["hint_slots"] == 0
+    assert HintGrace.objects.filter(pk=kept.pk).exists()
+    assert not HintGrace.objects.filter(pk__in=[old.pk, long_grace.pk]).exists()
+
+
+def test_stored_webhook_deliveries_past_retention_go_with_the_purge(instance: Any) -> None:
+    from notifications.choices import DeliveryStatus
+    from notifications.models import WebhookDelivery
+
+    past = timezone.now() - timedelta(days=8)
+    expired = WebhookDelivery.objects.create(
+        instance=instance, body_hash="1" * 64, status=DeliveryStatus.PROCESSED, received_at=past
+    )
+    waiting = WebhookDelivery.objects.create(
+        instance=instance, body_hash="2" * 64, status=DeliveryStatus.RECEIVED, received_at=past, body="{}"
+    )
+    fresh = WebhookDelivery.objects.create(instance=instance, body_hash="3" * 64, status=DeliveryStatus.DROPPED)
+    assert purge(dry_run=True)["outbound mail and issue events"]["webhook_deliveries"] == 1
+    assert WebhookDelivery.objects.filter(pk=expired.pk).exists()
+    assert purge()["outbound mail and issue events"]["webhook_deliveries"] == 1
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {waiting.pk, fresh.pk}

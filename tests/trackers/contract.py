@@ -29,6 +29,8 @@ import pytest
 
 from trackers import errors
 from trackers.interface import (
+    ERASED_SENDER,
+    REDACTED_TEXT,
     Actor,
     AttachmentUpload,
     IssueUpdate,
@@ -167,6 +169,11 @@ class TrackerContract:
         "set_participants": ("test_email_participants",),
         "get_custom_fields": ("test_custom_fields_are_set_and_removed",),
         "update_custom_fields": ("test_custom_fields_are_set_and_removed",),
+        "find_subject": ("test_a_subject_is_found_as_reporter_participant_and_comment_author",),
+        "erase_subject": (
+            "test_erasing_a_subject_clears_its_fields_and_replaces_its_comment_authors",
+            "test_erasing_a_subject_with_redaction_replaces_the_texts_it_wrote",
+        ),
     }
 
     def test_every_interface_method_is_exercised(self) -> None:
@@ -772,6 +779,83 @@ class TrackerContract:
         assert sorted(w.account_id for w in tracker.get_issue(issue.key).watchers) == sorted([self.alice, self.bob])
         unwatched = tracker.update_issue(issue.key, IssueUpdate(remove_watchers=(self.alice, self.bob)))
         assert unwatched.watchers == ()
+
+    # -- a data subject ------------------------------------------------------------------------------------------
+    SUBJECT = "Erin.Subject@customer.example"
+
+    def _subject_world(self, tracker: Tracker) -> tuple[TrackerIssue, TrackerIssue, TrackerIssue]:
+        reported = tracker.create_issue(
+            self.new(
+                summary="Printer on fire",
+                description=f"Reach me at {self.SUBJECT.lower()}",
+                email_sender_address=self.SUBJECT,
+                email_sender_name="Erin Subject",
+                email_participants=("dave@customer.example",),
+            )
+        )
+        joined = tracker.create_issue(
+            self.new(
+                summary="Another one",
+                email_sender_address="dave@customer.example",
+                email_participants=("dave@customer.example", self.SUBJECT.upper()),
+            )
+        )
+        tracker.add_comment(
+            joined.key,
+            NewComment(
+                body="Me too, says erin.subject@customer.example", author_email=self.SUBJECT, author_name="Erin"
+            ),
+        )
+        tracker.add_comment(joined.key, NewComment(body="Noted", author=self.alice))
+        unrelated = tracker.create_issue(self.new(summary="Unrelated", email_sender_address="frank@x.example"))
+        return reported, joined, unrelated
+
+    def test_a_subject_is_found_as_reporter_participant_and_comment_author(self, tracker: Tracker) -> None:
+        reported, joined, unrelated = self._subject_world(tracker)
+        found = tracker.find_subject(self.SUBJECT.lower())
+        assert [i.key for i in found.reported] == [reported.key]
+        assert [i.key for i in found.participating] == [joined.key]
+        assert [(c.issue_key, c.author_email.lower()) for c in found.comments] == [(joined.key, self.SUBJECT.lower())]
+        assert unrelated.key not in found.issue_keys
+        nobody = tracker.find_subject("nobody@customer.example")
+        assert (nobody.reported, nobody.participating, nobody.comments) == ((), (), ())
+
+    def test_erasing_a_subject_clears_its_fields_and_replaces_its_comment_authors(self, tracker: Tracker) -> None:
+        reported, joined, unrelated = self._subject_world(tracker)
+        erased = tracker.erase_subject(self.SUBJECT, issue_keys=[unrelated.key])
+        assert (erased.reporter_fields_cleared, erased.participants_removed, erased.comment_authors_replaced) == (
+            1,
+            1,
+            1,
+        )
+        assert erased.texts_redacted == 0
+        after = tracker.get_issue(reported.key)
+        assert (after.email_sender_address, after.email_sender_name) == ("", "")
+        assert after.summary == "Printer on fire" and self.SUBJECT.lower() not in after.description.lower()
+        assert tracker.get_issue(joined.key).email_participants == ("dave@customer.example",)
+        comments = tracker.list_comments(joined.key)
+        assert (comments[0].author_email, comments[0].author_name) == ("", ERASED_SENDER)
+        assert comments[0].body.startswith("Me too") and "erin.subject" not in comments[0].body.lower()
+        assert comments[1].body == "Noted"
+        assert tracker.get_issue(unrelated.key).email_sender_address == "frank@x.example"
+        found = tracker.find_subject(self.SUBJECT)
+        assert (found.reported, found.participating, found.comments) == ((), (), ())
+        again = tracker.erase_subject(self.SUBJECT)  # idempotent
+        assert again.reporter_fields_cleared == again.comment_authors_replaced == 0
+
+    def test_erasing_a_subject_with_redaction_replaces_the_texts_it_wrote(self, tracker: Tracker) -> None:
+        reported, joined, _ = self._subject_world(tracker)
+        tracker.add_attachments(reported.key, [AttachmentUpload("erin.txt", data=b"from erin")])
+        mine = next(c for c in tracker.list_comments(joined.key) if c.author_email)
+        tracker.add_attachments(joined.key, [AttachmentUpload("her-log.txt", data=b"log")], comment_id=mine.id)
+        erased = tracker.erase_subject(self.SUBJECT, redact_texts=True)
+        assert erased.texts_redacted == 2 and erased.attachments_removed == 2
+        after = tracker.get_issue(reported.key)
+        assert after.summary == REDACTED_TEXT and after.description == ""
+        assert tracker.list_attachments(reported.key) == [] and tracker.list_attachments(joined.key) == []
+        bodies = [c.body for c in tracker.list_comments(joined.key)]
+        assert bodies == [REDACTED_TEXT, "Noted"]
+        assert tracker.get_issue(joined.key).summary == "Another one"  # not written by the subject
 
     def test_custom_fields_are_set_and_removed(self, tracker: Tracker) -> None:
         issue = tracker.create_issue(self.new(custom_fields={"Ticket": "EXT-1", "Team": "blue"}))

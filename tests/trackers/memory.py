@@ -13,12 +13,16 @@ from typing import Any
 
 from trackers import errors
 from trackers.interface import (
+    ERASED_SENDER,
     PROJECT_PERMISSIONS,
+    REDACTED_TEXT,
     Actor,
     AttachmentUpload,
     IssueUpdate,
     NewComment,
     NewIssue,
+    SubjectErasure,
+    SubjectHoldings,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,
@@ -27,7 +31,9 @@ from trackers.interface import (
     Transition,
     _Unset,
     mail_comment_counts,
+    mentions,
     normalize_message_id,
+    without_address,
 )
 from trackers.workflow import (
     IssueType,
@@ -465,3 +471,70 @@ class MemoryTracker:
                 fields.pop(name, None)
         fields.update(changes)
         return self._change(issue_key, custom_fields=fields)
+
+    # -- a data subject ---------------------------------------------------------------------------------------------
+    def _subject(self, address: str) -> tuple[list[_Stored], list[_Stored], list[tuple[_Stored, TrackerComment]]]:
+        wanted = address.strip().lower()
+        stores = list(self.issues.values())
+        reported = [s for s in stores if s.issue.email_sender_address.strip().lower() == wanted and wanted]
+        participating = [s for s in stores if wanted in (a.strip().lower() for a in s.issue.email_participants)]
+        comments = [(s, c) for s in stores for c in s.comments if wanted and c.author_email.strip().lower() == wanted]
+        return reported, participating, comments
+
+    def find_subject(self, address: str, *, issue_keys: Sequence[str] = ()) -> SubjectHoldings:
+        reported, participating, comments = self._subject(address)
+        return SubjectHoldings(
+            reported=tuple(s.issue for s in reported),
+            participating=tuple(s.issue for s in participating),
+            comments=tuple(c for _, c in comments),
+        )
+
+    def erase_subject(
+        self, address: str, *, issue_keys: Sequence[str] = (), redact_texts: bool = False
+    ) -> SubjectErasure:
+        reported, participating, comments = self._subject(address)
+        counts = dict.fromkeys(SubjectErasure().as_counts(), 0)
+        wanted = address.strip().lower()
+        for s in reported:
+            values: dict[str, Any] = {"email_sender_address": "", "email_sender_name": ""}
+            if redact_texts:
+                values.update(summary=REDACTED_TEXT, description="")
+                counts["texts_redacted"] += 1
+                before = len(s.attachments)
+                s.attachments = [a for a in s.attachments if a[0].comment_id is not None]
+                counts["attachments_removed"] += before - len(s.attachments)
+            s.issue = replace(s.issue, **values)
+            counts["reporter_fields_cleared"] += 1
+        for s in participating:
+            kept = tuple(a for a in s.issue.email_participants if a.strip().lower() != wanted)
+            s.issue = replace(s.issue, email_participants=kept)
+            counts["participants_removed"] += 1
+        for s, comment in comments:
+            changed = replace(comment, author_email="", author_name=ERASED_SENDER)
+            if redact_texts:
+                changed = replace(changed, body=REDACTED_TEXT)
+                counts["texts_redacted"] += 1
+                before = len(s.attachments)
+                s.attachments = [a for a in s.attachments if a[0].comment_id != comment.id]
+                counts["attachments_removed"] += before - len(s.attachments)
+            s.comments = [changed if c.id == comment.id else c for c in s.comments]
+            counts["comment_authors_replaced"] += 1
+        keys = {k.strip().upper() for k in issue_keys}
+        touched = {id(s) for s in (*reported, *participating)} | {id(s) for s, _ in comments}
+        for s in self.issues.values():
+            if id(s) not in touched and s.issue.key.upper() not in keys:
+                continue
+            if mentions(s.issue.summary, address) or mentions(s.issue.description, address):
+                s.issue = replace(
+                    s.issue,
+                    summary=without_address(s.issue.summary, address),
+                    description=without_address(s.issue.description, address),
+                )
+                counts["mentions_removed"] += 1
+            for c in list(s.comments):
+                if mentions(c.body, address):
+                    s.comments = [
+                        replace(c, body=without_address(c.body, address)) if x.id == c.id else x for x in s.comments
+                    ]
+                    counts["mentions_removed"] += 1
+        return SubjectErasure(**counts)

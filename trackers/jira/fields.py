@@ -80,3 +80,11 @@ def forget(base_url: str) -> None:
     """Drop a site's cached fields (after creating one)."""
     with _lock:
         _cache.pop(base_url.rstrip("/"), None)
+
+
+PROPERTY = "jemh"  # the entity property (of issues and comments) holding what Jira does not keep
+
+
+def jql_string(value: str) -> str:
+    """A value inside a double-quoted JQL string."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')

@@ -35,6 +35,8 @@ from trackers.interface import (
     IssueUpdate,
     NewComment,
     NewIssue,
+    SubjectErasure,
+    SubjectHoldings,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,
@@ -45,7 +47,7 @@ from trackers.interface import (
     mail_comment_counts,
     normalize_message_id,
 )
-from trackers.jira import adf, wiki
+from trackers.jira import adf, subject, wiki
 from trackers.jira.client import JiraClient
 from trackers.jira.errors import JiraTemporaryError
 from trackers.jira.fields import (
@@ -53,15 +55,16 @@ from trackers.jira.fields import (
     EMAIL_PARTICIPANTS,
     EMAIL_SENDER_ADDRESS,
     EMAIL_SENDER_NAME,
+    PROPERTY,
     FieldInfo,
     FieldMap,
+    jql_string,
 )
 from trackers.jira.users import UserDirectory
 from trackers.models import MessageIdKind, RemoteAttachment, RemoteIdempotencyKey, RemoteMessageId
 
 T = TypeVar("T")
 
-PROPERTY = "jemh"  # the entity property holding what Jira does not keep
 TEXT_LIMIT = 32767  # Jira's limit for descriptions and comment bodies
 PROPERTY_LIMIT = 30000  # bytes of our Markdown kept in the property (Jira allows 32,768 per property)
 CLAIM_TIMEOUT = timedelta(seconds=60)  # a claim older than this belongs to a worker that died
@@ -1069,6 +1072,15 @@ class JiraTracker:
             return self.get_issue(key)
         return self.get_issue(key)
 
+    # -- a data subject ---------------------------------------------------------------------------------------------
+    def find_subject(self, address: str, *, issue_keys: Sequence[str] = ()) -> SubjectHoldings:
+        return subject.find(self, address, issue_keys)
+
+    def erase_subject(
+        self, address: str, *, issue_keys: Sequence[str] = (), redact_texts: bool = False
+    ) -> SubjectErasure:
+        return subject.erase(self, address, issue_keys, redact_texts=redact_texts)
+
 
 def _comment_total(value: Any) -> int | None:
     """The issue's comment count from its ``comment`` field (a page of comments with ``total``), if it says."""
@@ -1087,6 +1099,4 @@ def _side_by_side(call: Callable[[str], T], values: list[str]) -> list[T]:
         return list(pool.map(call, values))
 
 
-def _jql_string(value: str) -> str:
-    """A value inside a double-quoted JQL string."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+_jql_string = jql_string

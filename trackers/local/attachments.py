@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
 
-from jemh.storage import blob_storage, discard_blobs
+from jemh.storage import blob_storage, discard_blobs, instance_blob_name
 from trackers.errors import InvalidFieldValue
 from trackers.interface import AttachmentUpload
 from trackers.local.changes import SYSTEM, ChangeContext, emit
@@ -43,7 +43,9 @@ class _HashingReader:
 
 def _store(issue: Issue, upload: AttachmentUpload) -> tuple[str, int, str]:
     """Write the content to blob storage; return (blob name, size, sha256)."""
-    name = f"tracker/{issue.instance_id}/{issue.project.key}/{issue.number}/{uuid.uuid4().hex}"
+    name = instance_blob_name(
+        issue.instance, f"tracker/{issue.instance_id}/{issue.project.key}/{issue.number}/{uuid.uuid4().hex}"
+    )
     reader = _HashingReader(io.BytesIO(upload.data) if upload.data is not None else upload.file)  # type: ignore[arg-type]  # one of data/file is set
     stored = blob_storage().save_stream(name, reader)  # type: ignore[arg-type]  # a reader, not a whole BinaryIO
     return stored, reader.size, reader.digest.hexdigest()

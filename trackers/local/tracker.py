@@ -25,6 +25,8 @@ from trackers.interface import (
     NewComment,
     NewIssue,
     Permission,
+    SubjectErasure,
+    SubjectHoldings,
     TrackerAttachment,
     TrackerComment,
     TrackerIssue,
@@ -35,7 +37,7 @@ from trackers.interface import (
 )
 from trackers.local import attachments as attachment_services
 from trackers.local import comments as comment_services
-from trackers.local import convert, services
+from trackers.local import convert, services, subject
 from trackers.local.changes import ChangeContext
 from trackers.models import Attachment, Comment, Issue, IssueMessageId, MessageIdKind, Project
 from trackers.workflow import IssueType, Priority, Resolution, canonical, transitions_from
@@ -593,3 +595,14 @@ class LocalTracker:
             locked.custom_fields = fields
 
         return convert.to_issue(services.change_issue(self._issue(issue_key), mutate, self._context(actor)))
+
+    # -- a data subject ---------------------------------------------------------------------------------------------
+    @_translating_errors
+    def find_subject(self, address: str, *, issue_keys: Sequence[str] = ()) -> SubjectHoldings:
+        return subject.find(self.instance.pk, address, issue_keys)
+
+    @_translating_errors
+    def erase_subject(
+        self, address: str, *, issue_keys: Sequence[str] = (), redact_texts: bool = False
+    ) -> SubjectErasure:
+        return subject.erase(self.instance.pk, address, issue_keys, redact_texts=redact_texts)

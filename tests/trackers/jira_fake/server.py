@@ -483,6 +483,14 @@ class FakeJira:
             ("PUT", rf"issue/{key}", "editIssue", self.edit_issue),
             ("POST", rf"issue/{key}/comment", "addComment", self.add_comment),
             ("GET", rf"issue/{key}/comment", "getComments", self.get_comments),
+            ("PUT", rf"issue/{key}/comment/(?P<id>[^/]+)", "updateComment", self.update_comment),
+            (
+                "PUT",
+                r"comment/(?P<id>[^/]+)/properties/(?P<prop>[^/]+)",
+                "setCommentProperty",
+                self.set_comment_property,
+            ),
+            ("DELETE", r"attachment/(?P<id>\d+)", "removeAttachment", self.remove_attachment),
             ("POST", rf"issue/{key}/attachments", "addAttachment", self.add_attachments),
             ("GET", r"attachment/content/(?P<id>[^/]+)", "getAttachmentContent", self.attachment_content),
             ("GET", rf"issue/{key}/transitions", "getTransitions", self.get_transitions),
@@ -783,6 +791,41 @@ class FakeJira:
             "comments": [self.comment_json(issue, c, with_properties=with_properties) for c in page],
         }
 
+    def _comment(self, comment_id: str) -> tuple[Issue, Comment]:
+        for issue in self.state.issues.values():
+            for comment in issue.comments:
+                if comment.id == comment_id:
+                    return issue, comment
+        raise JiraError(404, ["Can not find a comment for the id."])
+
+    def update_comment(self, request: Request, key: str, id: str) -> tuple[int, Any]:
+        issue = self._issue(key)
+        _, comment = self._comment(id)
+        body = request.json()
+        text = self._text(body.get("body"), "comment body")
+        if not text.strip():
+            raise JiraError(400, errors={"comment": "Comment body can not be empty!"})
+        with self.state.lock:
+            comment.body = body["body"]
+            for prop in body.get("properties") or []:
+                comment.properties[prop["key"]] = prop["value"]
+            issue.updated = now()
+        return 200, self.comment_json(issue, comment, with_properties=False)
+
+    def set_comment_property(self, request: Request, id: str, prop: str) -> tuple[int, Any]:
+        _, comment = self._comment(id)
+        with self.state.lock:
+            created = prop not in comment.properties
+            comment.properties[prop] = request.json()
+        return (201 if created else 200), {}
+
+    def remove_attachment(self, request: Request, id: str) -> tuple[int, Any]:
+        attachment = self._attachment(id)
+        with self.state.lock:
+            for issue in self.state.issues.values():
+                issue.attachments = [a for a in issue.attachments if a.id != attachment.id]
+        return 204, None
+
     def add_attachments(self, request: Request, key: str) -> tuple[int, Any]:
         if request.headers.get("X-Atlassian-Token", "").lower() != "no-check":
             raise JiraError(403, ["XSRF check failed"])
@@ -965,6 +1008,8 @@ def _in_project(issue: Issue, project: str) -> bool:
 
 def _field_contains(issue: Issue, field_id: str, text: str) -> bool:
     value = issue.fields.get(field_id)
+    if isinstance(value, dict):  # a rich-text field (ADF on Cloud): Jira searches its text
+        value = _adf_text(value)
     return isinstance(value, str) and text in value.casefold()
 
 
