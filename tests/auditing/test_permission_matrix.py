@@ -680,7 +680,7 @@ def test_the_start_pages_checklist_links_only_to_forms_the_user_may_use(instance
     """The getting-started checklist (issue 19) on the admin index, before any mail flowed: a superuser gets a link
     to every step's form, a viewer sees the steps but no link to an add form, and staff who may not see instances,
     support users and anonymous see no checklist (nor the instance's problems)."""
-    clients = make_clients()
+    clients = make_clients(instance)
     pages = {role: clients[role].get("/admin/") for role in ROLES}
     assert pages["anonymous"].status_code == 302 and pages["support"].status_code in {302, 403}  # not staff
     root, viewer = pages["superuser"].content.decode(), pages["viewer"].content.decode()
