@@ -121,26 +121,39 @@ def refresh(app: OAuthApp, refresh_token: str, scopes: tuple[str, ...] = ()) -> 
 
 
 def app_only_token(app: OAuthApp) -> TokenSet:
-    """An app-only access token (client credentials) for Microsoft's IMAP.AccessAsApp / SMTP.SendAsApp.
+    """An app-only access token (client credentials, through msal) for Microsoft's IMAP.AccessAsApp /
+    SMTP.SendAsApp: from ``login.microsoftonline.com/<tenant>``, or from the app's ``issuer_url`` (a private or
+    test identity provider, read through its OpenID discovery document; msal takes https only).
 
-    Microsoft apps use msal; an app with an ``issuer_url`` (a private or test provider) the plain grant."""
+    A new msal application each time: the source stores the token, and a refused one must not come back from
+    msal's cache. ``invalid_client`` / ``unauthorized_client`` (wrong secret, no consent) raise
+    :class:`SignInAgain`; an unreachable provider an :class:`OAuthFailure`."""
     if not app.client_secret:
         raise SignInAgain("app-only access needs the app's client secret; set it on the OAuth app")
-    if app.provider == OAuthProvider.MICROSOFT and not app.issuer_url:
-        import msal  # only Microsoft apps need it
+    import msal  # only app-only access needs it
 
-        result: dict[str, Any] = msal.ConfidentialClientApplication(
-            app.client_id, client_credential=app.client_secret, authority=microsoft_authority(app), timeout=TIMEOUT
-        ).acquire_token_for_client(scopes=[MICROSOFT_APP_ONLY_SCOPE])
-        if "access_token" not in result:
-            error = str(result.get("error", "error"))
-            text = f"{error}: {result.get('error_description', '')}".strip()
-            raise (SignInAgain if error in ("invalid_client", "unauthorized_client") else OAuthFailure)(text)
-        return _token_set(result, previous_refresh="")
-    ends = _endpoints(app)
-    with _client(app) as client:
-        token = _token_call(lambda: client.fetch_token(ends.token, grant_type="client_credentials", timeout=TIMEOUT))
-    return _token_set(token, previous_refresh="")
+    options: dict[str, Any] = {"client_credential": app.client_secret, "timeout": TIMEOUT}
+    if app.issuer_url:
+        options["oidc_authority"] = app.issuer_url.rstrip("/")
+    elif app.tenant:
+        options["authority"] = microsoft_authority(app)
+    else:  # Microsoft grants app-only tokens from a tenant's authority only, never from 'organizations'
+        raise SignInAgain("app-only access needs the directory (tenant) id or domain on the Microsoft OAuth app")
+    try:
+        result: Any = msal.ConfidentialClientApplication(app.client_id, **options).acquire_token_for_client(
+            scopes=[MICROSOFT_APP_ONLY_SCOPE]
+        )
+    except ValueError as exc:  # an authority msal refuses (not https, no tenant in the path)
+        raise SignInAgain(f"the identity provider's address is not usable: {exc}") from exc
+    except Exception as exc:  # discovery or the token endpoint could not be reached
+        raise OAuthFailure(f"the provider could not be reached ({exc.__class__.__name__}: {exc})") from exc
+    if not isinstance(result, dict) or "access_token" not in result:
+        found = result if isinstance(result, dict) else {}
+        error = str(found.get("error", "error"))
+        described = str(found.get("error_description") or "").strip()
+        text = f"{error}: {described.splitlines()[0]}" if described else error
+        raise (SignInAgain if error in ("invalid_client", "unauthorized_client") else OAuthFailure)(text)
+    return _token_set(result, previous_refresh="")
 
 
 def _endpoints(app: OAuthApp) -> Any:

@@ -3,7 +3,7 @@ and Graph sending.
 
 The identity provider (https, with a certificate of its own CA, since msal accepts https authorities only) serves the
 OpenID discovery document and the token endpoint, and grants the client-credentials flow to the one registered
-client. Graph (plain http) serves, for each mailbox, with its bearer tokens checked on every request:
+client; its tokens are opaque, or whatever ``mint`` makes (JWTs a mail server validates itself). Graph (plain http) serves, for each mailbox, with its bearer tokens checked on every request:
 
 - ``GET /users/{id}/mailFolders/{folder}/messages/delta`` with ``changeType=created``: the first round lists the
   folder's messages, later rounds (``$deltatoken``) those that arrived since; pages of at most ``page_size`` (or
@@ -32,7 +32,7 @@ import re
 import secrets
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,6 +146,8 @@ class FakeIdentity:
         self.issued: list[str] = []  # every access token granted, in order
         self.revoked: set[str] = set()
         self.token_requests = 0
+        self.token_forms: list[dict[str, str]] = []  # each token request's grant_type, client_id, client_secret, scope
+        self.mint: Callable[[], str] | None = None  # makes the access tokens (e.g. JWTs a mail server checks)
         self.expires_in = 3600
         cert_file, key_file = _certificate(directory)
         self.ca_file = str(cert_file)
@@ -189,13 +191,21 @@ class FakeIdentity:
                 client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
             with self.lock:
                 self.token_requests += 1
+                self.token_forms.append(
+                    {
+                        "grant_type": form.get("grant_type", ""),
+                        "client_id": client_id,
+                        "client_secret": secret,
+                        "scope": form.get("scope", ""),
+                    }
+                )
             if form.get("grant_type") != "client_credentials":
                 request._json(400, {"error": "unsupported_grant_type", "error_description": "client credentials only"})
                 return
             if (client_id, secret) != (self.client_id, self.client_secret):
                 request._json(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid secret."})
                 return
-            token = "at-" + secrets.token_urlsafe(16)
+            token = self.mint() if self.mint is not None else "at-" + secrets.token_urlsafe(16)
             with self.lock:
                 self.issued.append(token)
             request._json(200, {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token})
