@@ -21,7 +21,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from django.utils import timezone
 
-from jemh.models import OAuthApp, OAuthProvider
+from jemh.models import OAuthApp
 from jemh.oauth.providers import MICROSOFT_APP_ONLY_SCOPE, DiscoveryError, endpoints, microsoft_authority
 
 TIMEOUT = 20.0

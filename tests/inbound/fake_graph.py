@@ -3,7 +3,8 @@ and Graph sending.
 
 The identity provider (https, with a certificate of its own CA, since msal accepts https authorities only) serves the
 OpenID discovery document and the token endpoint, and grants the client-credentials flow to the one registered
-client; its tokens are opaque, or whatever ``mint`` makes (JWTs a mail server validates itself). Graph (plain http) serves, for each mailbox, with its bearer tokens checked on every request:
+client; its tokens are opaque, or whatever ``mint`` makes (JWTs a mail server validates itself). Graph (plain
+http) serves, for each mailbox, with its bearer tokens checked on every request:
 
 - ``GET /users/{id}/mailFolders/{folder}/messages/delta`` with ``changeType=created``: the first round lists the
   folder's messages, later rounds (``$deltatoken``) those that arrived since; pages of at most ``page_size`` (or
