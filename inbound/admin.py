@@ -9,9 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
-from django.db.models import Count, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -28,8 +26,7 @@ from inbound.pipeline.report_table import report_table
 from inbound.pipeline.testcases import run_test_case
 from inbound.retrieval import check_connection, poll
 from inbound.sources.mta_setup import mta_setup
-from inbound.tasks import POLL_TASK, schedule_name
-from jemh import tenancy
+from inbound.tasks import poll_tasks_of
 from jemh.admin import PeriodicTaskAdmin
 from jemh.admin_secrets import SecretsAdminMixin
 from jemh.admin_tenancy import InstanceScopedAdmin
@@ -404,16 +401,6 @@ class TestCaseAdmin(InstanceScopedAdmin, admin.ModelAdmin):
                 f"{case.name}: {outcome} — {report.get('reason') or report.get('error', '')}",
                 messages.SUCCESS if outcome not in {"error", "failed"} else messages.ERROR,
             )
-
-
-def poll_tasks_of(queryset: QuerySet[PeriodicTask], ids: tenancy.InstanceIds) -> QuerySet[PeriodicTask]:
-    """The scope of periodic tasks: the site's own (purge, heartbeat...) and the poll tasks of the instances'
-    sources; another instance's poll task (it names its source) is not theirs."""
-    names = Source.objects.filter(instance__in=ids).annotate(
-        # schedule_name(pk), in SQL
-        task_name=Concat(Value(schedule_name(0).removesuffix("0")), Cast("pk", output_field=models.CharField()))
-    )
-    return queryset.filter(~Q(task=POLL_TASK) | Q(name__in=names.values("task_name")))
 
 
 class SourcePollTaskAdmin(PeriodicTaskAdmin):

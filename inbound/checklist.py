@@ -14,8 +14,9 @@ from typing import Any
 
 from django.urls import reverse
 
-from inbound.misconfiguration import Problem, all_problems
+from inbound.misconfiguration import Problem, problems_of
 from inbound.models import InboundMessage, InboundStatus, Source
+from jemh import tenancy
 from jemh.models import Instance, TrackerKind
 from notifications.models import NotificationMapping
 from profiles import inheritance
@@ -111,14 +112,14 @@ def _project_step(user: Any, instance: Instance | None) -> Step:
 
 def checklist_for(user: Any) -> Checklist:
     """The checklist as ``user`` sees it (links only to forms they may use)."""
-    instances = list(Instance.objects.order_by("name"))
+    instances = list(tenancy.scoped(Instance.objects.order_by("name"), user, scope="pk"))
     flowed = {
         pk
         for pk in InboundMessage.objects.filter(status=InboundStatus.PROCESSED)
         .values_list("instance_id", flat=True)
         .distinct()
     }
-    problems = tuple(all_problems())
+    problems = tuple(problem for instance in instances for problem in problems_of(instance))
     if instances and any(i.pk in flowed for i in instances):
         return Checklist(None, (), problems)
     instance = instances[0] if instances else None

@@ -138,10 +138,6 @@ def problems_of(instance: Instance) -> list[Problem]:
     return [*_tracker_refused(instance), *_ambiguous_profiles(instance), *_unknown_projects(instance)]
 
 
-def all_problems() -> list[Problem]:
-    return [problem for instance in Instance.objects.order_by("name") for problem in problems_of(instance)]
-
-
 def alert(problem: Problem) -> bool:
     """Log the problem at WARNING and mail the instance's admins (else settings.ADMINS), once per problem: True when
     this call told them. A paused instance was told by the pause itself."""

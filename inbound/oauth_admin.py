@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -51,8 +51,10 @@ class OAuthSignInAdminMixin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def _changeable_source(self, request: HttpRequest, object_id: str) -> Source:
-        source = self.get_object(request, object_id)
-        if source is None or not self.has_change_permission(request, source):
+        source = self.get_object(request, object_id)  # through the user's instances: another's is "not found"
+        if source is None:
+            raise Http404("No such source.")
+        if not self.has_change_permission(request, source):
             raise PermissionDenied
         return source
 

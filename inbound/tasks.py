@@ -6,13 +6,16 @@ import json
 from typing import TYPE_CHECKING
 
 from celery import shared_task
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from inbound.retrieval import poll
 
 if TYPE_CHECKING:
     from inbound.models import Source
+    from jemh.tenancy import InstanceIds
 
 POLL_TASK = "inbound.poll_source"
 
@@ -51,3 +54,15 @@ def sync_schedule(source: Source) -> None:
 
 def remove_schedule(source_id: int) -> None:
     PeriodicTask.objects.filter(name=schedule_name(source_id)).delete()
+
+
+def poll_tasks_of(queryset: QuerySet[PeriodicTask], ids: InstanceIds) -> QuerySet[PeriodicTask]:
+    """The scope of periodic tasks: the site's own (purge, heartbeat...) and the poll tasks of the instances'
+    sources; another instance's poll task (it names its source) is not theirs."""
+    from inbound.models import Source  # not at the top: the models import this module's callers
+
+    names = Source.objects.filter(instance__in=ids).annotate(
+        # schedule_name(pk), in SQL
+        task_name=Concat(Value(schedule_name(0).removesuffix("0")), Cast("pk", output_field=models.CharField()))
+    )
+    return queryset.filter(~Q(task=POLL_TASK) | Q(name__in=names.values("task_name")))

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -22,7 +22,9 @@ from inbound import health as source_health
 from inbound.heartbeat import staleness
 from inbound.models import HeartbeatRole, InboundMessage, Source, WorkerHeartbeat
 from inbound.pipeline.backlog import backlog
+from inbound.tasks import poll_tasks_of
 from jemh.logging import redact
+from jemh.tenancy import InstanceIds
 from notifications.models import OutboundMessage
 
 #: the outcomes in the order the charts stack them (and their colours)
@@ -125,8 +127,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def sources() -> list[SourceState]:
-    rows = Source.objects.select_related("instance").order_by("instance__name", "name")
+def _of(queryset: QuerySet[Any], path: str, instance_ids: InstanceIds | None) -> QuerySet[Any]:
+    """``queryset`` cut to the given instances (``path``: the lookup to a row's instance id); all for None."""
+    return queryset if instance_ids is None else queryset.filter(**{f"{path}__in": instance_ids})
+
+
+def sources(instance_ids: InstanceIds | None = None) -> list[SourceState]:
+    rows = _of(Source.objects.select_related("instance"), "instance_id", instance_ids).order_by(
+        "instance__name", "name"
+    )
     return [
         SourceState(
             id=s.pk,
@@ -144,8 +153,8 @@ def sources() -> list[SourceState]:
     ]
 
 
-def backlog_now(now: datetime) -> dict[str, Any]:
-    found = backlog(now)
+def backlog_now(now: datetime, instance_ids: InstanceIds | None = None) -> dict[str, Any]:
+    found = backlog(now, instance_ids)
     return {
         "count": found.count,
         "oldest_received_at": found.oldest_received_at,
@@ -153,7 +162,7 @@ def backlog_now(now: datetime) -> dict[str, Any]:
     }
 
 
-def outcomes(now: datetime, period: str) -> OutcomeSeries:
+def outcomes(now: datetime, period: str, instance_ids: InstanceIds | None = None) -> OutcomeSeries:
     """Outcomes of the messages processed in the last 24 hours by hour (``hour``) or 7 days by day (``day``)."""
     trunc: type[TruncHour | TruncDay]
     if period == "hour":
@@ -164,7 +173,8 @@ def outcomes(now: datetime, period: str) -> OutcomeSeries:
         local = timezone.localtime(now)
         first = local.replace(hour=0, minute=0, second=0, microsecond=0) - step * (n - 1)
     rows = (
-        InboundMessage.objects.filter(processed_at__gte=first, processed_at__lte=now)
+        _of(InboundMessage.objects, "instance_id", instance_ids)
+        .filter(processed_at__gte=first, processed_at__lte=now)
         .exclude(outcome="")
         .annotate(bucket=trunc("processed_at"))
         .values("bucket", "outcome")
@@ -180,9 +190,10 @@ def outcomes(now: datetime, period: str) -> OutcomeSeries:
     return OutcomeSeries(period=period, starts=starts, counts=counts)
 
 
-def outbound_states() -> dict[str, int]:
+def outbound_states(instance_ids: InstanceIds | None = None) -> dict[str, int]:
     found = dict(
-        OutboundMessage.objects.filter(status__in=OUTBOUND_STATES)
+        _of(OutboundMessage.objects, "instance_id", instance_ids)
+        .filter(status__in=OUTBOUND_STATES)
         .values_list("status")
         .order_by()
         .annotate(n=Count("pk"))
@@ -191,16 +202,24 @@ def outbound_states() -> dict[str, int]:
     return {state: found.get(state, 0) for state in OUTBOUND_STATES}
 
 
-def beat_tasks() -> list[BeatTask]:
+def beat_tasks(instance_ids: InstanceIds | None = None) -> list[BeatTask]:
+    tasks = PeriodicTask.objects.exclude(task="celery.backend_cleanup")
+    if instance_ids is not None:  # another instance's poll task names its source
+        tasks = poll_tasks_of(tasks, instance_ids)
     return [
-        BeatTask(name=t.name, task=t.task, enabled=t.enabled, last_run_at=t.last_run_at)
-        for t in PeriodicTask.objects.exclude(task="celery.backend_cleanup").order_by("name")
+        BeatTask(name=t.name, task=t.task, enabled=t.enabled, last_run_at=t.last_run_at) for t in tasks.order_by("name")
     ]
 
 
-def purges() -> list[Purge]:
+def purges(instance_ids: InstanceIds | None = None) -> list[Purge]:
     """The last purge run of each instance."""
-    latest = PurgeRun.objects.values("instance").order_by().annotate(last=Max("pk")).values_list("last", flat=True)
+    latest = (
+        _of(PurgeRun.objects, "instance_id", instance_ids)
+        .values("instance")
+        .order_by()
+        .annotate(last=Max("pk"))
+        .values_list("last", flat=True)
+    )
     runs = PurgeRun.objects.filter(pk__in=list(latest)).select_related("instance").order_by("instance__name")
     return [Purge(r.instance.name, r.started_at, r.finished_at, dict(r.counts)) for r in runs]
 
@@ -224,23 +243,25 @@ def key_warnings() -> list[str]:
     ]
 
 
-def snapshot(allowed: set[str] | None = None, now: datetime | None = None) -> Status:
-    """The parts in ``allowed`` (every part when None)."""
+def snapshot(
+    allowed: set[str] | None = None, now: datetime | None = None, instance_ids: InstanceIds | None = None
+) -> Status:
+    """The parts in ``allowed`` (every part when None), of the instances ``instance_ids`` (all when None)."""
     now = now or timezone.now()
     parts = [p for p in PARTS if allowed is None or p in allowed]
     status = Status(generated_at=now, parts=parts)
     if "sources" in parts:
-        status.sources = sources()
+        status.sources = sources(instance_ids)
     if "backlog" in parts:
-        status.backlog = backlog_now(now)
+        status.backlog = backlog_now(now, instance_ids)
     if "outcomes" in parts:
-        status.outcomes = {"24h": outcomes(now, "hour"), "7d": outcomes(now, "day")}
+        status.outcomes = {"24h": outcomes(now, "hour", instance_ids), "7d": outcomes(now, "day", instance_ids)}
     if "outbound" in parts:
-        status.outbound = outbound_states()
+        status.outbound = outbound_states(instance_ids)
     if "beat_tasks" in parts:
-        status.beat_tasks = beat_tasks()
+        status.beat_tasks = beat_tasks(instance_ids)
     if "purges" in parts:
-        status.purges = purges()
+        status.purges = purges(instance_ids)
     if "heartbeats" in parts:
         status.heartbeats = heartbeats(now)
     if "key_warnings" in parts:

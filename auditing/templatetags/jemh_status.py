@@ -9,6 +9,7 @@ from django import template
 
 from auditing.status import charts
 from auditing.status.snapshot import allowed_parts, snapshot
+from jemh import tenancy
 
 register = template.Library()
 
@@ -19,7 +20,7 @@ def status_dashboard(context: template.Context) -> dict[str, Any]:
     allowed = allowed_parts(request.user) if request is not None else set()
     if not allowed:
         return {"status": None}
-    status = snapshot(allowed)
+    status = snapshot(allowed, instance_ids=tenancy.instance_ids_of(request.user))
     figures = []
     for period, caption in (("24h", "Last 24 hours, by hour"), ("7d", "Last 7 days, by day")):
         if status.outcomes is not None:

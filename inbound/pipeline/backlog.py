@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
@@ -29,12 +30,14 @@ class Backlog:
     oldest_age_seconds: float | None
 
 
-def backlog(now: datetime | None = None) -> Backlog:
-    """The processing backlog (for the dashboard)."""
+def backlog(now: datetime | None = None, instance_ids: QuerySet[Any] | None = None) -> Backlog:
+    """The processing backlog (for the dashboard), of the instances ``instance_ids`` (all when None)."""
     now = now or timezone.now()
     unfinished = InboundMessage.objects.filter(
         status__in=(InboundStatus.RECEIVED, InboundStatus.PROCESSING, InboundStatus.FAILED)
     )
+    if instance_ids is not None:
+        unfinished = unfinished.filter(instance_id__in=instance_ids)
     totals = unfinished.order_by().aggregate(count=Count("pk"), oldest=Min("received_at"))
     oldest = totals["oldest"]
     age = round((now - oldest).total_seconds(), 1) if oldest else None
