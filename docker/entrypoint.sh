@@ -22,7 +22,7 @@ case "$role" in
       --hostname "worker@%h" "$@" ;;
   beat)
     exec celery -A jemh beat --loglevel "${LOG_LEVEL:-INFO}" \
-      --scheduler django_celery_beat.schedulers:DatabaseScheduler --pidfile= "$@" ;;
+      --scheduler inbound.heartbeat:HeartbeatScheduler --pidfile= "$@" ;;
   migrate)
     python manage.py migrate --noinput
     exec python manage.py jemh bootstrap "$@" ;;
