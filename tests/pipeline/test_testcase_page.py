@@ -16,6 +16,7 @@ from inbound.models import InboundMessage
 from profiles.models import Profile, TestCase
 from tests.admin_browser import screenshot, signed_in_page
 from tests.pipeline.conftest import mail
+from tests.tenancy import member_of_every_instance
 from trackers.models import Issue
 
 
@@ -24,7 +25,7 @@ def _case(profile: Profile) -> TestCase:
 
 
 def _staff(username: str, *codenames: str) -> Client:
-    user = get_user_model().objects.create(username=username, is_staff=True)
+    user = member_of_every_instance(get_user_model().objects.create(username=username, is_staff=True))
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client = Client()
     client.force_login(user)
