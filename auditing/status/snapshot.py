@@ -173,7 +173,7 @@ def outcomes(now: datetime, period: str, instance_ids: InstanceIds | None = None
         local = timezone.localtime(now)
         first = local.replace(hour=0, minute=0, second=0, microsecond=0) - step * (n - 1)
     rows = (
-        _of(InboundMessage.objects, "instance_id", instance_ids)
+        _of(InboundMessage.objects.all(), "instance_id", instance_ids)
         .filter(processed_at__gte=first, processed_at__lte=now)
         .exclude(outcome="")
         .annotate(bucket=trunc("processed_at"))
@@ -192,7 +192,7 @@ def outcomes(now: datetime, period: str, instance_ids: InstanceIds | None = None
 
 def outbound_states(instance_ids: InstanceIds | None = None) -> dict[str, int]:
     found = dict(
-        _of(OutboundMessage.objects, "instance_id", instance_ids)
+        _of(OutboundMessage.objects.all(), "instance_id", instance_ids)
         .filter(status__in=OUTBOUND_STATES)
         .values_list("status")
         .order_by()
@@ -214,7 +214,7 @@ def beat_tasks(instance_ids: InstanceIds | None = None) -> list[BeatTask]:
 def purges(instance_ids: InstanceIds | None = None) -> list[Purge]:
     """The last purge run of each instance."""
     latest = (
-        _of(PurgeRun.objects, "instance_id", instance_ids)
+        _of(PurgeRun.objects.all(), "instance_id", instance_ids)
         .values("instance")
         .order_by()
         .annotate(last=Max("pk"))

@@ -17,7 +17,9 @@ register = template.Library()
 @register.inclusion_tag("admin/_status_panel.html", takes_context=True)
 def status_dashboard(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
-    allowed = allowed_parts(request.user) if request is not None else set()
+    if request is None:
+        return {"status": None}
+    allowed = allowed_parts(request.user)
     if not allowed:
         return {"status": None}
     status = snapshot(allowed, instance_ids=tenancy.instance_ids_of(request.user))
