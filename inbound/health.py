@@ -118,14 +118,6 @@ def notify_admins_disabled(source: Source) -> int:
     """Mail the instance's admins that a source was disabled; returns the number of recipients. The alert is
     recorded (kind ``alert``) and sent by the notifications app, once per disabling, retried through an outage."""
     instance = source.instance
-    recipients = sorted({user.email for user in instance.admins.all() if user.email})
-    if not recipients:
-        recipients = [email for _, email in getattr(settings, "ADMINS", [])]
-    if not recipients:
-        log.error(
-            "source %s was disabled but instance %s has no admin with an e-mail address to tell", source.pk, instance.pk
-        )
-        return 0
     subject = f'[JEMH] Mail source "{source.name}" of {instance.name} was disabled'
     body = (
         f'The mail source "{source.name}" ({source.get_kind_display()}) of {instance.name} has failed '
@@ -135,29 +127,13 @@ def notify_admins_disabled(source: Source) -> int:
         'server name or the folder), use "Test connection" on the source in the admin, then enable it again.\n'
     )
     since = source.failing_since.isoformat() if source.failing_since else "unknown"
-    try:
-        send_mail(
-            kind=OutboundKind.ALERT,
-            instance=instance,
-            message=EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients),
-            idempotency_key=f"source:{source.pk}:disabled:{since}",
-        )
-    except Exception:
-        log.exception("could not mail the admins of instance %s about disabled source %s", instance.pk, source.pk)
-        return 0
-    return len(recipients)
+    return _alert_admins(source, "was disabled", subject, body, f"source:{source.pk}:disabled:{since}")
 
 
 def notify_admins_sign_in_again(source: Source, reason: str) -> int:
     """Mail the instance's admins that the provider refused the source's OAuth sign-in, once per connection
     (the same alert path as a disabled source); returns the number of recipients."""
     instance = source.instance
-    recipients = sorted({user.email for user in instance.admins.all() if user.email})
-    if not recipients:
-        recipients = [email for _, email in getattr(settings, "ADMINS", [])]
-    if not recipients:
-        log.error("source %s needs a new OAuth sign-in but instance %s has no admin to tell", source.pk, instance.pk)
-        return 0
     subject = f'[JEMH] Mail source "{source.name}" of {instance.name}: sign in again'
     body = (
         f'The mail source "{source.name}" of {instance.name} can no longer read its mailbox'
@@ -165,14 +141,29 @@ def notify_admins_sign_in_again(source: Source, reason: str) -> int:
         "Mail sent to this mailbox is not being picked up until someone signs in again.\n"
     )
     connected = source.oauth_connected_at.isoformat() if source.oauth_connected_at else "never"
+    return _alert_admins(
+        source, "needs a new OAuth sign-in", subject, body, f"source:{source.pk}:sign-in-again:{connected}"
+    )
+
+
+def _alert_admins(source: Source, what: str, subject: str, body: str, idempotency_key: str) -> int:
+    """Record and send one alert about ``source`` to its instance's admins (else settings.ADMINS), once per
+    ``idempotency_key``; the number of recipients (0 when there is nobody to tell or it could not be recorded)."""
+    instance = source.instance
+    recipients = sorted({user.email for user in instance.admins.all() if user.email})
+    if not recipients:
+        recipients = [email for _, email in getattr(settings, "ADMINS", [])]
+    if not recipients:
+        log.error("source %s %s but instance %s has no admin to tell", source.pk, what, instance.pk)
+        return 0
     try:
         send_mail(
             kind=OutboundKind.ALERT,
             instance=instance,
             message=EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients),
-            idempotency_key=f"source:{source.pk}:sign-in-again:{connected}",
+            idempotency_key=idempotency_key,
         )
     except Exception:
-        log.exception("could not mail the admins of instance %s about source %s's sign-in", instance.pk, source.pk)
+        log.exception("could not mail the admins of instance %s that source %s %s", instance.pk, source.pk, what)
         return 0
     return len(recipients)
