@@ -110,6 +110,24 @@ def _project_step(user: Any, instance: Instance | None) -> Step:
     return Step(title, bool(keys), why, _url(user, "trackers.project", "add"))
 
 
+UNTRUSTED = (
+    "No source trusts your mail server's verdicts yet (its trusted authserv-ids are empty): every sender is "
+    "e-mail-only, and requesters get no acknowledgement and rejected senders no hint, since an unauthenticated From "
+    "may be forged. Set the authserv-id your MTA writes in Authentication-Results (e.g. mx.example.com)."
+)
+
+
+def _source_step(user: Any, instance: Instance | None) -> Step:
+    title = "Add a mail source"
+    why = "Where mail is read from: a Maildir, an IMAP or POP3 mailbox, or a pipe from your mail server."
+    sources = list(Source.objects.filter(instance=instance, enabled=True).order_by("name")) if instance else []
+    if not sources:
+        return Step(title, False, why, _url(user, "inbound.source", "add"))
+    if any(source.trusted_authserv_ids.strip() for source in sources):
+        return Step(title, True, why, _url(user, "inbound.source", "change", sources[0].pk))
+    return Step(title, True, why, _url(user, "inbound.source", "change", sources[0].pk), UNTRUSTED)
+
+
 def checklist_for(user: Any) -> Checklist:
     """The checklist as ``user`` sees it (links only to forms they may use)."""
     instances = list(tenancy.scoped(Instance.objects.order_by("name"), user, scope="pk"))
@@ -134,12 +152,7 @@ def checklist_for(user: Any) -> Checklist:
         ),
         _project_step(user, instance),
         _profile_step(user, instance),
-        Step(
-            "Add a mail source",
-            instance is not None and Source.objects.filter(instance=instance, enabled=True).exists(),
-            "Where mail is read from: a Maildir, an IMAP or POP3 mailbox, or a pipe from your mail server.",
-            _url(user, "inbound.source", "add"),
-        ),
+        _source_step(user, instance),
         Step(
             "Add a notification mapping",
             instance is not None and NotificationMapping.objects.filter(instance=instance, enabled=True).exists(),

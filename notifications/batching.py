@@ -175,8 +175,11 @@ def _notify(events: list[IssueEvent], saved_blobs: list[str]) -> dict[int, Prepa
         if outcome is None:
             e.status, e.reason = EventStatus.FAILED, failed[e.pk]
         elif outcome.recipients_of[e.pk]:
+            details = ", ".join(f"{n} {why}" for why, n in sorted(outcome.skipped_why[e.pk].items()))
             e.status = EventStatus.NOTIFIED
-            e.reason = f"Notification queued for {outcome.recipients_of[e.pk]} recipient(s)."
+            e.reason = f"Notification queued for {outcome.recipients_of[e.pk]} recipient(s)" + (
+                f" (skipped: {details})." if details else "."
+            )
         else:
             details = ", ".join(f"{n} {why}" for why, n in sorted(outcome.skipped_why[e.pk].items()))
             e.status = EventStatus.IGNORED

@@ -41,6 +41,10 @@ from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
 IssueRef = tuple[int, str]  # (instance id, issue key)
+NOT_ACKNOWLEDGED = (
+    "requester not acknowledged: their mail was not authenticated (set the source's trusted authserv-ids to your "
+    "MTA's, so that genuine senders are)"
+)
 
 
 @dataclass
@@ -130,6 +134,10 @@ def compose_issue(events: list[IssueEvent], ctx: FlushContext, saved_blobs: list
         factories: dict[tuple[tuple[int, ...], bool], MessageFactory] = {}
         shared = not mentions_recipient(mapping)  # the same events render the same mail for everyone
         acknowledged = requester(mapping, wanted)
+        if acknowledged is None and mapping.acknowledge_requester:
+            for e in wanted:
+                if _request(e) and not (e.payload or {}).get("acknowledge_to"):
+                    skipped_why[e.pk][NOT_ACKNOWLEDGED] += 1
         addresses = audience(mapping, data.view)
         if acknowledged is not None and acknowledged[0] not in addresses:
             addresses.append(acknowledged[0])
@@ -221,17 +229,28 @@ def requester(mapping: NotificationMapping, events: Sequence[IssueEvent]) -> tup
     """Who the mapping acknowledges among ``events``: the person whose mail created the issue (their address, and
     the creation event), when the mapping acknowledges requests. Only a creation from mail (the event names the
     inbound message) that was not automated (auto-reply, bounce, bulk, list, loop, spam: see the pipeline's action)
-    is acknowledged; a creation in the admin or by the system is not a request."""
+    is acknowledged; a creation in the admin or by the system is not a request. The address is the one the pipeline
+    would send a hint to (the authenticated From or envelope sender): a From that nothing authenticated is anyone's
+    to forge, and acknowledging it would mail a stranger (backscatter)."""
     if not mapping.acknowledge_requester:
         return None
     for event in events:
-        payload = event.payload or {}
-        if event.kind != EventKind.CREATED or payload.get("source_message_id") is None or payload.get("automated_mail"):
+        if not _request(event):
             continue
-        address = normalize((event.actor or {}).get("email") or "")
+        address = normalize((event.payload or {}).get("acknowledge_to") or "")
         if address and valid_address(address):
             return address, event
     return None
+
+
+def _request(event: IssueEvent) -> bool:
+    """The event is an issue's creation from mail that was not automated."""
+    payload = event.payload or {}
+    return (
+        event.kind == EventKind.CREATED
+        and payload.get("source_message_id") is not None
+        and not payload.get("automated_mail")
+    )
 
 
 def _made_by(event: IssueEvent, address: str, data: IssueData) -> bool:

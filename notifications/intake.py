@@ -224,6 +224,8 @@ def record_local_event(event: Any) -> IssueEvent:
         payload["source_message_id"] = event.source_message_id
     if getattr(event, "actor_automated", False):
         payload["automated_mail"] = True
+    if getattr(event, "acknowledge_to", ""):
+        payload["acknowledge_to"] = event.acknowledge_to
     project_key = getattr(event, "project_key", None)
     try:  # the actor costs a user look-up: only for an event some mapping wants (record_event checks again)
         wanted = bool(wanting_mappings(event.instance_id, _project_of(event.issue_key, project_key), event.kind))

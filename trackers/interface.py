@@ -98,6 +98,9 @@ class Actor:
     email: str | None = None
     name: str | None = None
     automated: bool = False  # the change comes from automated mail (auto-reply, bounce, bulk, list): never acknowledged
+    # where an acknowledgement may go: the authenticated From (or SPF-passed envelope sender) of the mail that made
+    # the change; empty for unauthenticated mail, whose From anyone can write (no backscatter to a forged address)
+    acknowledge_to: str = ""
 
     @classmethod
     def user(cls, account_id: str) -> Actor:

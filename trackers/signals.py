@@ -83,6 +83,7 @@ class IssueEventData:
     via: str = "api"  # "api" (the Tracker interface, i.e. mail processing) or "admin"
     source_message_id: int | None = None  # the inbound audit id that caused it, if any
     actor_automated: bool = False  # the mail that caused it was automated (auto-reply, bounce, bulk, list)
+    acknowledge_to: str = ""  # where an acknowledgement may go (trackers.interface.Actor.acknowledge_to)
 
     def change(self, name: str) -> FieldChange | None:
         return next((c for c in self.changes if c.field == name), None)

@@ -32,9 +32,13 @@ def test_each_step_is_done_when_its_object_exists_and_works(instance: Any) -> No
     assert "is incomplete: set" in checklist.steps[2].detail and "issue type" in checklist.steps[2].detail
     assert checklist.steps[2].url == f"/admin/profiles/profile/{profile.pk}/change/"
     ProjectMapping.objects.filter(profile=profile).update(**{k: v for k, v in DEFAULT_MAPPING.items() if k != "name"})
-    Source.objects.create(instance=instance, name="pipe-in", kind=SourceKind.PIPE, profile=profile)
+    source = Source.objects.create(instance=instance, name="pipe-in", kind=SourceKind.PIPE, profile=profile)
     NotificationMapping.objects.create(instance=instance, name="All")
     assert states(root) == [True, True, True, True, True, False]
+    # without a trusted authserv-id nobody is authenticated: nobody is acknowledged (backscatter), and it says so
+    assert "trusted authserv-ids are empty" in checklist_for(root).steps[3].detail
+    Source.objects.filter(pk=source.pk).update(trusted_authserv_ids="mx.example.com")
+    assert checklist_for(root).steps[3].detail == ""
     assert checklist_for(root).shown
 
     message = record_test_message(instance.pk, mail())

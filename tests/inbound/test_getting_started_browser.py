@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 
 from inbound.cli import demo
 from inbound.models import InboundMessage
+from notifications.models import OutboundMessage
 from trackers.models import Issue
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-screenshots"
@@ -198,6 +199,9 @@ def test_the_demo_gives_a_populated_admin(live_server: Any, page: Any, tmp_path:
     assert demo.run({"maildir": str(tmp_path / "demo-maildir")}, out, io.StringIO()) == 0
     assert demo.run({"maildir": str(tmp_path / "demo-maildir")}, out, io.StringIO()) == 0  # again: nothing new
     assert InboundMessage.objects.count() == len(demo.SAMPLES) == Issue.objects.count()
+    # its source trusts the demo MTA's verdicts, so each (authenticated) requester was acknowledged
+    subjects = [m.subject for m in OutboundMessage.objects.all()]
+    assert sum("We received your request" in s for s in subjects) == len(demo.SAMPLES), subjects
     walk.go("/admin/")
     assert walk.page.locator("#getting-started").count() == 0
     walk.shot("start-page")

@@ -45,6 +45,7 @@ class ChangeContext:
     via: str = "api"
     source_message_id: int | None = None
     actor_automated: bool = False  # the change comes from automated mail
+    acknowledge_to: str = ""  # where an acknowledgement may go (trackers.interface.Actor.acknowledge_to)
 
 
 SYSTEM = ChangeContext()
@@ -115,6 +116,7 @@ def emit(
             via=ctx.via,
             source_message_id=ctx.source_message_id,
             actor_automated=ctx.actor_automated,
+            acknowledge_to=ctx.acknowledge_to,
         )
     )
 

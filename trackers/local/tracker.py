@@ -186,6 +186,7 @@ class LocalTracker:
             actor_email=actor.email or None,
             source_message_id=source_message_id,
             actor_automated=actor.automated,
+            acknowledge_to=actor.acknowledge_to,
         )
 
     # -- projects and users -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from inbound.pipeline.context import Context
+from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, stop
 from inbound.pipeline.steps.limited import limited
 from trackers.errors import InvalidTransition, IssueNotFound, TrackerError
@@ -45,10 +46,18 @@ def _automated(ctx: Context) -> bool:
 
 
 def _actor(ctx: Context) -> Actor:
+    automated = _automated(ctx)
+    # an acknowledgement goes where a hint may go (the authenticated From or envelope sender), never to automated mail
+    acknowledge_to = "" if automated else identify(ctx).hint_address
     account = ctx.draft.people.sender_account
     if account is not None:
-        return Actor(account_id=account.account_id, automated=_automated(ctx))
-    return Actor(email=ctx.mail.sender_email, name=ctx.mail.sender_name or None, automated=_automated(ctx))
+        return Actor(account_id=account.account_id, automated=automated, acknowledge_to=acknowledge_to)
+    return Actor(
+        email=ctx.mail.sender_email,
+        name=ctx.mail.sender_name or None,
+        automated=automated,
+        acknowledge_to=acknowledge_to,
+    )
 
 
 def _message_ids(ctx: Context) -> tuple[str, ...]:
