@@ -373,6 +373,7 @@ def main() -> int:
         setup_test_environment()  # the test client's response.context, and no real mail
         print("migrating ...", flush=True)
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)  # as production serves the admin's assets
         world = setup_world()
         rng = random.Random(12)
         pool = pools(rng)

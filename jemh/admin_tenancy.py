@@ -6,8 +6,9 @@ forms a scope takes: ``"instance"``, ``"profile__instance"``, ``"pk"``, a functi
 - its lists, change, delete and history pages, actions and autocomplete answers read ``get_queryset``, which keeps
   the rows of the user's instances (an object of another instance is "not found");
 - the choices of its foreign keys and many-to-many fields are the related model's rows of the user's instances
-  (inlines get the same from ``ScopedChoicesMixin``), and its list filters on relations list only related rows it
-  shows;
+  (inlines get the same from ``ScopedChoicesMixin``), and so are the choices of its list filters on relations
+  (``InstanceRelatedFilter``: read from the related table, never by scanning the filtered one, which for an audit
+  table of a million rows costs a full index scan per filter and page);
 - its forms refuse a foreign key naming another instance's object than the edited object's own.
 
 Adopting it: put ``InstanceScopedAdmin`` first among the bases and set ``instance_path``; inlines with foreign keys
@@ -36,6 +37,21 @@ def scoped_choices(field: forms.Field | None, request: HttpRequest) -> forms.Fie
     if queryset is not None and tenancy.scope_of(queryset.model) is not None:
         field.queryset = tenancy.scoped(queryset, request.user)  # type: ignore[union-attr]
     return field
+
+
+class InstanceRelatedFilter(admin.RelatedFieldListFilter):
+    """A list filter on a relation whose choices are the related model's rows of the user's instances. A related
+    model without a declared scope lists only the rows the list shows, as Django's ``RelatedOnlyFieldListFilter``
+    does (a query over the filtered table)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        related = field.remote_field.model
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if tenancy.scope_of(related) is None:
+            shown = model_admin.get_queryset(request).distinct().values_list(f"{self.field_path}__pk", flat=True)
+            return field.get_choices(include_blank=False, limit_choices_to={"pk__in": shown}, ordering=ordering)
+        ours = tenancy.scoped(related._default_manager.all(), request.user).values("pk")
+        return field.get_choices(include_blank=False, limit_choices_to={"pk__in": ours}, ordering=ordering)
 
 
 class ScopedChoicesMixin:
@@ -117,14 +133,14 @@ class InstanceScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         return [self._related_only(entry) for entry in super().get_list_filter(request)]
 
     def _related_only(self, entry: Any) -> Any:
-        """A list filter on a relation lists only the related rows of the rows shown (not every instance's)."""
+        """A list filter on a relation lists only related rows of the user's instances (not every instance's)."""
         if not isinstance(entry, str):
             return entry
         try:
             field = get_fields_from_path(self.model, entry)[-1]
         except (FieldDoesNotExist, NotRelationField):
             return entry
-        return (entry, admin.RelatedOnlyFieldListFilter) if field.is_relation else entry
+        return (entry, InstanceRelatedFilter) if field.is_relation else entry
 
     def get_form(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         return same_instance_form(super().get_form(request, *args, **kwargs))

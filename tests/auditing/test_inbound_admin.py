@@ -232,3 +232,18 @@ def test_no_mail_text_is_rendered_unescaped(admin_client: Client, deliver: Calla
         assert "&lt;script&gt;alert(1)&lt;/script&gt; urgent" in page
     detail = admin_client.get(detail_url(message)).content.decode()
     assert "&lt;img src=x onerror=alert(2)&gt;" in detail
+
+
+def test_the_filters_choices_never_read_the_audit_table(admin_client: Client, instance: Instance, pipe: Source) -> None:
+    """At a million rows the list took 180 ms, 120 of them in three SELECT DISTINCTs over the audit table that
+    listed the sources, profiles and instances its rows name (Django's RelatedOnlyFieldListFilter)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    audit_row(instance, pipe, outcome=Outcome.CREATED, issue_key="SUP-1")
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(LIST).content.decode()
+    assert pipe.name in page and pipe.profile.name in page  # the choices are there
+    table = InboundMessage._meta.db_table
+    scans = [q["sql"] for q in queries if table in q["sql"] and "DISTINCT" in q["sql"].upper()]
+    assert scans == []
