@@ -44,7 +44,7 @@ class InstanceRelatedFilter(admin.RelatedFieldListFilter):
     model without a declared scope lists only the rows the list shows, as Django's ``RelatedOnlyFieldListFilter``
     does (a query over the filtered table)."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
         related = field.remote_field.model
         ordering = self.field_admin_ordering(field, request, model_admin)
         if tenancy.scope_of(related) is None:
