@@ -174,18 +174,18 @@ class IssueStates:
         for row in self._rows(keys):
             cached = None
             state = row.state
-            if state is not None and row.fetched_at is not None and row.fetched_at > oldest:
-                if state.get("site") == self.site:
-                    issue = issue_from_json(state["issue"])
-                    if row.comment_count != issue.comment_count or (  # our own comments since the read
-                        row.issue_updated_at is not None and row.issue_updated_at > issue.updated_at
-                    ):
-                        issue = replace(
-                            issue,
-                            comment_count=row.comment_count,
-                            updated_at=max(issue.updated_at, row.issue_updated_at or issue.updated_at),
-                        )
-                    cached = Cached(issue, row.attachments)
+            fresh = state is not None and row.fetched_at is not None and row.fetched_at > oldest
+            if fresh and state.get("site") == self.site:
+                issue = issue_from_json(state["issue"])
+                if row.comment_count != issue.comment_count or (  # our own comments since the read
+                    row.issue_updated_at is not None and row.issue_updated_at > issue.updated_at
+                ):
+                    issue = replace(
+                        issue,
+                        comment_count=row.comment_count,
+                        updated_at=max(issue.updated_at, row.issue_updated_at or issue.updated_at),
+                    )
+                cached = Cached(issue, row.attachments)
             found[row.issue_key] = Lookup(cached, row.version)
         return found
 

@@ -29,8 +29,10 @@ def test_a_jira_comment_webhook_makes_the_next_read_ask_jira(
     fake_jira.calls.clear()
     kept = fresh_tracker(jira_instance).get_issue(issue_key)
     assert kept.comment_count == 0 and fake_jira.count("getIssue") == 0  # kept when it was created
-    refused = emitter.deliver(emitter.comment_created(fake_jira.state.issue(issue_key), _a_comment(fake_jira)), headers={
-        **emitter.headers(b"{}"), "X-Hub-Signature": "sha256=" + "0" * 64})  # fmt: skip
+    issue = fake_jira.state.issue(issue_key)
+    assert issue is not None
+    forged = {**emitter.headers(b"{}"), "X-Hub-Signature": "sha256=" + "0" * 64}
+    refused = emitter.deliver(emitter.comment_created(issue, _a_comment(fake_jira)), headers=forged)
     assert refused.status == 401
     assert fresh_tracker(jira_instance).get_issue(issue_key).comment_count == 0  # a forged delivery changes nothing
     assert fake_jira.count("getIssue") == 0
