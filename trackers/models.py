@@ -279,6 +279,8 @@ class JiraIssueState(models.Model):
     # apart from the state, so our own comment adds one and moves the issue's update time in SQL
     comment_count = models.IntegerField(null=True, blank=True)
     issue_updated_at = models.DateTimeField(null=True, blank=True)
+    # ids of the comments we added and counted in: Jira's webhooks about them bring nothing new (not personal data)
+    own_comments = models.JSONField(default=list, blank=True)
     version = models.BigIntegerField(default=0)  # a new random value with every change: a read stores only if kept
     fetched_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField()

@@ -91,7 +91,7 @@ def accept(instance: Instance, body: bytes, *, signature: str | None, identifier
     except InvalidEvent as exc:
         return Answer(400, str(exc))
     if event.issue_key:  # the issue changed in Jira: the backend reads it again (Data Center by id: on processing)
-        forget_issue(instance.pk, event.issue_key)
+        forget_issue(instance.pk, event.issue_key, comment_added=event.only_comment_added)
     return Answer(202, delivery.get_status_display(), delivery.pk)
 
 

@@ -85,7 +85,7 @@ def _record(delivery: WebhookDelivery, event: WebhookEvent, tracker: Any) -> str
             _finish(delivery, DeliveryStatus.DROPPED, "Dropped: the issue of the comment no longer exists in Jira.")
             return DeliveryStatus.DROPPED
         issue_key, project_key = issue.key, issue.project_key
-        forget_issue(instance.pk, issue_key)  # intake could not: the body named the issue by id only
+        forget_issue(instance.pk, issue_key, comment_added=event.only_comment_added)  # intake could not: by id only
     try:
         wanted = bool(wanting_mappings(instance.pk, project_key, event.kind))
     except UnknownInstance:

@@ -3,7 +3,8 @@ database (:class:`trackers.models.JiraIssueState`) so every worker process share
 ``JEMH_JIRA_ISSUE_STATE_SECONDS`` (300 by default; 0 turns it off).
 
 Fresh because every change we know of replaces the row's ``version``: the backend's own writes to the issue, every
-Jira webhook delivery about it (:func:`forget_issue`, called on intake), and a 404 on it. A read stores what it
+Jira webhook delivery about it (:func:`forget_issue`, called on intake; except the echo of a comment we added and
+counted in ourselves), and a 404 on it. A read stores what it
 saw only if the version it noted *before* asking Jira is still there, so a read that raced with a change never
 writes back the state from before the change. Changes made in Jira that send no webhook are seen once the entry
 is older than the TTL: that bounds how stale the participants (who may write), the status (workflow) and the
@@ -19,8 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from trackers.interface import TrackerIssue, TrackerUser
@@ -29,6 +28,8 @@ from trackers.models import JiraIssueState
 # A tombstone (a row without state) must outlive any read that was in flight when it was made; rows older than the
 # TTL plus this are deleted by the retention purge.
 KEEP_TOMBSTONES = timedelta(hours=1)
+# How many of our own comments' ids a row remembers (their webhooks arrive within seconds).
+OWN_COMMENTS_KEPT = 20
 # What is kept of each of Jira's attachment entries (its author, with an address, is not).
 ATTACHMENT_KEYS = ("id", "filename", "mimeType", "size", "created", "content")
 
@@ -231,17 +232,22 @@ class IssueStates:
         else:
             self._rows([key]).update(**values)
 
-    def commented(self, key: str, at: datetime) -> None:
-        """We added one comment to the issue (made ``at``): its count goes up by one (a count not known stays
-        unknown), and it was updated then."""
-        updated = self._rows([key]).update(
-            comment_count=F("comment_count") + 1,
-            issue_updated_at=Greatest(F("issue_updated_at"), Value(at)),
-            version=_new_version(),
-            changed_at=timezone.now(),
-        )
-        if not updated:
-            self.forget(key)
+    def commented(self, key: str, at: datetime, comment_id: str) -> None:
+        """We added the comment ``comment_id`` to the issue, ``at``: its count goes up by one (a count not known stays
+        unknown), it was updated then, and Jira's webhooks about that comment need not make anyone read it again."""
+        with transaction.atomic():
+            row = self._rows([key]).select_for_update().first()
+            if row is None:
+                self.forget(key)
+                return
+            if row.comment_count is not None:
+                row.comment_count += 1
+            if row.issue_updated_at is not None:
+                row.issue_updated_at = max(row.issue_updated_at, at)
+            row.own_comments = [*(c for c in row.own_comments if c != comment_id), comment_id][-OWN_COMMENTS_KEPT:]
+            row.version = _new_version()
+            row.changed_at = timezone.now()
+            row.save(update_fields=["comment_count", "issue_updated_at", "own_comments", "version", "changed_at"])
 
     def attached(self, key: str, raws: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """We uploaded these attachments (Jira's answer): added to the kept list; the list now, if known."""
@@ -262,11 +268,20 @@ class IssueStates:
         return forget_instance(self.instance_id)
 
 
-def forget_issue(instance_id: int, issue_key: str) -> None:
-    """Jira told us the issue changed (a webhook delivery): the next read asks Jira."""
+def forget_issue(instance_id: int, issue_key: str, *, comment_added: str | None = None) -> None:
+    """Jira told us the issue changed (a webhook delivery): the next read asks Jira. Not when the delivery says only
+    that the comment ``comment_added`` was added and that comment is one we added and counted in ourselves (its
+    echo: nothing the kept state does not already say)."""
     key = issue_key.strip().upper()
-    if key:
-        IssueStates(instance_id, "").forget(key)
+    if not key:
+        return
+    if comment_added:
+        kept = JiraIssueState.objects.filter(instance_id=instance_id, issue_key=key).values_list(
+            "own_comments", flat=True
+        )
+        if any(comment_added in (ids or []) for ids in kept):
+            return
+    IssueStates(instance_id, "").forget(key)
 
 
 def forget_instance(instance_id: int) -> int:

@@ -801,7 +801,7 @@ class JiraTracker:
         if claim is not None:
             self._finish(claim, str(raw["id"]))
         if "created" in raw:  # made by this request: the kept comment count goes up by one
-            self.states.commented(_key(issue_key), _jira_time(raw["created"]) or timezone.now())
+            self.states.commented(_key(issue_key), _jira_time(raw["created"]) or timezone.now(), str(raw["id"]))
         self._comments.add((_key(issue_key), str(raw["id"])))
         if comment.message_ids:
             self._record(issue_key, comment.message_ids, MessageIdKind.INBOUND)

@@ -72,3 +72,30 @@ def _a_comment(fake: FakeJira) -> Any:
     return Comment(fake.state.next_id(), agent.account_id, "Checking." if fake.flavour != "cloud" else {
         "type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "x"}]}]},
         now())  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_webhooks_of_our_own_comment_keep_the_kept_state(
+    emitter: WebhookEmitter, issue_key: str, people: Any, jira_instance: Instance, fake_jira: FakeJira
+) -> None:
+    """Our comment comes back as comment_created and issue_commented: counted in already, so the next reply still
+    costs one call; an agent's comment right after it is read again."""
+    from trackers.interface import NewComment
+
+    made = fresh_tracker(jira_instance).add_comment(issue_key, NewComment("From mail", author_email="c@x.example"))
+    issue = fake_jira.state.issue(issue_key)
+    assert issue is not None
+    ours = next(c for c in issue.comments if c.id == made.id)
+    service = fake_jira.state.user(ours.author)
+    assert service is not None
+    echoes = [
+        emitter.deliver(emitter.comment_created(issue, ours)),
+        emitter.deliver(emitter.issue_commented(issue, ours, service)),
+    ]
+    assert [d.status for d in echoes] == [202, 202]
+    fake_jira.calls.clear()
+    assert fresh_tracker(jira_instance).get_issue(issue_key).comment_count == 1
+    assert fake_jira.count("getIssue") == 0
+    emitter.comment_as(people["agent"], issue_key, "Agent here.")
+    assert fresh_tracker(jira_instance).get_issue(issue_key).comment_count == 2
+    assert fake_jira.count("getIssue") == 1
