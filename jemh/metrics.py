@@ -10,6 +10,7 @@ its last task at most.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -58,9 +59,10 @@ def pending() -> dict[tuple[str, str], float]:
         return dict(_pending)
 
 
-def flush() -> None:
-    """Add this process's counts to the database; kept for the next flush if the database is away. Call it
-    outside any transaction that might roll back (after a task or request)."""
+def flush(*, report: bool = True) -> None:
+    """Add this process's counts to the database; kept for the next flush if the database is away (said in a
+    WARNING unless ``report`` is false). Call it outside any transaction that might roll back (after a task or
+    request)."""
     with _lock:
         taken = dict(_pending)
         _pending.clear()
@@ -69,7 +71,8 @@ def flush() -> None:
     try:
         _add(taken.items())
     except DatabaseError as exc:
-        log.warning("metrics not written (%s): kept for the next try", type(exc).__name__)
+        if report:
+            log.warning("metrics not written (%s): kept for the next try", type(exc).__name__)
         with _lock:
             for key, amount in taken.items():
                 _pending[key] = _pending.get(key, 0.0) + amount
@@ -96,5 +99,12 @@ def flush_quietly(**kwargs: object) -> None:
         log.warning("flushing metrics failed: %s", type(exc).__name__)
 
 
+def flush_at_exit() -> None:
+    """The last counts of an exiting process, if its database is still there. Nothing is logged: at exit the log's
+    streams may be closed already (a test runner's capture), and there is no next try to keep counts for."""
+    with contextlib.suppress(Exception):
+        flush(report=False)
+
+
 request_finished.connect(flush_quietly, dispatch_uid="jemh.metrics.request_finished")
-atexit.register(flush_quietly)
+atexit.register(flush_at_exit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import poplib
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -84,3 +85,15 @@ def test_mail_sent_through_smtp_reaches_the_sink(smtp, settings) -> None:
     assert mail.message["Subject"] == "Your issue ABC-1"
     with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
         assert client.noop()[0] == 250
+
+
+def test_pointing_celery_at_redis_really_uses_redis(redis_server: Any) -> None:
+    """The test settings' CELERY_BROKER_URL=memory:// in the environment outranked the app's configuration: tests
+    "through Redis" ran on the in-memory broker."""
+    from jemh.celery import app
+    from tests.services.celery import celery_pointed_at
+
+    with celery_pointed_at(redis_server.url, redis_server.url), app.connection_for_write() as connection:
+        assert connection.as_uri().startswith("redis://")
+    with app.connection_for_write() as connection:
+        assert connection.as_uri().startswith("memory://")  # and back afterwards

@@ -11,7 +11,6 @@ import pytest
 
 from notifications.choices import EventStatus, OutboundStatus
 from notifications.models import IssueEvent, OutboundMessage
-from tests.notifications.conftest import reset_pools
 from trackers.interface import NewComment, NewIssue
 
 
@@ -21,10 +20,12 @@ def worker(redis_server: Any, memory_broker: None) -> Iterator[None]:
 
     import notifications.tasks  # noqa: F401 - registers the tasks with the app
     from jemh.celery import app
+    from tests.services.celery import celery_pointed_at
 
-    app.conf.update(broker_url=redis_server.url, result_backend=None, broker_transport_options={})
-    reset_pools(app)
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with (
+        celery_pointed_at(redis_server.url),  # the environment's broker too, which Celery reads first
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
         yield
 
 

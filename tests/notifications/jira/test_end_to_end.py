@@ -19,7 +19,6 @@ from notifications.choices import DeliveryStatus, EventStatus, OutboundStatus
 from notifications.models import IssueEvent, NotificationMapping, OutboundMessage, WebhookDelivery
 from profiles.models import CatchAddress, Profile, ProjectMapping
 from tests.inbound.conftest import Mailbox
-from tests.notifications.conftest import reset_pools
 from tests.notifications.jira.conftest import CUSTOMER, SECRET, hook_path
 from tests.pipeline.conftest import mail
 from tests.profiles.conftest import DEFAULT_MAPPING
@@ -34,10 +33,12 @@ def worker(redis_server: Any, memory_broker: None) -> Iterator[None]:
     from celery.contrib.testing.worker import start_worker
 
     from jemh.celery import app
+    from tests.services.celery import celery_pointed_at
 
-    app.conf.update(broker_url=redis_server.url, result_backend=None, broker_transport_options={})
-    reset_pools(app)
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with (
+        celery_pointed_at(redis_server.url),  # the environment's broker too, which Celery reads first
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
         yield
 
 
