@@ -1,6 +1,6 @@
 """The retention purge: per instance, what privacy.md says goes after its time (raw inbound mail, inbound audit
 rows and failures, hint slots; outbound rows with their content, issue events and stored Jira webhook deliveries, by
-their ``expires_at``), then orphan
+their ``expires_at``; the Jira issue states older than their TTL, trackers.jira.issue_state), then orphan
 blobs (a blob no row names, older than a day: left by a crash between storing and recording). Each writer app
 purges its own models (inbound.retention per instance; notifications.retention, which beat also runs on its
 own); this runs them, walks the blob storage and keeps a PurgeRun per instance.
@@ -22,6 +22,7 @@ from inbound import retention as inbound_retention
 from jemh.models import Instance
 from jemh.storage import blob_storage, discard_blobs
 from notifications import retention as notification_retention
+from trackers.jira import issue_state as issue_states
 from trackers.local import attachments as tracker_attachments
 
 ORPHAN_AGE = timedelta(days=1)
@@ -59,6 +60,10 @@ def purge(
     )(now)
     report["outbound mail and issue events"] = Counter(
         {"outbound_rows": notified["outbound"], "event_rows": notified["events"], "webhook_deliveries": deliveries}
+    )
+    say("Jira issue states ...")
+    report["Jira issue states"] = Counter(
+        {"expired_issue_states": issue_states.purge_expired(now, dry_run=dry_run, batch=batch)}
     )
     say("orphan blobs ...")
     report["orphans"] = purge_orphan_blobs(now=now, dry_run=dry_run, batch=batch, progress=say)

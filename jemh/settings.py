@@ -240,6 +240,9 @@ JEMH_MESSAGE_ID_PREVIOUS_DOMAINS = env.list("JEMH_MESSAGE_ID_PREVIOUS_DOMAINS", 
 JEMH_NOTIFICATION_BATCH_WINDOW = config.integer(env, "JEMH_NOTIFICATION_BATCH_WINDOW", 60)
 # Jira webhooks: the largest body accepted (a larger one is answered 413 and not stored).
 JEMH_JIRA_WEBHOOK_MAX_BYTES = config.integer(env, "JEMH_JIRA_WEBHOOK_MAX_BYTES", 1024 * 1024)
+# Jira: seconds an issue the backend read is served from the issue-state cache every worker shares (0: never). Our
+# own writes and Jira's webhooks refresh it at once; a change in Jira without a webhook is seen after this long.
+JEMH_JIRA_ISSUE_STATE_SECONDS = config.integer(env, "JEMH_JIRA_ISSUE_STATE_SECONDS", 300)
 # Sending: attempts before a notification is marked failed, and the first retry delay (doubling, max 1 h).
 JEMH_NOTIFICATION_MAX_ATTEMPTS = config.integer(env, "JEMH_NOTIFICATION_MAX_ATTEMPTS", 8)
 JEMH_NOTIFICATION_RETRY_BASE = config.integer(env, "JEMH_NOTIFICATION_RETRY_BASE", 30)

@@ -259,3 +259,38 @@ class RemoteAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"attachment {self.attachment_id} of {self.issue_key}"
+
+
+class JiraIssueState(models.Model):
+    """A Jira issue as the backend last read it, shared by every worker process (:mod:`trackers.jira.issue_state`):
+    the converted issue (a ``TrackerIssue`` as JSON) and its attachment list, so that finding a reply's issue costs
+    no Jira call while the entry is younger than ``JEMH_JIRA_ISSUE_STATE_SECONDS``.
+
+    Both hold personal data (e-mail-only reporter and participants, users' addresses) and are encrypted. Every write
+    the backend makes to the issue, every Jira webhook about it and a 404 on it replace ``version`` (so a read that
+    started before cannot store what it saw) and refresh or clear the state; a row with no state is a tombstone that
+    lets only reads begun after the change store again. Erasing an address and deleting the instance delete the
+    instance's rows; the retention purge deletes old ones."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    issue_key = models.CharField(max_length=64)
+    state = EncryptedJSONField(null=True, blank=True)  # None: nothing kept (changed since it was read)
+    attachments = EncryptedJSONField(null=True, blank=True)  # Jira's attachment list of the issue; None: not known
+    # apart from the state, so our own comment adds one and moves the issue's update time in SQL
+    comment_count = models.IntegerField(null=True, blank=True)
+    issue_updated_at = models.DateTimeField(null=True, blank=True)
+    # ids of the comments we added and counted in: Jira's webhooks about them bring nothing new (not personal data)
+    own_comments = models.JSONField(default=list, blank=True)
+    version = models.BigIntegerField(default=0)  # a new random value with every change: a read stores only if kept
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "Jira issue state"
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "issue_key"], name="trackers_jira_issue_state_unique"),
+        ]
+        indexes = [models.Index(fields=["changed_at"], name="trackers_jira_state_changed")]
+
+    def __str__(self) -> str:
+        return f"state of {self.issue_key}"

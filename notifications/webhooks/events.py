@@ -50,6 +50,11 @@ class WebhookEvent:
         own identifier is checked before this)."""
         return f"comment:{self.comment_id}" if self.kind == EventKind.COMMENTED and self.comment_id else None
 
+    @property
+    def only_comment_added(self) -> str | None:
+        """The comment whose adding is all the event says (no field changed with it), if it is one."""
+        return self.comment_id if self.kind == EventKind.COMMENTED and not self.changes else None
+
 
 def person(raw: Any) -> dict[str, str] | None:
     """A Jira user object as our ``{account_id, email, name}`` (Cloud: accountId; Data Center: name)."""

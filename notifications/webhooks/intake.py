@@ -25,6 +25,7 @@ from notifications.models import WebhookDelivery
 from notifications.webhooks import tasks
 from notifications.webhooks.events import MalformedWebhook, WebhookEvent, read
 from notifications.webhooks.signature import signature_problem
+from trackers.jira.issue_state import forget_issue
 
 log = logging.getLogger(__name__)
 BODY_SALT = "jemh.notifications.webhooks.body"
@@ -89,6 +90,8 @@ def accept(instance: Instance, body: bytes, *, signature: str | None, identifier
         return Answer(409, "this delivery was received before (the same identifier or body): nothing stored")
     except InvalidEvent as exc:
         return Answer(400, str(exc))
+    if event.issue_key:  # the issue changed in Jira: the backend reads it again (Data Center by id: on processing)
+        forget_issue(instance.pk, event.issue_key, comment_added=event.only_comment_added)
     return Answer(202, delivery.get_status_display(), delivery.pk)
 
 

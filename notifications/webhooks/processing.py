@@ -22,6 +22,7 @@ from notifications.models import IssueEvent, WebhookDelivery
 from notifications.webhooks import own_changes
 from notifications.webhooks.events import MalformedWebhook, WebhookEvent, read
 from trackers.errors import TemporaryTrackerError, TrackerError
+from trackers.jira.issue_state import forget_issue
 from trackers.registry import get_tracker
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def _record(delivery: WebhookDelivery, event: WebhookEvent, tracker: Any) -> str
             _finish(delivery, DeliveryStatus.DROPPED, "Dropped: the issue of the comment no longer exists in Jira.")
             return DeliveryStatus.DROPPED
         issue_key, project_key = issue.key, issue.project_key
+        forget_issue(instance.pk, issue_key, comment_added=event.only_comment_added)  # intake could not: by id only
     try:
         wanted = bool(wanting_mappings(instance.pk, project_key, event.kind))
     except UnknownInstance:

@@ -3,6 +3,8 @@
     python -m tests.faults.jira_helper setup BASE_URL FLAVOUR DEFAULT_REPORTER HOST PORT USER PASSWORD
     python -m tests.faults.jira_helper poll SOURCE_ID        (captures the mailbox; processing is queued on commit)
     python -m tests.faults.jira_helper report INSTANCE_ID
+    python -m tests.faults.jira_helper webhook INSTANCE_ID ISSUE_KEY  (what a Jira webhook about the issue does on
+                                                                    intake: the backend's kept state is forgotten)
 
 Each prints one JSON line.
 """
@@ -79,6 +81,13 @@ def report(options: argparse.Namespace) -> dict[str, Any]:
     return {"rows": rows}
 
 
+def webhook(options: argparse.Namespace) -> dict[str, Any]:
+    from trackers.jira.issue_state import forget_issue
+
+    forget_issue(options.instance_id, options.issue_key)
+    return {"status": "ok"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,13 +99,16 @@ def main() -> None:
     make.add_argument("password")
     sub.add_parser("poll").add_argument("source_id", type=int)
     sub.add_parser("report").add_argument("instance_id", type=int)
+    hook = sub.add_parser("webhook")
+    hook.add_argument("instance_id", type=int)
+    hook.add_argument("issue_key")
     options = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
     import django
 
     django.setup()
-    commands = {"setup": setup, "poll": poll, "report": report}
+    commands = {"setup": setup, "poll": poll, "report": report, "webhook": webhook}
     print(json.dumps(commands[options.command](options)))
 
 

@@ -23,6 +23,7 @@ from profiles.models import Profile, ProjectMapping
 from tests.pipeline.conftest import mail, reasons
 from tests.trackers.jira_fake import FakeJira
 from tests.trackers.test_jira_contract import jira_instance
+from trackers.jira.issue_state import forget_issue
 
 
 @pytest.fixture(params=["cloud", "datacenter"])
@@ -51,6 +52,13 @@ def profile(profile: Profile, fake: FakeJira) -> Profile:
     helpdesk = fake.state.add_user("helpdesk", "helpdesk@support.example.com", "Helpdesk")
     ProjectMapping.objects.filter(profile=profile).update(default_reporter=helpdesk.account_id)
     return profile
+
+
+def delete_in_jira(fake: FakeJira, instance: Instance, key: str) -> None:
+    """An agent deletes the issue in Jira, and Jira's ``jira:issue_deleted`` webhook arrives (its intake forgets the
+    backend's kept state of the issue; without a webhook the comment's 404 finds out, see the test below)."""
+    fake.state.delete_issue(key)
+    forget_issue(instance.pk, key)
 
 
 def field_id(fake: FakeJira, name: str) -> str:
@@ -127,7 +135,7 @@ def test_a_reply_to_an_issue_deleted_in_jira_becomes_a_new_issue(
 ) -> None:
     first = deliver(mail())
     assert first.issue_key == "SUP-1"
-    fake.state.delete_issue("SUP-1")  # deleted in Jira
+    delete_in_jira(fake, instance, "SUP-1")
     reply = deliver(mail(subject="Re: Printer on fire", headers={"In-Reply-To": new_message_id(instance.pk, "SUP-1")}))
     assert (reply.outcome, reply.issue_key) == ("created", "SUP-2")
     assert "refers to SUP-1, which the tracker does not have" in reasons(reply)
@@ -147,12 +155,25 @@ def test_a_comment_only_mapping_does_not_create_for_a_deleted_issue(
     instance: Instance, profile: Profile, fake: FakeJira, deliver: Callable[..., InboundMessage]
 ) -> None:
     deliver(mail())
-    fake.state.delete_issue("SUP-1")
+    delete_in_jira(fake, instance, "SUP-1")
     ProjectMapping.objects.filter(profile=profile).update(operating_mode="comment_only")
     profile.save()  # a new profile version
     reply = deliver(mail(subject="Re: Printer on fire", headers={"In-Reply-To": new_message_id(instance.pk, "SUP-1")}))
     assert reply.outcome == "rejected" and not fake.state.issue("SUP-2")
     assert "refers to SUP-1" in reply.report["reason"]
+
+
+def test_a_comment_only_mapping_does_not_create_for_an_issue_deleted_without_a_webhook(
+    instance: Instance, profile: Profile, fake: FakeJira, deliver: Callable[..., InboundMessage]
+) -> None:
+    """Regression: the kept issue state still names the deleted issue; the comment's 404 finds out."""
+    deliver(mail())
+    fake.state.delete_issue("SUP-1")  # no webhook tells us
+    ProjectMapping.objects.filter(profile=profile).update(operating_mode="comment_only")
+    profile.save()
+    reply = deliver(mail(subject="Re: Printer on fire", headers={"In-Reply-To": new_message_id(instance.pk, "SUP-1")}))
+    assert reply.outcome == "rejected" and not fake.state.issue("SUP-2")
+    assert "SUP-1 no longer exists in the tracker" in reply.report["reason"]
 
 
 @pytest.mark.parametrize("fake", ["cloud"], indirect=True)  # only Jira Cloud lets users hide their address

@@ -93,6 +93,8 @@ def _remove_attachments(tracker: JiraTracker, issue_key: str, comment_id: str | 
         tracker.client.request("DELETE", f"attachment/{attachment.id}")
         RemoteAttachment.objects.filter(instance=tracker.instance, attachment_id=attachment.id).delete()
     tracker._attachments.pop(issue_key.strip().upper(), None)
+    if gone:
+        tracker.states.forget(issue_key.strip().upper())
     return len(gone)
 
 

@@ -15,8 +15,9 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -60,6 +61,7 @@ from trackers.jira.fields import (
     FieldMap,
     jql_string,
 )
+from trackers.jira.issue_state import MISS, IssueStates, Lookup
 from trackers.jira.users import UserDirectory
 from trackers.models import MessageIdKind, RemoteAttachment, RemoteIdempotencyKey, RemoteMessageId
 
@@ -162,9 +164,12 @@ class JiraTracker:
         self._resolutions: list[dict[str, Any]] | None = None
         # (issue key, comment id) of comments this object made or read: attaching to one needs no look-up
         self._comments: set[tuple[str, str]] = set()
-        # the attachment lists of issues this object read (a unit of work's later look-ups need no call); dropped
-        # when this object adds attachments to the issue
+        # the attachment lists of issues this object read (a unit of work's later look-ups need no call); extended
+        # by this object's uploads when the shared cache knows the list, else dropped
         self._attachments: dict[str, list[dict[str, Any]]] = {}
+        # the issue states every worker shares (trackers.jira.issue_state); bypassed while this is set
+        self.states = IssueStates(instance.pk or 0, client.base_url)
+        self._fresh_reads = False
 
     # -- text ---------------------------------------------------------------------------------------------
     def _render(self, markdown: str) -> Any:
@@ -419,17 +424,52 @@ class JiraTracker:
             comment_count=_comment_total(fields.get("comment")),
         )
 
+    def _read(self, key: str) -> tuple[TrackerIssue, list[dict[str, Any]] | None] | None:
+        """The issue as Jira has it now, with its attachment list; None if there is none (Jira calls only, no
+        database: safe in a worker thread)."""
+        raw = self._fetch(key)
+        if raw is None:
+            return None
+        attachments = (raw.get("fields") or {}).get("attachment")
+        return self._to_issue(raw), attachments if isinstance(attachments, list) else None
+
+    def _remember(
+        self, key: str, lookup: Lookup, read: tuple[TrackerIssue, list[dict[str, Any]] | None] | None
+    ) -> None:
+        """Keep what a read of ``key`` found in the shared cache (unless the issue changed since ``lookup``)."""
+        if read is None:
+            if lookup.version is not None:  # a kept issue that is gone (deleted, or no longer visible to us)
+                self.states.forget(key, tombstone=False)
+            return
+        issue, attachments = read
+        if _key(issue.key) == key:  # not when asked by id or by a moved issue's old key
+            self.states.store(key, issue, attachments, lookup.version)
+
     def find_issue(self, key: str) -> TrackerIssue | None:
         if not key or not key.strip():
             return None
-        raw = self._fetch(key)
-        return self._to_issue(raw) if raw is not None else None
+        return self.find_issues([key]).get(key)
 
     def find_issues(self, keys: Sequence[str]) -> dict[str, TrackerIssue]:
-        """One GET per issue, side by side (a JQL ``key in (...)`` fails as a whole for a key that does not exist)."""
-        distinct = list(dict.fromkeys(keys))
-        issues = dict(zip(distinct, _side_by_side(self.find_issue, distinct), strict=True))
-        return {key: issue for key, issue in issues.items() if issue is not None}
+        """From the shared cache where it has a fresh entry (one query for all), else one GET per issue, side by side
+        (a JQL ``key in (...)`` fails as a whole for a key that does not exist)."""
+        wanted = {key: _key(key) for key in dict.fromkeys(keys) if key and key.strip()}
+        normalized = list(dict.fromkeys(wanted.values()))
+        lookups = self.states.look(normalized)
+        found: dict[str, TrackerIssue] = {}
+        for key in normalized:
+            cached = lookups[key].cached
+            if cached is not None and not self._fresh_reads:
+                found[key] = cached.issue
+                if cached.attachments is not None:
+                    self._attachments[key] = cached.attachments
+        missing = [key for key in normalized if key not in found]
+        reads = dict(zip(missing, _side_by_side(self._read, missing), strict=True))  # Jira only: no database
+        for key, read in reads.items():
+            self._remember(key, lookups[key], read)
+            if read is not None:
+                found[key] = read[0]
+        return {key: found[norm] for key, norm in wanted.items() if norm in found}
 
     def get_issue(self, key: str) -> TrackerIssue:
         issue = self.find_issue(key)
@@ -439,9 +479,49 @@ class JiraTracker:
             )
         return issue
 
+    def _current(self, key: str) -> TrackerIssue:
+        """The issue as Jira has it now (never the cache: a write merges with it, or a write just changed it),
+        kept in the cache for the reads that follow."""
+        wanted = _key(key)
+        lookup = self.states.look([wanted])[wanted] if wanted else MISS  # the version, noted before asking Jira
+        read = self._read(wanted) if wanted else None
+        self._remember(wanted, lookup, read)
+        if read is None:
+            raise errors.IssueNotFound(
+                f"no issue {key!r} in Jira at {self.client.base_url} (or no permission to browse it)"
+            )
+        return read[0]
+
+    @contextmanager
+    def _changing(self, key: str) -> Iterator[None]:
+        """A write to the issue: its cached state is dropped whatever the answer (a lost answer may have changed it)."""
+        try:
+            yield
+        finally:
+            self.states.forget(_key(key))
+
+    @contextmanager
+    def _gone_if_missing(self, key: str) -> Iterator[None]:
+        """A call about the issue: if Jira says there is no such issue, its cached state is dropped."""
+        try:
+            yield
+        except errors.IssueNotFound:
+            self.states.forget(_key(key), tombstone=False)
+            raise
+
+    @contextmanager
+    def fresh_reads(self) -> Iterator[None]:
+        """Within this, issues are read from Jira, never from the cache (finding and erasing a data subject)."""
+        before, self._fresh_reads = self._fresh_reads, True
+        try:
+            yield
+        finally:
+            self._fresh_reads = before
+
     def _require_issue(self, key: str) -> None:
         response = self.client.request("GET", f"issue/{_key(key)}", params={"fields": "summary"}, not_found=None)
         if response.status_code == 404:
+            self.states.forget(_key(key), tombstone=False)
             raise errors.IssueNotFound(f"no issue {key!r} in Jira at {self.client.base_url}")
 
     def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
@@ -574,11 +654,12 @@ class JiraTracker:
         if new.message_ids:
             self._record(key, new.message_ids, MessageIdKind.INBOUND)
         for watcher in watchers:
-            self.client.request("POST", f"issue/{key}/watchers", json=watcher, not_found=errors.IssueNotFound)
+            with self._changing(key):
+                self.client.request("POST", f"issue/{key}/watchers", json=watcher, not_found=errors.IssueNotFound)
         if len(new.description) > TEXT_LIMIT:
             full = AttachmentUpload("description-full-text.txt", "text/plain", data=new.description.encode())
             self.add_attachments(key, [full])
-        return self.get_issue(key)
+        return self._current(key)  # kept: the request's replies find it in the cache
 
     def _post_issue(self, body: dict[str, Any], idempotency_key: str | None) -> str:
         try:
@@ -703,16 +784,24 @@ class JiraTracker:
                     what=f"comment on {issue_key}",
                 ).json()
             except JiraTemporaryError:
+                self.states.forget(_key(issue_key))  # the comment may have landed: the count is not known
                 found = self._comment_by_key(issue_key, idempotency_key) if idempotency_key else None
                 if not found:
                     raise
                 raw = {"id": found}
+        except errors.IssueNotFound:
+            self.states.forget(_key(issue_key), tombstone=False)  # deleted in Jira since it was kept
+            if claim is not None:
+                self._release(claim)
+            raise
         except Exception:
             if claim is not None:
                 self._release(claim)
             raise
         if claim is not None:
             self._finish(claim, str(raw["id"]))
+        if "created" in raw:  # made by this request: the kept comment count goes up by one
+            self.states.commented(_key(issue_key), _jira_time(raw["created"]) or timezone.now(), str(raw["id"]))
         self._comments.add((_key(issue_key), str(raw["id"])))
         if comment.message_ids:
             self._record(issue_key, comment.message_ids, MessageIdKind.INBOUND)
@@ -730,11 +819,12 @@ class JiraTracker:
         comments: list[dict[str, Any]] = []
         start = 0
         while True:
-            page = self.client.get(
-                f"issue/{_key(issue_key)}/comment",
-                params={"startAt": start, "maxResults": 100, "orderBy": "created", "expand": "properties"},
-                not_found=errors.IssueNotFound,
-            )
+            with self._gone_if_missing(issue_key):
+                page = self.client.get(
+                    f"issue/{_key(issue_key)}/comment",
+                    params={"startAt": start, "maxResults": 100, "orderBy": "created", "expand": "properties"},
+                    not_found=errors.IssueNotFound,
+                )
             comments.extend(page.get("comments") or [])
             start += len(page.get("comments") or [])
             if not page.get("comments") or start >= int(page.get("total") or 0):
@@ -761,10 +851,14 @@ class JiraTracker:
     # -- attachments ----------------------------------------------------------------------------------------
     def _raw_attachments(self, issue_key: str) -> list[dict[str, Any]]:
         known = self._attachments.get(_key(issue_key))
+        if known is None and not self._fresh_reads:
+            cached = self.states.look([_key(issue_key)])[_key(issue_key)].cached
+            known = cached.attachments if cached is not None else None
         if known is None:
-            raw = self.client.get(
-                f"issue/{_key(issue_key)}", params={"fields": "attachment"}, not_found=errors.IssueNotFound
-            )
+            with self._gone_if_missing(issue_key):
+                raw = self.client.get(
+                    f"issue/{_key(issue_key)}", params={"fields": "attachment"}, not_found=errors.IssueNotFound
+                )
             known = raw.get("fields", {}).get("attachment") or []
         return sorted(
             known,
@@ -828,14 +922,21 @@ class JiraTracker:
                 if upload.file is not None:
                     upload.file.seek(0)
                 files.append(("file", (upload.filename, content, upload.content_type)))
-            answer = self.client.request(
-                "POST",
-                f"issue/{_key(issue_key)}/attachments",
-                files=files,
-                headers={"X-Atlassian-Token": "no-check"},
-                not_found=errors.IssueNotFound,
-                what=f"attachments to {issue_key}",
-            ).json()
+            try:
+                answer = self.client.request(
+                    "POST",
+                    f"issue/{_key(issue_key)}/attachments",
+                    files=files,
+                    headers={"X-Atlassian-Token": "no-check"},
+                    not_found=errors.IssueNotFound,
+                    what=f"attachments to {issue_key}",
+                ).json()
+            except Exception:
+                self.states.forget(_key(issue_key))  # a lost answer may have attached them
+                raise
+            kept = self.states.attached(_key(issue_key), list(answer))  # Jira's answer added to the kept list
+            if kept is not None:
+                self._attachments[_key(issue_key)] = kept
             RemoteAttachment.objects.bulk_create(
                 [
                     RemoteAttachment(
@@ -913,7 +1014,7 @@ class JiraTracker:
     # -- changing ---------------------------------------------------------------------------------------------
     def update_issue(self, issue_key: str, update: IssueUpdate, *, actor: Actor | None = None) -> TrackerIssue:
         self._check_actor(actor)
-        current = self.get_issue(issue_key)
+        current = self._current(issue_key)
         project, type_ids = self._project(current.project_key)
         fields: dict[str, Any] = {}
         properties: list[dict[str, Any]] = []
@@ -975,21 +1076,27 @@ class JiraTracker:
             body: dict[str, Any] = {"fields": fields}
             if properties:
                 body["properties"] = properties
-            self.client.request("PUT", f"issue/{key}", json=body, not_found=errors.IssueNotFound, what=f"update {key}")
+            with self._changing(key):
+                self.client.request(
+                    "PUT", f"issue/{key}", json=body, not_found=errors.IssueNotFound, what=f"update {key}"
+                )
         watching = {w.account_id for w in current.watchers}
         for watcher in dict.fromkeys(update.add_watchers):
             if watcher not in watching:
-                self.client.request("POST", f"issue/{key}/watchers", json=watcher, not_found=errors.IssueNotFound)
+                with self._changing(key):
+                    self.client.request("POST", f"issue/{key}/watchers", json=watcher, not_found=errors.IssueNotFound)
         for watcher in dict.fromkeys(update.remove_watchers):
             if watcher in watching:
                 param = "accountId" if self.cloud else "username"
-                self.client.request(
-                    "DELETE", f"issue/{key}/watchers", params={param: watcher}, not_found=errors.IssueNotFound
-                )
-        return self.get_issue(key)
+                with self._changing(key):
+                    self.client.request(
+                        "DELETE", f"issue/{key}/watchers", params={param: watcher}, not_found=errors.IssueNotFound
+                    )
+        return self._current(key)
 
     def _transitions(self, issue: TrackerIssue) -> list[dict[str, Any]]:
-        raw = self.client.get(f"issue/{issue.key}/transitions", not_found=errors.IssueNotFound)
+        with self._gone_if_missing(issue.key):
+            raw = self.client.get(f"issue/{issue.key}/transitions", not_found=errors.IssueNotFound)
         return [t for t in raw.get("transitions") or [] if (t.get("to") or {}).get("name") != issue.status]
 
     def list_transitions(self, issue_key: str) -> list[Transition]:
@@ -1000,7 +1107,7 @@ class JiraTracker:
         self, issue_key: str, to_status: str, *, resolution: str | None = None, actor: Actor | None = None
     ) -> TrackerIssue:
         self._check_actor(actor)
-        issue = self.get_issue(issue_key)
+        issue = self._current(issue_key)
         wanted = to_status.strip().casefold()
         moves = self._transitions(issue)
         move = next((t for t in moves if t["to"]["name"].casefold() == wanted), None) or next(
@@ -1021,8 +1128,9 @@ class JiraTracker:
                 )
             if done:
                 body["fields"] = {"resolution": {"id": known["id"]}}
-        self.client.request("POST", f"issue/{issue.key}/transitions", json=body, not_found=errors.IssueNotFound)
-        return self.get_issue(issue.key)
+        with self._changing(issue.key):
+            self.client.request("POST", f"issue/{issue.key}/transitions", json=body, not_found=errors.IssueNotFound)
+        return self._current(issue.key)
 
     def get_participants(self, issue_key: str) -> tuple[str, ...]:
         return self.get_issue(issue_key).email_participants
@@ -1030,14 +1138,17 @@ class JiraTracker:
     def _set_participant_field(self, key: str, addresses: list[str]) -> None:
         field = self._field(EMAIL_PARTICIPANTS)
         value = self._render_lines(addresses) if addresses else None
-        self.client.request("PUT", f"issue/{key}", json={"fields": {field.id: value}}, not_found=errors.IssueNotFound)
+        with self._changing(key):
+            self.client.request(
+                "PUT", f"issue/{key}", json={"fields": {field.id: value}}, not_found=errors.IssueNotFound
+            )
 
     def add_participants(
         self, issue_key: str, addresses: Iterable[str], *, actor: Actor | None = None
     ) -> tuple[str, ...]:
         self._check_actor(actor)
         added = _dedupe_addresses(addresses, EMAIL_PARTICIPANTS)
-        issue = self.get_issue(issue_key)
+        issue = self._current(issue_key)  # merged with Jira's list as it is now, not as it was kept
         merged = _dedupe_addresses([*issue.email_participants, *added], EMAIL_PARTICIPANTS)
         if merged != list(issue.email_participants):
             self._set_participant_field(issue.key, merged)
@@ -1048,7 +1159,7 @@ class JiraTracker:
     ) -> tuple[str, ...]:
         self._check_actor(actor)
         wanted = _dedupe_addresses(addresses, EMAIL_PARTICIPANTS)
-        issue = self.get_issue(issue_key)
+        issue = self._current(issue_key)
         if wanted != list(issue.email_participants):
             self._set_participant_field(issue.key, wanted)
         return tuple(wanted)
@@ -1066,20 +1177,27 @@ class JiraTracker:
             fields[info.id] = self._custom_value(info, value)
         key = _key(issue_key)
         if fields:
-            self.client.request(
-                "PUT", f"issue/{key}", json={"fields": fields}, not_found=errors.IssueNotFound, what=f"update {key}"
-            )
-            return self.get_issue(key)
+            with self._changing(key):
+                self.client.request(
+                    "PUT", f"issue/{key}", json={"fields": fields}, not_found=errors.IssueNotFound, what=f"update {key}"
+                )
+            return self._current(key)
         return self.get_issue(key)
 
     # -- a data subject ---------------------------------------------------------------------------------------------
     def find_subject(self, address: str, *, issue_keys: Sequence[str] = ()) -> SubjectHoldings:
-        return subject.find(self, address, issue_keys)
+        with self.fresh_reads():  # what Jira holds now, not what was kept
+            return subject.find(self, address, issue_keys)
 
     def erase_subject(
         self, address: str, *, issue_keys: Sequence[str] = (), redact_texts: bool = False
     ) -> SubjectErasure:
-        return subject.erase(self, address, issue_keys, redact_texts=redact_texts)
+        """Erased from Jira, then every kept issue state of the instance deleted (no cached copy of the address)."""
+        try:
+            with self.fresh_reads():
+                return subject.erase(self, address, issue_keys, redact_texts=redact_texts)
+        finally:
+            self.states.forget_all()
 
 
 def _comment_total(value: Any) -> int | None:
