@@ -61,7 +61,7 @@ OURS = "jemh"  # the fake's issue/comment property holding our keys (trackers.ji
 # -- child mode: the fake Jira ---------------------------------------------------------------------------------------
 
 
-def fake_child(flavour: str, latency: float, rate: float) -> None:
+def fake_child(flavour: str, latency: float, rate: float, validate_every: int) -> None:
     """Serve a fake Jira; commands on stdin, one JSON answer per line on stdout: ``summary``, ``storm S``, ``quit``."""
     from tests.trackers.jira_fake import FakeJira
 
@@ -71,6 +71,7 @@ def fake_child(flavour: str, latency: float, rate: float) -> None:
     fake.state.add_project("SUP", "Support", lead.account_id)
     fake.state.add_project("BIL", "Billing", lead.account_id)
     fake.latency = latency
+    fake.validate_every = validate_every
     fake.limit_rate(rate)
     print(json.dumps({"base_url": fake.base_url, "helpdesk": helpdesk.account_id}), flush=True)
     for line in sys.stdin:
@@ -116,7 +117,7 @@ class Fake:
 
     def __init__(self, options: argparse.Namespace, env: dict[str, str], log: Path) -> None:
         argv = [sys.executable, __file__, "--fake-child", options.flavour, "--latency", str(options.latency)]
-        argv += ["--rate", str(options.rate)]
+        argv += ["--rate", str(options.rate), "--validate-every", str(options.validate_every)]
         self.process = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -448,6 +449,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="threads pool: concurrency of each worker process")
     parser.add_argument("--slots", type=int, default=10, help="the instance's jira_max_concurrency")
     parser.add_argument("--latency", type=float, default=0.08, help="seconds the fake takes per call")
+    parser.add_argument(
+        "--validate-every",
+        type=int,
+        default=1,
+        help="the fake checks one call in every N against the OpenAPI description (1: each, as in the tests)",
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="the fake's rate limit, requests per second")
     parser.add_argument("--storm", type=float, default=5.0, help="seconds of a 429 storm (0: none)")
     parser.add_argument("--timeout", type=float, default=1200)
@@ -460,7 +467,7 @@ def main() -> int:
         print(json.dumps(capture_child(options.capture_child)))
         return 0
     if options.fake_child:
-        fake_child(options.fake_child, options.latency, options.rate)
+        fake_child(options.fake_child, options.latency, options.rate, options.validate_every)
         return 0
     run_started = time.monotonic()
 
@@ -580,7 +587,12 @@ def main() -> int:
         "messages": options.messages,
         "seed": options.seed,
         "flavour": options.flavour,
-        "fake": {"latency_s": options.latency, "rate_limit_per_s": options.rate, "storm_s": options.storm},
+        "fake": {
+            "latency_s": options.latency,
+            "rate_limit_per_s": options.rate,
+            "storm_s": options.storm,
+            "validate_every": options.validate_every,
+        },
         "setup": {
             "workers": shape,
             "jira_max_concurrency": options.slots,
@@ -641,7 +653,8 @@ def print_table(report: dict[str, Any]) -> None:
         (
             "fake Jira",
             f"{report['flavour']}, {fake['latency_s'] * 1000:.0f} ms per call, {fake['rate_limit_per_s']:g} req/s, "
-            f"a {fake['storm_s']:g} s storm (half of all calls refused)",
+            f"a {fake['storm_s']:g} s storm (half of all calls refused); OpenAPI checks on "
+            + ("every call" if fake["validate_every"] <= 1 else f"1 call in {fake['validate_every']}"),
         ),
         ("workers", f"{report['setup']['workers']}; {report['setup']['jira_max_concurrency']} call slots"),
         ("Jira calls per new issue (warm)", calls("new issue")),

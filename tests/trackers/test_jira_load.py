@@ -282,3 +282,30 @@ def test_an_issue_read_says_its_comment_count_and_serves_the_attachment_look_up(
         assert fake.count("getIssue") == reads
     else:  # its own upload made the list stale: read again
         assert fake.count("getIssue") == reads + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_finds_the_one_free_slot_among_those_another_session_holds() -> None:
+    """The first free slot of the candidates is taken in one statement (trackers 0005's function); tried one by one,
+    a call cost a round trip per busy slot while the other worker held most of them."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    instance_id = 7004
+    if connection.vendor != "postgresql":
+        slots = CallSlots(instance_id, 3)
+        with slots.slot() as first, slots.slot() as second, slots.slot() as third:
+            assert {first, second, third} == {0, 1, 2}
+        return
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            for slot in (0, 2, 3):
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_SPACE + instance_id, slot])
+        slots = CallSlots(instance_id, 4)
+        with slots.slot() as taken:
+            assert taken == 1
+            slots.max_wait = 0.2
+            with pytest.raises(JiraTemporaryError, match="stayed busy"), slots.slot():
+                pass
+    finally:
+        other.close()

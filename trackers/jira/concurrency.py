@@ -49,13 +49,13 @@ class _PostgresLocks:
             self._pid = os.getpid()
         return self._db
 
-    def _execute(self, sql: str, params: list[int]) -> bool:
+    def _value(self, sql: str, params: list[Any]) -> Any:
         with self._lock:
             try:
                 with self._connection().cursor() as cursor:
                     cursor.execute(sql, params)
                     row = cursor.fetchone()
-                return bool(row and row[0])
+                return row[0] if row else None
             except Exception:
                 if self._db is not None:  # a broken connection: its locks are gone with it; start afresh
                     try:
@@ -64,12 +64,23 @@ class _PostgresLocks:
                         self._db = None
                 raise
 
+    def _execute(self, sql: str, params: list[int]) -> bool:
+        return bool(self._value(sql, params))
+
     def close(self) -> None:
         """Close the connection (every slot of this process is released with it)."""
         with self._lock:
             if self._db is not None and self._pid == os.getpid():
                 self._db.close()
             self._db = None
+
+    def take(self, space: int, candidates: list[int]) -> int | None:
+        """The first of ``candidates`` whose lock was free, now held; None: all busy. One round trip (the function
+        of migration trackers 0005), where trying them one by one cost one each while the other process held most."""
+        if not candidates:
+            return None
+        slot = self._value("SELECT jemh_take_call_slot(%s, %s::integer[])", [space, candidates])
+        return None if slot is None else int(slot)
 
     def try_lock(self, space: int, slot: int) -> bool:
         return self._execute("SELECT pg_try_advisory_lock(%s, %s)", [space, slot])
@@ -101,6 +112,10 @@ class _FileLocks:
         with self._lock:
             self._held[(space, slot)] = fd
         return True
+
+    def take(self, space: int, candidates: list[int]) -> int | None:
+        """The first of ``candidates`` whose lock was free, now held; None: all busy."""
+        return next((slot for slot in candidates if self.try_lock(space, slot)), None)
 
     def unlock(self, space: int, slot: int) -> None:
         with self._lock:
@@ -143,26 +158,16 @@ class CallSlots:
         self.peak = 0
 
     def _take(self, locks: _PostgresLocks | _FileLocks) -> int | None:
+        # The process's held slots are read and the take made under one lock: another thread of this process
+        # must never try a slot meanwhile (a session's advisory locks stack: it would "take" a slot held here).
         with self._lock:
             candidates = [n for n in range(self.size) if n not in self._mine]
-        random.shuffle(candidates)  # processes start at different slots: fewer collisions
-        for slot in candidates:
-            with self._lock:
-                if slot in self._mine:
-                    continue
+            random.shuffle(candidates)  # processes start at different slots: fewer collisions
+            slot = locks.take(self.space, candidates)
+            if slot is not None:
                 self._mine.add(slot)
-            try:
-                if locks.try_lock(self.space, slot):
-                    with self._lock:
-                        self.peak = max(self.peak, len(self._mine))
-                    return slot
-            except Exception:
-                with self._lock:
-                    self._mine.discard(slot)
-                raise
-            with self._lock:
-                self._mine.discard(slot)
-        return None
+                self.peak = max(self.peak, len(self._mine))
+            return slot
 
     @contextmanager
     def slot(self) -> Iterator[int]:
@@ -186,7 +191,7 @@ class CallSlots:
                 if time.monotonic() > deadline:
                     raise self._busy()
                 time.sleep(pause * random.uniform(0.5, 1.5))
-                pause = min(pause * 2, 0.1)
+                pause = min(pause * 2, 0.04)  # one round trip a try: a slot freed is found soon
             try:
                 yield taken
             finally:
