@@ -22,18 +22,15 @@ from jemh.models import Instance, JiraDeployment
 from profiles.models import Profile, ProjectMapping
 from tests.profiles.conftest import make_profile
 from tests.tenancy import member_of_every_instance
-from tests.trackers.jira_fake import FakeJira
+from tests.trackers.jira_fake import FakeJira, running
 from tests.trackers.test_jira_contract import jira_instance
 
 
 @pytest.fixture(params=["cloud", "datacenter"])
 def fake(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
-    fake = FakeJira(request.param).start()
-    fake.state.add_project("SUP", "Support", None)
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
+    with running(request.param) as fake:
+        fake.state.add_project("SUP", "Support", None)
+        yield fake
 
 
 @pytest.fixture()

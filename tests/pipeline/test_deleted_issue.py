@@ -1,4 +1,4 @@
-"""A reply to an issue deleted in the local tracker: the same as with Jira (tests/pipeline/test_jira_errors.py), a
+"""A reply to an issue deleted in the local tracker: the same as with Jira (tests/pipeline/jira/test_errors.py), a
 new issue when the mapping creates issues, the reason in the report; a comment-only mapping rejects it."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from jemh.models import Instance, JiraDeployment, TrackerKind
-from tests.trackers.jira_fake import FakeJira
+from tests.trackers.jira_fake import FakeJira, running
 from tests.trackers.test_jira_contract import jira_instance
 from trackers import errors
 from trackers.interface import AttachmentUpload, NewComment, NewIssue
@@ -27,13 +27,10 @@ from trackers.registry import get_tracker
 
 @pytest.fixture(params=["cloud", "datacenter"])
 def fake(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
-    fake = FakeJira(request.param).start()
-    lead = fake.state.add_user("lena", "lena@example.org", "Lena Lead")
-    fake.state.add_project("ABC", "Acme", lead.account_id)
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
+    with running(request.param) as fake:
+        lead = fake.state.add_user("lena", "lena@example.org", "Lena Lead")
+        fake.state.add_project("ABC", "Acme", lead.account_id)
+        yield fake
 
 
 @pytest.fixture()

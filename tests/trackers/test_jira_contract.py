@@ -12,7 +12,7 @@ from django.db import connections
 
 from jemh.models import Instance, JiraDeployment, TrackerKind
 from tests.trackers.contract import TrackerContract
-from tests.trackers.jira_fake import FakeJira
+from tests.trackers.jira_fake import FakeJira, running
 from trackers.jira import tracker_for
 from trackers.jira.tracker import JiraTracker
 
@@ -35,11 +35,8 @@ def jira_instance(fake: FakeJira, name: str = "Jira contract instance") -> Insta
 @pytest.fixture(params=["cloud", "datacenter"])
 def fake_jira(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
     """A fake Jira of each flavour; the test fails if any request or response broke Atlassian's spec."""
-    fake = FakeJira(request.param).start()
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
+    with running(request.param) as fake:
+        yield fake
 
 
 class TestJiraTracker(TrackerContract):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone as django_timezone
 
-from tests.trackers.jira_fake import FakeJira
+from tests.trackers.jira_fake import FakeJira, running
 from tests.trackers.test_jira_contract import jira_instance
 from trackers import errors
 from trackers.interface import AttachmentUpload, IssueUpdate, NewComment, NewIssue, TrackerIssue, TrackerUser
@@ -27,14 +27,11 @@ CUSTOMER = "carol@customer.example"
 
 @pytest.fixture(params=["cloud", "datacenter"])
 def fake(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
-    fake = FakeJira(request.param).start()
-    lead = fake.state.add_user("lena", "lena@example.org", "Lena Lead")
-    fake.state.add_user("walt", "walt@example.org", "Walt Watcher")
-    fake.state.add_project("ABC", "Acme", lead.account_id)
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
+    with running(request.param) as fake:
+        lead = fake.state.add_user("lena", "lena@example.org", "Lena Lead")
+        fake.state.add_user("walt", "walt@example.org", "Walt Watcher")
+        fake.state.add_project("ABC", "Acme", lead.account_id)
+        yield fake
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 
 from jemh.models import Instance
-from tests.trackers.jira_fake import FakeJira
+from tests.trackers.jira_fake import FakeJira, running
 from tests.trackers.test_jira_contract import jira_instance
 from trackers import errors
 from trackers.interface import NewIssue
@@ -31,13 +31,10 @@ from trackers.jira.errors import JiraTemporaryError
 
 @pytest.fixture()
 def fake() -> Iterator[FakeJira]:
-    fake = FakeJira("cloud").start()
-    lead = fake.state.add_user("lena", "lena@example.org", "Lena Lead")
-    fake.state.add_project("ABC", "Acme", lead.account_id)
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
+    with running("cloud") as fake:
+        lead = fake.state.add_user("lena", "lena@example.org", "Lena Lead")
+        fake.state.add_project("ABC", "Acme", lead.account_id)
+        yield fake
 
 
 def _client(fake: FakeJira, slots: CallSlots | None = None) -> JiraClient:

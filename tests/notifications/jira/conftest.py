@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from jemh.models import Instance, JiraDeployment, TrackerKind
 from notifications.models import NotificationMapping
-from tests.trackers.jira_fake import FakeJira
+from tests.trackers.jira_fake import FakeJira, running
 from tests.trackers.jira_fake.state import User
 from tests.trackers.jira_fake.webhooks import WebhookEmitter
 
@@ -24,11 +24,8 @@ CUSTOMER = "carol@customer.example"
 @pytest.fixture(params=["cloud", "datacenter"])
 def fake_jira(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
     """A fake Jira of each flavour; the test fails if any request or response broke Atlassian's spec."""
-    fake = FakeJira(request.param).start()
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
+    with running(request.param) as fake:
+        yield fake
 
 
 @pytest.fixture()

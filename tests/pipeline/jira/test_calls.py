@@ -3,46 +3,14 @@ a reply to a request is one call (the comment): its issue comes from the issue-s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import pytest
+from collections.abc import Callable
 
 from inbound.models import InboundMessage
 from jemh.models import Instance
 from notifications.threading import new_message_id
-from profiles.models import Profile, ProjectMapping
 from tests.pipeline.conftest import mail
 from tests.trackers.jira_fake import FakeJira
-from tests.trackers.test_jira_contract import jira_instance
 from trackers.jira.issue_state import forget_issue
-
-
-@pytest.fixture(params=["cloud", "datacenter"])
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
-    fake = FakeJira(request.param).start()
-    fake.state.add_project("SUP", "Support", None)
-    yield fake
-    fake.stop()
-    if fake.violations:
-        pytest.fail("the fake Jira saw spec violations:\n" + "\n".join(fake.violations), pytrace=False)
-
-
-@pytest.fixture()
-def instance(db: None, fake: FakeJira) -> Instance:
-    return jira_instance(fake, name="Acme")
-
-
-@pytest.fixture()
-def projects() -> dict[str, Any]:
-    return {}  # the projects are in the fake Jira
-
-
-@pytest.fixture()
-def profile(profile: Profile, fake: FakeJira) -> Profile:
-    helpdesk = fake.state.add_user("helpdesk", "helpdesk@support.example.com", "Helpdesk")
-    ProjectMapping.objects.filter(profile=profile).update(default_reporter=helpdesk.account_id)
-    return profile
 
 
 def reply_to(instance: Instance, key: str, text: str = "It is still burning.") -> bytes:
