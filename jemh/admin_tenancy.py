@@ -39,18 +39,17 @@ def scoped_choices(field: forms.Field | None, request: HttpRequest) -> forms.Fie
     return field
 
 
-class InstanceRelatedFilter(admin.RelatedFieldListFilter):
+class InstanceRelatedFilter(admin.RelatedOnlyFieldListFilter):
     """A list filter on a relation whose choices are the related model's rows of the user's instances. A related
-    model without a declared scope lists only the rows the list shows, as Django's ``RelatedOnlyFieldListFilter``
-    does (a query over the filtered table)."""
+    model without a declared scope lists only the rows the list shows (Django's ``RelatedOnlyFieldListFilter``: a
+    query over the filtered table)."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
         related = field.remote_field.model
-        ordering = self.field_admin_ordering(field, request, model_admin)
         if tenancy.scope_of(related) is None:
-            shown = model_admin.get_queryset(request).distinct().values_list(f"{self.field_path}__pk", flat=True)
-            return field.get_choices(include_blank=False, limit_choices_to={"pk__in": shown}, ordering=ordering)
+            return super().field_choices(field, request, model_admin)
         ours = tenancy.scoped(related._default_manager.all(), request.user).values("pk")
+        ordering = self.field_admin_ordering(field, request, model_admin)
         return field.get_choices(include_blank=False, limit_choices_to={"pk__in": ours}, ordering=ordering)
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from jemh.models import Instance
 from notifications.models import NotificationMapping
-from tests.services.celery import reset_connections
+from tests.services.celery import celery_pointed_at
 
 REPLY_ADDRESS = "support@example.com"
 
@@ -26,18 +26,8 @@ def memory_broker() -> Iterator[None]:
     """Tasks queued by on-commit callbacks go to Celery's in-memory transport, where no worker takes them: the
     tests drive the services (flush, send) themselves and leave nothing in the project's broker folder. The
     worker test points the app at a real Redis instead."""
-    from jemh.celery import app
-
-    keys = ("broker_url", "broker_transport_options", "result_backend", "task_always_eager")
-    saved = {k: app.conf[k] for k in keys}
-    app.conf.update(broker_url="memory://", broker_transport_options={}, result_backend=None, task_always_eager=False)
-    reset_pools(app)
-    yield
-    app.conf.update(saved)
-    reset_pools(app)
-
-
-reset_pools = reset_connections
+    with celery_pointed_at("memory://"):
+        yield
 
 
 @pytest.fixture()
