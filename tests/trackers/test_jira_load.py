@@ -232,11 +232,13 @@ def test_the_fakes_rate_limit_refuses_beyond_its_rate_with_retry_after(fake: Fak
 
 
 def test_the_fakes_storm_refuses_half_of_all_calls_and_then_ends(fake: FakeJira) -> None:
-    fake.storm(0.5)
+    fake.storm(3.0)  # long enough for ten calls on a loaded machine (0.5 s was not, once, under the full suite)
+    started = time.monotonic()
     raw = httpx.Client(base_url=fake.base_url, auth=(FakeJira.EMAIL, FakeJira.API_TOKEN))
     during = [raw.get("/rest/api/3/serverInfo").status_code for _ in range(10)]
+    assert time.monotonic() - started < 3.0, "the ten calls did not fit in the storm"
     assert during.count(429) == 5
-    time.sleep(0.6)
+    time.sleep(max(0.0, 3.1 - (time.monotonic() - started)))
     assert {raw.get("/rest/api/3/serverInfo").status_code for _ in range(4)} == {200}
 
 
