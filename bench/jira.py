@@ -61,11 +61,14 @@ OURS = "jemh"  # the fake's issue/comment property holding our keys (trackers.ji
 # -- child mode: the fake Jira ---------------------------------------------------------------------------------------
 
 
-def fake_child(flavour: str, latency: float, rate: float, validate_every: int) -> None:
-    """Serve a fake Jira; commands on stdin, one JSON answer per line on stdout: ``summary``, ``storm S``, ``quit``."""
+def fake_child(flavour: str, latency: float, rate: float, validate_every: int, validation: str) -> None:
+    """Serve a fake Jira; commands on stdin, one JSON answer per line on stdout: ``summary``, ``storm S``,
+    ``finish`` (wait for background checks), ``quit``."""
     from tests.trackers.jira_fake import FakeJira
 
     fake = FakeJira(flavour).start()
+    if validation == "background":
+        fake.validate_in_background()
     lead = fake.state.add_user("lead", "lead@support.example.com", "Lena Lead")
     helpdesk = fake.state.add_user("helpdesk", "helpdesk@support.example.com", "Help Desk")
     fake.state.add_project("SUP", "Support", lead.account_id)
@@ -83,6 +86,11 @@ def fake_child(flavour: str, latency: float, rate: float, validate_every: int) -
             print(json.dumps({"storm": float(command[1])}), flush=True)
         elif command[0] == "summary":
             print(json.dumps(fake_summary(fake)), flush=True)
+        elif command[0] == "finish":
+            started = time.monotonic()
+            checked = fake.finish_validation()
+            finished = {"checked": checked, "seconds": round(time.monotonic() - started, 1)}
+            print(json.dumps({**finished, "violations": fake.violations[:20]}), flush=True)
         elif command[0] == "quit":
             break
     fake.stop()
@@ -102,6 +110,7 @@ def fake_summary(fake: Any) -> dict[str, Any]:
             "peak_in_flight": fake.peak_in_flight,
             "cpu_s": round(time.process_time(), 2),
             "violations": fake.violations[:20],
+            "timeline": sorted([second, kind, n] for (second, kind), n in fake.timeline.items()),
             "issues": len(issues),
             "comments": len(comment_sources),
             "attachments": sum(len(i.attachments) for i in issues),
@@ -118,6 +127,7 @@ class Fake:
     def __init__(self, options: argparse.Namespace, env: dict[str, str], log: Path) -> None:
         argv = [sys.executable, __file__, "--fake-child", options.flavour, "--latency", str(options.latency)]
         argv += ["--rate", str(options.rate), "--validate-every", str(options.validate_every)]
+        argv += ["--validation", options.validation]
         self.process = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -259,6 +269,30 @@ def wait_for_workers(options: argparse.Namespace, workers: list[subprocess.Popen
     raise SystemExit("the Celery workers did not start")
 
 
+#: once a second while the workers run: how many messages are in each status, and how many worker threads hold claims
+STATES: list[dict[str, Any]] = []
+
+
+def status_counts() -> dict[str, int]:
+    from django.db.models import Count
+
+    from inbound.models import InboundMessage, InboundStatus
+
+    counts = dict(InboundMessage.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    holders = InboundMessage.objects.filter(status=InboundStatus.PROCESSING).values("claimed_by").distinct().count()
+    import redis
+    from django.conf import settings
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queued, unacked = int(broker.llen("celery")), int(broker.hlen("unacked"))
+    return {
+        **{str(k): int(v) for k, v in counts.items()},
+        "claim_holders": holders,
+        "queued": queued,
+        "unacked": unacked,
+    }
+
+
 def wait_for_outcomes(
     capture: subprocess.Popen[str], fake: Fake, total: int, storm: float, timeout: float
 ) -> tuple[int, int, float | None]:
@@ -271,6 +305,8 @@ def wait_for_outcomes(
     while time.monotonic() < deadline:
         captured = InboundMessage.objects.count()
         done = InboundMessage.objects.filter(status__in=FINAL).count()
+        if not STATES or time.time() - STATES[-1]["at"] >= 1:
+            STATES.append({"at": time.time(), **status_counts()})
         capturing = capture.poll() is None
         if storm and storm_at is None and done >= total // 2:
             fake.command(f"storm {storm}")
@@ -455,6 +491,13 @@ def main() -> int:
         default=1,
         help="the fake checks one call in every N against the OpenAPI description (1: each, as in the tests)",
     )
+    parser.add_argument(
+        "--validation",
+        choices=("background", "inline"),
+        default="background",
+        help="background (default): every checked call is checked by a process of its own at the lowest CPU "
+        "priority, after answering it; inline: while answering it, as in the tests",
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="the fake's rate limit, requests per second")
     parser.add_argument("--storm", type=float, default=5.0, help="seconds of a 429 storm (0: none)")
     parser.add_argument("--timeout", type=float, default=1200)
@@ -467,7 +510,7 @@ def main() -> int:
         print(json.dumps(capture_child(options.capture_child)))
         return 0
     if options.fake_child:
-        fake_child(options.fake_child, options.latency, options.rate, options.validate_every)
+        fake_child(options.fake_child, options.latency, options.rate, options.validate_every, options.validation)
         return 0
     run_started = time.monotonic()
 
@@ -561,7 +604,8 @@ def main() -> int:
             worker.wait(timeout=30)
         print("calibrating: Jira calls per message kind with warm caches, one message at a time ...", flush=True)
         calibration = calibrate(instance_id, fake, truth, raws)
-        final_summary = fake.command("summary")
+        print("waiting for the fake's OpenAPI checks to catch up ...", flush=True)
+        validation = fake.command("finish")
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -592,6 +636,9 @@ def main() -> int:
             "rate_limit_per_s": options.rate,
             "storm_s": options.storm,
             "validate_every": options.validate_every,
+            "validation": options.validation,
+            "checked_calls": validation["checked"] if options.validation == "background" else None,
+            "checks_caught_up_after_run_s": validation["seconds"],
         },
         "setup": {
             "workers": shape,
@@ -614,11 +661,15 @@ def main() -> int:
             "refused_by_operation": summary["refused_calls"],
             "peak_in_flight": summary["peak_in_flight"],
             "fake_cpu_s": summary["cpu_s"],
-            "spec_violations": final_summary["violations"],
+            "spec_violations": validation["violations"],
+            "calls_per_second": per_second(summary["timeline"], float(capture_run["started"])),
         },
         "ceiling_messages_per_second": round(ceiling, 1),
         "share_of_ceiling": round(share, 3),
         "storm_started": storm_at,
+        "statuses_each_second": [
+            {**state, "at": round(state["at"] - float(capture_run["started"]), 1)} for state in STATES
+        ],
         "capture": capture_run,
         "worker_peak_rss_mb": {"processing": rss, "main": main_rss},
         "worker_cpu_seconds": worker_cpu,
@@ -639,6 +690,17 @@ def main() -> int:
     return 0
 
 
+def per_second(timeline: list[list[Any]], started: float) -> dict[str, list[int]]:
+    """The fake's answers ("answered", "refused") in each whole second from the poll's start on."""
+    first = int(started)
+    last = max((int(second) for second, _, _ in timeline), default=first)
+    series = {kind: [0] * (last - first + 1) for kind in ("answered", "refused")}
+    for second, kind, count in timeline:
+        if int(second) >= first:
+            series[kind][int(second) - first] += int(count)
+    return series
+
+
 def print_table(report: dict[str, Any]) -> None:
     e2e, jira, per = report["end_to_end"], report["jira"], report["calls_warm"]
     fake = report["fake"]
@@ -654,7 +716,13 @@ def print_table(report: dict[str, Any]) -> None:
             "fake Jira",
             f"{report['flavour']}, {fake['latency_s'] * 1000:.0f} ms per call, {fake['rate_limit_per_s']:g} req/s, "
             f"a {fake['storm_s']:g} s storm (half of all calls refused); OpenAPI checks on "
-            + ("every call" if fake["validate_every"] <= 1 else f"1 call in {fake['validate_every']}"),
+            + ("every call" if fake["validate_every"] <= 1 else f"1 call in {fake['validate_every']}")
+            + (
+                f", in the background at nice 19 ({fake['checked_calls']} checked; caught up "
+                f"{fake['checks_caught_up_after_run_s']} s after the run)"
+                if fake["validation"] == "background"
+                else ", while answering"
+            ),
         ),
         ("workers", f"{report['setup']['workers']}; {report['setup']['jira_max_concurrency']} call slots"),
         ("Jira calls per new issue (warm)", calls("new issue")),
@@ -680,7 +748,7 @@ def print_table(report: dict[str, Any]) -> None:
         ("replies that waited for their request", e2e["replies_that_waited_for_their_request"]),
         ("first outcome after poll start", f"{e2e['first_outcome_after_s']} s"),
         ("peak requests in flight at the fake", jira["peak_in_flight"]),
-        ("fake Jira CPU (validation included)", f"{jira['fake_cpu_s']} s"),
+        ("fake Jira CPU (its serving process; inline checks included)", f"{jira['fake_cpu_s']} s"),
         ("outcomes", ", ".join(f"{k or '(none)'} {v}" for k, v in sorted(e2e["outcomes"].items()))),
         (
             "Jira issues / comments / attachments",
@@ -714,6 +782,17 @@ def print_table(report: dict[str, Any]) -> None:
     print()
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+    answered = jira["calls_per_second"]["answered"]
+    print("answered Jira calls in each second from the poll's start (10 a line):")
+    for start in range(0, len(answered), 10):
+        print(f"  {start:>4} s  " + " ".join(f"{n:>3}" for n in answered[start : start + 10]))
+    print("messages claimed (processing) / worker processes holding claims, each second from the poll's start:")
+    states = report["statuses_each_second"]
+    for start in range(0, len(states), 10):
+        print(
+            f"  {start:>4} s  "
+            + " ".join(f"{s.get('processing', 0):>3}/{s['claim_holders']}" for s in states[start : start + 10])
+        )
     for reason, count in (e2e["error_reasons"] or {}).items():
         print(f"  error/failed x{count}: {reason}")
 

@@ -233,8 +233,9 @@ def process_inbound_group(
     most the message in hand). Returns what became of each message that was claimed (finished or held by a live
     worker elsewhere: absent): its outcome, or WAITING, RELEASED or OVERRAN (see above).
 
-    A reply whose request is a later message of the same group is set aside and run after the group's other
-    messages; one whose request is elsewhere is released to wait (``thread_order``). A task that runs out of time
+    A reply whose request is not processed yet is set aside and run after the group's other messages (its request
+    is a later message of the group, or most likely done meanwhile by another worker); one still waiting then is
+    released to wait (``thread_order``). A task that runs out of time
     (Celery's soft limit) counts an overrun for the message in hand and releases the rest."""
     messages = claim_many(inbound_ids, redelivered=redelivered)
     group = Group(messages, get_tracker)
@@ -263,8 +264,10 @@ def process_inbound_group(
                 continue
             if isinstance(done, Wait):
                 release([message])  # (a kill meanwhile must not count it as the message in hand)
-                if not second_pass and done.blockers <= {m.pk for m in pending[index + 1 :]}:
-                    later.append(message)  # its request is a later message of this group: run it after them
+                if not second_pass:
+                    # its request is a later message of this group, or one another worker has in hand: run it after
+                    # the group's other messages (by then the other worker has most likely finished it)
+                    later.append(message)
                 else:
                     outcomes[message.pk] = WAITING
                 continue

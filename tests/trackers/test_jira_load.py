@@ -256,6 +256,20 @@ def test_the_fakes_outage_answers_503_or_drops_the_connection(fake: FakeJira) ->
     assert client.get("serverInfo")["deploymentType"] == "Cloud"
 
 
+def test_the_fakes_background_checks_find_what_inline_checks_find(fake: FakeJira) -> None:
+    """bench/jira.py's mode: every call is answered at once and checked afterwards by a nice-19 process; a request
+    that breaks the spec gets its normal answer, and the finding is reported when the checks catch up."""
+    fake.validate_in_background()
+    raw = httpx.Client(base_url=fake.base_url, auth=(FakeJira.EMAIL, FakeJira.API_TOKEN))
+    assert raw.get("/rest/api/3/serverInfo").status_code == 200
+    broken = raw.get("/rest/api/3/user/search", params={"query": "x", "maxResults": "many"})
+    assert broken.status_code == 400 and "fake Jira" not in broken.text  # inline, the fake's 400 names the violation
+    assert fake.violations == []  # not checked yet: the answer did not wait for it
+    assert fake.finish_validation() == 2
+    assert len(fake.violations) == 1 and "findUsers" in fake.violations[0] and "breaks the spec" in fake.violations[0]
+    fake.violations.clear()  # seen: the fixture would otherwise fail this test
+
+
 # -- calls a reply costs ---------------------------------------------------------------------------------------------
 
 
