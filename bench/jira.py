@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -273,23 +274,33 @@ def wait_for_workers(options: argparse.Namespace, workers: list[subprocess.Popen
 STATES: list[dict[str, Any]] = []
 
 
-def status_counts() -> dict[str, int]:
+def by_status() -> Counter[str]:
+    """The audit rows by status."""
     from django.db.models import Count
 
-    from inbound.models import InboundMessage, InboundStatus
+    from inbound.models import InboundMessage
 
-    counts = dict(InboundMessage.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    holders = InboundMessage.objects.filter(status=InboundStatus.PROCESSING).values("claimed_by").distinct().count()
+    rows = InboundMessage.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    return Counter(dict(rows))
+
+
+@functools.cache
+def broker() -> Any:
     import redis
     from django.conf import settings
 
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queued, unacked = int(broker.llen("celery")), int(broker.hlen("unacked"))
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+def status_counts() -> dict[str, int]:
+    from inbound.models import InboundMessage, InboundStatus
+
+    holders = InboundMessage.objects.filter(status=InboundStatus.PROCESSING).values("claimed_by").distinct().count()
     return {
-        **{str(k): int(v) for k, v in counts.items()},
+        **{str(k): int(v) for k, v in by_status().items()},
         "claim_holders": holders,
-        "queued": queued,
-        "unacked": unacked,
+        "queued": int(broker().llen("celery")),
+        "unacked": int(broker().hlen("unacked")),
     }
 
 
@@ -330,7 +341,7 @@ def results(poll_started: float, summary: dict[str, Any]) -> dict[str, Any]:
 
     messages = InboundMessage.objects.all()
     outcomes = Counter(dict(messages.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")))
-    statuses = Counter(dict(messages.values_list("status").annotate(n=Count("id")).values_list("status", "n")))
+    statuses = by_status()
     latencies = [
         (done - created).total_seconds()
         for created, done in messages.filter(processed_at__isnull=False).values_list("created_at", "processed_at")

@@ -47,7 +47,7 @@ from tests.trackers.jira_fake.state import (
     jira_time,
     now,
 )
-from tests.trackers.jira_fake.validator import Background
+from tests.trackers.jira_fake.validator import Background, Record
 
 TEXT_LIMIT = 32767
 CATEGORY_IDS = {"new": 2, "indeterminate": 4, "done": 3}
@@ -165,8 +165,9 @@ class FakeJira:
         background, self._background = self._background, None
         if background is None:
             return 0
-        self.violations.extend(background.drain(timeout))
-        return background.queued
+        checked, findings = background.drain(timeout)
+        self.violations.extend(findings)
+        return checked
 
     def stop(self) -> None:
         if self._server is not None:
@@ -1232,42 +1233,30 @@ class _Handler(BaseHTTPRequestHandler):
             data, ctype = b"", ""
         else:
             data, ctype = json.dumps(payload).encode(), "application/json;charset=UTF-8"
-        background = self.jira._background
-        if request.validated and background is not None and operation not in ("unknown", "secureAttachment"):
-            background.check(
-                (
-                    self.jira.flavour,
-                    operation,
-                    request.method.lower(),
-                    request.path,
-                    request.query,
-                    request.headers,
-                    request.body,
-                    status,
-                    data,
-                    ctype.split(";")[0] or "application/json",
-                )
-            )
-        elif (
+        if (
             request.validated
             and operation not in ("unknown", "secureAttachment")
-            and not (status == 400 and b"fake Jira:" in data)
+            and not (status == 400 and b"fake Jira:" in data)  # a finding already recorded
         ):
-            try:
-                spec.check_response(
-                    self.jira.flavour,
-                    operation,
-                    request.method.lower(),
-                    request.path,
-                    request.query,
-                    request.headers,
-                    request.body,
-                    status,
-                    data,
-                    ctype.split(";")[0] or "application/json",
-                )
-            except spec.SpecViolation as exc:
-                self.jira.violations.append(str(exc))
+            record: Record = (
+                self.jira.flavour,
+                operation,
+                request.method.lower(),
+                request.path,
+                request.query,
+                request.headers,
+                request.body,
+                status,
+                data,
+                ctype.split(";")[0] or "application/json",
+            )
+            if self.jira._background is not None:
+                self.jira._background.check(record)  # request and response, after answering
+            else:
+                try:
+                    spec.check_response(*record)
+                except spec.SpecViolation as exc:
+                    self.jira.violations.append(str(exc))
         with self.jira._lock:
             self.jira.timeline[(int(time.time()), "refused" if status == 429 or status >= 500 else "answered")] += 1
         self.send_response(status)

@@ -10,7 +10,7 @@ What it finds is reported like a finding made at the time, except that a request
 its answer instead of a 400.
 
 Records travel as pickles, each with a 4-byte big-endian length, over the child's stdin; an empty record (length 0)
-ends the run, and the child answers with its findings as one JSON list on stdout.
+ends the run, and the child answers with how many calls it checked and its findings, as one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -47,10 +47,8 @@ class Background:
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._feeder = threading.Thread(target=self._feed, daemon=True, name="fake-jira-validator-feed")
         self._feeder.start()
-        self.queued = 0
 
     def check(self, record: Record) -> None:
-        self.queued += 1
         self._queue.put(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _feed(self) -> None:
@@ -64,16 +62,18 @@ class Background:
                 return
             stdin.write(struct.pack(">I", len(data)) + data)
 
-    def drain(self, timeout: float = 600.0) -> list[str]:
-        """Wait until every queued call is checked; the findings (spec violations), in the order of the calls."""
+    def drain(self, timeout: float = 600.0) -> tuple[int, list[str]]:
+        """Wait until every queued call is checked: how many were, and the findings (spec violations) in the order
+        of the calls."""
         self._queue.put(None)
         self._feeder.join(timeout)
         assert self._process.stdout is not None
         output = self._process.stdout.read()  # stdin is closed by the feeder: the child answers and exits
         self._process.wait(timeout)
         if self._process.returncode != 0:
-            return [f"the fake's background validator failed (exit {self._process.returncode})"]
-        return [str(finding) for finding in json.loads(output or b"[]")]
+            return 0, [f"the fake's background validator failed (exit {self._process.returncode})"]
+        answer = json.loads(output)
+        return int(answer["checked"]), [str(finding) for finding in answer["findings"]]
 
 
 def findings(record: Record) -> list[str]:
@@ -95,6 +95,7 @@ def main() -> None:
     os.nice(19)  # only CPU that nothing else wants
     read = sys.stdin.buffer.read
     found: list[str] = []
+    checked = 0
     while True:
         header = read(4)
         if len(header) < 4:
@@ -104,5 +105,6 @@ def main() -> None:
             break
         record: Any = pickle.loads(read(size))
         found.extend(findings(record))
-    sys.stdout.write(json.dumps(found))
+        checked += 1
+    sys.stdout.write(json.dumps({"checked": checked, "findings": found}))
     sys.stdout.flush()
