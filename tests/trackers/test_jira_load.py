@@ -24,7 +24,7 @@ from tests.trackers.test_jira_contract import jira_instance
 from trackers import errors
 from trackers.interface import NewIssue
 from trackers.jira import client_for, tracker_for
-from trackers.jira.client import CLOUD, Credentials, JiraClient
+from trackers.jira.client import CLOUD, DATA_CENTER, Credentials, JiraClient, endpoint_of
 from trackers.jira.concurrency import LOCK_SPACE, CallSlots
 from trackers.jira.errors import JiraTemporaryError
 
@@ -149,28 +149,51 @@ def test_the_instance_bound_limits_requests_in_flight_to_jira(fake: FakeJira) ->
 # -- rate-limit answers --------------------------------------------------------------------------------------------
 
 
-def test_a_429_pauses_every_thread_of_the_process_not_only_the_refused_call(fake: FakeJira) -> None:
-    client = _client(fake)
-    fake.inject("getServerInfo", status=429, retry_after=1)
-    started = time.monotonic()
-    client.get("serverInfo")  # refused, waits out the Retry-After, answered
-    first = time.monotonic() - started
-    assert first >= 1.0
-    fake.inject("getServerInfo", status=429, retry_after=1)
+def _held_back(client: JiraClient, refused: str, other: str) -> float:
+    """How long a call to ``other`` (started while a refused call to ``refused`` waits out its 1 s Retry-After)
+    took."""
     times: list[float] = []
 
-    def other() -> None:
+    def call_other() -> None:
         time.sleep(0.2)  # starts while the first call waits out its Retry-After
         began = time.monotonic()
-        client.get("myself")
+        client.get(other)
         times.append(time.monotonic() - began)
 
-    thread = threading.Thread(target=other)
+    thread = threading.Thread(target=call_other)
     thread.start()
-    client.get("serverInfo")
+    started = time.monotonic()
+    client.get(refused)  # refused, waits out the Retry-After, answered
+    assert time.monotonic() - started >= 1.0
     thread.join()
-    assert times and times[0] >= 0.6  # held back by the pause, without a refusal of its own
-    assert fake.count("getCurrentUser") == 1
+    return times[0]
+
+
+def test_an_unscoped_429_pauses_every_thread_of_the_process_not_only_the_refused_call() -> None:
+    with running("datacenter") as fake:  # Data Center's token bucket names no scope: it holds every call
+        client = JiraClient(fake.base_url, Credentials(DATA_CENTER, pat=FakeJira.PAT))
+        fake.inject("getServerInfo", status=429, retry_after=1)
+        assert _held_back(client, "serverInfo", "myself") >= 0.6  # held back, without a refusal of its own
+        assert fake.count("getCurrentUser") == 1 and fake.refused_calls["getCurrentUser"] == 0
+
+
+def test_a_burst_limit_pauses_only_calls_to_the_same_endpoint(fake: FakeJira) -> None:
+    client = _client(fake)
+    fake.inject("getServerInfo", status=429, retry_after=1)  # Cloud: RateLimit-Reason: jira-burst-based
+    assert _held_back(client, "serverInfo", "myself") < 0.5  # another endpoint: Jira counts it apart
+    fake.inject("getServerInfo", status=429, retry_after=1)
+    assert _held_back(client, "serverInfo", "serverInfo") >= 0.6  # the same endpoint waits with the refused call
+    assert fake.count("getServerInfo") == 5  # two refused, their two retries, and the held call once
+
+
+def test_an_endpoint_is_its_method_and_path_template() -> None:
+    assert endpoint_of("POST", "issue/ABC-12/comment") == endpoint_of("POST", "issue/10001/comment")
+    assert endpoint_of("POST", "issue/ABC-12/comment") == "POST issue/{}/comment"
+    assert endpoint_of("GET", "issue/ABC-12/comment") != endpoint_of("POST", "issue/ABC-12/comment")
+    assert endpoint_of("PUT", "issue/ABC-1/properties/jemh.key") == "PUT issue/{}/properties/{}"
+    assert endpoint_of("GET", "project/ABC") == "GET project/{}"
+    assert endpoint_of("GET", "serverInfo?x=1") == "GET serverInfo"
+    assert endpoint_of("GET", "/rest/api/3/search/jql") == "GET rest/api/{}/search/jql"
 
 
 def test_a_per_issue_rate_limit_does_not_pause_other_calls(fake: FakeJira) -> None:

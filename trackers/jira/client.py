@@ -7,9 +7,12 @@ instance's concurrency bound), and multipart uploads of many files in one reques
 Rate limits: a 429 (or a 503 with ``Retry-After``) is waited out here only when the wait is short
 (:attr:`JiraClient.max_inline_wait`, with jitter); otherwise the call raises :class:`JiraTemporaryError`
 carrying the retry time, so a worker never sleeps for minutes holding a message. The wait Jira asked for
-(``Retry-After``, else ``X-RateLimit-Reset`` when ``X-RateLimit-Remaining`` is 0) pauses every thread of the
+(``Retry-After``, else ``X-RateLimit-Reset`` when ``X-RateLimit-Remaining`` is 0) pauses the threads of the
 process that uses this client, not only the refused call (up to ``max_inline_wait``; a longer wait releases each
-message that meets it), except for ``RateLimit-Reason: jira-per-issue-on-write``, which is about one issue only.
+message that meets it), as far as the limit reaches (``RateLimit-Reason``, Cloud): ``jira-burst-based`` is counted
+per endpoint and method, so only calls to that endpoint (:func:`endpoint_of`) pause, as Atlassian asks;
+``jira-per-issue-on-write`` is about one issue, so nothing else pauses; any other 429 (Data Center's token bucket,
+quota limits, no reason given) and a 503 with ``Retry-After`` pause every call.
 
 Concurrency: with ``slots`` (:class:`trackers.jira.concurrency.CallSlots`), each request holds one of the
 instance's call slots while it is on the wire, so all workers together keep at most the instance's
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import socket
 import threading
 import time
@@ -55,6 +59,17 @@ class Credentials:
 
     def auth(self) -> httpx.BasicAuth | None:
         return httpx.BasicAuth(self.email, self.api_token) if self.deployment == CLOUD else None
+
+
+#: a path segment that names a resource kind ("issue", "comment", "serverInfo"); any other names one resource
+_KIND = re.compile(r"[a-z][A-Za-z]*")
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """The endpoint a call goes to, as Jira counts burst limits: its method and path template (``POST
+    issue/{}/comment``): issue keys, ids, project keys and property keys become ``{}``."""
+    segments = path.split("?", 1)[0].strip("/").split("/")
+    return f"{method} " + "/".join(s if _KIND.fullmatch(s) else "{}" for s in segments)
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -175,9 +190,10 @@ class JiraClient:
         #: the name of a custom field by its id (set by :func:`trackers.jira.client_for`), for refusals' texts
         self.field_name: Callable[[str], str | None] | None = None
         self.slots = slots
-        #: time.monotonic() before which no call is sent (Jira asked us to wait)
+        #: time.monotonic() before which no call is sent (Jira asked us to wait), and the same for one endpoint
         self._paused_until = 0.0
-        #: calls made, by "METHOD path-template" (for cost reports)
+        self._endpoint_paused_until: dict[str, float] = {}
+        #: calls made, by endpoint ("METHOD path-template", for cost reports)
         self.calls: dict[str, int] = {}
 
     @property
@@ -209,12 +225,13 @@ class JiraClient:
         not (the caller knows whether it is safe: ``retry_unsafe``)."""
         url = path if absolute else f"{self.api}/{path}"
         label = f"{method} {path.split('?')[0]}"
+        endpoint = endpoint_of(method, path)
         attempt = 0
         while True:
             attempt += 1
-            self._wait_for_pause(label)
+            self._wait_for_pause(label, endpoint)
             with self._lock:
-                self.calls[label] = self.calls.get(label, 0) + 1
+                self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
             try:
                 response = self._send(method, url, params=params, json=json, files=files, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -238,9 +255,10 @@ class JiraClient:
                 return response
             if status == 429 or status >= 500:
                 wait = retry_after_seconds(response)
-                reason = response.headers.get("RateLimit-Reason", "")
+                reason = response.headers.get("RateLimit-Reason", "").strip()
                 if (status == 429 or wait) and reason != "jira-per-issue-on-write":  # that one is per issue
-                    self._pause(min(wait if wait is not None else 0.5, self.max_inline_wait))
+                    scope = endpoint if status == 429 and reason == "jira-burst-based" else None
+                    self._pause(min(wait if wait is not None else 0.5, self.max_inline_wait), scope)
                 retryable_here = status in (429, 503) or (method == "GET")
                 if retryable_here and attempt <= self.max_retries and (wait or 0.5) <= self.max_inline_wait:
                     time.sleep((wait or 0.5) * random.uniform(1.0, 1.3))  # jitter: never retry all at once
@@ -274,16 +292,20 @@ class JiraClient:
         with self.slots.slot():
             return self._http.request(method, url, **kwargs)
 
-    def _pause(self, seconds: float) -> None:
-        """Jira asked for ``seconds`` of quiet: no thread sends through this client before then (with jitter, so
-        the threads do not all come back at the same instant)."""
+    def _pause(self, seconds: float, endpoint: str | None = None) -> None:
+        """Jira asked for ``seconds`` of quiet (on ``endpoint`` only, else on every call): no thread sends there
+        through this client before then (with jitter, so the threads do not all come back at the same instant)."""
         until = time.monotonic() + seconds
         with self._lock:
-            self._paused_until = max(self._paused_until, until)
+            if endpoint is None:
+                self._paused_until = max(self._paused_until, until)
+            else:
+                self._endpoint_paused_until[endpoint] = max(self._endpoint_paused_until.get(endpoint, 0.0), until)
 
-    def _wait_for_pause(self, label: str) -> None:
+    def _wait_for_pause(self, label: str, endpoint: str) -> None:
         with self._lock:
-            left = self._paused_until - time.monotonic()
+            moment = time.monotonic()
+            left = max(self._paused_until, self._endpoint_paused_until.get(endpoint, 0.0)) - moment
         if left <= 0:
             return
         if left > self.max_inline_wait:

@@ -206,6 +206,26 @@ class FakeJira:
         with self._lock:
             self._outage = (time.monotonic() + seconds, how)
 
+    def rate_limit_headers(self) -> dict[str, str]:
+        """The headers of a 429 besides ``Retry-After``, as each flavour sends them: Cloud names the limit's scope
+        (``RateLimit-Reason: jira-burst-based``, counted per endpoint and method) and when its window resets; Data
+        Center's token bucket says how it refills."""
+        limit = str(int(self.rate_limit or 100))
+        if self.flavour == "datacenter":
+            return {
+                "X-RateLimit-Limit": limit,
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Interval-Seconds": "1",
+                "X-RateLimit-FillRate": limit,
+            }
+        reset = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(time.time() + 60))
+        return {
+            "X-RateLimit-Limit": limit,
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset,
+            "RateLimit-Reason": "jira-burst-based",
+        }
+
     def _refusal(self) -> tuple[str, int] | None:
         """Whether the outage, the storm or the rate limit refuses this call: (kind, Retry-After seconds)."""
         with self._lock:
@@ -1159,15 +1179,7 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "outage-503":
                 outage = {"errorMessages": ["Service unavailable (outage)."], "errors": {}}
                 return self._send(503, outage, operation, request)
-            limit = str(int(jira.rate_limit or 100))
-            reset = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(time.time() + 60))
-            extra = {
-                "Retry-After": str(wait),
-                "X-RateLimit-Limit": limit,
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": reset,
-                "RateLimit-Reason": "jira-burst-based",
-            }
+            extra = {"Retry-After": str(wait), **jira.rate_limit_headers()}
             refused = {"errorMessages": ["Rate limit exceeded."], "errors": {}}
             return self._send(429, refused, operation, request, extra)
 
@@ -1182,9 +1194,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault.retry_after is not None:
                     extra["Retry-After"] = str(fault.retry_after)
                 if fault.status == 429:
-                    extra.setdefault("X-RateLimit-Limit", "100")
-                    extra.setdefault("X-RateLimit-Remaining", "0")
-                    extra.setdefault("RateLimit-Reason", "jira-burst-based")
+                    extra = {**jira.rate_limit_headers(), **extra}
                 message = "Rate limit exceeded." if fault.status == 429 else "Service unavailable (injected)."
                 return self._send(fault.status, {"errorMessages": [message], "errors": {}}, operation, request, extra)
 
