@@ -465,6 +465,9 @@ class InboundMessage(models.Model):
     overruns = models.PositiveSmallIntegerField(
         default=0, help_text="Times processing this message ran past its time budget (twice: an error)."
     )
+    # A reply released to wait for a message it replies to (inbound.pipeline.thread_order): that message's id, so
+    # whoever finishes it runs the reply at once. Set on a few rows, briefly; indexed only where set.
+    waiting_on = models.BigIntegerField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -482,7 +485,8 @@ class InboundMessage(models.Model):
         ]
         # No index may cover status, updated_at, claimed_by or overruns: processing changes them per message, and
         # on PostgreSQL such updates are cheap "HOT" updates (no index touched) only while no index covers a changed
-        # column; migration auditing 0003 leaves room in each page for them (fillfactor). (The field-level index on
+        # column (waiting_on's index is partial: only a reply's wait and its end touch it); migration auditing 0003
+        # leaves room in each page for them (fillfactor). (The field-level index on
         # status from auditing 0001 became inbound_status_order, status first: the sweep and the backlog read through
         # it, and the audit list filtered by status in its order.)
         # One captured row per Message-ID and instance, whatever races (capture also locks, see inbound.capture).
@@ -510,6 +514,9 @@ class InboundMessage(models.Model):
             models.Index(fields=["instance", "received_at", "id"], name="inbound_instance_order"),
             models.Index(fields=["status", "received_at", "id"], name="inbound_status_order"),
             models.Index(fields=["sender_hash", "received_at", "id"], name="inbound_sender_order"),  # the search
+            models.Index(
+                fields=["waiting_on"], condition=models.Q(waiting_on__isnull=False), name="inbound_waiting_on"
+            ),
         ]
 
     def __str__(self) -> str:

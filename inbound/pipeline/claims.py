@@ -272,10 +272,12 @@ def processing_order(message: InboundMessage) -> tuple[int, int]:
     return (message.overruns, message.pk)
 
 
-def release(messages: Sequence[InboundMessage]) -> None:
-    """Give claimed messages back unprocessed (waiting again, no attempt spent)."""
+def release(messages: Sequence[InboundMessage], *, waiting_on: int | None = None) -> None:
+    """Give claimed messages back unprocessed (waiting again, no attempt spent); ``waiting_on``: they wait for
+    that message (see ``thread_order``)."""
     if not messages:
         return
+    waits = {"waiting_on": waiting_on} if waiting_on is not None else {}
     InboundMessage.objects.filter(pk__in=[m.pk for m in messages], status=InboundStatus.PROCESSING).update(
-        status=InboundStatus.RECEIVED, claimed_by="", updated_at=timezone.now()
+        status=InboundStatus.RECEIVED, claimed_by="", updated_at=timezone.now(), **waits
     )

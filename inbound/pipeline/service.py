@@ -263,12 +263,13 @@ def process_inbound_group(
                 outcomes[message.pk] = PAUSED
                 continue
             if isinstance(done, Wait):
-                release([message])  # (a kill meanwhile must not count it as the message in hand)
                 if not second_pass:
                     # its request is a later message of this group, or one another worker has in hand: run it after
                     # the group's other messages (by then the other worker has most likely finished it)
+                    release([message])  # (a kill meanwhile must not count it as the message in hand)
                     later.append(message)
-                else:
+                else:  # the worker that finishes its request runs it (thread_order.wake_waiting)
+                    release([message], waiting_on=max(done.blockers))
                     outcomes[message.pk] = WAITING
                 continue
             outcome, report = done
@@ -395,7 +396,17 @@ def classify_error(exc: Exception, attempts: int, inbound_id: int) -> tuple[Outc
     return Outcome.ERROR, f"unexpected error: {type(exc).__name__} (the details are in the worker's log)"
 
 
-_FINISH_FIELDS = ["status", "outcome", "report", "issue_key", "processed_at", "updated_at", "raw_blob", "claimed_by"]
+_FINISH_FIELDS = [
+    "status",
+    "outcome",
+    "report",
+    "issue_key",
+    "processed_at",
+    "updated_at",
+    "raw_blob",
+    "claimed_by",
+    "waiting_on",
+]
 
 
 def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, Any]) -> None:
@@ -407,6 +418,7 @@ def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, An
     message.issue_key = issue_key_of(message.outcome, report)
     message.processed_at = message.updated_at = timezone.now()
     message.claimed_by = ""
+    message.waiting_on = None
     metrics.count("jemh_inbound_processed", outcome=message.outcome)
     if message.received_at is not None and outcome != Outcome.FAILED:  # final outcomes: capture to the end
         latency = max((message.processed_at - message.received_at).total_seconds(), 0.0)

@@ -12,7 +12,16 @@ from django.conf import settings
 from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
 from inbound.pipeline.claims import mark_worker, stop_heartbeat
-from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, process_inbound, process_inbound_group, retry_delay
+from inbound.pipeline.service import (
+    OVERRAN,
+    PAUSED,
+    RELEASED,
+    WAITING,
+    process_inbound,
+    process_inbound_group,
+    retry_delay,
+)
+from inbound.pipeline.thread_order import wake_waiting
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +31,8 @@ RETRY_BASE_SECONDS: int = getattr(settings, "JEMH_RETRY_BASE_SECONDS", 30)
 RETRY_MAX_SECONDS = 3600
 GROUP_SIZE = 25  # messages per queued group (= inbound.sources.base.FETCH_CHUNK_MESSAGES)
 SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest group when it is done
+WAKE_ROUNDS = 3  # rounds of waiting replies a run takes on after its own messages (replies to replies: the next)
+NOT_FINISHED = (WAITING, RELEASED, OVERRAN, PAUSED)
 
 # Celery's time limits on each processing task: a backstop for the whole group (each message has its own budget,
 # JEMH_PROCESSING_SOFT_LIMIT/HARD_LIMIT, enforced in the worker process: see inbound.pipeline.claims).
@@ -64,7 +75,8 @@ def process_message(self, inbound_id: int) -> str | None:  # type: ignore[no-unt
         if delay is None:
             delay = min(RETRY_BASE_SECONDS * 2 ** min(self.request.retries, 10), RETRY_MAX_SECONDS)
         raise self.retry(countdown=delay)
-    _follow_up({inbound_id: outcome} if outcome else {})
+    outcomes = {inbound_id: outcome} if outcome else {}
+    _follow_up({**outcomes, **_run_woken(outcomes)})
     return outcome
 
 
@@ -101,8 +113,33 @@ def drain_backlog(self, inbound_ids: list[int]) -> None:  # type: ignore[no-unty
 
 def process_group(inbound_ids: list[int], redelivered: bool = False) -> dict[int, str]:
     outcomes = process_inbound_group(inbound_ids, redelivered=redelivered)
+    outcomes.update(_run_woken(outcomes))
     _follow_up(outcomes)
     return outcomes
+
+
+def _finished(outcomes: dict[int, str]) -> list[int]:
+    return [pk for pk, outcome in outcomes.items() if outcome not in (*NOT_FINISHED, "failed")]
+
+
+def _run_woken(outcomes: dict[int, str]) -> dict[int, str]:
+    """Run the replies that were waiting for messages this run finished, here and now (``thread_order``): the queue
+    may be long, and this process's tracker caches know their issues. Their own waiting replies in turn, up to
+    WAKE_ROUNDS; what is left waits for its retry. A failure here costs no outcome: those already committed stay,
+    and the woken replies' retries (or the sweep) run them."""
+    ran: dict[int, str] = {}
+    finished = _finished(outcomes)
+    try:
+        for _ in range(WAKE_ROUNDS):
+            woken = wake_waiting(finished, GROUP_SIZE)
+            if not woken:
+                break
+            round_outcomes = process_inbound_group(woken)
+            ran.update(round_outcomes)
+            finished = _finished(round_outcomes)
+    except Exception:
+        log.warning("could not run the replies waiting for inbound %s; their retries will", sorted(finished))
+    return ran
 
 
 def _follow_up(outcomes: dict[int, str]) -> None:

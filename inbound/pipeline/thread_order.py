@@ -2,17 +2,21 @@
 
 Without this, a reply processed before (or while) its request is would find no issue to comment on and become a
 new issue (seen after an outage, when requests and replies arrive in one poll and two workers share them). A reply
-waits (released, no attempt spent, retried shortly) until every captured message it names in In-Reply-To or
-References has an outcome, for at most ``JEMH_THREAD_WAIT_SECONDS`` after its capture; then it is processed anyway
-and its report says so.
+waits (released, no attempt spent) until every captured message it names in In-Reply-To or References has an
+outcome, for at most ``JEMH_THREAD_WAIT_SECONDS`` after its capture; then it is processed anyway and its report says
+so. A waiting reply records the message it waits for (``waiting_on``): the worker that finishes that message runs
+the reply next (:func:`wake_waiting`); a retry after ``JEMH_THREAD_WAIT_RETRY_SECONDS`` (and the sweep) remain for
+a wake that is missed (the reply began to wait just after its request's worker looked).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 
 from inbound.mime import ParsedMessage
 from inbound.models import InboundMessage, InboundStatus
@@ -56,3 +60,21 @@ def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> 
         f"processed without waiting for {ids}, which it replies to: not processed within "
         f"{int(wait_limit().total_seconds())} s of this message's capture (it may start a new thread)"
     )
+
+
+def wake_waiting(finished: Collection[int], limit: int) -> list[int]:
+    """Up to ``limit`` replies that were released to wait for one of these (now finished) messages, taken for the
+    caller to run: their wait is cleared in one statement, so of two callers only one gets each."""
+    ids = sorted({int(pk) for pk in finished})
+    if not ids:
+        return []
+    qn = connection.ops.quote_name
+    table, waiting_on = qn(InboundMessage._meta.db_table), qn("waiting_on")
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {table} SET {waiting_on} = NULL WHERE {qn('id')} IN (SELECT {qn('id')} FROM {table} "
+        f"WHERE {waiting_on} IN ({marks}) AND {qn('status')} = %s ORDER BY {qn('id')} LIMIT %s) RETURNING {qn('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, InboundStatus.RECEIVED, limit])
+        return sorted(row[0] for row in cursor.fetchall())

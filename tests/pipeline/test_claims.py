@@ -10,10 +10,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from inbound.models import InboundMessage, InboundStatus, WorkerHeartbeat
-from inbound.pipeline import service
+from inbound.pipeline import service, tasks
 from inbound.pipeline.backlog import backlog, oldest_waiting
 from inbound.pipeline.service import OVERRAN, RELEASED, WAITING, claim_many, process_inbound_group
 from inbound.pipeline.testcases import record_test_message
+from inbound.pipeline.thread_order import wake_waiting
 from jemh.models import Instance
 from profiles.models import Profile
 from tests.pipeline.conftest import mail
@@ -111,6 +112,25 @@ def test_a_reply_waits_for_its_request_captured_elsewhere(instance: Instance, pr
     assert process_inbound_group([request], profile_id=profile.pk) == {request: "created"}
     assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "commented"}
     assert Issue.objects.count() == 1 and Comment.objects.count() == 1
+
+
+def test_the_worker_that_finishes_a_request_runs_the_replies_waiting_for_it(
+    instance: Instance, profile: Profile
+) -> None:
+    [request] = record(instance, mail(subject="Printer", message_id="<w@c.example>"))
+    replies = record(
+        instance,
+        mail(subject="Re: Printer", message_id="<w1@c.example>", headers={"In-Reply-To": "<w@c.example>"}),
+        mail(subject="Re: Printer", headers={"In-Reply-To": "<w1@c.example>", "References": "<w@c.example>"}),
+    )
+    assert process_inbound_group(replies, profile_id=profile.pk) == dict.fromkeys(replies, WAITING)
+    waits = dict(InboundMessage.objects.filter(pk__in=replies).values_list("pk", "waiting_on"))
+    assert waits == {replies[0]: request, replies[1]: replies[0]}  # the reply to the reply waits for the reply
+    # the run that finishes the request goes on with the reply, and with the reply to it (the next round)
+    assert tasks.process_group([request]) == {request: "created", replies[0]: "commented", replies[1]: "commented"}
+    assert Issue.objects.count() == 1 and Comment.objects.count() == 2
+    assert not InboundMessage.objects.filter(waiting_on__isnull=False).exists()
+    assert wake_waiting([request, *replies], 25) == []  # nothing left to wake: a late retry finds them finished
 
 
 def test_a_reply_before_its_request_in_the_same_group_runs_after_it(instance: Instance, profile: Profile) -> None:
