@@ -387,7 +387,7 @@ def results(poll_started: float, summary: dict[str, Any]) -> dict[str, Any]:
         + sum(1 for n in comment_sources.values() if n > 1)
         + len(both),
         "releases_for_rate_limits": throttled,
-        "replies_that_waited_for_their_request": waited,
+        "replies_processed_past_their_wait_bound": waited,
         "first_outcome_after_s": round(first.timestamp() - poll_started, 2) if first else None,
         "error_reasons": dict(problems.most_common(10)),
     }
@@ -756,7 +756,7 @@ def print_table(report: dict[str, Any]) -> None:
         ("capture → outcome p50 / p95", f"{e2e['capture_to_outcome_p50_s']} s / {e2e['capture_to_outcome_p95_s']} s"),
         ("429s sent by the fake", ", ".join(f"{k} {v}" for k, v in jira["refused"].items()) or "none"),
         ("messages released for a rate limit", e2e["releases_for_rate_limits"]),
-        ("replies that waited for their request", e2e["replies_that_waited_for_their_request"]),
+        ("replies processed past their wait bound", e2e["replies_processed_past_their_wait_bound"]),
         ("first outcome after poll start", f"{e2e['first_outcome_after_s']} s"),
         ("peak requests in flight at the fake", jira["peak_in_flight"]),
         ("fake Jira CPU (its serving process; inline checks included)", f"{jira['fake_cpu_s']} s"),

@@ -7,8 +7,10 @@ from typing import Any
 
 from celery import Celery, signals
 from django import db
+from django.conf import settings
 
 from jemh import metrics, stages
+from jemh.malloc_arenas import limit_malloc_arenas
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jemh.settings")
 
@@ -17,6 +19,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.worker_hijack_root_logger = False  # keep Django's LOGGING (and its PII filter)
 app.autodiscover_tasks()
 app.autodiscover_tasks(["inbound.pipeline"])  # inbound/pipeline/tasks.py
+
+
+@signals.celeryd_init.connect(dispatch_uid="jemh.celery.malloc_arenas")
+def fewer_malloc_arenas(**kwargs: Any) -> None:
+    """Before the worker starts its pool (threads, or processes forked from this one): see jemh.malloc_arenas."""
+    limit_malloc_arenas(getattr(settings, "JEMH_MALLOC_ARENAS", 2))
 
 
 @signals.task_prerun.connect(dispatch_uid="jemh.celery.close_old_connections.prerun")

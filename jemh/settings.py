@@ -270,10 +270,14 @@ JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECON
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)
 # Celery beat beats as it ticks (every 5 s at most); `jemh health --role beat` fails past this many seconds without.
 JEMH_BEAT_STALE_SECONDS = config.integer(env, "JEMH_BEAT_STALE_SECONDS", 60)
-# A reply whose request was captured but is not processed yet waits for it (retried every RETRY seconds), up to this
-# many seconds after its capture; then it is processed anyway (and the report says why).
+# A reply whose request was captured but is not processed yet waits for it, up to this many seconds after its
+# capture; then it is processed anyway (and the report says why). The worker that finishes the request runs the reply
+# next; RETRY seconds is when a reply tries again whose wake was missed.
 JEMH_THREAD_WAIT_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_SECONDS", 120)
 JEMH_THREAD_WAIT_RETRY_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_RETRY_SECONDS", 2)
+# A worker's malloc arenas (glibc): a threads pool otherwise grows one per thread, each holding memory it cannot
+# give back (jemh/malloc_arenas.py); 0 leaves glibc's default. MALLOC_ARENA_MAX in the environment wins.
+JEMH_MALLOC_ARENAS = config.integer(env, "JEMH_MALLOC_ARENAS", 2)
 
 # Celery's Django fix-up closes the database connection before every task unless this is set; reusing it for up to
 # this many tasks (Django still drops it when it is broken or older than CONN_MAX_AGE) spares PostgreSQL a new
