@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import shared_task, signals
 from django.conf import settings
+from django.utils import timezone
 
 from inbound.models import InboundMessage, InboundStatus
 from inbound.pipeline.backlog import forget_old_heartbeats, oldest_waiting
@@ -33,6 +34,7 @@ GROUP_SIZE = 25  # messages per queued group (= inbound.sources.base.FETCH_CHUNK
 SWEEP_GROUPS = 4  # groups the sweep queues at once; each queues the next oldest group when it is done
 WAKE_ROUNDS = 3  # rounds of waiting replies a run takes on after its own messages (replies to replies: the next)
 NOT_FINISHED = (WAITING, RELEASED, OVERRAN, PAUSED)
+WAIT_RETRY_MAX_SECONDS = 60  # the longest a waiting reply goes without looking again by itself
 
 # Celery's time limits on each processing task: a backstop for the whole group (each message has its own budget,
 # JEMH_PROCESSING_SOFT_LIMIT/HARD_LIMIT, enforced in the worker process: see inbound.pipeline.claims).
@@ -152,15 +154,27 @@ def _follow_up(outcomes: dict[int, str]) -> None:
             process_messages.delay(released)
         failed = [pk for pk, outcome in outcomes.items() if outcome == "failed"]
         delays = _retry_delays(failed) if failed else {}
+        waiting = [pk for pk, outcome in outcomes.items() if outcome == WAITING]
+        waits = _wait_retries(waiting) if waiting else {}
         for inbound_id, outcome in outcomes.items():
             if outcome == "failed":
                 process_message.apply_async((inbound_id,), countdown=delays.get(inbound_id, RETRY_BASE_SECONDS))
             elif outcome == WAITING:
-                process_message.apply_async((inbound_id,), countdown=settings.JEMH_THREAD_WAIT_RETRY_SECONDS)
+                process_message.apply_async((inbound_id,), countdown=waits.get(inbound_id, WAIT_RETRY_MAX_SECONDS))
             elif outcome == OVERRAN:
                 process_message.delay(inbound_id)
     except Exception:
         log.warning("could not queue the follow-ups of inbound %s; the sweep will", sorted(outcomes))
+
+
+def _wait_retries(inbound_ids: list[int]) -> dict[int, float]:
+    """When each waiting reply looks again by itself (the worker that finishes its request runs it sooner): after
+    JEMH_THREAD_WAIT_RETRY_SECONDS at first, later after a quarter of the time it has waited, at most a minute (a
+    reply waits as long as its request is retried, through a tracker outage too)."""
+    now = timezone.now()
+    rows = InboundMessage.objects.filter(pk__in=inbound_ids).values_list("pk", "created_at")
+    first = settings.JEMH_THREAD_WAIT_RETRY_SECONDS
+    return {pk: min(WAIT_RETRY_MAX_SECONDS, max(first, (now - at).total_seconds() / 4)) for pk, at in rows}
 
 
 def _retry_delays(inbound_ids: list[int]) -> dict[int, float]:

@@ -3,10 +3,15 @@
 Without this, a reply processed before (or while) its request is would find no issue to comment on and become a
 new issue (seen after an outage, when requests and replies arrive in one poll and two workers share them). A reply
 waits (released, no attempt spent) until every captured message it names in In-Reply-To or References has an
-outcome, for at most ``JEMH_THREAD_WAIT_SECONDS`` after its capture; then it is processed anyway and its report says
-so. A waiting reply records the message it waits for (``waiting_on``): the worker that finishes that message runs
-the reply next (:func:`wake_waiting`); a retry after ``JEMH_THREAD_WAIT_RETRY_SECONDS`` (and the sweep) remain for
-a wake that is missed (the reply began to wait just after its request's worker looked).
+outcome. While such a message is being retried (it failed for a temporary reason: a tracker outage), the reply waits
+as long as it does: it ends, processed or in error, within its attempts. A message never tried yet (its worker is
+stuck, say) is waited for at most ``JEMH_THREAD_WAIT_SECONDS`` after the reply's capture; then the reply is
+processed anyway and its report says so.
+
+A waiting reply records the message it waits for (``waiting_on``): the worker that finishes that message runs the
+reply next (:func:`wake_waiting`). The reply also looks again by itself (after ``JEMH_THREAD_WAIT_RETRY_SECONDS``,
+backing off to a minute: ``tasks._wait_retries``), and the sweep finds it, for a wake that is missed (the reply began
+to wait just after its request's worker looked).
 """
 
 from __future__ import annotations
@@ -36,16 +41,17 @@ def wait_limit() -> timedelta:
     return timedelta(seconds=getattr(settings, "JEMH_THREAD_WAIT_SECONDS", 120))
 
 
-def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> frozenset[int]:
-    """The audit rows of the same instance, not yet processed, whose Message-ID the message refers to."""
+def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> dict[int, bool]:
+    """The audit rows of the same instance, not yet processed, whose Message-ID the message refers to: by id,
+    whether it was tried already (it failed for a temporary reason and is being retried)."""
     named = {parsed.in_reply_to, *parsed.references} - {"", parsed.message_id}
     if not named:
-        return frozenset()
+        return {}
     hashes = {h for message_id in named for h in keyed_hash_candidates(message_id, purpose="message-id")}
     rows = InboundMessage.objects.filter(
         instance_id=message.instance_id, message_id_hash__in=hashes, status__in=UNFINISHED
     ).exclude(pk=message.pk)
-    return frozenset(rows.values_list("pk", flat=True))
+    return {pk: tried_at is not None for pk, tried_at in rows.values_list("pk", "processed_at")}
 
 
 def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> tuple[Wait | None, str]:
@@ -53,11 +59,11 @@ def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> 
     blockers = unprocessed_references(message, parsed)
     if not blockers:
         return None, ""
-    if now - message.created_at < wait_limit():
-        return Wait(blockers), ""
+    if any(blockers.values()) or now - message.created_at < wait_limit():
+        return Wait(frozenset(blockers)), ""
     ids = ", ".join(f"#{pk}" for pk in sorted(blockers))
     return None, (
-        f"processed without waiting for {ids}, which it replies to: not processed within "
+        f"processed without waiting for {ids}, which it replies to: not tried within "
         f"{int(wait_limit().total_seconds())} s of this message's capture (it may start a new thread)"
     )
 

@@ -148,7 +148,20 @@ def test_a_reply_stops_waiting_after_the_bound(instance: Instance, profile: Prof
     InboundMessage.objects.filter(pk=reply).update(created_at=timezone.now() - timedelta(minutes=3))
     assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "created"}
     note = InboundMessage.objects.get(pk=reply).report["thread_wait"]
-    assert note.startswith("processed without waiting for #") and "within 120 s" in note
+    assert note.startswith("processed without waiting for #") and "not tried within 120 s" in note
+
+
+def test_a_reply_waits_past_the_bound_while_its_request_is_being_retried(instance: Instance, profile: Profile) -> None:
+    # a tracker outage longer than the bound: the request failed (temporary) and is retried; its reply must not
+    # start a thread of its own when its own retry comes first
+    [request] = record(instance, mail(subject="Question", message_id="<q4@c.example>"))
+    [reply] = record(instance, mail(subject="Re: Question", headers={"In-Reply-To": "<q4@c.example>"}))
+    InboundMessage.objects.filter(pk=request).update(status=InboundStatus.FAILED, processed_at=timezone.now())
+    InboundMessage.objects.filter(pk=reply).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert process_inbound_group([reply], profile_id=profile.pk) == {reply: WAITING}
+    assert tasks._wait_retries([reply])[reply] == tasks.WAIT_RETRY_MAX_SECONDS  # it looks again less often
+    assert process_inbound_group([request], profile_id=profile.pk) == {request: "created"}
+    assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "commented"}
 
 
 def test_the_sweep_takes_the_oldest_first_and_the_backlog_counts_what_is_unfinished(
