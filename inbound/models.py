@@ -468,6 +468,9 @@ class InboundMessage(models.Model):
     # A reply released to wait for a message it replies to (inbound.pipeline.thread_order): that message's id, so
     # whoever finishes it runs the reply at once. Set on a few rows, briefly; indexed only where set.
     waiting_on = models.BigIntegerField(null=True, blank=True, editable=False)
+    # When it first had to wait (its wait is bounded from then, not from its capture: after a backlog every reply is
+    # old, and waiting matters most then).
+    waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -270,8 +270,9 @@ JEMH_WORKER_HEARTBEAT_SECONDS = config.integer(env, "JEMH_WORKER_HEARTBEAT_SECON
 JEMH_WORKER_STALE_SECONDS = config.integer(env, "JEMH_WORKER_STALE_SECONDS", 30)
 # Celery beat beats as it ticks (every 5 s at most); `jemh health --role beat` fails past this many seconds without.
 JEMH_BEAT_STALE_SECONDS = config.integer(env, "JEMH_BEAT_STALE_SECONDS", 60)
-# A reply whose request was captured but is not processed yet waits for it, up to this many seconds after its
-# capture; then it is processed anyway (and the report says why). The worker that finishes the request runs the reply
+# A reply whose request was captured but is not processed yet waits for it (while the request is retried, as long as
+# that takes; one never tried, up to this many seconds from the reply's first wait); then it is processed anyway (and
+# the report says why). The worker that finishes the request runs the reply
 # next; RETRY seconds is when a reply tries again whose wake was missed.
 JEMH_THREAD_WAIT_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_SECONDS", 120)
 JEMH_THREAD_WAIT_RETRY_SECONDS = config.integer(env, "JEMH_THREAD_WAIT_RETRY_SECONDS", 2)

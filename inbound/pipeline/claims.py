@@ -29,7 +29,8 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inbound.models import InboundMessage, InboundStatus, WorkerHeartbeat
@@ -277,7 +278,9 @@ def release(messages: Sequence[InboundMessage], *, waiting_on: int | None = None
     that message (see ``thread_order``)."""
     if not messages:
         return
-    waits = {"waiting_on": waiting_on} if waiting_on is not None else {}
+    waits: dict[str, Any] = {}
+    if waiting_on is not None:
+        waits = {"waiting_on": waiting_on, "waiting_since": Coalesce(F("waiting_since"), Value(timezone.now()))}
     InboundMessage.objects.filter(pk__in=[m.pk for m in messages], status=InboundStatus.PROCESSING).update(
         status=InboundStatus.RECEIVED, claimed_by="", updated_at=timezone.now(), **waits
     )

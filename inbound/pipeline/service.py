@@ -406,6 +406,7 @@ _FINISH_FIELDS = [
     "raw_blob",
     "claimed_by",
     "waiting_on",
+    "waiting_since",
 ]
 
 
@@ -418,7 +419,7 @@ def _set_outcome(message: InboundMessage, outcome: Outcome, report: dict[str, An
     message.issue_key = issue_key_of(message.outcome, report)
     message.processed_at = message.updated_at = timezone.now()
     message.claimed_by = ""
-    message.waiting_on = None
+    message.waiting_on = message.waiting_since = None
     metrics.count("jemh_inbound_processed", outcome=message.outcome)
     if message.received_at is not None and outcome != Outcome.FAILED:  # final outcomes: capture to the end
         latency = max((message.processed_at - message.received_at).total_seconds(), 0.0)

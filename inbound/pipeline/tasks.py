@@ -172,9 +172,9 @@ def _wait_retries(inbound_ids: list[int]) -> dict[int, float]:
     JEMH_THREAD_WAIT_RETRY_SECONDS at first, later after a quarter of the time it has waited, at most a minute (a
     reply waits as long as its request is retried, through a tracker outage too)."""
     now = timezone.now()
-    rows = InboundMessage.objects.filter(pk__in=inbound_ids).values_list("pk", "created_at")
+    rows = InboundMessage.objects.filter(pk__in=inbound_ids).values_list("pk", "waiting_since")
     first = settings.JEMH_THREAD_WAIT_RETRY_SECONDS
-    return {pk: min(WAIT_RETRY_MAX_SECONDS, max(first, (now - at).total_seconds() / 4)) for pk, at in rows}
+    return {pk: min(WAIT_RETRY_MAX_SECONDS, max(first, (now - (at or now)).total_seconds() / 4)) for pk, at in rows}
 
 
 def _retry_delays(inbound_ids: list[int]) -> dict[int, float]:

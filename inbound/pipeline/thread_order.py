@@ -5,8 +5,8 @@ new issue (seen after an outage, when requests and replies arrive in one poll an
 waits (released, no attempt spent) until every captured message it names in In-Reply-To or References has an
 outcome. While such a message is being retried (it failed for a temporary reason: a tracker outage), the reply waits
 as long as it does: it ends, processed or in error, within its attempts. A message never tried yet (its worker is
-stuck, say) is waited for at most ``JEMH_THREAD_WAIT_SECONDS`` after the reply's capture; then the reply is
-processed anyway and its report says so.
+stuck, say) is waited for at most ``JEMH_THREAD_WAIT_SECONDS`` from the reply's first wait (not its capture: after
+a backlog every reply is old); then the reply is processed anyway and its report says so.
 
 A waiting reply records the message it waits for (``waiting_on``): the worker that finishes that message runs the
 reply next (:func:`wake_waiting`). The reply also looks again by itself (after ``JEMH_THREAD_WAIT_RETRY_SECONDS``,
@@ -59,12 +59,12 @@ def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> 
     blockers = unprocessed_references(message, parsed)
     if not blockers:
         return None, ""
-    if any(blockers.values()) or now - message.created_at < wait_limit():
+    if any(blockers.values()) or now - (message.waiting_since or now) < wait_limit():
         return Wait(frozenset(blockers)), ""
     ids = ", ".join(f"#{pk}" for pk in sorted(blockers))
     return None, (
         f"processed without waiting for {ids}, which it replies to: not tried within "
-        f"{int(wait_limit().total_seconds())} s of this message's capture (it may start a new thread)"
+        f"{int(wait_limit().total_seconds())} s of this message's first wait (it may start a new thread)"
     )
 
 
