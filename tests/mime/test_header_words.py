@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import timeit
 
 import pytest
 
@@ -136,6 +136,6 @@ def test_whole_message_from_comment_and_folded_subject() -> None:
     ],
 )
 def test_hostile_address_lists_are_linear(value: str) -> None:
-    started = time.perf_counter()
-    parse_addresses(value)
-    assert time.perf_counter() - started < 0.5
+    # the best of three: a quadratic parse takes seconds every time, a stall of the machine (one run took 0.59 s
+    # under a parallel suite, against 0.03 s alone) only once
+    assert min(timeit.repeat(lambda: parse_addresses(value), number=1, repeat=3)) < 0.5
