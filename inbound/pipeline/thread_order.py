@@ -43,7 +43,8 @@ def wait_limit() -> timedelta:
 
 def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> dict[int, bool]:
     """The audit rows of the same instance, not yet processed, whose Message-ID the message refers to: by id,
-    whether it was tried already (it failed for a temporary reason and is being retried)."""
+    whether it is being retried (it failed for a temporary reason, and it is not itself waiting: two messages that
+    name each other, as a hostile sender may write them, must not wait for each other without end)."""
     named = {parsed.in_reply_to, *parsed.references} - {"", parsed.message_id}
     if not named:
         return {}
@@ -51,7 +52,8 @@ def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> di
     rows = InboundMessage.objects.filter(
         instance_id=message.instance_id, message_id_hash__in=hashes, status__in=UNFINISHED
     ).exclude(pk=message.pk)
-    return {pk: tried_at is not None for pk, tried_at in rows.values_list("pk", "processed_at")}
+    found = rows.values_list("pk", "processed_at", "waiting_since")
+    return {pk: tried_at is not None and waits_since is None for pk, tried_at, waits_since in found}
 
 
 def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> tuple[Wait | None, str]:

@@ -177,6 +177,25 @@ def test_a_reply_waits_past_the_bound_while_its_request_is_being_retried(instanc
     assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "commented"}
 
 
+def test_two_messages_that_name_each_other_do_not_wait_for_each_other_without_end(
+    instance: Instance, profile: Profile
+) -> None:
+    first, second = record(
+        instance,
+        mail(subject="Loop", message_id="<l1@c.example>", headers={"In-Reply-To": "<l2@c.example>"}),
+        mail(subject="Re: Loop", message_id="<l2@c.example>", headers={"In-Reply-To": "<l1@c.example>"}),
+    )
+    # both failed once (a tracker outage): each is being retried, so each would wait for the other
+    InboundMessage.objects.filter(pk__in=[first, second]).update(
+        status=InboundStatus.FAILED, processed_at=timezone.now()
+    )
+    assert process_inbound_group([first], profile_id=profile.pk) == {first: WAITING}
+    assert process_inbound_group([second], profile_id=profile.pk) == {second: WAITING}  # the first waits: bounded
+    InboundMessage.objects.filter(pk=second).update(waiting_since=timezone.now() - timedelta(minutes=3))
+    assert process_inbound_group([second], profile_id=profile.pk) == {second: "created"}
+    assert process_inbound_group([first], profile_id=profile.pk) == {first: "commented"}
+
+
 def test_the_sweep_takes_the_oldest_first_and_the_backlog_counts_what_is_unfinished(
     instance: Instance, profile: Profile
 ) -> None:
