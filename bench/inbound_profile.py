@@ -1,11 +1,12 @@
 """Where a worker's time goes: the realistic mailbox captured and processed in this one process, under cProfile.
 
-    .venv/bin/python bench/inbound_profile.py [--messages 600] [--seed 11] [--top 40] [--sort tottime]
+    .venv/bin/python bench/inbound_profile.py [--messages 600] [--seed 11] [--top 40] [--sort tottime] [--dump PATH]
 
 Starts its own durable PostgreSQL (default durability), captures ``--messages`` of bench/mailbox.py's realistic
 mailbox through ``inbound.capture.capture_batch`` (no IMAP), then processes them in groups of 25 as the worker
 does (``inbound.pipeline.tasks.process_group``), profiled. Prints SQL statements and commits per message by
-statement kind, and the top functions. A diagnostic for bench/inbound.py (which measures the real thing).
+statement kind, the CPU PostgreSQL spent per message, and the top functions. A diagnostic for bench/inbound.py
+(which measures the real thing).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> int:
     parser.add_argument("--sql", action="store_true", help="print each distinct SQL statement shape with its count")
     parser.add_argument("--where", help="for statements containing this text, count the project frames calling them")
     parser.add_argument("--no-profile", action="store_true", help="time only (CPU per message without cProfile)")
+    parser.add_argument("--dump", metavar="PATH", help="also write the profile there (pstats format)")
     options = parser.parse_args()
 
     import psycopg
@@ -96,7 +98,10 @@ def main() -> int:
                 callers[" < ".join(reversed(frames[-4:]))] += 1
             return execute(sql, params, many, context)
 
+        from bench.measure import postgres_pids, total_cpu_seconds
+
         profiler = cProfile.Profile()
+        postgres_cpu = total_cpu_seconds(postgres_pids(work / "postgres" / "data"))
         started, cpu = time.monotonic(), time.process_time()
         with connection.execute_wrapper(count):
             if not options.no_profile:
@@ -105,9 +110,13 @@ def main() -> int:
                 process_group(ids[start : start + 25])
             profiler.disable()
         wall, cpu = time.monotonic() - started, time.process_time() - cpu
+        postgres_cpu = total_cpu_seconds(postgres_pids(work / "postgres" / "data")) - postgres_cpu
         n = len(ids)
         outcomes = Counter(InboundMessage.objects.values_list("outcome", flat=True))
-        print(f"{n} messages: wall {1000 * wall / n:.2f} ms/msg, CPU {1000 * cpu / n:.2f} ms/msg")
+        print(
+            f"{n} messages: wall {1000 * wall / n:.2f} ms/msg, CPU {1000 * cpu / n:.2f} ms/msg, "
+            f"PostgreSQL CPU {1000 * postgres_cpu / n:.2f} ms/msg"
+        )
         print("outcomes:", dict(outcomes))
         print("SQL per message:", {k: round(v / n, 2) for k, v in statements.most_common()})
         if options.sql:
@@ -117,6 +126,8 @@ def main() -> int:
             print(f"{c / n:6.2f}  {where}")
         if options.no_profile:
             return 0
+        if options.dump:
+            profiler.dump_stats(options.dump)
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(options.sort).print_stats(options.top)
         print(out.getvalue())
