@@ -145,8 +145,9 @@ class TrackerIssue:
     email_participants: tuple[str, ...]  # email-only participants' addresses
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
     # how many comments the issue has, when the tracker said so along with the issue (None: not known; then a
-    # caller that needs it lists the comments)
-    comment_count: int | None = None
+    # caller that needs it lists the comments). A reading that came along, not part of the issue: two readings of
+    # one issue compare equal whether or not they brought it.
+    comment_count: int | None = field(default=None, compare=False)
 
     @property
     def is_resolved(self) -> bool:

@@ -174,7 +174,9 @@ class MessageIdKind(models.TextChoices):
 class IssueMessageId(models.Model):
     """A Message-ID that belongs to an issue: mail it was made from, or a notification we sent about it."""
 
-    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    # no index of its own: trackers_msgid_lookup (instance, hash) serves look-ups by instance, and a second index
+    # let the planner scan every Message-ID of the instance for a reply's association look-up
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+", db_index=False)
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="message_ids")
     message_id_hash = models.CharField(max_length=64, db_index=True)
     message_id = EncryptedTextField()

@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from jemh.models import Instance, TrackerKind
 from trackers import errors
@@ -19,7 +20,8 @@ from trackers.interface import (
     TrackerIssue,
     normalize_message_id,
 )
-from trackers.local import LocalTracker
+from trackers.local import LocalTracker, services
+from trackers.local import tracker as local_tracker
 from trackers.models import Project
 from trackers.registry import get_tracker
 
@@ -89,7 +91,8 @@ def test_create_and_find_issue(tracker: LocalTracker, users: dict[str, Any]) -> 
     assert tracker.find_issue("ABC-99") is None
     with pytest.raises(errors.IssueNotFound):
         tracker.get_issue("ABC-99")
-    assert tracker.find_issue_by_message_ids(["first@mail.example"]).key == "ABC-1"
+    found = tracker.find_issue_by_message_ids(["first@mail.example"])
+    assert found == created and found.comment_count == 0  # reporter, assignee, watchers and all, in one look-up
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-9").key == "ABC-1"
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-9", project_key="ABC").key == "ABC-1"
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-10") is None
@@ -156,7 +159,8 @@ def test_comments(tracker: LocalTracker, users: dict[str, Any]) -> None:
         7,
     )
     assert [c.id for c in tracker.list_comments(issue.key)] == [by_user.id, by_mail.id]
-    assert tracker.find_issue_by_message_ids(["<unknown@x>", "<reply@customer.example>"]).key == issue.key
+    found = tracker.find_issue_by_message_ids(["<unknown@x>", "<reply@customer.example>"])
+    assert found.key == issue.key and found.comment_count == 2  # the loop limits need no count of their own
     with pytest.raises(errors.InvalidFieldValue, match="body"):
         tracker.add_comment(issue.key, NewComment(body="  "))
     with pytest.raises(errors.IssueNotFound):
@@ -203,6 +207,20 @@ def test_message_ids_recorded_and_found_in_order(tracker: LocalTracker) -> None:
         tracker.record_message_id(first.key, "<>")
     with pytest.raises(errors.InvalidFieldValue, match="kind"):
         tracker.record_message_id(first.key, "<x@y>", kind="sideways")
+
+
+def test_the_association_look_up_reads_the_index_not_the_instance(tracker: LocalTracker) -> None:
+    # A reply's look-up must not grow with the instance's history: with many Message-IDs recorded (and the table
+    # never analysed, as right after a busy start), it reads the (instance, hash) index.
+    issue = tracker.create_issue(new_issue())
+    tracker.record_message_ids(issue.key, [f"<notify-{n}@jemh.example>" for n in range(400)])
+    hashes = services.message_id_hashes("<notify-7@jemh.example>")
+    params: dict[str, Any] = {"instance": tracker.instance.pk, "hashes": hashes, "ranks": [0] * len(hashes)}
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + local_tracker._ISSUE_BY_MESSAGE_ID, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "trackers_msgid_lookup" in plan, plan
+    assert tracker.find_issue_by_message_ids(["<notify-7@jemh.example>"]).key == issue.key
 
 
 def test_several_message_ids_recorded_at_once(tracker: LocalTracker) -> None:

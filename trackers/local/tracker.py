@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Q, TextField
@@ -44,7 +46,22 @@ from trackers.workflow import IssueType, Priority, Resolution, canonical, transi
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The local tracker's permissions are Django's model permissions on its models (given to users or their groups in
+# find_issue_by_message_ids: of the issues recorded with the given hashes, the one the best-ranked hash names (hash
+# i has rank i), recorded with it last; with its project's key, its watchers' ids and its number of comments.
+# ``= ANY`` keeps the look-up on the (instance, hash) index whatever the table's statistics say.
+_ISSUE_BY_MESSAGE_ID = f"""
+SELECT i.*, p.key AS _project_key,
+    ARRAY(SELECT w.user_id FROM {Issue.watchers.through._meta.db_table} w WHERE w.issue_id = i.id ORDER BY w.user_id)
+        AS _watcher_ids,
+    (SELECT count(*) FROM {Comment._meta.db_table} c WHERE c.issue_id = i.id) AS _comment_count
+FROM {IssueMessageId._meta.db_table} m
+JOIN {Issue._meta.db_table} i ON i.id = m.issue_id
+JOIN {Project._meta.db_table} p ON p.id = i.project_id
+WHERE m.instance_id = %(instance)s AND m.message_id_hash = ANY(%(hashes)s::varchar[])
+ORDER BY (%(ranks)s::int[])[array_position(%(hashes)s::varchar[], m.message_id_hash)], m.created_at DESC, m.id DESC
+LIMIT 1
+"""
+
 # the admin), the same in every project of the instance; a project's lead and superusers hold them all.
 DJANGO_PERMISSIONS: dict[str, str] = {
     Permission.BROWSE_PROJECTS: "trackers.view_issue",
@@ -255,27 +272,40 @@ class LocalTracker:
 
     @_translating_errors
     def find_issue_by_message_ids(self, message_ids: Sequence[str]) -> TrackerIssue | None:
-        # One query for all of them; the first Message-ID (in the given order) that names an issue wins, and of
-        # the issues one Message-ID names, the one it was recorded with last.
-        rank: dict[str, int] = {}
+        # The first Message-ID (in the given order) that names an issue wins, and of the issues one Message-ID
+        # names, the one it was recorded with last. Every mail with references asks this, so it is one statement
+        # of a fixed shape (no ORM query to compile) that also brings the project's key, the watchers and the
+        # number of comments (the loop limits need no count of their own while an issue is below its caps);
+        # then the users it names, in one more.
+        hashes: list[str] = []
+        ranks: list[int] = []
         for index, message_id in enumerate(message_ids):
             if not message_id or not message_id.strip().strip("<>").strip():
                 continue
             for candidate in services.message_id_hashes(message_id):
-                rank.setdefault(candidate, index)
-        if not rank:
+                if candidate not in hashes:  # a hash keeps its best rank
+                    hashes.append(candidate)
+                    ranks.append(index)
+        if not hashes:
             return None
-        rows = (
-            IssueMessageId.objects.filter(instance=self.instance, message_id_hash__in=list(rank))
-            .select_related("issue__project", "issue__reporter", "issue__assignee")
-            .defer("message_id")  # encrypted, and not needed: the hash says which one matched
-            .order_by("-created_at", "-pk")
+        found = list(
+            Issue.objects.raw(_ISSUE_BY_MESSAGE_ID, {"instance": self.instance.pk, "hashes": hashes, "ranks": ranks})
         )
-        best = min(rows, key=lambda row: rank[row.message_id_hash], default=None)  # min keeps the first of equals
-        if best is None:
+        if not found:
             return None
-        self._remember(best.issue)
-        return convert.to_issue(best.issue)
+        issue = found[0]
+        extra: Any = issue  # the statement's own columns, set on the issue by raw()
+        project_key: str = extra._project_key
+        watcher_ids: list[int] = extra._watcher_ids
+        comment_count: int = extra._comment_count
+        issue.project = self._project(project_key)
+        wanted_users = {pk for pk in (issue.reporter_id, issue.assignee_id, *watcher_ids) if pk is not None}
+        users = {user.pk: user for user in get_user_model().objects.filter(pk__in=wanted_users)} if wanted_users else {}
+        issue.reporter = users.get(issue.reporter_id) if issue.reporter_id is not None else None
+        issue.assignee = users.get(issue.assignee_id) if issue.assignee_id is not None else None
+        watchers = [users[pk] for pk in watcher_ids if pk in users]
+        self._remember(issue)
+        return dataclasses.replace(convert.to_issue(issue, watchers=watchers), comment_count=comment_count)
 
     @_translating_errors
     def find_issue_by_foreign_key(
