@@ -57,8 +57,18 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
     from django.conf import settings
     from django.db import connections
 
+    from jemh.config import database
+
     server = request.getfixturevalue("postgres")
-    config = environ.Env.db_url_config(server.url)
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = server.url
+    try:  # the settings production reads from DATABASE_URL (options and all), on the throwaway cluster
+        config = database(environ.Env(), Path("unused.sqlite3"))
+    finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL")
+        else:
+            os.environ["DATABASE_URL"] = saved
     config.update({"CONN_MAX_AGE": 0, "TEST": {"NAME": "jemh_test"}})
     settings.DATABASES["default"] = config
     from asgiref.local import Local
