@@ -1,7 +1,7 @@
 """Counters and histograms that add up across processes (web, workers, the MTA pipe), for ``/metrics``.
 
 Each process counts in memory (``count``, ``observe``: no database write on the hot path) and adds what it counted
-to ``MetricCounter`` rows (one UPDATE per series) after each Celery task, each web request and at exit
+to ``MetricCounter`` rows (one upsert statement for all its series) after each Celery task, each web request and at exit
 (``flush``). ``/metrics`` then reads the sums from the database, so whichever process answers the scrape reports
 every process's counts, and counts survive restarts. A process that dies between two flushes loses the counts of
 its last task at most.
@@ -16,8 +16,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from django.core.signals import request_finished
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, connection, transaction
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +25,7 @@ LATENCY_BUCKETS: tuple[float, ...] = (1, 5, 15, 30, 60, 120, 300, 900, 3600)
 
 _lock = threading.Lock()
 _pending: dict[tuple[str, str], float] = {}
+_UPSERT_CHUNK = 300  # series per statement (SQLite allows 999 parameters in older builds)
 
 
 def label_text(labels: dict[str, object]) -> str:
@@ -79,17 +79,27 @@ def flush(*, report: bool = True) -> None:
 
 
 def _add(items: Iterable[tuple[tuple[str, str], float]]) -> None:
+    """One statement for every series (``INSERT … ON CONFLICT DO UPDATE``, PostgreSQL and SQLite alike): one
+    round trip and one commit per flush, however many series a task touched. Rows in sorted order, so that
+    concurrent flushes lock them in the same order; more than one statement's worth in one transaction, so that a
+    failed flush keeps exactly what it took."""
+    rows = sorted(items)
+    chunks = [rows[i : i + _UPSERT_CHUNK] for i in range(0, len(rows), _UPSERT_CHUNK)]
+    with transaction.atomic() if len(chunks) > 1 else contextlib.nullcontext(), connection.cursor() as cursor:
+        for chunk in chunks:
+            cursor.execute(_upsert_sql(len(chunk)), [part for (name, labels), n in chunk for part in (name, labels, n)])
+
+
+def _upsert_sql(rows: int) -> str:
     from jemh.models import MetricCounter
 
-    for (name, labels), amount in sorted(items):  # sorted: concurrent flushes lock rows in the same order
-        series = MetricCounter.objects.filter(name=name, labels=labels)
-        if series.update(value=F("value") + amount):
-            continue
-        try:
-            with transaction.atomic():
-                MetricCounter.objects.create(name=name, labels=labels, value=amount)
-        except IntegrityError:  # another process made the row a moment ago
-            series.update(value=F("value") + amount)
+    qn = connection.ops.quote_name
+    table, name, labels, value = qn(MetricCounter._meta.db_table), qn("name"), qn("labels"), qn("value")
+    marks = ", ".join(["(%s, %s, %s)"] * rows)
+    return (
+        f"INSERT INTO {table} ({name}, {labels}, {value}) VALUES {marks} ON CONFLICT ({name}, {labels}) "
+        f"DO UPDATE SET {value} = {table}.{value} + EXCLUDED.{value}"
+    )
 
 
 def flush_quietly(**kwargs: object) -> None:
