@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from jemh.models import Instance, TrackerKind
 from trackers import errors
@@ -91,8 +92,11 @@ def test_create_and_find_issue(tracker: LocalTracker, users: dict[str, Any]) -> 
     assert tracker.find_issue("ABC-99") is None
     with pytest.raises(errors.IssueNotFound):
         tracker.get_issue("ABC-99")
-    found = tracker.find_issue_by_message_ids(["first@mail.example"])
+    with CaptureQueriesContext(connection) as queries:
+        found = tracker.find_issue_by_message_ids(["first@mail.example"])
     assert found == created and found.comment_count == 0  # reporter, assignee, watchers and all, in one look-up
+    assert len(queries) == 1, [q["sql"][:60] for q in queries]
+    assert found.reporter and found.reporter.email and found.assignee and found.assignee.display_name
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-9").key == "ABC-1"
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-9", project_key="ABC").key == "ABC-1"
     assert tracker.find_issue_by_foreign_key("Ticket", "EXT-10") is None

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User  # the project keeps Django's default user model (as convert)
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Q, TextField
@@ -49,11 +49,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 # find_issue_by_message_ids: of the issues recorded with the given hashes, the one the best-ranked hash names (hash
 # i has rank i), recorded with it last; with its project's key, its watchers' ids and its number of comments.
 # ``= ANY`` keeps the look-up on the (instance, hash) index whatever the table's statistics say.
+# The users an issue names (reporter, assignee, watchers), as far as the Tracker interface shows them (to_user):
+# brought by the issue's look-up by Message-ID, as model instances whose other fields are deferred.
+_USER_FIELDS = tuple(  # in the model's field order, as Model.from_db takes them
+    f.attname
+    for f in User._meta.concrete_fields
+    if f.attname in {"id", "username", "email", "first_name", "last_name", "is_active"}
+)
+_USER_TABLE = User._meta.db_table
 _ISSUE_BY_MESSAGE_ID = f"""
 SELECT i.*, p.key AS _project_key,
     ARRAY(SELECT w.user_id FROM {Issue.watchers.through._meta.db_table} w WHERE w.issue_id = i.id ORDER BY w.user_id)
         AS _watcher_ids,
-    (SELECT count(*) FROM {Comment._meta.db_table} c WHERE c.issue_id = i.id) AS _comment_count
+    (SELECT count(*) FROM {Comment._meta.db_table} c WHERE c.issue_id = i.id) AS _comment_count,
+    (SELECT coalesce(json_agg(json_build_object({", ".join(f"'{f}', u.{f}" for f in _USER_FIELDS)})), '[]')
+        FROM {_USER_TABLE} u
+        WHERE u.id = i.reporter_id OR u.id = i.assignee_id
+            OR u.id IN (SELECT w.user_id FROM {Issue.watchers.through._meta.db_table} w WHERE w.issue_id = i.id)
+    )::text AS _users
 FROM {IssueMessageId._meta.db_table} m
 JOIN {Issue._meta.db_table} i ON i.id = m.issue_id
 JOIN {Project._meta.db_table} p ON p.id = i.project_id
@@ -275,8 +288,8 @@ class LocalTracker:
         # The first Message-ID (in the given order) that names an issue wins, and of the issues one Message-ID
         # names, the one it was recorded with last. Every mail with references asks this, so it is one statement
         # of a fixed shape (no ORM query to compile) that also brings the project's key, the watchers and the
-        # number of comments (the loop limits need no count of their own while an issue is below its caps);
-        # then the users it names, in one more.
+        # number of comments (the loop limits need no count of their own while an issue is below its caps) and
+        # the users it names.
         hashes: list[str] = []
         ranks: list[int] = []
         for index, message_id in enumerate(message_ids):
@@ -299,8 +312,10 @@ class LocalTracker:
         watcher_ids: list[int] = extra._watcher_ids
         comment_count: int = extra._comment_count
         issue.project = self._project(project_key)
-        wanted_users = {pk for pk in (issue.reporter_id, issue.assignee_id, *watcher_ids) if pk is not None}
-        users = {user.pk: user for user in get_user_model().objects.filter(pk__in=wanted_users)} if wanted_users else {}
+        users = {
+            row["id"]: User.from_db(connection.alias, list(_USER_FIELDS), [row[f] for f in _USER_FIELDS])
+            for row in json.loads(extra._users)
+        }
         issue.reporter = users.get(issue.reporter_id) if issue.reporter_id is not None else None
         issue.assignee = users.get(issue.assignee_id) if issue.assignee_id is not None else None
         watchers = [users[pk] for pk in watcher_ids if pk in users]
