@@ -48,12 +48,18 @@ def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> di
     named = {parsed.in_reply_to, *parsed.references} - {"", parsed.message_id}
     if not named:
         return {}
-    hashes = {h for message_id in named for h in keyed_hash_candidates(message_id, purpose="message-id")}
-    rows = InboundMessage.objects.filter(
-        instance_id=message.instance_id, message_id_hash__in=hashes, status__in=UNFINISHED
-    ).exclude(pk=message.pk)
-    found = rows.values_list("pk", "processed_at", "waiting_since")
-    return {pk: tried_at is not None and waits_since is None for pk, tried_at, waits_since in found}
+    hashes = sorted({h for message_id in named for h in keyed_hash_candidates(message_id, purpose="message-id")})
+    # Every reply asks this: a statement of a fixed shape for its number of hashes, no ORM query to compile.
+    qn = connection.ops.quote_name
+    sql = (
+        f"SELECT {qn('id')}, {qn('processed_at')} IS NOT NULL AND {qn('waiting_since')} IS NULL "
+        f"FROM {qn(InboundMessage._meta.db_table)} WHERE {qn('instance_id')} = %s "
+        f"AND {qn('message_id_hash')} IN ({', '.join(['%s'] * len(hashes))}) "
+        f"AND {qn('status')} IN ({', '.join(['%s'] * len(UNFINISHED))}) AND {qn('id')} <> %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [message.instance_id, *hashes, *UNFINISHED, message.pk])
+        return {pk: bool(retried) for pk, retried in cursor.fetchall()}
 
 
 def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> tuple[Wait | None, str]:
