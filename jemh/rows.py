@@ -1,14 +1,18 @@
-"""Writing many rows cheaply: one prepared ``UPDATE`` run with ``executemany`` for a list of model objects.
+"""Writing rows cheaply: one prepared ``UPDATE`` run with ``executemany`` for a list of model objects, and one
+``INSERT`` of a fixed shape per model for the rows a worker adds to every message's issue.
 
 Django's ``bulk_update`` builds one ``CASE WHEN pk=... THEN ...`` expression per row and field, which for a
 handful of rows costs more to compile than saving them one by one. ``update_rows`` sends the same statement
 for every object instead (psycopg pipelines it; SQLite runs it in a loop), with each value prepared by its
 field exactly as ``save()`` would (so encrypted fields are encrypted and datetimes adapted for the backend).
+``insert_row`` likewise skips the per-call work of Django's insert compiler: its statement is built once per model
+and database, and psycopg keeps it prepared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -48,3 +52,51 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
         return
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    fields: tuple[Field[Any, Any], ...]
+    returns_pk: bool
+
+
+_inserts: dict[tuple[type[Model], str], _Insert] = {}
+
+
+def insert_row(obj: Model) -> None:
+    """Insert a new object (its primary key is generated), then set its primary key. Like
+    ``save(force_insert=True)``, values prepared by each field as there (``auto_now`` and ``auto_now_add`` applied,
+    encrypted fields encrypted), but without signals and without the model's own ``save()``: for models that have
+    neither, or whose caller does what that ``save()`` would."""
+    model = type(obj)
+    using = router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    statement = _inserts.get((model, using)) or _insert_statement(model, using)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in statement.fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, values)
+        pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using
+
+
+def _insert_statement(model: type[Model], using: str) -> _Insert:
+    meta = model._meta
+    pk = meta.pk
+    if pk is None or not getattr(pk, "db_returning", False):
+        raise ValueError(f"{model.__name__}: insert_row needs a primary key the database generates")
+    fields = tuple(f for f in meta.concrete_fields if f is not pk)
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    returns_pk = bool(connection.features.can_return_columns_from_insert)
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if returns_pk:
+        sql += f" RETURNING {qn(pk.column)}"
+    statement = _Insert(sql, fields, returns_pk)
+    _inserts[(model, using)] = statement
+    return statement

@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jemh.rows import insert_row
 from notifications import tasks  # called as tasks.X: tests replace the tasks on the module
 from notifications.choices import EventKind, EventSource, EventStatus
 from notifications.mapping_cache import UnknownInstance, current_mappings
@@ -119,7 +120,7 @@ def record_event(
     if external_id:
         try:
             with transaction.atomic():  # a savepoint inside the caller's transaction: a duplicate breaks nothing
-                event.save(force_insert=True)
+                insert_row(event)  # expires_at is set above (what IssueEvent.save would do)
         except IntegrityError:
             existing = IssueEvent.objects.filter(
                 instance_id=instance_id, source=source, external_id=external_id
@@ -128,7 +129,7 @@ def record_event(
                 raise
             return existing
     else:
-        event.save(force_insert=True)
+        insert_row(event)
     if mappings:
         # robust: with the broker down the event is still recorded, and the sweeper flushes it later
         if event.due_at <= now:

@@ -25,16 +25,22 @@ def main(instance_id: int, point: str) -> None:
 
     django.setup()
     from django.db import transaction
-    from django.db.models.signals import post_save
 
     from jemh.models import Instance
     from trackers.interface import NewIssue
-    from trackers.local import LocalTracker
+    from trackers.local import LocalTracker, services
     from trackers.models import Issue
     from trackers.signals import issue_event_in_transaction
 
-    if point == "issue-written":
-        post_save.connect(_die, sender=Issue, weak=False)
+    if point == "issue-written":  # the issue's row inserted (trackers.local.services writes it with insert_row)
+        insert = services.insert_row
+
+        def insert_then_die(row: Any) -> None:
+            insert(row)
+            if isinstance(row, Issue):
+                _die()
+
+        services.insert_row = insert_then_die
     elif point == "event-written":  # connected after the notifications' receiver, so it runs after it
         issue_event_in_transaction.connect(_die, weak=False)
     tracker = LocalTracker(Instance.objects.get(pk=instance_id))

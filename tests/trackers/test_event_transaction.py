@@ -83,16 +83,18 @@ def test_database_trouble_recording_the_event_fails_the_change_for_a_retry(
     tracker: LocalTracker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pipeline retries a TemporaryTrackerError under the same idempotency key: the retry makes both."""
-    save = IssueEvent.save
+    insert = intake.insert_row
 
-    def broken(self: IssueEvent, *args: Any, **kwargs: Any) -> None:
-        raise OperationalError("server closed the connection unexpectedly")
+    def broken(row: Any) -> None:
+        if isinstance(row, IssueEvent):
+            raise OperationalError("server closed the connection unexpectedly")
+        insert(row)
 
-    monkeypatch.setattr(IssueEvent, "save", broken)
+    monkeypatch.setattr(intake, "insert_row", broken)
     with pytest.raises(errors.TemporaryTrackerError):
         tracker.create_issue(NewIssue("ABC", "x"), idempotency_key="inbound:7")
     assert not Issue.objects.exists() and not IssueEvent.objects.exists()
-    monkeypatch.setattr(IssueEvent, "save", save)
+    monkeypatch.setattr(intake, "insert_row", insert)
     issue = tracker.create_issue(NewIssue("ABC", "x"), idempotency_key="inbound:7")
     tracker.create_issue(NewIssue("ABC", "x"), idempotency_key="inbound:7")  # a replay: no second event
     assert issue.key == "ABC-1" and event_kinds() == ["created"]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from jemh.rows import insert_row
 from trackers.errors import IssueNotFound
 from trackers.local.changes import SYSTEM, ChangeContext, emit
 from trackers.local.services import email_hash, record_message_ids
@@ -21,7 +22,7 @@ def insert_comment(comment: Comment, *, message_ids: Iterable[str] = (), ctx: Ch
         issue: Issue = comment.issue
         comment.instance_id = issue.instance_id
         comment.author_email_hash = email_hash(comment.author_email or "")
-        comment.save(force_insert=True)  # (its foreign key is checked at commit: a deleted issue passes here)
+        insert_row(comment)  # (its foreign key is checked at commit: a deleted issue passes here)
         # touching the issue also tells whether it still exists (the caller may hold it from earlier)
         if not Issue.objects.filter(pk=issue.pk).update(updated_at=timezone.now()):
             raise IssueNotFound(f"no issue {issue.key!r}: it was deleted")

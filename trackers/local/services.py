@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jemh.crypto import keyed_hash, keyed_hash_candidates
+from jemh.rows import insert_row
 from trackers.errors import InvalidFieldValue, InvalidTransition
 from trackers.interface import normalize_message_id
 from trackers.local.attachments import delete_blobs_on_commit
@@ -105,7 +106,7 @@ def insert_issue(
         issue.labels = clean_labels(issue.labels or [])
         issue.email_participants = clean_addresses(issue.email_participants or [])
         issue.email_sender_address_hash = email_hash(issue.email_sender_address or "")
-        issue.save(force_insert=True)
+        insert_row(issue)
         if watchers:
             issue.watchers.set(list(watchers))
         insert_message_ids(issue.pk, issue.instance_id, message_ids, kind=MessageIdKind.INBOUND)

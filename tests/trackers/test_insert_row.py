@@ -1,0 +1,32 @@
+"""jemh.rows.insert_row writes a new row as save(force_insert=True) would: values prepared by their fields
+(encrypted fields encrypted, auto_now and auto_now_add set), the generated primary key set on the object."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from jemh.rows import insert_row
+from trackers.interface import NewIssue
+from trackers.local import LocalTracker
+from trackers.models import Comment, Issue
+
+
+def test_a_row_is_inserted_as_save_would(tracker: LocalTracker) -> None:
+    issue = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Printer on fire")).key)
+    first = Comment(issue=issue, instance_id=issue.instance_id, author_email="carol@customer.example", body="one")
+    second = Comment(issue=issue, instance_id=issue.instance_id, body="two", idempotency_key="inbound:9")
+    insert_row(first)
+    insert_row(second)
+    assert first.pk is not None and second.pk is not None and second.pk > first.pk
+    assert not first._state.adding and first._state.db == "default"
+    assert first.created_at is not None and first.updated_at is not None
+    stored = Comment.objects.get(pk=first.pk)
+    assert (stored.author_email, stored.body, stored.created_at) == ("carol@customer.example", "one", first.created_at)
+    with connection.cursor() as cursor:  # encrypted as the field encrypts it: no plain address in the table
+        cursor.execute(f"SELECT author_email FROM {Comment._meta.db_table} WHERE id = %s", [first.pk])
+        assert "carol" not in cursor.fetchone()[0]
+    again = Comment(issue=issue, instance_id=issue.instance_id, body="two", idempotency_key="inbound:9")
+    with pytest.raises(IntegrityError), transaction.atomic():  # the constraints hold as for save()
+        insert_row(again)
+    assert again.pk is None and Comment.objects.filter(issue=issue).count() == 2
