@@ -85,14 +85,16 @@ def insert_row(obj: Model) -> None:
 def _insert_statement(model: type[Model], using: str) -> _Insert:
     meta = model._meta
     pk = meta.pk
-    if pk is None or not getattr(pk, "db_returning", False):
+    if pk is None or pk.column is None or not getattr(pk, "db_returning", False):
         raise ValueError(f"{model.__name__}: insert_row needs a primary key the database generates")
     fields = tuple(f for f in meta.concrete_fields if f is not pk)
+    if any(f.column is None for f in fields):
+        raise ValueError(f"{model.__name__}: insert_row writes column fields only")
     connection = connections[using]
     qn = connection.ops.quote_name
     returns_pk = bool(connection.features.can_return_columns_from_insert)
     sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     if returns_pk:

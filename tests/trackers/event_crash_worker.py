@@ -25,6 +25,7 @@ def main(instance_id: int, point: str) -> None:
 
     django.setup()
     from django.db import transaction
+    from django.db.models import Model
 
     from jemh.models import Instance
     from trackers.interface import NewIssue
@@ -35,9 +36,9 @@ def main(instance_id: int, point: str) -> None:
     if point == "issue-written":  # the issue's row inserted (trackers.local.services writes it with insert_row)
         insert = services.insert_row
 
-        def insert_then_die(row: Any) -> None:
-            insert(row)
-            if isinstance(row, Issue):
+        def insert_then_die(obj: Model) -> None:
+            insert(obj)
+            if isinstance(obj, Issue):
                 _die()
 
         services.insert_row = insert_then_die
