@@ -61,7 +61,8 @@ class _Insert:
     returns_pk: bool
 
 
-_inserts: dict[tuple[type[Model], str], _Insert] = {}
+_inserts: dict[tuple[type[Model], str, int, bool], _Insert] = {}
+_ROWS_PER_INSERT = 100  # well below every backend's limit on parameters per statement
 
 
 def insert_row(obj: Model) -> None:
@@ -72,17 +73,37 @@ def insert_row(obj: Model) -> None:
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    statement = _inserts.get((model, using)) or _insert_statement(model, using)
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in statement.fields]
+    statement = _inserts.get((model, using, 1, False)) or _insert_statement(model, using, 1, skip_conflicts=False)
     with connection.cursor() as cursor:
-        cursor.execute(statement.sql, values)
+        cursor.execute(statement.sql, _values(obj, statement, connection))
         pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
 
 
-def _insert_statement(model: type[Model], using: str) -> _Insert:
+def insert_new_rows(objects: Sequence[Model]) -> None:
+    """Insert new objects of one model in one statement, skipping those a unique constraint already holds
+    (``ON CONFLICT DO NOTHING``, PostgreSQL and SQLite alike): ``bulk_create(..., ignore_conflicts=True)``
+    without its compiler. Values are prepared as by :func:`insert_row`; primary keys are not set."""
+    if not objects:
+        return
+    model = type(objects[0])
+    using = router.db_for_write(model)
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), _ROWS_PER_INSERT):
+            chunk = objects[start : start + _ROWS_PER_INSERT]
+            key = (model, using, len(chunk), True)
+            statement = _inserts.get(key) or _insert_statement(model, using, len(chunk), skip_conflicts=True)
+            cursor.execute(statement.sql, [value for obj in chunk for value in _values(obj, statement, connection)])
+
+
+def _values(obj: Model, statement: _Insert, connection: Any) -> list[Any]:
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in statement.fields]
+
+
+def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflicts: bool) -> _Insert:
     meta = model._meta
     pk = meta.pk
     if pk is None or pk.column is None or not getattr(pk, "db_returning", False):
@@ -92,13 +113,17 @@ def _insert_statement(model: type[Model], using: str) -> _Insert:
         raise ValueError(f"{model.__name__}: insert_row writes column fields only")
     connection = connections[using]
     qn = connection.ops.quote_name
-    returns_pk = bool(connection.features.can_return_columns_from_insert)
+    returns_pk = not skip_conflicts and bool(connection.features.can_return_columns_from_insert)
+    row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"VALUES {', '.join([row] * rows)}"
     )
-    if returns_pk:
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    elif returns_pk:
         sql += f" RETURNING {qn(pk.column)}"
     statement = _Insert(sql, fields, returns_pk)
-    _inserts[(model, using)] = statement
+    if rows <= 8:  # the shapes that recur; larger ones are built each time
+        _inserts[(model, using, rows, skip_conflicts)] = statement
     return statement

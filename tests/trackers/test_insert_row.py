@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from jemh.rows import insert_row
+from jemh.rows import insert_new_rows, insert_row
 from trackers.interface import NewIssue
 from trackers.local import LocalTracker
-from trackers.models import Comment, Issue
+from trackers.models import Comment, Issue, IssueMessageId, MessageIdKind
 
 
 def test_a_row_is_inserted_as_save_would(tracker: LocalTracker) -> None:
@@ -30,3 +31,30 @@ def test_a_row_is_inserted_as_save_would(tracker: LocalTracker) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():  # the constraints hold as for save()
         insert_row(again)
     assert again.pk is None and Comment.objects.filter(issue=issue).count() == 2
+
+
+def test_new_rows_are_inserted_in_one_statement_and_rows_already_held_skipped(tracker: LocalTracker) -> None:
+    issue = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Printer on fire")).key)
+
+    def row(n: int) -> IssueMessageId:
+        return IssueMessageId(
+            instance_id=issue.instance_id,
+            issue=issue,
+            message_id_hash=f"{n:064x}",
+            message_id=f"<{n}@mail.example>",
+            kind=MessageIdKind.INBOUND,
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        insert_new_rows([row(1), row(2)])
+    assert len(queries) == 1
+    insert_new_rows([row(2), row(3)])  # 2 is held already: skipped, 3 is added
+    insert_new_rows([row(n) for n in range(10, 260)])  # more than one statement's worth
+    stored = IssueMessageId.objects.filter(issue=issue, kind=MessageIdKind.INBOUND)
+    assert stored.count() == 3 + 250
+    assert sorted(m.message_id for m in stored if m.message_id_hash < f"{4:064x}") == [
+        "<1@mail.example>",
+        "<2@mail.example>",
+        "<3@mail.example>",
+    ]
+    assert all(m.created_at is not None for m in stored)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jemh.crypto import keyed_hash, keyed_hash_candidates
-from jemh.rows import insert_row
+from jemh.rows import insert_new_rows, insert_row
 from trackers.errors import InvalidFieldValue, InvalidTransition
 from trackers.interface import normalize_message_id
 from trackers.local.attachments import delete_blobs_on_commit
@@ -197,14 +197,13 @@ def insert_message_ids(issue_id: int, instance_id: int, message_ids: Iterable[st
     """One INSERT for the Message-IDs; those the issue already has are skipped by its unique constraint."""
     wanted = _wanted_message_ids(message_ids, kind)
     if wanted:
-        IssueMessageId.objects.bulk_create(
+        insert_new_rows(
             [
                 IssueMessageId(
                     instance_id=instance_id, issue_id=issue_id, message_id_hash=digest, message_id=value, kind=kind
                 )
                 for digest, value in wanted.items()
-            ],
-            ignore_conflicts=True,
+            ]
         )
 
 
