@@ -19,11 +19,12 @@ from django.db import connections, router, transaction
 from django.db.models import Field, Model
 
 
-def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
+def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> int:
     """Save ``fields`` of each (already saved) object, all or none. Like ``save(update_fields=...)``
-    per object, without signals and without ``auto_now`` (set such fields yourself)."""
+    per object, without signals and without ``auto_now`` (set such fields yourself). Returns how many rows were
+    changed (fewer than the objects when some rows are gone)."""
     if not objects:
-        return
+        return 0
     model = type(objects[0])
     meta = model._meta
     concrete: list[Field[Any, Any]] = []
@@ -49,9 +50,10 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> None:
     if len(rows) == 1:  # one statement is atomic on its own
         with connection.cursor() as cursor:
             cursor.execute(sql, rows[0])
-        return
+            return max(cursor.rowcount, 0)
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, rows)  # rowcount: the sum over the rows (psycopg 3, sqlite3)
+        return max(cursor.rowcount, 0)
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,22 @@ def test_message_ids_of_an_issue_deleted_since_its_look_up_are_refused(tracker: 
         fresh.record_message_ids(issue.key, ["<after-delete@jemh.example>"])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_comment_on_an_issue_deleted_since_its_look_up_is_refused(tracker: LocalTracker) -> None:
+    """A reply's association found the issue; it is deleted before the comment is written: IssueNotFound, no
+    comment (the insert is refused at once, not at a later commit)."""
+    from trackers.local.services import delete_issue
+    from trackers.models import Comment, Issue
+
+    issue = tracker.create_issue(new_issue(message_ids=("<request@customer.example>",)))
+    fresh = LocalTracker(tracker.instance)
+    assert fresh.find_issue_by_message_ids(["<request@customer.example>"]).key == issue.key
+    delete_issue(Issue.objects.get(key=issue.key))
+    with pytest.raises(errors.IssueNotFound):
+        fresh.add_comment(issue.key, NewComment(body="thanks", author_email="c@customer.example"))
+    assert not Comment.objects.exists()
+
+
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue(labels=("a", "b")))
     updated = tracker.update_issue(

@@ -1,5 +1,6 @@
-"""jemh.rows.insert_row writes a new row as save(force_insert=True) would: values prepared by their fields
-(encrypted fields encrypted, auto_now and auto_now_add set), the generated primary key set on the object."""
+"""jemh.rows on real tables: insert_row writes a new row as save(force_insert=True) would (values prepared by their
+fields: encrypted fields encrypted, auto_now and auto_now_add set; the generated primary key set on the object),
+insert_new_rows skips rows a unique constraint holds, update_rows says how many rows it changed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from jemh.rows import insert_new_rows, insert_row
+from jemh.rows import insert_new_rows, insert_row, update_rows
 from trackers.interface import NewIssue
 from trackers.local import LocalTracker
 from trackers.models import Comment, Issue, IssueMessageId, MessageIdKind
@@ -58,3 +59,16 @@ def test_new_rows_are_inserted_in_one_statement_and_rows_already_held_skipped(tr
         "<3@mail.example>",
     ]
     assert all(m.created_at is not None for m in stored)
+
+
+def test_update_rows_says_how_many_rows_it_changed(tracker: LocalTracker) -> None:
+    issues = [Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", f"Issue {n}")).key) for n in range(3)]
+    for issue in issues:
+        issue.summary = issue.summary + " (seen)"
+    assert update_rows(issues[:1], ["summary"]) == 1
+    assert update_rows(issues, ["summary"]) == 3
+    Issue.objects.filter(pk=issues[1].pk).delete()
+    assert update_rows(issues[1:2], ["summary"]) == 0  # gone: nothing changed, and the caller can tell
+    assert update_rows(issues, ["summary"]) == 2
+    assert update_rows([], ["summary"]) == 0
+    assert sorted(Issue.objects.values_list("summary", flat=True)) == ["Issue 0 (seen)", "Issue 2 (seen)"]
