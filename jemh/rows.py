@@ -18,11 +18,20 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.db.models import Field, Model
 
+# Made inside the UPDATE (a one-row FROM item): local to the statement's transaction, as SET LOCAL would be.
+_NO_WAIT = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS jemh_no_wait"
 
-def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> int:
+
+def update_rows(objects: Sequence[Model], fields: Sequence[str], *, wait_for_flush: bool = True) -> int:
     """Save ``fields`` of each (already saved) object, all or none. Like ``save(update_fields=...)``
     per object, without signals and without ``auto_now`` (set such fields yourself). Returns how many rows were
-    changed (fewer than the objects when some rows are gone)."""
+    changed (fewer than the objects when some rows are gone).
+
+    ``wait_for_flush=False`` (PostgreSQL, outside a transaction): the commit returns without waiting for its WAL
+    to reach the disk (``synchronous_commit = off`` for this transaction only; the next durable commit of any
+    session flushes it too), for writes a database crash may lose because they would be made again. One row is
+    then still one statement: the setting is made inside it (``set_config(..., true)``), which PostgreSQL applies
+    to the statement's own transaction, so no BEGIN, SET and COMMIT round trips are added."""
     if not objects:
         return 0
     model = type(objects[0])
@@ -42,7 +51,9 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> int:
     connection = connections[using]
     qn = connection.ops.quote_name
     assignments = ", ".join(f"{qn(column)} = %s" for column in columns)
-    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(pk.column)} = %s"
+    no_wait = not wait_for_flush and connection.vendor == "postgresql" and not connection.in_atomic_block
+    table = qn(meta.db_table)
+    sql = f"UPDATE {table} SET {assignments}{_NO_WAIT if no_wait else ''} WHERE {table}.{qn(pk.column)} = %s"
     rows = [
         [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in concrete] + [obj.pk]
         for obj in objects
@@ -51,7 +62,7 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str]) -> int:
         with connection.cursor() as cursor:
             cursor.execute(sql, rows[0])
             return max(cursor.rowcount, 0)
-    with transaction.atomic(using=using), connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:  # (the setting is local to this one)
         cursor.executemany(sql, rows)  # rowcount: the sum over the rows (psycopg 3, sqlite3)
         return max(cursor.rowcount, 0)
 

@@ -72,3 +72,31 @@ def test_update_rows_says_how_many_rows_it_changed(tracker: LocalTracker) -> Non
     assert update_rows(issues, ["summary"]) == 2
     assert update_rows([], ["summary"]) == 0
     assert sorted(Issue.objects.values_list("summary", flat=True)) == ["Issue 0 (seen)", "Issue 2 (seen)"]
+
+
+@pytest.mark.django_db(transaction=True)  # outside any transaction, as a worker saves an outcome
+def test_an_update_that_need_not_wait_for_the_flush_is_one_statement_and_leaves_the_session_as_it_was(
+    tracker: LocalTracker,
+) -> None:
+    issue = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Printer on fire")).key)
+    issue.summary = "Printer on fire (again)"
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return str(cursor.fetchone()[0])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = on")  # the suite's server runs with it off
+    with CaptureQueriesContext(connection) as queries:
+        assert update_rows([issue], ["summary"], wait_for_flush=False) == 1
+    assert len(queries) == 1 and "set_config('synchronous_commit', 'off', true)" in queries[0]["sql"]
+    assert setting() == "on"  # local to that statement's transaction
+    with transaction.atomic():  # inside a caller's transaction its own setting holds: nothing is added
+        with CaptureQueriesContext(connection) as queries:
+            update_rows([issue], ["summary"], wait_for_flush=False)
+        assert "set_config" not in queries[0]["sql"] and setting() == "on"
+    two = [issue, Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Second")).key)]
+    two[1].summary = issue.summary
+    assert update_rows(two, ["summary"], wait_for_flush=False) == 2 and setting() == "on"
+    assert Issue.objects.filter(summary="Printer on fire (again)").count() == 2
