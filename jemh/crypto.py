@@ -99,7 +99,15 @@ INDEX_SALT = "jemh.keyed_hash:"
 def salted_hash(salt: str, value: str | bytes, secret: str) -> str:
     """HMAC-SHA256 (64 hex digits) of ``value`` by Django's ``salted_hmac``: the one primitive of every keyed hash
     of the project (look-up hashes, their legacy form, log hashes, derived keys)."""
-    return salted_hmac(salt, value, secret=secret, algorithm="sha256").hexdigest()
+    message = value.encode() if isinstance(value, str) else value
+    return hmac.new(_salted_key(salt, secret), message, hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _salted_key(salt: str, secret: str) -> bytes:
+    """``salted_hmac``'s key, sha256(salt + secret), derived once per salt and secret rather than per hash (every
+    message is hashed several times: Message-ID, sender, content)."""
+    return hashlib.sha256((salt + secret).encode()).digest()
 
 
 def _normalized(value: str) -> str:

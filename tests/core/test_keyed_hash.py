@@ -71,3 +71,20 @@ def test_log_hashes_keep_their_algorithm_for_a_given_log_hash_key() -> None:
             assert jemh_logging.pii_hash(" Carol@Example.net", "email") == f"[email:{expected}]"
     finally:
         jemh_logging._key.cache_clear()
+
+
+def test_salted_hash_is_djangos_salted_hmac() -> None:
+    """The derived key is cached; the hash stays exactly Django's salted_hmac (every stored hash depends on it)."""
+    from django.utils.crypto import salted_hmac
+
+    from jemh.crypto import salted_hash
+
+    cases: list[tuple[str, str | bytes, str]] = [
+        ("jemh.index.lookup", "a@b.example", "k" * 50),
+        ("p:", b"\xffbytes", "s"),
+        ("", "", "x"),
+    ]
+    for salt, value, secret in cases:
+        expected = salted_hmac(salt, value, secret=secret, algorithm="sha256").hexdigest()
+        assert salted_hash(salt, value, secret) == expected
+        assert salted_hash(salt, value, secret) == expected  # from the cached key
