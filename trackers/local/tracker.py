@@ -301,6 +301,8 @@ class LocalTracker:
                     ranks.append(index)
         if not hashes:
             return None
+        if connection.vendor != "postgresql":  # the statement is PostgreSQL's (arrays); SQLite: the embedded default
+            return self._find_by_hashes_portably(hashes, ranks)
         found = list(
             Issue.objects.raw(_ISSUE_BY_MESSAGE_ID, {"instance": self.instance.pk, "hashes": hashes, "ranks": ranks})
         )
@@ -321,6 +323,23 @@ class LocalTracker:
         watchers = [users[pk] for pk in watcher_ids if pk in users]
         self._remember(issue)
         return dataclasses.replace(convert.to_issue(issue, watchers=watchers), comment_count=comment_count)
+
+    def _find_by_hashes_portably(self, hashes: list[str], ranks: list[int]) -> TrackerIssue | None:
+        """find_issue_by_message_ids through the ORM, on any database: the same issue, in a few more queries."""
+        rank = dict(zip(hashes, ranks, strict=True))
+        rows = (
+            IssueMessageId.objects.filter(instance=self.instance, message_id_hash__in=hashes)
+            .select_related("issue__project", "issue__reporter", "issue__assignee")
+            .defer("message_id")  # encrypted, and not needed: the hash says which one matched
+            .order_by("-created_at", "-pk")
+        )
+        best = min(rows, key=lambda row: rank[row.message_id_hash], default=None)  # min keeps the first of equals
+        if best is None:
+            return None
+        issue = best.issue
+        self._remember(issue)
+        watchers = sorted(issue.watchers.all(), key=lambda user: user.pk)
+        return dataclasses.replace(convert.to_issue(issue, watchers=watchers), comment_count=issue.comments.count())
 
     @_translating_errors
     def find_issue_by_foreign_key(
