@@ -86,7 +86,7 @@ def insert_row(obj: Model) -> None:
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    statement = _inserts.get((model, using, 1, False)) or _insert_statement(model, using, 1, skip_conflicts=False)
+    statement = _insert_statement(model, using, 1, skip_conflicts=False)
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, _values(obj, statement, connection))
         pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
@@ -107,8 +107,7 @@ def insert_new_rows(objects: Sequence[Model]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(objects), _ROWS_PER_INSERT):
             chunk = objects[start : start + _ROWS_PER_INSERT]
-            key = (model, using, len(chunk), True)
-            statement = _inserts.get(key) or _insert_statement(model, using, len(chunk), skip_conflicts=True)
+            statement = _insert_statement(model, using, len(chunk), skip_conflicts=True)
             cursor.execute(statement.sql, [value for obj in chunk for value in _values(obj, statement, connection)])
 
 
@@ -117,13 +116,17 @@ def _values(obj: Model, statement: _Insert, connection: Any) -> list[Any]:
 
 
 def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflicts: bool) -> _Insert:
+    """The INSERT of ``rows`` rows of the model, built once for the shapes that recur."""
+    key = (model, using, rows, skip_conflicts)
+    if key in _inserts:
+        return _inserts[key]
     meta = model._meta
     pk = meta.pk
     if pk is None or pk.column is None or not getattr(pk, "db_returning", False):
-        raise ValueError(f"{model.__name__}: insert_row needs a primary key the database generates")
+        raise ValueError(f"{model.__name__}: jemh.rows inserts need a primary key the database generates")
     fields = tuple(f for f in meta.concrete_fields if f is not pk)
     if any(f.column is None for f in fields):
-        raise ValueError(f"{model.__name__}: insert_row writes column fields only")
+        raise ValueError(f"{model.__name__}: jemh.rows inserts write column fields only")
     connection = connections[using]
     qn = connection.ops.quote_name
     returns_pk = not skip_conflicts and bool(connection.features.can_return_columns_from_insert)
@@ -138,5 +141,5 @@ def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflic
         sql += f" RETURNING {qn(pk.column)}"
     statement = _Insert(sql, fields, returns_pk)
     if rows <= 8:  # the shapes that recur; larger ones are built each time
-        _inserts[(model, using, rows, skip_conflicts)] = statement
+        _inserts[key] = statement
     return statement
