@@ -74,25 +74,36 @@ class _Insert:
     returns_pk: bool
 
 
-_inserts: dict[tuple[type[Model], str, int, bool], _Insert] = {}
+_inserts: dict[tuple[type[Model], str, int, bool, bool], _Insert] = {}
 _ROWS_PER_INSERT = 100  # well below every backend's limit on parameters per statement
 
 
-def insert_row(obj: Model) -> None:
+def insert_row(obj: Model, *, skip_conflict: bool = False) -> bool:
     """Insert a new object (its primary key is generated), then set its primary key. Like
     ``save(force_insert=True)``, values prepared by each field as there (``auto_now`` and ``auto_now_add`` applied,
     encrypted fields encrypted), but without signals and without the model's own ``save()``: for models that have
-    neither, or whose caller does what that ``save()`` would."""
+    neither, or whose caller does what that ``save()`` would.
+
+    ``skip_conflict``: a row a unique constraint already holds is not inserted (``ON CONFLICT DO NOTHING``, no
+    error, so no savepoint is needed to go on in a transaction); returns whether the row was inserted (its primary
+    key is set only then)."""
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
-    statement = _insert_statement(model, using, 1, skip_conflicts=False)
+    statement = _insert_statement(model, using, 1, skip_conflicts=skip_conflict, returning=True)
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, _values(obj, statement, connection))
-        pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
+        if skip_conflict:
+            row = cursor.fetchone()
+            if row is None:
+                return False
+            pk = row[0]
+        else:
+            pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
+    return True
 
 
 def insert_new_rows(objects: Sequence[Model]) -> None:
@@ -107,7 +118,7 @@ def insert_new_rows(objects: Sequence[Model]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(objects), _ROWS_PER_INSERT):
             chunk = objects[start : start + _ROWS_PER_INSERT]
-            statement = _insert_statement(model, using, len(chunk), skip_conflicts=True)
+            statement = _insert_statement(model, using, len(chunk), skip_conflicts=True, returning=False)
             cursor.execute(statement.sql, [value for obj in chunk for value in _values(obj, statement, connection)])
 
 
@@ -115,9 +126,10 @@ def _values(obj: Model, statement: _Insert, connection: Any) -> list[Any]:
     return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in statement.fields]
 
 
-def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflicts: bool) -> _Insert:
-    """The INSERT of ``rows`` rows of the model, built once for the shapes that recur."""
-    key = (model, using, rows, skip_conflicts)
+def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflicts: bool, returning: bool) -> _Insert:
+    """The INSERT of ``rows`` rows of the model (returning their primary keys when asked), built once for the
+    shapes that recur."""
+    key = (model, using, rows, skip_conflicts, returning)
     if key in _inserts:
         return _inserts[key]
     meta = model._meta
@@ -129,7 +141,9 @@ def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflic
         raise ValueError(f"{model.__name__}: jemh.rows inserts write column fields only")
     connection = connections[using]
     qn = connection.ops.quote_name
-    returns_pk = not skip_conflicts and bool(connection.features.can_return_columns_from_insert)
+    returns_pk = returning and bool(connection.features.can_return_columns_from_insert)
+    if skip_conflicts and returning and not returns_pk:
+        raise ValueError(f"{connection.vendor} cannot say which rows an INSERT ... ON CONFLICT DO NOTHING inserted")
     row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(str(f.column)) for f in fields)}) "
@@ -137,7 +151,7 @@ def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflic
     )
     if skip_conflicts:
         sql += " ON CONFLICT DO NOTHING"
-    elif returns_pk:
+    if returns_pk:
         sql += f" RETURNING {qn(pk.column)}"
     statement = _Insert(sql, fields, returns_pk)
     if rows <= 8:  # the shapes that recur; larger ones are built each time

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -304,6 +305,51 @@ def test_a_comment_on_an_issue_deleted_since_its_look_up_is_refused(tracker: Loc
     with pytest.raises(errors.IssueNotFound):
         fresh.add_comment(issue.key, NewComment(body="thanks", author_email="c@customer.example"))
     assert not Comment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attachments_to_an_issue_deleted_since_its_look_up_are_refused(tracker: LocalTracker) -> None:
+    """Attachments go onto the issue a reply's association found (no second look-up); when it is deleted meanwhile,
+    the commit's foreign-key check refuses them: IssueNotFound, no row, and no content left in storage."""
+    from jemh.storage import blob_storage
+    from trackers.local.services import delete_issue
+    from trackers.models import Attachment, Issue
+
+    issue = tracker.create_issue(new_issue(message_ids=("<request@customer.example>",)))
+    fresh = LocalTracker(tracker.instance)
+    assert fresh.find_issue_by_message_ids(["<request@customer.example>"]).key == issue.key
+    delete_issue(Issue.objects.get(key=issue.key))
+    upload = AttachmentUpload(filename="log.txt", content_type="text/plain", data=b"line\n" * 100)
+    stored: list[str] = []
+    original = blob_storage().save_stream
+
+    def remember(name: str, content: Any) -> str:
+        stored.append(original(name, content))
+        return stored[-1]
+
+    with mock.patch.object(blob_storage(), "save_stream", remember), pytest.raises(errors.IssueNotFound):
+        fresh.add_attachments(issue.key, [upload], idempotency_key="inbound:5")
+    assert not Attachment.objects.exists()
+    assert len(stored) == 1 and not blob_storage().exists(stored[0])
+
+
+def test_attachments_to_a_reply_just_added_need_no_look_up(tracker: LocalTracker) -> None:
+    """A reply's comment and its attachments: the issue the association found and the comment just added are not
+    read again, and the rows need no savepoints (a copy under the idempotency key is skipped in the INSERT)."""
+    from trackers.models import Attachment
+
+    issue = tracker.create_issue(new_issue(message_ids=("<request@customer.example>",)))
+    fresh = LocalTracker(tracker.instance)
+    assert fresh.find_issue_by_message_ids(["<request@customer.example>"]).key == issue.key
+    comment = fresh.add_comment(issue.key, NewComment(body="log attached", author_email="c@customer.example"))
+    uploads = [AttachmentUpload(filename=f"log{n}.txt", content_type="text/plain", data=b"%d" % n) for n in (1, 2)]
+    with CaptureQueriesContext(connection) as queries:
+        attached = fresh.add_attachments(issue.key, uploads, comment_id=comment.id, idempotency_key="inbound:7")
+    statements = [q["sql"].split(None, 1)[0].upper() for q in queries]
+    # two rows and their event; the one savepoint is the rows' transaction (inside the test's own)
+    assert statements == ["SAVEPOINT", "INSERT", "INSERT", "INSERT", "RELEASE"], statements
+    assert [a.filename for a in attached] == ["log1.txt", "log2.txt"]
+    assert set(Attachment.objects.values_list("comment_id", flat=True)) == {int(comment.id)}
 
 
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """jemh.rows on real tables: insert_row writes a new row as save(force_insert=True) would (values prepared by their
 fields: encrypted fields encrypted, auto_now and auto_now_add set; the generated primary key set on the object),
-insert_new_rows skips rows a unique constraint holds, update_rows says how many rows it changed."""
+insert_row(..., skip_conflict=True) and insert_new_rows skip rows a unique constraint holds, update_rows says how
+many rows it changed."""
 
 from __future__ import annotations
 
@@ -32,6 +33,22 @@ def test_a_row_is_inserted_as_save_would(tracker: LocalTracker) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():  # the constraints hold as for save()
         insert_row(again)
     assert again.pk is None and Comment.objects.filter(issue=issue).count() == 2
+
+
+def test_a_row_a_unique_constraint_holds_is_skipped_in_the_statement_and_the_transaction_goes_on(
+    tracker: LocalTracker,
+) -> None:
+    issue = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Printer on fire")).key)
+    first = Comment(issue=issue, instance_id=issue.instance_id, body="one", idempotency_key="inbound:9")
+    again = Comment(issue=issue, instance_id=issue.instance_id, body="one again", idempotency_key="inbound:9")
+    other = Comment(issue=issue, instance_id=issue.instance_id, body="two", idempotency_key="inbound:10")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:  # no savepoint needed
+        assert insert_row(first, skip_conflict=True) is True
+        assert insert_row(again, skip_conflict=True) is False
+        assert insert_row(other, skip_conflict=True) is True
+    assert len(queries) == 3 and not any("SAVEPOINT" in q["sql"] for q in queries)
+    assert first.pk is not None and other.pk is not None and again.pk is None and again._state.adding
+    assert sorted(Comment.objects.filter(issue=issue).values_list("body", flat=True)) == ["one", "two"]
 
 
 def test_new_rows_are_inserted_in_one_statement_and_rows_already_held_skipped(tracker: LocalTracker) -> None:

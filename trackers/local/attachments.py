@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
+from jemh.rows import insert_row
 from jemh.storage import blob_storage, discard_blobs, instance_blob_name
 from trackers.errors import InvalidFieldValue
 from trackers.interface import AttachmentUpload
@@ -59,28 +60,18 @@ def add_attachments(
     idempotency_key: str | None = None,
     ctx: ChangeContext = SYSTEM,
 ) -> list[Attachment]:
-    """Attach each upload; with an idempotency key, content already attached under it is returned as is.
+    """Attach each upload; with an idempotency key, content already attached under it is returned as is (an upload
+    an earlier run attached: its content is stored again, found taken at insert, and removed).
 
     Emits one ``updated`` event (change ``attachments``) for the newly stored ones, in the transaction that records
     them. A failure records none of them (and removes the content stored for them).
     """
     expected_hashes = [upload.sha256.lower() if upload.sha256 else upload.content_sha256() for upload in uploads]
-    earlier: dict[str, Attachment] = {}
-    if idempotency_key and uploads:  # one query for what an earlier run under this key attached
-        earlier = {
-            a.sha256: a
-            for a in Attachment.objects.filter(
-                issue=issue, idempotency_key=idempotency_key, sha256__in=set(expected_hashes)
-            ).order_by("-pk")
-        }
     # The content goes to blob storage first, outside any transaction (no row is locked while it is written);
     # then the rows and their event are written in one transaction: both are recorded or neither is.
-    stored: list[tuple[AttachmentUpload, str, int, str] | Attachment] = []
+    stored: list[tuple[AttachmentUpload, str, int, str]] = []
     try:
         for upload, expected in zip(uploads, expected_hashes, strict=True):
-            if expected in earlier:
-                stored.append(earlier[expected])
-                continue
             blob, size, digest = _store(issue, upload)
             if digest != expected:
                 blob_storage().delete(blob)
@@ -101,14 +92,14 @@ def add_attachments(
                     changes=(FieldChange("attachments", None, [a.filename for a in new]),),
                 )
     except BaseException:
-        _delete_blobs([s[1] for s in stored if isinstance(s, tuple)])
+        _delete_blobs([s[1] for s in stored])
         raise
     _delete_blobs([a.blob_name for a in result if isinstance(a, _Duplicate)])
     return [a.existing if isinstance(a, _Duplicate) else a for a in result]
 
 
 class _Duplicate:
-    """An upload another run under the same idempotency key attached meanwhile: its blob is not needed."""
+    """An upload a run under the same idempotency key attached earlier (or meanwhile): its blob is not needed."""
 
     def __init__(self, blob_name: str, existing: Attachment) -> None:
         self.blob_name = blob_name
@@ -117,38 +108,32 @@ class _Duplicate:
 
 def _insert_rows(
     issue: Issue,
-    stored: list[tuple[AttachmentUpload, str, int, str] | Attachment],
+    stored: list[tuple[AttachmentUpload, str, int, str]],
     comment: Comment | None,
     idempotency_key: str | None,
 ) -> tuple[list[Attachment | _Duplicate], list[Attachment]]:
+    """One INSERT per upload. Under an idempotency key, one the key already holds (the unique constraint on issue,
+    key and content) is skipped in the statement itself, with no savepoint, and the row holding it returned."""
     result: list[Attachment | _Duplicate] = []
     new: list[Attachment] = []
-    for item in stored:
-        if isinstance(item, Attachment):
-            result.append(item)
-            continue
-        upload, blob, size, digest = item
-        try:
-            with transaction.atomic():  # a savepoint: a duplicate under the idempotency key breaks nothing
-                attachment = Attachment.objects.create(
-                    instance_id=issue.instance_id,
-                    issue=issue,
-                    comment=comment,
-                    blob_name=blob,
-                    filename=upload.filename.strip()[:255],
-                    content_type=upload.content_type[:255] or "application/octet-stream",
-                    size=size,
-                    sha256=digest,
-                    idempotency_key=idempotency_key,
-                )
-        except IntegrityError:
-            if not idempotency_key:
-                raise
+    for upload, blob, size, digest in stored:
+        attachment = Attachment(
+            instance_id=issue.instance_id,
+            issue=issue,
+            comment=comment,
+            blob_name=blob,
+            filename=upload.filename.strip()[:255],
+            content_type=upload.content_type[:255] or "application/octet-stream",
+            size=size,
+            sha256=digest,
+            idempotency_key=idempotency_key,
+        )
+        if insert_row(attachment, skip_conflict=idempotency_key is not None):
+            result.append(attachment)
+            new.append(attachment)
+        else:
             existing = Attachment.objects.get(issue=issue, idempotency_key=idempotency_key, sha256=digest)
             result.append(_Duplicate(blob, existing))
-            continue
-        result.append(attachment)
-        new.append(attachment)
     return result, new
 
 

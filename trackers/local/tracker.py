@@ -150,6 +150,8 @@ class LocalTracker:
         # Issues looked up in this unit of work, for writes that read only what cannot change (id, key, instance,
         # project): a reply's comment goes onto the issue association just found, without reading it again.
         self._looked_up: dict[str, Issue] = {}
+        # comments this unit of work added (by id): attachments to one need no look-up
+        self._added_comments: dict[str, Comment] = {}
 
     # -- look-ups -----------------------------------------------------------------------------------
     def _project(self, key: str) -> Project:
@@ -179,7 +181,7 @@ class LocalTracker:
         self._looked_up[issue.key] = issue
 
     def _issue_to_write(self, key: str) -> Issue:
-        """The issue, as created or looked up earlier in this unit of work (id, key, instance and project only
+        """The issue, as created or looked up earlier in this unit of work (id, key, number, instance and project only
         are read from it), else read now. The write must find out itself that the issue is gone since (see
         ``insert_comment``): inside a caller's transaction the foreign key is checked only at its commit."""
         wanted = key.strip().upper()
@@ -476,6 +478,7 @@ class LocalTracker:
             if not Issue.objects.filter(pk=issue.pk).exists():  # deleted since this unit of work looked it up
                 raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None
             raise
+        self._added_comments[str(row.pk)] = row
         return convert.to_comment(row)
 
     @_translating_errors
@@ -505,15 +508,23 @@ class LocalTracker:
         idempotency_key: str | None = None,
         actor: Actor | None = None,
     ) -> list[TrackerAttachment]:
-        issue = self._created.get(issue_key.strip().upper()) or self._issue(issue_key)
+        issue = self._issue_to_write(issue_key)
+        issue.instance = self.instance  # (the blob's storage is the instance's)
         comment = None
         if comment_id is not None:
-            comment = Comment.objects.filter(issue=issue, pk=_row_id(comment_id)).first()
+            comment = self._added_comments.get(comment_id)
+            if comment is None or comment.issue_id != issue.pk:
+                comment = Comment.objects.filter(issue=issue, pk=_row_id(comment_id)).first()
             if comment is None:
                 raise errors.NotFound(f"{issue.key} has no comment {comment_id}")
-        stored = attachment_services.add_attachments(
-            issue, list(uploads), comment=comment, idempotency_key=idempotency_key, ctx=self._context(actor)
-        )
+        try:
+            stored = attachment_services.add_attachments(
+                issue, list(uploads), comment=comment, idempotency_key=idempotency_key, ctx=self._context(actor)
+            )
+        except IntegrityError:  # the foreign keys are checked at commit: the issue may be gone since its look-up
+            if not Issue.objects.filter(pk=issue.pk).exists():
+                raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None
+            raise
         return [convert.to_attachment(a) for a in stored]
 
     @_translating_errors
