@@ -23,6 +23,7 @@ import time
 import traceback
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
@@ -39,6 +40,11 @@ def main() -> int:
     parser.add_argument("--where", help="for statements containing this text, count the project frames calling them")
     parser.add_argument("--no-profile", action="store_true", help="time only (CPU per message without cProfile)")
     parser.add_argument("--dump", metavar="PATH", help="also write the profile there (pstats format)")
+    parser.add_argument(
+        "--pg-statements",
+        action="store_true",
+        help="load pg_stat_statements and print the statements PostgreSQL spent most time executing while processing",
+    )
     options = parser.parse_args()
 
     import psycopg
@@ -47,10 +53,14 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="jemh-profile-"))
     work.chmod(0o755)
-    postgres = start_postgres(work / "postgres", durable=True)
+    extra = {"shared_preload_libraries": "pg_stat_statements", "track_io_timing": "on"} if options.pg_statements else {}
+    postgres = start_postgres(work / "postgres", durable=True, settings=extra)
     try:
         with psycopg.connect(postgres.url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE jemh_bench")
+        if options.pg_statements:
+            with psycopg.connect(postgres.url.rsplit("/", 1)[0] + "/jemh_bench", autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION pg_stat_statements")
         os.environ.update(
             {
                 "DATABASE_URL": postgres.url.rsplit("/", 1)[0] + "/jemh_bench",
@@ -100,6 +110,9 @@ def main() -> int:
 
         from bench.measure import postgres_pids, total_cpu_seconds
 
+        if options.pg_statements:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_statements_reset()")
         profiler = cProfile.Profile()
         postgres_cpu = total_cpu_seconds(postgres_pids(work / "postgres" / "data"))
         started, cpu = time.monotonic(), time.process_time()
@@ -122,6 +135,8 @@ def main() -> int:
         if options.sql:
             for shape, c in shapes.most_common(60):
                 print(f"{c / n:6.2f}  {shape}")
+        if options.pg_statements:
+            _print_pg_statements(connection, n)
         for where, c in callers.most_common(20):
             print(f"{c / n:6.2f}  {where}")
         if options.no_profile:
@@ -135,6 +150,29 @@ def main() -> int:
         postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _print_pg_statements(connection: Any, n: int) -> None:
+    """The statements PostgreSQL spent most time on (planning + executing, per processed message), from
+    pg_stat_statements; the time of commits (the WAL flush) is in the COMMIT rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT calls, total_plan_time + total_exec_time, wal_records, wal_bytes, left(regexp_replace(query, "
+            "'\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY 2 DESC LIMIT 30"
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT sum(total_plan_time + total_exec_time), sum(calls), sum(calls) FILTER (WHERE query ~* "
+            "'^(BEGIN|COMMIT|SAVEPOINT|RELEASE)'), sum(wal_bytes) FROM pg_stat_statements"
+        )
+        total, calls, utility, wal = cursor.fetchone()
+    print(
+        f"PostgreSQL planning + executing: {(total or 0.0) / n:.3f} ms/msg in {int(calls or 0) / n:.2f} statements/msg "
+        f"({int(utility or 0) / n:.2f} of them BEGIN, COMMIT or savepoints), WAL {int(wal or 0) // n} B/msg; "
+        "by statement (ms/msg, calls/msg, WAL B/msg):"
+    )
+    for calls, ms, _records, wal_bytes, query in rows:
+        print(f"  {ms / n:6.3f} {calls / n:5.2f} {int(wal_bytes) // n:6d}  {query}")
 
 
 if __name__ == "__main__":
