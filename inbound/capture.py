@@ -2,7 +2,7 @@
 
 Order of operations (a crash at any point loses nothing and duplicates nothing):
 
-1. store the raw bytes in the encrypting blob storage (a crash here leaves at most an orphan blob);
+1. store the raw bytes in the encrypting blob storage, flushed to disk (a crash here leaves at most an orphan blob);
 2. record the audit row and the source receipt in one transaction (a crash before the commit leaves
    the message in the mailbox, captured again on the next poll);
 3. only then does the caller tell the source (mark read, move, delete); a crash before that is
@@ -19,7 +19,9 @@ Two guarantees hold whatever the server's defaults and whatever runs beside a ca
 
 - **durable before acknowledged**: the transaction of step 2 commits durably (``synchronous_commit = on``
   for it on PostgreSQL, even when the server runs with it off), so a mailbox told in step 3, or an MTA
-  given exit code 0, never holds the only copy of mail a database crash could still lose;
+  given exit code 0, never holds the only copy of mail a database crash could still lose; the raw mail's blobs
+  are flushed to disk before it (``EncryptedStorage.make_durable``), so a machine's crash cannot leave a row
+  whose mail is gone;
 - **one row per mail under races**: inside that transaction capture takes a PostgreSQL advisory lock on
   each identity (Message-ID, or content) per instance, in a fixed order, then looks for earlier rows, then
   inserts; a unique constraint on (instance, Message-ID) is the backstop. Concurrent deliveries of one
@@ -308,6 +310,11 @@ def _store_all(instance: Instance, fresh: list[_Prepared], now: datetime) -> lis
             discard_blobs(stored, "unrecorded raw mail")
             raise StoreError(f"could not store the raw mail: {exc}") from exc
         stored.append(p.row.raw_blob)
+    try:
+        storage.make_durable(stored)  # on disk before the commit that tells the mailbox it may let go
+    except Exception as exc:
+        discard_blobs(stored, "unrecorded raw mail")
+        raise StoreError(f"could not store the raw mail durably: {exc}") from exc
     return stored
 
 

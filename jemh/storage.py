@@ -77,6 +77,22 @@ class EncryptedStorage(Storage):
         plain.seek(0)
         return File(plain, name=name)
 
+    def make_durable(self, names: Iterable[str]) -> None:
+        """Make the saved blobs survive a crash of the machine (power loss, kernel panic), not only of the process:
+        before a database commit that says they exist. On a file system: each file's data flushed (fdatasync),
+        then each folder holding one (its new entry); together, so the disk's flushes are shared. Another
+        backend (S3) has stored an object durably once its upload returned: nothing to do."""
+        folders: set[str] = set()
+        for name in names:
+            inner, bare, _ = self._route(name)
+            if not isinstance(inner, FileSystemStorage) or not name:
+                continue
+            path = inner.path(bare)
+            _flush(path, data_only=True)
+            folders.add(os.path.dirname(path))
+        for folder in sorted(folders):
+            _flush(folder, data_only=False)
+
     def read_bytes(self, name: str) -> bytes:
         with self.open(name) as handle:
             return handle.read()
@@ -184,6 +200,14 @@ RESIDENCY_SEPARATOR = ":"
 
 class UnknownStorage(ValueError):
     """A blob or an instance names a storage that JEMH_BLOB_STORAGES does not configure."""
+
+
+def _flush(path: str, *, data_only: bool) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        (getattr(os, "fdatasync", os.fsync) if data_only else os.fsync)(fd)  # (macOS has no fdatasync)
+    finally:
+        os.close(fd)
 
 
 def _backend(config: dict[str, Any]) -> Storage:

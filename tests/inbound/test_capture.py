@@ -196,3 +196,47 @@ def test_a_test_message_follows_the_instances_raw_mail_choice(instance: Any) -> 
     instance.store_raw_mail = False
     instance.save()
     assert record_without_source(instance.pk, make_message()).raw_retained_until_processed
+
+
+def test_raw_mail_is_flushed_to_disk_before_its_row_is_committed(
+    pipe: Source, blobs_in_tmp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine's crash (power loss) right after the commit must not leave rows whose mail never reached the disk:
+    every blob of a batch is fdatasync'ed, and each folder holding one fsync'ed, before the rows exist."""
+    import os
+
+    flushed: list[tuple[str, str]] = []
+    real_fdatasync, real_fsync = os.fdatasync, os.fsync
+
+    def spy(kind: str, real: Any) -> Any:
+        def flush(fd: int) -> None:
+            assert not InboundMessage.objects.exists(), "flushed after the rows were written"
+            flushed.append((kind, os.readlink(f"/proc/self/fd/{fd}")))
+            real(fd)
+
+        return flush
+
+    monkeypatch.setattr(os, "fdatasync", spy("data", real_fdatasync))
+    monkeypatch.setattr(os, "fsync", spy("all", real_fsync))
+    items = [Incoming(raw=make_message(message_id=f"<flush-{n}@example.test>"), key=f"k{n}") for n in range(3)]
+    results = capture_batch(pipe, items)
+    paths = {str(blobs_in_tmp / r.message.raw_blob) for r in results}
+    assert len(paths) == 3
+    assert {path for kind, path in flushed if kind == "data"} == paths
+    assert {path for kind, path in flushed if kind == "all"} == {os.path.dirname(p) for p in paths}
+    assert [kind for kind, _ in flushed] == ["data"] * 3 + ["all"] * len({os.path.dirname(p) for p in paths})
+
+
+def test_a_blob_that_cannot_be_flushed_is_not_recorded(
+    pipe: Source, blobs_in_tmp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing)
+    with pytest.raises(StoreError, match="durably"):
+        capture(pipe, make_message(message_id="<eio@example.test>"), key="k-eio")
+    assert not InboundMessage.objects.exists() and not SourceReceipt.objects.exists()
+    assert not [p for p in blobs_in_tmp.rglob("*") if p.is_file()], "the unrecorded blob is left behind"

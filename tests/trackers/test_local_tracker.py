@@ -352,6 +352,28 @@ def test_attachments_to_a_reply_just_added_need_no_look_up(tracker: LocalTracker
     assert set(Attachment.objects.values_list("comment_id", flat=True)) == {int(comment.id)}
 
 
+def test_attachment_content_is_flushed_to_disk_before_its_row(
+    tracker: LocalTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from jemh.storage import blob_storage
+    from trackers.models import Attachment
+
+    issue = tracker.create_issue(new_issue())
+    flushed: list[str] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        assert not Attachment.objects.exists(), "flushed after the row was written"
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    (attached,) = tracker.add_attachments(issue.key, [AttachmentUpload("log.txt", data=b"line\n")])
+    assert flushed == [blob_storage().path(Attachment.objects.get(pk=attached.id).blob_name)]
+
+
 def test_update_issue_fields(tracker: LocalTracker, users: dict[str, Any]) -> None:
     issue = tracker.create_issue(new_issue(labels=("a", "b")))
     updated = tracker.update_issue(

@@ -80,6 +80,7 @@ def add_attachments(
                     f"({expected}); pass the content's hash or none"
                 )
             stored.append((upload, blob, size, digest))
+        blob_storage().make_durable(s[1] for s in stored)  # on disk before the rows that name them commit
         with transaction.atomic():
             result, new = _insert_rows(issue, stored, comment, idempotency_key)
             if new:
