@@ -36,10 +36,11 @@ def main(instance_id: int, point: str) -> None:
     if point == "issue-written":  # the issue's row inserted (trackers.local.services writes it with insert_row)
         insert = services.insert_row
 
-        def insert_then_die(obj: Model) -> None:
-            insert(obj)
+        def insert_then_die(obj: Model, *, skip_conflict: bool = False) -> bool:
+            inserted = insert(obj, skip_conflict=skip_conflict)
             if isinstance(obj, Issue):
                 _die()
+            return inserted
 
         services.insert_row = insert_then_die
     elif point == "event-written":  # connected after the notifications' receiver, so it runs after it
