@@ -49,17 +49,28 @@ def unprocessed_references(message: InboundMessage, parsed: ParsedMessage) -> di
     if not named:
         return {}
     hashes = sorted({h for message_id in named for h in keyed_hash_candidates(message_id, purpose="message-id")})
-    # Every reply asks this: a statement of a fixed shape for its number of hashes, no ORM query to compile.
-    qn = connection.ops.quote_name
-    sql = (
-        f"SELECT {qn('id')}, {qn('processed_at')} IS NOT NULL AND {qn('waiting_since')} IS NULL "
-        f"FROM {qn(InboundMessage._meta.db_table)} WHERE {qn('instance_id')} = %s "
-        f"AND {qn('message_id_hash')} IN ({', '.join(['%s'] * len(hashes))}) "
-        f"AND {qn('status')} IN ({', '.join(['%s'] * len(UNFINISHED))}) AND {qn('id')} <> %s"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [message.instance_id, *hashes, *UNFINISHED, message.pk])
-        return {pk: bool(retried) for pk, retried in cursor.fetchall()}
+        cursor.execute(rows_by_message_id_sql(len(hashes)), hashes)
+        return {
+            pk: bool(retried)
+            for pk, instance_id, status, retried in cursor.fetchall()
+            if instance_id == message.instance_id and status in UNFINISHED and pk != message.pk
+        }
+
+
+def rows_by_message_id_sql(hashes: int) -> str:
+    """The look-up behind :func:`unprocessed_references`, for this many hashes: every reply asks it, so a statement
+    of a fixed shape per count, no ORM query to compile. It names only the hashes: the rows sharing a Message-ID are
+    few, and the index on the hash finds them whatever the table's statistics say. (With the instance and status in
+    the WHERE as well, a table too new or grown too fast for its statistics, as on a fresh install or in a backlog,
+    was read through an index on the instance instead: every row of the instance, for every reply.) The caller
+    checks instance, status and id on the rows it returns."""
+    qn = connection.ops.quote_name
+    return (
+        f"SELECT {qn('id')}, {qn('instance_id')}, {qn('status')}, "
+        f"{qn('processed_at')} IS NOT NULL AND {qn('waiting_since')} IS NULL "
+        f"FROM {qn(InboundMessage._meta.db_table)} WHERE {qn('message_id_hash')} IN ({', '.join(['%s'] * hashes)})"
+    )
 
 
 def waits_for(message: InboundMessage, parsed: ParsedMessage, now: datetime) -> tuple[Wait | None, str]:

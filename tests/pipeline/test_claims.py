@@ -114,6 +114,36 @@ def test_a_reply_waits_for_its_request_captured_elsewhere(instance: Instance, pr
     assert Issue.objects.count() == 1 and Comment.objects.count() == 1
 
 
+def test_a_reply_waits_only_for_unfinished_mail_of_its_own_instance_found_through_the_hash(
+    instance: Instance, profile: Profile
+) -> None:
+    """The look-up names only the Message-ID hashes, so it reads their index however many rows the instance holds
+    (the table never analysed, as right after a busy start); the instance, the status and the reply itself are
+    checked on the few rows it finds: another instance's unprocessed copy of the request is not waited for."""
+    from django.db import connection
+
+    from inbound.pipeline.thread_order import rows_by_message_id_sql
+    from jemh.crypto import keyed_hash_candidates
+
+    other = Instance.objects.create(name="Other")
+    [elsewhere] = record(other, mail(subject="Question", message_id="<q@c.example>"))
+    record(
+        instance,
+        *(
+            mail(subject=f"Noise {n}", sender=f"n{n}@noise.example", message_id=f"<noise-{n}@c.example>")
+            for n in range(300)
+        ),
+    )
+    [reply] = record(instance, mail(subject="Re: Question", headers={"In-Reply-To": "<q@c.example>"}))
+    hashes = keyed_hash_candidates("q@c.example", purpose="message-id")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + rows_by_message_id_sql(len(hashes)), hashes)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Cond: ((message_id_hash)" in plan and "instance_id" not in plan, plan
+    assert process_inbound_group([reply], profile_id=profile.pk) == {reply: "created"}  # nothing of its own to wait for
+    assert InboundMessage.objects.get(pk=elsewhere).status == InboundStatus.RECEIVED
+
+
 def test_the_worker_that_finishes_a_request_runs_the_replies_waiting_for_it(
     instance: Instance, profile: Profile
 ) -> None:
