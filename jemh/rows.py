@@ -93,13 +93,13 @@ def insert_row(obj: Model, *, skip_conflict: bool = False) -> bool:
     statement = _insert_statement(model, using, 1, skip_conflicts=skip_conflict, returning=True)
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, _values(obj, statement, connection))
-        if skip_conflict:
+        if statement.returns_pk:  # (always so with skip_conflict: see _insert_statement)
             row = cursor.fetchone()
-            if row is None:
+            if row is None:  # skipped: a unique constraint holds the row already
                 return False
             pk = row[0]
         else:
-            pk = cursor.fetchone()[0] if statement.returns_pk else cursor.lastrowid
+            pk = cursor.lastrowid
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using

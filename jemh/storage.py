@@ -83,9 +83,9 @@ class EncryptedStorage(Storage):
         then each folder holding one (its new entry); together, so the disk's flushes are shared. Another
         backend (S3) has stored an object durably once its upload returned: nothing to do."""
         folders: set[str] = set()
-        for name in names:
+        for name in filter(None, names):
             inner, bare, _ = self._route(name)
-            if not isinstance(inner, FileSystemStorage) or not name:
+            if not isinstance(inner, FileSystemStorage):
                 continue
             path = inner.path(bare)
             _flush(path, data_only=True)

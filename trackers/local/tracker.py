@@ -46,9 +46,6 @@ from trackers.workflow import IssueType, Priority, Resolution, canonical, transi
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# find_issue_by_message_ids: of the issues recorded with the given hashes, the one the best-ranked hash names (hash
-# i has rank i), recorded with it last; with its project's key, its watchers' ids and its number of comments.
-# ``= ANY`` keeps the look-up on the (instance, hash) index whatever the table's statistics say.
 # The users an issue names (reporter, assignee, watchers), as far as the Tracker interface shows them (to_user):
 # brought by the issue's look-up by Message-ID, as model instances whose other fields are deferred.
 _USER_FIELDS = tuple(  # in the model's field order, as Model.from_db takes them
@@ -57,6 +54,9 @@ _USER_FIELDS = tuple(  # in the model's field order, as Model.from_db takes them
     if f.attname in {"id", "username", "email", "first_name", "last_name", "is_active"}
 )
 _USER_TABLE = User._meta.db_table
+# find_issue_by_message_ids: of the issues recorded with the given hashes, the one the best-ranked hash names (hash
+# i has rank i), recorded with it last; with its project's key, its watchers' ids and its number of comments.
+# ``= ANY`` keeps the look-up on the (instance, hash) index whatever the table's statistics say.
 _ISSUE_BY_MESSAGE_ID = f"""
 SELECT i.*, p.key AS _project_key,
     ARRAY(SELECT w.user_id FROM {Issue.watchers.through._meta.db_table} w WHERE w.issue_id = i.id ORDER BY w.user_id)
@@ -186,6 +186,11 @@ class LocalTracker:
         ``insert_comment``): inside a caller's transaction the foreign key is checked only at its commit."""
         wanted = key.strip().upper()
         return self._created.get(wanted) or self._looked_up.get(wanted) or self._issue(key)
+
+    def _refuse_if_gone(self, issue: Issue, key: str) -> None:
+        """IssueNotFound when the issue was deleted since this unit of work looked it up (a write onto it failed)."""
+        if not Issue.objects.filter(pk=issue.pk).exists():
+            raise errors.IssueNotFound(f"no issue {key!r} in the local tracker of {self.instance}") from None
 
     def _issue_ref(self, key: str) -> tuple[int, int]:
         """(id, instance id) of the issue: remembered from an earlier look-up in this unit of work, else read."""
@@ -475,8 +480,7 @@ class LocalTracker:
             )
             if existing is not None:
                 return convert.to_comment(existing)
-            if not Issue.objects.filter(pk=issue.pk).exists():  # deleted since this unit of work looked it up
-                raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None
+            self._refuse_if_gone(issue, issue_key)
             raise
         self._added_comments[str(row.pk)] = row
         return convert.to_comment(row)
@@ -522,8 +526,7 @@ class LocalTracker:
                 issue, list(uploads), comment=comment, idempotency_key=idempotency_key, ctx=self._context(actor)
             )
         except IntegrityError:  # the foreign keys are checked at commit: the issue may be gone since its look-up
-            if not Issue.objects.filter(pk=issue.pk).exists():
-                raise errors.IssueNotFound(f"no issue {issue_key!r} in the local tracker of {self.instance}") from None
+            self._refuse_if_gone(issue, issue_key)
             raise
         return [convert.to_attachment(a) for a in stored]
 
