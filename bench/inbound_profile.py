@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,17 @@ def main() -> int:
     parser.add_argument("--sql", action="store_true", help="print each distinct SQL statement shape with its count")
     parser.add_argument("--where", help="for statements containing this text, count the project frames calling them")
     parser.add_argument("--no-profile", action="store_true", help="time only (CPU per message without cProfile)")
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile CPU time (time.process_time) instead of wall time: leaves out waits"
+    )
+    parser.add_argument(
+        "--capture", action="store_true", help="profile capture (capture_batch in groups of 25) instead of processing"
+    )
+    parser.add_argument(
+        "--time",
+        metavar="MODULE:NAME,...",
+        help="CPU time inside each named function (module:function or module:Class.method; inclusive), per message",
+    )
     parser.add_argument("--dump", metavar="PATH", help="also write the profile there (pstats format)")
     parser.add_argument(
         "--pg-statements",
@@ -85,13 +96,19 @@ def main() -> int:
 
         source = Source.objects.get(pk=setup_data("127.0.0.1", 1))
         mails = list(generate(options.messages, options.seed))
-        for start in range(0, len(mails), 25):
-            capture_batch(source, [Incoming(raw=m.raw, key=str(m.position)) for m in mails[start : start + 25]])
+
+        def capture_all() -> None:
+            for start in range(0, len(mails), 25):
+                capture_batch(source, [Incoming(raw=m.raw, key=str(m.position)) for m in mails[start : start + 25]])
+
+        if not options.capture:
+            capture_all()
         ids = list(InboundMessage.objects.order_by("pk").values_list("pk", flat=True))
         from inbound.pipeline.tasks import process_group
 
         statements: Counter[str] = Counter()
         shapes: Counter[str] = Counter()
+        shape_cpu: dict[str, float] = defaultdict(float)  # CPU seconds in each statement shape's execute
         callers: Counter[str] = Counter()
 
         def count(execute, sql, params, many, context):
@@ -106,35 +123,48 @@ def main() -> int:
                     if f.filename.startswith(str(ROOT)) and "/.venv/" not in f.filename and "bench/" not in f.filename
                 ]
                 callers[" < ".join(reversed(frames[-4:]))] += 1
-            return execute(sql, params, many, context)
+            if not options.sql:
+                return execute(sql, params, many, context)
+            started = time.process_time()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                shape_cpu[sql[:160]] += time.process_time() - started
 
         from bench.measure import postgres_pids, total_cpu_seconds
+
+        timed = time_functions(options.time.split(",")) if options.time else {}
 
         if options.pg_statements:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_stat_statements_reset()")
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time) if options.cpu else cProfile.Profile()
         postgres_cpu = total_cpu_seconds(postgres_pids(work / "postgres" / "data"))
         started, cpu = time.monotonic(), time.process_time()
         with connection.execute_wrapper(count):
             if not options.no_profile:
                 profiler.enable()
-            for start in range(0, len(ids), 25):
-                process_group(ids[start : start + 25])
+            if options.capture:
+                capture_all()
+            else:
+                for start in range(0, len(ids), 25):
+                    process_group(ids[start : start + 25])
             profiler.disable()
         wall, cpu = time.monotonic() - started, time.process_time() - cpu
         postgres_cpu = total_cpu_seconds(postgres_pids(work / "postgres" / "data")) - postgres_cpu
-        n = len(ids)
+        n = len(mails) if options.capture else len(ids)
         outcomes = Counter(InboundMessage.objects.values_list("outcome", flat=True))
         print(
             f"{n} messages: wall {1000 * wall / n:.2f} ms/msg, CPU {1000 * cpu / n:.2f} ms/msg, "
             f"PostgreSQL CPU {1000 * postgres_cpu / n:.2f} ms/msg"
         )
         print("outcomes:", dict(outcomes))
+        for name, (calls, seconds) in timed.items():
+            print(f"  {name}: {calls[0] / n:.2f} calls/msg, CPU {1000 * seconds[0] / n:.3f} ms/msg")
         print("SQL per message:", {k: round(v / n, 2) for k, v in statements.most_common()})
         if options.sql:
             for shape, c in shapes.most_common(60):
-                print(f"{c / n:6.2f}  {shape}")
+                print(f"{c / n:6.2f}  CPU {1000 * shape_cpu[shape] / c:.3f} ms each  {shape}")
         if options.pg_statements:
             _print_pg_statements(connection, n)
         for where, c in callers.most_common(20):
@@ -173,6 +203,41 @@ def _print_pg_statements(connection: Any, n: int) -> None:
     )
     for calls, ms, _records, wal_bytes, query in rows:
         print(f"  {ms / n:6.3f} {calls / n:5.2f} {int(wal_bytes) // n:6d}  {query}")
+
+
+def time_functions(names: list[str]) -> dict[str, tuple[list[int], list[float]]]:
+    """Wrap each ``module:function`` (or ``module:Class.method``) in a counter of calls and CPU seconds (a call
+    inside another call of the same function is not counted twice)."""
+    import functools
+    import importlib
+
+    timed: dict[str, tuple[list[int], list[float]]] = {}
+    for name in names:
+        module_name, _, attribute = name.strip().partition(":")
+        owner: Any = importlib.import_module(module_name)
+        *path, leaf = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, leaf)
+        calls, seconds, depth = [0], [0.0], [0]
+
+        def wrapper(
+            *args: Any, _original: Any = original, _c: Any = calls, _s: Any = seconds, _d: Any = depth, **kwargs: Any
+        ) -> Any:
+            _c[0] += 1
+            if _d[0]:
+                return _original(*args, **kwargs)
+            _d[0] += 1
+            started = time.process_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                _s[0] += time.process_time() - started
+                _d[0] -= 1
+
+        setattr(owner, leaf, functools.wraps(original)(wrapper))
+        timed[name] = (calls, seconds)
+    return timed
 
 
 if __name__ == "__main__":
