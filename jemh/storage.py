@@ -13,11 +13,12 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.utils import validate_file_name
 from django.utils.module_loading import import_string
 
 from jemh import crypto
@@ -94,10 +95,22 @@ class EncryptedStorage(Storage):
             _flush(folder, data_only=False)
 
     def read_bytes(self, name: str) -> bytes:
-        with self.open(name) as handle:
-            return handle.read()
+        """The whole decrypted content, decrypted straight from the backend's file (no spool in between)."""
+        inner, bare, _ = self._route(name)
+        with inner.open(bare, "rb") as sealed:
+            return b"".join(crypto.decrypt_stream(sealed))
 
     def save_bytes(self, name: str, data: bytes) -> str:
+        """Store ``data`` encrypted; the name it was stored under (another one if ``name`` is taken).
+
+        On a plain file system the sealed bytes are written to a new file in one call, as FileSystemStorage would
+        (same folders, flags, permissions and group), without its name search and locking: blob names are unique
+        (a uuid), so the search only runs, through the general path, when the name turns out to be taken."""
+        inner, bare, prefix = self._route(name)
+        if _writes_directly(inner):
+            stored = _write_new(inner, bare, crypto.encrypt_bytes(data))
+            if stored is not None:
+                return prefix + stored
         return self.save(name, File(io.BytesIO(data), name=name))
 
     def save_stream(self, name: str, stream: BinaryIO) -> str:
@@ -208,6 +221,46 @@ def _flush(path: str, *, data_only: bool) -> None:
         (getattr(os, "fdatasync", os.fsync) if data_only else os.fsync)(fd)  # (macOS has no fdatasync)
     finally:
         os.close(fd)
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _writes_directly(inner: Storage) -> TypeGuard[FileSystemStorage]:
+    """Whether ``save_bytes`` may write to the backend's files itself: a FileSystemStorage with Django's own
+    semantics (no overwriting, the standard open flags, folders created with the default mode)."""
+    return (
+        isinstance(inner, FileSystemStorage)
+        and not getattr(inner, "_allow_overwrite", False)
+        and getattr(inner, "OS_OPEN_FLAGS", _NEW_FILE) == _NEW_FILE
+        and inner.directory_permissions_mode is None
+    )
+
+
+def _write_new(inner: FileSystemStorage, name: str, sealed: bytes) -> str | None:
+    """Write ``sealed`` to a new file ``name`` (relative, checked like Storage.save checks it); None if it exists."""
+    validate_file_name(name, allow_relative_path=True)
+    path = inner.path(name)  # refuses a name that leads out of the storage's folder
+    try:
+        fd = os.open(path, _NEW_FILE, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            fd = os.open(path, _NEW_FILE, 0o666)
+        except FileExistsError:
+            return None
+    except FileExistsError:
+        return None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(sealed)
+        if inner.file_permissions_mode is not None:
+            os.chmod(path, inner.file_permissions_mode)
+        inner._ensure_location_group_id(path)  # type: ignore[attr-defined]  # as FileSystemStorage._save does
+    except BaseException:
+        os.unlink(path)
+        raise
+    return os.path.relpath(path, inner.location).replace("\\", "/")
 
 
 def _backend(config: dict[str, Any]) -> Storage:

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import connection, models
 
 from jemh import crypto
@@ -98,6 +99,26 @@ def test_encrypted_blob_on_filesystem(keys, tmp_path) -> None:
     assert storage.read_bytes(name) == raw
     with pytest.raises(NotImplementedError):
         storage.url(name)
+
+
+def test_filesystem_blob_written_directly_keeps_filesystem_storage_rules(keys, tmp_path) -> None:
+    """save_bytes writes a file-system blob itself; it must still behave as FileSystemStorage.save would."""
+    storage = EncryptedStorage(
+        {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path), "file_permissions_mode": 0o640},
+        }
+    )
+    first = storage.save_bytes("inbound/1/2026/12/06/a.eml", b"first")
+    assert first == "inbound/1/2026/12/06/a.eml"
+    assert (tmp_path / first).stat().st_mode & 0o777 == 0o640
+    second = storage.save_bytes(first, b"second")  # taken: another name, the first blob untouched
+    assert second != first and second.startswith("inbound/1/2026/12/06/a_") and second.endswith(".eml")
+    assert storage.read_bytes(first) == b"first" and storage.read_bytes(second) == b"second"
+    for hostile in ("../outside.eml", "inbound/../../outside.eml", "/etc/outside.eml"):
+        with pytest.raises(SuspiciousFileOperation):
+            storage.save_bytes(hostile, b"x")
+    assert not (tmp_path.parent / "outside.eml").exists()
 
 
 def test_encrypted_blob_on_s3(keys, swift) -> None:
