@@ -170,8 +170,10 @@ def parse_reply_address(address: str) -> ReplyToken | None:
     A tampered, truncated or foreign token gives None (the HMAC is compared in constant time). A token signed under
     a key of ``SECRET_KEY_FALLBACKS`` (or by the legacy derivation) verifies.
     """
-    _, addr = parseaddr(address or "")
-    local = (addr or address or "").strip().rpartition("@")[0]
+    if "+" not in (address or ""):
+        return None  # no tag anywhere (most addresses): nothing to parse
+    _, addr = parseaddr(address)
+    local = (addr or address).strip().rpartition("@")[0]
     if "+" not in local:
         return None
     token = local.split("+", 1)[1].lower()

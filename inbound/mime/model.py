@@ -126,6 +126,13 @@ class ParsedMessage:
     report_type: str = ""
     reports: tuple[str, ...] = field(default=(), repr=False)
     enclosed_headers: tuple[tuple[tuple[str, str], ...], ...] = field(default=(), repr=False)
+    _first_values: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        first: dict[str, str] = {}  # lower-case name → first value: header() is asked some 30 times per message
+        for key, value in self.headers:
+            first.setdefault(key.lower(), value)
+        object.__setattr__(self, "_first_values", first)
 
     @property
     def auto_generated(self) -> bool:
@@ -134,11 +141,7 @@ class ParsedMessage:
 
     def header(self, name: str, default: str = "") -> str:
         """The first value of header ``name`` (case-insensitive) among the kept headers."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return default
+        return self._first_values.get(name.lower(), default)
 
     def header_all(self, name: str) -> tuple[str, ...]:
         wanted = name.lower()

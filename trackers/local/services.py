@@ -6,6 +6,7 @@ transaction (recorded with the change, see :mod:`trackers.signals`; observers he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +22,8 @@ from trackers.local.changes import SYSTEM, ChangeContext, emit, emit_changes, sn
 from trackers.models import Issue, IssueCounter, IssueMessageId, MessageIdKind, Project
 from trackers.signals import EventKind
 from trackers.workflow import ResolutionState, allowed_targets, find_transition, resolution_after
+
+_WHITESPACE = re.compile(r"\s")  # (str.isspace's characters: Unicode whitespace)
 
 
 def email_hash(address: str) -> str:
@@ -44,7 +47,7 @@ def clean_addresses(addresses: Iterable[str]) -> list[str]:
         address = raw.strip()
         if not address:
             continue
-        if "@" not in address or any(c.isspace() for c in address):
+        if "@" not in address or _WHITESPACE.search(address):
             raise InvalidFieldValue(f"not an email address: {address!r}; give addresses like name@example.org")
         if address.casefold() not in seen:
             seen.add(address.casefold())
