@@ -106,6 +106,63 @@ def insert_row(obj: Model, *, skip_conflict: bool = False) -> bool:
     return True
 
 
+def insert_row_touching(obj: Model, parent: Model, fields: Sequence[str]) -> bool:
+    """:func:`insert_row` (``obj``), and :func:`update_rows` for ``parent``'s ``fields`` (e.g. the issue a new
+    comment is on: its update time): whether ``parent``'s row exists. When it does not, ``obj`` may be inserted all
+    the same: roll the caller's transaction back (as after ``update_rows`` returned 0).
+
+    On PostgreSQL both are one statement (the UPDATE a data-modifying CTE of the INSERT, which returns how many
+    rows the UPDATE changed): one round trip and one plan instead of two; elsewhere (SQLite has no such CTEs) the two
+    statements in turn."""
+    model = type(obj)
+    using = router.db_for_write(model, instance=obj)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        insert_row(obj)
+        return update_rows([parent], fields) > 0
+    statement = _insert_statement(model, using, 1, skip_conflicts=False, returning=True)
+    touch = _touch_statement(type(parent), using, tuple(fields))
+    values = [field.get_db_prep_save(getattr(parent, field.attname), connection) for field in touch.fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH jemh_touched AS ({touch.sql}) {statement.sql}, (SELECT count(*) FROM jemh_touched)",
+            [*values, parent.pk, *_values(obj, statement, connection)],
+        )
+        row = cursor.fetchone()
+    assert row is not None  # (a plain INSERT: it returns its row or raises)
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = using
+    return bool(row[1])
+
+
+@dataclass(frozen=True)
+class _Touch:
+    sql: str  # UPDATE ... RETURNING the primary key: the fields' values, then the primary key, as parameters
+    fields: tuple[Field[Any, Any], ...]
+
+
+_touches: dict[tuple[type[Model], str, tuple[str, ...]], _Touch] = {}
+
+
+def _touch_statement(model: type[Model], using: str, names: tuple[str, ...]) -> _Touch:
+    key = (model, using, names)
+    if key not in _touches:
+        meta = model._meta
+        fields = tuple(meta.get_field(name) for name in names)
+        if not all(isinstance(f, Field) and f.column for f in fields) or meta.pk is None or not meta.pk.column:
+            raise ValueError(f"{model.__name__}: {', '.join(names)} must be column fields of a table with a key")
+        qn = connections[using].ops.quote_name
+        table = qn(meta.db_table)
+        assignments = ", ".join(f"{qn(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
+        pk = qn(meta.pk.column)
+        _touches[key] = _Touch(
+            f"UPDATE {table} SET {assignments} WHERE {table}.{pk} = %s RETURNING {table}.{pk}",
+            fields,  # type: ignore[arg-type]
+        )
+    return _touches[key]
+
+
 def insert_new_rows(objects: Sequence[Model]) -> None:
     """Insert new objects of one model in one statement, skipping those a unique constraint already holds
     (``ON CONFLICT DO NOTHING``, PostgreSQL and SQLite alike): ``bulk_create(..., ignore_conflicts=True)``

@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from jemh.rows import insert_new_rows, insert_row, update_rows
+from jemh.rows import insert_new_rows, insert_row, insert_row_touching, update_rows
 from trackers.interface import NewIssue
 from trackers.local import LocalTracker
 from trackers.models import Comment, Issue, IssueMessageId, MessageIdKind
@@ -89,6 +89,28 @@ def test_update_rows_says_how_many_rows_it_changed(tracker: LocalTracker) -> Non
     assert update_rows(issues, ["summary"]) == 2
     assert update_rows([], ["summary"]) == 0
     assert sorted(Issue.objects.values_list("summary", flat=True)) == ["Issue 0 (seen)", "Issue 2 (seen)"]
+
+
+def test_a_row_inserted_touching_its_parent_is_one_statement_that_says_whether_the_parent_exists(
+    tracker: LocalTracker,
+) -> None:
+    issue = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Printer on fire")).key)
+    before = issue.updated_at
+    issue.updated_at = before.replace(year=before.year + 1)
+    comment = Comment(issue=issue, instance_id=issue.instance_id, author_email="carol@customer.example", body="one")
+    with CaptureQueriesContext(connection) as queries:
+        assert insert_row_touching(comment, issue, ["updated_at"]) is True
+    assert len(queries) == 1
+    assert comment.pk is not None and not comment._state.adding
+    assert Comment.objects.get(pk=comment.pk).body == "one"
+    assert Issue.objects.get(pk=issue.pk).updated_at == issue.updated_at  # the parent touched
+    gone = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Deleted meanwhile")).key)
+    Issue.objects.filter(pk=gone.pk).delete()
+    orphan = Comment(issue=gone, instance_id=gone.instance_id, body="two")
+    with pytest.raises(IntegrityError), transaction.atomic():  # the caller rolls back on False ...
+        assert insert_row_touching(orphan, gone, ["updated_at"]) is False
+        connection.check_constraints()  # ... and would fail at commit anyway: the foreign key is deferred
+    assert Comment.objects.filter(body="two").count() == 0
 
 
 @pytest.mark.django_db(transaction=True)  # outside any transaction, as a worker saves an outcome

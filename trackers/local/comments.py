@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from jemh.rows import insert_row, update_rows
+from jemh.rows import insert_row_touching
 from trackers.errors import IssueNotFound
 from trackers.local.changes import SYSTEM, ChangeContext, emit
 from trackers.local.services import email_hash, record_message_ids
@@ -22,10 +22,10 @@ def insert_comment(comment: Comment, *, message_ids: Iterable[str] = (), ctx: Ch
         issue: Issue = comment.issue
         comment.instance_id = issue.instance_id
         comment.author_email_hash = email_hash(comment.author_email or "")
-        insert_row(comment)  # (its foreign key is checked at commit: a deleted issue passes here)
-        # touching the issue also tells whether it still exists (the caller may hold it from earlier)
+        # the comment, and its issue's update time in the same statement; touching the issue also tells whether it
+        # still exists (the caller may hold it from earlier; the comment's foreign key is checked only at commit)
         issue.updated_at = timezone.now()
-        if not update_rows([issue], ["updated_at"]):
+        if not insert_row_touching(comment, issue, ["updated_at"]):
             raise IssueNotFound(f"no issue {issue.key!r}: it was deleted")
         record_message_ids(issue, message_ids, kind=MessageIdKind.INBOUND)
         emit(issue, EventKind.COMMENTED, ctx, comment_id=comment.pk)
