@@ -355,6 +355,12 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
     if not value:
         return ()
     value = value[:MAX_HEADER_VALUE]
+    simple = _simple_addresses(value)
+    return simple if simple is not None else _general_addresses(value)
+
+
+def _general_addresses(value: str) -> tuple[Address, ...]:
+    """parse_addresses for any list: split on its own commas, each mailbox decoded and parsed."""
     result: list[Address] = []
     for segment in _mailbox_segments(value):
         if len(result) >= MAX_ADDRESSES:
@@ -362,6 +368,39 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
         address = _parse_mailbox(segment)
         if address is not None:
             result.append(address)
+    return tuple(result)
+
+
+# The plain shapes nearly every header has: ``addr@host`` and ``Display Name <addr@host>``, names without quotes,
+# comments, encoded-words or specials. Both patterns are linear: each class excludes the character that ends it.
+_SIMPLE_ANGLE = re.compile(r"([^\"\\()<>\[\],;:@]*)<([^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+)>")
+_SIMPLE_SPEC = re.compile(r"[^\s<>()\[\],;:\\\"@]+@[^\s<>()\[\],;:\\\"@]+")
+_NOT_SIMPLE = re.compile(r'["\\():;]|=\?')
+_ASCII_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def _simple_addresses(value: str) -> tuple[Address, ...] | None:
+    """The addresses of a list made only of plain mailboxes, as the general parser reads them (without its
+    character-by-character passes); None when any part is not plain (the general parser then reads it all)."""
+    if _NOT_SIMPLE.search(value):
+        return None
+    result: list[Address] = []
+    for piece in value.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if len(result) >= MAX_ADDRESSES:
+            break
+        angle = _SIMPLE_ANGLE.fullmatch(piece)
+        if angle is not None:
+            # words split on ASCII white space only, as the general parser's phrase reading does
+            name = header_text(" ".join(word for word in _ASCII_SPACE.split(angle[1]) if word)).strip().strip('"')
+            name, email = name.strip(), angle[2]
+            result.append(Address(name="" if name == email else name, email=email))
+        elif _SIMPLE_SPEC.fullmatch(piece):
+            result.append(Address(name="", email=piece))
+        else:
+            return None
     return tuple(result)
 
 
