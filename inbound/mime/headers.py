@@ -40,7 +40,7 @@ _MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 class HeaderSection:
     """The parsed header fields of one entity, in order, with names as written."""
 
-    __slots__ = ("defects", "fields", "raw8", "truncated")
+    __slots__ = ("_by_name", "defects", "fields", "raw8", "truncated")
 
     def __init__(
         self,
@@ -53,6 +53,15 @@ class HeaderSection:
         self.truncated = truncated
         self.raw8 = raw8 or {}  # the undeclared 8-bit values as read, by field index
         self.defects = defects  # what was skipped to read the section (lines before it, stray lines in it)
+        self._by_name: dict[str, list[str]] | None = None  # lower-case name → values, built when first asked
+
+    def _values(self, name: str) -> list[str]:
+        if self._by_name is None:
+            by_name: dict[str, list[str]] = {}
+            for key, value in self.fields:
+                by_name.setdefault(key.lower(), []).append(value)
+            self._by_name = by_name
+        return self._by_name.get(name.lower(), [])
 
     def redecoded(self, declared: str | None) -> HeaderSection:
         """The same section with its raw 8-bit values decoded under ``declared`` (the body's charset)."""
@@ -64,19 +73,14 @@ class HeaderSection:
         return HeaderSection(fields, self.truncated, self.raw8, self.defects)
 
     def get(self, name: str, default: str = "") -> str:
-        wanted = name.lower()
-        for key, value in self.fields:
-            if key.lower() == wanted:
-                return value
-        return default
+        values = self._values(name)
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
-        wanted = name.lower()
-        return [value for key, value in self.fields if key.lower() == wanted]
+        return list(self._values(name))
 
     def __contains__(self, name: str) -> bool:
-        wanted = name.lower()
-        return any(key.lower() == wanted for key, _ in self.fields)
+        return bool(self._values(name))
 
 
 def split_entity(data: bytes, start: int, end: int, *, whole_message: bool = False) -> tuple[HeaderSection, int, bool]:
