@@ -6,14 +6,15 @@ handful of rows costs more to compile than saving them one by one. ``update_rows
 for every object instead (psycopg pipelines it; SQLite runs it in a loop), with each value prepared by its
 field exactly as ``save()`` would (so encrypted fields are encrypted and datetimes adapted for the backend).
 ``insert_row`` likewise skips the per-call work of Django's insert compiler: its statement is built once per model
-and database, and psycopg keeps it prepared.
+and database, and psycopg keeps it prepared. ``model_columns`` and ``model_from_row`` read a model from a hand-written
+SELECT without ``raw()``, whose column mapping and converters are worked out again on every query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, router, transaction
 from django.db.models import Field, Model
@@ -107,9 +108,10 @@ def insert_row(obj: Model, *, skip_conflict: bool = False) -> bool:
 
 
 def insert_row_touching(obj: Model, parent: Model, fields: Sequence[str]) -> bool:
-    """:func:`insert_row` (``obj``), and :func:`update_rows` for ``parent``'s ``fields`` (e.g. the issue a new
-    comment is on: its update time): whether ``parent``'s row exists. When it does not, ``obj`` may be inserted all
-    the same: roll the caller's transaction back (as after ``update_rows`` returned 0).
+    """:func:`insert_row` (``obj``), then :func:`update_rows` for ``parent``'s ``fields`` (e.g. the issue a new
+    comment is on: its update time; ``auto_now`` fields are set, as by ``save()``): whether ``parent``'s row exists.
+    When it does not, ``obj`` may be inserted all the same: roll the caller's transaction back (as after
+    ``update_rows`` returned 0).
 
     On PostgreSQL both are one statement (the UPDATE a data-modifying CTE of the INSERT, which returns how many
     rows the UPDATE changed): one round trip and one plan instead of two; elsewhere (SQLite has no such CTEs) the two
@@ -119,14 +121,17 @@ def insert_row_touching(obj: Model, parent: Model, fields: Sequence[str]) -> boo
     connection = connections[using]
     if connection.vendor != "postgresql":
         insert_row(obj)
+        for name in fields:
+            parent._meta.get_field(name).pre_save(parent, False)  # type: ignore[union-attr]  # auto_now, as below
         return update_rows([parent], fields) > 0
     statement = _insert_statement(model, using, 1, skip_conflicts=False, returning=True)
     touch = _touch_statement(type(parent), using, tuple(fields))
-    values = [field.get_db_prep_save(getattr(parent, field.attname), connection) for field in touch.fields]
+    inserted = _values(obj, statement, connection)  # first, as in turn: the parent's auto_now is not earlier
+    touched = [field.get_db_prep_save(field.pre_save(parent, False), connection) for field in touch.fields]
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH jemh_touched AS ({touch.sql}) {statement.sql}, (SELECT count(*) FROM jemh_touched)",
-            [*values, parent.pk, *_values(obj, statement, connection)],
+            [*touched, parent.pk, *inserted],
         )
         row = cursor.fetchone()
     assert row is not None  # (a plain INSERT: it returns its row or raises)
@@ -214,3 +219,51 @@ def _insert_statement(model: type[Model], using: str, rows: int, *, skip_conflic
     if rows <= 8:  # the shapes that recur; larger ones are built each time
         _inserts[key] = statement
     return statement
+
+
+def model_columns(model: type[Model], table_alias: str) -> str:
+    """The SELECT list of the model's columns (``alias."column", ...``, quoted as PostgreSQL and SQLite quote) in the
+    order :func:`model_from_row` reads them."""
+    return ", ".join(f'{table_alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    fields: tuple[Field[Any, Any], ...]
+    attnames: tuple[str, ...]
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]  # (position, converters, expression)
+
+
+_readers: dict[tuple[type[Model], str], _Reader] = {}
+
+
+def _reader(model: type[Model], using: str) -> _Reader:
+    key = (model, using)
+    if key not in _readers:
+        connection = connections[using]
+        fields = tuple(model._meta.concrete_fields)
+        converters = []
+        for position, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)  # as the query compiler finds them: backend's, then field's
+            found = (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
+            if found:
+                converters.append((position, tuple(found), column))
+        _readers[key] = _Reader(fields, tuple(f.attname for f in fields), tuple(converters))
+    return _readers[key]
+
+
+M = TypeVar("M", bound=Model)
+
+
+def model_from_row(model: type[M], values: Sequence[Any], using: str = "default") -> M:
+    """The model instance of a row's first columns (selected by :func:`model_columns`), as a queryset would
+    load it (each field's database converters applied, e.g. decryption; ``from_db``, so ``_state`` is set)."""
+    reader = _reader(model, using)
+    row = list(values[: len(reader.fields)])
+    connection = connections[using]
+    for position, converters, column in reader.converters:
+        value = row[position]
+        for converter in converters:
+            value = converter(value, column, connection)
+        row[position] = value
+    return model.from_db(using, list(reader.attnames), row)

@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from jemh.rows import insert_new_rows, insert_row, insert_row_touching, update_rows
+from jemh.rows import insert_new_rows, insert_row, insert_row_touching, model_columns, model_from_row, update_rows
 from trackers.interface import NewIssue
 from trackers.local import LocalTracker
 from trackers.models import Comment, Issue, IssueMessageId, MessageIdKind
@@ -78,6 +78,22 @@ def test_new_rows_are_inserted_in_one_statement_and_rows_already_held_skipped(tr
     assert all(m.created_at is not None for m in stored)
 
 
+def test_a_model_read_from_a_row_is_the_model_a_queryset_loads(tracker: LocalTracker) -> None:
+    new = NewIssue("ABC", "Printer on fire", email_sender_address="carol@customer.example", labels=("printer",))
+    issue = Issue.objects.get(key=tracker.create_issue(new).key)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {model_columns(Issue, 'i')}, 42 FROM {Issue._meta.db_table} i WHERE i.id = %s", [issue.pk]
+        )
+        row = cursor.fetchone()
+    read = model_from_row(Issue, row)
+    assert row[-1] == 42 and "carol" not in str(row)  # the address is encrypted in the row, decrypted on the model
+    assert not read._state.adding and read._state.db == "default"
+    fields = [f.attname for f in Issue._meta.concrete_fields]
+    assert [getattr(read, f) for f in fields] == [getattr(issue, f) for f in fields]
+    assert (read.email_sender_address, read.labels) == ("carol@customer.example", ["printer"])
+
+
 def test_update_rows_says_how_many_rows_it_changed(tracker: LocalTracker) -> None:
     issues = [Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", f"Issue {n}")).key) for n in range(3)]
     for issue in issues:
@@ -96,14 +112,14 @@ def test_a_row_inserted_touching_its_parent_is_one_statement_that_says_whether_t
 ) -> None:
     issue = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Printer on fire")).key)
     before = issue.updated_at
-    issue.updated_at = before.replace(year=before.year + 1)
     comment = Comment(issue=issue, instance_id=issue.instance_id, author_email="carol@customer.example", body="one")
     with CaptureQueriesContext(connection) as queries:
         assert insert_row_touching(comment, issue, ["updated_at"]) is True
     assert len(queries) == 1
     assert comment.pk is not None and not comment._state.adding
     assert Comment.objects.get(pk=comment.pk).body == "one"
-    assert Issue.objects.get(pk=issue.pk).updated_at == issue.updated_at  # the parent touched
+    stored = Issue.objects.get(pk=issue.pk).updated_at  # the parent touched (auto_now), not before the comment
+    assert stored == issue.updated_at and stored > before and stored >= comment.created_at
     gone = Issue.objects.get(key=tracker.create_issue(NewIssue("ABC", "Deleted meanwhile")).key)
     Issue.objects.filter(pk=gone.pk).delete()
     orphan = Comment(issue=gone, instance_id=gone.instance_id, body="two")

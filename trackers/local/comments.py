@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.utils import timezone
 
 from jemh.rows import insert_row_touching
 from trackers.errors import IssueNotFound
@@ -22,9 +21,8 @@ def insert_comment(comment: Comment, *, message_ids: Iterable[str] = (), ctx: Ch
         issue: Issue = comment.issue
         comment.instance_id = issue.instance_id
         comment.author_email_hash = email_hash(comment.author_email or "")
-        # the comment, and its issue's update time in the same statement; touching the issue also tells whether it
-        # still exists (the caller may hold it from earlier; the comment's foreign key is checked only at commit)
-        issue.updated_at = timezone.now()
+        # the comment, and its issue's update time (auto_now) in the same statement; touching the issue also tells
+        # whether it still exists (the caller may hold it from earlier; the comment's foreign key is checked at commit)
         if not insert_row_touching(comment, issue, ["updated_at"]):
             raise IssueNotFound(f"no issue {issue.key!r}: it was deleted")
         record_message_ids(issue, message_ids, kind=MessageIdKind.INBOUND)

@@ -17,6 +17,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from jemh.models import Instance
+from jemh.rows import model_columns, model_from_row
 from jemh.stages import timed
 from trackers import errors
 from trackers.interface import (
@@ -58,7 +59,7 @@ _USER_TABLE = User._meta.db_table
 # i has rank i), recorded with it last; with its project's key, its watchers' ids and its number of comments.
 # ``= ANY`` keeps the look-up on the (instance, hash) index whatever the table's statistics say.
 _ISSUE_BY_MESSAGE_ID = f"""
-SELECT i.*, p.key AS _project_key,
+SELECT {model_columns(Issue, "i")}, p.key AS _project_key,
     ARRAY(SELECT w.user_id FROM {Issue.watchers.through._meta.db_table} w WHERE w.issue_id = i.id ORDER BY w.user_id)
         AS _watcher_ids,
     (SELECT count(*) FROM {Comment._meta.db_table} c WHERE c.issue_id = i.id) AS _comment_count,
@@ -310,20 +311,17 @@ class LocalTracker:
             return None
         if connection.vendor != "postgresql":  # the statement is PostgreSQL's (arrays); SQLite: the embedded default
             return self._find_by_hashes_portably(hashes, ranks)
-        found = list(
-            Issue.objects.raw(_ISSUE_BY_MESSAGE_ID, {"instance": self.instance.pk, "hashes": hashes, "ranks": ranks})
-        )
-        if not found:
+        with connection.cursor() as cursor:
+            cursor.execute(_ISSUE_BY_MESSAGE_ID, {"instance": self.instance.pk, "hashes": hashes, "ranks": ranks})
+            row = cursor.fetchone()
+        if row is None:
             return None
-        issue = found[0]
-        extra: Any = issue  # the statement's own columns, set on the issue by raw()
-        project_key: str = extra._project_key
-        watcher_ids: list[int] = extra._watcher_ids
-        comment_count: int = extra._comment_count
+        issue = model_from_row(Issue, row, connection.alias)
+        project_key, watcher_ids, comment_count, named_users = row[-4:]  # the statement's own columns
         issue.project = self._project(project_key)
         users = {
-            row["id"]: User.from_db(connection.alias, list(_USER_FIELDS), [row[f] for f in _USER_FIELDS])
-            for row in json.loads(extra._users)
+            user["id"]: User.from_db(connection.alias, list(_USER_FIELDS), [user[f] for f in _USER_FIELDS])
+            for user in json.loads(named_users)
         }
         issue.reporter = users.get(issue.reporter_id) if issue.reporter_id is not None else None
         issue.assignee = users.get(issue.assignee_id) if issue.assignee_id is not None else None
