@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from inbound.mime.authentication import authentication_verdict
 from inbound.pipeline.context import Context
-from inbound.pipeline.sender import Sender
+from inbound.pipeline.sender import Sender, usable_address
 from profiles.choices import SenderAuthentication
 
 
@@ -19,8 +19,7 @@ def identify(ctx: Context) -> Sender:
 def _identify(ctx: Context) -> Sender:
     email = ctx.mail.sender_email
     verdict = authentication_verdict(ctx.message.headers, ctx.mail.trusted_authserv_ids, email)
-    usable = bool(email) and "@" in email and not any(c.isspace() for c in email)
-    found = ctx.tracker.find_user_by_email(email) if usable else None
+    found = ctx.tracker.find_user_by_email(email) if usable_address(email) else None
     mode = ctx.profile.sender_authentication
     envelope = verdict.envelope_sender
     if mode == SenderAuthentication.IGNORE:

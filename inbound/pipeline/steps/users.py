@@ -3,22 +3,13 @@ draft's people (email-only sender, To/Cc addressees as participants or watchers)
 
 from __future__ import annotations
 
-import re
-
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
-from inbound.pipeline.sender import takes_part
+from inbound.pipeline.sender import takes_part, usable_address
 from inbound.pipeline.step import unknown_action
 from profiles.patterns import compiled
 from profiles.routing import matches_catch_address, split_subaddress
-
-_WHITESPACE = re.compile(r"\s")  # (str.isspace's characters: Unicode whitespace)
-
-
-def usable_address(email: str) -> bool:
-    """An address anyone can be told about (not e.g. "To: XX"): the tracker would refuse others."""
-    return bool(email) and "@" in email and _WHITESPACE.search(email) is None
 
 
 def addressees(ctx: Context) -> list[str]:
