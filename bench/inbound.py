@@ -67,6 +67,13 @@ FINAL = ("processed", "error")
 LOAD_BATCH = 100
 
 
+def settle() -> None:
+    """Before a measured phase: the data written so far (the loaded mailbox, the database) on disk, so its write-back
+    does not take CPU from the phase measured."""
+    os.sync()
+    time.sleep(1)
+
+
 def children_of(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -377,8 +384,10 @@ def main() -> int:
         truth = fill_mailbox(dovecot, options)
         host, port = dovecot.host, dovecot.imap_port
         print("floor: fetch + stdlib parse, one process (bench/retrieval.py) ...", flush=True)
+        settle()
         floor_run = child("floor", env, host, port)
         print("light floor: fetch + compat32 headers only (for comparison) ...", flush=True)
+        settle()
         light_run = child("floor-headers", env, host, port)
         source_id = setup_data(host, port, batch_limit=poll_size)
         from django.db import connection
@@ -389,6 +398,7 @@ def main() -> int:
         worker = start_worker(env, worker_log, options.worker_loglevel)
         wait_for_worker(worker, worker_log)
         pool = children_of(worker.pid)
+        settle()
         cpu_before = {pid: cpu_seconds(pid) for pid in pool}
         postgres_before = total_cpu_seconds(postgres_pids(work / "postgres" / "data"))
         load_before = os.getloadavg()
