@@ -97,18 +97,21 @@ class EncryptedStorage(Storage):
     def read_bytes(self, name: str) -> bytes:
         """The whole decrypted content, decrypted straight from the backend's file (no spool in between)."""
         inner, bare, _ = self._route(name)
+        plain = io.BytesIO()  # (getvalue() hands over its buffer: a large blob is held once, not as pieces and whole)
         with inner.open(bare, "rb") as sealed:
-            return b"".join(crypto.decrypt_stream(sealed))
+            for piece in crypto.decrypt_stream(sealed):
+                plain.write(piece)
+        return plain.getvalue()
 
     def save_bytes(self, name: str, data: bytes) -> str:
         """Store ``data`` encrypted; the name it was stored under (another one if ``name`` is taken).
 
-        On a plain file system the sealed bytes are written to a new file in one call, as FileSystemStorage would
-        (same folders, flags, permissions and group), without its name search and locking: blob names are unique
-        (a uuid), so the search only runs, through the general path, when the name turns out to be taken."""
+        On a plain file system the sealed pieces are written straight to a new file, as FileSystemStorage would
+        (same folders, flags, permissions and group), without its name search, locking and spool: blob names are
+        unique (a uuid), so the search only runs, through the general path, when the name turns out to be taken."""
         inner, bare, prefix = self._route(name)
         if _writes_directly(inner):
-            stored = _write_new(inner, bare, crypto.encrypt_bytes(data))
+            stored = _write_new(inner, bare, data)
             if stored is not None:
                 return prefix + stored
         return self.save(name, File(io.BytesIO(data), name=name))
@@ -237,8 +240,9 @@ def _writes_directly(inner: Storage) -> TypeGuard[FileSystemStorage]:
     )
 
 
-def _write_new(inner: FileSystemStorage, name: str, sealed: bytes) -> str | None:
-    """Write ``sealed`` to a new file ``name`` (relative, checked like Storage.save checks it); None if it exists."""
+def _write_new(inner: FileSystemStorage, name: str, data: bytes) -> str | None:
+    """Write ``data`` encrypted to a new file ``name`` (relative, checked like Storage.save checks it), piece by
+    piece (a large blob is never held twice); None if the file exists."""
     validate_file_name(name, allow_relative_path=True)
     path = inner.path(name)  # refuses a name that leads out of the storage's folder
     try:
@@ -253,7 +257,8 @@ def _write_new(inner: FileSystemStorage, name: str, sealed: bytes) -> str | None
         return None
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(sealed)
+            for piece in crypto.encrypt_stream(io.BytesIO(data)):
+                out.write(piece)
         if inner.file_permissions_mode is not None:
             os.chmod(path, inner.file_permissions_mode)
         inner._ensure_location_group_id(path)  # type: ignore[attr-defined]  # as FileSystemStorage._save does

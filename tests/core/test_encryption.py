@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import tracemalloc
 
 import pytest
 from cryptography.fernet import Fernet
@@ -119,6 +121,27 @@ def test_filesystem_blob_written_directly_keeps_filesystem_storage_rules(keys, t
         with pytest.raises(SuspiciousFileOperation):
             storage.save_bytes(hostile, b"x")
     assert not (tmp_path.parent / "outside.eml").exists()
+
+
+def test_large_blobs_are_never_held_twice(keys, tmp_path) -> None:
+    """save_bytes streams the sealed pieces to the file; read_bytes holds the plaintext once (not as pieces too)."""
+    storage = EncryptedStorage(
+        {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}
+    )
+    size = 8 * 1024 * 1024
+    raw = os.urandom(size)
+    tracemalloc.start()
+    try:
+        name = storage.save_bytes("inbound/large.eml", raw)
+        saving = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        read = storage.read_bytes(name)
+        reading = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read == raw
+    assert saving < size / 4, saving  # a few pieces of 64 KiB, not a sealed copy
+    assert reading < size * 1.5, reading  # the plaintext, not its pieces and their join
 
 
 def test_encrypted_blob_on_s3(keys, swift) -> None:
