@@ -28,6 +28,7 @@ Conventions (tests/trackers/contract.py is the behaviour suite every backend pas
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,14 @@ class _Unset:
 
 
 UNSET: Final = _Unset()
+
+
+_WHITESPACE = re.compile(r"\s")  # (str.isspace's characters: Unicode whitespace)
+
+
+def usable_address(email: str) -> bool:
+    """An address a tracker accepts as a person's (not e.g. "To: XX"): an ``@`` and no white space."""
+    return bool(email) and "@" in email and _WHITESPACE.search(email) is None
 
 
 def normalize_message_id(message_id: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from inbound.mime.authentication import authentication_verdict
 from inbound.pipeline.context import Context
-from inbound.pipeline.sender import Sender, usable_address
+from inbound.pipeline.sender import Sender
 from profiles.choices import SenderAuthentication
+from trackers.interface import usable_address
 
 
 def identify(ctx: Context) -> Sender:

@@ -3,19 +3,11 @@ may act as, and the one address a hint may go to (worked out by ``inbound.pipeli
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from inbound.mime.authentication import AuthenticationVerdict
 from trackers.interface import TrackerIssue, TrackerUser
-
-_WHITESPACE = re.compile(r"\s")  # (str.isspace's characters: Unicode whitespace)
-
-
-def usable_address(email: str) -> bool:
-    """An address anyone can be told about (not e.g. "To: XX"): the tracker would refuse others."""
-    return bool(email) and "@" in email and _WHITESPACE.search(email) is None
 
 
 @dataclass(frozen=True)

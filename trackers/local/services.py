@@ -6,7 +6,6 @@ transaction (recorded with the change, see :mod:`trackers.signals`; observers he
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,14 +15,12 @@ from django.utils import timezone
 from jemh.crypto import keyed_hash, keyed_hash_candidates
 from jemh.rows import insert_new_rows, insert_row
 from trackers.errors import InvalidFieldValue, InvalidTransition
-from trackers.interface import normalize_message_id
+from trackers.interface import normalize_message_id, usable_address
 from trackers.local.attachments import delete_blobs_on_commit
 from trackers.local.changes import SYSTEM, ChangeContext, emit, emit_changes, snapshot
 from trackers.models import Issue, IssueCounter, IssueMessageId, MessageIdKind, Project
 from trackers.signals import EventKind
 from trackers.workflow import ResolutionState, allowed_targets, find_transition, resolution_after
-
-_WHITESPACE = re.compile(r"\s")  # (str.isspace's characters: Unicode whitespace)
 
 
 def email_hash(address: str) -> str:
@@ -47,7 +44,7 @@ def clean_addresses(addresses: Iterable[str]) -> list[str]:
         address = raw.strip()
         if not address:
             continue
-        if "@" not in address or _WHITESPACE.search(address):
+        if not usable_address(address):
             raise InvalidFieldValue(f"not an email address: {address!r}; give addresses like name@example.org")
         if address.casefold() not in seen:
             seen.add(address.casefold())

@@ -6,10 +6,11 @@ from __future__ import annotations
 from inbound.pipeline.context import Context, Hint
 from inbound.pipeline.identity import identify
 from inbound.pipeline.outcome import Outcome, Verdict, go_on, stop
-from inbound.pipeline.sender import takes_part, usable_address
+from inbound.pipeline.sender import takes_part
 from inbound.pipeline.step import unknown_action
 from profiles.patterns import compiled
 from profiles.routing import matches_catch_address, split_subaddress
+from trackers.interface import usable_address
 
 
 def addressees(ctx: Context) -> list[str]:
