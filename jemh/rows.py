@@ -36,27 +36,13 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str], *, wait_for_flu
     if not objects:
         return 0
     model = type(objects[0])
-    meta = model._meta
-    concrete: list[Field[Any, Any]] = []
-    columns: list[str] = []
-    for name in fields:
-        field = meta.get_field(name)
-        if not isinstance(field, Field) or field.column is None:
-            raise ValueError(f"{model.__name__}.{name} is not a column of {meta.db_table}")
-        concrete.append(field)
-        columns.append(field.column)
-    pk = meta.pk
-    if pk is None or pk.column is None:
-        raise ValueError(f"{model.__name__} has no primary key column")
     using = router.db_for_write(model)
     connection = connections[using]
-    qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(column)} = %s" for column in columns)
+    update = _update_statement(model, using, tuple(fields))
     no_wait = not wait_for_flush and connection.vendor == "postgresql" and not connection.in_atomic_block
-    table = qn(meta.db_table)
-    sql = f"UPDATE {table} SET {assignments}{_NO_WAIT if no_wait else ''} WHERE {table}.{qn(pk.column)} = %s"
+    sql = f"UPDATE {update.table} SET {update.assignments}{_NO_WAIT if no_wait else ''} WHERE {update.where}"
     rows = [
-        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in concrete] + [obj.pk]
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in update.fields] + [obj.pk]
         for obj in objects
     ]
     if len(rows) == 1:  # one statement is atomic on its own
@@ -66,6 +52,43 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str], *, wait_for_flu
     with transaction.atomic(using=using), connection.cursor() as cursor:  # (the setting is local to this one)
         cursor.executemany(sql, rows)  # rowcount: the sum over the rows (psycopg 3, sqlite3)
         return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class _Update:
+    """The parts of ``UPDATE table SET assignments WHERE table.pk = %s``: the fields' values, then the key."""
+
+    table: str
+    assignments: str
+    where: str
+    key: str  # the quoted ``table.pk``, for a RETURNING
+    fields: tuple[Field[Any, Any], ...]
+
+
+_updates: dict[tuple[type[Model], str, tuple[str, ...]], _Update] = {}
+
+
+def _update_statement(model: type[Model], using: str, names: tuple[str, ...]) -> _Update:
+    """The UPDATE of ``names`` by primary key, built once per model, database and fields."""
+    key = (model, using, names)
+    if key in _updates:
+        return _updates[key]
+    meta = model._meta
+    fields: list[Field[Any, Any]] = []
+    for name in names:
+        field = meta.get_field(name)
+        if not isinstance(field, Field) or field.column is None:
+            raise ValueError(f"{model.__name__}.{name} is not a column of {meta.db_table}")
+        fields.append(field)
+    pk = meta.pk
+    if pk is None or pk.column is None:
+        raise ValueError(f"{model.__name__} has no primary key column")
+    qn = connections[using].ops.quote_name
+    table = qn(meta.db_table)
+    assignments = ", ".join(f"{qn(str(field.column))} = %s" for field in fields)
+    statement = _Update(table, assignments, f"{table}.{qn(pk.column)} = %s", f"{table}.{qn(pk.column)}", tuple(fields))
+    _updates[key] = statement
+    return statement
 
 
 @dataclass(frozen=True)
@@ -119,18 +142,19 @@ def insert_row_touching(obj: Model, parent: Model, fields: Sequence[str]) -> boo
     model = type(obj)
     using = router.db_for_write(model, instance=obj)
     connection = connections[using]
+    touch = _update_statement(type(parent), using, tuple(fields))
     if connection.vendor != "postgresql":
         insert_row(obj)
-        for name in fields:
-            parent._meta.get_field(name).pre_save(parent, False)  # type: ignore[union-attr]  # auto_now, as below
+        for field in touch.fields:
+            field.pre_save(parent, False)  # auto_now, as below
         return update_rows([parent], fields) > 0
     statement = _insert_statement(model, using, 1, skip_conflicts=False, returning=True)
-    touch = _touch_statement(type(parent), using, tuple(fields))
     inserted = _values(obj, statement, connection)  # first, as in turn: the parent's auto_now is not earlier
     touched = [field.get_db_prep_save(field.pre_save(parent, False), connection) for field in touch.fields]
+    update = f"UPDATE {touch.table} SET {touch.assignments} WHERE {touch.where} RETURNING {touch.key}"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH jemh_touched AS ({touch.sql}) {statement.sql}, (SELECT count(*) FROM jemh_touched)",
+            f"WITH jemh_touched AS ({update}) {statement.sql}, (SELECT count(*) FROM jemh_touched)",
             [*touched, parent.pk, *inserted],
         )
         row = cursor.fetchone()
@@ -139,33 +163,6 @@ def insert_row_touching(obj: Model, parent: Model, fields: Sequence[str]) -> boo
     obj._state.adding = False
     obj._state.db = using
     return bool(row[1])
-
-
-@dataclass(frozen=True)
-class _Touch:
-    sql: str  # UPDATE ... RETURNING the primary key: the fields' values, then the primary key, as parameters
-    fields: tuple[Field[Any, Any], ...]
-
-
-_touches: dict[tuple[type[Model], str, tuple[str, ...]], _Touch] = {}
-
-
-def _touch_statement(model: type[Model], using: str, names: tuple[str, ...]) -> _Touch:
-    key = (model, using, names)
-    if key not in _touches:
-        meta = model._meta
-        fields = tuple(meta.get_field(name) for name in names)
-        if not all(isinstance(f, Field) and f.column for f in fields) or meta.pk is None or not meta.pk.column:
-            raise ValueError(f"{model.__name__}: {', '.join(names)} must be column fields of a table with a key")
-        qn = connections[using].ops.quote_name
-        table = qn(meta.db_table)
-        assignments = ", ".join(f"{qn(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
-        pk = qn(meta.pk.column)
-        _touches[key] = _Touch(
-            f"UPDATE {table} SET {assignments} WHERE {table}.{pk} = %s RETURNING {table}.{pk}",
-            fields,  # type: ignore[arg-type]
-        )
-    return _touches[key]
 
 
 def insert_new_rows(objects: Sequence[Model]) -> None:
